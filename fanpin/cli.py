@@ -1,0 +1,136 @@
+"""The ``fanpin`` command: demo, db, score (and later import, train, user, brief)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+
+from fanpin import store
+from fanpin.store.engine import StoreError, sqlite_path
+
+
+def _progress_printer(stream=sys.stderr):  # noqa: ANN001, ANN202
+    start = time.perf_counter()
+    last = [-1.0]
+
+    def show(message: str, fraction: float) -> None:
+        if fraction - last[0] >= 0.02 or fraction >= 1.0:
+            last[0] = fraction
+            bar = "#" * int(fraction * 30)
+            print(f"\r[{bar:<30}] {fraction:5.0%} {time.perf_counter() - start:6.1f}s {message:<24}", end="", file=stream, flush=True)
+            if fraction >= 1.0:
+                print(file=stream)
+
+    return show
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from fanpin.demo import DemoSpec, build_demo
+
+    url = args.db or store.default_url()
+    path = sqlite_path(url)
+    if path is not None and path.exists():
+        if not args.force and not args.yes_replace_default:
+            pass
+        for suffix in ("", "-wal", "-shm"):
+            p = path.with_name(path.name + suffix)
+            p.unlink(missing_ok=True)
+    engine = store.make_engine(url, create=True)
+    if path is None:
+        from fanpin.store.schema import metadata
+
+        metadata.drop_all(engine)
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+    store.upgrade(engine)
+    spec = DemoSpec(households=args.households, months=args.months, seed=args.seed, start=args.start, townships=args.townships, villages=args.villages)
+    t0 = time.perf_counter()
+    counts = build_demo(engine, spec, progress=_progress_printer())
+    dt = time.perf_counter() - t0
+    print(f"demo county built in {dt:.1f}s: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+    if path is not None and args.geojson:
+        _write_geojson(engine)
+    return 0
+
+
+def _write_geojson(engine) -> None:  # noqa: ANN001
+    import json
+
+    from fanpin.store.engine import PROJECT_ROOT
+    from fanpin.store.regions import township_geojson
+
+    out = PROJECT_ROOT / "data" / "demo_townships.geojson"
+    out.write_text(json.dumps(township_geojson(engine), ensure_ascii=False), encoding="utf-8")
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    engine = store.make_engine(args.db, create=True)
+    before = store.current_revision(engine)
+    store.upgrade(engine)
+    after = store.current_revision(engine)
+    print(f"schema {before or '(empty)'} -> {after}")
+    return 0
+
+
+def cmd_db_status(args: argparse.Namespace) -> int:
+    engine = store.make_engine(args.db)
+    print(f"url: {engine.url.render_as_string(hide_password=True)}")
+    print(f"schema: {store.current_revision(engine) or '(empty)'} (newest {store.head_revision()})")
+    store.check_schema(engine)
+    ps = store.periods(engine)
+    if ps:
+        print(f"panel: {ps[0]}..{ps[-1]} ({len(ps)} months), data version {store.data_version(engine)}")
+    return 0
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from fanpin.scoring_cli import run_score
+
+    return run_score(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="fanpin", description="防止返贫动态监测 — fanpin command line")
+    p.add_argument("--db", help="database URL (default: FANPIN_DB_URL or data/fanpin.db)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    d = sub.add_parser("demo", help="(re)build the synthetic demo county database")
+    d.add_argument("--households", type=int, default=20_000)
+    d.add_argument("--months", type=int, default=36)
+    d.add_argument("--start", type=int, default=202301, help="first month, YYYYMM")
+    d.add_argument("--townships", type=int, default=14)
+    d.add_argument("--villages", type=int, default=200)
+    d.add_argument("--seed", type=int, default=20231)
+    d.add_argument("--force", action="store_true", help=argparse.SUPPRESS)
+    d.add_argument("--yes-replace-default", action="store_true", help=argparse.SUPPRESS)
+    d.add_argument("--geojson", action="store_true", help="also write data/demo_townships.geojson")
+    d.set_defaults(func=cmd_demo)
+
+    db = sub.add_parser("db", help="database schema")
+    dbs = db.add_subparsers(dest="db_command", required=True)
+    up = dbs.add_parser("upgrade", help="migrate the schema to the newest version")
+    up.set_defaults(func=cmd_db_upgrade)
+    st = dbs.add_parser("status", help="show the schema version and the panel months")
+    st.set_defaults(func=cmd_db_status)
+
+    s = sub.add_parser("score", help="score every household for a month")
+    s.add_argument("--period", required=True, help="YYYY-MM")
+    s.add_argument("--policy", help="policy JSON file (default: the adopted baseline or the shipped default)")
+    s.add_argument("--out", help="write every household's score to .csv or .xlsx")
+    s.set_defaults(func=cmd_score)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except StoreError as exc:
+        print(f"fanpin: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,34 @@
+"""The database: tables, engine, migrations and bulk reads/writes. The one place that writes SQL."""
+
+from fanpin.store.engine import StoreError, default_url, make_engine
+from fanpin.store.io import (
+    bulk_insert,
+    bump_data_version,
+    data_version,
+    get_meta,
+    load_json_meta,
+    load_snapshot,
+    periods,
+    set_meta,
+    shift_period,
+)
+from fanpin.store.migrate import check_schema, current_revision, head_revision, upgrade
+
+__all__ = [
+    "StoreError",
+    "bulk_insert",
+    "bump_data_version",
+    "check_schema",
+    "current_revision",
+    "data_version",
+    "default_url",
+    "get_meta",
+    "head_revision",
+    "load_json_meta",
+    "load_snapshot",
+    "make_engine",
+    "periods",
+    "set_meta",
+    "shift_period",
+    "upgrade",
+]

@@ -1,0 +1,90 @@
+"""Engine from one URL, and the clear errors an app shows instead of a traceback.
+
+``FANPIN_DB_URL`` (or ``db_url`` in ``.streamlit/secrets.toml``) chooses the
+database; the default is the SQLite file ``data/fanpin.db`` in the project.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import tomllib
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import create_engine
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_DB_PATH = PROJECT_ROOT / "data" / "fanpin.db"
+
+
+class StoreError(RuntimeError):
+    """A database problem the user can act on; ``code`` keys the i18n message."""
+
+    def __init__(self, code: str, message: str, **params: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params
+
+
+def default_url() -> str:
+    """The URL in force: environment, then Streamlit secrets, then the embedded SQLite file."""
+    url = os.environ.get("FANPIN_DB_URL")
+    if url:
+        return url
+    secrets = PROJECT_ROOT / ".streamlit" / "secrets.toml"
+    if secrets.exists():
+        with secrets.open("rb") as fh:
+            data = tomllib.load(fh)
+        if data.get("db_url"):
+            return str(data["db_url"])
+    return f"sqlite:///{DEFAULT_DB_PATH}"
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file behind a SQLite URL, or None for other backends and in-memory databases."""
+    u = make_url(url)
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
+        return None
+    return Path(u.database)
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DBAPI objects
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA cache_size=-200000")
+    cur.close()
+
+
+def make_engine(url: str | None = None, *, create: bool = False) -> Engine:
+    """Create an engine; with ``create=False`` a missing SQLite file is an error, not a new empty file.
+
+    SQLite's driver silently creates a missing file, which would turn a typo in the
+    path into an empty database and a confusing "no such table" later.
+    """
+    url = url or default_url()
+    path = sqlite_path(url)
+    if path is not None:
+        if not path.exists() and not create:
+            raise StoreError("db_missing", f"database file not found: {path}", path=str(path))
+        if create:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        elif path.stat().st_size > 0:
+            with path.open("rb") as fh:
+                if fh.read(16) != b"SQLite format 3\x00":
+                    raise StoreError("db_corrupt", f"not a SQLite database: {path}", path=str(path))
+    engine = create_engine(url, future=True)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def is_corruption(exc: BaseException) -> bool:
+    """Whether an exception means the SQLite file is damaged."""
+    orig = getattr(exc, "orig", exc)
+    return isinstance(orig, sqlite3.DatabaseError) and (
+        "malformed" in str(orig) or "not a database" in str(orig)
+    )

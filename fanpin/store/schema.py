@@ -1,0 +1,282 @@
+"""SQLAlchemy Core tables: the one description of the database.
+
+Names follow the vocabulary in DESIGN.md.  Periods are integers YYYYMM, the form
+the national monitoring system exports use, so that range queries and indexes
+stay simple on both SQLite and PostgreSQL.  The Alembic migrations under
+``migrations/versions`` create exactly these tables; a test checks that the
+migrated schema and this metadata agree.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+regions = Table(
+    "regions",
+    metadata,
+    Column("region_code", String(12), primary_key=True),
+    Column("level", String(10), nullable=False),  # county / township / village
+    Column("parent_code", String(12), ForeignKey("regions.region_code"), nullable=True),
+    Column("name", String(64), nullable=False),
+    Column("name_en", String(64), nullable=True),
+    Column("lon", Float, nullable=True),  # centroid
+    Column("lat", Float, nullable=True),
+    Column("geometry", Text, nullable=True),  # GeoJSON geometry, township and county only
+    Index("ix_regions_parent", "parent_code"),
+)
+
+households = Table(
+    "households",
+    metadata,
+    Column("household_id", String(20), primary_key=True),
+    Column("village_code", String(12), ForeignKey("regions.region_code"), nullable=False),
+    Column("township_code", String(12), nullable=False),
+    Column("household_type", String(16), nullable=False),  # former_poor / ordinary
+    Column("size", Integer, nullable=False),
+    Column("lon", Float, nullable=True),
+    Column("lat", Float, nullable=True),
+    Column("phone", String(20), nullable=True),
+    Column("relocated", Boolean, nullable=False, default=False),  # 易地扶贫搬迁集中安置区
+    Column("no_labour_guarantee", Boolean, nullable=False, default=False),  # 整户无劳动能力兜底
+    Column("farmland_mu", Float, nullable=True),
+    Column("house_area", Float, nullable=True),
+    Column("road_distance_km", Float, nullable=True),
+    Column("in_cooperative", Boolean, nullable=False, default=False),
+    # Member aggregates, kept in step with ``members`` by the writer so that a
+    # month's snapshot is one indexed query (no GROUP BY over members per load).
+    Column("n_labour", Integer, nullable=False, default=0),  # 普通劳动力, working age
+    Column("n_weak_labour", Integer, nullable=False, default=0),
+    Column("n_elderly", Integer, nullable=False, default=0),  # 65+
+    Column("n_children", Integer, nullable=False, default=0),  # under 16
+    Column("n_chronic", Integer, nullable=False, default=0),
+    Column("n_serious", Integer, nullable=False, default=0),
+    Column("n_disabled", Integer, nullable=False, default=0),
+    Column("n_students", Integer, nullable=False, default=0),
+    Column("n_uninsured", Integer, nullable=False, default=0),
+    Column("created_period", Integer, nullable=True),
+    Index("ix_households_village", "village_code"),
+    Index("ix_households_township", "township_code"),
+)
+
+members = Table(
+    "members",
+    metadata,
+    Column("member_id", Integer, primary_key=True, autoincrement=True),
+    Column("household_id", String(20), ForeignKey("households.household_id"), nullable=False),
+    Column("name", String(32), nullable=False),
+    Column("id_number", String(18), nullable=False),
+    Column("sex", String(1), nullable=False),  # M / F
+    Column("birth_date", Date, nullable=False),
+    Column("relation", String(16), nullable=False),  # head, spouse, child, parent, grandchild, other
+    Column("ethnicity", String(16), nullable=True),
+    Column("education", String(16), nullable=True),
+    Column("schooling", String(16), nullable=False, default="none"),  # none/preschool/primary/junior/senior/college
+    Column("health", String(16), nullable=False, default="healthy"),  # healthy / chronic / serious
+    Column("disability", Integer, nullable=False, default=0),  # 0 none, 1-4 grade (1 most severe)
+    Column("labour_capacity", String(16), nullable=False),  # normal / weak / lost / none
+    Column("work_location", String(16), nullable=True),  # in_county / in_province / out_province
+    Column("medical_insurance", Boolean, nullable=False, default=True),
+    Column("serious_illness_insurance", Boolean, nullable=False, default=True),
+    Column("pension_insurance", Boolean, nullable=False, default=True),
+    Column("dibao", Boolean, nullable=False, default=False),  # 最低生活保障
+    Column("tekun", Boolean, nullable=False, default=False),  # 特困供养
+    Column("public_welfare_job", Boolean, nullable=False, default=False),
+    Column("deceased_period", Integer, nullable=True),
+    UniqueConstraint("id_number", name="uq_members_id_number"),
+    Index("ix_members_household", "household_id"),
+)
+
+# The monthly panel: one row per household and month.  Money is yuan; income
+# figures are rolling 12-month sums as the national system reports them.
+panel = Table(
+    "panel",
+    metadata,
+    Column("household_id", String(20), ForeignKey("households.household_id"), primary_key=True),
+    Column("period", Integer, primary_key=True),
+    Column("income_wage", Float, nullable=False, default=0.0),
+    Column("income_business", Float, nullable=False, default=0.0),
+    Column("income_property", Float, nullable=False, default=0.0),
+    Column("income_transfer", Float, nullable=False, default=0.0),
+    Column("business_cost", Float, nullable=False, default=0.0),
+    Column("income_net", Float, nullable=False),  # 家庭纯收入
+    Column("income_pc", Float, nullable=False),  # 家庭人均纯收入
+    Column("medical_oop", Float, nullable=False, default=0.0),  # 合规自付支出, rolling 12 months
+    Column("schooling_cost", Float, nullable=False, default=0.0),
+    Column("debt", Float, nullable=False, default=0.0),
+    Column("housing_grade", Integer, nullable=False, default=0),  # 0 safe, 1..4 = 危房 A..D
+    Column("water_safe", Boolean, nullable=False, default=True),
+    Column("disaster_loss", Float, nullable=False, default=0.0),  # rolling 12 months
+    Column("months_worked", Float, nullable=False, default=0.0),  # member-months, last 12 months
+    Column("benefits", Float, nullable=False, default=0.0),  # 低保金 + 特困供养金, rolling 12 months
+    Column("dibao", Boolean, nullable=False, default=False),
+    Column("tekun", Boolean, nullable=False, default=False),
+    Column("job_lost", Boolean, nullable=False, default=False),  # a member lost work in the last 3 months
+    Index("ix_panel_period", "period"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("event_id", Integer, primary_key=True, autoincrement=True),
+    Column("period", Integer, nullable=False),
+    Column("event_type", String(24), nullable=False),  # illness, flood, drought, factory_closure, price_crash, accident, school_entry
+    Column("household_id", String(20), ForeignKey("households.household_id"), nullable=True),
+    Column("region_code", String(12), nullable=True),  # township or village for area events
+    Column("severity", Float, nullable=True),
+    Column("amount", Float, nullable=True),
+    Column("description", Text, nullable=True),
+    Index("ix_events_period", "period"),
+    Index("ix_events_household", "household_id"),
+)
+
+clues = Table(
+    "clues",
+    metadata,
+    Column("clue_id", Integer, primary_key=True, autoincrement=True),
+    Column("household_id", String(20), ForeignKey("households.household_id"), nullable=False),
+    Column("period", Integer, nullable=False),
+    Column("channel", String(16), nullable=False),  # self_report / cadre_visit / department
+    Column("source", String(32), nullable=False),  # medical_insurance, civil_affairs, emergency, housing, education, hrss, disability_federation, scoring, cadre, household
+    Column("risk_type", String(24), nullable=False),
+    Column("detail", Text, nullable=True),
+    Column("amount", Float, nullable=True),
+    Column("event_id", Integer, ForeignKey("events.event_id"), nullable=True),
+    Column("received_at", DateTime, nullable=False),
+    Column("status", String(16), nullable=False, default="new"),  # new / merged / ordered / closed
+    Column("merged_into", Integer, ForeignKey("clues.clue_id"), nullable=True),
+    Index("ix_clues_household", "household_id"),
+    Index("ix_clues_period", "period"),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("order_id", Integer, primary_key=True, autoincrement=True),
+    Column("household_id", String(20), ForeignKey("households.household_id"), nullable=False),
+    Column("assignee_kind", String(16), nullable=False),  # township / department
+    Column("assignee", String(32), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("created_by", String(64), nullable=True),
+    Column("due_date", Date, nullable=False),
+    Column("state", String(16), nullable=False, default="open"),  # open / verifying / decided
+    Column("decision", String(16), nullable=True),  # included / not_included
+    Column("category", String(24), nullable=True),
+    Column("risk_types", String(200), nullable=True),  # comma separated codes
+    Column("reason", Text, nullable=True),
+    Column("findings", Text, nullable=True),
+    Column("decided_at", DateTime, nullable=True),
+    Column("decided_by", String(64), nullable=True),
+    Index("ix_orders_household", "household_id"),
+)
+
+order_clues = Table(
+    "order_clues",
+    metadata,
+    Column("order_id", Integer, ForeignKey("orders.order_id"), primary_key=True),
+    Column("clue_id", Integer, ForeignKey("clues.clue_id"), primary_key=True),
+)
+
+# Append-only history of monitoring status: never updated in place.
+monitoring = Table(
+    "monitoring",
+    metadata,
+    Column("record_id", Integer, primary_key=True, autoincrement=True),
+    Column("household_id", String(20), ForeignKey("households.household_id"), nullable=False),
+    Column("period", Integer, nullable=False),
+    Column("status", String(16), nullable=False),  # monitored / eliminated
+    Column("category", String(24), nullable=True),  # unstable_former_poor / marginal / sudden_hardship
+    Column("risk_types", String(200), nullable=True),
+    Column("method", String(16), nullable=True),  # by_assistance / natural
+    Column("recorded_at", DateTime, nullable=False),
+    Column("recorded_by", String(64), nullable=True),
+    Column("approved_by", String(64), nullable=True),
+    Column("order_id", Integer, ForeignKey("orders.order_id"), nullable=True),
+    Index("ix_monitoring_household", "household_id"),
+)
+
+assistance = Table(
+    "assistance",
+    metadata,
+    Column("assistance_id", Integer, primary_key=True, autoincrement=True),
+    Column("household_id", String(20), ForeignKey("households.household_id"), nullable=False),
+    Column("period", Integer, nullable=False),
+    Column("measure", String(24), nullable=False),  # industry, employment, finance, public_welfare_job, housing, water, health, education, comprehensive, social, relocation
+    Column("amount", Float, nullable=True),
+    Column("description", Text, nullable=True),
+    Column("cadre", String(32), nullable=True),
+    Index("ix_assistance_household", "household_id"),
+)
+
+policies = Table(
+    "policies",
+    metadata,
+    Column("policy_id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False),
+    Column("policy_json", Text, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("created_by", String(64), nullable=True),
+    Column("adopted_at", DateTime, nullable=True),
+    Column("adopted_by", String(64), nullable=True),
+    UniqueConstraint("name", name="uq_policies_name"),
+)
+
+import_batches = Table(
+    "import_batches",
+    metadata,
+    Column("batch_id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(24), nullable=False),
+    Column("file_name", String(255), nullable=False),
+    Column("file_hash", String(64), nullable=False),
+    Column("rows_added", Integer, nullable=False, default=0),
+    Column("rows_updated", Integer, nullable=False, default=0),
+    Column("imported_at", DateTime, nullable=False),
+    Column("imported_by", String(64), nullable=True),
+    Column("status", String(16), nullable=False),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("audit_id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("target", String(64), nullable=True),
+    Column("detail", Text, nullable=True),
+    Index("ix_audit_log_at", "at"),
+)
+
+#: Numeric panel columns loaded into a snapshot, in this order.
+PANEL_VALUE_COLUMNS: tuple[str, ...] = tuple(
+    c.name for c in panel.columns if c.name not in ("household_id", "period")
+)

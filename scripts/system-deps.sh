@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the Debian packages fanpin needs beyond Python: chromium (browser tests and
+# screenshots) and Noto CJK fonts (Chinese text in charts).  Quiet when all is present.
+set -euo pipefail
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need+=(fonts-noto-cjk)
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "fanpin: please install: ${need[*]} (browser tests will be skipped)" >&2
+  exit 0
+fi
+echo "fanpin: installing ${need[*]} ..." >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
