@@ -195,7 +195,7 @@ def _population(rng: np.random.Generator, spec: DemoSpec, geo: Geography) -> Pop
     work_loc = np.where(labour == 0, rng.choice([0, 1, 2, 3], size=total, p=[0.08, 0.27, 0.2, 0.45]), 0)
     work_loc = np.where((labour == 1) & (rng.random(total) < 0.35), 1, work_loc)
     base = np.array([900.0, 2900.0, 3700.0, 4500.0])[work_loc]  # at home: casual local work
-    wage_rate = base * rng.lognormal(0, 0.28, total) * np.where(fp, 0.6, 1.0) * np.where(labour == 1, 0.55, 1.0)
+    wage_rate = base * rng.lognormal(0, 0.28, total) * np.where(fp, 0.56, 1.0) * np.where(labour == 1, 0.55, 1.0)
     welfare_job = fp & (labour == 1) & (rng.random(total) < 0.25) & (work_loc == 0)
     wage_rate = np.where(welfare_job, 650.0, wage_rate)
     insured = rng.random(total) > 0.015

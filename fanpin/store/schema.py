@@ -117,27 +117,28 @@ members = Table(
 )
 
 # The monthly panel: one row per household and month.  Money is yuan; income
-# figures are rolling 12-month sums as the national system reports them.
+# figures are rolling 12-month sums as the national system reports them.  Values
+# a department did not report are NULL (the scorer has an explicit rule for them).
 panel = Table(
     "panel",
     metadata,
     Column("household_id", String(20), ForeignKey("households.household_id"), primary_key=True),
     Column("period", Integer, primary_key=True),
-    Column("income_wage", Float, nullable=False, default=0.0),
-    Column("income_business", Float, nullable=False, default=0.0),
-    Column("income_property", Float, nullable=False, default=0.0),
-    Column("income_transfer", Float, nullable=False, default=0.0),
-    Column("business_cost", Float, nullable=False, default=0.0),
+    Column("income_wage", Float, nullable=True, default=0.0),
+    Column("income_business", Float, nullable=True, default=0.0),
+    Column("income_property", Float, nullable=True, default=0.0),
+    Column("income_transfer", Float, nullable=True, default=0.0),
+    Column("business_cost", Float, nullable=True, default=0.0),
     Column("income_net", Float, nullable=False),  # 家庭纯收入
     Column("income_pc", Float, nullable=False),  # 家庭人均纯收入
-    Column("medical_oop", Float, nullable=False, default=0.0),  # 合规自付支出, rolling 12 months
-    Column("schooling_cost", Float, nullable=False, default=0.0),
-    Column("debt", Float, nullable=False, default=0.0),
-    Column("housing_grade", Integer, nullable=False, default=0),  # 0 safe, 1..4 = 危房 A..D
-    Column("water_safe", Boolean, nullable=False, default=True),
-    Column("disaster_loss", Float, nullable=False, default=0.0),  # rolling 12 months
-    Column("months_worked", Float, nullable=False, default=0.0),  # member-months, last 12 months
-    Column("benefits", Float, nullable=False, default=0.0),  # 低保金 + 特困供养金, rolling 12 months
+    Column("medical_oop", Float, nullable=True, default=0.0),  # 合规自付支出, rolling 12 months
+    Column("schooling_cost", Float, nullable=True, default=0.0),
+    Column("debt", Float, nullable=True, default=0.0),
+    Column("housing_grade", Integer, nullable=True, default=0),  # 0 safe, 1..4 = 危房 A..D
+    Column("water_safe", Boolean, nullable=True, default=True),
+    Column("disaster_loss", Float, nullable=True, default=0.0),  # rolling 12 months
+    Column("months_worked", Float, nullable=True, default=0.0),  # member-months, last 12 months
+    Column("benefits", Float, nullable=True, default=0.0),  # 低保金 + 特困供养金, rolling 12 months
     Column("dibao", Boolean, nullable=False, default=False),
     Column("tekun", Boolean, nullable=False, default=False),
     Column("job_lost", Boolean, nullable=False, default=False),  # a member lost work in the last 3 months
@@ -176,6 +177,7 @@ clues = Table(
     Column("merged_into", Integer, ForeignKey("clues.clue_id"), nullable=True),
     Index("ix_clues_household", "household_id"),
     Index("ix_clues_period", "period"),
+    Index("ix_clues_status", "status"),
 )
 
 orders = Table(
@@ -197,6 +199,7 @@ orders = Table(
     Column("decided_at", DateTime, nullable=True),
     Column("decided_by", String(64), nullable=True),
     Index("ix_orders_household", "household_id"),
+    Index("ix_orders_state", "state"),
 )
 
 order_clues = Table(

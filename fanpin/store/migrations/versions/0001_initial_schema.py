@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 12:17:21.290311
+Create Date: 2026-11-23
 
 """
 from typing import Sequence, Union
@@ -192,21 +192,21 @@ def upgrade() -> None:
     op.create_table('panel',
     sa.Column('household_id', sa.String(length=20), nullable=False),
     sa.Column('period', sa.Integer(), nullable=False),
-    sa.Column('income_wage', sa.Float(), nullable=False),
-    sa.Column('income_business', sa.Float(), nullable=False),
-    sa.Column('income_property', sa.Float(), nullable=False),
-    sa.Column('income_transfer', sa.Float(), nullable=False),
-    sa.Column('business_cost', sa.Float(), nullable=False),
+    sa.Column('income_wage', sa.Float(), nullable=True),
+    sa.Column('income_business', sa.Float(), nullable=True),
+    sa.Column('income_property', sa.Float(), nullable=True),
+    sa.Column('income_transfer', sa.Float(), nullable=True),
+    sa.Column('business_cost', sa.Float(), nullable=True),
     sa.Column('income_net', sa.Float(), nullable=False),
     sa.Column('income_pc', sa.Float(), nullable=False),
-    sa.Column('medical_oop', sa.Float(), nullable=False),
-    sa.Column('schooling_cost', sa.Float(), nullable=False),
-    sa.Column('debt', sa.Float(), nullable=False),
-    sa.Column('housing_grade', sa.Integer(), nullable=False),
-    sa.Column('water_safe', sa.Boolean(), nullable=False),
-    sa.Column('disaster_loss', sa.Float(), nullable=False),
-    sa.Column('months_worked', sa.Float(), nullable=False),
-    sa.Column('benefits', sa.Float(), nullable=False),
+    sa.Column('medical_oop', sa.Float(), nullable=True),
+    sa.Column('schooling_cost', sa.Float(), nullable=True),
+    sa.Column('debt', sa.Float(), nullable=True),
+    sa.Column('housing_grade', sa.Integer(), nullable=True),
+    sa.Column('water_safe', sa.Boolean(), nullable=True),
+    sa.Column('disaster_loss', sa.Float(), nullable=True),
+    sa.Column('months_worked', sa.Float(), nullable=True),
+    sa.Column('benefits', sa.Float(), nullable=True),
     sa.Column('dibao', sa.Boolean(), nullable=False),
     sa.Column('tekun', sa.Boolean(), nullable=False),
     sa.Column('job_lost', sa.Boolean(), nullable=False),

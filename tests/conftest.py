@@ -1,0 +1,89 @@
+"""Shared fixtures: real SQLite files and the real PostgreSQL server, never mocks."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy import create_engine, text
+
+PG_URL = os.environ.get("FANPIN_TEST_PG_URL")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Keep snapshot caches out of the project's data/ during tests."""
+    old = os.environ.get("FANPIN_CACHE_DIR")
+    os.environ["FANPIN_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if old is None:
+        os.environ.pop("FANPIN_CACHE_DIR", None)
+    else:
+        os.environ["FANPIN_CACHE_DIR"] = old
+
+
+def _pg_schema_url(schema: str) -> str:
+    sep = "&" if "?" in PG_URL else "?"
+    return f"{PG_URL}{sep}options={quote(f'-csearch_path={schema}')}"
+
+
+def new_pg_url() -> str:
+    """A fresh PostgreSQL schema in the test database (dropped at session end)."""
+    schema = f"fanpin_t_{uuid.uuid4().hex[:10]}"
+    eng = create_engine(PG_URL)
+    with eng.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    eng.dispose()
+    _PG_SCHEMAS.append(schema)
+    return _pg_schema_url(schema)
+
+
+_PG_SCHEMAS: list[str] = []
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _drop_pg_schemas() -> Iterator[None]:
+    yield
+    if PG_URL and _PG_SCHEMAS:
+        eng = create_engine(PG_URL)
+        with eng.begin() as conn:
+            for s in _PG_SCHEMAS:
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "{s}" CASCADE'))
+        eng.dispose()
+
+
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgresql", id="postgresql", marks=pytest.mark.pg),
+]
+
+
+def backend_url(backend: str, tmp_path) -> str:  # noqa: ANN001
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / f'fanpin-{uuid.uuid4().hex[:6]}.db'}"
+    if not PG_URL:
+        pytest.skip("FANPIN_TEST_PG_URL is not set (CI sets it; see .ci/run)")
+    return new_pg_url()
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path) -> str:  # noqa: ANN001
+    """An empty database on each backend."""
+    return backend_url(request.param, tmp_path)
+
+
+@pytest.fixture(scope="session")
+def small_demo(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    """A migrated SQLite demo county: 1,500 households x 15 months."""
+    from fanpin import store
+    from fanpin.demo import DemoSpec, build_demo
+
+    path = tmp_path_factory.mktemp("demo") / "small.db"
+    engine = store.make_engine(f"sqlite:///{path}", create=True)
+    store.upgrade(engine)
+    spec = DemoSpec(households=1500, months=15, start=202401, townships=8, villages=40, seed=7)
+    build_demo(engine, spec)
+    return engine, spec
