@@ -85,10 +85,62 @@ def cmd_db_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_score(args: argparse.Namespace) -> int:
-    from fanpin.scoring_cli import run_score
+def _pad(text: str, width: int) -> str:
+    """Left-align by display width: a Chinese character takes two terminal columns."""
+    import unicodedata
 
-    return run_score(args)
+    used = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return text + " " * max(width - used, 0)
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from fanpin.export import write_table
+    from fanpin.periods import format_period, parse_period
+    from fanpin.policies import baseline_policy
+    from fanpin.scoring import TIERS, PolicyError, RiskPolicy, score
+    from fanpin.store.regions import load_regions
+
+    try:
+        period = parse_period(args.period)
+    except ValueError as exc:
+        print(f"fanpin: {exc}", file=sys.stderr)
+        return 2
+    engine = store.make_engine(args.db)
+    store.check_schema(engine)
+    available = store.periods(engine)
+    if period not in available:
+        span = f"{available[0]}..{available[-1]}" if available else "none"
+        print(f"fanpin: no panel data for {format_period(period, 'en')} (months in the database: {span})", file=sys.stderr)
+        return 2
+    try:
+        if args.policy:
+            policy = RiskPolicy.from_json(Path(args.policy).read_text(encoding="utf-8"))
+        else:
+            policy = baseline_policy(engine, period)
+    except (OSError, PolicyError) as exc:
+        print(f"fanpin: {exc}", file=sys.stderr)
+        return 2
+    policy, rescaled = policy.normalised()
+    if rescaled:
+        print("note: the policy's weights did not sum to 1 and were rescaled", file=sys.stderr)
+    frame = store.load_snapshot(engine, period)
+    result = score(frame, policy)
+    if args.out:
+        cols = ["household_id", "township_code", "village_code", "score", "tier", "forced", "reason_1", "reason_2", "reason_3", "warnings", "category", "risk_types"]
+        write_table(result[cols], args.out)
+        print(f"wrote {len(result):,} households to {args.out}", file=sys.stderr)
+    names = load_regions(engine).set_index("region_code")["name"]
+    table = result.groupby(["township_code", "tier"]).size().unstack(fill_value=0).reindex(columns=list(TIERS), fill_value=0)
+    table["total"] = table.sum(axis=1)
+    table.loc["total"] = table.sum(axis=0)
+    print(f"{format_period(period, 'en')}  policy {policy.name!r}  income line {policy.income_line:,.0f} yuan  cut-offs {policy.cutoffs[0]:g}/{policy.cutoffs[1]:g}")
+    print(f"{'township':<14}{_pad('name', 10)}{'green':>8}{'yellow':>8}{'red':>8}{'total':>8}")
+    for code, row in table.iterrows():
+        name = names.get(code, "") if code != "total" else ""
+        print(f"{code:<14}{_pad(name, 10)}{row['green']:>8}{row['yellow']:>8}{row['red']:>8}{row['total']:>8}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -17,7 +17,8 @@ Conventions for the objective methods (``X`` is households x indicators, float, 
   silently returning equal weights: the analyst must see that the data cannot set the weights.
   ``np.full(m, 1 / m)`` is the explicit fallback if a caller wants one.
 * Rows are processed vectorised (no Python loop over households); the loops are over columns or
-  over blocks of rows. 1,000,000 x 20 runs in a fraction of a second.
+  over blocks of rows. 1,000,000 x 20 takes about 0.1 s per method on a column-major (Fortran
+  order) matrix, 0.2-0.5 s on a row-major one (strided column access), without copying ``X``.
 """
 
 from __future__ import annotations
@@ -271,8 +272,10 @@ class _Col:
 
 def _column(x: np.ndarray, j: int) -> _Col:
     col = x[:, j]
-    lo, hi = float(np.min(col)) if col.size else math.nan, float(np.max(col)) if col.size else math.nan
-    has_nan = math.isnan(lo) or math.isnan(hi)  # min/max propagate NaN: a free missing-value test
+    if col.size == 0:
+        return _Col(col, math.nan, math.nan, False)
+    lo, hi = float(col.min()), float(col.max())
+    has_nan = math.isnan(lo)  # min propagates NaN: a free missing-value test
     if has_nan:
         col = col[~np.isnan(col)]
         lo, hi = (float(col.min()), float(col.max())) if col.size else (math.nan, math.nan)
@@ -384,13 +387,14 @@ def critic(X: np.ndarray, directions: Sequence[float] | np.ndarray) -> np.ndarra
     j and k are present). Direction matters: flipping a column flips the sign of its correlations.
 
     Rules: constant columns and columns with < 2 values get 0 and are left out of every ``r_jk``
-    sum (so they neither add nor remove conflict); a pair with < 2 complete rows, or constant on
-    its complete rows, has no measurable correlation and counts as ``r = 0``. If all ``C_j`` are 0
+    sum (so they neither add nor remove conflict); a pair with < 2 complete rows, or with a column
+    (numerically) constant on those rows (variance of standardised values <= 1e-14), has no
+    measurable correlation and counts as ``r = 0``. If all ``C_j`` are 0
     (a single informative column, or all informative columns perfectly correlated), the informative
     columns share the weight equally. No informative column: NoInformationError.
     """
     x, d = _as_data(X, directions)
-    n, m = x.shape
+    m = x.shape[1]
     cols: list[int] = []
     shift, scale, std = [], [], []
     any_nan = False

