@@ -32,8 +32,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     url = args.db or store.default_url()
     path = sqlite_path(url)
     if path is not None and path.exists():
-        if not args.force and not args.yes_replace_default:
-            pass
         for suffix in ("", "-wal", "-shm"):
             p = path.with_name(path.name + suffix)
             p.unlink(missing_ok=True)
@@ -50,6 +48,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     counts = build_demo(engine, spec, progress=_progress_printer())
     dt = time.perf_counter() - t0
     print(f"demo county built in {dt:.1f}s: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+    if not args.no_cache:
+        t1 = time.perf_counter()
+        months = store.warm_cache(engine)
+        print(f"snapshot cache warmed for {months} months in {time.perf_counter() - t1:.1f}s")
     if path is not None and args.geojson:
         _write_geojson(engine)
     return 0
@@ -155,9 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--townships", type=int, default=14)
     d.add_argument("--villages", type=int, default=200)
     d.add_argument("--seed", type=int, default=20231)
-    d.add_argument("--force", action="store_true", help=argparse.SUPPRESS)
-    d.add_argument("--yes-replace-default", action="store_true", help=argparse.SUPPRESS)
     d.add_argument("--geojson", action="store_true", help="also write data/demo_townships.geojson")
+    d.add_argument("--no-cache", action="store_true", help="do not pre-load the snapshot cache after building")
     d.set_defaults(func=cmd_demo)
 
     db = sub.add_parser("db", help="database schema")

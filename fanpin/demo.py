@@ -618,6 +618,7 @@ def simulate(
             progress(f"panel {period}", (t + 1) / len(periods))
 
     ev, cl = sink.frames()
+    pop.extra["clue_frame"] = cl
     with engine.begin() as conn:
         counts["events"] = sio.bulk_insert(conn, S.events, ev) if ev else 0
         if cl:
@@ -629,6 +630,65 @@ def simulate(
     pop.extra["dibao_end"] = dibao
     pop.extra["tekun_end"] = tekun
     return counts
+
+
+# --------------------------------------------------------------------------- assistance
+_MEASURE_FOR_RISK = {
+    "illness": ("health", 3_000.0),
+    "disability": ("comprehensive", 2_400.0),
+    "schooling": ("education", 2_500.0),
+    "disaster": ("housing", 6_000.0),
+    "housing": ("housing", 15_000.0),
+    "unstable_work": ("employment", 1_500.0),
+    "industry_failure": ("industry", 3_000.0),
+    "accident": ("social", 2_000.0),
+    "other": ("comprehensive", 1_800.0),
+}
+_CADRES = np.array(["县乡村振兴局", "县人社局", "县医保局", "县住建局", "县教育局", "镇政府", "驻村工作队"])
+
+
+def _assistance(rng: np.random.Generator, spec: DemoSpec, pop: Population, hids: np.ndarray, clues: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Assistance that follows clues (1-2 months later, about half of them) and routine support of former-poor households.
+
+    It is what the household profile's 幸福清单 lists; amounts are yuan.
+    """
+    periods = spec.periods
+    parts: list[dict[str, np.ndarray]] = []
+    if clues:
+        take = rng.random(len(clues["period"])) < 0.5
+        risk = clues["risk_type"][take]
+        lag = rng.integers(1, 3, take.sum())
+        when = np.array([sio.shift_period(int(p), int(k)) for p, k in zip(clues["period"][take], lag)])
+        keep = when <= periods[-1]
+        measure = np.array([_MEASURE_FOR_RISK.get(r, _MEASURE_FOR_RISK["other"])[0] for r in risk], dtype=object)
+        base = np.array([_MEASURE_FOR_RISK.get(r, _MEASURE_FOR_RISK["other"])[1] for r in risk])
+        parts.append(
+            {
+                "household_id": clues["household_id"][take][keep],
+                "period": when[keep],
+                "measure": measure[keep],
+                "amount": np.round(base[keep] * rng.lognormal(0, 0.35, keep.sum()), -1),
+            }
+        )
+    fp = np.flatnonzero(pop.former_poor)
+    for p in periods:
+        if p % 100 != 3:
+            continue
+        got = fp[rng.random(len(fp)) < 0.55]
+        parts.append(
+            {
+                "household_id": hids[got],
+                "period": np.full(len(got), p),
+                "measure": rng.choice(np.array(["industry", "finance", "employment", "public_welfare_job"], dtype=object), size=len(got), p=[0.5, 0.15, 0.2, 0.15]),
+                "amount": np.round(rng.uniform(800, 5_000, len(got)), -1),
+            }
+        )
+    if not parts:
+        return {}
+    out = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    out["cadre"] = rng.choice(_CADRES, size=len(out["period"])).astype(object)
+    out["description"] = np.full(len(out["period"]), None, dtype=object)
+    return out
 
 
 # --------------------------------------------------------------------------- writing
@@ -757,6 +817,8 @@ def build_demo(engine: Engine, spec: DemoSpec = DemoSpec(), progress: Progress |
         counts["members"] = sio.bulk_insert(conn, S.members, members_cols)
     say("panel", 0.05)
     counts.update(simulate(engine, spec, geo, pop, hids, rng, lambda m, f: say(m, 0.05 + 0.9 * f)))
+    with engine.begin() as conn:
+        counts["assistance"] = sio.bulk_insert(conn, S.assistance, _assistance(rng, spec, pop, hids, pop.extra.pop("clue_frame")))
     with engine.begin() as conn:
         for flag in ("dibao", "tekun"):
             on = hids[pop.extra[f"{flag}_end"]]

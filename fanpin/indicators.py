@@ -88,7 +88,7 @@ def _months_per_worker(f: pd.DataFrame) -> np.ndarray:
 
 
 def _flag(name: str) -> Callable[[pd.DataFrame], np.ndarray]:
-    return lambda f: f[name].to_numpy(dtype=np.float64)
+    return lambda f: _col(f, name)
 
 
 def _net(f: pd.DataFrame) -> np.ndarray:
@@ -114,9 +114,9 @@ CATALOGUE: tuple[Indicator, ...] = (
     Indicator("schooling_burden", "教育支出占收入比", "Schooling cost / net income", "ratio", "education", 1, 0.3, (0.0, 0.6), "schooling", "education", lambda f: _ratio(_col(f, "schooling_cost"), _net(f), 0.6)),
     Indicator("students", "在校生人数", "Members in school", "persons", "education", 1, 3.0, (0.0, 3.0), "schooling", "education", lambda f: _col(f, "n_students")),
     Indicator("housing_grade", "住房安全等级", "House safety grade (0 safe, 1-4 = A-D)", "grade", "housing", 1, 3.0, (0.0, 4.0), "housing", "housing", lambda f: _col(f, "housing_grade")),
-    Indicator("water_unsafe", "饮水不安全", "Drinking water unsafe", "flag", "water", 1, 1.0, (0.0, 1.0), "water", "water_resources", lambda f: 1.0 - f["water_safe"].to_numpy(dtype=np.float64)),
+    Indicator("water_unsafe", "饮水不安全", "Drinking water unsafe", "flag", "water", 1, 1.0, (0.0, 1.0), "water", "water_resources", lambda f: 1.0 - _col(f, "water_safe")),
     Indicator("uninsured", "未参加基本医保人数", "Members without basic medical insurance", "persons", "security", 1, 1.0, (0.0, 2.0), "illness", "medical_insurance", lambda f: _col(f, "n_uninsured")),
-    Indicator("dibao_tekun", "低保或特困", "Receives dibao or tekun support", "flag", "security", 1, None, (0.0, 1.0), "other", "civil_affairs", lambda f: (f["dibao"].to_numpy(dtype=bool) | f["tekun"].to_numpy(dtype=bool)).astype(np.float64)),
+    Indicator("dibao_tekun", "低保或特困", "Receives dibao or tekun support", "flag", "security", 1, None, (0.0, 1.0), "other", "civil_affairs", lambda f: np.fmax(_col(f, "dibao"), _col(f, "tekun"))),
     Indicator("elderly_share", "65岁以上老人占比", "Share of members aged 65+", "ratio", "security", 1, 1.0, (0.0, 1.0), "lack_of_labour", "public_security", lambda f: _ratio(_col(f, "n_elderly"), _col(f, "size"), 0.0)),
     Indicator("disaster_loss", "灾害损失", "Disaster loss (12 months)", "yuan", "disaster", 1, 5_000.0, (0.0, 30_000.0), "disaster", "emergency", lambda f: _col(f, "disaster_loss")),
     Indicator("disaster_burden", "灾害损失占收入比", "Disaster loss / net income", "ratio", "disaster", 1, 0.2, (0.0, 1.0), "disaster", "emergency", lambda f: _ratio(_col(f, "disaster_loss"), _net(f), 1.0)),

@@ -8,7 +8,9 @@ from fanpin.store.io import (
     get_meta,
     load_json_meta,
     load_snapshot,
+    load_snapshots,
     periods,
+    warm_cache,
     set_meta,
     shift_period,
 )
@@ -26,6 +28,8 @@ __all__ = [
     "head_revision",
     "load_json_meta",
     "load_snapshot",
+    "load_snapshots",
+    "warm_cache",
     "make_engine",
     "periods",
     "set_meta",

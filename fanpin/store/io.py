@@ -137,29 +137,33 @@ def _fetch_columns(conn: Connection, sql: str, params: tuple, names: Sequence[st
     cur = conn.exec_driver_sql(sql, params)
     rows = cur.fetchall()
     if not rows:
-        return {k: np.array([], dtype=object if k in _TEXT_COLUMNS else float) for k in names}
+        return {k: np.array([], dtype=object if k in _TEXT_COLUMNS else bool if k in _BOOL_COLUMNS else float) for k in names}
     cols = list(zip(*rows))
     out: dict[str, np.ndarray] = {}
     for k, col in zip(names, cols):
         if k in _TEXT_COLUMNS:
             out[k] = np.array(col, dtype=object)
         elif k in _BOOL_COLUMNS:
-            out[k] = np.array(col, dtype=bool)
+            # NULL (not reported) must stay missing, not become False
+            arr = np.array(col, dtype=object)
+            out[k] = arr.astype(bool) if not any(v is None for v in col) else pd.array(arr, dtype="boolean").to_numpy(dtype=np.float64, na_value=np.nan)
         else:
-            out[k] = np.array(col, dtype=np.float64)
+            out[k] = np.array(col, dtype=np.float64)  # None -> NaN
     return out
 
 
-def _snapshot_sql(dialect: str) -> tuple[str, list[str]]:
-    names = [*HOUSEHOLD_COLUMNS, *PANEL_VALUE_COLUMNS, "income_pc_12m_ago"]
+def _snapshot_sql(dialect: str, n_periods: int) -> tuple[str, list[str]]:
+    """One query for one or more months; a year earlier is ``period - 100`` in YYYYMM."""
+    names = [*HOUSEHOLD_COLUMNS, *PANEL_VALUE_COLUMNS, "income_pc_12m_ago", "period"]
     hcols = ", ".join(f"h.{c}" for c in HOUSEHOLD_COLUMNS)
     pcols = ", ".join(f"p.{c}" for c in PANEL_VALUE_COLUMNS)
     ph = "%s" if dialect == "postgresql" else "?"
+    marks = ", ".join([ph] * n_periods)
     sql = (
-        f"SELECT {hcols}, {pcols}, q.income_pc FROM panel p "
+        f"SELECT {hcols}, {pcols}, q.income_pc, p.period FROM panel p "
         f"JOIN households h ON h.household_id = p.household_id "
-        f"LEFT JOIN panel q ON q.household_id = p.household_id AND q.period = {ph} "
-        f"WHERE p.period = {ph} ORDER BY p.household_id"
+        f"LEFT JOIN panel q ON q.household_id = p.household_id AND q.period = p.period - 100 "
+        f"WHERE p.period IN ({marks}) ORDER BY p.period, p.household_id"
     )
     return sql, names
 
@@ -174,30 +178,56 @@ def _cache_path(engine: Engine, period: int, version: str) -> Path:
     return cache_dir() / ident / f"snapshot_{period}_v{version}.parquet"
 
 
-def load_snapshot(engine: Engine, period: int, *, use_cache: bool = True) -> pd.DataFrame:
-    """One month's frame of households x raw indicators, ordered by household_id.
+def _write_cache(path: Path, frame: pd.DataFrame) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{uuid.uuid4().hex[:6]}.tmp")
+    frame.to_parquet(tmp, index=False)
+    tmp.replace(path)
+    for old in path.parent.glob(f"snapshot_{path.stem.split('_')[1]}_v*.parquet"):
+        if old != path:
+            old.unlink(missing_ok=True)
 
-    Columns: the household attributes in ``HOUSEHOLD_COLUMNS``, the panel values
-    and ``income_pc_12m_ago`` (NaN where the panel has no month a year before).
+
+def load_snapshots(engine: Engine, periods_wanted: Sequence[int], *, use_cache: bool = True) -> dict[int, pd.DataFrame]:
+    """Several months at once: cached months from Parquet, the rest in one SQL query.
+
+    Each frame holds the household attributes in ``HOUSEHOLD_COLUMNS``, the panel
+    values and ``income_pc_12m_ago`` (NaN where there is no month a year before),
+    ordered by household_id.
     """
     version = data_version(engine) if use_cache else ""
-    path = _cache_path(engine, period, version)
-    if use_cache and path.exists():
-        return pd.read_parquet(path)
-    sql, names = _snapshot_sql(engine.dialect.name)
-    with engine.connect() as conn:
-        cols = _fetch_columns(conn, sql, (shift_period(period, -12), period), names)
-    frame = pd.DataFrame(cols, copy=False)
-    frame.attrs["period"] = period
-    if use_cache and len(frame):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        frame.to_parquet(tmp, index=False)
-        tmp.replace(path)
-        for old in path.parent.glob(f"snapshot_{period}_v*.parquet"):
-            if old != path:
-                old.unlink(missing_ok=True)
-    return frame
+    out: dict[int, pd.DataFrame] = {}
+    todo: list[int] = []
+    for p in periods_wanted:
+        path = _cache_path(engine, p, version)
+        if use_cache and path.exists():
+            out[p] = pd.read_parquet(path)
+        else:
+            todo.append(int(p))
+    if todo:
+        sql, names = _snapshot_sql(engine.dialect.name, len(todo))
+        with engine.connect() as conn:
+            cols = _fetch_columns(conn, sql, tuple(todo), names)
+        per = cols.pop("period").astype(np.int64) if len(cols["period"]) else np.array([], dtype=np.int64)
+        for p in todo:
+            lo, hi = np.searchsorted(per, p, "left"), np.searchsorted(per, p, "right")
+            frame = pd.DataFrame({k: v[lo:hi] for k, v in cols.items()}, copy=True)
+            out[p] = frame
+            if use_cache and len(frame):
+                _write_cache(_cache_path(engine, p, version), frame)
+    for p, f in out.items():
+        f.attrs["period"] = p
+    return {p: out[p] for p in periods_wanted}
+
+
+def load_snapshot(engine: Engine, period: int, *, use_cache: bool = True) -> pd.DataFrame:
+    """One month's frame of households x raw indicators, ordered by household_id."""
+    return load_snapshots(engine, [int(period)], use_cache=use_cache)[int(period)]
+
+
+def warm_cache(engine: Engine) -> int:
+    """Load every month once (one query) so the app's first views read Parquet; returns months cached."""
+    return len(load_snapshots(engine, periods(engine)))
 
 
 def load_panel_column(engine: Engine, column: str) -> pd.DataFrame:

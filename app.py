@@ -1,0 +1,19 @@
+"""fanpin: entry point. Page config, navigation and the shared sidebar; nothing else."""
+
+import streamlit as st
+
+from fanpin.ui.i18n import t
+from fanpin.ui.sidebar import language_switch, sidebar
+
+st.set_page_config(page_title="fanpin 防返贫监测", page_icon="🏠", layout="wide")
+language_switch()
+pages = [
+    st.Page("pages/overview.py", title=t("nav.overview"), icon="📊", url_path="overview", default=True),
+    st.Page("pages/map.py", title=t("nav.map"), icon="🗺️", url_path="map"),
+    st.Page("pages/simulator.py", title=t("nav.simulator"), icon="🎚️", url_path="simulator"),
+    st.Page("pages/profile.py", title=t("nav.profile"), icon="🏡", url_path="profile"),
+    st.Page("pages/training.py", title=t("nav.training"), icon="🎓", url_path="training"),
+]
+page = st.navigation(pages)
+sidebar()
+page.run()

@@ -1,0 +1,1 @@
+"""The only package code that imports streamlit: loaders, shared widgets, session state, i18n."""

@@ -1,0 +1,149 @@
+"""Cached loaders: engine, months, snapshots, scorers and panel scores.
+
+Snapshots are cached by (url, data version, period) so a write anywhere makes
+every page reload fresh data.  A ``Scorer`` reuses output buffers between runs,
+so each browser session gets its own (kept in session state); the read-only
+snapshot it is built from is shared.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+from sqlalchemy.engine import Engine
+
+from fanpin import store
+from fanpin.policies import baseline_policy, income_line_for
+from fanpin.scoring import RiskPolicy, Scorer
+from fanpin.store.engine import StoreError
+from fanpin.store.regions import load_regions, township_geojson
+from fanpin.trends import PanelScores, score_panel
+from fanpin.ui.i18n import t
+
+
+@st.cache_resource(show_spinner=False)
+def _engine(url: str) -> Engine:
+    return store.make_engine(url)
+
+
+def engine_or_stop(url: str | None = None) -> Engine:
+    """The database engine, or a clear message in the user's language and a stop."""
+    url = url or store.default_url()
+    try:
+        engine = _engine(url)
+        store.check_schema(engine)
+        return engine
+    except StoreError as exc:
+        _engine.clear()
+        st.error(t(f"error.{exc.code}", **{k: str(v) for k, v in exc.params.items()}))
+        st.caption(t("error.url", url=_safe_url(url)))
+        st.stop()
+        raise  # unreachable; st.stop raises
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def data_version(engine: Engine) -> str:
+    return store.data_version(engine)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def periods(_engine: Engine, url: str, version: str) -> list[int]:
+    return store.periods(_engine)
+
+
+@st.cache_data(show_spinner=False, max_entries=48)
+def snapshot(_engine: Engine, url: str, version: str, period: int) -> pd.DataFrame:
+    return store.load_snapshot(_engine, period)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def regions(_engine: Engine, url: str, version: str) -> pd.DataFrame:
+    return load_regions(_engine)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def townships_geojson(_engine: Engine, url: str, version: str) -> dict:
+    return township_geojson(_engine)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def income_lines(_engine: Engine, url: str, version: str) -> dict[int, float]:
+    raw = store.load_json_meta(_engine, "income_lines", {}) or {}
+    return {int(k): float(v) for k, v in raw.items()}
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _panel_scores(_engine: Engine, url: str, version: str, policy_json: str, lines_key: str) -> PanelScores:
+    ps = store.periods(_engine)
+    frames = store.load_snapshots(_engine, ps)
+    lines = {int(k): float(v) for k, v in (item.split(":") for item in lines_key.split(",") if item)}
+    return score_panel(frames, RiskPolicy.from_json(policy_json), lines or None)
+
+
+@dataclass
+class Data:
+    """What a page needs to know about the database in use."""
+
+    engine: Engine
+    url: str
+    version: str
+
+    def periods(self) -> list[int]:
+        return periods(self.engine, self.url, self.version)
+
+    def snapshot(self, period: int) -> pd.DataFrame:
+        return snapshot(self.engine, self.url, self.version, int(period))
+
+    def regions(self) -> pd.DataFrame:
+        return regions(self.engine, self.url, self.version)
+
+    def township_names(self, lang: str = "zh") -> dict[str, str]:
+        r = self.regions()
+        r = r[r["level"] != "village"]
+        col = "name" if lang == "zh" else "name_en"
+        return dict(zip(r["region_code"], r[col].fillna(r["name"])))
+
+    def village_names(self, lang: str = "zh") -> dict[str, str]:
+        r = self.regions()
+        r = r[r["level"] == "village"]
+        col = "name" if lang == "zh" else "name_en"
+        return dict(zip(r["region_code"], r[col].fillna(r["name"])))
+
+    def townships_geojson(self) -> dict:
+        return townships_geojson(self.engine, self.url, self.version)
+
+    def income_lines(self) -> dict[int, float]:
+        return income_lines(self.engine, self.url, self.version)
+
+    def income_line(self, period: int) -> float | None:
+        return income_line_for(self.engine, period)
+
+    def baseline(self, period: int) -> RiskPolicy:
+        return baseline_policy(self.engine, period)
+
+    def panel_scores(self, policy: RiskPolicy) -> PanelScores:
+        lines = self.income_lines()
+        key = ",".join(f"{y}:{v}" for y, v in sorted(lines.items()))
+        return _panel_scores(self.engine, self.url, self.version, policy.to_json(), key)
+
+    def scorer(self, period: int) -> Scorer:
+        """This session's scorer for a month (buffers are reused between runs)."""
+        key = ("_scorer", self.url, self.version, int(period))
+        cache = st.session_state.setdefault("_scorers", {})
+        if key not in cache:
+            cache.clear()  # one month at a time per session keeps memory bounded
+            cache[key] = Scorer.from_frame(self.snapshot(period))
+        return cache[key]
+
+
+def get_data() -> Data:
+    url = store.default_url()
+    engine = engine_or_stop(url)
+    return Data(engine, url, data_version(engine))

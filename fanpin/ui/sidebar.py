@@ -1,0 +1,95 @@
+"""The shared sidebar: database and county, the month (kept across pages), language, role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from fanpin.access import ROLES
+from fanpin.i18n import LANGS
+from fanpin.periods import format_period
+from fanpin.ui.data import Data, get_data
+from fanpin.ui.i18n import lang, lbl, t
+
+
+@dataclass
+class Context:
+    data: Data
+    period: int
+    lang: str
+    role: str
+    county: str
+
+
+def language_switch() -> str:
+    """Chinese by default; the choice is kept for the whole session."""
+    st.sidebar.radio(
+        "语言 / Language",
+        LANGS,
+        format_func=lambda c: {"zh": "中文", "en": "English"}[c],
+        key="lang",
+        horizontal=True,
+        persist_state="session",
+    )
+    return lang()
+
+
+def sidebar() -> Context:
+    """Draw the sidebar (after the language switch) and keep the context for the page."""
+    current = lang()
+    data = get_data()
+    months = data.periods()
+    if not months:
+        st.warning(t("common.no_data"))
+        st.stop()
+    if st.session_state.get("period") not in months:
+        st.session_state["period"] = months[-1]
+    period = st.sidebar.selectbox(
+        t("common.month"),
+        months,
+        format_func=lambda p: format_period(p, current),
+        key="period",
+        persist_state="session",
+    )
+    role = st.sidebar.selectbox(
+        t("common.role"),
+        ROLES,
+        format_func=lambda r: lbl("role", r),
+        key="role",
+        persist_state="session",
+        help=t("common.role_help"),
+    )
+    names = data.township_names(current)
+    county_code = next((c for c in names if c.endswith("000000")), None)
+    county = names.get(county_code, "") if county_code else ""
+    st.sidebar.caption(t("common.database", county=county, households=f"{len(data.snapshot(period)):,}", url=_short(data.url)))
+    ctx = Context(data=data, period=int(period), lang=current, role=str(role), county=county)
+    st.session_state["_ctx"] = ctx
+    return ctx
+
+
+def page_context(page: str) -> Context:
+    """The context app.py prepared, after checking that the role may open ``page``.
+
+    A page opened by URL without the right role shows a refusal, not the data.
+    """
+    from fanpin.access import can_open
+
+    ctx = st.session_state.get("_ctx")
+    if ctx is None:  # the page was run on its own (tests): draw the sidebar here
+        language_switch()
+        ctx = sidebar()
+    if not can_open(ctx.role, page):
+        st.error(t("error.forbidden", role=lbl("role", ctx.role)))
+        st.stop()
+    return ctx
+
+
+def _short(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite":
+        return "SQLite · " + (u.database or "").rsplit("/", 1)[-1]
+    return f"{u.get_backend_name()} · {u.host or ''}/{u.database or ''}"
