@@ -1,12 +1,11 @@
-"""fanpin: entry point. Page config, navigation and the shared sidebar; nothing else."""
+"""fanpin: entry point. Page config and navigation; every page draws the shared sidebar
+(``fanpin.ui.sidebar.page_context``) so that it is the same on all pages."""
 
 import streamlit as st
 
 from fanpin.ui.i18n import t
-from fanpin.ui.sidebar import language_switch, sidebar
 
 st.set_page_config(page_title="fanpin 防返贫监测", page_icon="🏠", layout="wide")
-language_switch()
 pages = [
     st.Page("pages/overview.py", title=t("nav.overview"), icon="📊", url_path="overview", default=True),
     st.Page("pages/map.py", title=t("nav.map"), icon="🗺️", url_path="map"),
@@ -14,6 +13,4 @@ pages = [
     st.Page("pages/profile.py", title=t("nav.profile"), icon="🏡", url_path="profile"),
     st.Page("pages/training.py", title=t("nav.training"), icon="🎓", url_path="training"),
 ]
-page = st.navigation(pages)
-sidebar()
-page.run()
+st.navigation(pages).run()

@@ -64,22 +64,20 @@ def sidebar() -> Context:
     county_code = next((c for c in names if c.endswith("000000")), None)
     county = names.get(county_code, "") if county_code else ""
     st.sidebar.caption(t("common.database", county=county, households=f"{len(data.snapshot(period)):,}", url=_short(data.url)))
-    ctx = Context(data=data, period=int(period), lang=current, role=str(role), county=county)
-    st.session_state["_ctx"] = ctx
-    return ctx
+    return Context(data=data, period=int(period), lang=current, role=str(role), county=county)
 
 
 def page_context(page: str) -> Context:
-    """The context app.py prepared, after checking that the role may open ``page``.
+    """Draw the shared sidebar and check that the role may open ``page``.
 
-    A page opened by URL without the right role shows a refusal, not the data.
+    Every page calls this first, so the sidebar is the same everywhere and is
+    drawn on every run (its widgets keep their values across pages).  A page
+    opened by URL without the right role shows a refusal, not the data.
     """
     from fanpin.access import can_open
 
-    ctx = st.session_state.get("_ctx")
-    if ctx is None:  # the page was run on its own (tests): draw the sidebar here
-        language_switch()
-        ctx = sidebar()
+    language_switch()
+    ctx = sidebar()
     if not can_open(ctx.role, page):
         st.error(t("error.forbidden", role=lbl("role", ctx.role)))
         st.stop()

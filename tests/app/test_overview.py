@@ -1,0 +1,72 @@
+"""The overview page shows the domain functions' numbers, in both languages."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fanpin import fmt, store
+from fanpin.policies import baseline_policy
+from fanpin.summary import month_summary, township_table
+from fanpin.trends import score_panel
+
+from .conftest import new_app, open_page
+
+
+def _expected(engine, period: int, township: str | None = None):  # noqa: ANN001, ANN202
+    periods = store.periods(engine)
+    raw = store.load_json_meta(engine, "income_lines", {})
+    lines = {int(k): float(v) for k, v in raw.items()}
+    ps = score_panel(store.load_snapshots(engine, periods), baseline_policy(engine, period), lines)
+    return ps, month_summary(ps, period, township)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_overview_renders_the_month_summary(app_db, lang: str) -> None:  # noqa: ANN001
+    engine, spec = app_db
+    at = open_page("overview", lang=lang)
+    assert not at.exception, at.exception
+    period = spec.periods[-1]
+    _, s = _expected(engine, period)
+    metrics = {m.label: m.value for m in at.metric}
+    red = "红色" if lang == "zh" else "Red"
+    assert metrics[red] == fmt.count(s.counts["red"], lang)
+    assert at.metric[0].value == fmt.count(s.households, lang)
+    assert len(at.dataframe) >= 3
+
+
+def test_changing_the_month_changes_the_numbers(app_db) -> None:  # noqa: ANN001
+    engine, spec = app_db
+    earlier = spec.periods[5]
+    at = open_page("overview", period=earlier)
+    assert not at.exception
+    _, s = _expected(engine, earlier)
+    labels = [m.label for m in at.metric]
+    values = [m.value for m in at.metric]
+    assert values[labels.index("红色")] == fmt.count(s.counts["red"], "zh")
+    assert values[labels.index("本月新增红色")] == fmt.count(s.newly_red, "zh")
+    assert at.metric[1].delta == fmt.signed(s.change["red"])
+
+
+def test_selecting_a_township_filters_the_page(app_db) -> None:  # noqa: ANN001
+    engine, spec = app_db
+    period = spec.periods[-1]
+    ps, _ = _expected(engine, period)
+    table = township_table(ps, period)
+    at = new_app()
+    at.session_state["role"] = "admin"
+    at.session_state["ov_township_table"] = {"selection": {"rows": [1], "columns": []}}
+    at.run()
+    assert not at.exception, at.exception
+    code = table["township_code"].iloc[1]
+    _, s = _expected(engine, period, code)
+    assert at.metric[0].value == fmt.count(s.households, "zh")
+    assert at.metric[1].value == fmt.count(s.counts["red"], "zh")
+    assert s.households < len(ps.household_ids)
+
+
+def test_role_without_the_page_is_refused(app_db) -> None:  # noqa: ANN001
+    at = open_page("simulator", role="case_worker")
+    assert not at.exception
+    assert any("无权" in e.value for e in at.error)
+    assert not at.metric
