@@ -140,6 +140,11 @@ def environment_report() -> list[str]:
             lines.append(f"cpu: {model}")
     except OSError:
         pass
+    try:
+        load = os.getloadavg()
+        lines.append(f"load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (other processes on the machine add noise)")
+    except OSError:
+        pass
     env = {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIXES)}
     lines.append("env: " + (", ".join(f"{k}={v}" for k, v in sorted(env.items())) or "(no BLAS/threading variables set)"))
     try:

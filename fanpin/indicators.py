@@ -99,7 +99,7 @@ INCOME_KEY = "income_ratio"  # the indicator whose unit is "x the income line"
 
 CATALOGUE: tuple[Indicator, ...] = (
     Indicator("income_ratio", "人均纯收入/监测线", "Per-capita net income / income line", "x_line", "income", -1, 1.5, (0.5, 3.0), "other", "civil_affairs", lambda f: _col(f, "income_pc")),
-    Indicator("income_change", "人均纯收入同比变化", "Change in per-capita income vs 12 months before", "ratio", "income", -1, -0.3, (-0.6, 0.3), "industry_failure", "survey", _income_change),
+    Indicator("income_change", "人均纯收入同比变化", "Change in per-capita income vs 12 months before", "ratio", "income", -1, -0.3, (-0.5, 0.0), "industry_failure", "survey", _income_change),
     Indicator("transfer_share", "转移性收入占比", "Share of income from transfers", "ratio", "income", 1, 0.5, (0.0, 1.0), "lack_of_labour", "civil_affairs", lambda f: _ratio(_col(f, "income_transfer"), _net(f), 1.0)),
     Indicator("business_share", "经营净收入占比", "Share of income from farming and business", "ratio", "income", 1, 0.6, (0.0, 1.0), "industry_failure", "agriculture", lambda f: _ratio(_col(f, "income_business") - _col(f, "business_cost"), _net(f), 0.0).clip(0, None)),
     Indicator("months_worked", "劳动力人均务工月数", "Months worked per labourer (last 12)", "months", "employment", -1, 6.0, (0.0, 12.0), "unstable_work", "hrss", _months_per_worker),

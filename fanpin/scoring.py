@@ -11,8 +11,10 @@ minimum tier, and a forced tier always says so in the reasons.
 
 Missing values (documented rule): a missing indicator value is scored at the
 month's county median for that indicator, so that a gap neither hides nor
-invents risk; it is listed in the household's reasons as missing, never hits a
-warning line, and households with missing values are counted in the result.
+invents risk; it is listed in the household's reasons as missing and never hits
+a warning line or forces a tier.  A column with no value at all this month (e.g.
+the change vs 12 months before in the panel's first year) has no median and is
+scored at its safe end, adding nothing.
 """
 
 from __future__ import annotations
@@ -194,7 +196,10 @@ class Scorer:
             col = X[:, j]
             nan = np.isnan(col)
             if nan.any():
-                med = np.nanmedian(col) if (~nan).any() else BY_KEY[self.keys[j]].bounds[0]
+                ind = BY_KEY[self.keys[j]]
+                # with no value at all there is no median: put the column beyond its safe
+                # end, which clips to the safe bound under any policy (adds nothing)
+                med = np.nanmedian(col) if (~nan).any() else (-np.inf if ind.direction > 0 else np.inf)
                 self.medians[j] = med
                 self.missing[j] = nan
                 col[nan] = med

@@ -99,8 +99,8 @@ def assert_matches(res, ref: Ref, township: np.ndarray, n_townships: int) -> Non
     y, r = res.policy.cutoffs
     dy, dr = np.abs(ref.score - y), np.abs(ref.score - r)
     edge = ((dy > 0) & (dy < 1e-9)) | ((dr > 0) & (dr < 1e-9))
-    assert edge.sum() <= max(2, len(edge) // 100)
     np.testing.assert_array_equal(res.tier[~edge], ref.tier[~edge])
+    assert (np.abs(res.tier[edge].astype(int) - ref.tier[edge]) <= 1).all()
     np.testing.assert_array_equal(res.forced, ref.forced)
     counts = np.zeros((n_townships, 3), dtype=int)
     np.add.at(counts, (township, res.tier.astype(int)), 1)
@@ -125,7 +125,7 @@ def cutoffs(draw) -> tuple[float, float]:  # noqa: ANN001
     return (min(a, b), max(a, b))
 
 
-weights_st = st.lists(st.one_of(st.just(0.0), st.floats(0, 10, allow_nan=False)), min_size=len(KEYS), max_size=len(KEYS)).filter(
+weights_st = st.lists(st.one_of(st.just(0.0), st.floats(0.01, 10, allow_nan=False)), min_size=len(KEYS), max_size=len(KEYS)).filter(
     lambda ws: sum(ws) > 0
 )
 # yuan and fen: 5,000.00 to 12,000.00
@@ -197,14 +197,17 @@ def _column(rng: np.random.Generator, key: str, n: int, line: float, nan_rate: f
         lo, hi = lo * line, hi * line
     span = hi - lo
     v = rng.uniform(lo - 0.3 * span, hi + 0.3 * span, n)
-    if key == INCOME_KEY:
-        v = np.round(v)  # whole yuan, as the national system reports
     pick = rng.random(n)
     specials = [lo, hi]
     wl = BY_KEY[key].warning_line
     if wl is not None:
         specials.append(wl * line if key == INCOME_KEY else wl)
     v = np.where(pick < 0.25, rng.choice(specials, n), v)  # values exactly on bounds and lines
+    if key == INCOME_KEY:
+        # whole yuan, as the national system reports; with the line in fen no income sits within
+        # float32 resolution of a line-based threshold (below that resolution the float32 matrix
+        # cannot say which side a value is on)
+        v = np.round(v)
     v = np.where(rng.random(n) < nan_rate, np.nan, v)
     if np.isnan(v).all():
         v[rng.integers(n)] = lo  # at least one reported value (an all-missing column is tested on its own)
@@ -222,7 +225,7 @@ def matrix_cases(draw):  # noqa: ANN001, ANN201
     rng = np.random.default_rng(seed)
     X = np.column_stack([_column(rng, k, n, line, nan_rate) for k in keys]).astype(np.float32)
     township = rng.integers(0, n_town, n)
-    ws = draw(st.lists(st.floats(0, 5, allow_nan=False), min_size=len(keys), max_size=len(keys)).filter(lambda w: sum(w) > 0))
+    ws = draw(st.lists(st.one_of(st.just(0.0), st.floats(0.01, 5)), min_size=len(keys), max_size=len(keys)).filter(lambda w: sum(w) > 0))
     forces = []
     for k in draw(st.lists(st.sampled_from(keys), max_size=3)):
         j = keys.index(k)
@@ -394,6 +397,15 @@ def test_weights_not_summing_to_one_are_rescaled_in_run(hand) -> None:  # noqa: 
     base = res.score.copy()
     doubled = replace(HAND_POLICY, weights={k: 2 * v for k, v in HAND_POLICY.weights.items()})
     np.testing.assert_allclose(scorer.run(doubled).score, base, atol=1e-5)
+
+
+def test_income_exactly_on_a_line_is_not_below_it() -> None:
+    X = np.array([[7_999.0], [8_000.0], [11_999.0], [12_000.0], [np.nan]], dtype=np.float32)
+    res = Scorer(X.copy(order="F"), np.zeros(5, int), 1, keys=(INCOME_KEY,)).run(
+        RiskPolicy(weights={INCOME_KEY: 1.0}, income_line=8000, cutoffs=(99, 100))
+    )
+    np.testing.assert_array_equal(res.forced, [2, 1, 1, 0, 0])
+    np.testing.assert_array_equal(res.tier, [2, 1, 1, 0, 0])
 
 
 def test_cutoff_is_inclusive() -> None:

@@ -67,6 +67,24 @@ def sidebar() -> Context:
     return Context(data=data, period=int(period), lang=current, role=str(role), county=county)
 
 
+def _leave_pages_directory_mode() -> None:
+    """Make a page opened by URL as a server's first request run through app.py.
+
+    Streamlit starts in its old "pages directory" mode when a ``pages/`` folder
+    sits next to the entry point, and leaves it only once ``st.navigation`` has
+    run.  A first request for ``/map`` would then run the page alone, with the
+    automatic navigation and without app.py's page config.  Switching the flag
+    off and rerunning sends this and every later run through app.py.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # pragma: no cover - a Streamlit without it has no such mode
+        return
+    if getattr(PagesManager, "uses_pages_directory", False):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def page_context(page: str) -> Context:
     """Draw the shared sidebar and check that the role may open ``page``.
 
@@ -76,6 +94,7 @@ def page_context(page: str) -> Context:
     """
     from fanpin.access import can_open
 
+    _leave_pages_directory_mode()
     language_switch()
     ctx = sidebar()
     if not can_open(ctx.role, page):

@@ -1,0 +1,140 @@
+"""A real app server and a real browser: Debian chromium driven by Playwright.
+
+The server runs on a free local port against a small demo county; every request
+the browser makes is recorded so tests can check that nothing leaves 127.0.0.1.
+Screenshots are kept under ``artifacts/screenshots`` as test artifacts.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "artifacts" / "screenshots"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+pytestmark = pytest.mark.browser
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def app_server(small_demo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:  # noqa: ANN001
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium is not installed (make test installs it: scripts/system-deps.sh)")
+    engine, _ = small_demo
+    port = _free_port()
+    env = dict(os.environ)
+    env["FANPIN_DB_URL"] = engine.url.render_as_string(hide_password=False)
+    env["FANPIN_CACHE_DIR"] = str(tmp_path_factory.mktemp("browser-cache"))
+    log = tmp_path_factory.mktemp("server") / "streamlit.log"
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+        "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
+        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+    ]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.terminate()
+        pytest.fail("streamlit did not start:\n" + log.read_text(errors="replace")[-3000:])
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+        )
+        yield b
+        b.close()
+
+
+class Recorder:
+    """Every URL the page asked for."""
+
+    def __init__(self) -> None:
+        self.urls: list[str] = []
+
+    def external(self) -> list[str]:
+        bad = []
+        for u in self.urls:
+            p = urlparse(u)
+            if p.scheme in ("data", "blob", "about"):
+                continue
+            if p.hostname not in ("127.0.0.1", "localhost"):
+                bad.append(u)
+        return bad
+
+
+@pytest.fixture
+def page(browser, app_server):  # noqa: ANN001, ANN201
+    context = browser.new_context(viewport={"width": 1500, "height": 1100}, locale="zh-CN")
+    pg = context.new_page()
+    rec = Recorder()
+    pg.on("request", lambda req: rec.urls.append(req.url))
+    pg.recorder = rec
+    pg.base = app_server
+    yield pg
+    context.close()
+
+
+def wait_ready(pg, timeout: float = 60_000) -> None:  # noqa: ANN001
+    """Until the app has rendered and stopped running."""
+    pg.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
+    pg.wait_for_selector('[data-testid="stMain"] h1, [data-testid="stMain"] [data-testid="stAlert"]', timeout=timeout)
+    deadline = time.time() + timeout / 1000
+    while time.time() < deadline:
+        running = pg.locator('[data-testid="stStatusWidget"]').count()
+        spinners = pg.locator('[data-testid="stSpinner"]').count()
+        if not running and not spinners:
+            break
+        time.sleep(0.25)
+    time.sleep(0.8)  # charts and canvases paint after the script finishes
+
+
+def screenshot(pg, name: str) -> Path:  # noqa: ANN001
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    pg.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def errors_on_page(pg) -> list[str]:  # noqa: ANN001
+    return [e.inner_text() for e in pg.locator('[data-testid="stException"]').all()]

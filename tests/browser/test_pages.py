@@ -1,0 +1,55 @@
+"""Each page in a real browser: renders without an error box, draws, and stays on 127.0.0.1."""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import errors_on_page, screenshot, wait_ready
+
+PAGES = {"overview": "", "map": "map", "simulator": "simulator", "profile": "profile", "training": "training"}
+
+
+def test_a_bookmarked_page_as_first_request_runs_through_the_app(page) -> None:  # noqa: ANN001
+    """The server's very first request is for /map: it must get the app's navigation, not Streamlit's automatic one."""
+    page.goto(f"{page.base}/map")
+    wait_ready(page)
+    nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
+    assert "风险地图" in nav and "app" not in nav.split()
+    assert errors_on_page(page) == []
+
+
+@pytest.mark.parametrize("name", list(PAGES))
+def test_page_renders_offline(page, name: str) -> None:  # noqa: ANN001
+    page.goto(f"{page.base}/{PAGES[name]}")
+    wait_ready(page)
+    shot = screenshot(page, name)
+    assert shot.stat().st_size > 10_000
+    assert errors_on_page(page) == []
+    assert page.recorder.external() == [], "requests left the machine"
+
+
+def test_overview_charts_are_drawn(page) -> None:  # noqa: ANN001
+    page.goto(f"{page.base}/")
+    wait_ready(page)
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 3", timeout=30_000)
+    # each trend has a drawn line, not an empty frame
+    assert page.locator(".js-plotly-plot .scatterlayer path.js-line").count() >= 4
+    assert page.locator('[data-testid="stMetric"]').count() >= 6
+
+
+def test_clicking_a_township_filters_the_overview(page) -> None:  # noqa: ANN001
+    page.goto(f"{page.base}/")
+    wait_ready(page)
+    title_before = page.locator('[data-testid="stMain"] h1').first.inner_text()
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    # the row-selection column sits at the left; the first data row under the 35px header
+    page.mouse.click(box["x"] + 12, box["y"] + 35 + 17)
+    wait_ready(page)
+    page.wait_for_timeout(1000)
+    wait_ready(page)
+    title_after = page.locator('[data-testid="stMain"] h1').first.inner_text()
+    assert title_after != title_before
+    assert page.locator('[data-testid="stAlert"]').filter(has_text="已筛选").count() == 1
+    screenshot(page, "overview_filtered")
