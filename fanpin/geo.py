@@ -261,8 +261,8 @@ class ColourScale:
         return np.where(np.isfinite(v), k, -1)
 
     def rgba(self, values: np.ndarray, alpha: int = 200) -> list[list[int]]:
-        palette = [_rgb(c) + [alpha] for c in self.colours]
-        grey = _rgb(NO_DATA) + [alpha]
+        palette = [rgba(c, alpha) for c in self.colours]
+        grey = rgba(NO_DATA, alpha)
         return [palette[k] if k >= 0 else grey for k in self.classify(values)]
 
 
@@ -285,9 +285,10 @@ def colour_scale(values: np.ndarray, diverging: bool = False, classes: int = 5) 
     return ColourScale(tuple(np.linspace(lo, hi, classes + 1).tolist()), tuple(palette[:classes]))
 
 
-def _rgb(hex_colour: str) -> list[int]:
+def rgba(hex_colour: str, alpha: int = 255) -> list[int]:
+    """'#d62728' -> [214, 39, 40, alpha], the form deck.gl colour accessors take."""
     h = hex_colour.lstrip("#")
-    return [int(h[i : i + 2], 16) for i in (0, 2, 4)]
+    return [int(h[i : i + 2], 16) for i in (0, 2, 4)] + [int(alpha)]
 
 
 # --------------------------------------------------------------------------- map layers
@@ -363,9 +364,10 @@ def household_points(
             "tier": np.array(TIERS, dtype=object)[np.asarray(result.tier)[rows]],
         }
     )
-    reasons = top_reasons(result, rows, top)
-    for r in range(top):
-        out[f"reason_{r + 1}"] = reasons[:, r]
+    if top:
+        reasons = top_reasons(result, rows, top)
+        for r in range(top):
+            out[f"reason_{r + 1}"] = reasons[:, r]
     return out.sort_values(["score", "household_id"], ascending=[False, True], ignore_index=True)
 
 

@@ -407,11 +407,17 @@ def pick_language(text: object, lang: str) -> str:
     return s
 
 
-def format_indicator(key: str, value: float | None, lang: str = "zh") -> str:
-    """An indicator value in its unit for Chinese or English readers ("—" when missing)."""
+def format_indicator(key: str, value: float | None, lang: str = "zh", income_line: float | None = None) -> str:
+    """An indicator value in its unit for Chinese or English readers ("—" when missing).
+
+    The income indicator is held in yuan; with ``income_line`` it also says how
+    many times the line that is, since its warning line is a multiple of the line.
+    """
     if value is None or not np.isfinite(value):
         return "—"
     unit = BY_KEY[key].unit
+    if unit == "x_line" and income_line:
+        return translate("profile.unit.x_line", lang, yuan=fmt.yuan(float(value), lang), x=f"{value / income_line:.2f}")
     if unit in ("yuan", "x_line"):
         return fmt.yuan(float(value), lang)
     if unit == "ratio":

@@ -362,28 +362,40 @@ def _event_candidates(key: str, w: _Wide, events: pd.DataFrame, policy: RiskPoli
     cols = np.minimum(cols, P - 1)
     r = row[:, None]
     tier = w.tier[r, cols]
-    before_tier = w.tier[row, col - 1]
+    score = w.score[r, cols]
+    before_tier = w.tier[row, col - 1][:, None]
+    before_score = w.score[row, col - 1][:, None]
+    relaxed_tier = tier >= 1
     if key == "illness":
         cond = (w.hit["medical_oop"][r, cols] | w.hit["medical_burden"][r, cols]) & (tier >= 1)
+        relaxed = cond
     elif key == "disaster":
         cond = (w.value["disaster_loss"][r, cols] > policy.line_of("disaster_loss")) & (tier == 2)
+        relaxed = (w.value["disaster_loss"][r, cols] > policy.line_of("disaster_loss")) & relaxed_tier
     elif key == "job_loss":
-        before_mw = w.value["months_worked"][row, col - 1]
+        before_mw = w.value["months_worked"][row, col - 1][:, None]
         with np.errstate(invalid="ignore"):
-            cond = (w.value["months_worked"][r, cols] <= before_mw[:, None] - MONTHS_WORKED_FALL) & (tier >= 1)
+            cond = (w.value["months_worked"][r, cols] <= before_mw - MONTHS_WORKED_FALL) & (tier >= 1)
+        relaxed = cond
     elif key == "schooling":
         cond = w.hit["schooling_burden"][r, cols] & ~w.hit["schooling_burden"][row, col - 1][:, None]
+        relaxed = cond
     elif key == "industry":
         cond = w.hit["income_change"][r, cols]
+        relaxed = cond
     elif key == "accident":
         cond = tier >= 0
+        relaxed = cond
     else:
         raise KeyError(key)
-    cond &= valid & (tier > before_tier[:, None]) & (before_tier[:, None] >= 0)
-    score = np.where(cond, w.score[r, cols], -np.inf)
-    pick = np.argmax(score, axis=1)
-    good = cond.any(axis=1)
+    present = valid & (before_tier >= 0)
+    strict = cond & present & (tier > before_tier)
+    relaxed = relaxed & present & (score > before_score)
+    level = np.where(strict.any(axis=1), 0, np.where(relaxed.any(axis=1), 1, 2))
+    use = np.where((level == 0)[:, None], strict, relaxed)
+    pick = np.argmax(np.where(use, score, -np.inf), axis=1)
     after_col = cols[np.arange(len(cols)), pick]
+    good = level < 2
     out = pd.DataFrame(
         {
             "household_id": ids[ok],
@@ -393,13 +405,14 @@ def _event_candidates(key: str, w: _Wide, events: pd.DataFrame, policy: RiskPoli
             "event_type": ev["event_type"].to_numpy(),
             "amount": ev["amount"].to_numpy(),
             "severity": ev["severity"].to_numpy(),
+            "level": level,
             "rise": w.score[row, after_col] - w.score[row, col - 1],
         }
     )[good].reset_index(drop=True)
     out["preference"] = -out["event_type"].map({k: i for i, k in enumerate(kinds)}).to_numpy()
     out["_i"] = np.arange(len(out))
     out["clean"] = _clean(events, out, kinds)
-    return out.sort_values(["clean", "preference", "rise", "household_id", "shock"], ascending=[False, False, False, True, True], kind="stable")
+    return out.sort_values(["level", "clean", "preference", "rise", "household_id", "shock"], ascending=[True, False, False, False, True, True], kind="stable")
 
 
 def _structural_candidates(w: _Wide, events: pd.DataFrame) -> pd.DataFrame:

@@ -30,7 +30,7 @@ def line_text(key: str, line: float) -> str:
     """A warning line with the side that hits it: "≥ 2 人", "< 11,700元"."""
     if pd.isna(line):
         return "—"
-    return ("≥ " if BY_KEY[key].direction > 0 else "< ") + P.format_indicator(key, line, lang)
+    return ("≥ " if BY_KEY[key].direction > 0 else "< ") + P.format_indicator(key, line, lang, policy.income_line)
 
 
 st.title(t("profile.title"))
@@ -198,7 +198,7 @@ else:
                 "- " + t(
                     "profile.line_item",
                     indicator=lbl("indicator", r.key),
-                    value=P.format_indicator(r.key, r.value, lang),
+                    value=P.format_indicator(r.key, r.value, lang, policy.income_line),
                     line=line_text(r.key, r.warning_line),
                 )
             )
@@ -221,7 +221,7 @@ else:
             {
                 "dimension": [lbl("dimension", d) for d in it["dimension"]],
                 "indicator": [lbl("indicator", k) for k in it["key"]],
-                "value": [P.format_indicator(k, v, lang) for k, v in zip(it["key"], it["value"])],
+                "value": [P.format_indicator(k, v, lang, policy.income_line) for k, v in zip(it["key"], it["value"])],
                 "warning_line": [line_text(k, v) for k, v in zip(it["key"], it["warning_line"])],
                 "hit": it["hit"].to_numpy(),
                 "contribution": it["contribution"].round(2).to_numpy(),
