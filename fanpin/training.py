@@ -144,6 +144,7 @@ class Pct:
 class Num:
     value: float
     digits: int = 1
+    signed: bool = False
 
 
 @dataclass(frozen=True)
@@ -193,7 +194,7 @@ def render_param(v: object, lang: str) -> str:
     if isinstance(v, Pct):
         return fmt.pct(v.value)
     if isinstance(v, Num):
-        return f"{v.value:,.{v.digits}f}"
+        return f"{v.value:+,.{v.digits}f}" if v.signed else f"{v.value:,.{v.digits}f}"
     if isinstance(v, Month):
         return format_period(v.period, lang)
     if isinstance(v, Label):
@@ -262,12 +263,13 @@ def chinese_number(n: int) -> str:
 
 
 def case_label(number: int, lang: str) -> str:
-    return translate("training.case_label", lang, n=number, cn=chinese_number(number))
+    """'案例一' / 'Case 1': how a household is named on the training page."""
+    return translate("training.case_label", lang, n=chinese_number(number) if lang == "zh" else number)
 
 
 def case_type_label(case: TrainingCase, lang: str) -> str:
-    codes = case.risk_types or (case.risk_type,)
-    return render_param(Labels("risk", codes), lang).replace("、", "/") if lang == "zh" else " / ".join(label("risk", c, lang) for c in codes)
+    """'因病', or '因缺劳动力/因残' when the structural case teaches both."""
+    return "/".join(label("risk", c, lang) for c in (case.risk_types or (case.risk_type,)))
 
 
 # --------------------------------------------------------------------------- inputs
@@ -696,12 +698,13 @@ def _step_data(case: TrainingCase, b: MonthView, a: MonthView, pol: RiskPolicy) 
 
 def _step_score(case: TrainingCase, b: MonthView, a: MonthView, pol: RiskPolicy) -> Step:
     lines = [
-        Msg("training.score.score", {"before": Num(b.score), "after": Num(a.score), "rise": Num(a.score - b.score), "yellow": Num(pol.cutoffs[0], 0), "red": Num(pol.cutoffs[1], 0)}),
+        Msg("training.score.score", {"before": Num(b.score), "after": Num(a.score), "change": Num(a.score - b.score, 1, signed=True), "yellow": Num(pol.cutoffs[0], 0), "red": Num(pol.cutoffs[1], 0)}),
         Msg("training.score.tier", {"before": Label("tier", b.tier), "after": Label("tier", a.tier)}),
     ]
     for ind, thr, tier in a.forced_by:
         value = Yuan(thr * a.income_line) if ind == INCOME_KEY else Value(ind, thr)
-        lines.append(Msg("training.score.forced", {"indicator": Label("indicator", ind), "threshold": value, "tier": Label("tier", tier)}))
+        key = "training.score.forced_below" if BY_KEY[ind].direction < 0 else "training.score.forced_above"
+        lines.append(Msg(key, {"indicator": Label("indicator", ind), "threshold": value, "tier": Label("tier", tier)}))
     if a.category:
         lines.append(Msg("training.score.category", {"category": Label("category", a.category), "types": Labels("risk", a.risk_types)}))
     return Step("score", Msg("training.step.score"), tuple(lines))

@@ -55,6 +55,9 @@ _BOOL_COLUMNS = {"no_labour_guarantee", "relocated", "water_safe", "dibao", "tek
 _TEXT_COLUMNS = {"household_id", "village_code", "township_code", "household_type"}
 
 
+_CHUNK = 100_000
+
+
 def _as_python(values: np.ndarray | Sequence) -> list:
     if isinstance(values, np.ndarray):
         if values.dtype.kind == "f":
@@ -80,22 +83,27 @@ def bulk_insert(conn: Connection, table: Table, columns: Mapping[str, np.ndarray
     if n == 0:
         return 0
     if conn.dialect.name == "postgresql":
-        buf = io.StringIO()
-        frame = pd.DataFrame({k: columns[k] for k in names})
-        for k in names:
-            if frame[k].dtype == bool:
-                frame[k] = frame[k].map({True: "t", False: "f"})
-        frame.to_csv(buf, index=False, header=False, na_rep="\\N", quoting=csv.QUOTE_MINIMAL)
         raw = conn.connection.driver_connection
         cols = ", ".join(f'"{c}"' for c in names)
         with raw.cursor() as cur:
             with cur.copy(f'COPY "{table.name}" ({cols}) FROM STDIN WITH (FORMAT csv, NULL \'\\N\')') as cp:
-                cp.write(buf.getvalue())
+                for start in range(0, n, _CHUNK):
+                    frame = pd.DataFrame({k: np.asarray(columns[k])[start : start + _CHUNK] for k in names})
+                    for k in names:
+                        if frame[k].dtype == bool:
+                            frame[k] = frame[k].map({True: "t", False: "f"})
+                    buf = io.StringIO()
+                    frame.to_csv(buf, index=False, header=False, na_rep="\\N", quoting=csv.QUOTE_MINIMAL)
+                    cp.write(buf.getvalue())
         return n
     placeholders = ", ".join("?" for _ in names)
     cols = ", ".join(f'"{c}"' for c in names)
-    rows = zip(*(_as_python(columns[k]) for k in names))
-    conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({cols}) VALUES ({placeholders})', list(rows))
+    sql = f'INSERT INTO "{table.name}" ({cols}) VALUES ({placeholders})'
+    # Chunks bound the Python objects alive at once (a million-row month would
+    # otherwise hold ~1 GB of tuples).
+    for start in range(0, n, _CHUNK):
+        part = [_as_python(columns[k][start : start + _CHUNK]) for k in names]
+        conn.exec_driver_sql(sql, list(zip(*part)))
     return n
 
 
