@@ -26,11 +26,11 @@ data, period, lang, role = ctx.data, ctx.period, ctx.lang, ctx.role
 engine = data.engine
 
 
-def line_text(key: str, line: float) -> str:
+def line_text(key: str, line: float, multiple: bool = True) -> str:
     """A warning line with the side that hits it: "≥ 2 人", "< 11,700元"."""
     if pd.isna(line):
         return "—"
-    return ("≥ " if BY_KEY[key].direction > 0 else "< ") + P.format_indicator(key, line, lang, policy.income_line)
+    return ("≥ " if BY_KEY[key].direction > 0 else "< ") + P.format_indicator(key, line, lang, policy.income_line if multiple else None)
 
 
 st.title(t("profile.title"))
@@ -40,8 +40,8 @@ linked = st.query_params.get("household")
 if linked and linked != st.session_state.get("pf_linked"):
     st.session_state["pf_linked"] = linked
     st.session_state["pf_search"] = str(linked)[:40]
-    st.session_state["pf_township"] = None
-    st.session_state["pf_village"] = None
+    st.session_state["pf_township"] = ""
+    st.session_state["pf_village"] = ""
 
 # ---- finding a household: ID prefix and/or township and village
 regions = data.regions()
@@ -51,32 +51,32 @@ villages = regions[regions["level"] == "village"].sort_values("region_code")
 
 c1, c2, c3 = st.columns([2, 1, 1])
 query = c1.text_input(t("profile.search"), key="pf_search", max_chars=40, placeholder=t("profile.search_placeholder"), persist_state="session")
-if st.session_state.get("pf_township") not in [None, *town_codes]:
-    st.session_state["pf_township"] = None
+if st.session_state.get("pf_township") not in ["", *town_codes]:
+    st.session_state["pf_township"] = ""
 township = c2.selectbox(
     t("common.township"),
-    [None, *town_codes],
-    format_func=lambda c: t("common.all") if c is None else tnames.get(c, c),
+    ["", *town_codes],
+    format_func=lambda c: tnames.get(c, c) if c else t("common.all"),
     key="pf_township",
     persist_state="session",
 )
-in_town = villages if township is None else villages[villages["parent_code"] == township]
+in_town = villages if not township else villages[villages["parent_code"] == township]
 village_codes = in_town["region_code"].tolist()
-if st.session_state.get("pf_village") not in [None, *village_codes]:
-    st.session_state["pf_village"] = None
+if st.session_state.get("pf_village") not in ["", *village_codes]:
+    st.session_state["pf_village"] = ""
 parent_of = dict(zip(villages["region_code"], villages["parent_code"]))
 village = c3.selectbox(
     t("common.village"),
-    [None, *village_codes],
-    format_func=lambda c: t("common.all") if c is None else (vnames.get(c, c) if township else f"{vnames.get(c, c)} · {tnames.get(parent_of.get(c), '')}"),
+    ["", *village_codes],
+    format_func=lambda c: (vnames.get(c, c) if township else f"{vnames.get(c, c)} · {tnames.get(parent_of.get(c), '')}") if c else t("common.all"),
     key="pf_village",
     persist_state="session",
 )
 
-if not (query or "").strip() and township is None and village is None:
+if not (query or "").strip() and not township and not village:
     st.info(t("profile.pick_hint"))
     st.stop()
-found = P.find_households(engine, query, township, village, limit=SEARCH_LIMIT)
+found = P.find_households(engine, query, township or None, village or None, limit=SEARCH_LIMIT)
 if found.empty:
     st.warning(t("profile.none_found"))
     st.stop()
@@ -122,20 +122,26 @@ status = detail.monitoring_status()
 vname = vnames.get(hh["village_code"], hh["village_code"])
 tname = tnames.get(hh["township_code"], hh["township_code"])
 st.header(t("profile.header", id=hid, village=vname, township=tname))
-m = st.columns(6)
+badges = [f":blue-badge[{lbl('household_type', hh['household_type'])}]"]
+if status is None:
+    badges.append(f":gray-badge[{t('profile.not_monitored')}]")
+else:
+    colour = "orange" if status["status"] == "monitored" else "green"
+    badges.append(f":{colour}-badge[{lbl('profile.status', status['status'])}]")
+    if status.get("category"):
+        badges.append(f":{colour}-badge[{lbl('category', status['category'])}]")
+if hh["no_labour_guarantee"]:
+    badges.append(f":violet-badge[{t('profile.guarantee_badge')}]")
+st.markdown(" ".join(badges))
+m = st.columns(4)
 if sd is not None:
     m[0].metric(t("common.score"), f"{sd.score:.1f}")
     m[1].metric(t("common.tier"), lbl("tier", sd.tier), help=t("profile.tier_help", yellow=f"{policy.cutoffs[0]:g}", red=f"{policy.cutoffs[1]:g}"))
 else:
     m[0].metric(t("common.score"), "—")
     m[1].metric(t("common.tier"), "—")
-m[2].metric(t("profile.type"), lbl("household_type", hh["household_type"]))
-m[3].metric(t("profile.size"), t("profile.unit.persons", n=hh["size"]))
-m[4].metric(t("profile.labour"), t("profile.labour_value", n=hh["n_labour"], weak=hh["n_weak_labour"]))
-if status is None:
-    m[5].metric(t("profile.monitoring"), t("profile.not_monitored"))
-else:
-    m[5].metric(t("profile.monitoring"), lbl("profile.status", status["status"]), help=lbl("category", status.get("category")))
+m[2].metric(t("profile.size"), t("profile.unit.persons", n=hh["size"]))
+m[3].metric(t("profile.labour"), t("profile.labour_value", n=hh["n_labour"], weak=hh["n_weak_labour"]), help=t("profile.labour_help"))
 
 yes_no = {True: t("profile.yes"), False: t("profile.no")}
 facts = [
@@ -145,7 +151,6 @@ facts = [
     t("profile.road", km="—" if pd.isna(hh.get("road_distance_km")) else f"{hh['road_distance_km']:g}"),
     t("profile.cooperative", v=yes_no[bool(hh["in_cooperative"])]),
     t("profile.relocated", v=yes_no[bool(hh["relocated"])]),
-    t("profile.guarantee", v=yes_no[bool(hh["no_labour_guarantee"])]),
 ]
 if status is not None and status.get("risk_types"):
     facts.append(t("profile.risk_types", v="、".join(lbl("risk", r) for r in str(status["risk_types"]).split(",") if r)))
@@ -199,7 +204,7 @@ else:
                     "profile.line_item",
                     indicator=lbl("indicator", r.key),
                     value=P.format_indicator(r.key, r.value, lang, policy.income_line),
-                    line=line_text(r.key, r.warning_line),
+                    line=line_text(r.key, r.warning_line, multiple=False),
                 )
             )
         if sd.forced:
