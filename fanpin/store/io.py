@@ -233,9 +233,19 @@ def load_snapshot(engine: Engine, period: int, *, use_cache: bool = True) -> pd.
     return load_snapshots(engine, [int(period)], use_cache=use_cache)[int(period)]
 
 
-def warm_cache(engine: Engine) -> int:
-    """Load every month once (one query) so the app's first views read Parquet; returns months cached."""
-    return len(load_snapshots(engine, periods(engine)))
+def warm_cache(engine: Engine, max_rows: int = 1_000_000) -> int:
+    """Load every month once so the app's first views read Parquet; returns months cached.
+
+    Months are fetched in groups of about ``max_rows`` panel rows: one query per
+    group keeps the round trips few without holding millions of Python objects.
+    """
+    ps = periods(engine)
+    with engine.connect() as conn:
+        n = conn.exec_driver_sql("SELECT COUNT(*) FROM households").scalar() or 1
+    step = max(1, max_rows // n)
+    for i in range(0, len(ps), step):
+        load_snapshots(engine, ps[i : i + step])
+    return len(ps)
 
 
 def load_panel_column(engine: Engine, column: str) -> pd.DataFrame:
