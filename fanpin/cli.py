@@ -26,11 +26,38 @@ def _progress_printer(stream=sys.stderr):  # noqa: ANN001, ANN202
     return show
 
 
+def _is_replaceable(url: str) -> bool:
+    """Whether ``fanpin demo`` may overwrite the database: absent, empty, or itself a demo county."""
+    from sqlalchemy import inspect
+
+    path = sqlite_path(url)
+    if path is not None and (not path.exists() or path.stat().st_size == 0):
+        return True
+    try:
+        engine = store.make_engine(url)
+        tables = set(inspect(engine).get_table_names())
+    except Exception:  # noqa: BLE001 - a damaged file is not ours to delete either
+        return False
+    if not tables or tables <= {"alembic_version"}:
+        return True
+    if "meta" not in tables:
+        return False
+    with engine.connect() as conn:
+        return store.get_meta(conn, "demo") == "1"
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from fanpin.demo import DemoSpec, build_demo
 
     url = args.db or store.default_url()
     path = sqlite_path(url)
+    if not args.force and not _is_replaceable(url):
+        print(
+            f"fanpin: {url} holds data that is not a demo county; refusing to replace it. "
+            "Use another --db, or --force to replace it anyway.",
+            file=sys.stderr,
+        )
+        return 2
     if path is not None and path.exists():
         for suffix in ("", "-wal", "-shm"):
             p = path.with_name(path.name + suffix)
@@ -148,9 +175,12 @@ def cmd_score(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="fanpin", description="防止返贫动态监测 — fanpin command line")
     p.add_argument("--db", help="database URL (default: FANPIN_DB_URL or data/fanpin.db)")
+    # --db is accepted after the subcommand too; SUPPRESS keeps it from overwriting the top-level value
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", default=argparse.SUPPRESS, help="database URL (default: FANPIN_DB_URL or data/fanpin.db)")
     sub = p.add_subparsers(dest="command", required=True)
 
-    d = sub.add_parser("demo", help="(re)build the synthetic demo county database")
+    d = sub.add_parser("demo", parents=[common], help="(re)build the synthetic demo county database")
     d.add_argument("--households", type=int, default=20_000)
     d.add_argument("--months", type=int, default=36)
     d.add_argument("--start", type=int, default=202301, help="first month, YYYYMM")
@@ -159,16 +189,17 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--seed", type=int, default=20231)
     d.add_argument("--geojson", action="store_true", help="also write data/demo_townships.geojson")
     d.add_argument("--no-cache", action="store_true", help="do not pre-load the snapshot cache after building")
+    d.add_argument("--force", action="store_true", help="replace the database even if it is not a demo county")
     d.set_defaults(func=cmd_demo)
 
     db = sub.add_parser("db", help="database schema")
     dbs = db.add_subparsers(dest="db_command", required=True)
-    up = dbs.add_parser("upgrade", help="migrate the schema to the newest version")
+    up = dbs.add_parser("upgrade", parents=[common], help="migrate the schema to the newest version")
     up.set_defaults(func=cmd_db_upgrade)
-    st = dbs.add_parser("status", help="show the schema version and the panel months")
+    st = dbs.add_parser("status", parents=[common], help="show the schema version and the panel months")
     st.set_defaults(func=cmd_db_status)
 
-    s = sub.add_parser("score", help="score every household for a month")
+    s = sub.add_parser("score", parents=[common], help="score every household for a month")
     s.add_argument("--period", required=True, help="YYYY-MM")
     s.add_argument("--policy", help="policy JSON file (default: the adopted baseline or the shipped default)")
     s.add_argument("--out", help="write every household's score to .csv or .xlsx")

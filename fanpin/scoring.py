@@ -134,6 +134,16 @@ class RiskPolicy:
 
     @classmethod
     def from_dict(cls, d: Mapping) -> RiskPolicy:
+        if not isinstance(d, Mapping):
+            raise PolicyError(f"a policy must be a JSON object, got {type(d).__name__}")
+        cut = d.get("cutoffs", [0, 0])
+        if not isinstance(cut, (list, tuple)) or len(cut) != 2:
+            raise PolicyError("cutoffs must be two numbers: yellow and red")
+        for field_name in ("weights", "bounds", "warning_lines"):
+            if not isinstance(d.get(field_name, {}), Mapping):
+                raise PolicyError(f"{field_name} must be an object mapping indicator keys to values")
+        if not isinstance(d.get("forces", []), (list, tuple)):
+            raise PolicyError("forces must be a list of rules")
         try:
             policy = cls(
                 name=str(d.get("name", "policy")),
@@ -144,10 +154,8 @@ class RiskPolicy:
                 warning_lines={str(k): float(v) for k, v in d.get("warning_lines", {}).items()},
                 forces=tuple(ForceRule(str(r["indicator"]), float(r["threshold"]), str(r["tier"])) for r in d.get("forces", [])),
             )
-        except (KeyError, TypeError, ValueError, IndexError) as exc:
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
             raise PolicyError(f"not a valid policy: {exc!r}") from exc
-        if len(policy.cutoffs) != 2:
-            raise PolicyError("cutoffs must be two numbers: yellow and red")
         policy.validate()
         return policy
 
@@ -185,9 +193,10 @@ class Scorer:
     a slider allocates nothing large.
     """
 
-    def __init__(self, X: np.ndarray, township: np.ndarray, n_townships: int, keys: Sequence[str] = KEYS) -> None:
-        if not (X.dtype == np.float32 and X.flags.f_contiguous):
-            X = np.asfortranarray(X, dtype=np.float32)
+    def __init__(self, X: np.ndarray, township: np.ndarray, n_townships: int, keys: Sequence[str] = KEYS, *, owned: bool = False) -> None:
+        # Missing values are filled in place below, so a caller's matrix is copied
+        # unless the caller hands it over (``owned``), as ``from_frame`` does.
+        X = np.array(X, dtype=np.float32, order="F", copy=not owned)
         self.keys = tuple(keys)
         self.n, self.m = X.shape
         self.missing: dict[int, np.ndarray] = {}
@@ -220,10 +229,14 @@ class Scorer:
     def from_frame(cls, frame: pd.DataFrame, townships: Sequence[str] | None = None) -> Scorer:
         codes = frame["township_code"].to_numpy()
         names = np.array(sorted(set(codes)) if townships is None else list(townships), dtype=object)
-        idx = np.searchsorted(names, codes)
-        if len(codes) and (idx >= len(names)).any() | (names[np.minimum(idx, len(names) - 1)] != codes).any():
-            raise ValueError("frame has townships outside the given list")
-        s = cls(indicator_matrix(frame), idx, len(names))
+        order = np.argsort(names)
+        pos = np.searchsorted(names[order], codes)
+        pos = np.minimum(pos, len(names) - 1)
+        if len(codes) and (len(names) == 0 or (names[order][pos] != codes).any()):
+            missing = sorted(set(codes) - set(names))
+            raise ValueError(f"frame has townships outside the given list: {', '.join(map(str, missing[:5]))}")
+        idx = order[pos] if len(codes) else np.zeros(0, dtype=np.intp)
+        s = cls(indicator_matrix(frame), idx, len(names), owned=True)
         s.township_codes = names
         s.household_ids = frame["household_id"].to_numpy()
         return s
@@ -434,7 +447,7 @@ def suggest_category(frame: pd.DataFrame, res: ScoreResult, hits: np.ndarray | N
     rigid = frame["medical_oop"].to_numpy(dtype=np.float64) + frame["disaster_loss"].to_numpy(dtype=np.float64) + frame["schooling_cost"].to_numpy(dtype=np.float64)
     change = res.scorer.raw_values(slice(None))[:, res.scorer.keys.index("income_change")]
     with np.errstate(invalid="ignore"):
-        sudden = (rigid >= 0.5 * np.maximum(net, 0)) | (change <= -0.3)
+        sudden = ((rigid > 0) & (rigid >= 0.5 * np.maximum(net, 0))) | (change <= -0.3)
     low = frame["income_pc"].to_numpy(dtype=np.float64) < 1.5 * policy.income_line
     cat = np.full(n, None, dtype=object)
     cat[at_risk & low] = "marginal"
