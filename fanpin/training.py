@@ -11,7 +11,10 @@ values) and the events table.
 Selection rules (``find_cases``).  "Before" is the month before the shock, and
 "after" is the month, within the window after the shock, in which the rule's
 condition holds and the score is highest.  Every shock case must also move the
-household up at least one tier (after > before).
+household up at least one tier (after > before).  Only where no household of
+the county meets a rule in that strict form (small demo counties) does the
+relaxed form apply: the score rose instead of the tier, and for disasters
+yellow is accepted for red.  Thresholds are the policy's warning lines.
 
 ========================  =====================================================
 case (risk type)          rule
@@ -41,10 +44,13 @@ accident (因意外事故)       optional seventh case: an ``accident`` event th
                           the tier rose
 ========================  =====================================================
 
-Among the candidates of a rule the library prefers a "clean" story (no other
-kind of household event from 12 months before the shock to the after month),
-then the largest score rise (highest score for the structural case), then the
-smallest household_id; a household appears in at most one case.
+Among the candidates of a rule the library takes the strict form first, then
+the preferred event kind (flood before drought), then a "clean" story (no other
+kind of household event from 12 months before the shock to the after month;
+for the structural case no event at all in the 24 months up to the last
+month), then the largest score rise (for the structural case: both no labourer
+and a disabled member first, then the highest score), then the smallest
+household_id.  A household appears in at most one case, taken in library order.
 """
 
 from __future__ import annotations
@@ -60,7 +66,7 @@ from sqlalchemy.engine import Engine
 from fanpin import fmt
 from fanpin.i18n import label, translate
 from fanpin.indicators import BY_KEY, INCOME_KEY
-from fanpin.periods import format_period
+from fanpin.periods import format_period, shift
 from fanpin.scoring import TIER_CODE, TIERS, RiskPolicy, Scorer, suggest_category
 from fanpin.store.io import get_meta
 from fanpin.store.schema import events as events_table
@@ -94,7 +100,7 @@ CASE_EVENTS: dict[str, tuple[str, ...]] = {
 WINDOW: dict[str, int] = {"illness": 6, "disaster": 6, "job_loss": 6, "schooling": 12, "industry": 12, "accident": 6}
 #: Indicators each case's data step compares before and after.
 CASE_INDICATORS: dict[str, tuple[str, ...]] = {
-    "illness": ("medical_oop", "medical_burden", "serious_ill", "debt_ratio"),
+    "illness": ("medical_oop", "medical_burden", "months_worked", "debt_ratio"),
     "disaster": ("disaster_loss", "disaster_burden", "housing_grade", "debt_ratio"),
     "job_loss": ("months_worked", "job_lost", "income_change"),
     "schooling": ("schooling_burden", "students"),
@@ -414,7 +420,7 @@ def _event_candidates(key: str, w: _Wide, events: pd.DataFrame, policy: RiskPoli
     out["preference"] = -out["event_type"].map({k: i for i, k in enumerate(kinds)}).to_numpy()
     out["_i"] = np.arange(len(out))
     out["clean"] = _clean(events, out, kinds)
-    return out.sort_values(["level", "clean", "preference", "rise", "household_id", "shock"], ascending=[True, False, False, False, True, True], kind="stable")
+    return out.sort_values(["level", "preference", "clean", "rise", "household_id", "shock"], ascending=[True, False, False, False, True, True], kind="stable")
 
 
 def _structural_candidates(w: _Wide, events: pd.DataFrame) -> pd.DataFrame:
@@ -426,7 +432,9 @@ def _structural_candidates(w: _Wide, events: pd.DataFrame) -> pd.DataFrame:
     cond = (no_labour | disabled) & w.hit["income_ratio"][:, j] & (w.tier[:, j] >= 1) & (w.tier[:, jb] >= 0)
     rows = np.flatnonzero(cond)
     last = w.periods[j]
-    recent = events.loc[events["period"] > w.periods[jb], "household_id"].unique()
+    # Rolling 12-month sums at "before" already carry the year before it: look back that far too.
+    since = shift(w.periods[jb], -CLEAN_LOOKBACK)
+    recent = events.loc[events["period"] > since, "household_id"].unique()
     out = pd.DataFrame(
         {
             "household_id": w.ids[rows],
@@ -454,7 +462,7 @@ def find_cases(
     ``ps`` must be the panel scored under ``policy`` and ``income_lines`` (as
     ``Data.panel_scores`` does); ``snapshot(period)`` returns a month's frame.
     """
-    if not ps.periods:
+    if not ps.periods or not len(ps.household_ids):
         return []
     w = _wide(ps, snapshot, policy, income_lines)
     used: set[str] = set()
@@ -481,21 +489,28 @@ def find_cases(
     return out
 
 
-def household_series(ps: PanelScores, household_id: str) -> pd.DataFrame:
-    """The household's income, income line, score and tier in every month (for the charts)."""
+def household_series(ps: PanelScores, household_id: str, policy: RiskPolicy | None = None) -> pd.DataFrame:
+    """The household's income, income line (and warning line), score and tier in every month, for the charts.
+
+    ``warning_line`` is the income warning line (1.5x the line by default) when ``policy`` is given.
+    """
     i = int(np.searchsorted(ps.household_ids, household_id))
     if i >= len(ps.household_ids) or ps.household_ids[i] != household_id:
         raise KeyError(household_id)
     tier = ps.tier[i]
-    return pd.DataFrame(
+    line = ps.income_line.astype(np.float64)
+    out = pd.DataFrame(
         {
             "period": ps.periods,
             "income_pc": ps.income_pc[i].astype(np.float64),
-            "income_line": ps.income_line.astype(np.float64),
+            "income_line": line,
             "score": ps.score[i].astype(np.float64),
             "tier": np.where(tier >= 0, np.array(TIERS, dtype=object)[tier.clip(0)], None),
         }
     )
+    if policy is not None:
+        out["warning_line"] = line * (policy.line_of(INCOME_KEY) / policy.income_line)
+    return out
 
 
 # --------------------------------------------------------------------------- walk-through
@@ -526,6 +541,8 @@ class MonthView:
     risk_types: tuple[str, ...]
     household: dict[str, float]  # size, labourers ... (snapshot attributes)
     household_type: str
+    township_code: str
+    village_code: str
 
 
 @dataclass(frozen=True)
@@ -557,6 +574,20 @@ class Walkthrough:
             for m in s.lines:
                 walk(m)
         return keys
+
+    def contributions(self, top: int = 8) -> pd.DataFrame:
+        """Score points per indicator before and after, the ``top`` largest after the shock (for the reasons chart)."""
+        keys = list(self.after.contributions)
+        frame = pd.DataFrame(
+            {
+                "indicator": keys,
+                "before": [self.before.contributions[k] for k in keys],
+                "after": [self.after.contributions[k] for k in keys],
+                "warning_hit": [k in self.after.warnings for k in keys],
+            }
+        )
+        frame = frame[(frame["before"] > 0) | (frame["after"] > 0)]
+        return frame.sort_values(["after", "indicator"], ascending=[False, True]).head(top).reset_index(drop=True)
 
 
 _HOUSEHOLD_FIELDS = ("size", "n_labour", "n_weak_labour", "n_elderly", "n_children", "n_students", "n_disabled", "n_serious", "n_chronic", "n_uninsured")
@@ -604,6 +635,8 @@ def month_view(frame: pd.DataFrame, household_id: str, policy: RiskPolicy, *, pe
         risk_types=tuple(t for t in str(types[row]).split(",") if t),
         household=hh,
         household_type=str(frame["household_type"].iloc[row]),
+        township_code=str(frame["township_code"].iloc[row]),
+        village_code=str(frame["village_code"].iloc[row]),
     )
 
 
@@ -674,6 +707,8 @@ def _indicator_line(key: str, b: MonthView, a: MonthView, pol: RiskPolicy) -> Ms
     if line is None:
         return Msg("training.data.indicator_noline", params)
     hit = key in a.warnings
+    if BY_KEY[key].unit == "flag":
+        return Msg("training.data.flag", {**params, "hit": Msg("training.data.hit" if hit else "training.data.not_hit")})
     return Msg("training.data.indicator", {**params, "line": Value(key, line), "hit": Msg("training.data.hit" if hit else "training.data.not_hit")})
 
 
