@@ -274,11 +274,19 @@ class Standing:
         return TIER_CODE[self.tier] > TIER_CODE[self.score_tier]
 
     def reasons(self, top: int | None = None) -> pd.DataFrame:
-        """Indicators that explain the tier: warning lines hit first, then by contribution; gaps kept."""
+        """Indicators that explain the score, largest contribution first.
+
+        ``top`` caps the list, but never drops a warning line hit or a missing
+        value: those are what a reader must see, however small their points.
+        """
         f = self.indicators
         f = f[(f["contribution"] > 0) | f["hit"] | f["missing"]]
-        f = f.sort_values(["hit", "contribution"], ascending=[False, False], kind="stable")
-        return f.head(top) if top else f
+        f = f.sort_values("contribution", ascending=False, kind="stable")
+        if top:
+            flagged = f["hit"] | f["missing"]
+            room = max(top - int(flagged.sum()), 0)
+            f = f[flagged | (~flagged).cumsum().le(room) & ~flagged]
+        return f
 
 
 def standing(scorer: Scorer, result: ScoreResult, household_id: str) -> Standing | None:

@@ -12,6 +12,7 @@ import streamlit as st
 
 from fanpin import fmt
 from fanpin import profile as P
+from fanpin.i18n import LANGS
 from fanpin.indicators import BY_KEY, DEPARTMENTS, INCOME_KEY
 from fanpin.periods import format_period
 from fanpin.ui.i18n import lbl, t
@@ -27,10 +28,13 @@ engine = data.engine
 
 
 def line_text(key: str, line: float, multiple: bool = True) -> str:
-    """A warning line with the side that hits it: "≥ 2 人", "< 11,700元"."""
+    """A warning line with the side that hits it: "≥ 2 人", "< 11,700元" (called once ``policy`` is set)."""
     if pd.isna(line):
         return "—"
-    return ("≥ " if BY_KEY[key].direction > 0 else "< ") + P.format_indicator(key, line, lang, policy.income_line if multiple else None)
+    text = P.format_indicator(key, line, lang, policy.income_line if multiple else None)
+    if BY_KEY[key].unit == "flag":
+        return text
+    return ("≥ " if BY_KEY[key].direction > 0 else "< ") + text
 
 
 st.title(t("profile.title"))
@@ -40,37 +44,46 @@ linked = st.query_params.get("household")
 if linked and linked != st.session_state.get("pf_linked"):
     st.session_state["pf_linked"] = linked
     st.session_state["pf_search"] = str(linked)[:40]
-    st.session_state["pf_township"] = ""
-    st.session_state["pf_village"] = ""
+    for name in ("pf_township", "pf_village", "pf_household"):
+        st.session_state.pop(name, None)
+        for code in LANGS:
+            st.session_state.pop(f"{name}_{code}", None)
+
+
+def choose(where, label: str, options: list, label_of, name: str):  # noqa: ANN001, ANN201
+    """A selectbox whose choice is kept under ``name`` for the session and survives a language switch.
+
+    The option labels change with the language and a keyed selectbox would keep
+    showing the old label, so the widget is keyed per language and seeded from ``name``.
+    """
+    current = st.session_state.get(name)
+    index = options.index(current) if current in options else 0
+    key = f"{name}_{lang}"
+    if key in st.session_state and st.session_state[key] not in options:  # the options changed under it
+        del st.session_state[key]
+    value = where.selectbox(label, options, index=index, format_func=label_of, key=key)
+    st.session_state[name] = value
+    return value
+
 
 # ---- finding a household: ID prefix and/or township and village
 regions = data.regions()
 tnames, vnames = data.township_names(lang), data.village_names(lang)
 town_codes = sorted(regions.loc[regions["level"] == "township", "region_code"])
 villages = regions[regions["level"] == "village"].sort_values("region_code")
+parent_of = dict(zip(villages["region_code"], villages["parent_code"]))
 
+ALL = t("common.all")  # format_funcs use values fixed in this run, not a lookup at call time
 c1, c2, c3 = st.columns([2, 1, 1])
 query = c1.text_input(t("profile.search"), key="pf_search", max_chars=40, placeholder=t("profile.search_placeholder"), persist_state="session")
-if st.session_state.get("pf_township") not in ["", *town_codes]:
-    st.session_state["pf_township"] = ""
-township = c2.selectbox(
-    t("common.township"),
-    ["", *town_codes],
-    format_func=lambda c: tnames.get(c, c) if c else t("common.all"),
-    key="pf_township",
-    persist_state="session",
-)
+township = choose(c2, t("common.township"), ["", *town_codes], lambda c: tnames.get(c, c) if c else ALL, "pf_township")
 in_town = villages if not township else villages[villages["parent_code"] == township]
-village_codes = in_town["region_code"].tolist()
-if st.session_state.get("pf_village") not in ["", *village_codes]:
-    st.session_state["pf_village"] = ""
-parent_of = dict(zip(villages["region_code"], villages["parent_code"]))
-village = c3.selectbox(
+village = choose(
+    c3,
     t("common.village"),
-    ["", *village_codes],
-    format_func=lambda c: (vnames.get(c, c) if township else f"{vnames.get(c, c)} · {tnames.get(parent_of.get(c), '')}") if c else t("common.all"),
-    key="pf_village",
-    persist_state="session",
+    ["", *in_town["region_code"]],
+    lambda c: (vnames.get(c, c) if township else f"{vnames.get(c, c)} · {tnames.get(parent_of.get(c), '')}") if c else ALL,
+    "pf_village",
 )
 
 if not (query or "").strip() and not township and not village:
@@ -85,9 +98,7 @@ about = {
     r.household_id: f"{r.household_id} · {vnames.get(r.village_code, r.village_code)} · {lbl('household_type', r.household_type)}"
     for r in found.itertuples(index=False)
 }
-if st.session_state.get("pf_household") not in ids:
-    st.session_state["pf_household"] = ids[0]
-hid = st.selectbox(t("profile.household"), ids, format_func=about.get, key="pf_household", persist_state="session")
+hid = choose(st, t("profile.household"), ids, about.get, "pf_household")
 st.caption(t("profile.more", n=SEARCH_LIMIT) if len(ids) >= SEARCH_LIMIT else t("profile.found", n=fmt.count(len(ids), lang)))
 st.query_params["household"] = hid  # the URL now names this household and can be shared
 st.session_state["pf_linked"] = hid
@@ -156,6 +167,22 @@ if status is not None and status.get("risk_types"):
     facts.append(t("profile.risk_types", v="、".join(lbl("risk", r) for r in str(status["risk_types"]).split(",") if r)))
 st.caption(" · ".join(facts))
 
+if role == "admin":  # who looked at this household: the administrator reviews the trail
+    with st.expander(t("profile.audit_title")):
+        trail = P.audit_entries(engine, target=hid, limit=50)
+        st.dataframe(
+            trail.assign(action=[lbl("profile.action", a) for a in trail["action"]], actor=[lbl("role", a) for a in trail["actor"]])[["at", "actor", "action", "detail"]],
+            hide_index=True,
+            width="stretch",
+            key="pf_audit",
+            column_config={
+                "at": st.column_config.DatetimeColumn(t("profile.audit_at"), format="YYYY-MM-DD HH:mm:ss"),
+                "actor": st.column_config.TextColumn(t("profile.audit_actor")),
+                "action": st.column_config.TextColumn(t("profile.audit_action")),
+                "detail": st.column_config.TextColumn(t("profile.audit_detail")),
+            },
+        )
+
 # ---- why this tier: contributions, warning lines hit, tier rules, gaps
 st.subheader(t("profile.reasons_title", month=format_period(period, lang)))
 if sd is None:
@@ -208,12 +235,15 @@ else:
                 )
             )
         if sd.forced:
-            rule = sd.rules_hit[0]
-            if rule.indicator == INCOME_KEY:
-                cause = t("profile.forced_income", threshold=f"{rule.threshold:g}", amount=fmt.yuan(rule.threshold * policy.income_line, lang))
-            else:
-                cause = t("profile.forced_other", indicator=lbl("indicator", rule.indicator), line=line_text(rule.indicator, rule.threshold))
-            st.warning(t("profile.forced", cause=cause, tier=lbl("tier", sd.tier), score_tier=lbl("tier", sd.score_tier)))
+            causes = []
+            for rule in (r for r in sd.rules_hit if r.tier == sd.tier):
+                if rule.indicator == INCOME_KEY:
+                    causes.append(t("profile.forced_income", threshold=f"{rule.threshold:g}", amount=fmt.yuan(rule.threshold * policy.income_line, lang)))
+                elif BY_KEY[rule.indicator].unit == "flag":
+                    causes.append(lbl("indicator", rule.indicator))
+                else:
+                    causes.append(t("profile.forced_other", indicator=lbl("indicator", rule.indicator), line=line_text(rule.indicator, rule.threshold)))
+            st.warning(t("profile.forced", cause=t("profile.list_sep").join(causes), tier=lbl("tier", sd.tier), score_tier=lbl("tier", sd.score_tier)))
         gaps = sd.indicators[sd.indicators["missing"]]
         if len(gaps):
             st.info(t("profile.missing", items="、".join(lbl("indicator", k) for k in gaps["key"])))
@@ -238,16 +268,17 @@ else:
             shown.style.apply(lambda r: ["background-color: #fde2e1" if r["hit"] else ""] * len(r), axis=1),
             hide_index=True,
             width="stretch",
+            height=35 * (len(shown) + 1) + 3,
             key="pf_indicators",
             column_config={
-                "dimension": st.column_config.TextColumn(t("profile.col.dimension")),
-                "indicator": st.column_config.TextColumn(t("profile.col.indicator")),
-                "value": st.column_config.TextColumn(t("profile.col.value")),
-                "warning_line": st.column_config.TextColumn(t("profile.col.warning_line")),
-                "hit": st.column_config.CheckboxColumn(t("profile.col.hit")),
-                "contribution": st.column_config.NumberColumn(t("profile.col.contribution"), format="%.2f"),
-                "weight": st.column_config.NumberColumn(t("profile.col.weight"), format="%.1f%%"),
-                "missing": st.column_config.CheckboxColumn(t("profile.col.missing")),
+                "dimension": st.column_config.TextColumn(t("profile.col.dimension"), width=80),
+                "indicator": st.column_config.TextColumn(t("profile.col.indicator"), width=290),
+                "value": st.column_config.TextColumn(t("profile.col.value"), width=190),
+                "warning_line": st.column_config.TextColumn(t("profile.col.warning_line"), width=200),
+                "hit": st.column_config.CheckboxColumn(t("profile.col.hit"), width=60),
+                "contribution": st.column_config.NumberColumn(t("profile.col.contribution"), format="%.2f", width=70),
+                "weight": st.column_config.NumberColumn(t("profile.col.weight"), format="%.1f%%", width=70),
+                "missing": st.column_config.CheckboxColumn(t("profile.col.missing"), width=60),
             },
         )
         download_table(shown.rename(columns=lambda c: t(f"profile.col.{c}")), f"indicators_{hid}_{period}", "pf_indicators_dl")
@@ -270,19 +301,24 @@ if hist["score"].notna().any():
     fig.add_hline(y=policy.cutoffs[0], line_dash="dot", line_color=TIER_COLOURS["yellow"])
     fig.add_hline(y=policy.cutoffs[1], line_dash="dot", line_color=TIER_COLOURS["red"])
     fig.add_vline(x=now, line_dash="dash", line_color="#34495e", line_width=1)
-    fig.update_layout(title=t("profile.history_score"), height=320, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.2), yaxis=dict(title=t("common.score")))
+    fig.update_layout(title=t("profile.history_score"), height=320, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.2), yaxis=dict(title=t("common.score")), xaxis=dict(tickformat="%Y-%m"))
     h1.plotly_chart(fig, width="stretch", key="pf_history_score")
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=x, y=hist["income_pc"].round(0), mode="lines+markers", name=t("profile.income_pc"), line=dict(color="#2c7fb8", width=2), marker=dict(size=5)))
     fig.add_trace(go.Scatter(x=x, y=hist["income_line"], mode="lines", name=t("profile.income_line"), line=dict(color=TIER_COLOURS["red"], dash="dash", shape="hv")))
     fig.add_vline(x=now, line_dash="dash", line_color="#34495e", line_width=1)
-    fig.update_layout(title=t("profile.history_income"), height=320, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.2), yaxis=dict(title=t("profile.yuan_per_person")))
+    fig.update_layout(title=t("profile.history_income"), height=320, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.2), yaxis=dict(title=t("profile.yuan_per_person"), tickformat=",.0f"), xaxis=dict(tickformat="%Y-%m"))
     h2.plotly_chart(fig, width="stretch", key="pf_history_income")
 else:
     st.info(t("profile.no_history"))
 
 
 # ---- members, timeline, clues and orders, 幸福清单
+def _lb(kind: str, code: object) -> str:
+    """lbl() for a value that may be NULL (NaN/None in a frame)."""
+    return lbl(kind, None if code is None or (isinstance(code, float) and pd.isna(code)) else str(code))
+
+
 def _code_label(kind: str, code: object) -> str:
     if code is None or (isinstance(code, float) and pd.isna(code)):
         return "—"
@@ -323,16 +359,16 @@ with tab_m:
             {
                 "name": mm["name"],
                 "id_number": mm["id_number"],
-                "sex": [lbl("sex", v) for v in mm["sex"]],
+                "sex": [_lb("sex", v) for v in mm["sex"]],
                 "age": mm["age"],
-                "relation": [lbl("relation", v) for v in mm["relation"]],
-                "ethnicity": [lbl("profile.ethnicity", v) for v in mm["ethnicity"]],
-                "education": [lbl("profile.education", v) for v in mm["education"]],
-                "health": [lbl("health", v) for v in mm["health"]],
+                "relation": [_lb("relation", v) for v in mm["relation"]],
+                "ethnicity": [_lb("profile.ethnicity", v) for v in mm["ethnicity"]],
+                "education": [_lb("profile.education", v) for v in mm["education"]],
+                "health": [_lb("health", v) for v in mm["health"]],
                 "disability": [t("profile.no") if not v else t("profile.disability_grade", g=int(v)) for v in mm["disability"]],
-                "labour": [lbl("labour", v) for v in mm["labour_capacity"]],
-                "schooling": [lbl("schooling", v) for v in mm["schooling"]],
-                "work": [lbl("profile.work", v) for v in mm["work_location"]],
+                "labour": [_lb("labour", v) for v in mm["labour_capacity"]],
+                "schooling": [_lb("schooling", v) for v in mm["schooling"]],
+                "work": [_lb("profile.work", v) for v in mm["work_location"]],
                 "medical_insurance": mm["medical_insurance"].astype(bool),
                 "pension_insurance": mm["pension_insurance"].astype(bool),
                 "dibao": mm["dibao"].astype(bool),
@@ -391,11 +427,11 @@ with tab_t:
             height=120 + 45 * tl["kind"].nunique(),
             margin=dict(l=10, r=10, t=40, b=10),
             showlegend=False,
-            xaxis=dict(range=[x0, x1] if x0 is not None else None),
+            xaxis=dict(range=[x0, x1] if x0 is not None else None, tickformat="%Y-%m"),
             yaxis=dict(automargin=True, categoryorder="array", categoryarray=[t(f"profile.kind.{k}") for k in kinds if k in set(tl["kind"])][::-1]),
         )
         st.plotly_chart(fig, width="stretch", key="pf_timeline")
-        table = tl.assign(month=[format_period(p, lang) for p in tl["period"]])[["month", "kind_label", "what", "amount", "note"]]
+        table = tl.assign(month=[format_period(p, lang) for p in tl["period"]])[["month", "kind_label", "what", "amount_text", "note"]]
         st.dataframe(
             table,
             hide_index=True,
@@ -405,7 +441,7 @@ with tab_t:
                 "month": st.column_config.TextColumn(t("common.month")),
                 "kind_label": st.column_config.TextColumn(t("profile.col.kind")),
                 "what": st.column_config.TextColumn(t("profile.col.what")),
-                "amount": st.column_config.NumberColumn(t("profile.col.amount"), format="localized"),
+                "amount_text": st.column_config.TextColumn(t("profile.col.amount")),
                 "note": st.column_config.TextColumn(t("profile.col.note")),
             },
         )
@@ -421,12 +457,12 @@ with tab_c:
                 {
                     "clue_id": c["clue_id"].astype(str),
                     "received_at": [_when(v) for v in c["received_at"]],
-                    "channel": [lbl("channel", v) for v in c["channel"]],
+                    "channel": [_lb("channel", v) for v in c["channel"]],
                     "source": [_source_label(v) for v in c["source"]],
-                    "risk_type": [lbl("risk", v) for v in c["risk_type"]],
+                    "risk_type": [_lb("risk", v) for v in c["risk_type"]],
                     "amount": pd.to_numeric(c["amount"], errors="coerce"),
                     "detail": [P.pick_language(v, lang) for v in c["detail"]],
-                    "status": [lbl("profile.clue_status", v) for v in c["status"]],
+                    "status": [_lb("profile.clue_status", v) for v in c["status"]],
                 }
             ),
             hide_index=True,
@@ -449,9 +485,9 @@ with tab_c:
                     "created_at": [_when(v) for v in o["created_at"]],
                     "assignee": [_source_label(v) if k == "department" else tnames.get(v, v) for k, v in zip(o["assignee_kind"], o["assignee"])],
                     "due_date": [_when(v) for v in o["due_date"]],
-                    "state": [lbl("profile.order_state", v) for v in o["state"]],
-                    "decision": [lbl("profile.decision", v) for v in o["decision"]],
-                    "category": [lbl("category", v) for v in o["category"]],
+                    "state": [_lb("profile.order_state", v) for v in o["state"]],
+                    "decision": [_lb("profile.decision", v) for v in o["decision"]],
+                    "category": [_lb("category", v) for v in o["category"]],
                     "risk_types": ["、".join(lbl("risk", r) for r in str(v).split(",") if r) if isinstance(v, str) else "" for v in o["risk_types"]],
                     "clue_ids": o["clue_ids"],
                     "findings": o["findings"].fillna(""),
@@ -472,10 +508,10 @@ with tab_c:
             pd.DataFrame(
                 {
                     "month": [format_period(p, lang) for p in mo["period"]],
-                    "status": [lbl("profile.status", v) for v in mo["status"]],
-                    "category": [lbl("category", v) for v in mo["category"]],
+                    "status": [_lb("profile.status", v) for v in mo["status"]],
+                    "category": [_lb("category", v) for v in mo["category"]],
                     "risk_types": ["、".join(lbl("risk", r) for r in str(v).split(",") if r) if isinstance(v, str) else "" for v in mo["risk_types"]],
-                    "method": [lbl("profile.method", v) for v in mo["method"]],
+                    "method": [_lb("profile.method", v) for v in mo["method"]],
                     "recorded_at": [_when(v) for v in mo["recorded_at"]],
                 }
             ),
@@ -497,7 +533,7 @@ with tab_a:
         a3.metric(t("profile.assistance_measures"), fmt.count(len(summary), lang))
         left, right = st.columns([2, 3])
         shown = summary.assign(
-            measure_label=[lbl("measure", v) for v in summary["measure"]],
+            measure_label=[_lb("measure", v) for v in summary["measure"]],
             first=[format_period(p, lang) for p in summary["first_period"]],
             last=[format_period(p, lang) for p in summary["last_period"]],
         )
@@ -515,7 +551,7 @@ with tab_a:
                     hovertemplate="%{y}: %{x:,.0f}<extra></extra>",
                 )
             )
-            fig.update_layout(title=t("profile.assistance_chart"), height=90 + 32 * len(bars), margin=dict(l=10, r=70, t=40, b=10), yaxis=dict(automargin=True), xaxis=dict(title=t("profile.yuan")))
+            fig.update_layout(title=t("profile.assistance_chart"), height=90 + 32 * len(bars), margin=dict(l=10, r=70, t=40, b=10), yaxis=dict(automargin=True), xaxis=dict(title=t("profile.yuan"), tickformat=",.0f"))
             st.plotly_chart(fig, width="stretch", key="pf_assistance_chart")
         with right:
             table = shown[["measure_label", "count", "amount", "first", "last"]]
@@ -536,7 +572,7 @@ with tab_a:
         items = pd.DataFrame(
             {
                 "month": [format_period(p, lang) for p in a["period"]],
-                "measure": [lbl("measure", v) for v in a["measure"]],
+                "measure": [_lb("measure", v) for v in a["measure"]],
                 "amount": pd.to_numeric(a["amount"], errors="coerce"),
                 "cadre": a["cadre"].fillna(""),
                 "description": [P.pick_language(v, lang) for v in a["description"]],

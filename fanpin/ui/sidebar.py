@@ -35,6 +35,28 @@ def language_switch() -> str:
     return lang()
 
 
+def choose(label: str, options: list, state_key: str, format_func, default, **kwargs):  # noqa: ANN001, ANN201
+    """A sidebar selectbox whose choice survives language switches and page changes.
+
+    The choice lives in ``st.session_state[state_key]``; the widget itself is
+    keyed per language (``sb_<state_key>_<lang>``).  A widget whose option labels
+    change language in place sends back a label the server no longer knows and
+    falls back to the first option; a fresh widget per language does not.
+    """
+    widget_key = f"sb_{state_key}_{lang()}"
+    synced = st.session_state.get(f"_synced_{state_key}")
+    widget_value = st.session_state.get(widget_key)
+    if widget_value in options and widget_value != synced:  # the user picked something
+        st.session_state[state_key] = widget_value
+    current = st.session_state.get(state_key)
+    if current not in options:
+        current = default
+    st.session_state[state_key] = current
+    st.session_state[widget_key] = current
+    st.session_state[f"_synced_{state_key}"] = current
+    return st.sidebar.selectbox(label, options, format_func=format_func, key=widget_key, **kwargs)
+
+
 def sidebar() -> Context:
     """Draw the sidebar (after the language switch) and keep the context for the page."""
     current = lang()
@@ -43,23 +65,8 @@ def sidebar() -> Context:
     if not months:
         st.warning(t("common.no_data"))
         st.stop()
-    if st.session_state.get("period") not in months:
-        st.session_state["period"] = months[-1]
-    period = st.sidebar.selectbox(
-        t("common.month"),
-        months,
-        format_func=lambda p: format_period(p, current),
-        key="period",
-        persist_state="session",
-    )
-    role = st.sidebar.selectbox(
-        t("common.role"),
-        ROLES,
-        format_func=lambda r: lbl("role", r),
-        key="role",
-        persist_state="session",
-        help=t("common.role_help"),
-    )
+    period = choose(t("common.month"), months, "period", lambda p: format_period(p, current), default=months[-1])
+    role = choose(t("common.role"), list(ROLES), "role", lambda r: lbl("role", r), default=ROLES[0], help=t("common.role_help"))
     names = data.township_names(current)
     county_code = next((c for c in names if c.endswith("000000")), None)
     county = names.get(county_code, "") if county_code else ""

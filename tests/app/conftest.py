@@ -32,6 +32,6 @@ def open_page(page: str, lang: str = "zh", role: str = "admin", period: int | No
     if lang != "zh" or period is not None:
         at.radio(key="lang").set_value(lang)
         if period is not None:
-            at.selectbox(key="period").set_value(period)
+            at.session_state["period"] = period  # the sidebar's choice (its widget is keyed per language)
         at.run()
     return at
