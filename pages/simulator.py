@@ -26,7 +26,6 @@ from fanpin.policies import adopt_policy, list_policies, load_policy, save_polic
 from fanpin.scenario import (
     DIMENSION_KEYS,
     OBJECTIVE_METHODS,
-    ScenarioComparison,
     ahp_dimensions,
     apply_dimension_weights,
     combined_weights,
@@ -42,7 +41,6 @@ from fanpin.scenario import (
 from fanpin.scoring import TIERS, PolicyError, RiskPolicy, ScoreResult
 from fanpin.ui.i18n import lbl, t
 from fanpin.ui.sidebar import page_context
-from fanpin.ui.widgets import TIER_COLOURS
 from fanpin.weights import NoInformationError, WeightError, saaty_scale
 
 MODES = ("hand", "ahp", "entropy", "cv", "critic", "combined")
@@ -53,6 +51,7 @@ DEFAULT_UNIT_COSTS = {"red": 8000.0, "yellow": 3000.0, "green": 0.0}
 DELTA = 0.2
 MOVERS_SHOWN = 500
 SHOWN_TIERS = ("red", "yellow", "green")
+NO_BAR = {"displayModeBar": False}
 ss = st.session_state
 
 
@@ -175,13 +174,17 @@ def _objective(scorer, method: str) -> dict[str, float]:  # noqa: ANN001
     return c[1][method]
 
 
-def _sensitivity(scorer, policy: RiskPolicy) -> pd.DataFrame:  # noqa: ANN001
-    key = policy.to_json()
+def _run_sensitivity(scorer, policy: RiskPolicy) -> None:  # noqa: ANN001
+    """Button callback: two runs per weighted indicator, kept for this policy until the controls move."""
+    ss["_sim_sens"] = (scorer, policy.to_json(), sensitivity(scorer, policy, DELTA))
+
+
+def _sensitivity_result(scorer, policy: RiskPolicy) -> tuple[pd.DataFrame | None, bool]:  # noqa: ANN001
+    """(last result, whether it is for ``policy``)."""
     c = ss.get("_sim_sens")
-    if c is None or c[0] is not scorer or c[1] != key:
-        c = (scorer, key, sensitivity(scorer, policy, DELTA))
-        ss["_sim_sens"] = c
-    return c[2]
+    if c is None or c[0] is not scorer:
+        return None, False
+    return c[2], c[1] == policy.to_json()
 
 
 # --------------------------------------------------------------------------- drawing helpers
@@ -213,6 +216,8 @@ def _transition_figure(matrix: np.ndarray, rows_title: str, cols_title: str) -> 
             texttemplate="%{text}",
             textfont=dict(size=15),
             colorscale=[[0, "#f7f7f7"], [1, "#6a51a3"]],
+            zmin=0,
+            zmax=max(1.0, float(moves.max())),
             showscale=False,
             hovertemplate=f"{rows_title}: %{{y}}<br>{cols_title}: %{{x}}<br>%{{text}}<extra></extra>",
             xgap=2,
@@ -228,7 +233,7 @@ def _transition_figure(matrix: np.ndarray, rows_title: str, cols_title: str) -> 
     return fig
 
 
-def _map_view(gj: dict) -> tuple[dict, float]:
+def _map_view(gj: dict, width: float = 300, height: float = 270) -> tuple[dict, float]:
     """Centre and zoom that fit the county's townships (from the GeoJSON's bounding box)."""
     xs: list[float] = []
     ys: list[float] = []
@@ -247,14 +252,16 @@ def _map_view(gj: dict) -> tuple[dict, float]:
         return {"lon": 0.0, "lat": 0.0}, 1.0
     lon_span = max(max(xs) - min(xs), 1e-3)
     lat_span = max(max(ys) - min(ys), 1e-3)
-    zoom = min(math.log2(360 * 420 / (256 * lon_span)), math.log2(180 * 300 / (256 * lat_span)))
-    return {"lon": (min(xs) + max(xs)) / 2, "lat": (min(ys) + max(ys)) / 2}, zoom
+    lat = (min(ys) + max(ys)) / 2
+    # MapLibre: 512 px per 360 degrees of longitude at zoom 0; latitude stretched by 1/cos(lat).
+    zoom = min(math.log2(width * 360 / (512 * lon_span)), math.log2(height * 360 * math.cos(math.radians(lat)) / (512 * lat_span)))
+    return {"lon": (min(xs) + max(xs)) / 2, "lat": lat}, zoom
 
 
 def _township_map(table: pd.DataFrame, names: dict[str, str], gj: dict) -> go.Figure:
     centre, zoom = _map_view(gj)
-    z = table["red_change"].to_numpy()
-    lim = max(1, int(np.abs(z).max()) if len(z) else 1)
+    z = table["red_change"].to_numpy(dtype=float)
+    lim = max(1.0, float(np.abs(z).max()) if len(z) else 1.0)
     fig = go.Figure(
         go.Choroplethmap(
             geojson=gj,
@@ -268,14 +275,14 @@ def _township_map(table: pd.DataFrame, names: dict[str, str], gj: dict) -> go.Fi
             marker_line_width=1,
             marker_line_color="#555",
             text=table["township_code"].map(names),
-            customdata=np.stack([table["red_base"], table["red_scen"]], axis=1),
+            customdata=np.stack([table["red_base"], table["red_scen"]], axis=1).astype(float),
             hovertemplate="%{text}<br>"
             + t("simulator.red_base")
             + ": %{customdata[0]}<br>"
             + t("simulator.red_scen")
             + ": %{customdata[1]}<br>"
             + t("simulator.red_change")
-            + ": %{z:+d}<extra></extra>",
+            + ": %{z:+.0f}<extra></extra>",
             colorbar=dict(title=t("simulator.red_change"), thickness=12),
         )
     )
@@ -283,17 +290,19 @@ def _township_map(table: pd.DataFrame, names: dict[str, str], gj: dict) -> go.Fi
     return fig
 
 
-def _tornado(frame: pd.DataFrame) -> go.Figure:
+def _tornado(frame: pd.DataFrame, tier: str) -> go.Figure:
     pct = int(round(100 * DELTA))
+    frame = frame.assign(_swing=frame[[f"{tier}_minus", f"{tier}_plus"]].abs().max(axis=1)).sort_values("_swing", ascending=False, kind="stable")
     y = [lbl("indicator", k) for k in frame["indicator"]]
     fig = go.Figure()
-    fig.add_trace(go.Bar(y=y, x=frame["red_minus"], orientation="h", name=t("simulator.minus", pct=pct), marker_color="#4c78a8"))
-    fig.add_trace(go.Bar(y=y, x=frame["red_plus"], orientation="h", name=t("simulator.plus", pct=pct), marker_color="#e45756"))
+    fig.add_trace(go.Bar(y=y, x=frame[f"{tier}_minus"], orientation="h", name=t("simulator.minus", pct=pct), marker_color="#4c78a8"))
+    fig.add_trace(go.Bar(y=y, x=frame[f"{tier}_plus"], orientation="h", name=t("simulator.plus", pct=pct), marker_color="#e45756"))
     fig.update_layout(
-        barmode="overlay",
-        height=120 + 22 * len(frame),
+        barmode="group",
+        bargap=0.25,
+        height=120 + 26 * len(frame),
         margin=dict(l=10, r=10, t=30, b=10),
-        xaxis=dict(title=t("simulator.red_count_change"), zeroline=True, zerolinecolor="#333"),
+        xaxis=dict(title=t("simulator.tier_count_change", tier=lbl("tier", tier)), zeroline=True, zerolinecolor="#333"),
         yaxis=dict(autorange="reversed"),
         legend=dict(orientation="h", y=1.02, yanchor="bottom"),
     )
@@ -317,6 +326,10 @@ def _weights_figure(base_w: dict[str, float], scen_w: dict[str, float]) -> go.Fi
 
 
 DIMENSIONS_OF = {k: d for d, keys in DIMENSION_KEYS.items() for k in keys}
+
+
+def _when(v: object) -> str:
+    return v.strftime("%Y-%m-%d %H:%M") if isinstance(v, datetime) else ("" if v is None else str(v)[:16])
 
 
 def _saaty_label(v: float) -> str:
@@ -497,8 +510,6 @@ except PolicyError:
     st.stop()
 if rescaled:
     left.caption(t("simulator.normalised", total=f"{sum(weights.values()):.3f}"))
-with left.expander(t("simulator.weights_in_use"), expanded=mode != "hand"):
-    st.plotly_chart(_weights_figure(dict(baseline.weights), dict(policy.weights)), width="stretch", key="sim_weights_chart")
 
 scen = scorer.run(policy).copy()
 cmp = compare(base, scen)
@@ -532,10 +543,15 @@ with right:
         border=True,
     )
 
+    # A keyed expander reruns when toggled and says whether it is open: the chart is built only then.
+    weights_box = st.expander(t("simulator.weights_in_use"), key="sim_weights_open", on_change="rerun")
+    if weights_box.open:
+        weights_box.plotly_chart(_weights_figure(dict(baseline.weights), dict(policy.weights)), width="stretch", key="sim_weights_chart", config=NO_BAR)
+
     c1, c2 = st.columns(2)
     with c1:
         st.markdown(f"**{t('simulator.transition')}**")
-        st.plotly_chart(_transition_figure(cmp.transition, t("simulator.axis_base"), t("simulator.axis_scen")), width="stretch", key="sim_transition")
+        st.plotly_chart(_transition_figure(cmp.transition, t("simulator.axis_base"), t("simulator.axis_scen")), width="stretch", key="sim_transition", config=NO_BAR)
         st.caption(t("simulator.transition_caption"))
     with c2:
         st.markdown(f"**{t('simulator.map_title')}**")
@@ -559,6 +575,7 @@ with right:
         town_shown,
         hide_index=True,
         width="stretch",
+        height=min(35 * (len(town_shown) + 1) + 3, 600),  # every township without scrolling, up to ~16
         key="sim_township_table",
         column_config={
             town_cols["red_change"]: st.column_config.NumberColumn(format="%+d"),
@@ -630,10 +647,22 @@ with right:
     # sensitivity
     pct = int(round(100 * DELTA))
     st.markdown(f"**{t('simulator.sensitivity', pct=pct)}**")
-    if st.toggle(t("simulator.sensitivity_toggle"), key="sim_sens", persist_state="session"):
-        sens = _sensitivity(scorer, policy)
+    st.button(t("simulator.sensitivity_run"), on_click=_run_sensitivity, args=(scorer, policy), key="sim_sens_run")
+    sens, fresh = _sensitivity_result(scorer, policy)
+    if sens is not None and not fresh:
+        st.caption(t("simulator.sensitivity_stale"))
+    if sens is not None and fresh:
         st.caption(t("simulator.sensitivity_caption", d=f"{DELTA:g}"))
-        st.plotly_chart(_tornado(sens), width="stretch", key="sim_tornado")
+        sens_tier = st.segmented_control(
+            t("simulator.sensitivity_tier"),
+            ("red", "yellow"),
+            format_func=lambda x: lbl("tier", x),
+            default="red",
+            required=True,
+            key="sim_sens_tier",
+            persist_state="session",
+        )
+        st.plotly_chart(_tornado(sens, sens_tier or "red"), width="stretch", key="sim_tornado", config=NO_BAR)
         sens_shown = sens.assign(
             dimension=sens["indicator"].map(lambda k: lbl("dimension", DIMENSIONS_OF[k])),
             indicator=sens["indicator"].map(lambda k: lbl("indicator", k)),
@@ -653,102 +682,105 @@ with right:
             st.dataframe(sens_shown, hide_index=True, width="stretch", key="sim_sens_table")
 
 # --------------------------------------------------------------------------- saved scenarios
-st.divider()
-st.subheader(t("simulator.scenarios"))
-saved = list_policies(data.engine)
-saved_names = [r["name"] for r in saved]
-tab_save, tab_compare, tab_adopt = st.tabs([t("simulator.tab_save"), t("simulator.tab_compare"), t("simulator.tab_adopt")])
-
-
-def _when(v: object) -> str:
-    return v.strftime("%Y-%m-%d %H:%M") if isinstance(v, datetime) else ("" if v is None else str(v)[:16])
-
-
-with tab_save:
+def _save_tab(saved: list[dict]) -> None:
+    names = [r["name"] for r in saved]
     c1, c2 = st.columns(2)
     with c1:
         name = st.text_input(t("simulator.save_name"), key="sim_save_name", max_chars=100)
-        if name.strip() in saved_names:
+        if name.strip() in names:
             st.caption(t("simulator.overwrite"))
         st.button(t("simulator.save"), on_click=_save, args=(data.engine, policy, ctx.role), key="sim_save", type="primary")
     with c2:
-        if saved_names:
-            st.selectbox(t("simulator.load_pick"), saved_names, key="sim_load_name")
+        if names:
+            st.selectbox(t("simulator.load_pick"), names, key="sim_load_name")
             st.button(t("simulator.load"), on_click=_load, args=(data.engine,), key="sim_load")
         else:
             st.caption(t("simulator.none_saved"))
-    if saved:
-        rows_list = []
-        for r in saved:
-            p = RiskPolicy.from_json(r["policy_json"])
-            rows_list.append(
-                {
-                    t("simulator.col_name"): r["name"],
-                    t("simulator.col_line"): f"{p.income_line:,.0f}",
-                    t("simulator.col_cutoffs"): f"{p.cutoffs[0]:g} / {p.cutoffs[1]:g}",
-                    t("simulator.col_created"): _when(r["created_at"]),
-                    t("simulator.col_created_by"): lbl("role", r["created_by"]) if r["created_by"] else "",
-                    t("simulator.col_adopted"): _when(r["adopted_at"]),
-                    t("simulator.col_adopted_by"): lbl("role", r["adopted_by"]) if r["adopted_by"] else "",
-                }
-            )
-        st.markdown(f"**{t('simulator.saved_list')}**")
-        st.dataframe(pd.DataFrame(rows_list), hide_index=True, width="stretch", key="sim_saved_table")
+    if not saved:
+        return
+    rows = []
+    for r in saved:
+        p = RiskPolicy.from_json(r["policy_json"])
+        rows.append(
+            {
+                t("simulator.col_name"): r["name"],
+                t("simulator.col_line"): f"{p.income_line:,.0f}",
+                t("simulator.col_cutoffs"): f"{p.cutoffs[0]:g} / {p.cutoffs[1]:g}",
+                t("simulator.col_created"): _when(r["created_at"]),
+                t("simulator.col_created_by"): lbl("role", r["created_by"]) if r["created_by"] else "",
+                t("simulator.col_adopted"): _when(r["adopted_at"]),
+                t("simulator.col_adopted_by"): lbl("role", r["adopted_by"]) if r["adopted_by"] else "",
+            }
+        )
+    st.markdown(f"**{t('simulator.saved_list')}**")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="sim_saved_table")
 
-with tab_compare:
-    options = ["__baseline__", "__scenario__", *saved_names]
+
+def _compare_tab(saved: list[dict]) -> None:
+    options = ["__baseline__", "__scenario__", *(r["name"] for r in saved)]
     special = {"__baseline__": t("simulator.current_baseline"), "__scenario__": t("simulator.current_scenario")}
     c1, c2 = st.columns(2)
     a = c1.selectbox(t("simulator.compare_a"), options, index=None, format_func=lambda x: special.get(x, x), key="sim_cmp_a")
     b = c2.selectbox(t("simulator.compare_b"), options, index=None, format_func=lambda x: special.get(x, x), key="sim_cmp_b")
     if a is None or b is None:
         st.caption(t("simulator.compare_pick"))
-    elif a == b:
+        return
+    if a == b:
         st.caption(t("simulator.compare_same"))
-    else:
+        return
 
-        def _resolve(x: str) -> tuple[RiskPolicy, ScoreResult]:
-            if x == "__baseline__":
-                return baseline, base
-            if x == "__scenario__":
-                return policy, scen
-            p, _ = load_policy(data.engine, x).normalised()
-            return p, scorer.run(p).copy()
+    def resolve(x: str) -> tuple[RiskPolicy, ScoreResult]:
+        if x == "__baseline__":
+            return baseline, base
+        if x == "__scenario__":
+            return policy, scen
+        p, _ = load_policy(data.engine, x).normalised()
+        return p, scorer.run(p).copy()
 
-        (pa, ra), (pb, rb) = _resolve(a), _resolve(b)
-        ab: ScenarioComparison = compare(ra, rb)
-        la, lb_ = special.get(a, a), special.get(b, b)
-        c1, c2 = st.columns(2)
-        with c1:
-            dw_a, dw_b = dimension_weights(pa), dimension_weights(pb)
-            params = pd.DataFrame(
-                {
-                    t("simulator.parameter"): [t("simulator.income_line"), t("simulator.cutoffs")]
-                    + [lbl("tier", x) for x in SHOWN_TIERS]
-                    + [f"{t('simulator.weight')} · {lbl('dimension', d)}" for d in DIMS],
-                    la: [f"{pa.income_line:,.0f}", f"{pa.cutoffs[0]:g} / {pa.cutoffs[1]:g}"]
-                    + [fmt.count(ab.base_counts[x], lang) for x in SHOWN_TIERS]
-                    + [f"{dw_a[d]:.3f}" for d in DIMS],
-                    lb_: [f"{pb.income_line:,.0f}", f"{pb.cutoffs[0]:g} / {pb.cutoffs[1]:g}"]
-                    + [fmt.count(ab.scen_counts[x], lang) for x in SHOWN_TIERS]
-                    + [f"{dw_b[d]:.3f}" for d in DIMS],
-                }
-            )
-            st.dataframe(params, hide_index=True, width="stretch", key="sim_cmp_table")
-        with c2:
-            st.markdown(f"**{t('simulator.compare_transition')}**")
-            st.plotly_chart(_transition_figure(ab.transition, la, lb_), width="stretch", key="sim_cmp_transition")
-            st.caption(t("simulator.compare_moved", n=fmt.count(ab.moved, lang), up=fmt.count(len(ab.up), lang), down=fmt.count(len(ab.down), lang)))
+    (pa, ra), (pb, rb) = resolve(a), resolve(b)
+    ab = compare(ra, rb)
+    la, lb_ = special.get(a, a), special.get(b, b)
+    dw_a, dw_b = dimension_weights(pa), dimension_weights(pb)
 
-with tab_adopt:
+    def column(p: RiskPolicy, counts: dict[str, int], dw: dict[str, float]) -> list[str]:
+        return [f"{p.income_line:,.0f}", f"{p.cutoffs[0]:g} / {p.cutoffs[1]:g}", *(fmt.count(counts[x], lang) for x in SHOWN_TIERS), *(f"{dw[d]:.3f}" for d in DIMS)]
+
+    params = pd.DataFrame(
+        {
+            t("simulator.parameter"): [t("simulator.income_line"), t("simulator.cutoffs"), *(lbl("tier", x) for x in SHOWN_TIERS)]
+            + [f"{t('simulator.weight')} · {lbl('dimension', d)}" for d in DIMS],
+            la: column(pa, ab.base_counts, dw_a),
+            lb_: column(pb, ab.scen_counts, dw_b),
+        }
+    )
+    c1, c2 = st.columns(2)
+    c1.dataframe(params, hide_index=True, width="stretch", key="sim_cmp_table")
+    with c2:
+        st.markdown(f"**{t('simulator.compare_transition')}**")
+        st.plotly_chart(_transition_figure(ab.transition, la, lb_), width="stretch", key="sim_cmp_transition", config=NO_BAR)
+        st.caption(t("simulator.compare_moved", n=fmt.count(ab.moved, lang), up=fmt.count(len(ab.up), lang), down=fmt.count(len(ab.down), lang)))
+
+
+def _adopt_tab(saved: list[dict]) -> None:
     st.caption(t("simulator.adopt_caption", role=lbl("role", ctx.role)))
     adopted = [r for r in saved if r["adopted_at"] is not None]
     if adopted:
         last = max(adopted, key=lambda r: r["adopted_at"])
         st.caption(t("simulator.adopt_history", name=last["name"], who=lbl("role", last["adopted_by"]), when=_when(last["adopted_at"])))
-    if saved_names:
-        st.selectbox(t("simulator.adopt_pick"), saved_names, key="sim_adopt_name")
-        confirmed = st.checkbox(t("simulator.adopt_confirm"), key="sim_adopt_confirm")
-        st.button(t("simulator.adopt"), on_click=_adopt, args=(data.engine, ctx.role), key="sim_adopt", disabled=not confirmed, type="primary")
-    else:
+    if not saved:
         st.caption(t("simulator.none_saved"))
+        return
+    st.selectbox(t("simulator.adopt_pick"), [r["name"] for r in saved], key="sim_adopt_name")
+    confirmed = st.checkbox(t("simulator.adopt_confirm"), key="sim_adopt_confirm")
+    st.button(t("simulator.adopt"), on_click=_adopt, args=(data.engine, ctx.role), key="sim_adopt", disabled=not confirmed, type="primary")
+
+
+st.divider()
+st.subheader(t("simulator.scenarios"))
+saved_rows = list_policies(data.engine)
+# Only the open tab runs (a comparison scores two more policies): keyed tabs rerun on a switch.
+tabs = st.tabs([t("simulator.tab_save"), t("simulator.tab_compare"), t("simulator.tab_adopt")], key="sim_tabs", on_change="rerun")
+for tab, draw in zip(tabs, (_save_tab, _compare_tab, _adopt_tab)):
+    if tab.open:
+        with tab:
+            draw(saved_rows)

@@ -28,15 +28,23 @@ def _engine(url: str) -> Engine:
     return store.make_engine(url)
 
 
+@st.cache_data(show_spinner=False, ttl=30)
+def _schema_ok(_engine: Engine, url: str) -> bool:
+    """The schema check, at most every 30 s per database (it asks Alembic for the head)."""
+    store.check_schema(_engine)
+    return True
+
+
 def engine_or_stop(url: str | None = None) -> Engine:
     """The database engine, or a clear message in the user's language and a stop."""
     url = url or store.default_url()
     try:
         engine = _engine(url)
-        store.check_schema(engine)
+        _schema_ok(engine, url)
         return engine
     except StoreError as exc:
         _engine.clear()
+        _schema_ok.clear()
         st.error(t(f"error.{exc.code}", **{k: str(v) for k, v in exc.params.items()}))
         st.caption(t("error.url", url=_safe_url(url)))
         st.stop()
@@ -61,6 +69,11 @@ def periods(_engine: Engine, url: str, version: str) -> list[int]:
 @st.cache_data(show_spinner=False, max_entries=48)
 def snapshot(_engine: Engine, url: str, version: str, period: int) -> pd.DataFrame:
     return store.load_snapshot(_engine, period)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def household_count(_engine: Engine, url: str, version: str, period: int) -> int:
+    return len(snapshot(_engine, url, version, period))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -100,6 +113,9 @@ class Data:
 
     def snapshot(self, period: int) -> pd.DataFrame:
         return snapshot(self.engine, self.url, self.version, int(period))
+
+    def household_count(self, period: int) -> int:
+        return household_count(self.engine, self.url, self.version, int(period))
 
     def regions(self) -> pd.DataFrame:
         return regions(self.engine, self.url, self.version)

@@ -66,11 +66,11 @@ def sidebar() -> Context:
         st.warning(t("common.no_data"))
         st.stop()
     period = choose(t("common.month"), months, "period", lambda p: format_period(p, current), default=months[-1])
-    role = choose(t("common.role"), list(ROLES), "role", lambda r: lbl("role", r), default=ROLES[0], help=t("common.role_help"))
+    role = choose(t("common.role"), list(ROLES), "role", lambda r: lbl("role", r), default="analyst", help=t("common.role_help"))
     names = data.township_names(current)
     county_code = next((c for c in names if c.endswith("000000")), None)
     county = names.get(county_code, "") if county_code else ""
-    st.sidebar.caption(t("common.database", county=county, households=f"{len(data.snapshot(period)):,}", url=_short(data.url)))
+    st.sidebar.caption(t("common.database", county=county, households=f"{data.household_count(period):,}", url=_short(data.url)))
     return Context(data=data, period=int(period), lang=current, role=str(role), county=county)
 
 
