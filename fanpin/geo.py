@@ -170,8 +170,9 @@ def hotspots(
     ``values`` is a Series indexed by region code (aligned to ``w.id_order``) or an array
     in ``w.id_order``.  Returns a frame indexed by region code with ``value``, ``z``,
     ``p`` (permutation pseudo p-value), ``p_norm`` (normal approximation, one-sided),
-    ``neighbours`` and ``cls``.  Deterministic for a given ``seed``; numpy's global
-    random state is restored afterwards (esda seeds it).
+    ``neighbours`` and ``cls``.  A township neighbouring every other one has an undefined
+    z (its neighbourhood sum cannot vary) and is not significant.  Deterministic for a
+    given ``seed``; numpy's global random state is restored afterwards (esda seeds it).
     """
     ids = list(w.id_order)
     if isinstance(values, pd.Series):
@@ -210,6 +211,8 @@ def hotspots(
         np.random.set_state(state)
     z = np.asarray(g.Zs, dtype=np.float64)
     p = np.asarray(g.p_sim, dtype=np.float64) if permutations else np.asarray(g.p_norm, dtype=np.float64)
+    # a township whose neighbourhood is every township has no variance under the null: no test
+    p = np.where(np.isfinite(z), p, np.nan)
     cls = np.where(p < alpha, np.where(z > 0, "hot", np.where(z < 0, "cold", "not_significant")), "not_significant")
     out.loc[keep, "z"] = z
     out.loc[keep, "p"] = p
@@ -225,20 +228,6 @@ def _subset(w, keep: list[str]):  # noqa: ANN001, ANN202
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return W({i: [j for j in w.neighbors[i] if j in s] for i in keep}, id_order=keep, silence_warnings=True)
-
-
-def gi_star_z(values: np.ndarray, neighbours: Mapping[int, Iterable[int]], i: int) -> float:
-    """Gi* z-score of unit ``i`` straight from Ord & Getis (1995), binary weights with self.
-
-    The reference formula the tests hold esda to; not used by the page.
-    """
-    x = np.asarray(values, dtype=np.float64)
-    n = len(x)
-    members = sorted({i, *neighbours[i]})
-    w_i = float(len(members))  # binary weights: W_i = S1_i = number of units in the neighbourhood
-    xbar = x.mean()
-    s = math.sqrt((x**2).mean() - xbar**2)
-    return float((x[members].sum() - xbar * w_i) / (s * math.sqrt((n * w_i - w_i**2) / (n - 1))))
 
 
 # --------------------------------------------------------------------------- colours and legend
@@ -309,7 +298,8 @@ def household_coords(engine: Engine) -> pd.DataFrame:
 
 def village_points(snapshot: pd.DataFrame, result: ScoreResult, regions: pd.DataFrame) -> pd.DataFrame:
     """One row per village with households: centroid, counts by tier, red share and mean score."""
-    codes, idx = np.unique(snapshot["village_code"].to_numpy(dtype=str), return_inverse=True)
+    idx, uniques = pd.factorize(snapshot["village_code"], sort=True)  # hashing: faster than np.unique on strings
+    codes = np.asarray(uniques, dtype=object)
     k = len(codes)
     tier = np.asarray(result.tier)
     counts = np.bincount(idx * 3 + tier, minlength=3 * k).reshape(k, 3)
@@ -392,7 +382,10 @@ def top_reasons(result: ScoreResult, rows: np.ndarray, top: int = 3) -> np.ndarr
 
 
 def map_view(fc: Mapping, codes: Iterable[str] | None = None, width_px: int = 900, height_px: int = 560) -> dict[str, float]:
-    """Centre and zoom (web-mercator levels) that fit the chosen features (all when None)."""
+    """Centre and zoom that fit the chosen features (all when None) in a ``width_px`` x ``height_px`` map.
+
+    deck.gl's web-mercator world is 512 pixels wide at zoom 0 (not 256 as for raster tiles).
+    """
     wanted = set(codes) if codes is not None else None
     geoms = [shape(f["geometry"]) for f in fc["features"] if wanted is None or f["properties"]["region_code"] in wanted]
     if not geoms:
@@ -401,8 +394,17 @@ def map_view(fc: Mapping, codes: Iterable[str] | None = None, width_px: int = 90
     lon, lat = (minx + maxx) / 2, (miny + maxy) / 2
     span_x = max(maxx - minx, 1e-4)
     span_y = max(maxy - miny, 1e-4) / max(math.cos(math.radians(lat)), 0.1)
-    zoom = min(math.log2(width_px * 360 / (256 * span_x)), math.log2(height_px * 360 / (256 * span_y)))
+    zoom = min(math.log2(width_px * 360 / (512 * span_x)), math.log2(height_px * 360 / (512 * span_y)))
     return {"longitude": float(lon), "latitude": float(lat), "zoom": float(max(1.0, zoom - 0.15))}
+
+
+def label_points(fc: Mapping) -> list[tuple[str, float, float]]:
+    """(code, lon, lat) inside each feature, for name labels (a point on the surface, not the centroid)."""
+    out = []
+    for f in fc["features"]:
+        p = shapely.point_on_surface(shape(f["geometry"]))
+        out.append((f["properties"]["region_code"], float(p.x), float(p.y)))
+    return out
 
 
 # --------------------------------------------------------------------------- user GeoJSON
@@ -524,7 +526,9 @@ def describe_problems(problems: Sequence[GeoProblem], lang: str = "zh", names: M
     names = names or {}
     lines = []
     for p in problems[:limit]:
-        place = f"{p.code}（{names[p.code]}）" if lang == "zh" and p.code in names else (f"{p.code} ({names[p.code]})" if p.code in names else (p.code or ""))
+        place = p.code or ""
+        if p.code in names:
+            place += f"（{names[p.code]}）" if lang == "zh" else f" ({names[p.code]})"
         lines.append(translate(f"map.problem.{p.kind}", lang, code=place, feature=(p.feature + 1) if p.feature is not None else "", detail=p.detail))
     if len(problems) > limit:
         lines.append(translate("map.problem.more", lang, n=len(problems) - limit))

@@ -5,6 +5,7 @@ A township is chosen by clicking it on the map or in the selectbox (AppTest cann
 """
 
 import hashlib
+import string
 
 import numpy as np
 import pandas as pd
@@ -12,6 +13,7 @@ import pydeck as pdk
 import streamlit as st
 
 from fanpin import fmt, geo
+from fanpin.indicators import KEYS
 from fanpin.periods import format_period, shift
 from fanpin.scoring import Scorer
 from fanpin.ui.i18n import lbl, t
@@ -42,6 +44,25 @@ def metric_text(metric: str, value: float) -> str:
     if metric == "mean_score_change":
         return f"{value:+.2f}"
     return f"{value:.1f}"
+
+
+def fill_template(template: str, index: pd.Index, **columns: pd.Series | str) -> pd.Series:
+    """``template`` ({name} placeholders, any order) filled row by row from columns or constants, vectorised."""
+    out = pd.Series("", index=index, dtype=object)
+    for literal, field, _, _ in string.Formatter().parse(template):
+        out = out + literal
+        if field:
+            value = columns[field]
+            out = out + (value.astype(str) if isinstance(value, pd.Series) else str(value))
+    return out
+
+
+def short_name(name: str) -> str:
+    """Map labels: 'Fengyan Township' -> 'Fengyan' (Chinese names are short already)."""
+    for suffix in (" Township", " Town"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
 
 
 def legend_html(rows: list[tuple[str, str, str]]) -> str:
@@ -102,16 +123,21 @@ def picked_township(event: object) -> str | None:
 
 
 # ---------------------------------------------------------------- a click on the map selects the township
-clicked = picked_township(st.session_state.get("map_deck"))
-if clicked != st.session_state.get("_map_last_click"):
-    st.session_state["_map_last_click"] = clicked
+# Each consumed click gives the chart a fresh key: the new chart has no selection, so Streamlit
+# does not dim every other object, and the view re-fits the township just chosen.
+clicks = st.session_state.setdefault("_map_clicks", 0)
+event = st.session_state.get(f"map_deck_{clicks}")
+if isinstance(event, dict) and any((event.get("selection") or {}).get("objects", {}).values()):
+    clicked = picked_township(event)
     if clicked in township_codes:
         st.session_state["map_township"] = clicked
+    st.session_state["_map_clicks"] = clicks = clicks + 1
 
 # ---------------------------------------------------------------- scores
 policy = data.baseline(period)
 months = data.periods()
 prev = shift(period, -1)
+snap = data.snapshot(period)
 with st.spinner(t("map.computing")):
     result = data.scorer(period).run(policy).copy()
     prev_result = previous_result(prev) if prev in months else None
@@ -153,18 +179,20 @@ mapped_codes = [f["properties"]["region_code"] for f in fc["features"]]
 
 # ---------------------------------------------------------------- controls
 c1, c2, c3 = st.columns([2, 2, 2])
-metric = c1.selectbox(t("map.metric"), geo.METRICS, format_func=lambda m: t(f"map.metric.{m}"), key="map_metric", persist_state="session")
-options = [None, *township_codes]
+# format functions use labels resolved now, in this run's language (AppTest calls them later)
+metric_labels = {m: t(f"map.metric.{m}") for m in geo.METRICS}
+metric = c1.selectbox(t("map.metric"), geo.METRICS, format_func=metric_labels.__getitem__, key="map_metric", persist_state="session")
+options = ["", *township_codes]  # "" is the whole county (a None option would show as an empty box)
 if st.session_state.get("map_township") not in options:
-    st.session_state["map_township"] = None
+    st.session_state["map_township"] = ""
 township = c2.selectbox(
     t("map.township"),
     options,
-    format_func=lambda c: t("map.whole_county") if c is None else names.get(c, c),
+    format_func={"": t("map.whole_county"), **{c: names.get(c, c) for c in township_codes}}.__getitem__,
     key="map_township",
-)
+) or None
 contiguity = c3.radio(
-    t("map.contiguity"), ("queen", "rook"), format_func=lambda c: t(f"map.contiguity.{c}"), key="map_contiguity", horizontal=True, help=t("map.contiguity_help")
+    t("map.contiguity"), ("queen", "rook"), format_func={c: t(f"map.contiguity.{c}") for c in ("queen", "rook")}.__getitem__, key="map_contiguity", horizontal=True, help=t("map.contiguity_help")
 )
 if prev_result is None:
     st.info(t("map.no_prev", month=format_period(period, lang)))
@@ -213,80 +241,109 @@ layers = [
         get_fill_color="properties.fill",
         get_line_color="properties.line",
         get_line_width="properties.lw",
-        line_width_units="pixels",
+        line_width_units="'pixels'",  # quoted: pydeck turns a bare string into an expression
         auto_highlight=True,
         highlight_color=[255, 255, 255, 80],
     )
 ]
 
-villages = geo.village_points(data.snapshot(period), result, regions)
-vfill = geo.colour_scale(villages["red_share"].to_numpy()).rgba(villages["red_share"].to_numpy(), alpha=230)
+villages = geo.village_points(snap, result, regions)
 vlayer = villages.assign(
-    fill=vfill,
-    radius=(60 * np.sqrt(villages["households"].clip(lower=1))).round(1),
-    tip=[
-        t("map.tip.village", name=vnames.get(c, c), households=fmt.count(n, lang), red=fmt.count(r, lang), share=fmt.pct(s))
-        for c, n, r, s in zip(villages["village_code"], villages["households"], villages["red"], villages["red_share"])
-    ],
-)[["village_code", "township_code", "lon", "lat", "fill", "radius", "tip"]].dropna(subset=["lon", "lat"])
+    radius=(400 * np.sqrt(villages["red"].clip(lower=0.25))).round(1),  # area proportional to red households
+    tip=fill_template(
+        t("map.tip.village"),
+        villages.index,
+        name=villages["village_code"].map(vnames).fillna(villages["village_code"]),
+        households=villages["households"].map(lambda n: fmt.count(n, lang)),
+        red=villages["red"].map(lambda n: fmt.count(n, lang)),
+        share=(100 * villages["red_share"]).map("{:.1f}%".format),
+    ),
+)[["village_code", "township_code", "lon", "lat", "radius", "tip"]].dropna(subset=["lon", "lat"])
 layers.append(
     pdk.Layer(
         "ScatterplotLayer",
         id="villages",
         data=vlayer,
         get_position=["lon", "lat"],
-        get_fill_color="fill",
-        get_line_color=[40, 40, 40, 220],
+        get_fill_color=[255, 255, 255, 210],
+        get_line_color=[60, 60, 60, 230],
         get_radius="radius",
-        radius_min_pixels=3,
-        radius_max_pixels=18,
+        radius_min_pixels=2,
+        radius_max_pixels=16,
         line_width_min_pixels=1,
         stroked=True,
         pickable=True,
+    )
+)
+centres = geo.label_points(fc)
+labels = pd.DataFrame(
+    {
+        "lon": [c[1] for c in centres],
+        "lat": [c[2] for c in centres],
+        "name": [short_name(names.get(c[0], c[0])) for c in centres],
+    }
+)
+layers.append(
+    pdk.Layer(
+        "TextLayer",
+        id="labels",
+        data=labels,
+        get_position=["lon", "lat"],
+        get_text="name",
+        get_size=14,
+        font_weight=600,
+        get_color=[20, 20, 20, 255],
+        outline_width=3,
+        outline_color=[255, 255, 255, 230],
+        font_settings={"sdf": True},
+        font_family="'\"Noto Sans CJK SC\", \"Microsoft YaHei\", \"PingFang SC\", sans-serif'",
+        character_set="'auto'",  # CJK glyphs; quoted because pydeck turns bare strings into expressions
+        pickable=False,
     )
 )
 
 n_households = len(result.score)
 show_all = township is None and n_households <= HOUSEHOLD_LAYER_LIMIT
 coords = household_coords(data.engine, data.url, data.version) if (township or show_all) else None
+hh = geo.household_points(snap, result, township, coords) if township else None  # also the table below
 if coords is not None:
-    points = geo.household_points(data.snapshot(period), result, township, coords, top=0).dropna(subset=["lon", "lat"])
-    tier_rgb = {k: geo.rgba(v, 230) for k, v in TIER_COLOURS.items()}
-    hlayer = pd.DataFrame(
-        {
-            "lon": points["lon"],
-            "lat": points["lat"],
-            "fill": points["tier"].map(tier_rgb),
-            "tip": [t("map.tip.household", id=h, score=f"{s:.1f}", tier=lbl("tier", k)) for h, s, k in zip(points["household_id"], points["score"], points["tier"])],
-        }
-    )
-    layers.insert(
-        1,
-        pdk.Layer(
-            "ScatterplotLayer",
-            id="households",
-            data=hlayer,
-            get_position=["lon", "lat"],
-            get_fill_color="fill",
-            get_radius=25,  # metres: sub-pixel at county zoom, visible as the user zooms in
-            radius_min_pixels=0 if township is None else 1.5,
-            radius_max_pixels=6,
-            pickable=True,
-        ),
-    )
+    points = (hh if hh is not None else geo.household_points(snap, result, None, coords, top=0)).dropna(subset=["lon", "lat"])
+    # one layer per tier with a constant colour keeps the chart's JSON small; at county level only
+    # red and yellow households are drawn (green ones are most of the county and tell little there)
+    for tier in ("green", "yellow", "red") if township else ("yellow", "red"):
+        sel = points[points["tier"] == tier]
+        part = pd.DataFrame({"lon": sel["lon"].round(5), "lat": sel["lat"].round(5)})
+        if township:  # hover figures only where points can be picked
+            part["tip"] = fill_template(t("map.tip.household"), sel.index, id=sel["household_id"], score=sel["score"].map("{:.1f}".format), tier=lbl("tier", tier))
+        layers.insert(
+            1,
+            pdk.Layer(
+                "ScatterplotLayer",
+                id=f"households_{tier}",
+                data=part,
+                get_position=["lon", "lat"],
+                get_fill_color=geo.rgba(TIER_COLOURS[tier], 230),
+                get_radius=25,  # metres: sub-pixel at county zoom, visible as the user zooms in
+                radius_min_pixels=0 if township is None else 2,
+                radius_max_pixels=6,
+                # at county level the (sub-pixel) points would catch the clicks meant for townships
+                pickable=township is not None,
+            ),
+        )
 
-view = geo.map_view(fc, [township] if township in mapped_codes else None)
+view = geo.map_view(fc, [township] if township in mapped_codes else None, width_px=800, height_px=560)
 deck = pdk.Deck(
     layers=layers,
     initial_view_state=pdk.ViewState(**view, pitch=0, bearing=0),
-    map_provider=None,  # no base map: nothing is fetched
-    map_style=None,
+    # no base map and no request: keep pydeck's default map_style placeholder, which Streamlit
+    # drops when map_provider is None; map_style=None would make Streamlit fetch a CARTO style
+    map_provider=None,
     tooltip={"text": "{tip}", "style": {"fontSize": "12px", "whiteSpace": "pre"}},
 )
 
 left, right = st.columns([4, 1])
 with left:
-    st.pydeck_chart(deck, on_select="rerun", selection_mode="single-object", key="map_deck", height=560)
+    st.pydeck_chart(deck, on_select="rerun", selection_mode="single-object", key=f"map_deck_{clicks}", height=560)
     st.caption(t("map.map_hint"))
 with right:
     st.markdown(f"**{t('map.legend')} · {t(f'map.metric.{metric}')}**")
@@ -299,10 +356,10 @@ with right:
     rows += [
         ("outline", "#8b0000", t("map.legend.hot")),
         ("outline", "#08306b", t("map.legend.cold")),
-        ("dot", "#fd8d3c", t("map.legend.village")),
+        ("dot", "#ffffff", t("map.legend.village")),
     ]
     if coords is not None:
-        rows.append(("dot", TIER_COLOURS["red"], t("map.legend.households")))
+        rows.append(("dot", TIER_COLOURS["red"], t("map.legend.households") if township else t("map.legend.households_risk")))
     if township:
         rows.append(("outline", "#141414", t("map.legend.selected")))
     st.html(legend_html(rows))
@@ -313,7 +370,8 @@ with right:
 
 # ---------------------------------------------------------------- township table with Gi*
 st.subheader(t("map.hotspots"))
-st.caption(t("map.hotspots_help", metric=t(f"map.metric.{metric}"), permutations=999))
+in_sentence = metric_labels[metric] if lang == "zh" else metric_labels[metric][0].lower() + metric_labels[metric][1:]
+st.caption(t("map.hotspots_help", metric=in_sentence, permutations=999))
 if getattr(w, "attached_islands", None):
     st.caption(t("map.islands", names="、".join(names.get(c, c) for c in w.attached_islands)))
 table = metrics.set_index("township_code").reindex(mapped_codes).join(spots[["z", "p", "neighbours", "cls"]]).reset_index()
@@ -332,20 +390,21 @@ st.dataframe(
     shown,
     hide_index=True,
     width="stretch",
+    height=38 + 35 * len(shown),  # every township, no inner scrolling
     key="map_table",
     column_config={
-        "township": st.column_config.TextColumn(t("common.township")),
-        "township_code": st.column_config.TextColumn(t("map.col.code")),
-        "households": st.column_config.NumberColumn(t("common.households"), format="localized"),
-        "red": st.column_config.NumberColumn(lbl("tier", "red")),
-        "red_share": st.column_config.NumberColumn(t("map.col.red_share"), format="%.2f%%"),
-        "mean_score": st.column_config.NumberColumn(t("map.col.mean_score"), format="%.2f"),
-        "red_share_change": st.column_config.NumberColumn(t("map.col.red_share_change"), format="%+.2f"),
-        "mean_score_change": st.column_config.NumberColumn(t("map.col.mean_score_change"), format="%+.2f"),
-        "neighbours": st.column_config.NumberColumn(t("map.col.neighbours")),
-        "z": st.column_config.NumberColumn(t("map.col.z"), format="%.3f"),
-        "p": st.column_config.NumberColumn(t("map.col.p"), format="%.3f"),
-        "cls": st.column_config.TextColumn(t("map.col.cls")),
+        "township": st.column_config.TextColumn(t("common.township"), width=140),
+        "township_code": st.column_config.TextColumn(t("map.col.code"), width=110),
+        "households": st.column_config.NumberColumn(t("common.households"), format="localized", width=80),
+        "red": st.column_config.NumberColumn(lbl("tier", "red"), width=50),
+        "red_share": st.column_config.NumberColumn(t("map.col.red_share"), format="%.2f%%", width=75),
+        "mean_score": st.column_config.NumberColumn(t("map.col.mean_score"), format="%.2f", width=80),
+        "red_share_change": st.column_config.NumberColumn(t("map.col.red_share_change"), format="%+.2f", width=95, help=t("map.col.red_share_change_help")),
+        "mean_score_change": st.column_config.NumberColumn(t("map.col.mean_score_change"), format="%+.2f", width=90, help=t("map.col.mean_score_change_help")),
+        "neighbours": st.column_config.NumberColumn(t("map.col.neighbours"), width=80),
+        "z": st.column_config.NumberColumn(t("map.col.z"), format="%.3f", width=65),
+        "p": st.column_config.NumberColumn(t("map.col.p"), format="%.3f", width=55),
+        "cls": st.column_config.TextColumn(t("map.col.cls"), width=105),
     },
 )
 download_table(
@@ -369,7 +428,7 @@ st.subheader(t("map.villages", township=tname))
 vt = villages[villages["township_code"] == township].sort_values(["red_share", "village_code"], ascending=[False, True])
 vt = pd.DataFrame(
     {
-        t("common.village"): vt["village_code"].map(lambda c: vnames.get(c, c)),
+        t("common.village"): vt["village_code"].map(vnames).fillna(vt["village_code"]),
         t("map.col.village_code"): vt["village_code"],
         t("common.households"): vt["households"],
         lbl("tier", "red"): vt["red"],
@@ -379,20 +438,29 @@ vt = pd.DataFrame(
         t("map.col.mean_score"): vt["mean_score"].round(2),
     }
 )
-st.dataframe(vt, hide_index=True, width="stretch", key="map_villages")
+st.dataframe(
+    vt,
+    hide_index=True,
+    width="stretch",
+    key="map_villages",
+    column_config={t("map.col.red_share"): st.column_config.NumberColumn(format="%.2f%%"), t("map.col.mean_score"): st.column_config.NumberColumn(format="%.2f")},
+)
 download_table(vt, f"villages_{township}_{period}", "map_villages_dl")
 
-hh = geo.household_points(data.snapshot(period), result, township, coords)
 st.subheader(t("map.households", township=tname, n=fmt.count(len(hh), lang)))
 st.caption(t("map.households_note"))
-reasons = hh[["reason_1", "reason_2", "reason_3"]].to_numpy()
+indicator_labels = {k: lbl("indicator", k) for k in KEYS}
+reasons = hh["reason_1"].map(indicator_labels).fillna("")
+for col in ("reason_2", "reason_3"):
+    more = hh[col].map(indicator_labels)
+    reasons = reasons.where(more.isna(), reasons + "、" + more.fillna(""))
 ht = pd.DataFrame(
     {
         t("common.household_id"): hh["household_id"],
-        t("common.village"): hh["village_code"].map(lambda c: vnames.get(c, c)),
+        t("common.village"): hh["village_code"].map(vnames).fillna(hh["village_code"]),
         t("common.score"): hh["score"],
-        t("common.tier"): hh["tier"].map(lambda k: lbl("tier", k)),
-        t("map.col.reasons"): ["、".join(lbl("indicator", k) for k in row if k) for row in reasons],
+        t("common.tier"): hh["tier"].map({k: lbl("tier", k) for k in TIER_COLOURS}),
+        t("map.col.reasons"): reasons,
     }
 )
 st.dataframe(ht, hide_index=True, width="stretch", height=400, key="map_households")
