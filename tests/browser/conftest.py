@@ -121,9 +121,8 @@ def wait_ready(pg, timeout: float = 60_000) -> None:  # noqa: ANN001
     pg.wait_for_selector('[data-testid="stMain"] h1, [data-testid="stMain"] [data-testid="stAlert"]', timeout=timeout)
     deadline = time.time() + timeout / 1000
     while time.time() < deadline:
-        running = pg.locator('[data-testid="stStatusWidget"]').count()
-        spinners = pg.locator('[data-testid="stSpinner"]').count()
-        if not running and not spinners:
+        busy = pg.locator('[data-testid="stStatusWidget"], [data-testid="stSpinner"], [data-testid="stSkeleton"]').count()
+        if not busy:
             break
         time.sleep(0.25)
     time.sleep(0.8)  # charts and canvases paint after the script finishes
