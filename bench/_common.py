@@ -43,6 +43,29 @@ def median_time(fn: Callable[[int], object], repeats: int = 15, warmup: int = 1)
     return {"median": statistics.median(times), "min": min(times), "max": max(times), "n": repeats}
 
 
+def interleaved_times(fns: dict[str, Callable[[int], object]], repeats: int = 15, warmup: int = 1) -> dict[str, dict[str, float]]:
+    """Time several methods round-robin: round i runs every ``fn(i)`` once, in order.
+
+    On a shared, noisy machine a burst of load then hits every method of the
+    same round instead of all repeats of one method, so ratios between methods
+    measured in one run stay meaningful.  Returns per method the median, min and
+    max seconds and the per-round times (``times``).
+    """
+    for w in range(warmup):
+        for fn in fns.values():
+            fn(-1 - w)
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    for i in range(repeats):
+        for k, fn in fns.items():
+            t0 = time.perf_counter()
+            fn(i)
+            times[k].append(time.perf_counter() - t0)
+    return {
+        k: {"median": statistics.median(t), "min": min(t), "max": max(t), "n": repeats, "times": t}
+        for k, t in times.items()
+    }
+
+
 # --------------------------------------------------------------------------- memory
 def _status_kb(field: str) -> int | None:
     try:
@@ -197,16 +220,46 @@ def fanpin_cli() -> list[str]:
     return [sys.executable, "-m", "fanpin.cli"]
 
 
-def build_demo_db(path: Path, households: int, months: int, seed: int = DEMO_SEED, log: Path | None = None) -> dict:
-    """Build a demo county into SQLite at ``path`` through the CLI subprocess; build time and peak RSS."""
+def _cli_supports(flag: str, env: dict[str, str]) -> bool:
+    r = subprocess.run([*fanpin_cli(), "demo", "--help"], env=env, capture_output=True, text=True)
+    return flag in r.stdout
+
+
+def build_demo_db(path: Path, households: int, months: int, seed: int = DEMO_SEED, log: Path | None = None, *, warm_cache: bool = False) -> dict:
+    """Build a demo county into SQLite at ``path`` through the CLI subprocess; build time and peak RSS.
+
+    With ``warm_cache=False`` the CLI is asked (``--no-cache``, where it has the
+    flag) not to pre-load the Parquet snapshot cache after building, so the
+    figures are the database build alone and the load benchmark starts cold.
+    ``cli_build_seconds`` / ``cli_warm_seconds`` are the CLI's own figures
+    parsed from its output (None where it printed none).
+    """
+    import re
+
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     cmd = [*fanpin_cli(), "--db", f"sqlite:///{path}", "demo", "--households", str(households), "--months", str(months), "--seed", str(seed)]
+    if not warm_cache and _cli_supports("--no-cache", env):
+        cmd.append("--no-cache")
+    log = log or path.with_name(path.name + ".log")
+    load_before = os.getloadavg()[0]
     r = run_measured(cmd, env=env, log=log)
+    text = log.read_text(errors="replace") if log.exists() else ""
     if r["returncode"] != 0:
-        tail = log.read_text(errors="replace")[-2000:] if log and log.exists() else ""
-        raise RuntimeError(f"demo build failed ({r['returncode']}): {' '.join(cmd)}\n{tail}")
-    return {"households": households, "months": months, "seed": seed, "build_seconds": r["seconds"], "build_peak_rss": r["peak_rss"]}
+        raise RuntimeError(f"demo build failed ({r['returncode']}): {' '.join(cmd)}\n{text[-2000:]}")
+    built = re.search(r"demo county built in ([0-9.]+)s", text)
+    warmed = re.search(r"cache warmed for \d+ months in ([0-9.]+)s", text)
+    return {
+        "households": households,
+        "months": months,
+        "seed": seed,
+        "command": " ".join(cmd[cmd.index("demo"):]),
+        "build_seconds": r["seconds"],
+        "build_peak_rss": r["peak_rss"],
+        "cli_build_seconds": float(built.group(1)) if built else None,
+        "cli_warm_seconds": float(warmed.group(1)) if warmed else None,
+        "load_average": max(load_before, os.getloadavg()[0]),  # 1-minute load before/after: other work on the machine
+    }
 
 
 def _demo_fingerprint() -> tuple[str, str]:
