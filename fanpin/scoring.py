@@ -223,7 +223,16 @@ class Scorer:
         self._idx = np.empty(self.n, dtype=np.intp)
         self._forced_key: tuple | None = None
         self._forced = np.zeros(self.n, dtype=np.int8)
+        self._rules: dict[tuple, np.ndarray] = {}
+        self._tmp = np.empty(self.n, dtype=np.float32)
+        self._near = np.empty(self.n, dtype=bool)
+        self._near2 = np.empty(self.n, dtype=bool)
         self._town_n = np.bincount(self.township, minlength=self.n_townships)
+        self._town_colsum = np.zeros((self.n_townships, self.m))
+        # Household IDs begin with the village code, so a snapshot ordered by ID is
+        # grouped by township; then sums per township are contiguous reductions.
+        grouped = self.n > 0 and bool((np.diff(self.township) >= 0).all())
+        self._town_starts = np.flatnonzero(np.r_[True, np.diff(self.township) != 0]) if grouped else None
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, townships: Sequence[str] | None = None) -> Scorer:
@@ -242,12 +251,28 @@ class Scorer:
         return s
 
     # ---------------------------------------------------------------- hot path
+    def _township_sum(self, values: np.ndarray) -> np.ndarray:
+        """Per-township sums; a contiguous reduction when households come grouped by township."""
+        if self._town_starts is not None:
+            out = np.zeros(self.n_townships)
+            present = self._town_n > 0
+            out[present] = np.add.reduceat(values, self._town_starts, dtype=np.float64)
+            return out
+        return np.bincount(self.township, weights=values, minlength=self.n_townships)
+
     def _clip(self, policy: RiskPolicy) -> np.ndarray:
+        """Clip the columns whose bounds changed, and keep their per-township sums.
+
+        Because the score is linear in the clipped matrix, a township's mean score
+        is (its column sums of C) @ a / n + b: the sums are kept per column, so the
+        means cost a townships x indicators product instead of a pass over households.
+        """
         for j, k in enumerate(self.keys):
             lo, hi = policy.bounds_of(k)
             if self._clip_state[j, 0] != lo or self._clip_state[j, 1] != hi:
                 np.clip(self.X[:, j], lo, hi, out=self._C[:, j])
                 self._clip_state[j] = (lo, hi)
+                self._town_colsum[:, j] = self._township_sum(self._C[:, j])
         return self._C
 
     def folded(self, policy: RiskPolicy) -> tuple[np.ndarray, float]:
@@ -262,19 +287,31 @@ class Scorer:
             b += 100.0 * w[j] * (-lo if d > 0 else hi) / (hi - lo)
         return a.astype(np.float32), b
 
-    def _forced_min(self, policy: RiskPolicy) -> np.ndarray:
-        key = tuple((r.indicator, r.threshold, r.tier, policy.income_line if r.indicator == INCOME_KEY else None) for r in policy.forces)
-        if key == self._forced_key:
-            return self._forced
-        self._forced[:] = 0
-        for r in sorted(policy.forces, key=lambda r: TIER_CODE[r.tier]):
-            j = self.keys.index(r.indicator)
-            thr = r.threshold * policy.income_line if r.indicator == INCOME_KEY else r.threshold
-            hit = BY_KEY[r.indicator].hits(self.X[:, j], thr)
+    def _rule_tiers(self, indicator: str, threshold: float, tier: str) -> np.ndarray:
+        """int8 array: the rule's tier code where it hits, else 0 (cached per rule)."""
+        key = (indicator, threshold, tier)
+        cached = self._rules.get(key)
+        if cached is None:
+            if len(self._rules) > 16:
+                self._rules.clear()
+            j = self.keys.index(indicator)
+            hit = BY_KEY[indicator].hits(self.X[:, j], threshold)
             if j in self.missing:
                 hit &= ~self.missing[j]
-            self._forced[hit] = TIER_CODE[r.tier]
-        self._forced_key = key
+            cached = hit.view(np.int8) * np.int8(TIER_CODE[tier])
+            self._rules[key] = cached
+        return cached
+
+    def _forced_min(self, policy: RiskPolicy) -> np.ndarray:
+        rules = tuple(
+            (r.indicator, r.threshold * policy.income_line if r.indicator == INCOME_KEY else r.threshold, r.tier) for r in policy.forces
+        )
+        if rules == self._forced_key:
+            return self._forced
+        self._forced[:] = 0
+        for rule in rules:  # only rules whose effective threshold changed are recomputed
+            np.maximum(self._forced, self._rule_tiers(*rule), out=self._forced)
+        self._forced_key = rules
         return self._forced
 
     def run(self, policy: RiskPolicy, *, normalise: bool = True) -> ScoreResult:
@@ -295,14 +332,27 @@ class Scorer:
         np.maximum(tier, forced, out=tier)
         np.add(self._town3, tier, out=self._idx)
         counts = np.bincount(self._idx, minlength=3 * self.n_townships).reshape(self.n_townships, 3)
-        sums = np.bincount(self.township, weights=score, minlength=self.n_townships)
+        sums = self._town_colsum @ a.astype(np.float64) + self._town_n * b
         mean = np.divide(sums, self._town_n, out=np.full(self.n_townships, np.nan), where=self._town_n > 0)
         return ScoreResult(self, policy, score, tier, forced, counts, mean)
 
     def _repair_borderline(self, policy: RiskPolicy, tier: np.ndarray) -> None:
-        """Where float32 cannot tell which side of a cut-off a score is, decide in float64."""
-        score = self._score
-        near = np.flatnonzero((np.abs(score - policy.cutoffs[0]) < 1e-3) | (np.abs(score - policy.cutoffs[1]) < 1e-3))
+        """Where float32 cannot tell which side of a cut-off a score is, decide in float64.
+
+        The float32 product is within about 1e-4 points of the float64 score, so
+        only scores within 1e-3 of a cut-off are recomputed (usually none).
+        """
+        score, tmp, near, near2 = self._score, self._tmp, self._near, self._near2
+        np.subtract(score, np.float32(policy.cutoffs[0]), out=tmp)
+        np.abs(tmp, out=tmp)
+        np.less(tmp, np.float32(1e-3), out=near)
+        np.subtract(score, np.float32(policy.cutoffs[1]), out=tmp)
+        np.abs(tmp, out=tmp)
+        np.less(tmp, np.float32(1e-3), out=near2)
+        near |= near2
+        if not near.any():
+            return
+        near = np.flatnonzero(near)
         if len(near):
             exact = self.score64(policy, near)
             tier[near] = (exact >= policy.cutoffs[0]).astype(np.int8) + (exact >= policy.cutoffs[1])
