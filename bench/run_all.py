@@ -29,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     runs = [
         ["load.py", *common, *(["--big"] if args.big else [])],
         ["scoring.py", "--repeats", str(args.repeats)],  # reuses the database load.py built
+        ["pages.py"],  # first view of each page on the default demo county
+        ["simulator.py"],  # the simulator's rerun times at 20k and 100k households
     ]
     failed = []
     for script, *rest in runs:
