@@ -105,5 +105,12 @@ for col, title, mask, key in (
                 "income_pc": t("overview.income_pc"),
             }
         )
-        st.dataframe(hl, hide_index=True, width="stretch", height=300)
+        shown_hl = hl.assign(**{t("common.household_id"): "profile?household=" + hl[t("common.household_id")].astype(str)})
+        st.dataframe(
+            shown_hl,
+            hide_index=True,
+            width="stretch",
+            height=300,
+            column_config={t("common.household_id"): st.column_config.LinkColumn(t("common.household_id"), display_text=r"household=(\d+)$", help=t("overview.open_profile"))},
+        )
         download_table(hl, f"{key}_{period}", key)
