@@ -53,3 +53,22 @@ def test_clicking_a_township_filters_the_overview(page) -> None:  # noqa: ANN001
     assert title_after != title_before
     assert page.locator('[data-testid="stAlert"]').filter(has_text="已筛选").count() == 1
     screenshot(page, "overview_filtered")
+
+
+def test_map_canvas_is_drawn(page) -> None:  # noqa: ANN001
+    """The township map paints polygons (not an empty canvas) with no base map."""
+    import io
+
+    from PIL import Image
+
+    page.goto(f"{page.base}/map")
+    wait_ready(page)
+    canvas = page.locator('[data-testid="stDeckGlJsonChart"] canvas').first
+    canvas.wait_for(timeout=30_000)
+    box = canvas.bounding_box()
+    assert box and box["width"] > 200 and box["height"] > 200
+    page.wait_for_timeout(1500)
+    img = Image.open(io.BytesIO(canvas.screenshot())).convert("RGB").resize((120, 120))
+    colours = set(img.getdata())
+    assert len(colours) > 20, "the map canvas is blank"
+    assert page.recorder.external() == []
