@@ -381,6 +381,8 @@ with tab_m:
         for c in ("medical_insurance", "pension_insurance", "dibao", "tekun", "public_welfare_job"):
             cfg[c] = st.column_config.CheckboxColumn(t(f"profile.mcol.{c}"))
         st.dataframe(people, hide_index=True, width="stretch", column_config=cfg, key="pf_members")
+        if not unmasked:  # downloads carry masked data only
+            download_table(people.rename(columns=lambda c: t(f"profile.mcol.{c}")), f"members_{hid}", "pf_members_dl")
     if P.can_unmask(role):
         if unmasked:
             st.warning(t("profile.unmasked_note"))
@@ -444,6 +446,11 @@ with tab_t:
                 "amount_text": st.column_config.TextColumn(t("profile.col.amount")),
                 "note": st.column_config.TextColumn(t("profile.col.note")),
             },
+        )
+        download_table(
+            table.rename(columns={"month": t("common.month"), "kind_label": t("profile.col.kind"), "what": t("profile.col.what"), "amount_text": t("profile.col.amount"), "note": t("profile.col.note")}),
+            f"timeline_{hid}",
+            "pf_timeline_dl",
         )
 
 with tab_c:
