@@ -11,6 +11,9 @@ pages = [
     st.Page("pages/map.py", title=t("nav.map"), icon="🗺️", url_path="map"),
     st.Page("pages/simulator.py", title=t("nav.simulator"), icon="🎚️", url_path="simulator"),
     st.Page("pages/profile.py", title=t("nav.profile"), icon="🏡", url_path="profile"),
+    st.Page("pages/clues.py", title=t("nav.clues"), icon="📨", url_path="clues"),
+    st.Page("pages/register.py", title=t("nav.register"), icon="📋", url_path="register"),
+    st.Page("pages/model.py", title=t("nav.model"), icon="🤖", url_path="model"),
     st.Page("pages/training.py", title=t("nav.training"), icon="🎓", url_path="training"),
 ]
 st.navigation(pages).run()

@@ -53,13 +53,13 @@ def is_masked(values: np.ndarray | pd.Series) -> bool:
 
 #: Which pages each role may open (enforced in the page guard; the access-control
 #: issue moves this into login-backed checks on data loading too).
-PAGES: tuple[str, ...] = ("overview", "map", "simulator", "profile", "training")
+PAGES: tuple[str, ...] = ("overview", "map", "simulator", "profile", "clues", "register", "model", "training")
 ROLE_PAGES: dict[str, frozenset[str]] = {
-    "leader": frozenset({"overview", "map", "simulator", "training"}),
-    "analyst": frozenset({"overview", "map", "simulator", "profile", "training"}),
-    "case_worker": frozenset({"overview", "map", "profile", "training"}),
+    "leader": frozenset({"overview", "map", "simulator", "register", "model", "training"}),
+    "analyst": frozenset({"overview", "map", "simulator", "profile", "clues", "register", "model", "training"}),
+    "case_worker": frozenset({"overview", "map", "profile", "clues", "register", "training"}),
     "trainer": frozenset({"training", "overview", "map"}),
-    "data_steward": frozenset({"overview", "map", "profile"}),
+    "data_steward": frozenset({"overview", "map", "profile", "clues"}),
     "admin": frozenset(PAGES),
 }
 
