@@ -290,7 +290,7 @@ def load_snapshot(engine: Engine, period: int, *, use_cache: bool = True) -> pd.
     return load_snapshots(engine, [int(period)], use_cache=use_cache)[int(period)]
 
 
-def warm_cache(engine: Engine, max_rows: int = 1_000_000) -> int:
+def warm_cache(engine: Engine, max_rows: int = 300_000) -> int:
     """Load every month once so the app's first views read Parquet; returns months cached.
 
     Months are fetched in groups of about ``max_rows`` panel rows: one query per
