@@ -8,9 +8,15 @@ from collections.abc import Iterator
 from urllib.parse import quote
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import create_engine, text
 
 PG_URL = os.environ.get("FANPIN_TEST_PG_URL")
+
+# CI runs the same examples every time: a property failure there is reproducible, not luck.
+settings.register_profile("ci", derandomize=True, deadline=None)
+settings.register_profile("dev", deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 
 @pytest.fixture(autouse=True, scope="session")

