@@ -5,6 +5,7 @@ import streamlit as st
 
 from fanpin import fmt
 from fanpin.periods import format_period
+from fanpin.workflow import as_of_date, closed_loop
 from fanpin.summary import household_list, month_summary, township_table, trend_frame
 from fanpin.ui.i18n import lbl, t
 from fanpin.ui.sidebar import page_context
@@ -35,6 +36,17 @@ for col, tier in zip(c[1:4], ("red", "yellow", "green")):
     col.metric(lbl("tier", tier), fmt.count(s.counts[tier], lang), delta=fmt.signed(s.change[tier]), delta_color="inverse" if tier != "green" else "normal")
 c[4].metric(t("overview.newly_red"), fmt.count(s.newly_red, lang), help=t("overview.newly_red_help"))
 c[5].metric(t("overview.rising"), fmt.count(s.rising, lang), help=t("overview.rising_help"))
+
+# ---- closed loop of the monitoring work (verification orders)
+loop = closed_loop(data.engine, as_of_date(period))
+if loop.orders:
+    l1, l2, l3, l4 = st.columns(4)
+    l1.metric(t("overview.orders"), fmt.count(loop.orders, lang))
+    l2.metric(t("overview.decided"), fmt.count(loop.decided, lang))
+    l3.metric(t("overview.median_days"), "—" if loop.median_days is None else f"{loop.median_days:.1f}", help=t("overview.median_days_help"))
+    l4.metric(t("overview.overdue"), f"{fmt.count(loop.overdue, lang)} ({fmt.pct(loop.overdue_share)})")
+else:
+    st.caption(t("overview.no_orders"))
 
 # ---- trends
 trend = trend_frame(ps, township)

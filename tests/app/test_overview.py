@@ -70,3 +70,28 @@ def test_role_without_the_page_is_refused(app_db) -> None:  # noqa: ANN001
     assert not at.exception
     assert any("无权" in e.value for e in at.error)
     assert not at.metric
+
+
+def test_closed_loop_figures_follow_the_orders(small_demo, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    """With orders in the database, the overview shows the workflow's closed-loop figures."""
+    import shutil
+
+    from fanpin.workflow import as_of_date, closed_loop, create_order, get_order, start_verification
+
+    engine, spec = small_demo
+    copy = tmp_path / "orders.db"
+    shutil.copy(engine.url.database, copy)
+    eng = store.make_engine(f"sqlite:///{copy}")
+    hh = store.load_snapshot(eng, spec.periods[-1])["household_id"].iloc[:3].tolist()
+    for h in hh:
+        create_order(eng, assignee_kind="township", assignee="990101001000", actor="analyst", household_id=h)
+    oid = create_order(eng, assignee_kind="department", assignee="medical_insurance", actor="analyst", household_id=hh[0])
+    start_verification(eng, oid, get_order(eng, oid)["version"], actor="case_worker")
+    monkeypatch.setenv("FANPIN_DB_URL", f"sqlite:///{copy}")
+    at = open_page("overview")
+    assert not at.exception
+    loop = closed_loop(eng, as_of_date(spec.periods[-1]))
+    metrics = {m.label: m.value for m in at.metric}
+    assert loop.orders == 4
+    assert metrics["核查工单"] == fmt.count(loop.orders, "zh")
+    assert metrics["已研判"] == fmt.count(loop.decided, "zh")
