@@ -174,6 +174,32 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train the risk model, print its held-out metrics beside the two rules, save it."""
+    from fanpin import predict
+
+    engine = store.make_engine(args.db)
+    store.check_schema(engine)
+    try:
+        model = predict.train(engine, args.horizon, eval_months=args.eval_months, progress=_progress_printer())
+    except predict.ModelError as exc:
+        print(f"fanpin: {exc}", file=sys.stderr)
+        return 2
+    path = predict.save_model(model, args.out)
+    meta = model.meta
+    print(f"horizon {meta['horizon']} months; trained on {meta['train_months'][0]}..{meta['train_months'][-1]}, evaluated on {meta['eval_months'][0]}..{meta['eval_months'][-1]} (held out)")
+    ks = [0.05, 0.10, 0.20]
+    curve = model.budget(ks)
+    print(f"{'method':<14}{'ROC AUC':>9}{'PR AUC':>9}{'Brier':>9}" + "".join(f"{'P@' + format(k, '.0%'):>9}{'R@' + format(k, '.0%'):>9}" for k in ks))
+    for m in predict.METHODS:
+        r = meta["metrics"][m]
+        b = f"{r['brier']:.4f}" if "brier" in r else "-"
+        cells = "".join(f"{row.precision:9.1%}{row.recall:9.1%}" for row in curve[curve["method"] == m].itertuples())
+        print(f"{m:<14}{r['roc_auc']:9.3f}{r['pr_auc']:9.3f}{b:>9}{cells}")
+    print(f"saved to {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="fanpin", description="防止返贫动态监测 — fanpin command line")
     p.add_argument("--db", help="database URL (default: FANPIN_DB_URL or data/fanpin.db)")
@@ -206,6 +232,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--policy", help="policy JSON file (default: the adopted baseline or the shipped default)")
     s.add_argument("--out", help="write every household's score to .csv or .xlsx")
     s.set_defaults(func=cmd_score)
+
+    tr = sub.add_parser("train", parents=[common], help="train the risk prediction model and save it")
+    tr.add_argument("--horizon", type=int, default=6, help="months ahead (default 6)")
+    tr.add_argument("--eval-months", type=int, default=None, help="held-out months at the end of the panel (default up to 6)")
+    tr.add_argument("--out", help="model directory (default FANPIN_MODEL_DIR or data/models)")
+    tr.set_defaults(func=cmd_train)
     return p
 
 

@@ -37,6 +37,41 @@ def line_text(key: str, line: float, multiple: bool = True) -> str:
     return ("≥ " if BY_KEY[key].direction > 0 else "< ") + text
 
 
+@st.cache_data(show_spinner=False, max_entries=4)
+def _model_scores(url: str, version: str, period: int, model_mtime: float) -> tuple[pd.DataFrame, int] | None:
+    """The saved risk model's probabilities and main factors for the month (None when there is none)."""
+    from fanpin import predict
+
+    try:
+        model = predict.load_model(engine)
+        return predict.score_period(model, engine, period), int(model.meta["horizon"])
+    except (predict.ModelError, KeyError):
+        return None
+
+
+def _model_suggests(household_id: str) -> None:
+    """模型建议 / Model suggests: a small, labelled suggestion beside the rules; nothing when no model is trained."""
+    from fanpin import predict
+
+    path = predict.model_dir() / predict.MODEL_FILE
+    if not path.exists():
+        return
+    got = _model_scores(data.url, data.version, period, path.stat().st_mtime)
+    if got is None or household_id not in got[0].index:
+        return
+    row, horizon = got[0].loc[household_id], got[1]
+    with st.container(border=True):
+        st.markdown(f"**{t('model.suggests')}**")
+        if row["below_line_now"]:
+            st.caption(t("model.suggests_below"))
+        else:
+            st.markdown(t("model.suggests_text", h=horizon, p=fmt.pct(float(row["probability"]))))
+            factors = [t(f"model.feature.{f}") for f in (row["factor_1"], row["factor_2"], row["factor_3"]) if f]
+            if factors:
+                st.markdown(t("model.suggests_factors", f=t("profile.list_sep").join(factors)))
+        st.caption(t("model.suggests_caption"))
+
+
 st.title(t("profile.title"))
 
 # ---- a link from another page: ?household=<id> fills the search once
@@ -248,6 +283,7 @@ else:
         if len(gaps):
             st.info(t("profile.missing", items="、".join(lbl("indicator", k) for k in gaps["key"])))
         st.caption(t("profile.confirm_note"))
+        _model_suggests(hid)
 
     # ---- indicator table vs warning lines
     with st.expander(t("profile.indicators_title"), expanded=False):

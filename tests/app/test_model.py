@@ -1,0 +1,160 @@
+"""The model page: retraining from the UI, held-out metrics beside the rules, the budget slider, sending to clues."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from sqlalchemy import select
+
+from fanpin import predict as P
+from fanpin import store
+from fanpin.store.schema import audit_log, clues
+
+from streamlit.testing.v1 import AppTest
+
+from .conftest import APP
+
+
+def open_page(page: str, lang: str = "zh", role: str = "analyst", **state: object) -> AppTest:
+    """Switch before the first run, as tests/app/test_simulator.py does.
+
+    An English AppTest cannot run twice (the sidebar's role labels are read back in
+    Chinese outside a script run), so English checks set widget values up front.
+    """
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.session_state["lang"] = lang
+    at.session_state["role"] = role
+    for k, v in state.items():
+        at.session_state[k] = v
+    at.switch_page(f"pages/{page}.py")
+    at.run()
+    return at
+
+
+@pytest.fixture(scope="module")
+def model_db(small_demo, tmp_path_factory):  # noqa: ANN001, ANN201
+    """A private copy of the small demo (this page writes clues) and a model trained on it."""
+    src, _ = small_demo
+    path = tmp_path_factory.mktemp("model_db") / "copy.db"
+    with sqlite3.connect(src.url.database) as a, sqlite3.connect(path) as b:
+        a.backup(b)
+    engine = store.make_engine(f"sqlite:///{path}")
+    model = P.train(engine, 3, eval_months=3, importance_rows=2000)
+    return engine, model
+
+
+@pytest.fixture
+def env(model_db, tmp_path, monkeypatch):  # noqa: ANN001, ANN201
+    engine, model = model_db
+    monkeypatch.setenv("FANPIN_DB_URL", engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("FANPIN_MODEL_DIR", str(tmp_path / "models"))
+    return engine, model
+
+
+def _texts(at) -> str:  # noqa: ANN001
+    return "\n".join(m.value for m in at.markdown) + "\n".join(c.value for c in at.caption)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_without_a_model_the_page_offers_training(env, lang: str) -> None:  # noqa: ANN001
+    at = open_page("model", lang=lang, role="analyst")
+    assert not at.exception, at.exception
+    assert at.info[0].value == ("尚未训练模型。" if lang == "zh" else "No model has been trained yet.")
+    assert at.button(key="md_train")
+
+
+def test_leader_cannot_retrain(env) -> None:  # noqa: ANN001
+    at = open_page("model", role="leader")
+    assert not at.exception, at.exception
+    assert not [b for b in at.button if b.key == "md_train"]
+
+
+def test_training_from_the_page_saves_a_model(env) -> None:  # noqa: ANN001
+    engine, _ = env
+    at = open_page("model", role="analyst")
+    at.number_input(key="md_horizon").set_value(3)
+    at.number_input(key="md_eval_months").set_value(3)
+    at.button(key="md_train").click().run()
+    assert not at.exception, at.exception
+    assert at.success, [e.value for e in at.error]
+    saved = P.load_model(engine)
+    assert saved.meta["horizon"] == 3 and len(saved.meta["eval_months"]) == 3
+    assert len(at.dataframe) >= 2  # metrics and the candidate list
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_metrics_follow_the_budget_slider(env, lang: str) -> None:  # noqa: ANN001
+    engine, model = env
+    P.save_model(model)
+    ev = model.evaluation
+    for k_pct in (5, 20):
+        at = open_page("model", lang=lang, role="analyst", md_budget=k_pct)
+        assert not at.exception, at.exception
+        assert at.slider(key="md_budget").value == k_pct
+        table = at.dataframe[0].value
+        for i, m in enumerate(P.METHODS):
+            p, r = P.precision_recall_at(ev["y"].to_numpy(), ev[m].to_numpy(), k_pct / 100, ev["month"].to_numpy())
+            assert table["precision"].iloc[i] == pytest.approx(round(100 * p, 1))
+            assert table["recall"].iloc[i] == pytest.approx(round(100 * r, 1))
+            assert table["roc_auc"].iloc[i] == pytest.approx(round(P.ranking_metrics(ev["y"], ev[m])["roc_auc"], 3))
+        p, r = P.precision_recall_at(ev["y"].to_numpy(), ev["model"].to_numpy(), k_pct / 100, ev["month"].to_numpy())
+        assert f"{100 * r:.1f}%" in _texts(at)
+
+
+def test_a_person_sends_picked_households_to_the_clue_inbox(env) -> None:  # noqa: ANN001
+    engine, model = env
+    P.save_model(model)
+    period = store.periods(engine)[-1]
+    scores = P.score_period(model, engine, period)
+    at = open_page("model", role="analyst")
+    at.slider(key="md_threshold").set_value(0.05).run()
+    assert not at.exception, at.exception
+    cand = P.candidates(scores, P.monitored_households(engine) | P.sent_households(engine), 0.05)
+    assert len(cand) >= 2
+    shown = at.dataframe[1].value
+    assert shown["household_id"].tolist() == cand.index.tolist()
+    assert at.button(key="md_send").disabled  # nothing picked: nothing sent
+    at.session_state["md_candidates"] = {"selection": {"rows": [0, 1], "columns": []}}
+    at.run()
+    at.button(key="md_send").click().run()
+    assert not at.exception, at.exception
+    assert at.success
+    with engine.connect() as conn:
+        rows = conn.execute(select(clues.c.household_id, clues.c.risk_type).where(clues.c.source == "model")).all()
+        audit = conn.execute(select(audit_log.c.actor).where(audit_log.c.action == "model_to_clues")).all()
+    assert {r[0] for r in rows} == set(cand.index[:2])
+    assert audit[-1][0] == "analyst"
+    at.run()  # the sent households leave the list
+    left = at.dataframe[1].value["household_id"].tolist() if len(at.dataframe) > 1 else []
+    assert not set(cand.index[:2]) & set(left)
+    assert len(left) == len(cand) - 2
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_profile_shows_the_model_suggestion_beside_the_rules(env, lang: str) -> None:  # noqa: ANN001
+    from fanpin import fmt
+
+    engine, model = env
+    period = store.periods(engine)[-1]
+    scores = P.score_period(model, engine, period)
+    hid = scores[~scores["below_line_now"]].sort_values("probability").index[-1]
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.session_state["lang"] = lang
+    at.session_state["role"] = "analyst"
+    at.query_params["household"] = hid
+    at.switch_page("pages/profile.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert not any("模型建议" in m.value or "Model suggests" in m.value for m in at.markdown)  # no model saved: nothing shown
+    P.save_model(model)
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.session_state["lang"] = lang
+    at.session_state["role"] = "analyst"
+    at.query_params["household"] = hid
+    at.switch_page("pages/profile.py")
+    at.run()
+    assert not at.exception, at.exception
+    text = "\n".join(m.value for m in at.markdown)
+    assert ("模型建议" if lang == "zh" else "Model suggests") in text
+    assert fmt.pct(float(scores.loc[hid, "probability"])) in text
