@@ -21,14 +21,16 @@ settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 @pytest.fixture(autouse=True, scope="session")
 def _cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Keep snapshot caches out of the project's data/ during tests."""
-    old = os.environ.get("FANPIN_CACHE_DIR")
+    """Keep snapshot caches and trained models out of the project's data/ during tests."""
+    old = {k: os.environ.get(k) for k in ("FANPIN_CACHE_DIR", "FANPIN_MODEL_DIR")}
     os.environ["FANPIN_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    os.environ["FANPIN_MODEL_DIR"] = str(tmp_path_factory.mktemp("models"))
     yield
-    if old is None:
-        os.environ.pop("FANPIN_CACHE_DIR", None)
-    else:
-        os.environ["FANPIN_CACHE_DIR"] = old
+    for k, v in old.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
 
 
 def _pg_schema_url(schema: str) -> str:

@@ -42,6 +42,7 @@ def app_server(small_demo, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     env = dict(os.environ)
     env["FANPIN_DB_URL"] = engine.url.render_as_string(hide_password=False)
     env["FANPIN_CACHE_DIR"] = str(tmp_path_factory.mktemp("browser-cache"))
+    env["FANPIN_MODEL_DIR"] = str(tmp_path_factory.mktemp("browser-models"))
     log = tmp_path_factory.mktemp("server") / "streamlit.log"
     cmd = [
         sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),

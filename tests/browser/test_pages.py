@@ -6,7 +6,7 @@ import pytest
 
 from .conftest import errors_on_page, screenshot, wait_ready
 
-PAGES = {"overview": "", "map": "map", "simulator": "simulator", "profile": "profile", "training": "training"}
+PAGES = {"overview": "", "map": "map", "simulator": "simulator", "profile": "profile", "clues": "clues", "register": "register", "model": "model", "training": "training"}
 
 
 def test_a_bookmarked_page_as_first_request_runs_through_the_app(page) -> None:  # noqa: ANN001
