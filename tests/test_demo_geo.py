@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 
 import numpy as np
 import pytest
@@ -162,12 +161,12 @@ def test_random_points_in_sliver() -> None:
     assert shapely.contains_xy(sliver, pts[:, 0], pts[:, 1]).all()
 
 
-def test_random_points_in_million_is_fast(geo: Geography) -> None:
+def test_random_points_in_million(geo: Geography) -> None:
+    """A million points (the 1M-household demo) in one call; speed belongs in bench/, not here."""
     poly = geo.townships[0].polygon
-    start = time.perf_counter()
     pts = random_points_in(poly, 1_000_000, np.random.default_rng(0))
-    assert time.perf_counter() - start < 3.0
     assert pts.shape == (1_000_000, 2)
+    assert shapely.contains_xy(poly, pts[:1000, 0], pts[:1000, 1]).all()
 
 
 # ---- adjacency -----------------------------------------------------------------------------
@@ -303,10 +302,3 @@ def test_too_many_villages() -> None:
         make_geography(np.random.default_rng(0), n_townships=1, n_villages=1000)
 
 
-# ---- speed ---------------------------------------------------------------------------------
-
-def test_make_geography_is_fast() -> None:
-    make_geography(np.random.default_rng(0), 14, 200)  # warm imports
-    start = time.perf_counter()
-    make_geography(np.random.default_rng(1), 14, 200)
-    assert time.perf_counter() - start < 0.5
