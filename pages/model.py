@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -23,33 +22,13 @@ engine = data.engine
 METHOD_COLOURS = {"model": "#c0392b", "logistic": "#e67e22", "income_line": "#2980b9", "index_tiers": "#7f8c8d"}
 
 
-@st.cache_resource(show_spinner=False, max_entries=2)
-def _load(path: str, mtime: float) -> P.RiskModel | str:
-    try:
-        return P.load_model(directory=Path(path).parent)
-    except P.ModelError as exc:
-        return str(exc)
-
-
-@st.cache_data(show_spinner=False, max_entries=4)
-def _scores(_model: P.RiskModel, _engine, url: str, version: str, period: int, mtime: float) -> pd.DataFrame:  # noqa: ANN001
-    return P.score_period(_model, _engine, period)
-
-
-def _model() -> P.RiskModel | str | None:
-    path = P.model_dir() / P.MODEL_FILE
-    if not path.exists():
-        return None
-    return _load(str(path), path.stat().st_mtime)
-
-
 def _request(flag: str) -> None:
     """Buttons set a flag in a callback: the flag survives the run that follows the click."""
     st.session_state[flag] = True
 
 
 st.title(t("model.title"))
-model = _model()
+model = data.model()
 horizon = model.meta["horizon"] if isinstance(model, P.RiskModel) else P.DEFAULT_HORIZON
 st.caption(t("model.intro", h=horizon))
 
@@ -67,8 +46,7 @@ if role in ("analyst", "admin"):
                 fitted = P.train(engine, int(h), eval_months=int(n_eval), progress=lambda step, f: bar.progress(min(f, 1.0), text=t("model.training", step=step)))
                 path = P.save_model(fitted)
                 st.success(t("model.trained", path=path))
-                _load.clear()
-                model = _model()
+                model = data.model()
             except P.ModelError as exc:
                 st.error(t("model.train_failed", msg=exc))
 
@@ -175,7 +153,7 @@ st.subheader(t("model.candidates", month=format_period(period, lang)))
 st.caption(t("model.candidates_caption"))
 try:
     with st.spinner(t("model.scoring")):
-        scores = _scores(model, engine, data.url, data.version, period, (P.model_dir() / P.MODEL_FILE).stat().st_mtime)
+        scores = data.model_scores(model, period)
 except (KeyError, P.ModelError):
     st.info(t("model.no_month", month=format_period(period, lang)))
     st.stop()

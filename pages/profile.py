@@ -37,29 +37,15 @@ def line_text(key: str, line: float, multiple: bool = True) -> str:
     return ("≥ " if BY_KEY[key].direction > 0 else "< ") + text
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
-def _model_scores(url: str, version: str, period: int, model_mtime: float) -> tuple[pd.DataFrame, int] | None:
-    """The saved risk model's probabilities and main factors for the month (None when there is none)."""
-    from fanpin import predict
-
-    try:
-        model = predict.load_model(engine)
-        return predict.score_period(model, engine, period), int(model.meta["horizon"])
-    except (predict.ModelError, KeyError):
-        return None
-
-
 def _model_suggests(household_id: str) -> None:
     """模型建议 / Model suggests: a small, labelled suggestion beside the rules; nothing when no model is trained."""
-    from fanpin import predict
-
-    path = predict.model_dir() / predict.MODEL_FILE
-    if not path.exists():
+    model = data.model()
+    if model is None or isinstance(model, str):  # none trained, or refused (the model page says why)
         return
-    got = _model_scores(data.url, data.version, period, path.stat().st_mtime)
-    if got is None or household_id not in got[0].index:
+    scores = data.model_scores(model, period)
+    if household_id not in scores.index:
         return
-    row, horizon = got[0].loc[household_id], got[1]
+    row, horizon = scores.loc[household_id], int(model.meta["horizon"])
     with st.container(border=True):
         st.markdown(f"**{t('model.suggests')}**")
         if row["below_line_now"]:

@@ -9,6 +9,7 @@ snapshot it is built from is shared.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -100,6 +101,30 @@ def _panel_scores(_engine: Engine, url: str, version: str, policy_json: str, lin
     return score_panel(frames, RiskPolicy.from_json(policy_json), lines or None)
 
 
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _saved_model(path: str, mtime: float):  # noqa: ANN202 - RiskModel | str
+    """The saved risk model (reloaded when its file changes), or the reason it was refused."""
+    from fanpin import predict
+
+    try:
+        return predict.load_model(directory=Path(path).parent)
+    except predict.ModelError as exc:
+        return str(exc)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _model_scores(_model, _engine: Engine, url: str, version: str, period: int, mtime: float) -> pd.DataFrame:  # noqa: ANN001
+    from fanpin import predict
+
+    return predict.score_period(_model, _engine, period)
+
+
+def _model_path() -> Path:
+    from fanpin import predict
+
+    return predict.model_dir() / predict.MODEL_FILE
+
+
 @dataclass
 class Data:
     """What a page needs to know about the database in use."""
@@ -148,6 +173,17 @@ class Data:
         lines = self.income_lines()
         key = ",".join(f"{y}:{v}" for y, v in sorted(lines.items()))
         return _panel_scores(self.engine, self.url, self.version, policy.to_json(), key)
+
+    def model(self):  # noqa: ANN201 - RiskModel | str | None
+        """The saved risk model, a message saying why it was refused, or None when none is trained."""
+        path = _model_path()
+        if not path.exists():
+            return None
+        return _saved_model(str(path), path.stat().st_mtime)
+
+    def model_scores(self, model, period: int) -> pd.DataFrame:  # noqa: ANN001
+        """The model's probabilities and main factors for a month (cached per model file and data version)."""
+        return _model_scores(model, self.engine, self.url, self.version, int(period), _model_path().stat().st_mtime)
 
     def scorer(self, period: int) -> Scorer:
         """This session's scorer for a month (buffers are reused between runs)."""
