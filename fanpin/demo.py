@@ -819,6 +819,11 @@ def build_demo(engine: Engine, spec: DemoSpec = DemoSpec(), progress: Progress |
     counts.update(simulate(engine, spec, geo, pop, hids, rng, lambda m, f: say(m, 0.05 + 0.9 * f)))
     with engine.begin() as conn:
         counts["assistance"] = sio.bulk_insert(conn, S.assistance, _assistance(rng, spec, pop, hids, pop.extra.pop("clue_frame")))
+    # Feeds report the same cause twice in a month, as real ones do; merge them where clues
+    # enter (as add_clue does for single clues), not when someone opens the inbox.
+    from fanpin.workflow import merge_duplicates
+
+    counts["clues_merged"] = merge_duplicates(engine)
     with engine.begin() as conn:
         for flag in ("dibao", "tekun"):
             on = hids[pop.extra[f"{flag}_end"]]

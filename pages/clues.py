@@ -17,11 +17,6 @@ engine = data.engine
 names = {k: v for k, v in data.township_names(lang).items() if not k.endswith("000000")}
 as_of = W.as_of_date(period)
 
-# Feed duplicates (same household, cause and month) merge once per session and database.
-if st.session_state.get("_cl_merged") != data.url:
-    W.merge_duplicates(engine)
-    st.session_state["_cl_merged"] = data.url
-
 st.title(t("clues.title"))
 st.caption(t("clues.caption", day=as_of.isoformat(), month=format_period(period, lang)))
 

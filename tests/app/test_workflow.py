@@ -43,7 +43,7 @@ def test_clue_to_decision_and_elimination(wf_db) -> None:  # noqa: ANN001
     as_of = W.as_of_date(last)
     at = open_page("clues", role="case_worker")
     _no_exception(at)
-    # the page merged feed duplicates once and shows the inbox the domain function gives
+    # feed duplicates were merged when the demo was written; the page shows the inbox the domain function gives
     assert W.merge_duplicates(eng) == 0
     inbox = W.clue_inbox(eng, max_age_days=30, until_period=last, today=as_of)
     assert len(inbox) > 0
