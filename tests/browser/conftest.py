@@ -15,6 +15,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -33,17 +34,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def app_server(small_demo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:  # noqa: ANN001
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed (make test installs it: scripts/system-deps.sh)")
-    engine, _ = small_demo
+@contextmanager
+def running_app(db_url: str, workdir: Path) -> Iterator[str]:
+    """A Streamlit server for app.py on a free local port against ``db_url``; yields its base URL."""
     port = _free_port()
     env = dict(os.environ)
-    env["FANPIN_DB_URL"] = engine.url.render_as_string(hide_password=False)
-    env["FANPIN_CACHE_DIR"] = str(tmp_path_factory.mktemp("browser-cache"))
-    env["FANPIN_MODEL_DIR"] = str(tmp_path_factory.mktemp("browser-models"))
-    log = tmp_path_factory.mktemp("server") / "streamlit.log"
+    env["FANPIN_DB_URL"] = db_url
+    env["FANPIN_CACHE_DIR"] = str(workdir / "cache")
+    env["FANPIN_MODEL_DIR"] = str(workdir / "models")
+    log = workdir / "streamlit.log"
     cmd = [
         sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
         "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
@@ -52,23 +51,33 @@ def app_server(small_demo, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.terminate()
-        pytest.fail("streamlit did not start:\n" + log.read_text(errors="replace")[-3000:])
-    yield url
-    proc.terminate()
     try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            pytest.fail("streamlit did not start:\n" + log.read_text(errors="replace")[-3000:])
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
+def app_server(small_demo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:  # noqa: ANN001
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium is not installed (make test installs it: scripts/system-deps.sh)")
+    engine, _ = small_demo
+    with running_app(engine.url.render_as_string(hide_password=False), tmp_path_factory.mktemp("server")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -5,12 +5,7 @@ Runs its own server on a copy of the small demo county, so the shared one keeps 
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -18,7 +13,7 @@ import pytest
 from fanpin import store
 from fanpin import workflow as W
 
-from .conftest import ROOT, Recorder, _free_port, errors_on_page, screenshot, wait_ready
+from .conftest import Recorder, errors_on_page, running_app, screenshot, wait_ready
 
 
 @pytest.fixture(scope="module")
@@ -30,31 +25,8 @@ def wf_server(small_demo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     src.close()
     dst.close()
     url = f"sqlite:///{path}"
-    port = _free_port()
-    env = dict(os.environ, FANPIN_DB_URL=url, FANPIN_CACHE_DIR=str(tmp_path_factory.mktemp("wf-cache")))
-    log = path.with_suffix(".log")
-    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.address", "127.0.0.1", "--server.port", str(port),
-           "--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.terminate()
-        pytest.fail("streamlit did not start:\n" + log.read_text(errors="replace")[-3000:])
-    yield base, url
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with running_app(url, path.parent) as base:
+        yield base, url
 
 
 def test_dispatch_an_order_from_a_ticked_clue(browser, wf_server) -> None:  # noqa: ANN001
