@@ -7,6 +7,8 @@ everywhere, downloads included.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -53,15 +55,33 @@ def is_masked(values: np.ndarray | pd.Series) -> bool:
 
 #: Which pages each role may open (enforced in the page guard; the access-control
 #: issue moves this into login-backed checks on data loading too).
-PAGES: tuple[str, ...] = ("overview", "map", "simulator", "profile", "clues", "register", "model", "training")
+PAGES: tuple[str, ...] = ("overview", "map", "simulator", "profile", "clues", "register", "model", "training", "import", "quality", "admin")
 ROLE_PAGES: dict[str, frozenset[str]] = {
-    "leader": frozenset({"overview", "map", "simulator", "register", "model", "training"}),
-    "analyst": frozenset({"overview", "map", "simulator", "profile", "clues", "register", "model", "training"}),
-    "case_worker": frozenset({"overview", "map", "profile", "clues", "register", "training"}),
+    "leader": frozenset({"overview", "map", "simulator", "register", "model", "training", "quality"}),
+    "analyst": frozenset({"overview", "map", "simulator", "profile", "clues", "register", "model", "training", "quality"}),
+    "case_worker": frozenset({"overview", "map", "profile", "clues", "register", "training", "quality"}),
     "trainer": frozenset({"training", "overview", "map"}),
-    "data_steward": frozenset({"overview", "map", "profile", "clues"}),
+    "data_steward": frozenset({"overview", "map", "profile", "clues", "import", "quality"}),
     "admin": frozenset(PAGES),
 }
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is acting: the logged-in user, their role and, for a case worker, the
+    townships they may see (``None`` = all).  Domain functions that load or change
+    household data take one so the rule is enforced where the data are, not only
+    by hiding widgets."""
+
+    username: str
+    role: str
+    townships: frozenset[str] | None = None
+    display_name: str = ""
+
+    @property
+    def actor(self) -> str:
+        """The name written to ``audit_log`` and to who/when columns."""
+        return self.username
 
 
 def can_open(role: str, page: str) -> bool:

@@ -238,6 +238,12 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--eval-months", type=int, default=None, help="held-out months at the end of the panel (default up to 6)")
     tr.add_argument("--out", help="model directory (default FANPIN_MODEL_DIR or data/models)")
     tr.set_defaults(func=cmd_train)
+
+    # import / user / brief live in their own modules (one job each)
+    from fanpin import cli_brief, cli_import, cli_user
+
+    for module in (cli_import, cli_user, cli_brief):
+        module.register(sub, common)
     return p
 
 

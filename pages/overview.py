@@ -8,6 +8,7 @@ from fanpin.periods import format_period
 from fanpin.workflow import as_of_date, closed_loop
 from fanpin.summary import household_list, month_summary, township_table, trend_frame
 from fanpin.ui.i18n import lbl, t
+from fanpin.ui.brief import brief_download
 from fanpin.ui.sidebar import page_context
 from fanpin.ui.widgets import TIER_COLOURS, download_table
 
@@ -28,6 +29,7 @@ st.title(t("overview.title", place=where, month=format_period(period, lang)))
 st.caption(t("overview.caption", line=fmt.yuan(ps.income_line[ps.col(period)], lang), policy=policy.name))
 if township:
     st.info(t("overview.filtered", township=where))
+brief_download(ctx)
 
 s = month_summary(ps, period, township)
 c = st.columns(6)

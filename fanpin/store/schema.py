@@ -84,6 +84,8 @@ households = Table(
     Column("n_students", Integer, nullable=False, default=0),
     Column("n_uninsured", Integer, nullable=False, default=0),
     Column("created_period", Integer, nullable=True),
+    # 住房安全有保障 as marked in the roster (the supervision rules compare it with housing_grade).
+    Column("housing_secured", Boolean, nullable=True),
     Index("ix_households_village", "village_code"),
     Index("ix_households_township", "township_code"),
 )
@@ -280,6 +282,58 @@ import_batches = Table(
     Column("imported_at", DateTime, nullable=False),
     Column("imported_by", String(64), nullable=True),
     Column("status", String(16), nullable=False),
+    Column("detail", Text, nullable=True),  # JSON: counts, refusal summary
+    Index("ix_import_batches_hash", "file_hash"),
+)
+
+# Department comparison data (数据比对): records another department holds about a
+# person or household (a car, a commercial house, a registered business, a death).
+dept_records = Table(
+    "dept_records",
+    metadata,
+    Column("record_id", Integer, primary_key=True, autoincrement=True),
+    Column("id_number", String(18), nullable=True),
+    Column("household_id", String(20), nullable=True),
+    Column("source", String(32), nullable=False),  # public_security, market_regulation, housing, transport, ...
+    Column("record_type", String(24), nullable=False),  # car, commercial_house, business, death, ...
+    Column("period", Integer, nullable=True),
+    Column("value", Float, nullable=True),
+    Column("detail", Text, nullable=True),
+    Column("batch_id", Integer, nullable=True),
+    Index("ix_dept_records_id_number", "id_number"),
+    Index("ix_dept_records_household", "household_id"),
+)
+
+# Close relatives of village and township officials (村干部近亲属), for the supervision
+# rule on benefits to officials' relatives.
+official_relations = Table(
+    "official_relations",
+    metadata,
+    Column("relation_id", Integer, primary_key=True, autoincrement=True),
+    Column("official_id_number", String(18), nullable=False),
+    Column("official_post", String(24), nullable=False),  # village_secretary, village_director, village_committee, township_staff
+    Column("region_code", String(12), nullable=True),
+    Column("relative_id_number", String(18), nullable=False),
+    Column("relation", String(16), nullable=False),  # spouse, parent, child, sibling, grandparent, grandchild
+    Index("ix_official_relations_relative", "relative_id_number"),
+)
+
+# Local user store for the embedded default (an identity provider can be used instead).
+users = Table(
+    "users",
+    metadata,
+    Column("username", String(64), primary_key=True),
+    Column("display_name", String(64), nullable=True),
+    Column("password_hash", Text, nullable=True),  # argon2; NULL for identity-provider users
+    Column("role", String(16), nullable=False),
+    Column("townships", Text, nullable=True),  # comma-separated township codes (case workers); NULL = all
+    Column("disabled", Boolean, nullable=False, default=False, server_default="0"),
+    Column("failed_logins", Integer, nullable=False, default=0, server_default="0"),
+    Column("locked_until", DateTime, nullable=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("created_by", String(64), nullable=True),
+    Column("last_login_at", DateTime, nullable=True),
+    Column("password_changed_at", DateTime, nullable=True),
 )
 
 audit_log = Table(

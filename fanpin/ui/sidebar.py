@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from fanpin.access import ROLES
+from fanpin.access import ROLES, Principal
 from fanpin.i18n import LANGS
 from fanpin.periods import format_period
 from fanpin.ui.data import Data, get_data
@@ -20,6 +20,12 @@ class Context:
     lang: str
     role: str
     county: str
+    principal: Principal | None = None
+
+    @property
+    def actor(self) -> str:
+        """Who is acting, for audit rows and who/when columns."""
+        return self.principal.actor if self.principal else self.role
 
 
 def language_switch() -> str:
@@ -71,7 +77,8 @@ def sidebar() -> Context:
     county_code = next((c for c in names if c.endswith("000000")), None)
     county = names.get(county_code, "") if county_code else ""
     st.sidebar.caption(t("common.database", county=county, households=f"{data.household_count(period):,}", url=_short(data.url)))
-    return Context(data=data, period=int(period), lang=current, role=str(role), county=county)
+    principal = Principal(username=str(role), role=str(role))  # until login: the chosen role acts
+    return Context(data=data, period=int(period), lang=current, role=str(role), county=county, principal=principal)
 
 
 def _leave_pages_directory_mode() -> None:
