@@ -31,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
         ["scoring.py", "--repeats", str(args.repeats)],  # reuses the database load.py built
         ["pages.py"],  # first view of each page on the default demo county
         ["simulator.py"],  # the simulator's rerun times at 20k and 100k households
+        ["ingest.py"],  # validating and importing a 100k-row household roster
+        ["brief.py"],  # the monthly brief for the default demo county
     ]
     failed = []
     for script, *rest in runs:

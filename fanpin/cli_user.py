@@ -1,9 +1,137 @@
-"""`fanpin user add|passwd|disable` (sub-command registered by ``fanpin.cli.build_parser``)."""
+"""`fanpin user add|passwd|disable|enable|list` (sub-command registered by ``fanpin.cli.build_parser``).
+
+Passwords are never command-line arguments (they would show in ``ps`` and the shell
+history): they are typed at a ``getpass`` prompt (twice) or read from standard
+input with ``--password-stdin`` (one line, for scripts).
+"""
 
 from __future__ import annotations
 
 import argparse
+import getpass
+import sys
+
+from fanpin.access import ROLES
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     """Add the sub-command to ``fanpin``'s parser (``common`` carries ``--db``)."""
+    u = sub.add_parser("user", help="user accounts (the first administrator is created here)")
+    us = u.add_subparsers(dest="user_command", required=True)
+
+    add = us.add_parser("add", parents=[common], help="create a user (asks for the password)")
+    add.add_argument("username")
+    add.add_argument("--role", required=True, choices=ROLES)
+    add.add_argument("--townships", help="case workers: comma-separated township region codes (12 digits)")
+    add.add_argument("--display-name", help="name shown in the sidebar")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input (one line)")
+    add.add_argument("--no-password", action="store_true", help="identity-provider (OIDC) account: the username is the e-mail, no local password")
+    add.set_defaults(func=cmd_add)
+
+    pw = us.add_parser("passwd", parents=[common], help="set a user's password (also lifts a lock-out)")
+    pw.add_argument("username")
+    pw.add_argument("--password-stdin", action="store_true", help="read the password from standard input (one line)")
+    pw.set_defaults(func=cmd_passwd)
+
+    dis = us.add_parser("disable", parents=[common], help="disable a user (they can no longer log in)")
+    dis.add_argument("username")
+    dis.set_defaults(func=lambda a: cmd_disable(a, True))
+    en = us.add_parser("enable", parents=[common], help="enable a disabled user again")
+    en.add_argument("username")
+    en.set_defaults(func=lambda a: cmd_disable(a, False))
+
+    ls = us.add_parser("list", parents=[common], help="list users (no password hashes)")
+    ls.set_defaults(func=cmd_list)
+
+
+def _engine(args: argparse.Namespace):  # noqa: ANN202
+    from fanpin import store
+
+    engine = store.make_engine(getattr(args, "db", None) or store.default_url())
+    store.check_schema(engine)
+    return engine
+
+
+def read_password(from_stdin: bool) -> str | None:
+    """The new password: one line of stdin, or typed twice at a prompt.  None when they differ."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Repeat password: ") != first:
+        print("fanpin: the passwords differ", file=sys.stderr)
+        return None
+    return first
+
+
+def _townships(text: str | None) -> list[str] | None:
+    if not text:
+        return None
+    return [c.strip() for c in text.split(",") if c.strip()]
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    from fanpin import users
+
+    engine = _engine(args)
+    try:  # check the fields before asking for a password
+        users.validate(engine, args.username, args.role, _townships(args.townships), None)
+    except users.UserError as exc:
+        print(f"fanpin: {exc}", file=sys.stderr)
+        return 2
+    if users.get_user(engine, args.username.strip()) is not None:
+        print(f"fanpin: user {args.username} exists already (use `fanpin user passwd`)", file=sys.stderr)
+        return 2
+    password = None
+    if not args.no_password:
+        password = read_password(args.password_stdin)
+        if password is None:
+            return 2
+    try:
+        u = users.add_user(engine, args.username, args.role, password, townships=_townships(args.townships), display_name=args.display_name, created_by="cli")
+    except users.UserError as exc:
+        print(f"fanpin: {exc}", file=sys.stderr)
+        return 2
+    scope = f" townships {','.join(sorted(u.townships))}" if u.townships else ""
+    print(f"user {u.username} added: role {u.role}{scope}")
+    return 0
+
+
+def cmd_passwd(args: argparse.Namespace) -> int:
+    from fanpin import users
+
+    engine = _engine(args)
+    if users.get_user(engine, args.username) is None:
+        print(f"fanpin: no user {args.username}", file=sys.stderr)
+        return 2
+    password = read_password(args.password_stdin)
+    if password is None:
+        return 2
+    try:
+        users.set_password(engine, args.username, password, actor="cli")
+    except users.UserError as exc:
+        print(f"fanpin: {exc}", file=sys.stderr)
+        return 2
+    print(f"password of {args.username} changed")
+    return 0
+
+
+def cmd_disable(args: argparse.Namespace, disabled: bool) -> int:
+    from fanpin import users
+
+    try:
+        users.set_disabled(_engine(args), args.username, disabled, actor="cli")
+    except users.UserError as exc:
+        print(f"fanpin: {exc}", file=sys.stderr)
+        return 2
+    print(f"user {args.username} {'disabled' if disabled else 'enabled'}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from fanpin import users
+
+    frame = users.list_users(_engine(args))
+    for r in frame.itertuples(index=False):
+        state = "disabled" if r.disabled else ("locked" if r.locked_until is not None else "active")
+        print(f"{r.username}\t{r.role}\t{r.townships or '-'}\t{state}")
+    return 0

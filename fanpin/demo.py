@@ -840,6 +840,10 @@ def build_demo(engine: Engine, spec: DemoSpec = DemoSpec(), progress: Progress |
         sio.set_meta(conn, "demo", "1")
         sio.bump_data_version(conn)
     counts["regions"] = 1 + len(geo.townships) + len(geo.villages)
+    # Supervision-rule cases in known numbers (own random stream; bumps the data version).
+    from fanpin.demo_plant import plant_findings
+
+    counts.update({f"planted_{k}": v for k, v in plant_findings(engine, spec, np.random.default_rng([spec.seed, 0x5E1F])).items()})
     say("done", 1.0)
     return counts
 

@@ -44,10 +44,14 @@ def baseline_policy(engine: Engine, period: int) -> RiskPolicy:
     return RiskPolicy.default(income_line=income_line_for(engine, period))
 
 
-def save_policy(engine: Engine, policy: RiskPolicy, name: str, user: str | None = None) -> int:
-    """Save (or overwrite) a named scenario; returns its id."""
+def save_policy(engine: Engine, policy: RiskPolicy, name: str, user: str | None = None, *, principal=None) -> int:  # noqa: ANN001 - Principal
+    """Save (or overwrite) a named scenario; returns its id.  With a principal: refused unless the role may."""
     from dataclasses import replace
 
+    if principal is not None:
+        from fanpin.access import require
+
+        require(principal, "policy_save")
     policy = replace(policy, name=name)
     policy.validate()
     now = datetime.now()
@@ -74,9 +78,20 @@ def load_policy(engine: Engine, name: str) -> RiskPolicy:
     return RiskPolicy.from_json(row[0])
 
 
-def adopt_policy(engine: Engine, name: str, user: str) -> None:
-    """Make a saved scenario the baseline, recording who and when."""
+def adopt_policy(engine: Engine, name: str, user: str, *, principal=None) -> None:  # noqa: ANN001 - Principal
+    """Make a saved scenario the baseline, recording who and when (and an audit row).
+
+    With a principal: ``AccessDenied`` unless the role may adopt policies."""
+    from fanpin.audit import record
+
+    if principal is not None:
+        from fanpin.access import require
+
+        require(principal, "policy_adopt")
+    now = datetime.now()
     with engine.begin() as conn:
-        res = conn.execute(policies.update().where(policies.c.name == name).values(adopted_at=datetime.now(), adopted_by=user))
+        res = conn.execute(policies.update().where(policies.c.name == name).values(adopted_at=now, adopted_by=user))
         if res.rowcount == 0:
             raise KeyError(name)
+        row = conn.execute(select(policies.c.policy_id, policies.c.policy_json).where(policies.c.name == name)).first()
+        record(conn, user, "policy_adopted", name, {"policy_id": int(row[0]), "income_line": RiskPolicy.from_json(row[1]).income_line}, at=now)

@@ -35,7 +35,8 @@ from sqlalchemy.engine import Engine
 
 from fanpin import store
 from fanpin.store.engine import PROJECT_ROOT
-from fanpin.store.schema import audit_log, clues, events, monitoring
+from fanpin.audit import record
+from fanpin.store.schema import clues, events, monitoring
 
 DEFAULT_HORIZON = 6
 MODEL_FILE = "risk_model.joblib"
@@ -638,11 +639,20 @@ def candidates(scores: pd.DataFrame, monitored: set[str], threshold: float = 0.5
     return scores[keep].sort_values("probability", ascending=False).head(limit)
 
 
-def send_to_clues(engine: Engine, picked: pd.DataFrame, period: int, actor: str, horizon: int) -> int:
+def send_to_clues(engine: Engine, picked: pd.DataFrame, period: int, actor: str, horizon: int, *, principal=None) -> int:  # noqa: ANN001 - Principal
     """A person sends the picked households to the clue inbox: one clue each plus one audit row.
 
     ``picked``: index household_id, columns probability, risk_type, factor_1..
+    With a ``principal``: refused (``AccessDenied``) unless the role may send model
+    results to clues and, for a scoped principal, every household is in their townships.
     """
+    if principal is not None:
+        from fanpin.access import require, require_household
+
+        require(principal, "model_to_clues")
+        if principal.townships is not None:
+            for hid in picked.index:  # a short hand-picked list
+                require_household(principal, engine, str(hid))
     if picked.empty:
         return 0
     now = datetime.now()
@@ -663,8 +673,5 @@ def send_to_clues(engine: Engine, picked: pd.DataFrame, period: int, actor: str,
         )
     with engine.begin() as conn:
         conn.execute(insert(clues), rows)
-        conn.execute(
-            insert(audit_log),
-            [{"at": now, "actor": actor, "action": "model_to_clues", "target": f"{len(rows)} households", "detail": json.dumps({"period": int(period), "households": [r["household_id"] for r in rows]}, ensure_ascii=False)}],
-        )
+        record(conn, actor, "model_to_clues", f"{len(rows)} households", {"period": int(period), "households": [r["household_id"] for r in rows]}, at=now)
     return len(rows)

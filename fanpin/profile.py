@@ -6,6 +6,9 @@ text is always data, never SQL.  Personal data (names, ID numbers, phones) leave
 this module masked unless the caller asks for them explicitly, and every look at
 a household's detail is written to ``audit_log`` by ``log_view``: a cadre's
 curiosity about a neighbour leaves a trace, as the bureaus' data rules require.
+Given a ``principal``, the search keeps a case worker's townships only and
+``household_detail`` / ``unmask`` refuse (``AccessDenied``) a household outside
+them or a role that may not.
 
 The figures on the page are the scorer's own (``Scorer.contributions``,
 ``warnings_hit``), so the reasons shown always add up to the score shown.
@@ -13,11 +16,10 @@ The figures on the page are the scorer's own (``Scorer.contributions``,
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -25,7 +27,8 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.engine import Connection, Engine
 
 from fanpin import fmt
-from fanpin.access import mask_id_number, mask_name, mask_phone
+from fanpin.access import ROLE_ACTIONS, Principal, can, mask_id_number, mask_name, mask_phone, require_household
+from fanpin.audit import record
 from fanpin.i18n import translate
 from fanpin.indicators import BY_KEY, INCOME_KEY
 from fanpin.scoring import TIER_CODE, TIERS, ForceRule, RiskPolicy, ScoreResult, Scorer
@@ -33,7 +36,7 @@ from fanpin.store.schema import assistance, audit_log, clues, events, households
 from fanpin.trends import PanelScores
 
 #: Roles that may see one household's personal data in full (each time is logged).
-UNMASK_ROLES: frozenset[str] = frozenset({"admin", "case_worker", "analyst"})
+UNMASK_ROLES: frozenset[str] = frozenset(r for r, acts in ROLE_ACTIONS.items() if "unmask" in acts)
 
 #: Longest household ID the schema stores; longer search text cannot match anything.
 _ID_LENGTH = households.c.household_id.type.length or 20
@@ -41,8 +44,8 @@ _ID_LENGTH = households.c.household_id.type.length or 20
 SEARCH_COLUMNS: tuple[str, ...] = ("household_id", "village_code", "township_code", "household_type", "size")
 
 
-def can_unmask(role: str) -> bool:
-    return role in UNMASK_ROLES
+def can_unmask(role: str | Principal) -> bool:
+    return can(role, "unmask")
 
 
 # --------------------------------------------------------------------------- finding
@@ -52,6 +55,7 @@ def find_households(
     township: str | None = None,
     village: str | None = None,
     limit: int = 50,
+    principal: Principal | None = None,
 ) -> pd.DataFrame:
     """Households whose ID starts with ``query`` (exact IDs first), within a township or village.
 
@@ -72,6 +76,8 @@ def find_households(
         stmt = stmt.where(h.township_code == str(township))
     if village:
         stmt = stmt.where(h.village_code == str(village))
+    if principal is not None and principal.townships is not None:
+        stmt = stmt.where(h.township_code.in_(sorted(principal.townships)))
     stmt = stmt.order_by(h.household_id).limit(max(int(limit), 0))
     with engine.connect() as conn:
         rows = conn.execute(stmt).all()
@@ -111,9 +117,14 @@ def _select_frame(conn: Connection, table, where, order) -> pd.DataFrame:  # noq
     return _frame(rows, [c.name for c in table.columns])
 
 
-def household_detail(engine: Engine, household_id: str) -> HouseholdDetail | None:
-    """The household row and its members, events, clues, orders, monitoring history and assistance."""
+def household_detail(engine: Engine, household_id: str, principal: Principal | None = None) -> HouseholdDetail | None:
+    """The household row and its members, events, clues, orders, monitoring history and assistance.
+
+    With a principal: ``AccessDenied`` unless the role may view households and, for a
+    case worker, the household is in their townships (an unknown ID is refused alike)."""
     hid = str(household_id)
+    if principal is not None:
+        require_household(principal, engine, hid, "household_view")
     with engine.connect() as conn:
         row = conn.execute(select(households).where(households.c.household_id == hid)).first()
         if row is None:
@@ -196,11 +207,14 @@ def log_view(
     detail: Mapping | str | None = None,
 ) -> None:
     """Append one audit entry: who looked at (or unmasked) which household, when."""
-    text = json.dumps(dict(detail), ensure_ascii=False, sort_keys=True) if isinstance(detail, Mapping) else detail
-    with engine.begin() as conn:
-        conn.execute(
-            audit_log.insert().values(at=datetime.now(), actor=str(actor)[:64], action=str(action)[:32], target=str(household_id)[:64], detail=text)
-        )
+    record(engine, actor, action, str(household_id), detail)
+
+
+def unmask(engine: Engine, principal: Principal, household_id: str, detail: Mapping | None = None) -> None:
+    """Allow one household's personal data in full: refused (``AccessDenied``) for a role that
+    may not or a household outside a case worker's townships; logged as ``unmask``."""
+    require_household(principal, engine, household_id, "unmask")
+    record(engine, principal.actor, "unmask", str(household_id), detail)
 
 
 def audit_entries(engine: Engine, target: str | None = None, action: str | None = None, limit: int = 100) -> pd.DataFrame:

@@ -10,11 +10,14 @@ is a new row, and a unique index on ``proposal_id`` lets the database refuse a
 second approval of the same proposal.
 
 Domain functions take an ``engine`` and plain values; all SQL is SQLAlchemy Core.
+Pages also pass the logged-in ``principal`` (``fanpin.access.Principal``): a change
+is then refused (``AccessDenied``) unless the role may make it and, for a case
+worker, the household lies in their townships; lists keep only those townships.
+``principal=None`` (the command line, batch jobs) checks nothing.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -25,6 +28,8 @@ from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from fanpin.access import AccessDenied, Principal, require, require_household
+from fanpin.audit import record
 from fanpin.policies import income_line_for
 from fanpin.scoring import TIERS
 from fanpin.store import schema as S
@@ -97,7 +102,25 @@ def _now(now: datetime | None) -> datetime:
 
 
 def _audit(conn: Connection, actor: str, action: str, target: str, detail: dict, at: datetime) -> None:
-    conn.execute(insert(S.audit_log).values(at=at, actor=actor, action=action, target=target, detail=json.dumps(detail, ensure_ascii=False, default=str)))
+    """One vocabulary for the log: ``fanpin.audit.record`` in the change's own transaction."""
+    record(conn, actor, action, target, detail, at=at)
+
+
+def _check(principal: Principal | None, action: str, conn: Connection | None = None, household_id: str | None = None) -> None:
+    """Refuse unless ``principal`` may do ``action`` (on ``household_id``); no principal: no check."""
+    if principal is None:
+        return
+    if household_id is None:
+        require(principal, action)
+    else:
+        require_household(principal, conn, household_id, action)
+
+
+def _scope_where(q, principal: Principal | None, column):  # noqa: ANN001, ANN202
+    """Add ``township_code IN (...)`` for a scoped principal."""
+    if principal is not None and principal.townships is not None:
+        q = q.where(column.in_(sorted(principal.townships)))
+    return q
 
 
 # --------------------------------------------------------------------------- clues
@@ -113,6 +136,8 @@ def add_clue(
     detail: str | None = None,
     amount: float | None = None,
     received_at: datetime | None = None,
+    *,
+    principal: Principal | None = None,
 ) -> int:
     """Record a clue (cadre visit, self-report, feed); a duplicate of an open clue about the
     same household and risk type in the same month is stored as ``merged`` into it."""
@@ -122,6 +147,7 @@ def add_clue(
         raise WorkflowError("bad_risk", f"unknown risk type {risk_type!r}")
     at = _now(received_at)
     with engine.begin() as conn:
+        _check(principal, "clue_add", conn, household_id)
         first = conn.execute(
             select(S.clues.c.clue_id)
             .where(S.clues.c.household_id == household_id, S.clues.c.period == int(period), S.clues.c.risk_type == risk_type, S.clues.c.status.in_(("new", "ordered")))
@@ -162,11 +188,12 @@ def merge_duplicates(engine: Engine, period: int | None = None) -> int:
         return len(rows)
 
 
-def generate_scoring_clues(engine: Engine, period: int, panel, received_at: datetime | None = None) -> int:  # noqa: ANN001 - PanelScores
+def generate_scoring_clues(engine: Engine, period: int, panel, received_at: datetime | None = None, *, principal: Principal | None = None) -> int:  # noqa: ANN001 - PanelScores
     """Insert ``source="scoring"`` clues for households newly red in ``period`` (fanpin.trends).
 
     Idempotent: a household that already has a scoring clue for the month gets none.
     """
+    _check(principal, "clue_generate")
     hids = panel.household_ids[panel.newly_red(period)].astype(str)
     if len(hids) == 0:
         return 0
@@ -206,8 +233,10 @@ def clue_inbox(
     until_period: int | None = None,
     today: date | None = None,
     limit: int = 5000,
+    principal: Principal | None = None,
 ) -> pd.DataFrame:
-    """Clues with their township, newest first; ``age_days`` counts from receipt to ``today``."""
+    """Clues with their township, newest first; ``age_days`` counts from receipt to ``today``
+    (a case worker's townships only)."""
     c, h = S.clues.c, S.households.c
     q = (
         select(c.clue_id, c.household_id, h.township_code, c.period, c.channel, c.source, c.risk_type, c.detail, c.amount, c.received_at, c.status, c.merged_into)
@@ -217,6 +246,7 @@ def clue_inbox(
         .limit(limit)
     )
     today = today or date.today()
+    q = _scope_where(q, principal, h.township_code)
     if township:
         q = q.where(h.township_code == township)
     if source:
@@ -250,6 +280,7 @@ def create_order(
     household_id: str | None = None,
     due_days: int = DUE_DAYS,
     now: datetime | None = None,
+    principal: Principal | None = None,
 ) -> int:
     """A verification order from new clues about one household (or from a household ID alone).
 
@@ -277,7 +308,10 @@ def create_order(
             raise WorkflowError("no_household", "give clues or a household ID")
         else:
             if conn.execute(select(S.households.c.household_id).where(S.households.c.household_id == household_id)).first() is None:
+                if principal is not None and principal.townships is not None:  # do not tell a scoped user what exists elsewhere
+                    raise AccessDenied("township", f"household {household_id} is outside {principal.username}'s townships")
                 raise WorkflowError("no_household", f"no household {household_id}")
+        _check(principal, "order_create", conn, household_id)
         res = conn.execute(
             insert(S.orders).values(
                 household_id=household_id, assignee_kind=assignee_kind, assignee=assignee, created_at=at, created_by=actor,
@@ -292,15 +326,17 @@ def create_order(
             if n != len(ids):
                 raise WorkflowError("clue_taken", "a clue is already in an order or closed; reload", clue_ids=ids)
             conn.execute(insert(S.order_clues), [{"order_id": oid, "clue_id": i} for i in ids])
-        _audit(conn, actor, "order_create", f"order:{oid}", {"household_id": household_id, "clues": ids, "assignee": f"{assignee_kind}:{assignee}"}, at)
+        _audit(conn, actor, "order_created", f"order:{oid}", {"household_id": household_id, "clues": ids, "assignee": f"{assignee_kind}:{assignee}"}, at)
     return oid
 
 
-def get_order(engine: Engine, order_id: int) -> dict:
+def get_order(engine: Engine, order_id: int, principal: Principal | None = None) -> dict:
     with engine.connect() as conn:
         row = conn.execute(select(S.orders).where(S.orders.c.order_id == int(order_id))).mappings().first()
         if row is None:
             raise WorkflowError("no_order", f"no order {order_id}")
+        if principal is not None:
+            require_household(principal, conn, row["household_id"])
         out = dict(row)
         out["clue_ids"] = [r[0] for r in conn.execute(select(S.order_clues.c.clue_id).where(S.order_clues.c.order_id == int(order_id)).order_by(S.order_clues.c.clue_id))]
     return out
@@ -314,12 +350,16 @@ def order_risk_types(engine: Engine, order_id: int) -> list[str]:
         return sorted(r[0] for r in rows if r[0] in RISK_TYPES)
 
 
-def _update_order(conn: Connection, order_id: int, version: int, actor: str, at: datetime, values: dict, allowed_states: Sequence[str]) -> dict:
+def _update_order(
+    conn: Connection, order_id: int, version: int, actor: str, at: datetime, values: dict, allowed_states: Sequence[str],
+    principal: Principal | None = None, action: str = "order_work",
+) -> dict:
     """Apply ``values`` if the order still has ``version`` and is in an allowed state; returns the old row."""
     o = S.orders.c
     row = conn.execute(select(S.orders).where(o.order_id == int(order_id))).mappings().first()
     if row is None:
         raise WorkflowError("no_order", f"no order {order_id}")
+    _check(principal, action, conn, row["household_id"])
     if row["version"] != int(version):
         raise StaleOrder(int(order_id), row["updated_by"], row["updated_at"], row["version"])
     if row["state"] not in allowed_states:
@@ -335,21 +375,25 @@ def _update_order(conn: Connection, order_id: int, version: int, actor: str, at:
     return dict(row)
 
 
-def start_verification(engine: Engine, order_id: int, version: int, actor: str, now: datetime | None = None) -> None:
+def start_verification(engine: Engine, order_id: int, version: int, actor: str, now: datetime | None = None, *, principal: Principal | None = None) -> None:
     """open -> verifying."""
     with engine.begin() as conn:
-        _update_order(conn, order_id, version, actor, _now(now), {"state": "verifying"}, ("open",))
+        _update_order(conn, order_id, version, actor, _now(now), {"state": "verifying"}, ("open",), principal)
 
 
-def assign_order(engine: Engine, order_id: int, version: int, assignee_kind: str, assignee: str, actor: str, now: datetime | None = None) -> None:
+def assign_order(
+    engine: Engine, order_id: int, version: int, assignee_kind: str, assignee: str, actor: str, now: datetime | None = None, *, principal: Principal | None = None
+) -> None:
     """Hand an undecided order to another township or department."""
     if assignee_kind not in ("township", "department"):
         raise WorkflowError("bad_assignee", f"assignee kind must be township or department, not {assignee_kind!r}")
     with engine.begin() as conn:
-        _update_order(conn, order_id, version, actor, _now(now), {"assignee_kind": assignee_kind, "assignee": assignee}, ("open", "verifying"))
+        _update_order(conn, order_id, version, actor, _now(now), {"assignee_kind": assignee_kind, "assignee": assignee}, ("open", "verifying"), principal)
 
 
-def add_note(engine: Engine, order_id: int, version: int, text: str, actor: str, *, findings: str | None = None, now: datetime | None = None) -> None:
+def add_note(
+    engine: Engine, order_id: int, version: int, text: str, actor: str, *, findings: str | None = None, now: datetime | None = None, principal: Principal | None = None
+) -> None:
     """Append a note (and optionally replace the findings) on an undecided order."""
     at = _now(now)
     with engine.begin() as conn:
@@ -361,7 +405,7 @@ def add_note(engine: Engine, order_id: int, version: int, text: str, actor: str,
             values["notes"] = (row.notes + "\n" if row.notes else "") + f"{at:%Y-%m-%d %H:%M} {actor}: {text.strip()}"
         if findings is not None:
             values["findings"] = findings
-        _update_order(conn, order_id, version, actor, at, values, ("open", "verifying"))
+        _update_order(conn, order_id, version, actor, at, values, ("open", "verifying"), principal)
 
 
 def decide_order(
@@ -377,6 +421,7 @@ def decide_order(
     reason: str | None = None,
     findings: str | None = None,
     now: datetime | None = None,
+    principal: Principal | None = None,
 ) -> None:
     """Decide a verifying (or open) order: into monitoring with a category and risk types,
     or not included with a reason.  Closes its clues; writes monitoring and audit rows."""
@@ -395,7 +440,7 @@ def decide_order(
     if findings is not None:
         values["findings"] = findings
     with engine.begin() as conn:
-        row = _update_order(conn, order_id, version, actor, at, values, ("open", "verifying"))
+        row = _update_order(conn, order_id, version, actor, at, values, ("open", "verifying"), principal, "order_decide")
         ids = [r[0] for r in conn.execute(select(S.order_clues.c.clue_id).where(S.order_clues.c.order_id == int(order_id)))]
         if ids:
             conn.execute(update(S.clues).where(S.clues.c.clue_id.in_(ids)).values(status="closed"))
@@ -406,10 +451,12 @@ def decide_order(
                     recorded_at=at, recorded_by=actor, order_id=int(order_id),
                 )
             )
-        _audit(conn, actor, "order_decide", f"order:{order_id}", {"household_id": row["household_id"], **{k: values[k] for k in ("decision", "category", "risk_types", "reason")}}, at)
+        _audit(conn, actor, "order_decided", f"order:{order_id}", {"household_id": row["household_id"], **{k: values[k] for k in ("decision", "category", "risk_types", "reason")}}, at)
 
 
-def list_orders(engine: Engine, *, states: Sequence[str] = ORDER_STATES, township: str | None = None, today: date | None = None) -> pd.DataFrame:
+def list_orders(
+    engine: Engine, *, states: Sequence[str] = ORDER_STATES, township: str | None = None, today: date | None = None, principal: Principal | None = None
+) -> pd.DataFrame:
     """Orders with township, clue count, days open and an ``overdue`` flag (past due and undecided,
     or decided after the due date)."""
     o, h, oc = S.orders.c, S.households.c, S.order_clues.c
@@ -425,6 +472,7 @@ def list_orders(engine: Engine, *, states: Sequence[str] = ORDER_STATES, townshi
         .where(o.state.in_(list(states)))
         .order_by(o.order_id.desc())
     )
+    q = _scope_where(q, principal, h.township_code)
     if township:
         q = q.where(h.township_code == township)
     with engine.connect() as conn:
@@ -459,9 +507,9 @@ class ClosedLoop:
     by_department: pd.DataFrame = field(repr=False)  # assignee (department), same columns
 
 
-def closed_loop(engine: Engine, today: date | None = None) -> ClosedLoop:
+def closed_loop(engine: Engine, today: date | None = None, principal: Principal | None = None) -> ClosedLoop:
     """The figures the overview and the 预警处置 page show (one query, grouped in pandas)."""
-    f = list_orders(engine, today=today)
+    f = list_orders(engine, today=today, principal=principal)
 
     def group(frame: pd.DataFrame, key: str) -> pd.DataFrame:
         if frame.empty:
@@ -495,17 +543,21 @@ def _latest_records(conn: Connection) -> pd.DataFrame:
     return pd.DataFrame(conn.execute(q).fetchall(), columns=[c.name for c in S.monitoring.columns])
 
 
-def monitoring_history(engine: Engine, household_id: str | None = None) -> pd.DataFrame:
+def monitoring_history(engine: Engine, household_id: str | None = None, principal: Principal | None = None) -> pd.DataFrame:
     q = select(S.monitoring).order_by(S.monitoring.c.record_id)
     if household_id:
         q = q.where(S.monitoring.c.household_id == household_id)
+    if principal is not None and principal.townships is not None:
+        inside = select(S.households.c.household_id).where(S.households.c.township_code.in_(sorted(principal.townships)))
+        q = q.where(S.monitoring.c.household_id.in_(inside))
     with engine.connect() as conn:
         return pd.DataFrame(conn.execute(q).fetchall(), columns=[c.name for c in S.monitoring.columns])
 
 
-def register(engine: Engine, panel=None, period: int | None = None, include_eliminated: bool = False) -> pd.DataFrame:  # noqa: ANN001
+def register(engine: Engine, panel=None, period: int | None = None, include_eliminated: bool = False, principal: Principal | None = None) -> pd.DataFrame:  # noqa: ANN001
     """Who is monitored (or has a pending elimination proposal), since when, category, risk types,
-    assistance measures, and the latest score and tier from ``panel`` (PanelScores) if given."""
+    assistance measures, and the latest score and tier from ``panel`` (PanelScores) if given.
+    A case worker's townships only."""
     with engine.connect() as conn:
         last = _latest_records(conn)
         hist = pd.DataFrame(conn.execute(select(S.monitoring.c.household_id, S.monitoring.c.period, S.monitoring.c.status, S.monitoring.c.record_id)).fetchall(), columns=["household_id", "period", "status", "record_id"])
@@ -518,6 +570,10 @@ def register(engine: Engine, panel=None, period: int | None = None, include_elim
         return pd.DataFrame(columns=cols)
     if not include_eliminated:
         last = last[last["status"] != "eliminated"]
+    if principal is not None and principal.townships is not None:
+        inside = hh is not None and hh["township_code"].isin(sorted(principal.townships))
+        keep = set(hh.loc[inside, "household_id"]) if hh is not None else set()
+        last = last[last["household_id"].isin(keep)]
     # "since": the first "monitored" month after the household's last elimination.
     hist = hist.sort_values("record_id")
     elim = hist[hist["status"] == "eliminated"].groupby("household_id")["record_id"].max()
@@ -634,7 +690,8 @@ def early_elimination(identified: int | None, eliminated: int) -> bool:
 
 
 def propose_elimination(
-    engine: Engine, household_id: str, period: int, method: str, actor: str, note: str | None = None, now: datetime | None = None
+    engine: Engine, household_id: str, period: int, method: str, actor: str, note: str | None = None, now: datetime | None = None,
+    *, principal: Principal | None = None,
 ) -> int:
     """Propose eliminating a monitored household's risk; refused unless the rules hold.
 
@@ -642,6 +699,8 @@ def propose_elimination(
     """
     if method not in METHODS:
         raise WorkflowError("bad_method", f"method must be one of {METHODS}")
+    if principal is not None:
+        require_household(principal, engine, household_id, "elimination_propose")
     at = _now(now)
     elig = elimination_eligibility(engine, [household_id], period).row(household_id)
     if not elig["eligible"]:
@@ -659,17 +718,18 @@ def propose_elimination(
         )
         rid = int(res.inserted_primary_key[0])
         early = early_elimination(_identified_period(conn, household_id), period)
-        _audit(conn, actor, "elimination_propose", f"household:{household_id}", {"proposal_id": rid, "method": method, "period": int(period), "early": early}, at)
+        _audit(conn, actor, "elimination_proposed", household_id, {"proposal_id": rid, "method": method, "period": int(period), "early": early}, at)
     return rid
 
 
-def _resolve(engine: Engine, proposal_id: int, actor: str, approve: bool, note: str | None, now: datetime | None) -> int:
+def _resolve(engine: Engine, proposal_id: int, actor: str, approve: bool, note: str | None, now: datetime | None, principal: Principal | None = None) -> int:
     at = _now(now)
     m = S.monitoring.c
     with engine.begin() as conn:
         prop = conn.execute(select(S.monitoring).where(m.record_id == int(proposal_id))).mappings().first()
         if prop is None or prop["status"] != "proposed":
             raise WorkflowError("no_proposal", f"no elimination proposal {proposal_id}")
+        _check(principal, "elimination_approve", conn, prop["household_id"])
         if approve and prop["recorded_by"] == actor:
             raise WorkflowError("self_approval", "the proposer cannot approve their own proposal; a second person must", proposer=actor)
         latest = conn.execute(select(func.max(m.record_id)).where(m.household_id == prop["household_id"])).scalar()
@@ -686,24 +746,28 @@ def _resolve(engine: Engine, proposal_id: int, actor: str, approve: bool, note: 
         except IntegrityError as exc:  # a concurrent approval/rejection won the unique proposal_id
             raise WorkflowError("already_resolved", f"proposal {proposal_id} was already approved or rejected; reload") from exc
         rid = int(res.inserted_primary_key[0])
-        _audit(conn, actor, "elimination_approve" if approve else "elimination_reject", f"household:{prop['household_id']}",
+        _audit(conn, actor, "elimination_approved" if approve else "elimination_rejected", prop["household_id"],
                {"proposal_id": int(proposal_id), "method": prop["method"], "proposer": prop["recorded_by"], "note": note}, at)
     return rid
 
 
-def approve_elimination(engine: Engine, proposal_id: int, approver: str, note: str | None = None, now: datetime | None = None) -> int:
+def approve_elimination(
+    engine: Engine, proposal_id: int, approver: str, note: str | None = None, now: datetime | None = None, *, principal: Principal | None = None
+) -> int:
     """A second person approves: appends an ``eliminated`` row (approver != proposer)."""
-    return _resolve(engine, proposal_id, approver, True, note, now)
+    return _resolve(engine, proposal_id, approver, True, note, now, principal)
 
 
-def reject_elimination(engine: Engine, proposal_id: int, actor: str, note: str | None = None, now: datetime | None = None) -> int:
+def reject_elimination(
+    engine: Engine, proposal_id: int, actor: str, note: str | None = None, now: datetime | None = None, *, principal: Principal | None = None
+) -> int:
     """Reject a proposal: the household stays monitored (a new ``monitored`` row)."""
-    return _resolve(engine, proposal_id, actor, False, note, now)
+    return _resolve(engine, proposal_id, actor, False, note, now, principal)
 
 
-def early_eliminations(engine: Engine) -> pd.DataFrame:
+def early_eliminations(engine: Engine, principal: Principal | None = None) -> pd.DataFrame:
     """Eliminated (or proposed) households whose elimination month is the same or next month as identification."""
-    h = monitoring_history(engine)
+    h = monitoring_history(engine, principal=principal)
     if h.empty:
         return pd.DataFrame(columns=["household_id", "identified", "eliminated", "status"])
     out = []

@@ -5,6 +5,7 @@ import streamlit as st
 
 from fanpin import fmt
 from fanpin import workflow as W
+from fanpin.access import AccessDenied, can
 from fanpin.indicators import DEPARTMENTS
 from fanpin.periods import format_period
 from fanpin.ui.i18n import lbl, t
@@ -12,9 +13,11 @@ from fanpin.ui.sidebar import page_context
 from fanpin.ui.widgets import download_table
 
 ctx = page_context("clues")
-data, period, lang, actor = ctx.data, ctx.period, ctx.lang, ctx.role
+data, period, lang, actor, me = ctx.data, ctx.period, ctx.lang, ctx.actor, ctx.principal
 engine = data.engine
-names = {k: v for k, v in data.township_names(lang).items() if not k.endswith("000000")}
+all_names = {k: v for k, v in data.township_names(lang).items() if not k.endswith("000000")}
+# a case worker filters and assigns within their own townships only
+names = {k: v for k, v in all_names.items() if me.sees(k)}
 as_of = W.as_of_date(period)
 
 st.title(t("clues.title"))
@@ -28,14 +31,16 @@ if error:
 
 
 def fmt_assignee(kind: str, code: str) -> str:
-    return names.get(code, code) if kind == "township" else lbl("department", code)
+    return all_names.get(code, code) if kind == "township" else lbl("department", code)
 
 
 def source_label(code: str) -> str:
     return lbl("department", code) if code in DEPARTMENTS else lbl("source", code)
 
 
-def error_text(exc: W.WorkflowError) -> str:
+def error_text(exc: Exception) -> str:
+    if isinstance(exc, AccessDenied):
+        return t("access.denied_township") if exc.code == "township" else t("access.denied", action=exc.code)
     if isinstance(exc, W.StaleOrder):
         return t("clues.stale", order=exc.order_id, who=lbl("role", exc.changed_by), at=f"{exc.changed_at:%Y-%m-%d %H:%M:%S}" if exc.changed_at else "?")
     return t(f"wf.err.{exc.code}") if exc.code in W.ERROR_CODES else str(exc)
@@ -48,8 +53,8 @@ ss = st.session_state
 
 def run_action(fn, *args, ok: str, order: int | None = None, **kwargs) -> bool:  # noqa: ANN001
     try:
-        fn(*args, **kwargs)
-    except W.WorkflowError as exc:
+        fn(*args, principal=me, **kwargs)
+    except (W.WorkflowError, AccessDenied) as exc:
         ss["_cl_error"] = error_text(exc)
         return False
     ss["_cl_flash"] = ok
@@ -59,7 +64,11 @@ def run_action(fn, *args, ok: str, order: int | None = None, **kwargs) -> bool: 
 
 
 def on_generate() -> None:
-    n = W.generate_scoring_clues(engine, period, data.panel_scores(data.baseline(period)))
+    try:
+        n = W.generate_scoring_clues(engine, period, data.panel_scores(data.baseline(period)), principal=me)
+    except AccessDenied as exc:
+        ss["_cl_error"] = error_text(exc)
+        return
     ss["_cl_flash"] = t("clues.gen_done", n=n)
 
 
@@ -68,9 +77,9 @@ def on_create(picked: list[int], assignee_key: str) -> None:
     try:
         oid = W.create_order(
             engine, clue_ids=picked, household_id=(ss.get("cl_hid") or "").strip() or None, assignee_kind=kind,
-            assignee=ss.get(assignee_key), actor=actor, due_days=int(ss.get("cl_due", W.DUE_DAYS)),
+            assignee=ss.get(assignee_key), actor=actor, due_days=int(ss.get("cl_due", W.DUE_DAYS)), principal=me,
         )
-    except W.WorkflowError as exc:
+    except (W.WorkflowError, AccessDenied) as exc:
         ss["_cl_error"] = error_text(exc)
     else:
         ss.pop("cl_inbox", None)
@@ -81,14 +90,19 @@ def on_create(picked: list[int], assignee_key: str) -> None:
 def on_add_clue() -> None:
     channel = ss.get("cl_add_channel", "cadre_visit")
     try:
-        cid = W.add_clue(engine, (ss.get("cl_add_hid") or "").strip(), period, channel, "cadre" if channel == "cadre_visit" else "household", ss.get("cl_add_risk", "other"), ss.get("cl_add_detail") or None)
+        cid = W.add_clue(
+            engine, (ss.get("cl_add_hid") or "").strip(), period, channel, "cadre" if channel == "cadre_visit" else "household",
+            ss.get("cl_add_risk", "other"), ss.get("cl_add_detail") or None, principal=me,
+        )
+    except AccessDenied as exc:
+        ss["_cl_error"] = error_text(exc)
     except Exception as exc:  # noqa: BLE001 - unknown household: the foreign key says so
         ss["_cl_error"] = t("clues.add_failed", error=str(exc).splitlines()[0])
     else:
         ss["_cl_flash"] = t("clues.clue_added", clue=cid)
 
 # ---- closed-loop figures
-loop = W.closed_loop(engine, today=as_of)
+loop = W.closed_loop(engine, today=as_of, principal=me)
 m = st.columns(5)
 m[0].metric(t("clues.orders"), fmt.count(loop.orders, lang))
 m[1].metric(t("clues.decided"), fmt.count(loop.decided, lang))
@@ -106,15 +120,16 @@ with tab_in:
     risk = f3.selectbox(t("clues.risk_type"), [None, *W.RISK_TYPES], format_func=lambda c: t("common.all") if c is None else lbl("risk", c), key="cl_f_risk")
     age = f4.selectbox(t("clues.age"), [None, 7, 15, 30, 90], format_func=lambda d: t("common.all") if d is None else t("clues.age_within", days=d), index=3, key="cl_f_age")
     status = f5.selectbox(t("clues.status"), ["new", "merged", "ordered", "closed"], format_func=lambda s: t(f"wf.clue_status.{s}"), key="cl_f_status")
-    inbox = W.clue_inbox(engine, township=town, source=source, risk_type=risk, statuses=(status,), max_age_days=age, until_period=period, today=as_of)
+    inbox = W.clue_inbox(engine, township=town, source=source, risk_type=risk, statuses=(status,), max_age_days=age, until_period=period, today=as_of, principal=me)
     b1, b2 = st.columns([3, 2])
     b1.caption(t("clues.inbox_count", n=fmt.count(len(inbox), lang)))
-    b2.button(t("clues.gen_scoring", month=format_period(period, lang)), key="cl_gen", help=t("clues.gen_scoring_help"), on_click=on_generate)
+    if can(me, "clue_generate"):
+        b2.button(t("clues.gen_scoring", month=format_period(period, lang)), key="cl_gen", help=t("clues.gen_scoring_help"), on_click=on_generate)
     shown = pd.DataFrame(
         {
             "clue_id": inbox["clue_id"],
             "household_id": inbox["household_id"],
-            "township": inbox["township_code"].map(names),
+            "township": inbox["township_code"].map(all_names),
             "channel": inbox["channel"].map(lambda c: lbl("channel", c)),
             "source": inbox["source"].map(source_label),
             "risk_type": inbox["risk_type"].map(lambda c: lbl("risk", c)),
@@ -165,12 +180,12 @@ with tab_orders:
     g1, g2 = st.columns(2)
     states = g1.multiselect(t("clues.state"), list(W.ORDER_STATES), default=["open", "verifying"], format_func=lambda s: t(f"wf.state.{s}"), key="cl_states")
     otown = g2.selectbox(t("common.township"), [None, *names], format_func=lambda c: t("common.all") if c is None else names[c], key="cl_o_town")
-    orders = W.list_orders(engine, states=states or W.ORDER_STATES, township=otown, today=as_of)
+    orders = W.list_orders(engine, states=states or W.ORDER_STATES, township=otown, today=as_of, principal=me)
     table = pd.DataFrame(
         {
             t("clues.order_id"): orders["order_id"],
             t("common.household_id"): orders["household_id"],
-            t("common.township"): orders["township_code"].map(names),
+            t("common.township"): orders["township_code"].map(all_names),
             t("clues.assignee"): [fmt_assignee(k, a) for k, a in zip(orders["assignee_kind"], orders["assignee"])],
             t("clues.state"): orders["state"].map(lambda s: t(f"wf.state.{s}")),
             t("clues.decision"): orders["decision"].map(lambda d: t(f"wf.decision.{d}") if isinstance(d, str) else ""),
@@ -189,7 +204,7 @@ with tab_orders:
     )
     download_table(table, f"orders_{period}", "cl_orders_dl")
 
-    all_orders = W.list_orders(engine, today=as_of)
+    all_orders = W.list_orders(engine, today=as_of, principal=me)
     ids = all_orders["order_id"].astype(int).tolist()
     if not ids:
         st.info(t("clues.no_orders"))
@@ -197,7 +212,7 @@ with tab_orders:
         if st.session_state.get("cl_order") not in ids:
             st.session_state["cl_order"] = ids[0]
         oid = st.selectbox(t("clues.work_on"), ids, key="cl_order", format_func=lambda i: t("clues.order_label", order=i))
-        order = W.get_order(engine, oid)
+        order = W.get_order(engine, oid, principal=me)
         # The version this user is working from: kept until they act or reload, so that a
         # change by someone else in between is caught rather than overwritten.
         seen = st.session_state.setdefault("_cl_seen", {})
@@ -278,7 +293,7 @@ with tab_loop:
     l1, l2 = st.columns(2)
     loop_tables = []
     for col, frame, key, title, fmt_key in (
-        (l1, loop.by_township, "township_code", t("clues.by_township"), lambda c: names.get(c, c)),
+        (l1, loop.by_township, "township_code", t("clues.by_township"), lambda c: all_names.get(c, c)),
         (l2, loop.by_department, "assignee", t("clues.by_department"), lambda c: lbl("department", c)),
     ):
         with col:

@@ -10,14 +10,14 @@ import streamlit as st
 
 from fanpin import fmt
 from fanpin import predict as P
-from fanpin.access import can_open
+from fanpin.access import can
 from fanpin.periods import format_period
 from fanpin.ui.i18n import lbl, t
 from fanpin.ui.sidebar import page_context
 from fanpin.ui.widgets import download_table
 
 ctx = page_context("model")
-data, period, lang, role = ctx.data, ctx.period, ctx.lang, ctx.role
+data, period, lang, role, me = ctx.data, ctx.period, ctx.lang, ctx.role, ctx.principal
 engine = data.engine
 METHOD_COLOURS = {"model": "#c0392b", "logistic": "#e67e22", "income_line": "#2980b9", "index_tiers": "#7f8c8d"}
 
@@ -33,7 +33,7 @@ horizon = model.meta["horizon"] if isinstance(model, P.RiskModel) else P.DEFAULT
 st.caption(t("model.intro", h=horizon))
 
 # ---- retraining (analysts and administrators)
-if role in ("analyst", "admin"):
+if can(me, "model_train"):
     with st.expander(t("model.retrain"), expanded=model is None):
         st.caption(t("model.retrain_help"))
         c1, c2 = st.columns(2)
@@ -186,10 +186,10 @@ event = st.dataframe(
 )
 download_table(shown, f"model_candidates_{period}", "md_candidates_dl")
 picked = event["selection"]["rows"] if event else []
-if not can_open(role, "clues"):
+if not can(me, "model_to_clues"):
     st.caption(t("model.no_send_role"))
 else:
     st.button(t("model.send", n=len(picked)), key="md_send", disabled=not picked, on_click=_request, args=("md_send_requested",))
-if st.session_state.pop("md_send_requested", False) and picked and can_open(role, "clues"):
-    n = P.send_to_clues(engine, cand.iloc[sorted(picked)], period, role, int(meta["horizon"]))
-    st.success(t("model.sent", n=n, actor=lbl("role", role)))
+if st.session_state.pop("md_send_requested", False) and picked and can(me, "model_to_clues"):
+    n = P.send_to_clues(engine, cand.iloc[sorted(picked)], period, ctx.actor, int(meta["horizon"]), principal=me)
+    st.success(t("model.sent", n=n, actor=lbl("role", ctx.actor)))

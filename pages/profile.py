@@ -12,6 +12,7 @@ import streamlit as st
 
 from fanpin import fmt
 from fanpin import profile as P
+from fanpin.access import AccessDenied, can
 from fanpin.i18n import LANGS
 from fanpin.indicators import BY_KEY, DEPARTMENTS, INCOME_KEY
 from fanpin.periods import format_period
@@ -23,7 +24,7 @@ SEARCH_LIMIT = 500
 GREY = "#95a5a6"
 
 ctx = page_context("profile")
-data, period, lang, role = ctx.data, ctx.period, ctx.lang, ctx.role
+data, period, lang, role, me = ctx.data, ctx.period, ctx.lang, ctx.role, ctx.principal
 engine = data.engine
 
 
@@ -90,8 +91,9 @@ def choose(where, label: str, options: list, label_of, name: str):  # noqa: ANN0
 # ---- finding a household: ID prefix and/or township and village
 regions = data.regions()
 tnames, vnames = data.township_names(lang), data.village_names(lang)
-town_codes = sorted(regions.loc[regions["level"] == "township", "region_code"])
-villages = regions[regions["level"] == "village"].sort_values("region_code")
+# a case worker picks among their own townships (the search below is scoped in the domain function too)
+town_codes = sorted(c for c in regions.loc[regions["level"] == "township", "region_code"] if me.sees(c))
+villages = regions[(regions["level"] == "village") & regions["parent_code"].isin(town_codes)].sort_values("region_code")
 parent_of = dict(zip(villages["region_code"], villages["parent_code"]))
 
 ALL = t("common.all")  # format_funcs use values fixed in this run, not a lookup at call time
@@ -110,7 +112,7 @@ village = choose(
 if not (query or "").strip() and not township and not village:
     st.info(t("profile.pick_hint"))
     st.stop()
-found = P.find_households(engine, query, township or None, village or None, limit=SEARCH_LIMIT)
+found = P.find_households(engine, query, township or None, village or None, limit=SEARCH_LIMIT, principal=me)
 if found.empty:
     st.warning(t("profile.none_found"))
     st.stop()
@@ -124,7 +126,11 @@ st.caption(t("profile.more", n=SEARCH_LIMIT) if len(ids) >= SEARCH_LIMIT else t(
 st.query_params["household"] = hid  # the URL now names this household and can be shared
 st.session_state["pf_linked"] = hid
 
-detail = P.household_detail(engine, hid)
+try:
+    detail = P.household_detail(engine, hid, principal=me)
+except AccessDenied as exc:
+    st.error(t("access.denied_township") if exc.code == "township" else t("access.denied", action=exc.code))
+    st.stop()
 if detail is None:
     st.warning(t("profile.none_found"))
     st.stop()
@@ -133,16 +139,24 @@ hh = detail.household
 
 # ---- personal data: masked unless an allowed role unmasks this one household (logged)
 def _unmask(household_id: str) -> None:
-    st.session_state["pf_unmasked"] = household_id
-    P.log_view(engine, role, household_id, action="unmask", detail={"period": period, "page": "profile"})
+    try:  # refused for a role that may not, or a household outside a case worker's townships
+        P.unmask(engine, me, household_id, detail={"period": period, "page": "profile"})
+    except AccessDenied:
+        st.session_state.pop("pf_unmasked", None)
+        return
+    st.session_state["pf_unmasked"] = household_id  # one household at a time
 
 
 def _mask_again() -> None:
     st.session_state.pop("pf_unmasked", None)
 
 
-unmasked = P.can_unmask(role) and st.session_state.get("pf_unmasked") == hid
-P.log_view(engine, role, hid, detail={"period": period, "page": "profile", "unmasked": bool(unmasked)})
+unmasked = P.can_unmask(me) and st.session_state.get("pf_unmasked") == hid
+# one view entry per household per session (not one per rerun)
+viewed = st.session_state.setdefault("_pf_viewed", set())
+if hid not in viewed:
+    P.log_view(engine, ctx.actor, hid, detail={"period": period, "page": "profile"})
+    viewed.add(hid)
 
 # ---- header: who, where, and where it stands this month
 policy = data.baseline(period)
@@ -188,7 +202,7 @@ if status is not None and status.get("risk_types"):
     facts.append(t("profile.risk_types", v="、".join(lbl("risk", r) for r in str(status["risk_types"]).split(",") if r)))
 st.caption(" · ".join(facts))
 
-if role == "admin":  # who looked at this household: the administrator reviews the trail
+if can(me, "audit_view"):  # who looked at this household: the administrator reviews the trail
     with st.expander(t("profile.audit_title")):
         trail = P.audit_entries(engine, target=hid, limit=50)
         st.dataframe(
@@ -405,7 +419,7 @@ with tab_m:
         st.dataframe(people, hide_index=True, width="stretch", column_config=cfg, key="pf_members")
         if not unmasked:  # downloads carry masked data only
             download_table(people.rename(columns=lambda c: t(f"profile.mcol.{c}")), f"members_{hid}", "pf_members_dl")
-    if P.can_unmask(role):
+    if P.can_unmask(me):
         if unmasked:
             st.warning(t("profile.unmasked_note"))
             st.button(t("profile.mask_again"), on_click=_mask_again, key="pf_mask_again")

@@ -6,13 +6,14 @@ import streamlit as st
 
 from fanpin import fmt
 from fanpin import workflow as W
+from fanpin.access import AccessDenied, can
 from fanpin.periods import format_period
 from fanpin.ui.i18n import lbl, t
 from fanpin.ui.sidebar import page_context
 from fanpin.ui.widgets import download_table
 
 ctx = page_context("register")
-data, period, lang, actor = ctx.data, ctx.period, ctx.lang, ctx.role
+data, period, lang, actor, me = ctx.data, ctx.period, ctx.lang, ctx.actor, ctx.principal
 engine = data.engine
 names = {k: v for k, v in data.township_names(lang).items() if not k.endswith("000000")}
 
@@ -29,7 +30,9 @@ ss = st.session_state
 # Actions run as button callbacks (before the script), reading the widgets from the session state.
 def on_propose(hid: str) -> None:
     try:
-        pid = W.propose_elimination(engine, hid, period, ss.get("rg_method", "by_assistance"), actor, ss.get("rg_note") or None)
+        pid = W.propose_elimination(engine, hid, period, ss.get("rg_method", "by_assistance"), actor, ss.get("rg_note") or None, principal=me)
+    except AccessDenied as exc:
+        ss["_rg_error"] = t("access.denied_township") if exc.code == "township" else t("access.denied", action=exc.code)
     except W.WorkflowError as exc:
         ss["_rg_error"] = t(f"wf.err.{exc.code}") if exc.code in W.ERROR_CODES else str(exc)
     else:
@@ -38,7 +41,9 @@ def on_propose(hid: str) -> None:
 
 def on_resolve(pid: int, approve: bool) -> None:
     try:
-        (W.approve_elimination if approve else W.reject_elimination)(engine, pid, actor, ss.get("rg_a_note") or None)
+        (W.approve_elimination if approve else W.reject_elimination)(engine, pid, actor, ss.get("rg_a_note") or None, principal=me)
+    except AccessDenied as exc:
+        ss["_rg_error"] = t("access.denied_township") if exc.code == "township" else t("access.denied", action=exc.code)
     except W.WorkflowError as exc:
         ss["_rg_error"] = t(f"wf.err.{exc.code}") if exc.code in W.ERROR_CODES else str(exc)
     else:
@@ -46,11 +51,11 @@ def on_resolve(pid: int, approve: bool) -> None:
 
 with st.spinner(t("register.computing")):
     panel = data.panel_scores(data.baseline(period))
-reg = W.register(engine, panel, period if period in panel.periods else None)
+reg = W.register(engine, panel, period if period in panel.periods else None, principal=me)
 elig = W.elimination_eligibility(engine, reg["household_id"].tolist(), period).frame
 reg = reg.merge(elig[["household_id", "months_above", "spending_ok", "eligible"]], on="household_id", how="left")
-early = W.early_eliminations(engine)
-hist_all = W.monitoring_history(engine)
+early = W.early_eliminations(engine, principal=me)
+hist_all = W.monitoring_history(engine, principal=me)
 
 m = st.columns(4)
 m[0].metric(t("register.monitored"), fmt.count(int((reg["status"] == "monitored").sum()), lang))
@@ -118,7 +123,7 @@ with left:
         if method == "by_assistance" and not W.development_measures(engine, hid):
             st.warning(t("register.no_development"))
         note = st.text_input(t("register.note"), key="rg_note")
-        st.button(t("register.propose_button"), key="rg_propose", type="primary", disabled=not bool(row["eligible"]), on_click=on_propose, args=(hid,))
+        st.button(t("register.propose_button"), key="rg_propose", type="primary", disabled=not (bool(row["eligible"]) and can(me, "elimination_propose")), on_click=on_propose, args=(hid,))
 
 # ---- approve or reject (a second person)
 with right:
@@ -137,7 +142,7 @@ with right:
         a_note = st.text_input(t("register.note"), key="rg_a_note")
         b1, b2 = st.columns(2)
         for col, approve, key in ((b1, True, "rg_approve"), (b2, False, "rg_reject")):
-            col.button(t("register.approve_button") if approve else t("register.reject_button"), key=key, type="primary" if approve else "secondary", on_click=on_resolve, args=(pid, approve))
+            col.button(t("register.approve_button") if approve else t("register.reject_button"), key=key, type="primary" if approve else "secondary", disabled=not can(me, "elimination_approve"), on_click=on_resolve, args=(pid, approve))
 
 # ---- flags and history
 st.subheader(t("register.flags"))

@@ -19,6 +19,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from fanpin import fmt
+from fanpin.access import AccessDenied, can
 from fanpin.export import csv_bytes, xlsx_bytes
 from fanpin.indicators import DIMENSIONS, KEYS
 from fanpin.periods import format_period
@@ -123,7 +124,11 @@ def _save(engine, policy: RiskPolicy, role: str) -> None:  # noqa: ANN001
     if not name:
         _flash("warning", t("simulator.save_empty"))
         return
-    save_policy(engine, policy, name, user=role)
+    try:
+        save_policy(engine, policy, name, user=ctx.actor, principal=ctx.principal)
+    except AccessDenied:
+        _flash("error", t("access.denied", action="policy_save"))
+        return
     _flash("success", t("simulator.saved", name=name))
 
 
@@ -140,7 +145,11 @@ def _adopt(engine, role: str) -> None:  # noqa: ANN001
     name = ss.get("sim_adopt_name")
     if not name or not ss.get("sim_adopt_confirm"):
         return
-    adopt_policy(engine, name, role)
+    try:
+        adopt_policy(engine, name, ctx.actor, principal=ctx.principal)
+    except AccessDenied:
+        _flash("error", t("access.denied", action="policy_adopt"))
+        return
     ss["sim_adopt_confirm"] = False
     _flash("success", t("simulator.adopted", name=name, who=lbl("role", role), when=datetime.now().strftime("%Y-%m-%d %H:%M")))
 
@@ -772,7 +781,10 @@ def _adopt_tab(saved: list[dict]) -> None:
         return
     st.selectbox(t("simulator.adopt_pick"), [r["name"] for r in saved], key="sim_adopt_name")
     confirmed = st.checkbox(t("simulator.adopt_confirm"), key="sim_adopt_confirm")
-    st.button(t("simulator.adopt"), on_click=_adopt, args=(data.engine, ctx.role), key="sim_adopt", disabled=not confirmed, type="primary")
+    allowed = can(ctx.principal, "policy_adopt")
+    st.button(t("simulator.adopt"), on_click=_adopt, args=(data.engine, ctx.role), key="sim_adopt", disabled=not (confirmed and allowed), type="primary")
+    if not allowed:
+        st.caption(t("access.adopt_role"))
 
 
 st.divider()

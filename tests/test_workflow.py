@@ -133,7 +133,7 @@ def test_order_state_machine_and_audit(eng) -> None:  # noqa: ANN001
         audit = [r[0] for r in conn.execute(select(S.audit_log.c.action).order_by(S.audit_log.c.audit_id))]
     assert statuses == {"closed"}
     assert len(mon) == 1 and mon[0]["category"] == "sudden_hardship" and mon[0]["risk_types"] == "illness,disaster" and mon[0]["order_id"] == oid
-    assert audit == ["order_create", "order_decide"]
+    assert audit == ["order_created", "order_decided"]
     # not included needs a reason; an order from a household ID alone
     o2 = W.create_order(eng, household_id=HH[2], assignee_kind="township", assignee=T2, actor="u1", now=datetime(2025, 6, 1))
     with pytest.raises(W.WorkflowError) as err:
@@ -198,7 +198,7 @@ def test_two_concurrent_writers_cannot_overwrite_each_other(db_url: str) -> None
     assert o["version"] == 3 and o["decided_by"] == winners[0]
     with e0.connect() as conn:
         n_mon = conn.execute(select(func.count()).select_from(S.monitoring)).scalar()
-        n_audit = conn.execute(select(func.count()).select_from(S.audit_log).where(S.audit_log.c.action == "order_decide")).scalar()
+        n_audit = conn.execute(select(func.count()).select_from(S.audit_log).where(S.audit_log.c.action == "order_decided")).scalar()
     assert n_mon == (1 if winners == ["alice"] else 0) and n_audit == 1
     for e in (*engines, e0):
         e.dispose()
@@ -263,7 +263,7 @@ def test_elimination_needs_a_second_person(eng) -> None:  # noqa: ANN001
     assert early.query("status == 'eliminated'")["household_id"].tolist() == [HH[0]]  # identified May, eliminated June
     with eng.connect() as conn:
         actions = [r[0] for r in conn.execute(select(S.audit_log.c.action).order_by(S.audit_log.c.audit_id))]
-    assert actions[-2:] == ["elimination_propose", "elimination_approve"]
+    assert actions[-2:] == ["elimination_proposed", "elimination_approved"]
 
 
 def _race(fns) -> list[object]:  # noqa: ANN001

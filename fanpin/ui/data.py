@@ -1,7 +1,9 @@
 """Cached loaders: engine, months, snapshots, scorers and panel scores.
 
 Snapshots are cached by (url, data version, period) so a write anywhere makes
-every page reload fresh data.  A ``Scorer`` reuses output buffers between runs,
+every page reload fresh data.  ``Data`` carries the logged-in principal: a case
+worker's snapshots, panel scores and model scores hold only their townships'
+households (the scoping is here, where data are loaded, not in the pages).  A ``Scorer`` reuses output buffers between runs,
 so each browser session gets its own (kept in session state); the read-only
 snapshot it is built from is shared.
 """
@@ -16,6 +18,7 @@ import streamlit as st
 from sqlalchemy.engine import Engine
 
 from fanpin import store
+from fanpin.access import Principal, scope_frame
 from fanpin.policies import baseline_policy, income_line_for
 from fanpin.scoring import RiskPolicy, Scorer
 from fanpin.store.engine import StoreError
@@ -72,9 +75,20 @@ def snapshot(_engine: Engine, url: str, version: str, period: int) -> pd.DataFra
     return store.load_snapshot(_engine, period)
 
 
+def _towns(key: str) -> Principal | None:
+    """A stand-in principal for a townships cache key ("" = all)."""
+    return None if not key else Principal("scope", "case_worker", frozenset(key.split(",")))
+
+
+@st.cache_data(show_spinner=False, max_entries=48)
+def scoped_snapshot(_engine: Engine, url: str, version: str, period: int, towns: str) -> pd.DataFrame:
+    frame = snapshot(_engine, url, version, period)
+    return scope_frame(frame, _towns(towns)).reset_index(drop=True) if towns else frame
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
-def household_count(_engine: Engine, url: str, version: str, period: int) -> int:
-    return len(snapshot(_engine, url, version, period))
+def household_count(_engine: Engine, url: str, version: str, period: int, towns: str = "") -> int:
+    return len(scoped_snapshot(_engine, url, version, period, towns))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -94,9 +108,11 @@ def income_lines(_engine: Engine, url: str, version: str) -> dict[int, float]:
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _panel_scores(_engine: Engine, url: str, version: str, policy_json: str, lines_key: str) -> PanelScores:
+def _panel_scores(_engine: Engine, url: str, version: str, policy_json: str, lines_key: str, towns: str = "") -> PanelScores:
     ps = store.periods(_engine)
     frames = store.load_snapshots(_engine, ps)
+    if towns:  # scores depend on the policy's fixed bounds only, so scoping first changes no one's score
+        frames = {p: scope_frame(f, _towns(towns)).reset_index(drop=True) for p, f in frames.items()}
     lines = {int(k): float(v) for k, v in (item.split(":") for item in lines_key.split(",") if item)}
     return score_panel(frames, RiskPolicy.from_json(policy_json), lines or None)
 
@@ -132,15 +148,24 @@ class Data:
     engine: Engine
     url: str
     version: str
+    #: Who is looking: a case worker's loaders keep only their townships' households.
+    principal: Principal | None = None
+
+    @property
+    def towns_key(self) -> str:
+        """The principal's townships as a cache key ("" = every township)."""
+        p = self.principal
+        return "" if p is None or p.townships is None else ",".join(sorted(p.townships)) or "-"
 
     def periods(self) -> list[int]:
         return periods(self.engine, self.url, self.version)
 
     def snapshot(self, period: int) -> pd.DataFrame:
-        return snapshot(self.engine, self.url, self.version, int(period))
+        """The month's households x indicators: only the case worker's townships for a case worker."""
+        return scoped_snapshot(self.engine, self.url, self.version, int(period), self.towns_key)
 
     def household_count(self, period: int) -> int:
-        return household_count(self.engine, self.url, self.version, int(period))
+        return household_count(self.engine, self.url, self.version, int(period), self.towns_key)
 
     def regions(self) -> pd.DataFrame:
         return regions(self.engine, self.url, self.version)
@@ -172,7 +197,7 @@ class Data:
     def panel_scores(self, policy: RiskPolicy) -> PanelScores:
         lines = self.income_lines()
         key = ",".join(f"{y}:{v}" for y, v in sorted(lines.items()))
-        return _panel_scores(self.engine, self.url, self.version, policy.to_json(), key)
+        return _panel_scores(self.engine, self.url, self.version, policy.to_json(), key, self.towns_key)
 
     def model(self):  # noqa: ANN201 - RiskModel | str | None
         """The saved risk model, a message saying why it was refused, or None when none is trained."""
@@ -183,11 +208,14 @@ class Data:
 
     def model_scores(self, model, period: int) -> pd.DataFrame:  # noqa: ANN001
         """The model's probabilities and main factors for a month (cached per model file and data version)."""
-        return _model_scores(model, self.engine, self.url, self.version, int(period), _model_path().stat().st_mtime)
+        scores = _model_scores(model, self.engine, self.url, self.version, int(period), _model_path().stat().st_mtime)
+        if not self.towns_key:
+            return scores
+        return scores[scores.index.isin(self.snapshot(period)["household_id"])]
 
     def scorer(self, period: int) -> Scorer:
         """This session's scorer for a month (buffers are reused between runs)."""
-        key = ("_scorer", self.url, self.version, int(period))
+        key = ("_scorer", self.url, self.version, int(period), self.towns_key)
         cache = st.session_state.setdefault("_scorers", {})
         if key not in cache:
             cache.clear()  # one month at a time per session keeps memory bounded
@@ -195,7 +223,7 @@ class Data:
         return cache[key]
 
 
-def get_data() -> Data:
+def get_data(principal: Principal | None = None) -> Data:
     url = store.default_url()
     engine = engine_or_stop(url)
-    return Data(engine, url, data_version(engine))
+    return Data(engine, url, data_version(engine), principal)

@@ -1,4 +1,9 @@
-"""The shared sidebar: database and county, the month (kept across pages), language, role."""
+"""The shared sidebar: database and county, the month (kept across pages), language, who is logged in.
+
+``page_context`` draws the login form when no one is logged in, and refuses a page
+the logged-in user's role may not open; the role always comes from the user's row
+in the database (``fanpin.ui.login``), never from a widget or a session key.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from fanpin.access import ROLES, Principal
+from fanpin.access import Principal, can_open
 from fanpin.i18n import LANGS
 from fanpin.periods import format_period
 from fanpin.ui.data import Data, get_data
@@ -26,6 +31,10 @@ class Context:
     def actor(self) -> str:
         """Who is acting, for audit rows and who/when columns."""
         return self.principal.actor if self.principal else self.role
+
+    @property
+    def engine(self):  # noqa: ANN201
+        return self.data.engine
 
 
 def language_switch() -> str:
@@ -63,22 +72,27 @@ def choose(label: str, options: list, state_key: str, format_func, default, **kw
     return st.sidebar.selectbox(label, options, format_func=format_func, key=widget_key, **kwargs)
 
 
-def sidebar() -> Context:
+def sidebar(data: Data, principal: Principal) -> Context:
     """Draw the sidebar (after the language switch) and keep the context for the page."""
+    from fanpin.ui.login import logout
+
     current = lang()
-    data = get_data()
     months = data.periods()
     if not months:
         st.warning(t("common.no_data"))
         st.stop()
     period = choose(t("common.month"), months, "period", lambda p: format_period(p, current), default=months[-1])
-    role = choose(t("common.role"), list(ROLES), "role", lambda r: lbl("role", r), default="analyst", help=t("common.role_help"))
     names = data.township_names(current)
     county_code = next((c for c in names if c.endswith("000000")), None)
     county = names.get(county_code, "") if county_code else ""
     st.sidebar.caption(t("common.database", county=county, households=f"{data.household_count(period):,}", url=_short(data.url)))
-    principal = Principal(username=str(role), role=str(role))  # until login: the chosen role acts
-    return Context(data=data, period=int(period), lang=current, role=str(role), county=county, principal=principal)
+    who = principal.display_name or principal.username
+    st.sidebar.markdown(t("access.signed_in", who=who, user=principal.username, role=lbl("role", principal.role)))
+    if principal.townships is not None:
+        towns = "、".join(names.get(c, c) for c in sorted(principal.townships))
+        st.sidebar.caption(t("access.scope", townships=towns))
+    st.sidebar.button(t("access.logout"), key="sb_logout", on_click=logout, args=(data.engine,))
+    return Context(data=data, period=int(period), lang=current, role=principal.role, county=county, principal=principal)
 
 
 def _leave_pages_directory_mode() -> None:
@@ -115,15 +129,31 @@ def page_context(page: str) -> Context:
     drawn on every run (its widgets keep their values across pages).  A page
     opened by URL without the right role shows a refusal, not the data.
     """
-    from fanpin.access import can_open
+    from fanpin.ui.login import current_principal, login_form
 
     _leave_pages_directory_mode()
     language_switch()
-    ctx = sidebar()
+    data = get_data()
+    principal = current_principal(data.engine)
+    if principal is None:
+        login_form(data.engine)
+        st.stop()
+    data.principal = principal
+    ctx = sidebar(data, principal)
     if not can_open(ctx.role, page):
         st.error(t("error.forbidden", role=lbl("role", ctx.role)))
         st.stop()
+    if principal.role == "trainer" and not _is_demo(data):
+        st.error(t("access.trainer_demo_only"))
+        st.stop()
     return ctx
+
+
+def _is_demo(data: Data) -> bool:
+    """Trainers work on the synthetic demo county only (meta ``demo`` = "1")."""
+    from fanpin.training import is_demo
+
+    return is_demo(data.engine)
 
 
 def _short(url: str) -> str:

@@ -1,11 +1,14 @@
-"""AppTest helpers: the app pointed at the small demo county."""
+"""AppTest helpers: the app pointed at the small demo county, logged in as a user of a role."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+
+from fanpin import store, users
 
 
 @pytest.fixture
@@ -22,11 +25,39 @@ def new_app() -> AppTest:
     return AppTest.from_file(APP, default_timeout=90)
 
 
+def password_of(username: str) -> str:
+    return f"test-pass-{username}"
+
+
+def ensure_user(role: str, username: str | None = None, townships: list[str] | None = None, url: str | None = None) -> str:
+    """A user of ``role`` in the test database (created once; named after the role by default, so that
+    who/when columns read as before).  The default case worker covers every township."""
+    engine = store.make_engine(url or os.environ["FANPIN_DB_URL"])
+    try:
+        username = username or role
+        if users.get_user(engine, username) is None:
+            if role == "case_worker" and townships is None:
+                townships = sorted(users.township_codes(engine))
+            users.add_user(engine, username, role, password_of(username), townships=townships, created_by="test")
+        return username
+    finally:
+        engine.dispose()
+
+
+def login(at: AppTest, username: str, password: str | None = None) -> AppTest:
+    """Fill in and submit the login form the app is showing."""
+    at.text_input(key="login_user").input(username)
+    at.text_input(key="login_password").input(password if password is not None else password_of(username))
+    at.button(key="login_submit").click()
+    return at.run()
+
+
 def open_page(page: str, lang: str = "zh", role: str = "admin", period: int | None = None) -> AppTest:
-    """Run app.py, then switch to ``pages/<page>.py`` with the given language and role."""
+    """Run app.py, log in as the test user of ``role``, then switch to ``pages/<page>.py`` with the given language."""
+    username = ensure_user(role)
     at = new_app()
-    at.session_state["role"] = role  # before the first run: the default page may refuse otherwise
     at.run()
+    login(at, username)
     at.switch_page(f"pages/{page}.py")
     at.run()
     if lang != "zh" or period is not None:
@@ -35,3 +66,17 @@ def open_page(page: str, lang: str = "zh", role: str = "admin", period: int | No
             at.session_state["period"] = period  # the sidebar's choice (its widget is keyed per language)
         at.run()
     return at
+
+
+def switch_user(at: AppTest, role: str, username: str | None = None) -> AppTest:
+    """Log out and log in again as another user (the session keeps the page and its widgets)."""
+    username = ensure_user(role, username)
+    at.button(key="sb_logout").click().run()
+    return login(at, username)
+
+
+def run_as(at: AppTest, role: str, username: str | None = None) -> AppTest:
+    """First run of an app (page already switched, state already set): the login form, then log in."""
+    username = ensure_user(role, username)
+    at.run()
+    return login(at, username)

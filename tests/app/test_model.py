@@ -13,7 +13,7 @@ from fanpin.store.schema import audit_log, clues
 
 from streamlit.testing.v1 import AppTest
 
-from .conftest import APP
+from .conftest import APP, run_as
 
 
 def open_page(page: str, lang: str = "zh", role: str = "analyst", **state: object) -> AppTest:
@@ -24,11 +24,10 @@ def open_page(page: str, lang: str = "zh", role: str = "analyst", **state: objec
     """
     at = AppTest.from_file(APP, default_timeout=90)
     at.session_state["lang"] = lang
-    at.session_state["role"] = role
     for k, v in state.items():
         at.session_state[k] = v
     at.switch_page(f"pages/{page}.py")
-    at.run()
+    run_as(at, role)
     return at
 
 
@@ -141,19 +140,17 @@ def test_profile_shows_the_model_suggestion_beside_the_rules(env, lang: str) -> 
     hid = scores[~scores["below_line_now"]].sort_values("probability").index[-1]
     at = AppTest.from_file(APP, default_timeout=90)
     at.session_state["lang"] = lang
-    at.session_state["role"] = "analyst"
     at.query_params["household"] = hid
     at.switch_page("pages/profile.py")
-    at.run()
+    run_as(at, "analyst")
     assert not at.exception, at.exception
     assert not any("模型建议" in m.value or "Model suggests" in m.value for m in at.markdown)  # no model saved: nothing shown
     P.save_model(model)
     at = AppTest.from_file(APP, default_timeout=90)
     at.session_state["lang"] = lang
-    at.session_state["role"] = "analyst"
     at.query_params["household"] = hid
     at.switch_page("pages/profile.py")
-    at.run()
+    run_as(at, "analyst")
     assert not at.exception, at.exception
     text = "\n".join(m.value for m in at.markdown)
     assert ("模型建议" if lang == "zh" else "Model suggests") in text

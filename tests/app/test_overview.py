@@ -10,7 +10,7 @@ from fanpin.policies import baseline_policy
 from fanpin.summary import month_summary, township_table
 from fanpin.trends import score_panel
 
-from .conftest import new_app, open_page
+from .conftest import new_app, open_page, run_as
 
 
 def _expected(engine, period: int, township: str | None = None):  # noqa: ANN001, ANN202
@@ -54,9 +54,8 @@ def test_selecting_a_township_filters_the_page(app_db) -> None:  # noqa: ANN001
     ps, _ = _expected(engine, period)
     table = township_table(ps, period)
     at = new_app()
-    at.session_state["role"] = "admin"
     at.session_state["ov_township_table"] = {"selection": {"rows": [1], "columns": []}}
-    at.run()
+    run_as(at, "admin")
     assert not at.exception, at.exception
     code = table["township_code"].iloc[1]
     _, s = _expected(engine, period, code)

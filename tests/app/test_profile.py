@@ -17,6 +17,7 @@ from fanpin.i18n import translate
 from fanpin.policies import baseline_policy
 from fanpin.scoring import TIERS, Scorer
 from fanpin.store import schema as S
+from tests.app.conftest import run_as
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
@@ -51,9 +52,8 @@ LAST = 202503  # the small demo's latest month (DemoSpec start 202401, 15 months
 def open_profile(role: str = "case_worker", lang: str = "zh", household: str | None = None) -> AppTest:
     """The app on the profile page at the latest month, optionally opened by a link to a household."""
     at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state["role"] = role
     at.session_state["lang"] = lang
-    at.run()
+    run_as(at, role)
     at.switch_page("pages/profile.py")
     at.run()
     # the sidebar keeps the month in session state (its widget is keyed per language)
@@ -166,7 +166,7 @@ def test_every_view_is_audited(demo) -> None:  # noqa: ANN001
     assert hid in at.header[0].value
     assert views(engine, hid) == before + 1
     at.run()
-    assert views(engine, hid) == before + 2
+    assert views(engine, hid) == before + 1  # once per household per session, not per rerun
     with engine.connect() as conn:
         last = conn.execute(select(S.audit_log).order_by(S.audit_log.c.audit_id.desc()).limit(1)).first()
     assert (last.actor, last.action, last.target) == ("data_steward", "household_view", hid)
@@ -206,8 +206,7 @@ def test_search_input_is_data(demo) -> None:  # noqa: ANN001
 
 def test_leader_may_not_open_the_page(demo) -> None:  # noqa: ANN001
     at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state["role"] = "leader"
-    at.run()
+    run_as(at, "leader")
     at.switch_page("pages/profile.py")
     at.run()
     assert not at.exception

@@ -15,6 +15,7 @@ from fanpin import fmt, store
 from fanpin.policies import adopted_policy, baseline_policy, list_policies
 from fanpin.scenario import apply_dimension_weights, compare, objective_weights, scale_dimension
 from fanpin.scoring import RiskPolicy, Scorer
+from tests.app.conftest import run_as, switch_user
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
@@ -39,9 +40,8 @@ def db(small_demo, tmp_path, monkeypatch):  # noqa: ANN001, ANN201
 def _open(lang: str = "zh", role: str = "analyst") -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     at.session_state["lang"] = lang
-    at.session_state["role"] = role
     at.switch_page("pages/simulator.py")
-    at.run()
+    run_as(at, role)
     if "2024" in at.title[0].value:  # AppTest may report the month selectbox's first option on a first run
         at.run()
     assert not at.exception, at.exception
@@ -247,11 +247,17 @@ def test_save_load_and_adopt(db) -> None:  # noqa: ANN001
     at.selectbox(key="sim_adopt_name").set_value("收入线9000").run()
     assert at.button(key="sim_adopt").disabled
     at.checkbox(key="sim_adopt_confirm").check().run()
+    assert at.button(key="sim_adopt").disabled  # an analyst prepares; the bureau leader adopts
+    switch_user(at, "leader")
+    at.session_state["sim_tabs"] = "采纳为基准"
+    at.run()
+    at.selectbox(key="sim_adopt_name").set_value("收入线9000").run()
+    at.checkbox(key="sim_adopt_confirm").check().run()
     assert not at.button(key="sim_adopt").disabled
     at.button(key="sim_adopt").click().run()
     assert not at.exception
     row = {r["name"]: r for r in list_policies(db)}["收入线9000"]
-    assert row["adopted_by"] == "analyst"
+    assert row["adopted_by"] == "leader"
     assert abs(datetime.now() - row["adopted_at"]) < timedelta(minutes=2)
     assert adopted_policy(db).income_line == 9000.0
     # the page now compares against the adopted baseline: nothing moves

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from fanpin import store
 from fanpin import workflow as W
 from fanpin.store import schema as S
-from tests.app.conftest import open_page
+from tests.app.conftest import open_page, switch_user
 
 
 @pytest.fixture
@@ -90,7 +90,7 @@ def test_clue_to_decision_and_elimination(wf_db) -> None:  # noqa: ANN001
     assert (o["state"], o["decision"], o["category"], o["decided_by"]) == ("decided", "included", "sudden_hardship", "case_worker")
     with eng.connect() as conn:
         assert conn.execute(select(S.clues.c.status).where(S.clues.c.clue_id == clue_id)).scalar() == "closed"
-        assert [r[0] for r in conn.execute(select(S.audit_log.c.action).where(S.audit_log.c.action.like("order_%")))] == ["order_create", "order_decide"]
+        assert [r[0] for r in conn.execute(select(S.audit_log.c.action).where(S.audit_log.c.action.like("order_%")))] == ["order_created", "order_decided"]
 
     # someone else changes an order this user has open: a clear message, nothing overwritten
     o2 = W.create_order(eng, household_id=hid, assignee_kind="department", assignee="hrss", actor="leader")
@@ -119,8 +119,7 @@ def test_clue_to_decision_and_elimination(wf_db) -> None:  # noqa: ANN001
     at.button(key="rg_approve").click().run()
     assert any("另一人" in str(e.value) for e in at.error)  # the proposer cannot approve
     assert W.monitoring_history(eng, hid)["status"].tolist() == ["monitored", "proposed"]
-    at.session_state["role"] = "leader"
-    at.run()
+    switch_user(at, "leader")
     at.button(key="rg_approve").click().run()
     _no_exception(at)
     hist = W.monitoring_history(eng, hid)

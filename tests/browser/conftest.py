@@ -3,6 +3,10 @@
 The server runs on a free local port against a small demo county; every request
 the browser makes is recorded so tests can check that nothing leaves 127.0.0.1.
 Screenshots are kept under ``artifacts/screenshots`` as test artifacts.
+
+Login is mandatory, and a full page load (``page.goto``) starts a new Streamlit
+session, so the ``page`` fixture logs in as an administrator after every ``goto``
+that lands on the login form (``auto_login``).
 """
 
 from __future__ import annotations
@@ -71,11 +75,55 @@ def running_app(db_url: str, workdir: Path) -> Iterator[str]:
             proc.kill()
 
 
+ADMIN = ("browser_admin", "browser-admin-pass")
+
+
+def ensure_user(db_url: str, username: str, role: str, password: str, townships: list[str] | None = None) -> None:
+    """A user in the server's database (created once)."""
+    from fanpin import store, users
+
+    engine = store.make_engine(db_url)
+    try:
+        if users.get_user(engine, username) is None:
+            users.add_user(engine, username, role, password, townships=townships, created_by="test")
+    finally:
+        engine.dispose()
+
+
+def login_form_shown(pg) -> bool:  # noqa: ANN001
+    return pg.locator('input[type="password"]').count() > 0
+
+
+def login(pg, username: str, password: str) -> None:  # noqa: ANN001
+    """Fill in the login form on the page and submit it (Enter in the password field)."""
+    pg.locator('input[type="password"]').first.wait_for(timeout=30_000)
+    pg.locator('[data-testid="stForm"] input[type="text"]').first.fill(username)
+    pg.locator('input[type="password"]').first.fill(password)
+    pg.locator('input[type="password"]').first.press("Enter")
+    pg.locator('input[type="password"]').first.wait_for(state="detached", timeout=30_000)
+    wait_ready(pg)
+
+
+def auto_login(pg, username: str, password: str) -> None:  # noqa: ANN001
+    """Make ``pg.goto`` log in whenever it lands on the login form."""
+    goto = pg.goto
+
+    def goto_logged_in(url: str, **kwargs):  # noqa: ANN003, ANN202
+        response = goto(url, **kwargs)
+        wait_ready(pg)
+        if login_form_shown(pg):
+            login(pg, username, password)
+        return response
+
+    pg.goto = goto_logged_in
+
+
 @pytest.fixture(scope="session")
 def app_server(small_demo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:  # noqa: ANN001
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian chromium is not installed (make test installs it: scripts/system-deps.sh)")
     engine, _ = small_demo
+    ensure_user(engine.url.render_as_string(hide_password=False), ADMIN[0], "admin", ADMIN[1])
     with running_app(engine.url.render_as_string(hide_password=False), tmp_path_factory.mktemp("server")) as url:
         yield url
 
@@ -121,6 +169,7 @@ def page(browser, app_server):  # noqa: ANN001, ANN201
     pg.on("request", lambda req: rec.urls.append(req.url))
     pg.recorder = rec
     pg.base = app_server
+    auto_login(pg, *ADMIN)
     yield pg
     context.close()
 

@@ -13,7 +13,7 @@ import pytest
 from fanpin import store
 from fanpin import workflow as W
 
-from .conftest import Recorder, errors_on_page, running_app, screenshot, wait_ready
+from .conftest import ADMIN, Recorder, auto_login, ensure_user, errors_on_page, running_app, screenshot, wait_ready
 
 
 @pytest.fixture(scope="module")
@@ -25,6 +25,7 @@ def wf_server(small_demo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     src.close()
     dst.close()
     url = f"sqlite:///{path}"
+    ensure_user(url, ADMIN[0], "admin", ADMIN[1])
     with running_app(url, path.parent) as base:
         yield base, url
 
@@ -35,6 +36,7 @@ def test_dispatch_an_order_from_a_ticked_clue(browser, wf_server) -> None:  # no
     pg = context.new_page()
     rec = Recorder()
     pg.on("request", lambda req: rec.urls.append(req.url))
+    auto_login(pg, *ADMIN)
     try:
         pg.goto(f"{base}/clues")
         wait_ready(pg)

@@ -1,0 +1,255 @@
+"""Reading an uploaded file into a grid of text cells: CSV or .xlsx, any common Chinese encoding.
+
+Encoding detection (documented in the import page's help and tested on the bad-input corpus):
+
+1. a UTF-8 byte-order mark -> UTF-8 (what the app's own downloads and Excel's "CSV UTF-8" write);
+   a UTF-16 mark -> UTF-16 (Excel's "Unicode text", tab separated);
+2. bytes that decode as strict UTF-8 -> UTF-8;
+3. bytes that decode as strict GB18030 (a superset of GBK and GB2312, what Excel on a
+   Chinese Windows writes) *and* read as sensible Chinese: at least 90 % of the non-ASCII
+   characters are in GB2312 (the 6,763 common characters and CJK punctuation) -> GB18030;
+4. anything else is refused as an unrecognised encoding.  Latin-1 bytes usually fail step 3
+   outright; Shift-JIS bytes often *do* decode as GB18030, but into rare characters
+   outside GB2312, which step 3's check refuses instead of importing mojibake.
+
+Nothing here knows the column specs: the result is strings (``""`` for an empty cell) with
+the spreadsheet row number of each data row, so the report can point at the row a person
+sees in Excel.  Problems with the file as a whole raise :class:`FileProblem`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+
+MAX_FILE_BYTES = 100 * 1024 * 1024
+MAX_COLUMNS = 200
+#: Rows scanned for the header (a title row such as "XX县监测对象信息表" may sit above it).
+HEADER_SCAN_ROWS = 10
+
+
+class FileProblem(Exception):
+    """The file cannot be read as a table; ``code`` + ``params`` make the message."""
+
+    def __init__(self, code: str, **params: object) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+@dataclass
+class Grid:
+    header: list[str]
+    rows: list[list[str]]  # data rows, padded to the header's width
+    row_numbers: list[int]  # 1-based spreadsheet/line number of each data row
+    header_row: int
+    encoding: str  # utf-8 / utf-8-sig / gb18030 / utf-16 / xlsx
+    sheet: str | None = None
+    #: (data row index, column index) of numeric Excel cells too long to be exact (ID numbers typed as numbers)
+    lossy: set[tuple[int, int]] = field(default_factory=set)
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """(text, encoding) following the rules in the module docstring; FileProblem otherwise."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        try:
+            return data[3:].decode("utf-8"), "utf-8-sig"
+        except UnicodeDecodeError as exc:
+            raise FileProblem("encoding") from exc
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError as exc:
+            raise FileProblem("encoding") from exc
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError as exc:
+        raise FileProblem("encoding") from exc
+    if not _sensible_chinese(text):
+        raise FileProblem("encoding")
+    return text, "gb18030"
+
+
+def _sensible_chinese(text: str) -> bool:
+    wide = [ch for ch in set(text) if ord(ch) > 127]
+    if not wide:
+        return True
+    common = 0
+    for ch in wide:
+        try:
+            ch.encode("gb2312")
+            common += 1
+        except UnicodeEncodeError:
+            pass
+    return common >= 0.9 * len(wide)
+
+
+def _detect_header(raw: list[list[str]], is_header: Callable[[str], bool]) -> int:
+    """Index (in ``raw``) of the header: the first of the leading rows naming two known columns."""
+    for i, row in enumerate(raw[:HEADER_SCAN_ROWS]):
+        if sum(1 for c in row if c and is_header(c)) >= 2:
+            return i
+    return 0
+
+
+def _finish(raw: list[list[str]], numbers: list[int], is_header: Callable[[str], bool], encoding: str, sheet: str | None = None, lossy: set | None = None, merged: Callable[[int], list[str]] | None = None) -> Grid:
+    """Drop empty rows, find the header, pad the data rows to its width."""
+    keep = [i for i, r in enumerate(raw) if any(c.strip() for c in r)]
+    raw = [raw[i] for i in keep]
+    numbers = [numbers[i] for i in keep]
+    if not raw:
+        raise FileProblem("empty_file")
+    h = _detect_header(raw, is_header)
+    header = [c.strip() for c in raw[h]]
+    while header and not header[-1]:
+        header.pop()
+    if len(header) > MAX_COLUMNS:
+        raise FileProblem("too_many_columns", n=len(header), limit=MAX_COLUMNS)
+    if merged is not None:
+        cells = merged(numbers[h])
+        if cells:
+            raise FileProblem("merged_header", cells=", ".join(cells))
+    width = len(header)
+    rows: list[list[str]] = []
+    row_numbers: list[int] = []
+    for r, n in zip(raw[h + 1 :], numbers[h + 1 :]):
+        if len(r) > width:
+            if any(c.strip() for c in r[width:]):
+                used = len(r)
+                while used > width and not r[used - 1].strip():
+                    used -= 1
+                raise FileProblem("ragged", row=n, cells=used, width=width)
+            r = r[:width]
+        elif len(r) < width:
+            r = r + [""] * (width - len(r))
+        rows.append(r)
+        row_numbers.append(n)
+    lossy_rows: set[tuple[int, int]] = set()
+    if lossy:
+        pos = {n: i for i, n in enumerate(row_numbers)}
+        lossy_rows = {(pos[rn], c) for rn, c in lossy if rn in pos and c < width}
+    if not rows:
+        raise FileProblem("no_rows")
+    return Grid(header, rows, row_numbers, numbers[h], encoding, sheet, set(lossy_rows))
+
+
+def read_csv(data: bytes, is_header: Callable[[str], bool]) -> Grid:
+    text, encoding = decode(data)
+    if not text.strip():
+        raise FileProblem("empty_file")
+    first = text.split("\n", 1)[0]
+    delim = "\t" if first.count("\t") > first.count(",") else ","
+    csv.field_size_limit(max(MAX_FILE_BYTES, 1 << 27))
+    raw: list[list[str]] = []
+    numbers: list[int] = []
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
+        for row in reader:
+            if len(row) > MAX_COLUMNS and not raw:
+                # Header row with thousands of columns: refuse before reading the rest.
+                trimmed = list(row)
+                while trimmed and not trimmed[-1].strip():
+                    trimmed.pop()
+                if len(trimmed) > MAX_COLUMNS:
+                    raise FileProblem("too_many_columns", n=len(trimmed), limit=MAX_COLUMNS)
+            raw.append(row)
+            numbers.append(reader.line_num)
+    except csv.Error as exc:
+        raise FileProblem("bad_csv", error=str(exc)) from exc
+    # A spreadsheet line number is the *starting* line of a record; csv gives the ending line,
+    # which differs only for cells with embedded newlines.
+    return _finish(raw, numbers, is_header, encoding)
+
+
+def _cell_text(v: object) -> tuple[str, bool]:
+    """Text of a spreadsheet cell and whether it was a number too long to be exact."""
+    if v is None:
+        return "", False
+    if isinstance(v, bool):
+        return ("是" if v else "否"), False
+    if isinstance(v, int):
+        return str(v), abs(v) >= 10**15
+    if isinstance(v, float):
+        if v != v:  # NaN
+            return "", False
+        if v.is_integer():
+            return str(int(v)), abs(v) >= 1e15
+        return repr(v), False
+    if isinstance(v, datetime):
+        if v.time() == time(0, 0):
+            return v.strftime("%Y-%m-%d"), False
+        return v.strftime("%Y-%m-%d %H:%M:%S"), False
+    if isinstance(v, date):
+        return v.strftime("%Y-%m-%d"), False
+    return str(v), False
+
+
+def read_xlsx(data: bytes, is_header: Callable[[str], bool], preferred_sheets: tuple[str, ...] = ()) -> Grid:
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(io.BytesIO(data), data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise FileProblem("bad_xlsx") from exc
+    with_data = [ws for ws in wb.worksheets if ws.max_row and any(c.value not in (None, "") for row in ws.iter_rows(max_row=min(ws.max_row, 50)) for c in row)]
+    if not with_data:
+        raise FileProblem("empty_file")
+    if len(with_data) == 1:
+        ws = with_data[0]
+    else:
+        wanted = {p.strip().lower() for p in preferred_sheets}
+        named = [w for w in with_data if w.title.strip().lower() in wanted]
+        if len(named) != 1:
+            raise FileProblem("sheets", sheets=[w.title for w in with_data], name=preferred_sheets[0] if preferred_sheets else "")
+        ws = named[0]
+    if ws.max_column > MAX_COLUMNS:
+        # Count columns that really hold a header before refusing.
+        first = next(ws.iter_rows(min_row=1, max_row=1, values_only=True), ())
+        used = [c for c in first if c not in (None, "")]
+        if len(used) > MAX_COLUMNS:
+            raise FileProblem("too_many_columns", n=len(used), limit=MAX_COLUMNS)
+    raw: list[list[str]] = []
+    numbers: list[int] = []
+    lossy: set[tuple[int, int]] = set()
+    for i, row in enumerate(ws.iter_rows(values_only=True), start=1):
+        cells = []
+        for j, v in enumerate(row[:MAX_COLUMNS + 1]):
+            text, bad = _cell_text(v)
+            cells.append(text)
+            if bad:
+                lossy.add((i, j))
+        raw.append(cells)
+        numbers.append(i)
+    ranges = list(ws.merged_cells.ranges)
+
+    def merged(header_row: int) -> list[str]:
+        return [str(r.coord) for r in ranges if r.min_row <= header_row <= r.max_row and r.max_col > r.min_col]
+
+    return _finish(raw, numbers, is_header, "xlsx", ws.title, lossy, merged)
+
+
+_XLS_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def read_table(data: bytes, file_name: str, is_header: Callable[[str], bool], preferred_sheets: tuple[str, ...] = ()) -> Grid:
+    """Read CSV or .xlsx (chosen by content, not by the name's extension)."""
+    if len(data) == 0:
+        raise FileProblem("empty_file")
+    if len(data) > MAX_FILE_BYTES:
+        raise FileProblem("file_too_large", mb=round(len(data) / 1048576, 1), limit=MAX_FILE_BYTES // 1048576)
+    if data.startswith(_XLS_MAGIC):
+        raise FileProblem("old_xls")
+    if data.startswith(b"PK\x03\x04"):
+        return read_xlsx(data, is_header, preferred_sheets)
+    if re.search(rb"\x00", data[:4096]) and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise FileProblem("encoding")
+    return read_csv(data, is_header)
