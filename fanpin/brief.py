@@ -641,8 +641,6 @@ def _household_table(brief: Brief, f: pd.DataFrame, lang: str, kind: str) -> pd.
         cols[T("col.score_change")] = f["score_change"].round(1)
         cols[T("col.income_pc")] = f["income_pc"].round(0)
     else:
-        from fanpin.predict import FEATURES  # noqa: F401 - the factor codes' vocabulary
-
         cols[T("col.probability_pct")] = (100 * f["probability"].astype(float)).round(1)
         cols[T("col.risk_type")] = [label("risk", r, lang) for r in f["risk_type"]]
         sep = "、" if lang == "zh" else "; "

@@ -93,9 +93,11 @@ def _table(doc, frame: pd.DataFrame, widths: list[float] | None = None, font_pt:
         for cell, v in zip(cells, row):
             run = cell.paragraphs[0].add_run(_cell_text(v.item() if hasattr(v, "item") else v))
             run.font.size = Pt(font_pt)
-    if widths:
-        for row in t.rows:
-            for cell, w in zip(row.cells, widths):
+    if widths:  # cell widths and the grid's column widths (LibreOffice reads the grid)
+        t.autofit = False
+        for col, w in zip(t.columns, widths):
+            col.width = Cm(w)
+            for cell in col.cells:
                 cell.width = Cm(w)
     doc.add_paragraph()  # a gap before whatever follows (a chart would touch the table)
 
@@ -302,7 +304,7 @@ def render_docx(brief: Brief, lang: str = "zh", charts: dict[str, bytes] | None 
     doc.add_heading(T("h.model"), level=1)
     doc.add_paragraph(model_text(brief, lang))
     if "model" in tabs and len(tabs["model"]):
-        _table(doc, tabs["model"], font_pt=7.5)
+        _table(doc, tabs["model"], widths=[3.3, 1.3, 1.3, 1.1, 3.4, 1.1, 1.7, 2.9], font_pt=7.5)
 
     doc.add_heading(T("h.findings"), level=1)
     doc.add_paragraph(findings_text(brief, lang))
@@ -319,7 +321,7 @@ def render_docx(brief: Brief, lang: str = "zh", charts: dict[str, bytes] | None 
 
     doc.add_heading(T("h.appendix", n=LIST_ROWS), level=1)
     if len(tabs["newly_red"]):
-        _table(doc, tabs["newly_red"], font_pt=7.5)
+        _table(doc, tabs["newly_red"], widths=[3.3, 1.5, 1.5, 1.2, 3.4, 1.2, 1.2, 2.0], font_pt=7.5)
     else:
         doc.add_paragraph(T("p.no_newly_red"))
 

@@ -130,8 +130,14 @@ def cmd_disable(args: argparse.Namespace, disabled: bool) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     from fanpin import users
 
+    from datetime import datetime
+
+    import pandas as pd
+
     frame = users.list_users(_engine(args))
+    now = datetime.now()
     for r in frame.itertuples(index=False):
-        state = "disabled" if r.disabled else ("locked" if r.locked_until is not None else "active")
+        locked = r.locked_until is not None and not pd.isna(r.locked_until) and pd.Timestamp(r.locked_until) > now
+        state = "disabled" if r.disabled else ("locked" if locked else "active")
         print(f"{r.username}\t{r.role}\t{r.townships or '-'}\t{state}")
     return 0

@@ -21,7 +21,7 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 
 from fanpin import rules as R

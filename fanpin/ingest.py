@@ -773,10 +773,12 @@ def _id_to_household(val: _Validator, conn: Connection, required: bool) -> None:
 def _plan_upsert(val: _Validator, conn: Connection, report: Report) -> None:
     spec = val.spec
     table = S.metadata.tables[spec.table]
-    good = ~val.bad
+    # Every row with a valid key takes part (so a new row missing a required value is reported
+    # even when it has other errors); only rows without errors go into the plan.
+    keyed = pd.DataFrame({k: val.v[k] for k in spec.key}).notna().all(axis=1).to_numpy() if all(k in val.v for k in spec.key) else np.zeros(val.n, dtype=bool)
     cols = [c for c in val.cols if c in val.v]
-    frame = pd.DataFrame({c: val.v[c] for c in cols})[good].copy()
-    frame["_row"] = np.flatnonzero(good)
+    frame = pd.DataFrame({c: val.v[c] for c in cols})[keyed].copy()
+    frame["_row"] = np.flatnonzero(keyed)
     if spec.kind == "households" and "village_code" in frame:
         frame["township_code"] = frame["village_code"].map(lambda c: c[:9] + "000" if isinstance(c, str) else None)
         cols = [*cols, "township_code"]
@@ -792,13 +794,17 @@ def _plan_upsert(val: _Validator, conn: Connection, report: Report) -> None:
     merged = frame.merge(stored, on=list(spec.key), how="left", suffixes=("", "_db"), indicator=True)
     is_new = (merged["_merge"] == "left_only").to_numpy()
     # Columns required for new rows.
+    rows = merged["_row"].to_numpy()
     for c in spec.columns:
         if c.required_new:
-            missing = is_new & (merged[c.name].isna().to_numpy() if c.name in merged else np.ones(len(merged), dtype=bool))
+            blank = val.text(c.name).eq("").to_numpy()[rows] if c.name in val.cols else np.ones(len(merged), dtype=bool)
+            missing = is_new & blank
             if missing.any():
                 m = np.zeros(val.n, dtype=bool)
-                m[merged["_row"].to_numpy()[missing]] = True
+                m[rows[missing]] = True
                 val.add(m, c.name, "required_new")
+    ok = ~val.bad[rows]
+    merged, is_new = merged[ok].reset_index(drop=True), is_new[ok]
     value_cols = [c for c in cols if c not in spec.key]
     changed = np.zeros(len(merged), dtype=bool)
     for c in value_cols:

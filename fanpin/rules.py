@@ -11,7 +11,6 @@ Thresholds are module constants so that an inspector can read what "large" means
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -377,6 +376,18 @@ def latest_period(engine_or_conn: Engine | Connection) -> int | None:
         return conn.execute(q).scalar()
 
 
+def state_token(engine: Engine) -> str:
+    """Changes whenever the rules' inputs may have: the data version (snapshot writes and imports)
+    plus the newest clue, monitoring record, department record and relation (written without bumping it).
+    Pages cache findings under it."""
+    from sqlalchemy import func
+
+    parts = [select(func.max(t.c[k])) for t, k in ((S.clues, "clue_id"), (S.monitoring, "record_id"), (S.dept_records, "record_id"), (S.official_relations, "relation_id"))]
+    with engine.connect() as conn:
+        version = conn.execute(select(S.meta.c.value).where(S.meta.c.key == "data_version")).scalar()
+        return "|".join([str(version), *(str(conn.execute(q).scalar()) for q in parts)])
+
+
 def find(engine: Engine, period: int | None = None, principal=None, codes: Iterable[str] | None = None) -> pd.DataFrame:  # noqa: ANN001 - Principal
     """Run the rules for ``period`` (None: the latest month); one row per (rule, household).
 
@@ -492,4 +503,4 @@ def findings_to_clues(engine: Engine, findings: pd.DataFrame, actor: str, period
     return len(rows)
 
 
-__all__ = ["RULES", "BY_CODE", "Rule", "by_rule", "by_township", "clue_detail", "detail_text", "find", "findings_to_clues", "latest_period"]
+__all__ = ["RULES", "BY_CODE", "Rule", "by_rule", "by_township", "clue_detail", "detail_text", "find", "findings_to_clues", "latest_period", "state_token"]

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from fanpin import ingest
+from fanpin.export import safe_frame
 from fanpin.ui.i18n import t
 from fanpin.ui.sidebar import page_context
 from fanpin.ui.widgets import download_table
@@ -56,7 +57,8 @@ if upload is not None:
         st.caption(report.summary(lang) + (" · " + t("ingest.page.encoding", encoding=report.encoding) if report.encoding else ""))
         frame = report.frame(lang)
         if len(frame):
-            st.dataframe(frame, hide_index=True, width="stretch")
+            # Shown escaped too: the table's own download button bypasses fanpin.export.
+            st.dataframe(safe_frame(frame), hide_index=True, width="stretch")
             download_table(frame, f"import_report_{kind}", key="import_report")
         if report.ok:
             st.success(t("ingest.page.passed"))
@@ -85,4 +87,4 @@ else:
         imported_at=pd.to_datetime(batches["imported_at"]).dt.strftime("%Y-%m-%d %H:%M"),
     )
     shown.columns = [t(f"ingest.col.{c}") for c in shown.columns]
-    st.dataframe(shown, hide_index=True, width="stretch")
+    st.dataframe(safe_frame(shown), hide_index=True, width="stretch")

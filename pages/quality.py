@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from fanpin import fmt
 from fanpin import rules as R
-from fanpin.access import can_open, mask_frame
+from fanpin.access import Principal, can_open, mask_frame
 from fanpin.periods import format_period
 from fanpin.store import schema as S
 from fanpin.ui.i18n import lbl, t
@@ -25,7 +25,14 @@ flash = ss.pop("_qa_flash", None)
 if flash:
     st.success(flash)
 
-findings = R.find(engine, period, ctx.principal)
+@st.cache_data(show_spinner=False, max_entries=32)
+def _findings(_engine, url: str, token: str, period: int, townships: tuple[str, ...] | None) -> pd.DataFrame:  # noqa: ANN001
+    """Findings for a month, cached until the data (or a clue, monitoring record ...) change."""
+    return R.find(_engine, period, None if townships is None else Principal("", "", frozenset(townships)))
+
+
+scope = None if ctx.principal is None or ctx.principal.townships is None else tuple(sorted(ctx.principal.townships))
+findings = _findings(engine, data.url, R.state_token(engine), period, scope)
 names = data.township_names(lang)
 villages = data.village_names(lang)
 rule_name = {r.code: r.name(lang) for r in R.RULES}
@@ -49,9 +56,9 @@ with tab_rules:
         t("quality.townships"): br["townships"],
         t("quality.description"): [R.BY_CODE[c].description(lang) for c in br["rule"]],
     })
-    st.dataframe(table, hide_index=True, width="stretch", key="qa_by_rule")
+    st.dataframe(table, hide_index=True, width="stretch", key="qa_by_rule", height=36 * (len(table) + 1) + 3)
     st.caption(t("quality.chart_rules"))
-    st.bar_chart(table.set_index(t("quality.rule"))[[t("quality.findings")]], horizontal=True, height=420)
+    st.bar_chart(table, x=t("quality.rule"), y=t("quality.findings"), horizontal=True, sort=f"-{t('quality.findings')}", height=420)
     with st.expander(t("quality.rules_help")):
         st.dataframe(pd.DataFrame({
             t("quality.code"): [r.code for r in R.RULES],
@@ -75,8 +82,13 @@ with tab_towns:
 
 with tab_details:
     options = ["*", *[r.code for r in R.RULES]]
-    chosen = st.selectbox(t("quality.pick_rule"), options, key="qa_rule",
+    # keyed per language (option labels change with it); the choice itself survives a switch
+    rule_key = f"qa_rule_{lang}"
+    if ss.get(rule_key) not in options:
+        ss[rule_key] = ss.get("qa_rule_value", "*") if ss.get("qa_rule_value") in options else "*"
+    chosen = st.selectbox(t("quality.pick_rule"), options, key=rule_key,
                           format_func=lambda c: t("quality.all_rules") if c == "*" else f"{rule_name[c]} ({int((findings['rule'] == c).sum())})")
+    ss["qa_rule_value"] = chosen
     view = (findings if chosen == "*" else findings[findings["rule"] == chosen]).reset_index(drop=True)
     hids = sorted(view["household_id"].unique().tolist())
     heads = pd.DataFrame(columns=["household_id", "name", "id_number"])
@@ -88,13 +100,13 @@ with tab_details:
     heads = mask_frame(heads).set_index("household_id")
     shown = pd.DataFrame({
         t("common.household_id"): view["household_id"],
-        t("quality.head"): view["household_id"].map(heads["name"]).fillna(""),
-        t("quality.id_number"): view["household_id"].map(heads["id_number"]).fillna(""),
         t("common.township"): view["township_code"].map(lambda c: names.get(c, c)),
         t("quality.village"): view["village_code"].map(lambda c: villages.get(c, c)),
         t("quality.rule"): view["rule"].map(rule_name),
         t("quality.severity"): view["severity"].map(sev),
         t("quality.detail"): view["detail"].map(lambda d: R.detail_text(d, lang)),
+        t("quality.head"): view["household_id"].map(heads["name"]).fillna(""),
+        t("quality.id_number"): view["household_id"].map(heads["id_number"]).fillna(""),
     })
     st.subheader(t("quality.table", n=fmt.count(len(shown), lang)))
     if shown.empty:

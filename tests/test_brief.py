@@ -11,7 +11,6 @@ import subprocess
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
@@ -174,6 +173,47 @@ def test_a_refused_model_is_said(worked) -> None:  # noqa: ANN001
     assert "trained on another schema" in document_text(render_docx(b, "en"))
 
 
+@pytest.fixture(scope="module")
+def trained(worked):  # noqa: ANN001, ANN201
+    from fanpin import predict
+
+    engine, _ = worked
+    return predict.train(engine, 3, eval_months=3, importance_rows=2000)
+
+
+def test_the_models_list_is_predict_candidates_masked(worked, trained) -> None:  # noqa: ANN001
+    from fanpin import predict
+
+    engine, spec = worked
+    period = spec.periods[-1]
+    b = B.compute_brief(engine, period, model=trained, today=TODAY)
+    scores = predict.score_period(trained, engine, period)
+    expected = predict.candidates(scores, predict.monitored_households(engine) | predict.sent_households(engine), B.MODEL_THRESHOLD, limit=len(scores))
+    assert b.model_status == "ok" and b.model_horizon == 3
+    assert b.model_candidates_total == len(expected)
+    assert b.model_candidates["household_id"].tolist() == expected.index[: B.LIST_ROWS].astype(str).tolist()
+    assert all("*" in n for n in b.model_candidates["name"].dropna())
+    text = document_text(render_docx(b, "zh"))
+    assert f"尚未纳入监测也未推送线索的农户共 {len(expected)} 户" in text
+    if len(expected):
+        assert any(a.code == "model_candidates" and a.params["n"] == len(expected) for a in b.actions)
+
+
+def test_a_case_workers_brief_lists_only_their_townships(worked) -> None:  # noqa: ANN001
+    from fanpin.access import Principal
+
+    engine, spec = worked
+    period = spec.periods[-1]
+    full = B.compute_brief(engine, period, today=TODAY, model=None)
+    towns = frozenset(full.townships["township_code"].iloc[:2])
+    b = B.compute_brief(engine, period, principal=Principal("cw", "case_worker", towns), today=TODAY, model=None)
+    assert set(b.newly_red["township_code"]) <= towns
+    assert b.summary == full.summary  # county figures stay the county's, as on the overview
+    assert int(b.clues["clues"].sum()) <= int(full.clues["clues"].sum())
+    assert b.scope == towns
+    assert "农户名单仅含" in document_text(render_docx(b, "zh"))
+
+
 def test_english_version(made_en, made) -> None:  # noqa: ANN001
     text = document_text(made_en.docx)
     s = made_en.brief.summary
@@ -195,10 +235,9 @@ def test_no_unmasked_name_or_id_number(worked, made, made_en) -> None:  # noqa: 
         text = document_text(blob)
         wb = load_workbook(io.BytesIO(made.xlsx if blob is made.docx else made_en.xlsx))
         cells = "\n".join(str(c) for ws in wb for row in ws.iter_rows(values_only=True) for c in row if c is not None)
-        for name, idn, hid in people:
+        for name, idn, hid in people:  # no member's full name or ID number anywhere (listed heads appear masked)
             assert idn not in text and idn not in cells
-            if hid in listed:  # listed households' members: their names appear only masked
-                assert name not in text and name not in cells
+            assert name not in text and name not in cells, (name, hid in listed)
     heads = made.brief.newly_red["name"].tolist()
     assert heads and all(re.fullmatch(r".\*+", h) for h in heads)
     assert all("*" in v for v in made.brief.newly_red["id_number"])
@@ -330,6 +369,19 @@ def test_cjk_font_is_found() -> None:
     assert Path(cjk_font_path()).exists()
 
 
+def test_a_missing_cjk_font_is_refused_clearly(monkeypatch, made) -> None:  # noqa: ANN001
+    from fanpin import brief_charts
+
+    monkeypatch.setattr(brief_charts, "CJK_FAMILY", "No Such CJK Family")
+    brief_charts.cjk_font_path.cache_clear()
+    try:
+        with pytest.raises(brief_charts.FontMissing, match="system-deps.sh"):
+            brief_charts.trend_chart(made.brief, "zh")
+    finally:
+        monkeypatch.undo()
+        brief_charts.cjk_font_path.cache_clear()
+
+
 def test_docx_declares_the_east_asian_font(made) -> None:  # noqa: ANN001
     from docx import Document
     from docx.oxml.ns import qn
@@ -359,3 +411,24 @@ def test_libreoffice_opens_the_brief(made, tmp_path) -> None:  # noqa: ANN001
         out.mkdir(parents=True, exist_ok=True)
         subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", "-singlefile", str(pdf), str(out / "brief_page1")], check=True, timeout=60)
         assert (out / "brief_page1.png").stat().st_size > 5_000
+
+
+# --------------------------------------------------------------------------- both backends
+def test_brief_on_each_backend(db_url: str) -> None:
+    """The brief's own queries (clues, monitoring, events, hot spots) run on SQLite and PostgreSQL alike."""
+    from fanpin.demo import DemoSpec, build_demo
+
+    engine = store.make_engine(db_url, create=True)
+    store.upgrade(engine)
+    spec = DemoSpec(households=300, months=6, start=202401, townships=5, villages=15, seed=3)
+    build_demo(engine, spec)
+    period = spec.periods[-1]
+    made = produce(engine, period, "zh", "test:backend", today=TODAY)
+    assert made.brief.summary == month_summary(_panel(engine, period), period)
+    with engine.connect() as conn:
+        n = conn.execute(select(func.count()).select_from(S.clues).where(S.clues.c.period == period, S.clues.c.status != "merged")).scalar()
+        audited = conn.execute(select(func.count()).select_from(S.audit_log).where(S.audit_log.c.action == "brief")).scalar()
+    assert int(made.brief.clues["clues"].sum()) == n
+    assert audited == 1
+    assert headline_text(made.brief, "zh") in document_text(made.docx)
+    engine.dispose()

@@ -77,3 +77,17 @@ def test_english_and_a_named_workbook(db, tmp_path: Path) -> None:  # noqa: ANN0
     assert "1. The month at a glance" in document_text(out.read_bytes())
     assert "Townships" in load_workbook(io.BytesIO(xlsx.read_bytes())).sheetnames
     assert not out.with_suffix(".xlsx").exists()
+
+
+def test_missing_cjk_font_exits_non_zero(db, tmp_path: Path, capsys, monkeypatch) -> None:  # noqa: ANN001
+    from fanpin import brief_charts
+
+    url, spec = db
+    monkeypatch.setattr(brief_charts, "CJK_FAMILY", "No Such CJK Family")
+    brief_charts.cjk_font_path.cache_clear()
+    try:
+        assert main(["brief", "--db", url, "--period", str(spec.periods[-1]), "--out", str(tmp_path / "b.docx")]) == 2
+        assert "No Such CJK Family" in capsys.readouterr().err
+    finally:
+        monkeypatch.undo()
+        brief_charts.cjk_font_path.cache_clear()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import shutil
+import sqlite3
 from datetime import date, datetime
 from pathlib import Path
 
@@ -379,9 +379,11 @@ def test_household_aggregates_match_the_demo(small_demo) -> None:  # noqa: ANN00
 def test_small_demo_copy_roster_update(small_demo, tmp_path: Path) -> None:  # noqa: ANN001
     """On a copy of the small demo (never the shared fixture): a roster row updates one household."""
     engine, _spec = small_demo
-    src = Path(engine.url.database)
     dst = tmp_path / "copy.db"
-    shutil.copy(src, dst)
+    src_conn, dst_conn = sqlite3.connect(engine.url.database), sqlite3.connect(dst)
+    src_conn.backup(dst_conn)  # a consistent copy even while the shared file is open elsewhere
+    src_conn.close()
+    dst_conn.close()
     copy = store.make_engine(f"sqlite:///{dst}")
     with copy.connect() as conn:
         hid, village, size = conn.exec_driver_sql("SELECT household_id, village_code, size FROM households ORDER BY household_id LIMIT 1").one()
@@ -389,3 +391,27 @@ def test_small_demo_copy_roster_update(small_demo, tmp_path: Path) -> None:  # n
     res = _imp(copy, "households", _csv(text))
     assert (res.report.added, res.report.updated) == (0, 1)
     assert _rows(copy, f"SELECT size, in_cooperative, village_code FROM households WHERE household_id = '{hid}'") == [(size + 1, 1, village)]
+
+
+@pytest.mark.parametrize("kind", ingest.KINDS)
+def test_headers_and_values_are_unambiguous(kind: str) -> None:
+    """No header (zh, en, code or alias) names two columns of a kind, and no accepted cell value
+    means two codes of a column: otherwise a bureau's file could be read two ways."""
+    spec = ingest.SPECS[kind]
+    seen: dict[str, str] = {}
+    for c in spec.columns:
+        for h in {ingest._norm(x) for x in (c.name, c.zh, c.en, *c.aliases)}:
+            assert seen.setdefault(h, c.name) == c.name, (h, c.name, seen[h])
+        values: dict[str, str] = {}
+        for code in c.codes:
+            names = {ingest._norm(code)} | ({ingest._norm(ingest.label(c.label_kind, code, lang)) for lang in ("zh", "en")} if c.label_kind else set())
+            for v in names:
+                assert values.setdefault(v, code) == code, (c.name, v)
+        for alias, code in c.value_aliases:
+            assert code in c.codes
+            assert values.setdefault(ingest._norm(alias), code) == code, (c.name, alias)
+
+
+def test_row_with_errors_still_reports_missing_required_values(fx_sqlite) -> None:  # noqa: ANN001
+    rep = ingest.validate(fx_sqlite, "households", _csv("户编号,户类型,家庭人口数\n99010100100200001,一般农户,三\n"), "h.csv", today=fx.TODAY)
+    assert _problems(rep, "zh") == [(2, "家庭人口数", "不是数字"), (2, "行政村代码", "新增记录必须填写此项")]

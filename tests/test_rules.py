@@ -351,3 +351,20 @@ def test_small_demo_findings_to_clues_idempotent(small_demo, tmp_path) -> None: 
         assert len(after) == len(f) - (f["rule"] == "medical_no_clue").sum()
     finally:
         eng.dispose()
+
+
+def test_detail_text_picks_the_language() -> None:
+    d = "甲 / a; 乙 / b"
+    assert R.detail_text(d, "zh") == "甲; 乙" and R.detail_text(d, "en") == "a; b"
+    assert R.detail_text(None, "en") == "" and R.detail_text("只有中文", "en") == "只有中文"
+
+
+def test_state_token_moves_with_clues_and_monitoring(tiny) -> None:  # noqa: ANN001
+    engine, _ = tiny
+    before = R.state_token(engine)
+    assert R.state_token(engine) == before
+    W.add_clue(engine, "MC1", P, "cadre_visit", "cadre", "illness", "走访")
+    after = R.state_token(engine)
+    assert after != before
+    # the new illness clue answers the medical finding
+    assert "MC1" not in set(R.find(engine, codes=["medical_no_clue"])["household_id"])

@@ -42,9 +42,10 @@ def brief_download(ctx) -> None:  # noqa: ANN001
     cache: dict = st.session_state.setdefault("_briefs", {})
     key = _key(ctx)
     made = cache.get(key)
-    cols = st.columns([1, 1, 1, 3])
+    cols = st.columns([1, 1, 3])
+    first = cols[0].empty()  # the build button, replaced in place by the Word download once built
     if made is None:
-        if cols[0].button(t("brief.ui.button"), key="ov_brief", help=t("brief.ui.help"), icon="📄"):
+        if first.button(t("brief.ui.button"), key="ov_brief", help=t("brief.ui.help"), icon="📄"):
             with st.spinner(t("brief.ui.building")):
                 try:
                     made = _build(ctx)
@@ -55,5 +56,5 @@ def brief_download(ctx) -> None:  # noqa: ANN001
                 cache.clear()  # a few months' briefs at most per session
             cache[key] = made
     if made is not None:
-        cols[0].download_button(t("brief.ui.download_docx"), made["docx"], file_name=f"{made['name']}.docx", mime=DOCX_MIME, key="ov_brief_docx")
-        cols[1].download_button(t("brief.ui.download_xlsx"), made["xlsx"], file_name=f"{made['name']}.xlsx", mime=XLSX_MIME, key="ov_brief_xlsx")
+        first.download_button(t("brief.ui.download_docx"), made["docx"], file_name=f"{made['name']}.docx", mime=DOCX_MIME, key="ov_brief_docx", icon="📄")
+        cols[1].download_button(t("brief.ui.download_xlsx"), made["xlsx"], file_name=f"{made['name']}.xlsx", mime=XLSX_MIME, key="ov_brief_xlsx", icon="📊")

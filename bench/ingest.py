@@ -1,0 +1,116 @@
+"""Importing a large household roster (and its members): validation and writing, on SQLite.
+
+    .venv/bin/python bench/ingest.py                  # 100k households (+ ~3 members each)
+    .venv/bin/python bench/ingest.py --households 20000 --no-members
+
+Builds a fresh demo-like SQLite database with the demo county's regions (a 200-household demo
+county, so regions exist), writes a CSV roster of N new households spread over its villages
+(and a members CSV with valid ID numbers), then times ``fanpin.ingest.validate`` and
+``fanpin.ingest.apply`` separately and reports the peak RSS above the start of each step.
+Target from the issue: at most 30 s for validation + import of 100k households on SQLite.
+Never asserts on time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import fmt_bytes, peak_rss_delta, print_environment, print_table  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+
+def roster(villages: np.ndarray, n: int, rng: np.random.Generator) -> pd.DataFrame:
+    v = villages[rng.integers(0, len(villages), n)]
+    ids = np.char.add(np.char.add("B", v.astype(str)), np.char.zfill(np.arange(n).astype(str), 7))
+    return pd.DataFrame({
+        "户编号": ids,
+        "行政村代码": v,
+        "户类型": np.where(rng.random(n) < 0.3, "脱贫户", "一般农户"),
+        "家庭人口数": rng.integers(1, 7, n),
+        "联系电话": np.char.add("139", np.char.zfill(rng.integers(0, 10**8, n).astype(str), 8)),
+        "居住在易地扶贫搬迁集中安置区": np.where(rng.random(n) < 0.05, "是", "否"),
+        "耕地面积(亩)": np.round(rng.gamma(2, 1.5, n), 1),
+        "住房面积": np.round(rng.uniform(40, 150, n), 1),
+        "与村主干路距离(公里)": np.round(rng.gamma(1.5, 1.2, n), 2),
+        "是否加入农民专业合作组织": np.where(rng.random(n) < 0.3, "是", "否"),
+        "住房安全有保障": "是",
+        "识别监测时间": "202401",
+    })
+
+
+def members(hh: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    from fanpin.demo import make_id_numbers
+
+    size = hh["家庭人口数"].to_numpy()
+    hid = np.repeat(hh["户编号"].to_numpy(), size)
+    n = len(hid)
+    birth = np.datetime64("2024-01-15") - (rng.uniform(1, 85, n) * 365.25).astype("timedelta64[D]")
+    female = rng.random(n) < 0.5
+    ids = make_id_numbers("990150", birth, female)  # not the demo county's 990101: no clash
+    first = np.r_[True, hid[1:] != hid[:-1]]
+    return pd.DataFrame({
+        "户编号": hid,
+        "姓名": np.where(female, "李芳", "张伟"),
+        "证件号码": ids,
+        "与户主关系": np.where(first, "户主", "子女"),
+        "劳动技能": rng.choice(["普通劳动力", "弱劳动力或半劳动力", "无劳动力"], n),
+        "健康状况": rng.choice(["健康", "长期慢性病", "患有大病"], n, p=[0.85, 0.12, 0.03]),
+        "在校生情况": "非在校生",
+        "是否参加城乡居民基本医疗保险": "是",
+    })
+
+
+def step(engine, kind: str, data: bytes, name: str, title: str | None = None) -> list:  # noqa: ANN001
+    from fanpin import ingest
+
+    with peak_rss_delta() as mem_v:
+        t0 = time.perf_counter()
+        report = ingest.validate(engine, kind, data, name)
+        t_validate = time.perf_counter() - t0
+    assert report.ok, report.text("en", 10)
+    with peak_rss_delta() as mem_a:
+        t0 = time.perf_counter()
+        result = ingest.apply(engine, report, "bench")
+        t_apply = time.perf_counter() - t0
+    assert result.status == "applied"
+    return [title or kind, f"{report.n_rows:,}", f"{len(data) / 1e6:.1f} MB", f"{t_validate:.2f}", f"{t_apply:.2f}", f"{t_validate + t_apply:.2f}", fmt_bytes(mem_v["bytes"]), fmt_bytes(mem_a["bytes"])]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--households", type=int, default=100_000)
+    ap.add_argument("--no-members", action="store_true")
+    args = ap.parse_args()
+    print_environment()
+    from fanpin import store
+    from fanpin.demo import DemoSpec, build_demo
+    from fanpin.export import csv_bytes
+
+    rng = np.random.default_rng(7)
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+        engine = store.make_engine(url, create=True)
+        store.upgrade(engine)
+        build_demo(engine, DemoSpec(households=200, months=3, townships=14, villages=200))
+        with engine.connect() as conn:
+            villages = np.array([r[0] for r in conn.exec_driver_sql("SELECT region_code FROM regions WHERE level = 'village'")])
+        hh = roster(villages, args.households, rng)
+        rows = [step(engine, "households", csv_bytes(hh), "roster.csv")]
+        changed = hh.assign(**{"联系电话": np.char.add("138", np.char.zfill(rng.integers(0, 10**8, len(hh)).astype(str), 8))})
+        rows.append(step(engine, "households", csv_bytes(changed), "roster-updated.csv", "households (every row updated)"))
+        if not args.no_members:
+            rows.append(step(engine, "members", csv_bytes(members(hh, rng)), "members.csv"))
+        print_table(["kind", "rows", "file", "validate s", "import s", "total s", "peak RSS validate", "peak RSS import"], rows,
+                    title=f"fanpin import on SQLite ({args.households:,} new households)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+"""Login in a real browser: an administrator and a case worker each see exactly what their role allows."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from fanpin import store
+from fanpin.store import schema as S
+
+from .conftest import ADMIN, Recorder, ensure_user, errors_on_page, login, login_form_shown, screenshot, wait_ready
+
+CW = ("browser_cw", "browser-cw-pass")
+
+
+def _township_and_households(db_url: str) -> tuple[str, str, str, str]:
+    engine = store.make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            h, r = S.households.c, S.regions.c
+            town = conn.execute(select(r.region_code).where(r.level == "township").order_by(r.region_code).limit(1)).scalar_one()
+            name = conn.execute(select(r.name).where(r.region_code == town)).scalar_one()
+            inside = conn.execute(select(h.household_id).where(h.township_code == town).order_by(h.household_id).limit(1)).scalar_one()
+            outside = conn.execute(select(h.household_id).where(h.township_code != town).order_by(h.household_id).limit(1)).scalar_one()
+    finally:
+        engine.dispose()
+    return town, name, inside, outside
+
+
+def _new_page(browser):  # noqa: ANN001, ANN202
+    context = browser.new_context(viewport={"width": 1500, "height": 1100}, locale="zh-CN")
+    pg = context.new_page()
+    rec = Recorder()
+    pg.on("request", lambda req: rec.urls.append(req.url))
+    return context, pg, rec
+
+
+def _nav(pg, label: str) -> None:  # noqa: ANN001
+    """Client-side navigation through the sidebar (the session, and so the login, is kept)."""
+    pg.locator('[data-testid="stSidebarNav"] a').filter(has_text=label).first.click()
+    pg.wait_for_timeout(500)
+    wait_ready(pg)
+
+
+def test_login_page_then_admin_sees_users_and_audit(browser, app_server, small_demo) -> None:  # noqa: ANN001
+    context, pg, rec = _new_page(browser)
+    try:
+        pg.goto(f"{app_server}/admin")
+        wait_ready(pg)
+        assert login_form_shown(pg)
+        assert pg.locator('[data-testid="stMain"] h1').first.inner_text().startswith("登录")
+        assert pg.locator('[data-testid="stMetric"]').count() == 0
+        screenshot(pg, "login")
+        # a wrong password: the form stays, with the one message for every failure
+        login_fail = pg.locator('[data-testid="stForm"] input[type="text"]').first
+        login_fail.fill(ADMIN[0])
+        pg.locator('input[type="password"]').first.fill("not-the-password")
+        pg.locator('input[type="password"]').first.press("Enter")
+        pg.locator('[data-testid="stAlert"]').filter(has_text="用户名或密码错误").first.wait_for(timeout=20_000)
+        assert login_form_shown(pg)
+        login(pg, *ADMIN)
+        assert not login_form_shown(pg)
+        assert pg.locator('[data-testid="stMain"] h1').first.inner_text() == "用户与审计"
+        sidebar = pg.locator('[data-testid="stSidebar"]').inner_text()
+        assert ADMIN[0] in sidebar and "系统管理员" in sidebar and "退出登录" in sidebar
+        assert pg.locator('[data-testid="stDataFrame"]').count() >= 1
+        screenshot(pg, "admin_users")
+        pg.get_by_role("tab", name="审计日志").click()
+        pg.wait_for_timeout(800)
+        wait_ready(pg)
+        assert pg.get_by_text("审计日志只能追加").count() == 1
+        screenshot(pg, "admin_audit")
+        assert errors_on_page(pg) == []
+        # the session is kept on client-side navigation
+        _nav(pg, "阈值与权重模拟")
+        assert not login_form_shown(pg) and pg.locator('[data-testid="stMetric"]').count() > 0
+        assert rec.external() == []
+    finally:
+        context.close()
+
+
+def test_case_worker_sees_only_their_township(browser, app_server, small_demo) -> None:  # noqa: ANN001
+    engine, _ = small_demo
+    url = engine.url.render_as_string(hide_password=False)
+    town, tname, inside, outside = _township_and_households(url)
+    ensure_user(url, CW[0], "case_worker", CW[1], townships=[town])
+    context, pg, rec = _new_page(browser)
+    try:
+        pg.goto(f"{app_server}/profile")
+        wait_ready(pg)
+        login(pg, *CW)
+        sidebar = pg.locator('[data-testid="stSidebar"]').inner_text()
+        assert "帮扶干部" in sidebar and tname in sidebar
+        search = pg.locator('[data-testid="stMain"] input[type="text"]').first
+        search.fill(outside)
+        search.press("Enter")
+        pg.wait_for_timeout(500)
+        wait_ready(pg)
+        assert pg.get_by_text("没有找到").count() >= 1 or pg.locator('[data-testid="stAlert"]').count() >= 1
+        assert pg.locator('[data-testid="stMain"] h2').count() == 0  # no household header
+        search.fill(inside)
+        search.press("Enter")
+        pg.wait_for_timeout(500)
+        wait_ready(pg)
+        assert inside in pg.locator('[data-testid="stMain"] h2').first.inner_text()
+        body = pg.locator('[data-testid="stMain"]').inner_text()
+        assert "*" in body  # names and ID numbers masked
+        screenshot(pg, "case_worker_profile")
+        # pages the role may not open are refused even by client-side navigation
+        for label in ("用户与审计", "阈值与权重模拟", "模型评估", "数据导入"):
+            _nav(pg, label)
+            assert pg.locator('[data-testid="stAlert"]').filter(has_text="无权").count() == 1, label
+            assert pg.locator('[data-testid="stMetric"]').count() == 0
+        screenshot(pg, "case_worker_refused")
+        # the overview counts the case worker's township only
+        _nav(pg, "总览")
+        caption = pg.locator('[data-testid="stSidebar"]').inner_text()
+        assert "1,500 户" not in caption
+        assert errors_on_page(pg) == []
+        assert rec.external() == []
+    finally:
+        context.close()

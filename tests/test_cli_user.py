@@ -1,0 +1,99 @@
+"""`fanpin user add|passwd|disable|enable|list`: passwords from a prompt or stdin, never from argv."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from sqlalchemy import insert
+
+from fanpin import store, users
+from fanpin.cli import main
+from fanpin.store import schema as S
+
+T1 = "990101001000"
+
+
+@pytest.fixture
+def url(tmp_path) -> str:  # noqa: ANN001
+    u = f"sqlite:///{tmp_path / 'u.db'}"
+    engine = store.make_engine(u, create=True)
+    store.upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(insert(S.regions), [
+            {"region_code": "990101000000", "level": "county", "parent_code": None, "name": "示范县"},
+            {"region_code": T1, "level": "township", "parent_code": "990101000000", "name": "一镇"},
+        ])
+    engine.dispose()
+    return u
+
+
+def _eng(url: str):  # noqa: ANN202
+    return store.make_engine(url)
+
+
+def test_first_admin_from_stdin(url: str, monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # noqa: ANN001
+    monkeypatch.setattr("sys.stdin", io.StringIO("s3cret-admin\n"))
+    assert main(["user", "add", "root", "--role", "admin", "--password-stdin", "--db", url]) == 0
+    assert "root" in capsys.readouterr().out
+    assert users.authenticate(_eng(url), "root", "s3cret-admin").role == "admin"
+
+
+def test_prompted_password_must_be_typed_twice(url: str, monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # noqa: ANN001
+    answers = iter(["first-password", "other-password"])
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
+    assert main(["user", "add", "wang", "--role", "analyst", "--db", url]) == 2
+    assert "differ" in capsys.readouterr().err
+    assert users.get_user(_eng(url), "wang") is None
+    answers = iter(["good-password", "good-password"])
+    assert main(["user", "add", "wang", "--role", "analyst", "--db", url]) == 0
+    assert users.authenticate(_eng(url), "wang", "good-password").role == "analyst"
+
+
+def test_a_password_is_never_an_argument(url: str) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["user", "add", "root", "--role", "admin", "--password", "visible-in-ps", "--db", url])
+    assert exc.value.code == 2
+
+
+def test_case_worker_townships_are_validated(url: str, monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # noqa: ANN001
+    monkeypatch.setattr("sys.stdin", io.StringIO("cw-password\n"))
+    assert main(["user", "add", "cw", "--role", "case_worker", "--townships", "990101999000", "--password-stdin", "--db", url]) == 2
+    assert "990101999000" in capsys.readouterr().err
+    assert main(["user", "add", "cw", "--role", "case_worker", "--password-stdin", "--db", url]) == 2  # none given
+    assert users.user_count(_eng(url)) == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("cw-password\n"))
+    assert main(["user", "add", "cw", "--role", "case_worker", "--townships", T1, "--password-stdin", "--db", url]) == 0
+    assert users.get_user(_eng(url), "cw").townships == frozenset({T1})
+
+
+def test_short_password_and_duplicates_are_refused(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    assert main(["user", "add", "a", "--role", "leader", "--password-stdin", "--db", url]) == 2
+    monkeypatch.setattr("sys.stdin", io.StringIO("long-enough\n"))
+    assert main(["user", "add", "a", "--role", "leader", "--password-stdin", "--db", url]) == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("long-enough\n"))
+    assert main(["user", "add", "a", "--role", "leader", "--password-stdin", "--db", url]) == 2
+
+
+def test_passwd_disable_enable_list(url: str, monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # noqa: ANN001
+    monkeypatch.setattr("sys.stdin", io.StringIO("old-password\n"))
+    main(["user", "add", "wang", "--role", "leader", "--password-stdin", "--db", url])
+    monkeypatch.setattr("sys.stdin", io.StringIO("new-password\n"))
+    assert main(["user", "passwd", "wang", "--password-stdin", "--db", url]) == 0
+    assert users.authenticate(_eng(url), "wang", "new-password").username == "wang"
+    assert main(["user", "passwd", "nobody", "--password-stdin", "--db", url]) == 2
+    assert main(["user", "disable", "wang", "--db", url]) == 0
+    with pytest.raises(users.LoginFailed):
+        users.authenticate(_eng(url), "wang", "new-password")
+    capsys.readouterr()
+    assert main(["user", "list", "--db", url]) == 0
+    assert capsys.readouterr().out.split() == ["wang", "leader", "-", "disabled"]
+    assert main(["user", "enable", "wang", "--db", url]) == 0
+    assert users.authenticate(_eng(url), "wang", "new-password").role == "leader"
+    assert main(["user", "disable", "nobody", "--db", url]) == 2
+
+
+def test_identity_provider_account_has_no_password(url: str) -> None:
+    assert main(["user", "add", "li@bureau.example", "--role", "analyst", "--no-password", "--db", url]) == 0
+    assert users.get_user(_eng(url), "li@bureau.example").has_password is False
