@@ -283,7 +283,7 @@ def render_docx(brief: Brief, lang: str = "zh", charts: dict[str, bytes] | None 
         doc.add_paragraph(text)
     _picture(doc, charts.get("townships"), 15.0)
     tw = tabs["townships"].drop(columns=[T("col.code")])
-    _table(doc, tw, font_pt=7.5)
+    _table(doc, tw, widths=[0.9, 2.6, 1.4, 1.0, 1.1, 1.2, 1.3, 1.3, 1.3, 2.0, 2.0], font_pt=7.5)
 
     doc.add_heading(T("h.clues"), level=1)
     for text in clue_texts(brief, lang):

@@ -40,7 +40,7 @@ c[4].metric(t("overview.newly_red"), fmt.count(s.newly_red, lang), help=t("overv
 c[5].metric(t("overview.rising"), fmt.count(s.rising, lang), help=t("overview.rising_help"))
 
 # ---- closed loop of the monitoring work (verification orders)
-loop = closed_loop(data.engine, as_of_date(period))
+loop = closed_loop(data.engine, as_of_date(period), principal=ctx.principal)
 if loop.orders:
     l1, l2, l3, l4 = st.columns(4)
     l1.metric(t("overview.orders"), fmt.count(loop.orders, lang))

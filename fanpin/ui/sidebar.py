@@ -87,7 +87,10 @@ def sidebar(data: Data, principal: Principal) -> Context:
     county = names.get(county_code, "") if county_code else ""
     st.sidebar.caption(t("common.database", county=county, households=f"{data.household_count(period):,}", url=_short(data.url)))
     who = principal.display_name or principal.username
-    st.sidebar.markdown(t("access.signed_in", who=who, user=principal.username, role=lbl("role", principal.role)))
+    if who == principal.username:
+        st.sidebar.markdown(t("access.signed_in_plain", user=principal.username, role=lbl("role", principal.role)))
+    else:
+        st.sidebar.markdown(t("access.signed_in", who=who, user=principal.username, role=lbl("role", principal.role)))
     if principal.townships is not None:
         towns = "、".join(names.get(c, c) for c in sorted(principal.townships))
         st.sidebar.caption(t("access.scope", townships=towns))

@@ -1,7 +1,8 @@
-"""AppTest: the import page renders for a data steward in both languages and refuses a leader.
+"""AppTest: the import page renders for a data steward in both languages, refuses a leader, and
+takes an uploaded file (``FileUploader.upload``) through the report to the import.
 
-AppTest cannot hand a file to ``st.file_uploader``, so validation and writing are tested in
-tests/test_ingest.py through the same ``fanpin.ingest`` functions the page calls.
+Validation and writing in depth are tested in tests/test_ingest.py through the same
+``fanpin.ingest`` functions the page calls.
 """
 
 from __future__ import annotations
@@ -40,3 +41,56 @@ def test_page_refuses_a_leader(app_db) -> None:  # noqa: ANN001
     assert not at.exception
     assert at.error and "数据导入" not in " ".join(x.value for x in at.title)
     assert not [s for s in at.selectbox if s.key == "import_kind"]
+
+
+@pytest.fixture
+def import_db(small_demo, tmp_path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN001, ANN201
+    """A copy of the small demo county (the shared one stays untouched)."""
+    import sqlite3
+
+    from fanpin import store
+
+    engine, _spec = small_demo
+    path = tmp_path / "import.db"
+    src, dst = sqlite3.connect(engine.url.database), sqlite3.connect(path)
+    src.backup(dst)
+    src.close()
+    dst.close()
+    url = f"sqlite:///{path}"
+    monkeypatch.setenv("FANPIN_DB_URL", url)
+    eng = store.make_engine(url)
+    yield eng
+    eng.dispose()
+
+
+def test_upload_refused_then_accepted_and_applied(import_db) -> None:  # noqa: ANN001
+    """Through the page: a bad file shows its report and no apply button; a good one is imported."""
+    from sqlalchemy import select
+
+    from fanpin.store import schema as S
+
+    with import_db.connect() as conn:
+        village = conn.exec_driver_sql("SELECT region_code FROM regions WHERE level = 'village' ORDER BY region_code LIMIT 1").scalar()
+        n_before = conn.exec_driver_sql("SELECT COUNT(*) FROM households").scalar()
+    at = open_page("import", role="data_steward")
+    bad = f"户编号,行政村代码,户类型,家庭人口数\n99990000000000001,{village},贫困户,3\n".encode("gb18030")
+    at.get("file_uploader")[0].upload("bad.csv", bad, "text/csv")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = at.dataframe[1].value
+    assert table.iloc[0].tolist()[:4] == [2, "户类型", "贫困户", "不是有效取值，可选：脱贫户、一般农户"]
+    assert "校验未通过，请按报告修改后重新上传" in _texts(at)
+    assert not [b for b in at.button if b.key == "import_apply"]
+    with import_db.connect() as conn:
+        assert conn.execute(select(S.import_batches.c.status, S.import_batches.c.imported_by)).all() == [("refused", "data_steward")]
+    good = f"户编号,行政村代码,户类型,家庭人口数\n99990000000000001,{village},脱贫户,3\n".encode("utf-8-sig")
+    up = at.get("file_uploader")[0]
+    up.set_value(("good.csv", good, "text/csv"))
+    at.run()
+    assert "校验通过，可以导入" in _texts(at)
+    at.button(key="import_apply").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "已导入为批次 2：新增 1，更新 0，无变化 0，跳过 0" in _texts(at)
+    with import_db.connect() as conn:
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM households").scalar() == n_before + 1
+        assert conn.execute(select(S.import_batches.c.status).order_by(S.import_batches.c.batch_id)).scalars().all() == ["refused", "applied"]

@@ -90,17 +90,20 @@ def ensure_user(db_url: str, username: str, role: str, password: str, townships:
         engine.dispose()
 
 
+LOGIN_PASSWORD = 'input[autocomplete="current-password"]'  # the login form's (the admin page has other password fields)
+
+
 def login_form_shown(pg) -> bool:  # noqa: ANN001
-    return pg.locator('input[type="password"]').count() > 0
+    return pg.locator(LOGIN_PASSWORD).count() > 0
 
 
 def login(pg, username: str, password: str) -> None:  # noqa: ANN001
     """Fill in the login form on the page and submit it (Enter in the password field)."""
-    pg.locator('input[type="password"]').first.wait_for(timeout=30_000)
-    pg.locator('[data-testid="stForm"] input[type="text"]').first.fill(username)
-    pg.locator('input[type="password"]').first.fill(password)
-    pg.locator('input[type="password"]').first.press("Enter")
-    pg.locator('input[type="password"]').first.wait_for(state="detached", timeout=30_000)
+    pg.locator(LOGIN_PASSWORD).first.wait_for(timeout=30_000)
+    pg.locator('input[autocomplete="username"]').first.fill(username)
+    pg.locator(LOGIN_PASSWORD).first.fill(password)
+    pg.locator(LOGIN_PASSWORD).first.press("Enter")
+    pg.locator(LOGIN_PASSWORD).first.wait_for(state="detached", timeout=30_000)
     wait_ready(pg)
 
 

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from fanpin import store
 from fanpin.store import schema as S
 
-from .conftest import ADMIN, Recorder, ensure_user, errors_on_page, login, login_form_shown, screenshot, wait_ready
+from .conftest import ADMIN, LOGIN_PASSWORD, Recorder, ensure_user, errors_on_page, login, login_form_shown, screenshot, wait_ready
 
 CW = ("browser_cw", "browser-cw-pass")
 
@@ -51,10 +51,9 @@ def test_login_page_then_admin_sees_users_and_audit(browser, app_server, small_d
         assert pg.locator('[data-testid="stMetric"]').count() == 0
         screenshot(pg, "login")
         # a wrong password: the form stays, with the one message for every failure
-        login_fail = pg.locator('[data-testid="stForm"] input[type="text"]').first
-        login_fail.fill(ADMIN[0])
-        pg.locator('input[type="password"]').first.fill("not-the-password")
-        pg.locator('input[type="password"]').first.press("Enter")
+        pg.locator('input[autocomplete="username"]').first.fill(ADMIN[0])
+        pg.locator(LOGIN_PASSWORD).first.fill("not-the-password")
+        pg.locator(LOGIN_PASSWORD).first.press("Enter")
         pg.locator('[data-testid="stAlert"]').filter(has_text="用户名或密码错误").first.wait_for(timeout=20_000)
         assert login_form_shown(pg)
         login(pg, *ADMIN)
