@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 
 from fanpin import audit
 from fanpin.access import mask_id_number, mask_name, mask_phone
@@ -1115,11 +1116,39 @@ def apply(engine: Engine, report: Report, actor: str, *, now: datetime | None = 
         raise ValueError("the report has errors: it cannot be applied")
     now = (now or datetime.now()).replace(microsecond=0)
     spec = SPECS[report.kind]
+    try:
+        batch_id = _apply_batch(engine, spec, report, actor, now)
+    except IntegrityError:
+        # Another import applied the same file between our check and our write: the unique
+        # index on applied file hashes refused ours, and the whole transaction rolled back.
+        with engine.connect() as conn:
+            prior = conn.execute(_applied_batch(report.file_hash)).first()
+        if prior is None:
+            raise
+        report.already_batch = int(prior[0])
+        return ImportResult("already", report)
+    if batch_id is None:
+        return ImportResult("already", report)
+    merged = 0
+    if spec.kind == "feeds" and report.added:
+        from fanpin.workflow import merge_duplicates
+
+        merged = merge_duplicates(engine)
+    return ImportResult("applied", report, batch_id, merged)
+
+
+def _applied_batch(file_hash: str):  # noqa: ANN202
+    b = S.import_batches.c
+    return select(b.batch_id).where(b.file_hash == file_hash, b.status == "applied").order_by(b.batch_id).limit(1)
+
+
+def _apply_batch(engine: Engine, spec, report: Report, actor: str, now: datetime) -> int | None:  # noqa: ANN001
+    """The write transaction of ``apply``; None when the file was applied since validation."""
     with engine.begin() as conn:
-        prior = conn.execute(select(S.import_batches.c.batch_id).where(S.import_batches.c.file_hash == report.file_hash, S.import_batches.c.status == "applied").limit(1)).first()
+        prior = conn.execute(_applied_batch(report.file_hash)).first()
         if prior is not None:  # applied by someone else since validation
             report.already_batch = int(prior[0])
-            return ImportResult("already", report)
+            return None
         res = conn.execute(
             insert(S.import_batches).values(
                 kind=report.kind, file_name=report.file_name[:255], file_hash=report.file_hash, rows_added=report.added, rows_updated=report.updated,
@@ -1136,12 +1165,7 @@ def apply(engine: Engine, report: Report, actor: str, *, now: datetime | None = 
         audit.record(conn, actor, "import", target=f"batch:{batch_id}", detail={"kind": report.kind, "file": report.file_name, "sha256": report.file_hash, "added": report.added, "updated": report.updated, "unchanged": report.unchanged, "skipped": report.skipped}, at=now)
         if report.added or report.updated:
             sio.bump_data_version(conn)
-    merged = 0
-    if spec.kind == "feeds" and report.added:
-        from fanpin.workflow import merge_duplicates
-
-        merged = merge_duplicates(engine)
-    return ImportResult("applied", report, batch_id, merged)
+    return batch_id
 
 
 def record_refusal(engine: Engine, report: Report, actor: str, *, now: datetime | None = None) -> int:

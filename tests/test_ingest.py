@@ -208,6 +208,50 @@ def test_households_add_update_unchanged_and_reimport(fx_db) -> None:  # noqa: A
     assert store.data_version(fx_db) == version  # nothing changed: caches stay valid
 
 
+def test_the_same_file_is_applied_once_even_when_two_imports_race(fx_db) -> None:  # noqa: ANN001
+    """Two stewards validate the same file, then both press apply at once: one batch is applied,
+    the other is told "already imported" (the database's unique index on applied hashes decides
+    when the check inside the transaction cannot)."""
+    import threading
+
+    from sqlalchemy.exc import IntegrityError
+
+    text = f"户编号,行政村代码,户类型,家庭人口数\n99010100100200001,{fx.V2},脱贫户,4\n"
+    data = _csv(text, "utf-8")
+    reports = [ingest.validate(fx_db, "households", data, "roster.csv", today=fx.TODAY) for _ in range(2)]
+    assert all(r.ok for r in reports)
+    results: list = []
+    errors: list = []
+    barrier = threading.Barrier(2)
+    engines = [store.make_engine(fx_db.url.render_as_string(hide_password=False)) for _ in range(2)]
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            results.append(ingest.apply(engines[i], reports[i], f"steward{i}").status)
+        except Exception as exc:  # noqa: BLE001 - SQLite may report the lock instead
+            errors.append(type(exc).__name__)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert results.count("applied") == 1, (results, errors)
+    assert results.count("already") + len(errors) == 1
+    with fx_db.connect() as conn:
+        applied = conn.execute(select(func.count()).select_from(S.import_batches).where(S.import_batches.c.status == "applied")).scalar()
+        added = conn.execute(select(func.count()).select_from(S.households).where(S.households.c.household_id == "99010100100200001")).scalar()
+    assert (applied, added) == (1, 1)
+    # and the database itself refuses a second applied batch of the same file
+    with pytest.raises(IntegrityError), fx_db.begin() as conn:
+        conn.execute(
+            S.import_batches.insert().values(
+                kind="households", file_name="x.csv", file_hash=hashlib.sha256(data).hexdigest(), imported_at=NOW, status="applied", rows_added=0, rows_updated=0
+            )
+        )
+
+
 def test_members_import_keeps_aggregates_in_step(fx_db) -> None:  # noqa: ANN001
     text = (
         "户编号,姓名,证件号码,与户主关系,劳动技能,健康状况,在校生情况,是否参加城乡居民基本医疗保险\n"

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData(
@@ -284,6 +285,14 @@ import_batches = Table(
     Column("status", String(16), nullable=False),
     Column("detail", Text, nullable=True),  # JSON: counts, refusal summary
     Index("ix_import_batches_hash", "file_hash"),
+    # A file is applied at most once, even by two imports racing each other.
+    Index(
+        "uq_import_batches_applied_hash",
+        "file_hash",
+        unique=True,
+        sqlite_where=text("status = 'applied'"),
+        postgresql_where=text("status = 'applied'"),
+    ),
 )
 
 # Department comparison data (数据比对): records another department holds about a
