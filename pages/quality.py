@@ -1,6 +1,7 @@
 """数据质量与监督 Data quality and supervision findings: by rule, by township, drill-down, findings to clues."""
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 from sqlalchemy import select
 
@@ -58,7 +59,10 @@ with tab_rules:
     })
     st.dataframe(table, hide_index=True, width="stretch", key="qa_by_rule", height=36 * (len(table) + 1) + 3)
     st.caption(t("quality.chart_rules"))
-    st.bar_chart(table, x=t("quality.rule"), y=t("quality.findings"), horizontal=True, sort=f"-{t('quality.findings')}", height=420)
+    ordered = table.sort_values(t("quality.findings"))  # largest at the top of a horizontal bar chart
+    fig = go.Figure(go.Bar(x=ordered[t("quality.findings")], y=ordered[t("quality.rule")], orientation="h", marker_color="#c0392b", text=ordered[t("quality.findings")], textposition="outside", cliponaxis=False))
+    fig.update_layout(height=34 * len(ordered) + 60, margin=dict(l=10, r=40, t=10, b=30), yaxis=dict(automargin=True))
+    st.plotly_chart(fig, width="stretch", key="qa_chart_rules")
     with st.expander(t("quality.rules_help")):
         st.dataframe(pd.DataFrame({
             t("quality.code"): [r.code for r in R.RULES],
