@@ -11,9 +11,9 @@ import streamlit as st
 
 from fanpin import users
 from fanpin.access import ROLES, AccessDenied, audit_actions, audit_actors, audit_query, require
-from fanpin.audit import record
 from fanpin.export import csv_bytes, xlsx_bytes
 from fanpin.ui.i18n import lbl, t
+from fanpin.ui.login import record_export
 from fanpin.ui.sidebar import page_context
 
 ctx = page_context("admin")
@@ -118,11 +118,6 @@ with tab_users:
             b2.button(t("access.enable_button"), key="ad_enable", on_click=on_disable, args=(False,))
 
 
-def on_export(kind: str, n: int) -> None:
-    """A download of the audit log is itself an audit entry."""
-    record(engine, me.actor, "export", "audit_log", {"format": kind, "rows": n})
-
-
 with tab_audit:
     st.caption(t("access.admin_caption"))
     f1, f2, f3, f4, f5 = st.columns([1, 1, 1, 1, 1])
@@ -151,9 +146,9 @@ with tab_audit:
     c1, c2, _ = st.columns([1, 1, 4])
     c1.download_button(
         t("common.download_csv"), csv_bytes(table), file_name=f"audit_log_{today:%Y%m%d}.csv", mime="text/csv", key="ad_audit_csv",
-        on_click=on_export, args=("csv", len(table)),
+        on_click=record_export, args=("audit_log", len(table), "csv"),
     )
     c2.download_button(
         t("common.download_xlsx"), xlsx_bytes(table), file_name=f"audit_log_{today:%Y%m%d}.xlsx",
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="ad_audit_xlsx", on_click=on_export, args=("xlsx", len(table)),
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="ad_audit_xlsx", on_click=record_export, args=("audit_log", len(table), "xlsx"),
     )

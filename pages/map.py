@@ -100,7 +100,7 @@ def household_coords(_engine, url: str, version: str) -> pd.DataFrame:  # noqa: 
 def previous_result(prev: int):  # noqa: ANN201
     """Last month's result from a scorer of our own (the shared one holds this month's buffers)."""
     cache = st.session_state.setdefault("_map_prev_scorer", {})
-    key = (data.url, data.version, prev)
+    key = (data.url, data.version, prev, data.towns_key)
     if key not in cache:
         cache.clear()
         cache[key] = Scorer.from_frame(data.snapshot(prev))

@@ -64,7 +64,7 @@ m[2].metric(t("register.eliminated"), fmt.count(int((hist_all["status"] == "elim
 m[3].metric(t("register.eligible_now"), fmt.count(int((reg["eligible"].fillna(False) & (reg["status"] == "monitored")).sum()), lang), help=t("register.eligible_help"))
 
 f1, f2 = st.columns(2)
-town = f1.selectbox(t("common.township"), [None, *names], format_func=lambda c: t("common.all") if c is None else names[c], key="rg_town")
+town = f1.selectbox(t("common.township"), [None, *(c for c in names if me.sees(c))], format_func=lambda c: t("common.all") if c is None else names[c], key="rg_town")
 cat = f2.selectbox(t("register.category"), [None, *W.CATEGORIES], format_func=lambda c: t("common.all") if c is None else lbl("category", c), key="rg_cat")
 view = reg
 if town:

@@ -32,8 +32,9 @@ policy = data.baseline(data.periods()[-1])
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _library(_data, url: str, version: str, policy_json: str) -> list[TrainingCase] | None:  # noqa: ANN001
-    """The case library, or None when the database is not the demo county."""
+def _library(_data, url: str, version: str, policy_json: str, towns: str) -> list[TrainingCase] | None:  # noqa: ANN001
+    """The case library, or None when the database is not the demo county (``towns``: the viewer's
+    township scope, part of the cache key because ``_data`` loads only those households)."""
     if not is_demo(_data.engine):
         return None
     pol = RiskPolicy.from_json(policy_json)
@@ -41,7 +42,7 @@ def _library(_data, url: str, version: str, policy_json: str) -> list[TrainingCa
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _walkthrough(_data, _case: TrainingCase, url: str, version: str, policy_json: str, key: str) -> Walkthrough:  # noqa: ANN001
+def _walkthrough(_data, _case: TrainingCase, url: str, version: str, policy_json: str, key: str, towns: str) -> Walkthrough:  # noqa: ANN001
     return _case.walkthrough(_data.snapshot, RiskPolicy.from_json(policy_json), _data.income_lines())
 
 
@@ -66,7 +67,7 @@ def _tier(code: str) -> str:
 st.title(t("training.title"))
 st.caption(t("training.caption"))
 with st.spinner(t("training.computing")):
-    cases = _library(data, data.url, data.version, policy.to_json())
+    cases = _library(data, data.url, data.version, policy.to_json(), data.towns_key)
 if cases is None:
     st.info(t("training.not_demo"))
     st.stop()
@@ -121,7 +122,7 @@ key = st.selectbox(
     persist_state="session",
 )
 case = by_key[key]
-wt = _walkthrough(data, case, data.url, data.version, policy.to_json(), case.key)
+wt = _walkthrough(data, case, data.url, data.version, policy.to_json(), case.key, data.towns_key)
 b, a = wt.before, wt.after
 structural = case.shock is None
 

@@ -85,17 +85,20 @@ def current_principal(engine: Engine) -> Principal | None:
     Applies the idle timeout: a session unseen for longer than ``idle_minutes``
     is logged out and says so."""
     ss = st.session_state
+    name = ss.get(AUTH_USER)
+    now = time.time()
+    if name:
+        seen = ss.get(AUTH_SEEN)
+        if not isinstance(seen, (int, float)) or now - float(seen) > idle_minutes() * 60:
+            record(engine, str(name), "logout", str(name), {"reason": "idle"})
+            _forget()
+            ss[_NOTICE] = "expired"
+            if oidc_configured():
+                st.logout()  # the provider's session cookie goes too
+            return None
     if oidc_configured():
         return _oidc_principal(engine)
-    name = ss.get(AUTH_USER)
     if not name:
-        return None
-    seen = ss.get(AUTH_SEEN)
-    now = time.time()
-    if not isinstance(seen, (int, float)) or now - float(seen) > idle_minutes() * 60:
-        record(engine, str(name), "logout", str(name), {"reason": "idle"})
-        _forget()
-        ss[_NOTICE] = "expired"
         return None
     principal = users.principal_for(engine, str(name))
     if principal is None:  # deleted or disabled since: out at once
@@ -117,8 +120,13 @@ def _oidc_principal(engine: Engine) -> Principal | None:
             ss[_NOTICE] = "oidc_unknown"
             return None
         ss[AUTH_USER] = principal.username
+    principal = users.principal_for(engine, ss[AUTH_USER])
+    if principal is None:  # disabled since
+        _forget()
+        ss[_NOTICE] = "oidc_unknown"
+        return None
     ss[AUTH_SEEN] = time.time()
-    return users.principal_for(engine, ss[AUTH_USER])
+    return principal
 
 
 def login_form(engine: Engine) -> None:
@@ -153,3 +161,14 @@ def _login_body(engine: Engine) -> None:
         st.text_input(t("access.password"), key="login_password", type="password", max_chars=256, autocomplete="current-password")
         st.form_submit_button(t("access.login"), type="primary", on_click=_on_login, args=(engine,), key="login_submit")
     st.caption(t("access.login_help"))
+
+
+def record_export(name: str, rows: int, kind: str = "csv") -> None:
+    """``on_click`` of a download button: one ``export`` audit row (who, which table, format, rows).
+
+    ``st.download_button(..., on_click=record_export, args=(name, len(frame), "csv"))``; the
+    button still downloads, the click also reruns the script with this callback first."""
+    from fanpin.ui.data import engine_or_stop
+
+    who = st.session_state.get(AUTH_USER) or "?"
+    record(engine_or_stop(), str(who), "export", str(name)[:64], {"format": kind, "rows": int(rows)})

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from fanpin.access import Principal, can_open
+from fanpin.access import PAGES, Principal, can_open
 from fanpin.i18n import LANGS
 from fanpin.periods import format_period
 from fanpin.ui.data import Data, get_data
@@ -35,6 +35,26 @@ class Context:
     @property
     def engine(self):  # noqa: ANN201
         return self.data.engine
+
+
+#: Set by app.py when it hides Streamlit's own navigation (``st.navigation(..., position="hidden")``):
+#: the sidebar then lists only the pages the logged-in user's role may open.
+SIDEBAR_NAV = False
+NAV_ICONS = {
+    "overview": "📊", "map": "🗺️", "simulator": "🎚️", "profile": "🏡", "clues": "📨", "register": "📋", "model": "🤖",
+    "training": "🎓", "import": "📥", "quality": "🔍", "admin": "🔐",
+}
+
+
+def nav_links(where, principal: Principal | None) -> None:  # noqa: ANN001 - a sidebar container
+    """Links to the pages the role may open (nothing before login); a page opened by URL is still
+    checked by ``page_context``, so hiding a link is a courtesy, not the rule."""
+    if not SIDEBAR_NAV or principal is None:
+        return
+    for page in PAGES:
+        if can_open(principal.role, page):
+            where.page_link(f"pages/{page}.py", label=t(f"nav.{page}"), icon=NAV_ICONS.get(page))
+    where.divider()
 
 
 def language_switch() -> str:
@@ -86,11 +106,11 @@ def sidebar(data: Data, principal: Principal) -> Context:
     county_code = next((c for c in names if c.endswith("000000")), None)
     county = names.get(county_code, "") if county_code else ""
     st.sidebar.caption(t("common.database", county=county, households=f"{data.household_count(period):,}", url=_short(data.url)))
-    who = principal.display_name or principal.username
-    if who == principal.username:
-        st.sidebar.markdown(t("access.signed_in_plain", user=principal.username, role=lbl("role", principal.role)))
+    who, user = _md(principal.display_name or principal.username), _md(principal.username)
+    if who == user:
+        st.sidebar.markdown(t("access.signed_in_plain", user=user, role=lbl("role", principal.role)))
     else:
-        st.sidebar.markdown(t("access.signed_in", who=who, user=principal.username, role=lbl("role", principal.role)))
+        st.sidebar.markdown(t("access.signed_in", who=who, user=user, role=lbl("role", principal.role)))
     if principal.townships is not None:
         towns = "、".join(names.get(c, c) for c in sorted(principal.townships))
         st.sidebar.caption(t("access.scope", townships=towns))
@@ -135,9 +155,11 @@ def page_context(page: str) -> Context:
     from fanpin.ui.login import current_principal, login_form
 
     _leave_pages_directory_mode()
+    nav = st.sidebar.container()  # the page links go above the language switch
     language_switch()
     data = get_data()
     principal = current_principal(data.engine)
+    nav_links(nav, principal)
     if principal is None:
         login_form(data.engine)
         st.stop()
@@ -157,6 +179,11 @@ def _is_demo(data: Data) -> bool:
     from fanpin.training import is_demo
 
     return is_demo(data.engine)
+
+
+def _md(text: str) -> str:
+    """A name shown as text inside markdown (names are data: no links or emphasis from them)."""
+    return "".join("\\" + ch if ch in "\\`*_{}[]()<>#+-.!|~" else ch for ch in str(text))
 
 
 def _short(url: str) -> str:

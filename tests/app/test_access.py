@@ -45,7 +45,9 @@ def db(acc_db, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN001, ANN201
 
 
 def _texts(at) -> str:  # noqa: ANN001
-    return " ".join(str(x.value) for x in (*at.title, *at.markdown, *at.caption, *at.success, *at.error, *at.warning, *at.info, *at.code))
+    """Everything the page says, markdown escapes removed (names are escaped in the sidebar)."""
+    parts = (*at.title, *at.markdown, *at.caption, *at.success, *at.error, *at.warning, *at.info, *at.code)
+    return " ".join(str(x.value) for x in parts).replace("\\", "")
 
 
 def _log(eng, action: str, actor: str | None = None) -> list:  # noqa: ANN001
@@ -357,3 +359,86 @@ def test_admin_adds_and_disables_a_user(db) -> None:  # noqa: ANN001
     at.selectbox(key="ad_target").set_value("admin")
     at.button(key="ad_disable").click().run()
     assert not users.get_user(db, "admin").disabled
+
+
+@pytest.mark.parametrize("page", sorted(p for p in PAGES if can_open("case_worker", p)))
+def test_every_page_a_one_township_case_worker_may_open_renders(db, one_town, page: str) -> None:  # noqa: ANN001
+    name, town, inside, outside = one_town
+    at = _open_as(name, page)
+    assert not at.exception, (page, [e.value for e in at.exception])
+    assert not any("无权" in e.value for e in at.error)
+    # the sidebar counts the worker's township only
+    with db.connect() as conn:
+        n_town = conn.execute(select(func.count()).select_from(S.households).where(S.households.c.township_code == town)).scalar()
+    assert any(f"{n_town:,} 户" in c.value for c in at.sidebar.caption), [c.value for c in at.sidebar.caption]
+    assert outside not in " ".join(str(d.value.to_csv()) for d in at.dataframe)
+
+
+# ---------------------------------------------------------------- identity provider (st.login)
+AUTH = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "x" * 32, "client_id": "fanpin", "client_secret": "s",
+        "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}
+
+
+def test_oidc_maps_the_email_to_a_user_row(db) -> None:  # noqa: ANN001
+    if users.get_user(db, "zhao@bureau.example") is None:
+        users.add_user(db, "zhao@bureau.example", "leader", None, created_by="test")
+    # not logged in at the provider: one login button, no password form
+    at = new_app()
+    at.secrets["auth"] = AUTH
+    at.user = {"is_logged_in": False}
+    at.run()
+    assert not at.exception
+    assert [b.key for b in at.button] == ["login_oidc"] and not _login_form(at)
+    # logged in as a registered e-mail: that row's role
+    at = new_app()
+    at.secrets["auth"] = AUTH
+    at.user = {"is_logged_in": True, "email": "Zhao@Bureau.example", "name": "赵"}
+    at.switch_page("pages/simulator.py")
+    at.run()
+    assert not at.exception and not at.error
+    assert "局领导" in _texts(at) and at.metric
+    assert _log(db, "login", "zhao@bureau.example")
+    # an unknown e-mail is refused, and logged
+    at = new_app()
+    at.secrets["auth"] = AUTH
+    at.user = {"is_logged_in": True, "email": "stranger@example.com"}
+    at.run()
+    assert not at.metric
+    assert translate("access.oidc_unknown", "zh") in [e.value for e in at.error]
+    assert _log(db, "login_failed", "stranger@example.com")
+
+
+def test_downloading_the_audit_log_is_itself_audited(db) -> None:  # noqa: ANN001
+    at = open_page("admin", role="admin")
+    n = len(_log(db, "export", "admin"))
+    at.download_button[0].click().run()
+    assert not at.exception
+    rows = _log(db, "export", "admin")
+    assert len(rows) == n + 1 and rows[-1].target == "audit_log" and '"format": "csv"' in rows[-1].detail
+
+
+def test_hidden_navigation_lists_only_the_roles_pages(db, tmp_path) -> None:  # noqa: ANN001
+    """With app.py's navigation hidden (``position="hidden"`` + ``sidebar.SIDEBAR_NAV``), the sidebar links
+    only the pages the role may open."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    root = Path(__file__).resolve().parents[2]
+    (tmp_path / "pages").symlink_to(root / "pages")
+    script = (root / "app.py").read_text(encoding="utf-8").replace(
+        "st.navigation(pages).run()", 'import fanpin.ui.sidebar as _sb\n_sb.SIDEBAR_NAV = True\nst.navigation(pages, position="hidden").run()'
+    )
+    assert 'position="hidden"' in script
+    (tmp_path / "app.py").write_text(script, encoding="utf-8")
+    try:
+        at = AppTest.from_file(str(tmp_path / "app.py"), default_timeout=60)
+        at.run()
+        assert not at.get("page_link")  # nothing before login
+        login(at, ensure_user("case_worker"))
+        links = [p.proto.page for p in at.get("page_link")]
+        assert [Path(x).stem for x in links] == [p for p in PAGES if can_open("case_worker", p)], links
+    finally:
+        import fanpin.ui.sidebar as sb
+
+        sb.SIDEBAR_NAV = False
