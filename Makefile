@@ -27,6 +27,7 @@ demo: setup
 
 run: setup system-deps $(DB)
 	$(BIN)/fanpin db upgrade
+	$(BIN)/fanpin user first-admin
 	$(BIN)/streamlit run app.py --server.address 127.0.0.1 --server.port 8501 --server.headless true
 
 test: setup system-deps

@@ -3,6 +3,7 @@
 
 import streamlit as st
 
+from fanpin.ui import sidebar
 from fanpin.ui.i18n import t
 
 st.set_page_config(page_title="fanpin 防返贫监测", page_icon="🏠", layout="wide")
@@ -19,4 +20,7 @@ pages = [
     st.Page("pages/quality.py", title=t("nav.quality"), icon="🔍", url_path="quality"),
     st.Page("pages/admin.py", title=t("nav.admin"), icon="🔐", url_path="admin"),
 ]
-st.navigation(pages).run()
+# Streamlit's own page list is hidden: the sidebar links only the pages the logged-in role may
+# open (fanpin.ui.sidebar.nav_links); a page opened by URL is still checked by page_context.
+sidebar.SIDEBAR_NAV = True
+st.navigation(pages, position="hidden").run()

@@ -43,6 +43,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     ls = us.add_parser("list", parents=[common], help="list users (no password hashes)")
     ls.set_defaults(func=cmd_list)
 
+    first = us.add_parser("first-admin", parents=[common], help="when no user exists yet, ask for the first administrator (what `make run` calls)")
+    first.set_defaults(func=cmd_first_admin)
+
 
 def _engine(args: argparse.Namespace):  # noqa: ANN202
     from fanpin import store
@@ -140,4 +143,33 @@ def cmd_list(args: argparse.Namespace) -> int:
         locked = r.locked_until is not None and not pd.isna(r.locked_until) and pd.Timestamp(r.locked_until) > now
         state = "disabled" if r.disabled else ("locked" if locked else "active")
         print(f"{r.username}\t{r.role}\t{r.townships or '-'}\t{state}")
+    return 0
+
+
+def cmd_first_admin(args: argparse.Namespace) -> int:
+    """`make run` calls this before starting the app: with no account in the database and a
+    person at the terminal, it asks for the first administrator's name and password (there is
+    no default account); otherwise it only says what to do.  Never fails the start-up."""
+    from fanpin import users
+
+    engine = _engine(args)
+    if users.user_count(engine):
+        return 0
+    if not sys.stdin.isatty():
+        print("fanpin: no user yet; create the first administrator with `.venv/bin/fanpin user add NAME --role admin`", file=sys.stderr)
+        return 0
+    print("还没有任何用户：请创建第一个系统管理员。 / No user yet: create the first administrator.")
+    name = input("用户名 / Username: ").strip()
+    if not name:
+        print("fanpin: no name given; create one later with `.venv/bin/fanpin user add NAME --role admin`", file=sys.stderr)
+        return 0
+    password = read_password(False)
+    try:
+        if password is None:
+            raise users.UserError("the passwords differ")
+        u = users.add_user(engine, name, "admin", password, created_by="cli")
+    except users.UserError as exc:
+        print(f"fanpin: {exc}; create one later with `.venv/bin/fanpin user add NAME --role admin`", file=sys.stderr)
+        return 0
+    print(f"user {u.username} added: role admin — log in at http://127.0.0.1:8501")
     return 0

@@ -47,6 +47,7 @@ class DemoSpec:
     county_code: str = "990101"
     income_lines: dict[int, float] | None = None
     dibao_share: float = 0.9  # rural dibao standard as a share of the year's income line
+    workflow: bool = True  # replay orders, monitoring and eliminations over the months (fanpin.demo_workflow)
 
     @property
     def periods(self) -> list[int]:
@@ -840,6 +841,12 @@ def build_demo(engine: Engine, spec: DemoSpec = DemoSpec(), progress: Progress |
         sio.set_meta(conn, "demo", "1")
         sio.bump_data_version(conn)
     counts["regions"] = 1 + len(geo.townships) + len(geo.villages)
+    if spec.workflow:  # monitoring work under way (own random stream; before planting, which counts what exists)
+        from fanpin.demo_workflow import seed_workflow
+
+        say("workflow", 0.975)
+        counts.update({f"workflow_{k}": v for k, v in seed_workflow(engine, spec, np.random.default_rng([spec.seed, 0x0DE5])).items()})
+        say("supervision cases", 0.999)
     # Supervision-rule cases in known numbers (own random stream; bumps the data version).
     from fanpin.demo_plant import plant_findings
 

@@ -97,3 +97,26 @@ def test_passwd_disable_enable_list(url: str, monkeypatch: pytest.MonkeyPatch, c
 def test_identity_provider_account_has_no_password(url: str) -> None:
     assert main(["user", "add", "li@bureau.example", "--role", "analyst", "--no-password", "--db", url]) == 0
     assert users.get_user(_eng(url), "li@bureau.example").has_password is False
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_make_run_asks_for_the_first_admin_only_when_there_is_none(url: str, monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # noqa: ANN001
+    # no terminal (CI, a service): it only says what to do, and never fails the start-up
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    assert main(["user", "first-admin", "--db", url]) == 0
+    assert "fanpin user add NAME --role admin" in capsys.readouterr().err
+    assert users.user_count(_eng(url)) == 0
+    # a person at the terminal: name, then the password twice
+    monkeypatch.setattr("sys.stdin", _Tty("boss\n"))
+    typed = iter(["s3cret-admin", "s3cret-admin"])
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": next(typed))
+    assert main(["user", "first-admin", "--db", url]) == 0
+    assert users.authenticate(_eng(url), "boss", "s3cret-admin").role == "admin"
+    # once a user exists it asks nothing
+    monkeypatch.setattr("sys.stdin", _Tty(""))
+    assert main(["user", "first-admin", "--db", url]) == 0
+    assert users.user_count(_eng(url)) == 1

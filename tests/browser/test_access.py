@@ -36,7 +36,7 @@ def _new_page(browser):  # noqa: ANN001, ANN202
 
 def _nav(pg, label: str) -> None:  # noqa: ANN001
     """Client-side navigation through the sidebar (the session, and so the login, is kept)."""
-    pg.locator('[data-testid="stSidebarNav"] a').filter(has_text=label).first.click()
+    pg.locator('[data-testid="stSidebar"] [data-testid="stPageLink"] a').filter(has_text=label).first.click()
     pg.wait_for_timeout(500)
     wait_ready(pg)
 
@@ -46,6 +46,7 @@ def test_login_page_then_admin_sees_users_and_audit(browser, app_server, small_d
     try:
         pg.goto(f"{app_server}/admin")
         wait_ready(pg)
+        pg.locator(LOGIN_PASSWORD).first.wait_for(timeout=30_000)
         assert login_form_shown(pg)
         assert pg.locator('[data-testid="stMain"] h1').first.inner_text().startswith("登录")
         assert pg.locator('[data-testid="stMetric"]').count() == 0
@@ -104,17 +105,25 @@ def test_case_worker_sees_only_their_township(browser, app_server, small_demo) -
         body = pg.locator('[data-testid="stMain"]').inner_text()
         assert "*" in body  # names and ID numbers masked
         screenshot(pg, "case_worker_profile")
-        # pages the role may not open are refused even by client-side navigation
+        # the sidebar links only the role's pages ...
+        links = " ".join(pg.locator('[data-testid="stSidebar"] [data-testid="stPageLink"]').all_inner_texts())
+        assert "农户画像" in links and "预警处置" in links
         for label in ("用户与审计", "阈值与权重模拟", "模型评估", "数据导入"):
-            _nav(pg, label)
-            assert pg.locator('[data-testid="stAlert"]').filter(has_text="无权").count() == 1, label
-            assert pg.locator('[data-testid="stMetric"]').count() == 0
-        screenshot(pg, "case_worker_refused")
-        # the overview counts the case worker's township only
+            assert label not in links, label
+        # ... and the overview counts the case worker's township only
         _nav(pg, "总览")
         caption = pg.locator('[data-testid="stSidebar"]').inner_text()
         assert "1,500 户" not in caption
         assert errors_on_page(pg) == []
+        # a forbidden page opened by URL (a bookmark, a shared link) is refused after login
+        for path in ("admin", "simulator"):
+            pg.goto(f"{app_server}/{path}")
+            pg.locator(f'{LOGIN_PASSWORD}, [data-testid="stAlert"]').first.wait_for(timeout=30_000)
+            if login_form_shown(pg):
+                login(pg, *CW)
+            pg.locator('[data-testid="stAlert"]').filter(has_text="无权").first.wait_for(timeout=30_000)
+            assert pg.locator('[data-testid="stMetric"]').count() == 0 and pg.locator('[data-testid="stDataFrame"]').count() == 0, path
+        screenshot(pg, "case_worker_refused")
         assert rec.external() == []
     finally:
         context.close()
