@@ -29,6 +29,19 @@ from _common import ROOT, print_environment, print_table  # noqa: E402
 DB = Path("/tmp/brief/demo.db")
 
 
+def _current(url: str) -> bool:
+    """Whether the cached benchmark database has this fanpin's schema (else it is rebuilt, so that
+    it also holds what newer demo generators add)."""
+    from fanpin import store
+    from fanpin.store.engine import StoreError
+
+    try:
+        store.check_schema(store.make_engine(url))
+        return True
+    except StoreError:
+        return False
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--db", default=str(DB), help="SQLite file of the default demo (built with `fanpin demo` if missing)")
@@ -41,6 +54,9 @@ def main() -> None:
     db = Path(args.db)
     url = f"sqlite:///{db}"
     fanpin = [str(ROOT / ".venv" / "bin" / "fanpin")] if (ROOT / ".venv" / "bin" / "fanpin").exists() else [sys.executable, "-m", "fanpin.cli"]
+    if db.exists() and not _current(url):
+        print(f"{db} was built by an older fanpin: rebuilding it")
+        db.unlink()
     if not db.exists():
         db.parent.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
