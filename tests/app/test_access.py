@@ -4,6 +4,7 @@ fed SQL and HTML, audit rows for each event, and an audit log the admin page can
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 
@@ -442,3 +443,18 @@ def test_hidden_navigation_lists_only_the_roles_pages(db, tmp_path) -> None:  # 
         import fanpin.ui.sidebar as sb
 
         sb.SIDEBAR_NAV = False
+
+
+def test_a_table_download_is_audited_with_who_what_and_how_many_rows(db, one_town) -> None:  # noqa: ANN001
+    """Every table download (``download_table``) writes one ``export`` row: who, which table, format, rows."""
+    name = one_town[0]
+    at = new_app()
+    at.switch_page("pages/overview.py")
+    run_as(at, "case_worker", name)
+    n = len(_log(db, "export", name))
+    at.download_button(key="ov_townships_xlsx").click().run()
+    assert not at.exception
+    rows = _log(db, "export", name)
+    assert len(rows) == n + 1
+    assert rows[-1].target.startswith("townships_")
+    assert json.loads(rows[-1].detail) == {"format": "xlsx", "rows": 1}  # the case worker's one township
