@@ -127,3 +127,42 @@ def test_case_worker_sees_only_their_township(browser, app_server, small_demo) -
         assert rec.external() == []
     finally:
         context.close()
+
+
+def test_users_made_with_the_command_line_see_exactly_their_pages(browser, app_server, small_demo) -> None:  # noqa: ANN001
+    """The issue's "done when": an administrator and a case worker created with `fanpin user add`
+    (the real command, password on stdin) log in in the browser; each sidebar links exactly the
+    pages of the role, and the case worker's county figures are their township's."""
+    import subprocess
+    import sys
+
+    from fanpin.access import PAGES, ROLE_PAGES
+    from fanpin.i18n import label, translate
+
+    engine, _ = small_demo
+    url = engine.url.render_as_string(hide_password=False)
+    town, tname, _inside, _outside = _township_and_households(url)
+    made = {"cli_admin": ("admin", "cli-admin-pass-1", []), "cli_cw": ("case_worker", "cli-cw-pass-1", ["--townships", town])}
+    for name, (role, password, extra) in made.items():
+        r = subprocess.run(
+            [sys.executable, "-m", "fanpin.cli", "user", "add", name, "--role", role, "--password-stdin", "--db", url, *extra],
+            input=password + "\n", capture_output=True, text=True, timeout=60,
+        )
+        assert r.returncode == 0 or "exists already" in r.stderr, r.stderr
+    for name, (role, password, _extra) in made.items():
+        context, pg, rec = _new_page(browser)
+        try:
+            pg.goto(f"{app_server}/")
+            wait_ready(pg)
+            login(pg, name, password)
+            pg.locator('[data-testid="stSidebar"] [data-testid="stPageLink"]').first.wait_for(timeout=30_000)
+            links = pg.locator('[data-testid="stSidebar"] [data-testid="stPageLink"]').all_inner_texts()
+            shown = {p for p in PAGES if any(translate(f"nav.{p}", "zh") in text for text in links)}
+            assert shown == set(ROLE_PAGES[role]), (role, sorted(shown))
+            sidebar = pg.locator('[data-testid="stSidebar"]').inner_text()
+            assert name in sidebar and label("role", role, "zh") in sidebar
+            if role == "case_worker":
+                assert tname in sidebar and "1,500 户" not in sidebar
+            assert errors_on_page(pg) == [] and rec.external() == []
+        finally:
+            context.close()
