@@ -16,14 +16,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import bindparam
 from sqlalchemy.engine import Engine
 
-from fanpin.demo_geo import Geography, make_geography, random_points_in, township_adjacency
+from fanpin.demo_geo import Geography, make_geography, township_adjacency
 from fanpin.ids import id_check_char
 from fanpin.store import io as sio
 from fanpin.store import schema as S
@@ -461,7 +460,6 @@ def simulate(
     sink = _Sink()
     counts = {"panel": 0}
     t_by_village = pop.hh_village
-    hh_start = np.concatenate([[0], np.cumsum(pop.size)[:-1]])
 
     for t, period in enumerate(periods):
         year, month = divmod(period, 100)

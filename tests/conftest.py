@@ -85,6 +85,20 @@ def db_url(request: pytest.FixtureRequest, tmp_path) -> str:  # noqa: ANN001
     return backend_url(request.param, tmp_path)
 
 
+def copy_sqlite(engine, path) -> str:  # noqa: ANN001
+    """A consistent copy of a SQLite database (the backup API: a plain file copy would miss what is
+    still in the WAL); returns the copy's URL.  Tests that write copy the shared demo first."""
+    import sqlite3
+
+    src, dst = sqlite3.connect(engine.url.database), sqlite3.connect(path)
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+    return f"sqlite:///{path}"
+
+
 @pytest.fixture(scope="session")
 def small_demo(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     """A migrated SQLite demo county: 1,500 households x 15 months."""

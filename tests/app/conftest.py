@@ -18,6 +18,19 @@ def app_db(small_demo, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN001, ANN201
     return engine, spec
 
 
+@pytest.fixture
+def demo_copy(small_demo, tmp_path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN001, ANN201
+    """A private copy of the small demo county for a test that writes, pointed to by FANPIN_DB_URL."""
+    from fanpin import store
+    from tests.conftest import copy_sqlite
+
+    url = copy_sqlite(small_demo[0], tmp_path / "copy.db")
+    monkeypatch.setenv("FANPIN_DB_URL", url)
+    eng = store.make_engine(url)
+    yield eng
+    eng.dispose()
+
+
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 

@@ -44,24 +44,9 @@ def test_page_refuses_a_leader(app_db) -> None:  # noqa: ANN001
 
 
 @pytest.fixture
-def import_db(small_demo, tmp_path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN001, ANN201
+def import_db(demo_copy):  # noqa: ANN001, ANN201
     """A copy of the small demo county (the shared one stays untouched)."""
-    import sqlite3
-
-    from fanpin import store
-
-    engine, _spec = small_demo
-    path = tmp_path / "import.db"
-    src, dst = sqlite3.connect(engine.url.database), sqlite3.connect(path)
-    src.backup(dst)
-    src.close()
-    dst.close()
-    url = f"sqlite:///{path}"
-    monkeypatch.setenv("FANPIN_DB_URL", url)
-    eng = store.make_engine(url)
-    yield eng
-    eng.dispose()
-
+    return demo_copy
 
 def test_upload_refused_then_accepted_and_applied(import_db) -> None:  # noqa: ANN001
     """Through the page: a bad file shows its report and no apply button; a good one is imported."""

@@ -3,12 +3,11 @@ and turns findings into clues once."""
 
 from __future__ import annotations
 
-import sqlite3
 
 import pytest
 from sqlalchemy import func, select
 
-from fanpin import fmt, store
+from fanpin import fmt
 from fanpin import rules as R
 from fanpin.access import Principal
 from fanpin.store import schema as S
@@ -90,19 +89,8 @@ def test_case_worker_sees_own_townships(app_db) -> None:  # noqa: ANN001
 
 
 @pytest.fixture
-def copy_db(small_demo, tmp_path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN001, ANN201
-    engine, spec = small_demo
-    path = tmp_path / "q.db"
-    src, dst = sqlite3.connect(engine.url.database), sqlite3.connect(path)
-    src.backup(dst)
-    src.close()
-    dst.close()
-    url = f"sqlite:///{path}"
-    monkeypatch.setenv("FANPIN_DB_URL", url)
-    eng = store.make_engine(url)
-    yield eng, spec
-    eng.dispose()
-
+def copy_db(demo_copy, small_demo):  # noqa: ANN001, ANN201
+    return demo_copy, small_demo[1]
 
 def _supervision_clues(eng) -> int:  # noqa: ANN001
     with eng.connect() as conn:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-import uuid
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -21,21 +19,9 @@ APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
 @pytest.fixture
-def db(small_demo, tmp_path, monkeypatch):  # noqa: ANN001, ANN201
+def db(demo_copy):  # noqa: ANN001, ANN201
     """A private copy of the small demo (the page writes scenarios), pointed to by FANPIN_DB_URL."""
-    engine, _ = small_demo
-    path = tmp_path / f"sim-{uuid.uuid4().hex[:6]}.db"
-    src = sqlite3.connect(engine.url.database)
-    dst = sqlite3.connect(path)
-    src.backup(dst)
-    src.close()
-    dst.close()
-    url = f"sqlite:///{path}"
-    monkeypatch.setenv("FANPIN_DB_URL", url)
-    eng = store.make_engine(url)
-    yield eng
-    eng.dispose()
-
+    return demo_copy
 
 def _open(lang: str = "zh", role: str = "analyst") -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)

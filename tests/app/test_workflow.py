@@ -3,7 +3,6 @@ on a copy of the small demo county (the shared one stays untouched)."""
 
 from __future__ import annotations
 
-import sqlite3
 
 import pytest
 from sqlalchemy import select
@@ -15,19 +14,8 @@ from tests.app.conftest import open_page, switch_user
 
 
 @pytest.fixture
-def wf_db(small_demo, tmp_path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN001, ANN201
-    engine, spec = small_demo
-    path = tmp_path / "wf.db"
-    src, dst = sqlite3.connect(engine.url.database), sqlite3.connect(path)
-    src.backup(dst)
-    src.close()
-    dst.close()
-    url = f"sqlite:///{path}"
-    monkeypatch.setenv("FANPIN_DB_URL", url)
-    eng = store.make_engine(url)
-    yield eng
-    eng.dispose()
-
+def wf_db(demo_copy):  # noqa: ANN001, ANN201
+    return demo_copy
 
 def _no_exception(at) -> None:  # noqa: ANN001
     assert not at.exception, [e.value for e in at.exception]
