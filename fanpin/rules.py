@@ -22,6 +22,7 @@ import pandas as pd
 from sqlalchemy import insert, or_, select
 from sqlalchemy.engine import Connection, Engine
 
+from fanpin.access import Principal
 from fanpin.store import schema as S
 from fanpin.store.io import shift_period
 
@@ -388,7 +389,7 @@ def state_token(engine: Engine) -> str:
         return "|".join([str(version), *(str(conn.execute(q).scalar()) for q in parts)])
 
 
-def find(engine: Engine, period: int | None = None, principal=None, codes: Iterable[str] | None = None) -> pd.DataFrame:  # noqa: ANN001 - Principal
+def find(engine: Engine, period: int | None = None, principal: Principal | None = None, codes: Iterable[str] | None = None) -> pd.DataFrame:
     """Run the rules for ``period`` (None: the latest month); one row per (rule, household).
 
     A case worker's ``principal`` keeps only their townships.
@@ -465,16 +466,26 @@ def clue_detail(rule: str, detail: str) -> str:
     return f"[{rule}] 监督规则：{r.name_zh} / supervision rule: {r.name_en} — {detail}"
 
 
-def findings_to_clues(engine: Engine, findings: pd.DataFrame, actor: str, period: int, now: datetime | None = None) -> int:
+def findings_to_clues(
+    engine: Engine, findings: pd.DataFrame, actor: str, period: int, now: datetime | None = None, *, principal: Principal | None = None
+) -> int:
     """Turn findings into ``supervision`` clues for ``period``; returns how many were created.
 
     A (household, rule) that already has a supervision clue this month gets none, so asking twice
     creates nothing the second time; clues about the same household and risk type then merge
-    (``workflow.merge_duplicates``).  The audit entry commits with the clues.
+    (``workflow.merge_duplicates``).  The audit entry commits with the clues.  With a
+    ``principal`` (the app), only roles that record clues may do it, and a case worker's
+    findings outside their townships are dropped whatever the caller passed.
     """
     from fanpin import audit
+    from fanpin.access import AccessDenied, can, scope_frame
     from fanpin.workflow import merge_duplicates
 
+    if principal is not None:
+        if not (can(principal, "clue_add") or can(principal, "clue_generate")):
+            raise AccessDenied("clue_add", f"{principal.username} ({principal.role}) may not turn findings into clues")
+        if findings is not None:
+            findings = scope_frame(findings, principal)
     if findings is None or findings.empty:
         return 0
     f = findings[["rule", "household_id", "detail"]].drop_duplicates(["rule", "household_id"])

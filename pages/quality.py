@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from fanpin import fmt
 from fanpin import rules as R
-from fanpin.access import Principal, can_open, mask_frame
+from fanpin.access import Principal, can, mask_frame
 from fanpin.periods import format_period
 from fanpin.store import schema as S
 from fanpin.ui.i18n import lbl, t
@@ -122,11 +122,11 @@ with tab_details:
 
     def to_clues(rows: list[int] | None) -> None:
         part = view if rows is None else view.iloc[rows]
-        n = R.findings_to_clues(engine, part, ctx.actor, period)
+        n = R.findings_to_clues(engine, part, ctx.actor, period, principal=ctx.principal)
         ss["_qa_flash"] = t("quality.created", n=n)
         ss.pop("qa_table", None)
 
-    if can_open(ctx.role, "clues"):
+    if can(ctx.principal, "clue_add") or can(ctx.principal, "clue_generate"):
         st.caption(t("quality.select_hint"))
         b1, b2 = st.columns(2)
         b1.button(t("quality.to_clues_selected", n=len(picked)), key="qa_to_clues_selected", disabled=not picked, on_click=to_clues, args=(picked,))

@@ -304,6 +304,24 @@ def test_findings_to_clues_once_and_merged(tiny) -> None:  # noqa: ANN001
     assert R.findings_to_clues(engine, f.iloc[0:0], "analyst1", P) == 0
 
 
+def test_findings_to_clues_is_refused_or_scoped_by_role(tiny) -> None:  # noqa: ANN001
+    """In the app (a principal): a leader may not create clues; a case worker's findings outside their
+    townships are dropped even if the caller passes them."""
+    from fanpin.access import AccessDenied
+
+    engine, _ = tiny
+    f = R.find(engine)
+    with pytest.raises(AccessDenied):
+        R.findings_to_clues(engine, f, "boss", P, principal=Principal("boss", "leader"))
+    town = sorted(f["township_code"].unique())[0]
+    mine = f[f["township_code"] == town].drop_duplicates(["rule", "household_id"])
+    n = R.findings_to_clues(engine, f, "cw", P, principal=Principal("cw", "case_worker", frozenset({town})))
+    assert n == len(mine) < len(f.drop_duplicates(["rule", "household_id"]))
+    with engine.connect() as conn:
+        hids = {r[0] for r in conn.execute(select(S.clues.c.household_id).where(S.clues.c.source == "supervision"))}
+    assert hids == set(mine["household_id"])
+
+
 # --------------------------------------------------------------------------- the small demo
 def test_small_demo_finds_exactly_the_planted_counts(small_demo) -> None:  # noqa: ANN001
     engine, spec = small_demo
