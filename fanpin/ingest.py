@@ -39,7 +39,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from fanpin import audit
-from fanpin.access import mask_id_number, mask_name, mask_phone
+from fanpin.access import Principal, mask_id_number, mask_name, mask_phone, require
 from fanpin.i18n import DEFAULT_LANG, label, translate
 from fanpin.ids import id_check_char
 from fanpin.ingest_read import FileProblem, Grid, read_table
@@ -1108,8 +1108,11 @@ def refresh_aggregates(conn: Connection, household_ids: Sequence[str]) -> int:
     return len(rows)
 
 
-def apply(engine: Engine, report: Report, actor: str, *, now: datetime | None = None) -> ImportResult:
-    """Write a passed report in one transaction (rows, batch, audit, data version)."""
+def apply(engine: Engine, report: Report, actor: str, *, now: datetime | None = None, principal: Principal | None = None) -> ImportResult:
+    """Write a passed report in one transaction (rows, batch, audit, data version).  With a
+    ``principal`` (the app) only roles allowed to import may (the CLI runs as the machine's operator)."""
+    if principal is not None:
+        require(principal, "import")
     if report.already_batch is not None:
         return ImportResult("already", report)
     if not report.ok:
@@ -1183,14 +1186,18 @@ def record_refusal(engine: Engine, report: Report, actor: str, *, now: datetime 
     return batch_id
 
 
-def import_file(engine: Engine, kind: str, data: bytes, file_name: str, actor: str, *, today: date | None = None, now: datetime | None = None) -> ImportResult:
+def import_file(
+    engine: Engine, kind: str, data: bytes, file_name: str, actor: str, *, today: date | None = None, now: datetime | None = None, principal: Principal | None = None
+) -> ImportResult:
     """Validate, then apply, or record the refusal; see the module docstring."""
+    if principal is not None:
+        require(principal, "import")
     report = validate(engine, kind, data, file_name, today=today)
     if report.already_batch is not None:
         return ImportResult("already", report)
     if not report.ok:
         return ImportResult("refused", report, record_refusal(engine, report, actor, now=now))
-    return apply(engine, report, actor, now=now)
+    return apply(engine, report, actor, now=now, principal=principal)
 
 
 def recent_batches(engine: Engine, limit: int = 20) -> pd.DataFrame:

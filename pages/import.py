@@ -64,7 +64,7 @@ if upload is not None:
             st.success(t("ingest.page.passed"))
             if st.button(t("ingest.page.apply"), type="primary", key="import_apply"):
                 bar = st.progress(0.1, text=t("ingest.page.importing"))
-                result = ingest.import_file(engine, kind, data, upload.name, ctx.actor)
+                result = ingest.import_file(engine, kind, data, upload.name, ctx.actor, principal=ctx.principal)
                 bar.progress(1.0, text=result.message(lang))
                 msg = result.message(lang)
                 if result.merged_clues:

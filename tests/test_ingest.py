@@ -459,3 +459,20 @@ def test_headers_and_values_are_unambiguous(kind: str) -> None:
 def test_row_with_errors_still_reports_missing_required_values(fx_sqlite) -> None:  # noqa: ANN001
     rep = ingest.validate(fx_sqlite, "households", _csv("户编号,户类型,家庭人口数\n99010100100200001,一般农户,三\n"), "h.csv", today=fx.TODAY)
     assert _problems(rep, "zh") == [(2, "家庭人口数", "不是数字"), (2, "行政村代码", "新增记录必须填写此项")]
+
+
+def test_only_roles_that_import_may_apply_a_file(fx_sqlite) -> None:  # noqa: ANN001
+    """Enforced where the data change, not only by the page's role gate: an analyst's session
+    cannot apply a file even by calling the function; a data steward's can."""
+    from fanpin.access import AccessDenied, Principal
+
+    text = f"户编号,行政村代码,户类型,家庭人口数\n99010100100200001,{fx.V2},脱贫户,4\n"
+    before = state(fx_sqlite)
+    with pytest.raises(AccessDenied):
+        ingest.import_file(fx_sqlite, "households", _csv(text, "utf-8"), "r.csv", "an", today=fx.TODAY, principal=Principal("an", "analyst"))
+    report = ingest.validate(fx_sqlite, "households", _csv(text, "utf-8"), "r.csv", today=fx.TODAY)
+    with pytest.raises(AccessDenied):
+        ingest.apply(fx_sqlite, report, "an", principal=Principal("an", "analyst"))
+    assert state(fx_sqlite) == before
+    res = ingest.import_file(fx_sqlite, "households", _csv(text, "utf-8"), "r.csv", "ds", today=fx.TODAY, principal=Principal("ds", "data_steward"))
+    assert res.status == "applied" and res.report.added == 1
