@@ -40,6 +40,12 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     en.add_argument("username")
     en.set_defaults(func=lambda a: cmd_disable(a, False))
 
+    ro = us.add_parser("role", parents=[common], help="change a user's role (and a case worker's townships)")
+    ro.add_argument("username")
+    ro.add_argument("--role", required=True, choices=ROLES)
+    ro.add_argument("--townships", help="case workers: comma-separated township region codes (12 digits)")
+    ro.set_defaults(func=cmd_role)
+
     ls = us.add_parser("list", parents=[common], help="list users (no password hashes)")
     ls.set_defaults(func=cmd_list)
 
@@ -127,6 +133,20 @@ def cmd_disable(args: argparse.Namespace, disabled: bool) -> int:
         print(f"fanpin: {exc}", file=sys.stderr)
         return 2
     print(f"user {args.username} {'disabled' if disabled else 'enabled'}")
+    return 0
+
+
+def cmd_role(args: argparse.Namespace) -> int:
+    """A new role takes effect at the user's next click (the app re-reads the row on every run)."""
+    from fanpin import users
+
+    try:
+        users.set_role(_engine(args), args.username, args.role, _townships(args.townships), actor="cli")
+    except users.UserError as exc:
+        print(f"fanpin: {exc}", file=sys.stderr)
+        return 2
+    scope = f" townships {args.townships}" if args.townships else ""
+    print(f"user {args.username}: role {args.role}{scope}")
     return 0
 
 

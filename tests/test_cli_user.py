@@ -120,3 +120,14 @@ def test_make_run_asks_for_the_first_admin_only_when_there_is_none(url: str, mon
     monkeypatch.setattr("sys.stdin", _Tty(""))
     assert main(["user", "first-admin", "--db", url]) == 0
     assert users.user_count(_eng(url)) == 1
+
+
+def test_role_change_with_townships_is_validated(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("li-password-1\n"))
+    assert main(["user", "add", "li", "--role", "analyst", "--password-stdin", "--db", url]) == 0
+    assert main(["user", "role", "li", "--role", "case_worker", "--townships", "990101999000", "--db", url]) == 2  # no such township
+    assert users.get_user(_eng(url), "li").role == "analyst"
+    assert main(["user", "role", "li", "--role", "case_worker", "--townships", T1, "--db", url]) == 0
+    p = users.authenticate(_eng(url), "li", "li-password-1")
+    assert (p.role, p.townships) == ("case_worker", frozenset({T1}))
+    assert main(["user", "role", "nobody", "--role", "leader", "--db", url]) == 2
