@@ -14,7 +14,7 @@ pages = [
     st.Page("pages/profile.py", title=t("nav.profile"), icon="🏡", url_path="profile"),
     st.Page("pages/clues.py", title=t("nav.clues"), icon="📨", url_path="clues"),
     st.Page("pages/register.py", title=t("nav.register"), icon="📋", url_path="register"),
-    st.Page("pages/model.py", title=t("nav.model"), icon="🤖", url_path="model"),
+    st.Page("pages/model.py", title=t("nav.model"), icon="📈", url_path="model"),
     st.Page("pages/training.py", title=t("nav.training"), icon="🎓", url_path="training"),
     st.Page("pages/import.py", title=t("nav.import"), icon="📥", url_path="import"),
     st.Page("pages/quality.py", title=t("nav.quality"), icon="🔍", url_path="quality"),

@@ -41,7 +41,7 @@ class Context:
 #: the sidebar then lists only the pages the logged-in user's role may open.
 SIDEBAR_NAV = False
 NAV_ICONS = {
-    "overview": "📊", "map": "🗺️", "simulator": "🎚️", "profile": "🏡", "clues": "📨", "register": "📋", "model": "🤖",
+    "overview": "📊", "map": "🗺️", "simulator": "🎚️", "profile": "🏡", "clues": "📨", "register": "📋", "model": "📈",
     "training": "🎓", "import": "📥", "quality": "🔍", "admin": "🔐",
 }
 
