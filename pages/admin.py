@@ -72,6 +72,22 @@ def on_disable(disabled: bool) -> None:
     ss["_ad_flash"] = t("access.user_disabled" if disabled else "access.user_enabled", user=name)
 
 
+def on_role() -> None:
+    name, role = ss.get("ad_target"), ss.get("ad_new_role", "analyst")
+    if not name:
+        return
+    if name == me.username and role != "admin":
+        ss["_ad_error"] = t("access.not_self")
+        return
+    try:
+        require(me, "user_manage")
+        users.set_role(engine, name, role, list(ss.get("ad_new_towns") or []) if role == "case_worker" else None, actor=me.actor)
+    except (users.UserError, AccessDenied) as exc:
+        ss["_ad_error"] = t("access.user_error", error=str(exc))
+        return
+    ss["_ad_flash"] = t("access.role_changed", user=name, role=lbl("role", role))
+
+
 with tab_users:
     frame = users.list_users(engine)
     now = pd.Timestamp.now()
@@ -116,6 +132,9 @@ with tab_users:
             b1, b2 = st.columns(2)
             b1.button(t("access.disable_button"), key="ad_disable", on_click=on_disable, args=(True,))
             b2.button(t("access.enable_button"), key="ad_enable", on_click=on_disable, args=(False,))
+            st.selectbox(t("access.role"), list(ROLES), format_func=lambda r: lbl("role", r), key="ad_new_role")
+            st.multiselect(t("access.townships"), list(towns), format_func=lambda c: towns.get(c, c), key="ad_new_towns", placeholder=t("access.pick_townships"))
+            st.button(t("access.role_button"), key="ad_role_change", on_click=on_role, help=t("access.role_help"))
 
 
 with tab_audit:

@@ -362,6 +362,30 @@ def test_admin_adds_and_disables_a_user(db) -> None:  # noqa: ANN001
     assert not users.get_user(db, "admin").disabled
 
 
+def test_admin_changes_a_role_and_a_case_workers_townships(db) -> None:  # noqa: ANN001
+    at = open_page("admin", role="admin")
+    towns = _townships(db)
+    users.add_user(db, "role_target", "analyst", "role-target-pass", created_by="test")
+    at.run()
+    at.selectbox(key="ad_target").set_value("role_target")
+    at.selectbox(key="ad_new_role").set_value("case_worker")
+    at.multiselect(key="ad_new_towns").set_value(towns[:2])
+    at.button(key="ad_role_change").click().run()
+    assert not at.exception, at.exception
+    u = users.get_user(db, "role_target")
+    assert (u.role, u.townships) == ("case_worker", frozenset(towns[:2]))
+    assert any(r.target == "role_target" and '"op": "role"' in r.detail for r in _log(db, "user_changed", "admin"))
+    # a case worker without townships is refused, and nothing changes
+    at.multiselect(key="ad_new_towns").set_value([])
+    at.button(key="ad_role_change").click().run()
+    assert at.error and users.get_user(db, "role_target").townships == frozenset(towns[:2])
+    # the admin cannot demote themself
+    at.selectbox(key="ad_target").set_value("admin")
+    at.selectbox(key="ad_new_role").set_value("leader")
+    at.button(key="ad_role_change").click().run()
+    assert users.get_user(db, "admin").role == "admin"
+
+
 @pytest.mark.parametrize("page", sorted(p for p in PAGES if can_open("case_worker", p)))
 def test_every_page_a_one_township_case_worker_may_open_renders(db, one_town, page: str) -> None:  # noqa: ANN001
     name, town, inside, outside = one_town
