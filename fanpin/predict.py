@@ -544,6 +544,7 @@ def train(
         "calibration": calibration(yev, p_model).to_dict(orient="list"),
         "versions": _versions(),
         "data_version": store.data_version(engine),
+        "database_id": store.database_id(engine),
         "schema_head": store.head_revision(),
         "database": engine.url.render_as_string(hide_password=True),
     }
@@ -574,7 +575,8 @@ def save_model(model: RiskModel, directory: Path | str | None = None) -> Path:
 
 
 def load_model(engine: Engine | None = None, directory: Path | str | None = None) -> RiskModel:
-    """Reload the saved model; refuse one built for another schema or feature list."""
+    """Reload the saved model; refuse one built for another schema or feature list, or (given the
+    engine) trained on another database: its probabilities would describe other households."""
     import joblib
 
     path = (Path(directory) if directory else model_dir()) / MODEL_FILE
@@ -587,6 +589,11 @@ def load_model(engine: Engine | None = None, directory: Path | str | None = None
     head = store.head_revision()
     if meta.get("schema_head") != head:
         raise ModelError(f"the saved model was trained on database schema {meta.get('schema_head')!r}, this version expects {head!r}; retrain it")
+    if engine is not None and meta.get("database_id") != store.database_id(engine):
+        raise ModelError(
+            f"the saved model was trained on another database ({meta.get('database', '?')}), not this one; retrain it here "
+            "(the model page or `fanpin train`)"
+        )
     return RiskModel(blob["hgb"], blob["logit"], meta, blob.get("evaluation", pd.DataFrame()), blob.get("importance", pd.DataFrame()))
 
 

@@ -202,6 +202,14 @@ def test_save_load_roundtrip_and_refusals(trained, panel, small_demo, tmp_path, 
     np.testing.assert_array_equal(back.probability(X), model.probability(X))
     assert not P.is_stale(back, engine)
     pd.testing.assert_frame_equal(back.evaluation, model.evaluation)
+    # another database (its own identity) refuses it; a copy of the same file does not
+    other = store.make_engine(f"sqlite:///{tmp_path / 'other.db'}", create=True)
+    store.upgrade(other)
+    with pytest.raises(P.ModelError, match="another database"):
+        P.load_model(other)
+    from tests.conftest import copy_sqlite
+
+    assert P.load_model(store.make_engine(copy_sqlite(engine, tmp_path / "same.db"))).meta["database_id"] == store.database_id(engine)
 
     import joblib
 

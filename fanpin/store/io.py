@@ -196,6 +196,26 @@ def _align(ids: np.ndarray, ref_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return pos, ref_ids[pos] == ids
 
 
+def database_id(engine: Engine) -> str:
+    """A random identity written once per database (``fanpin db upgrade`` / a new demo); unlike the
+    data version it survives writes, so a saved model can tell its own database from another one.
+    A copy of the file is the same database."""
+    with engine.connect() as conn:
+        found = get_meta(conn, "database_id")
+    if found:
+        return found
+    with engine.begin() as conn:
+        return ensure_database_id(conn)
+
+
+def ensure_database_id(conn: Connection) -> str:
+    found = get_meta(conn, "database_id")
+    if not found:
+        found = uuid.uuid4().hex
+        set_meta(conn, "database_id", found)
+    return found
+
+
 def data_version(engine: Engine) -> str:
     with engine.connect() as conn:
         return get_meta(conn, "data_version", "0") or "0"

@@ -43,6 +43,9 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+        from fanpin.store.io import ensure_database_id
+
+        ensure_database_id(conn)
 
 
 def check_schema(engine: Engine) -> None:

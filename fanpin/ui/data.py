@@ -118,12 +118,12 @@ def _panel_scores(_engine: Engine, url: str, version: str, policy_json: str, lin
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
-def _saved_model(path: str, mtime: float):  # noqa: ANN202 - RiskModel | str
+def _saved_model(path: str, mtime: float, _engine: Engine, url: str, version: str):  # noqa: ANN202 - RiskModel | str
     """The saved risk model (reloaded when its file changes), or the reason it was refused."""
     from fanpin import predict
 
     try:
-        return predict.load_model(directory=Path(path).parent)
+        return predict.load_model(_engine, directory=Path(path).parent)
     except predict.ModelError as exc:
         return str(exc)
 
@@ -204,7 +204,7 @@ class Data:
         path = _model_path()
         if not path.exists():
             return None
-        return _saved_model(str(path), path.stat().st_mtime)
+        return _saved_model(str(path), path.stat().st_mtime, self.engine, self.url, self.version)
 
     def model_scores(self, model, period: int) -> pd.DataFrame:  # noqa: ANN001
         """The model's probabilities and main factors for a month (cached per model file and data version)."""
