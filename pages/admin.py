@@ -32,6 +32,8 @@ if error:
     st.error(error)
 
 towns = {k: v for k, v in ctx.data.township_names(lang).items() if not k.endswith("000000")}
+# Widgets whose option labels change with the language are keyed per language (see
+# fanpin.ui.sidebar.choose): one keyed alone would keep showing the other language's label.
 tab_users, tab_audit = st.tabs([t("access.admin_users"), t("access.admin_audit")])
 
 
@@ -42,11 +44,11 @@ def on_add() -> None:
     if pw != pw2:
         ss["_ad_error"] = t("access.passwords_differ")
         return
-    role = ss.get("ad_role", "analyst")
+    role = ss.get(f"ad_role_{lang}", "analyst")
     try:
         require(me, "user_manage")
         users.add_user(
-            engine, name, role, pw, townships=list(ss.get("ad_towns") or []) if role == "case_worker" else None,
+            engine, name, role, pw, townships=list(ss.get(f"ad_towns_{lang}") or []) if role == "case_worker" else None,
             display_name=(ss.get("ad_display") or "").strip() or None, created_by=me.actor,
         )
     except (users.UserError, AccessDenied) as exc:
@@ -73,7 +75,7 @@ def on_disable(disabled: bool) -> None:
 
 
 def on_role() -> None:
-    name, role = ss.get("ad_target"), ss.get("ad_new_role", "analyst")
+    name, role = ss.get("ad_target"), ss.get(f"ad_new_role_{lang}", "analyst")
     if not name:
         return
     if name == me.username and role != "admin":
@@ -81,7 +83,7 @@ def on_role() -> None:
         return
     try:
         require(me, "user_manage")
-        users.set_role(engine, name, role, list(ss.get("ad_new_towns") or []) if role == "case_worker" else None, actor=me.actor)
+        users.set_role(engine, name, role, list(ss.get(f"ad_new_towns_{lang}") or []) if role == "case_worker" else None, actor=me.actor)
     except (users.UserError, AccessDenied) as exc:
         ss["_ad_error"] = t("access.user_error", error=str(exc))
         return
@@ -118,8 +120,8 @@ with tab_users:
             a1, a2 = st.columns(2)
             a1.text_input(t("access.username"), key="ad_name", max_chars=users.USERNAME_MAX)
             a2.text_input(t("access.display_name"), key="ad_display", max_chars=64)
-            st.selectbox(t("access.role"), list(ROLES), format_func=lambda r: lbl("role", r), key="ad_role")
-            st.multiselect(t("access.townships"), list(towns), format_func=lambda c: towns.get(c, c), key="ad_towns", placeholder=t("access.pick_townships"))
+            st.selectbox(t("access.role"), list(ROLES), format_func=lambda r: lbl("role", r), key=f"ad_role_{lang}")
+            st.multiselect(t("access.townships"), list(towns), format_func=lambda c: towns.get(c, c), key=f"ad_towns_{lang}", placeholder=t("access.pick_townships"))
             p1, p2 = st.columns(2)
             p1.text_input(t("access.password"), type="password", key="ad_pw", max_chars=256)
             p2.text_input(t("access.password_repeat"), type="password", key="ad_pw2", max_chars=256)
@@ -132,17 +134,17 @@ with tab_users:
             b1, b2 = st.columns(2)
             b1.button(t("access.disable_button"), key="ad_disable", on_click=on_disable, args=(True,))
             b2.button(t("access.enable_button"), key="ad_enable", on_click=on_disable, args=(False,))
-            st.selectbox(t("access.role"), list(ROLES), format_func=lambda r: lbl("role", r), key="ad_new_role")
-            st.multiselect(t("access.townships"), list(towns), format_func=lambda c: towns.get(c, c), key="ad_new_towns", placeholder=t("access.pick_townships"))
+            st.selectbox(t("access.role"), list(ROLES), format_func=lambda r: lbl("role", r), key=f"ad_new_role_{lang}")
+            st.multiselect(t("access.townships"), list(towns), format_func=lambda c: towns.get(c, c), key=f"ad_new_towns_{lang}", placeholder=t("access.pick_townships"))
             st.button(t("access.role_button"), key="ad_role_change", on_click=on_role, help=t("access.role_help"))
 
 
 with tab_audit:
     st.caption(t("access.admin_caption"))
     f1, f2, f3, f4, f5 = st.columns([1, 1, 1, 1, 1])
-    actor = f1.selectbox(t("access.filter_actor"), [None, *audit_actors(engine)], format_func=lambda a: t("common.all") if a is None else a, key="ad_f_actor")
+    actor = f1.selectbox(t("access.filter_actor"), [None, *audit_actors(engine)], format_func=lambda a: t("common.all") if a is None else a, key=f"ad_f_actor_{lang}")
     action = f2.selectbox(
-        t("access.filter_action"), [None, *audit_actions(engine)], format_func=lambda a: t("common.all") if a is None else lbl("audit_action", a), key="ad_f_action"
+        t("access.filter_action"), [None, *audit_actions(engine)], format_func=lambda a: t("common.all") if a is None else lbl("audit_action", a), key=f"ad_f_action_{lang}"
     )
     target = f3.text_input(t("access.filter_target"), key="ad_f_target", max_chars=64)
     today = date.today()

@@ -8,7 +8,7 @@ from fanpin import workflow as W
 from fanpin.access import AccessDenied, can
 from fanpin.indicators import DEPARTMENTS
 from fanpin.periods import format_period
-from fanpin.ui.i18n import lbl, t
+from fanpin.ui.i18n import lbl, lkey, t
 from fanpin.ui.sidebar import page_context
 from fanpin.ui.widgets import download_table
 
@@ -73,7 +73,7 @@ def on_generate() -> None:
 
 
 def on_create(picked: list[int], assignee_key: str) -> None:
-    kind = ss.get("cl_kind", "township")
+    kind = ss.get(lkey("cl_kind"), "township")
     try:
         oid = W.create_order(
             engine, clue_ids=picked, household_id=(ss.get("cl_hid") or "").strip() or None, assignee_kind=kind,
@@ -83,16 +83,16 @@ def on_create(picked: list[int], assignee_key: str) -> None:
         ss["_cl_error"] = error_text(exc)
     else:
         ss.pop("cl_inbox", None)
-        ss["cl_order"] = oid
+        ss[lkey("cl_order")] = oid
         ss["_cl_flash"] = t("clues.created", order=oid)
 
 
 def on_add_clue() -> None:
-    channel = ss.get("cl_add_channel", "cadre_visit")
+    channel = ss.get(lkey("cl_add_channel"), "cadre_visit")
     try:
         cid = W.add_clue(
             engine, (ss.get("cl_add_hid") or "").strip(), period, channel, "cadre" if channel == "cadre_visit" else "household",
-            ss.get("cl_add_risk", "other"), ss.get("cl_add_detail") or None, principal=me,
+            ss.get(lkey("cl_add_risk"), "other"), ss.get("cl_add_detail") or None, principal=me,
         )
     except AccessDenied as exc:
         ss["_cl_error"] = error_text(exc)
@@ -115,11 +115,11 @@ tab_in, tab_orders, tab_loop = st.tabs([t("clues.tab_inbox"), t("clues.tab_order
 # ---- clue inbox
 with tab_in:
     f1, f2, f3, f4, f5 = st.columns(5)
-    town = f1.selectbox(t("common.township"), [None, *names], format_func=lambda c: t("common.all") if c is None else names[c], key="cl_f_town")
-    source = f2.selectbox(t("clues.source"), [None, *W.clue_sources(engine)], format_func=lambda c: t("common.all") if c is None else source_label(c), key="cl_f_source")
-    risk = f3.selectbox(t("clues.risk_type"), [None, *W.RISK_TYPES], format_func=lambda c: t("common.all") if c is None else lbl("risk", c), key="cl_f_risk")
-    age = f4.selectbox(t("clues.age"), [None, 7, 15, 30, 90], format_func=lambda d: t("common.all") if d is None else t("clues.age_within", days=d), index=3, key="cl_f_age")
-    status = f5.selectbox(t("clues.status"), ["new", "merged", "ordered", "closed"], format_func=lambda s: t(f"wf.clue_status.{s}"), key="cl_f_status")
+    town = f1.selectbox(t("common.township"), [None, *names], format_func=lambda c: t("common.all") if c is None else names[c], key=lkey("cl_f_town"))
+    source = f2.selectbox(t("clues.source"), [None, *W.clue_sources(engine)], format_func=lambda c: t("common.all") if c is None else source_label(c), key=lkey("cl_f_source"))
+    risk = f3.selectbox(t("clues.risk_type"), [None, *W.RISK_TYPES], format_func=lambda c: t("common.all") if c is None else lbl("risk", c), key=lkey("cl_f_risk"))
+    age = f4.selectbox(t("clues.age"), [None, 7, 15, 30, 90], format_func=lambda d: t("common.all") if d is None else t("clues.age_within", days=d), index=3, key=lkey("cl_f_age"))
+    status = f5.selectbox(t("clues.status"), ["new", "merged", "ordered", "closed"], format_func=lambda s: t(f"wf.clue_status.{s}"), key=lkey("cl_f_status"))
     inbox = W.clue_inbox(engine, township=town, source=source, risk_type=risk, statuses=(status,), max_age_days=age, until_period=period, today=as_of, principal=me)
     b1, b2 = st.columns([3, 2])
     b1.caption(t("clues.inbox_count", n=fmt.count(len(inbox), lang)))
@@ -156,11 +156,11 @@ with tab_in:
     st.caption(t("clues.new_order_hint"))
     o1, o2, o3, o4 = st.columns([2, 1, 2, 1])
     hid_in = o1.text_input(t("clues.from_household"), key="cl_hid", help=t("clues.from_household_help")).strip()
-    kind = o2.radio(t("clues.assignee_kind"), ["township", "department"], format_func=lambda k: t(f"wf.kind.{k}"), key="cl_kind", horizontal=True)
+    kind = o2.radio(t("clues.assignee_kind"), ["township", "department"], format_func=lambda k: t(f"wf.kind.{k}"), key=lkey("cl_kind"), horizontal=True)
     choices = list(names) if kind == "township" else list(DEPARTMENTS)
     default_town = inbox.set_index("clue_id").loc[picked[0], "township_code"] if picked else None
     # keyed by the picked household's township, so that picking a clue pre-selects its township
-    assignee_key = f"cl_assignee_{kind}_{default_town if kind == 'township' else ''}"
+    assignee_key = lkey(f"cl_assignee_{kind}_{default_town if kind == 'township' else ''}")
     assignee = o3.selectbox(t("clues.assignee"), choices, index=choices.index(default_town) if default_town in choices else 0, format_func=lambda c: fmt_assignee(kind, c), key=assignee_key)
     due_days = o4.number_input(t("clues.due_days"), min_value=1, max_value=90, value=W.DUE_DAYS, step=1, key="cl_due")
     st.write(t("clues.picked", ids=", ".join(map(str, picked)) if picked else "—"))
@@ -170,16 +170,16 @@ with tab_in:
         with st.form("cl_add_form"):
             a1, a2, a3 = st.columns(3)
             a_hid = a1.text_input(t("common.household_id"), key="cl_add_hid")
-            a_channel = a2.selectbox(t("clues.channel"), ["cadre_visit", "self_report"], format_func=lambda c: lbl("channel", c), key="cl_add_channel")
-            a_risk = a3.selectbox(t("clues.risk_type"), W.RISK_TYPES, format_func=lambda c: lbl("risk", c), key="cl_add_risk")
+            a_channel = a2.selectbox(t("clues.channel"), ["cadre_visit", "self_report"], format_func=lambda c: lbl("channel", c), key=lkey("cl_add_channel"))
+            a_risk = a3.selectbox(t("clues.risk_type"), W.RISK_TYPES, format_func=lambda c: lbl("risk", c), key=lkey("cl_add_risk"))
             a_detail = st.text_input(t("clues.detail"), key="cl_add_detail")
             st.form_submit_button(t("clues.add_clue_button"), on_click=on_add_clue)
 
 # ---- orders
 with tab_orders:
     g1, g2 = st.columns(2)
-    states = g1.multiselect(t("clues.state"), list(W.ORDER_STATES), default=["open", "verifying"], format_func=lambda s: t(f"wf.state.{s}"), key="cl_states")
-    otown = g2.selectbox(t("common.township"), [None, *names], format_func=lambda c: t("common.all") if c is None else names[c], key="cl_o_town")
+    states = g1.multiselect(t("clues.state"), list(W.ORDER_STATES), default=["open", "verifying"], format_func=lambda s: t(f"wf.state.{s}"), key=lkey("cl_states"))
+    otown = g2.selectbox(t("common.township"), [None, *names], format_func=lambda c: t("common.all") if c is None else names[c], key=lkey("cl_o_town"))
     orders = W.list_orders(engine, states=states or W.ORDER_STATES, township=otown, today=as_of, principal=me)
     table = pd.DataFrame(
         {
@@ -209,9 +209,9 @@ with tab_orders:
     if not ids:
         st.info(t("clues.no_orders"))
     else:
-        if st.session_state.get("cl_order") not in ids:
-            st.session_state["cl_order"] = ids[0]
-        oid = st.selectbox(t("clues.work_on"), ids, key="cl_order", format_func=lambda i: t("clues.order_label", order=i))
+        if st.session_state.get(lkey("cl_order")) not in ids:
+            st.session_state[lkey("cl_order")] = ids[0]
+        oid = st.selectbox(t("clues.work_on"), ids, key=lkey("cl_order"), format_func=lambda i: t("clues.order_label", order=i))
         order = W.get_order(engine, oid, principal=me)
         # The version this user is working from: kept until they act or reload, so that a
         # change by someone else in between is caught rather than overwritten.
@@ -240,18 +240,18 @@ with tab_orders:
         saved = t("clues.saved", order=oid)
 
         def on_reassign(oid: int, version: int) -> None:
-            kind = ss.get("cl_rkind", "township")
-            run_action(W.assign_order, engine, oid, version, kind, ss.get(f"cl_rassignee_{kind}"), actor, ok=saved, order=oid)
+            kind = ss.get(lkey("cl_rkind"), "township")
+            run_action(W.assign_order, engine, oid, version, kind, ss.get(lkey(f"cl_rassignee_{kind}")), actor, ok=saved, order=oid)
 
         def on_note(oid: int, version: int) -> None:
             if run_action(W.add_note, engine, oid, version, ss.get("cl_note", ""), actor, findings=ss.get(f"cl_findings_{oid}"), ok=saved, order=oid):
                 ss["cl_note"] = ""
 
         def on_decide(oid: int, version: int) -> None:
-            inc = ss.get("cl_decision", "included") == "included"
+            inc = ss.get(lkey("cl_decision"), "included") == "included"
             run_action(
                 W.decide_order, engine, oid, version, included=inc, actor=actor, period=period,
-                category=ss.get("cl_category") if inc else None, risk_types=ss.get(f"cl_risks_{oid}", []) if inc else [],
+                category=ss.get(lkey("cl_category")) if inc else None, risk_types=ss.get(lkey(f"cl_risks_{oid}"), []) if inc else [],
                 reason=None if inc else ss.get("cl_reason"), ok=saved, order=oid,
             )
 
@@ -266,21 +266,21 @@ with tab_orders:
                 st.button(t("clues.start"), key="cl_start", on_click=lambda o=oid, v=version: run_action(W.start_verification, engine, o, v, actor, ok=saved, order=o))
             with st.expander(t("clues.reassign")):
                 r1, r2 = st.columns(2)
-                rkind = r1.radio(t("clues.assignee_kind"), ["township", "department"], format_func=lambda k: t(f"wf.kind.{k}"), key="cl_rkind", horizontal=True)
+                rkind = r1.radio(t("clues.assignee_kind"), ["township", "department"], format_func=lambda k: t(f"wf.kind.{k}"), key=lkey("cl_rkind"), horizontal=True)
                 rchoices = list(names) if rkind == "township" else list(DEPARTMENTS)
-                rassignee = r2.selectbox(t("clues.assignee"), rchoices, format_func=lambda c: fmt_assignee(rkind, c), key=f"cl_rassignee_{rkind}")
+                rassignee = r2.selectbox(t("clues.assignee"), rchoices, format_func=lambda c: fmt_assignee(rkind, c), key=lkey(f"cl_rassignee_{rkind}"))
                 st.button(t("clues.reassign_button"), key="cl_reassign", on_click=on_reassign, args=(oid, version))
             with st.expander(t("clues.note")):
                 note = st.text_area(t("clues.note_text"), key="cl_note")
                 findings = st.text_area(t("clues.findings"), value=order["findings"] or "", key=f"cl_findings_{oid}")
                 st.button(t("clues.note_button"), key="cl_note_save", on_click=on_note, args=(oid, version))
             st.subheader(t("clues.decide"))
-            inc = st.radio(t("clues.decision"), ["included", "not_included"], format_func=lambda d: t(f"wf.decision.{d}"), key="cl_decision", horizontal=True)
+            inc = st.radio(t("clues.decision"), ["included", "not_included"], format_func=lambda d: t(f"wf.decision.{d}"), key=lkey("cl_decision"), horizontal=True)
             if inc == "included":
                 c1, c2 = st.columns(2)
-                cat = c1.selectbox(t("clues.category"), list(W.CATEGORIES), format_func=lambda c: lbl("category", c), key="cl_category")
+                cat = c1.selectbox(t("clues.category"), list(W.CATEGORIES), format_func=lambda c: lbl("category", c), key=lkey("cl_category"))
                 clue_risks = W.order_risk_types(engine, oid)
-                risks = c2.multiselect(t("clues.risk_types"), list(W.RISK_TYPES), default=[r for r in clue_risks if r in W.RISK_TYPES], format_func=lambda c: lbl("risk", c), key=f"cl_risks_{oid}")
+                risks = c2.multiselect(t("clues.risk_types"), list(W.RISK_TYPES), default=[r for r in clue_risks if r in W.RISK_TYPES], format_func=lambda c: lbl("risk", c), key=lkey(f"cl_risks_{oid}"))
                 reason = None
             else:
                 cat, risks = None, []

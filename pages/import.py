@@ -9,7 +9,7 @@ import streamlit as st
 
 from fanpin import ingest
 from fanpin.export import safe_frame
-from fanpin.ui.i18n import t
+from fanpin.ui.i18n import lkey, t
 from fanpin.ui.sidebar import page_context
 from fanpin.ui.widgets import download_table
 
@@ -24,7 +24,7 @@ flash = ss.pop("_import_flash", None)
 if flash:
     st.success(flash)
 
-kind = st.selectbox(t("ingest.page.kind"), ingest.KINDS, format_func=lambda k: t(f"ingest.kind.{k}"), key="import_kind")
+kind = st.selectbox(t("ingest.page.kind"), ingest.KINDS, format_func=lambda k: t(f"ingest.kind.{k}"), key=lkey("import_kind"))
 
 with st.expander(t("ingest.page.columns"), expanded=False):
     st.dataframe(ingest.column_help(kind, lang), hide_index=True, width="stretch")

@@ -16,7 +16,7 @@ from fanpin import fmt, geo
 from fanpin.indicators import KEYS
 from fanpin.periods import format_period, shift
 from fanpin.scoring import Scorer
-from fanpin.ui.i18n import lbl, t
+from fanpin.ui.i18n import kept_selectbox, lbl, lkey, t
 from fanpin.ui.sidebar import page_context
 from fanpin.ui.widgets import TIER_COLOURS, download_table
 
@@ -181,15 +181,10 @@ mapped_codes = [f["properties"]["region_code"] for f in fc["features"]]
 c1, c2, c3 = st.columns([2, 2, 2])
 # format functions use labels resolved now, in this run's language (AppTest calls them later)
 metric_labels = {m: t(f"map.metric.{m}") for m in geo.METRICS}
-metric = c1.selectbox(t("map.metric"), geo.METRICS, format_func=metric_labels.__getitem__, key="map_metric", persist_state="session")
+metric = c1.selectbox(t("map.metric"), geo.METRICS, format_func=metric_labels.__getitem__, key=lkey("map_metric"), persist_state="session")
 options = ["", *township_codes]  # "" is the whole county (a None option would show as an empty box)
-if st.session_state.get("map_township") not in options:
-    st.session_state["map_township"] = ""
-township = c2.selectbox(
-    t("map.township"),
-    options,
-    format_func={"": t("map.whole_county"), **{c: names.get(c, c) for c in township_codes}}.__getitem__,
-    key="map_township",
+township = kept_selectbox(
+    c2, t("map.township"), options, "map_township", {"": t("map.whole_county"), **{c: names.get(c, c) for c in township_codes}}.__getitem__, ""
 ) or None
 contiguity = c3.radio(
     t("map.contiguity"), ("queen", "rook"), format_func={c: t(f"map.contiguity.{c}") for c in ("queen", "rook")}.__getitem__, key="map_contiguity", horizontal=True, help=t("map.contiguity_help")

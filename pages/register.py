@@ -8,7 +8,7 @@ from fanpin import fmt
 from fanpin import workflow as W
 from fanpin.access import AccessDenied, can
 from fanpin.periods import format_period
-from fanpin.ui.i18n import lbl, t
+from fanpin.ui.i18n import lbl, lkey, t
 from fanpin.ui.sidebar import page_context
 from fanpin.ui.widgets import download_table
 
@@ -64,8 +64,8 @@ m[2].metric(t("register.eliminated"), fmt.count(int((hist_all["status"] == "elim
 m[3].metric(t("register.eligible_now"), fmt.count(int((reg["eligible"].fillna(False) & (reg["status"] == "monitored")).sum()), lang), help=t("register.eligible_help"))
 
 f1, f2 = st.columns(2)
-town = f1.selectbox(t("common.township"), [None, *(c for c in names if me.sees(c))], format_func=lambda c: t("common.all") if c is None else names[c], key="rg_town")
-cat = f2.selectbox(t("register.category"), [None, *W.CATEGORIES], format_func=lambda c: t("common.all") if c is None else lbl("category", c), key="rg_cat")
+town = f1.selectbox(t("common.township"), [None, *(c for c in names if me.sees(c))], format_func=lambda c: t("common.all") if c is None else names[c], key=lkey("rg_town"))
+cat = f2.selectbox(t("register.category"), [None, *W.CATEGORIES], format_func=lambda c: t("common.all") if c is None else lbl("category", c), key=lkey("rg_cat"))
 view = reg
 if town:
     view = view[view["township_code"] == town]
@@ -135,7 +135,7 @@ with right:
         pids = pending["proposal_id"].astype(int).tolist()
         info = pending.set_index(pending["proposal_id"].astype(int))
         pid = st.selectbox(
-            t("register.proposal"), pids, key="rg_pid",
+            t("register.proposal"), pids, key=lkey("rg_pid"),
             format_func=lambda p: t("register.proposal_label", proposal=p, hid=info.loc[p, "household_id"], method=t(f"wf.method.{info.loc[p, 'method']}"), who=lbl("role", info.loc[p, "proposed_by"])),
         )
         st.caption(t("register.approve_hint", who=lbl("role", actor)))

@@ -40,7 +40,7 @@ from fanpin.scenario import (
     sensitivity,
 )
 from fanpin.scoring import TIERS, PolicyError, RiskPolicy, ScoreResult
-from fanpin.ui.i18n import lbl, t
+from fanpin.ui.i18n import lbl, lkey, t
 from fanpin.ui.sidebar import page_context
 from fanpin.weights import NoInformationError, WeightError, saaty_scale
 
@@ -729,8 +729,8 @@ def _compare_tab(saved: list[dict]) -> None:
     options = ["__baseline__", "__scenario__", *(r["name"] for r in saved)]
     special = {"__baseline__": t("simulator.current_baseline"), "__scenario__": t("simulator.current_scenario")}
     c1, c2 = st.columns(2)
-    a = c1.selectbox(t("simulator.compare_a"), options, index=None, format_func=lambda x: special.get(x, x), key="sim_cmp_a")
-    b = c2.selectbox(t("simulator.compare_b"), options, index=None, format_func=lambda x: special.get(x, x), key="sim_cmp_b")
+    a = c1.selectbox(t("simulator.compare_a"), options, index=None, format_func=lambda x: special.get(x, x), key=lkey("sim_cmp_a"))
+    b = c2.selectbox(t("simulator.compare_b"), options, index=None, format_func=lambda x: special.get(x, x), key=lkey("sim_cmp_b"))
     if a is None or b is None:
         st.caption(t("simulator.compare_pick"))
         return

@@ -20,7 +20,7 @@ from fanpin.training import (
     is_demo,
     load_household_events,
 )
-from fanpin.ui.i18n import lbl, t
+from fanpin.ui.i18n import kept_selectbox, lbl, t
 from fanpin.ui.sidebar import page_context
 from fanpin.ui.widgets import TIER_COLOURS
 
@@ -113,14 +113,7 @@ for start in range(0, len(cases), per_row):
                 st.caption(t("training.card_structural", month=format_period(c.after, lang)))
             st.button(t("training.open"), key=f"training_open_{c.key}", on_click=_open, args=(c.key,), type="primary" if c.key == st.session_state["training_case"] else "secondary")
 
-key = st.selectbox(
-    t("training.pick"),
-    [c.key for c in cases],
-    format_func=lambda k: by_key[k].title(lang),
-    key="training_case",
-    on_change=_reset_step,
-    persist_state="session",
-)
+key = kept_selectbox(st, t("training.pick"), [c.key for c in cases], "training_case", lambda k: by_key[k].title(lang), cases[0].key, on_change=_reset_step)
 case = by_key[key]
 wt = _walkthrough(data, case, data.url, data.version, policy.to_json(), case.key, data.towns_key)
 b, a = wt.before, wt.after

@@ -15,7 +15,7 @@ from fanpin.access import PAGES, Principal, can_open
 from fanpin.i18n import LANGS
 from fanpin.periods import format_period
 from fanpin.ui.data import Data, get_data
-from fanpin.ui.i18n import lang, lbl, t
+from fanpin.ui.i18n import kept_selectbox, lang, lbl, t
 
 
 @dataclass
@@ -71,25 +71,9 @@ def language_switch() -> str:
 
 
 def choose(label: str, options: list, state_key: str, format_func, default, **kwargs):  # noqa: ANN001, ANN201
-    """A sidebar selectbox whose choice survives language switches and page changes.
-
-    The choice lives in ``st.session_state[state_key]``; the widget itself is
-    keyed per language (``sb_<state_key>_<lang>``).  A widget whose option labels
-    change language in place sends back a label the server no longer knows and
-    falls back to the first option; a fresh widget per language does not.
-    """
-    widget_key = f"sb_{state_key}_{lang()}"
-    synced = st.session_state.get(f"_synced_{state_key}")
-    widget_value = st.session_state.get(widget_key)
-    if widget_value in options and widget_value != synced:  # the user picked something
-        st.session_state[state_key] = widget_value
-    current = st.session_state.get(state_key)
-    if current not in options:
-        current = default
-    st.session_state[state_key] = current
-    st.session_state[widget_key] = current
-    st.session_state[f"_synced_{state_key}"] = current
-    return st.sidebar.selectbox(label, options, format_func=format_func, key=widget_key, **kwargs)
+    """A sidebar selectbox whose choice survives language switches and page changes
+    (``fanpin.ui.i18n.kept_selectbox``; the widget is keyed ``sb_<state_key>_<lang>``)."""
+    return kept_selectbox(st.sidebar, label, options, state_key, format_func, default, prefix="sb", **kwargs)
 
 
 def sidebar(data: Data, principal: Principal) -> Context:

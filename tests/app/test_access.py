@@ -326,7 +326,7 @@ def test_admin_audit_page_lists_filters_and_cannot_alter(db) -> None:  # noqa: A
 
     log = audit_table()
     assert len(log) > 0
-    at.selectbox(key="ad_f_action").set_value("login").run()
+    at.selectbox(key="ad_f_action_zh").set_value("login").run()
     log = audit_table()
     assert set(log.iloc[:, 3]) == {translate("audit_action.login", "zh")}
     # the database itself refuses to change or delete entries
@@ -344,8 +344,8 @@ def test_admin_adds_and_disables_a_user(db) -> None:  # noqa: ANN001
     at = open_page("admin", role="admin")
     town = _townships(db)[1]
     at.text_input(key="ad_name").input("new_cw")
-    at.selectbox(key="ad_role").set_value("case_worker")
-    at.multiselect(key="ad_towns").set_value([town])
+    at.selectbox(key="ad_role_zh").set_value("case_worker")
+    at.multiselect(key="ad_towns_zh").set_value([town])
     at.text_input(key="ad_pw").input("new-cw-pass")
     at.text_input(key="ad_pw2").input("new-cw-pass")
     at.button(key="ad_add").click().run()
@@ -368,20 +368,20 @@ def test_admin_changes_a_role_and_a_case_workers_townships(db) -> None:  # noqa:
     users.add_user(db, "role_target", "analyst", "role-target-pass", created_by="test")
     at.run()
     at.selectbox(key="ad_target").set_value("role_target")
-    at.selectbox(key="ad_new_role").set_value("case_worker")
-    at.multiselect(key="ad_new_towns").set_value(towns[:2])
+    at.selectbox(key="ad_new_role_zh").set_value("case_worker")
+    at.multiselect(key="ad_new_towns_zh").set_value(towns[:2])
     at.button(key="ad_role_change").click().run()
     assert not at.exception, at.exception
     u = users.get_user(db, "role_target")
     assert (u.role, u.townships) == ("case_worker", frozenset(towns[:2]))
     assert any(r.target == "role_target" and '"op": "role"' in r.detail for r in _log(db, "user_changed", "admin"))
     # a case worker without townships is refused, and nothing changes
-    at.multiselect(key="ad_new_towns").set_value([])
+    at.multiselect(key="ad_new_towns_zh").set_value([])
     at.button(key="ad_role_change").click().run()
     assert at.error and users.get_user(db, "role_target").townships == frozenset(towns[:2])
     # the admin cannot demote themself
     at.selectbox(key="ad_target").set_value("admin")
-    at.selectbox(key="ad_new_role").set_value("leader")
+    at.selectbox(key="ad_new_role_zh").set_value("leader")
     at.button(key="ad_role_change").click().run()
     assert users.get_user(db, "admin").role == "admin"
 

@@ -66,7 +66,7 @@ def test_choosing_a_metric_changes_the_hotspots(app_db) -> None:  # noqa: ANN001
     engine, spec = app_db
     period = spec.periods[-1]
     at = open_page("map", period=period)
-    at.selectbox(key="map_metric").set_value("mean_score_change")
+    at.selectbox(key="map_metric_zh").set_value("mean_score_change")
     at.radio(key="map_contiguity").set_value("rook")
     at.run()
     assert not at.exception, at.exception
@@ -82,7 +82,7 @@ def test_choosing_a_metric_changes_the_hotspots(app_db) -> None:  # noqa: ANN001
 def test_first_month_has_no_change_metrics(app_db) -> None:  # noqa: ANN001
     engine, spec = app_db
     at = open_page("map", period=spec.periods[0])
-    at.selectbox(key="map_metric").set_value("red_share_change")
+    at.selectbox(key="map_metric_zh").set_value("red_share_change")
     at.run()
     assert not at.exception, at.exception
     assert any("第一个月" in i.value for i in at.info)
@@ -97,7 +97,7 @@ def test_choosing_a_township_shows_its_villages_and_households(app_db) -> None: 
     # Chinese: after switching to English, AppTest cannot re-run the sidebar's role selectbox
     # (its format_func reads the language at call time)
     at = open_page("map", period=period)
-    at.selectbox(key="map_township").set_value(town)
+    at.selectbox(key="w_map_township_zh").set_value(town)
     at.run()
     assert not at.exception, at.exception
     villages = geo.village_points(snap, res, regions)
@@ -130,7 +130,7 @@ def test_a_click_on_the_map_selects_the_township(app_db) -> None:  # noqa: ANN00
     at.session_state["map_deck_0"] = {"selection": {"indices": {"townships": [3]}, "objects": {"townships": [{"type": "Feature", "properties": {"region_code": code}}]}}}
     at.run()
     assert not at.exception, at.exception
-    assert at.selectbox(key="map_township").value == code
+    assert at.selectbox(key="w_map_township_zh").value == code
     assert at.session_state["_map_clicks"] == 1
     assert len(at.dataframe) == 3
 

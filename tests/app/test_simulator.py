@@ -219,11 +219,11 @@ def test_save_load_and_adopt(db) -> None:  # noqa: ANN001
     assert at.number_input(key="sim_income_line").value == 9000.0
 
     # compare it with the baseline (only the open tab runs)
-    assert "sim_cmp_a" not in [w.key for w in at.selectbox]
+    assert "sim_cmp_a_zh" not in [w.key for w in at.selectbox]
     at.session_state["sim_tabs"] = "两方案对比"
     at.run()
-    at.selectbox(key="sim_cmp_a").set_value("__baseline__")
-    at.selectbox(key="sim_cmp_b").set_value("收入线9000").run()
+    at.selectbox(key="sim_cmp_a_zh").set_value("__baseline__")
+    at.selectbox(key="sim_cmp_b_zh").set_value("收入线9000").run()
     assert not at.exception
     assert any("A 与 B" in c.value for c in at.caption)
 

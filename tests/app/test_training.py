@@ -70,8 +70,8 @@ def test_renders_the_first_case_in_both_languages(app_db, lang: str) -> None:  #
     at = open_page("training", lang=lang, role="trainer")  # the page's main user
     assert not at.exception, at.exception
     cases, walks = _expected(engine)
-    assert at.selectbox(key="training_case").value == cases[0].key
-    assert len(at.selectbox(key="training_case").options) == len(cases) >= 6
+    assert at.selectbox(key=f"w_training_case_{lang}").value == cases[0].key
+    assert len(at.selectbox(key=f"w_training_case_{lang}").options) == len(cases) >= 6
     _check_case_metrics(at, walks[cases[0].key], lang)
     assert len(at.get("plotly_chart")) == 3
     assert at.radio(key="training_step").value == 0
@@ -83,7 +83,7 @@ def test_switching_case_changes_the_numbers(app_db) -> None:  # noqa: ANN001
     at = open_page("training")
     first = _metrics(at)
     for case in cases[1:4]:
-        at.selectbox(key="training_case").set_value(case.key).run()
+        at.selectbox(key="w_training_case_zh").set_value(case.key).run()
         assert not at.exception, at.exception
         _check_case_metrics(at, walks[case.key], "zh")
         assert _metrics(at) != first
@@ -104,7 +104,7 @@ def test_steps_move_forward_and_back(app_db) -> None:  # noqa: ANN001
     at.button(key="training_prev").click().run()
     assert at.radio(key="training_step").value == 1
     # a new case starts at its first step
-    at.selectbox(key="training_case").set_value(cases[1].key).run()
+    at.selectbox(key="w_training_case_zh").set_value(cases[1].key).run()
     assert at.radio(key="training_step").value == 0
 
 
@@ -122,7 +122,7 @@ def test_workshop_mode_hides_household_ids_and_names(app_db) -> None:  # noqa: A
     at.toggle(key="training_workshop").set_value(True).run()
     assert not at.exception, at.exception
     for case in cases[:3]:
-        at.selectbox(key="training_case").set_value(case.key).run()
+        at.selectbox(key="w_training_case_zh").set_value(case.key).run()
         for step in range(len(at.radio(key="training_step").options)):
             at.radio(key="training_step").set_value(step).run()
             shown = _all_text(at)

@@ -74,3 +74,22 @@ def test_map_canvas_is_drawn(page) -> None:  # noqa: ANN001
     colours = set(img.getdata())
     assert len(colours) > 20, "the map canvas is blank"
     assert page.recorder.external() == []
+
+
+@pytest.mark.parametrize("path", ["", "map", "simulator", "profile", "clues", "register", "model", "training", "import", "quality", "admin"])
+def test_translated_choices_follow_a_language_switch(page, path: str) -> None:  # noqa: ANN001
+    """A keyed selectbox keeps showing the label of the language it was first drawn in (its value
+    travels as the label): after switching to English no select box may still show Chinese."""
+    import re
+
+    page.goto(f"{page.base}/{path}")
+    wait_ready(page)
+    page.locator('[data-testid="stSidebar"]').get_by_text("English", exact=True).click()
+    page.wait_for_timeout(800)
+    wait_ready(page)
+    page.locator('[data-testid="stMain"] h1').filter(has_not_text=re.compile("[\u4e00-\u9fff]")).first.wait_for(timeout=30_000)
+    boxes = page.locator('[data-testid="stMain"] [data-testid="stSelectbox"] input[role="combobox"]')
+    shown = [boxes.nth(i).input_value() for i in range(boxes.count())]  # what each box shows as chosen
+    chinese = [s for s in shown if re.search("[\u4e00-\u9fff]", s)]
+    # township and village names are data and keep their Chinese names only where the region has no English name
+    assert chinese == [], (path, chinese)
