@@ -56,6 +56,8 @@ def test_login_page_then_admin_sees_users_and_audit(browser, app_server, small_d
         pg.locator(LOGIN_PASSWORD).first.fill("not-the-password")
         pg.locator(LOGIN_PASSWORD).first.press("Enter")
         pg.locator('[data-testid="stAlert"]').filter(has_text="用户名或密码错误").first.wait_for(timeout=20_000)
+        wait_ready(pg)  # the alert can arrive before the rerun has redrawn the form below it
+        pg.locator(LOGIN_PASSWORD).first.wait_for(timeout=20_000)
         assert login_form_shown(pg)
         login(pg, *ADMIN)
         assert not login_form_shown(pg)
