@@ -6,7 +6,6 @@ import io
 import os
 import re
 import shutil
-import sqlite3
 import subprocess
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -24,6 +23,7 @@ from fanpin.store import schema as S
 from fanpin.summary import MonthSummary, month_summary, township_table, trend_frame
 from fanpin.trends import score_panel
 from fanpin.workflow import ClosedLoop, as_of_date, closed_loop, create_order, decide_order
+from tests.conftest import copy_sqlite
 
 ROOT = Path(__file__).resolve().parents[1]
 TODAY = date(2026, 1, 15)
@@ -41,12 +41,7 @@ def worked(small_demo, tmp_path_factory):  # noqa: ANN001, ANN201
     """A copy of the small demo with verification orders: some decided (into monitoring), some overdue."""
     engine, spec = small_demo
     path = tmp_path_factory.mktemp("brief") / "worked.db"
-    src = sqlite3.connect(engine.url.database)
-    dst = sqlite3.connect(path)
-    src.backup(dst)
-    src.close()
-    dst.close()
-    eng = store.make_engine(f"sqlite:///{path}")
+    eng = store.make_engine(copy_sqlite(engine, path))
     period = spec.periods[-1]
     y, m = divmod(period, 100)
     start = datetime(y, m, 2, 9, 0)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import getpass
 import io
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from fanpin import store
 from fanpin.brief_docx import document_text
 from fanpin.cli import main
 from fanpin.store.schema import audit_log
+from tests.conftest import copy_sqlite
 
 
 @pytest.fixture(scope="module")
@@ -22,11 +22,7 @@ def db(small_demo, tmp_path_factory):  # noqa: ANN001, ANN201
     """A copy of the small demo (the brief writes audit rows; the shared fixture stays untouched)."""
     engine, spec = small_demo
     path = tmp_path_factory.mktemp("cli_brief") / "demo.db"
-    src, dst = sqlite3.connect(engine.url.database), sqlite3.connect(path)
-    src.backup(dst)
-    src.close()
-    dst.close()
-    return f"sqlite:///{path}", spec
+    return copy_sqlite(engine, path), spec
 
 
 def test_bad_period_is_refused_with_a_clear_message(db, tmp_path: Path, capsys) -> None:  # noqa: ANN001

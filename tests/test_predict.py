@@ -12,6 +12,7 @@ from sqlalchemy import select
 from fanpin import predict as P
 from fanpin import store
 from fanpin.store.schema import audit_log, clues
+from tests.conftest import copy_sqlite
 
 
 @pytest.fixture(scope="module")
@@ -226,14 +227,9 @@ def test_save_load_roundtrip_and_refusals(trained, panel, small_demo, tmp_path, 
 
 # --------------------------------------------------------------------------- human in the loop
 def test_candidates_and_sending_to_clues(trained, small_demo, tmp_path):  # noqa: ANN001
-    import sqlite3
-
     model, _ = trained
     src, _ = small_demo
-    copy = tmp_path / "copy.db"
-    with sqlite3.connect(src.url.database) as a, sqlite3.connect(copy) as b:
-        a.backup(b)  # a plain file copy would miss what is still in the WAL
-    engine = store.make_engine(f"sqlite:///{copy}")
+    engine = store.make_engine(copy_sqlite(src, tmp_path / "copy.db"))
     period = store.periods(engine)[-1]
     scores = P.score_period(model, engine, period)
     assert len(scores) == len(store.load_snapshot(engine, period))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import date, datetime
 
 import pandas as pd
@@ -17,6 +16,7 @@ from fanpin.access import Principal
 from fanpin.demo_plant import planted_counts
 from fanpin.ids import id_check_char
 from fanpin.store import schema as S
+from tests.conftest import copy_sqlite
 
 P = 202506
 T1, T2 = "990101001000", "990101002000"
@@ -348,11 +348,7 @@ def test_small_demo_scoped_by_principal(small_demo) -> None:  # noqa: ANN001
 def test_small_demo_findings_to_clues_idempotent(small_demo, tmp_path) -> None:  # noqa: ANN001
     engine, spec = small_demo
     path = tmp_path / "copy.db"
-    src, dst = sqlite3.connect(engine.url.database), sqlite3.connect(path)
-    src.backup(dst)
-    src.close()
-    dst.close()
-    eng = store.make_engine(f"sqlite:///{path}")
+    eng = store.make_engine(copy_sqlite(engine, path))
     try:
         f = R.find(eng)
         with eng.connect() as conn:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 
 import pytest
 from sqlalchemy import select
@@ -14,6 +13,7 @@ from fanpin.store.schema import audit_log, clues
 from streamlit.testing.v1 import AppTest
 
 from .conftest import APP, run_as
+from tests.conftest import copy_sqlite
 
 
 def open_page(page: str, lang: str = "zh", role: str = "analyst", **state: object) -> AppTest:
@@ -36,9 +36,7 @@ def model_db(small_demo, tmp_path_factory):  # noqa: ANN001, ANN201
     """A private copy of the small demo (this page writes clues) and a model trained on it."""
     src, _ = small_demo
     path = tmp_path_factory.mktemp("model_db") / "copy.db"
-    with sqlite3.connect(src.url.database) as a, sqlite3.connect(path) as b:
-        a.backup(b)
-    engine = store.make_engine(f"sqlite:///{path}")
+    engine = store.make_engine(copy_sqlite(src, path))
     model = P.train(engine, 3, eval_months=3, importance_rows=2000)
     return engine, model
 

@@ -18,6 +18,7 @@ from fanpin.policies import baseline_policy
 from fanpin.scoring import TIERS, Scorer
 from fanpin.store import schema as S
 from tests.app.conftest import run_as
+from tests.conftest import copy_sqlite
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
@@ -235,13 +236,9 @@ def test_choice_survives_a_language_switch(demo, monkeypatch: pytest.MonkeyPatch
 
 def test_missing_values_are_flagged(demo, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
     """A value a department did not report: scored at the median, hatched in the chart, listed by name."""
-    import sqlite3
-
     engine, spec, hid = demo
     copy = tmp_path / "gap.db"
-    with sqlite3.connect(engine.url.database) as src, sqlite3.connect(copy) as dst:
-        src.backup(dst)  # a file copy would miss what is still in the WAL
-    gap = store.make_engine(f"sqlite:///{copy}")
+    gap = store.make_engine(copy_sqlite(engine, copy))
     with gap.begin() as conn:
         changed = conn.execute(S.panel.update().where(S.panel.c.household_id == hid, S.panel.c.period == LAST).values(medical_oop=None))
         assert changed.rowcount == 1

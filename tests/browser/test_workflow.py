@@ -5,7 +5,6 @@ Runs its own server on a copy of the small demo county, so the shared one keeps 
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 
 import pytest
@@ -14,17 +13,14 @@ from fanpin import store
 from fanpin import workflow as W
 
 from .conftest import ADMIN, Recorder, auto_login, ensure_user, errors_on_page, running_app, screenshot, wait_ready
+from tests.conftest import copy_sqlite
 
 
 @pytest.fixture(scope="module")
 def wf_server(small_demo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:  # noqa: ANN001
     engine, _ = small_demo
     path = tmp_path_factory.mktemp("wf-browser") / "wf.db"
-    src, dst = sqlite3.connect(engine.url.database), sqlite3.connect(path)
-    src.backup(dst)
-    src.close()
-    dst.close()
-    url = f"sqlite:///{path}"
+    url = copy_sqlite(engine, path)
     ensure_user(url, ADMIN[0], "admin", ADMIN[1])
     with running_app(url, path.parent) as base:
         yield base, url
