@@ -85,6 +85,24 @@ def db_url(request: pytest.FixtureRequest, tmp_path) -> str:  # noqa: ANN001
     return backend_url(request.param, tmp_path)
 
 
+#: A two-township county with one village in each, for tests that build their own small database.
+TINY_REGIONS = [
+    {"region_code": "990101000000", "level": "county", "parent_code": None, "name": "示范县"},
+    {"region_code": "990101001000", "level": "township", "parent_code": "990101000000", "name": "一镇"},
+    {"region_code": "990101002000", "level": "township", "parent_code": "990101000000", "name": "二镇"},
+    {"region_code": "990101001001", "level": "village", "parent_code": "990101001000", "name": "一村"},
+    {"region_code": "990101002001", "level": "village", "parent_code": "990101002000", "name": "二村"},
+]
+
+
+def insert_tiny_regions(conn) -> None:  # noqa: ANN001
+    from sqlalchemy import insert
+
+    from fanpin.store import schema as S
+
+    conn.execute(insert(S.regions), TINY_REGIONS)
+
+
 def copy_sqlite(engine, path) -> str:  # noqa: ANN001
     """A consistent copy of a SQLite database (the backup API: a plain file copy would miss what is
     still in the WAL); returns the copy's URL.  Tests that write copy the shared demo first."""

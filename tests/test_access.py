@@ -17,6 +17,7 @@ from fanpin.access import AccessDenied, Principal
 from fanpin.policies import adopt_policy, save_policy
 from fanpin.scoring import RiskPolicy
 from fanpin.store import schema as S
+from tests.conftest import insert_tiny_regions
 
 T1, T2 = "990101001000", "990101002000"
 V1, V2 = "990101001001", "990101002001"
@@ -130,13 +131,7 @@ def _db(url: str):  # noqa: ANN202
     engine = store.make_engine(url, create=True)
     store.upgrade(engine)
     with engine.begin() as conn:
-        conn.execute(insert(S.regions), [
-            {"region_code": "990101000000", "level": "county", "parent_code": None, "name": "示范县"},
-            {"region_code": T1, "level": "township", "parent_code": "990101000000", "name": "一镇"},
-            {"region_code": T2, "level": "township", "parent_code": "990101000000", "name": "二镇"},
-            {"region_code": V1, "level": "village", "parent_code": T1, "name": "一村"},
-            {"region_code": V2, "level": "village", "parent_code": T2, "name": "二村"},
-        ])
+        insert_tiny_regions(conn)
         conn.execute(insert(S.households), [
             {"household_id": h, "village_code": V1 if i < 2 else V2, "township_code": T1 if i < 2 else T2, "household_type": "ordinary", "size": 3,
              "relocated": False, "no_labour_guarantee": False, "in_cooperative": False, "phone": f"1391234567{i}"}

@@ -5,11 +5,10 @@ from __future__ import annotations
 import io
 
 import pytest
-from sqlalchemy import insert
 
 from fanpin import store, users
 from fanpin.cli import main
-from fanpin.store import schema as S
+from tests.conftest import insert_tiny_regions
 
 T1 = "990101001000"
 
@@ -20,10 +19,7 @@ def url(tmp_path) -> str:  # noqa: ANN001
     engine = store.make_engine(u, create=True)
     store.upgrade(engine)
     with engine.begin() as conn:
-        conn.execute(insert(S.regions), [
-            {"region_code": "990101000000", "level": "county", "parent_code": None, "name": "示范县"},
-            {"region_code": T1, "level": "township", "parent_code": "990101000000", "name": "一镇"},
-        ])
+        insert_tiny_regions(conn)
     engine.dispose()
     return u
 

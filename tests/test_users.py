@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from fanpin import store, users
 from fanpin.access import Principal
 from fanpin.store import schema as S
+from tests.conftest import insert_tiny_regions
 
 T1, T2 = "990101001000", "990101002000"
 T0 = datetime(2025, 3, 1, 9, 0, 0)
@@ -20,12 +21,7 @@ def eng(db_url: str):  # noqa: ANN201
     engine = store.make_engine(db_url, create=True)
     store.upgrade(engine)
     with engine.begin() as conn:
-        conn.execute(insert(S.regions), [
-            {"region_code": "990101000000", "level": "county", "parent_code": None, "name": "示范县"},
-            {"region_code": T1, "level": "township", "parent_code": "990101000000", "name": "一镇"},
-            {"region_code": T2, "level": "township", "parent_code": "990101000000", "name": "二镇"},
-            {"region_code": "990101001001", "level": "village", "parent_code": T1, "name": "一村"},
-        ])
+        insert_tiny_regions(conn)
     yield engine
     engine.dispose()
 
