@@ -8,6 +8,7 @@ input with ``--password-stdin`` (one line, for scripts).
 from __future__ import annotations
 
 import argparse
+import functools
 import getpass
 import sys
 
@@ -26,31 +27,48 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     add.add_argument("--display-name", help="name shown in the sidebar")
     add.add_argument("--password-stdin", action="store_true", help="read the password from standard input (one line)")
     add.add_argument("--no-password", action="store_true", help="identity-provider (OIDC) account: the username is the e-mail, no local password")
-    add.set_defaults(func=cmd_add)
+    add.set_defaults(func=_reports_user_errors(cmd_add))
 
     pw = us.add_parser("passwd", parents=[common], help="set a user's password (also lifts a lock-out)")
     pw.add_argument("username")
     pw.add_argument("--password-stdin", action="store_true", help="read the password from standard input (one line)")
-    pw.set_defaults(func=cmd_passwd)
+    pw.set_defaults(func=_reports_user_errors(cmd_passwd))
 
     dis = us.add_parser("disable", parents=[common], help="disable a user (they can no longer log in)")
     dis.add_argument("username")
-    dis.set_defaults(func=lambda a: cmd_disable(a, True))
+    dis.set_defaults(func=_reports_user_errors(lambda a: cmd_disable(a, True)))
     en = us.add_parser("enable", parents=[common], help="enable a disabled user again")
     en.add_argument("username")
-    en.set_defaults(func=lambda a: cmd_disable(a, False))
+    en.set_defaults(func=_reports_user_errors(lambda a: cmd_disable(a, False)))
 
     ro = us.add_parser("role", parents=[common], help="change a user's role (and a case worker's townships)")
     ro.add_argument("username")
     ro.add_argument("--role", required=True, choices=ROLES)
     ro.add_argument("--townships", help="case workers: comma-separated township region codes (12 digits)")
-    ro.set_defaults(func=cmd_role)
+    ro.set_defaults(func=_reports_user_errors(cmd_role))
 
     ls = us.add_parser("list", parents=[common], help="list users (no password hashes)")
     ls.set_defaults(func=cmd_list)
 
     first = us.add_parser("first-admin", parents=[common], help="when no user exists yet, ask for the first administrator (what `make run` calls)")
     first.set_defaults(func=cmd_first_admin)
+
+
+def _reports_user_errors(command):  # noqa: ANN001, ANN202
+    """A refused change (no such user, a bad role or township, a short password ...) ends the
+    command with its message on stderr and exit code 2, in one place for every sub-command."""
+
+    @functools.wraps(command)
+    def run(args: argparse.Namespace) -> int:
+        from fanpin import users
+
+        try:
+            return command(args)
+        except users.UserError as exc:
+            print(f"fanpin: {exc}", file=sys.stderr)
+            return 2
+
+    return run
 
 
 def _engine(args: argparse.Namespace):  # noqa: ANN202
@@ -82,11 +100,8 @@ def cmd_add(args: argparse.Namespace) -> int:
     from fanpin import users
 
     engine = _engine(args)
-    try:  # check the fields before asking for a password
-        users.validate(engine, args.username, args.role, _townships(args.townships), None)
-    except users.UserError as exc:
-        print(f"fanpin: {exc}", file=sys.stderr)
-        return 2
+    # check the fields before asking for a password
+    users.validate(engine, args.username, args.role, _townships(args.townships), None)
     if users.get_user(engine, args.username.strip()) is not None:
         print(f"fanpin: user {args.username} exists already (use `fanpin user passwd`)", file=sys.stderr)
         return 2
@@ -95,11 +110,7 @@ def cmd_add(args: argparse.Namespace) -> int:
         password = read_password(args.password_stdin)
         if password is None:
             return 2
-    try:
-        u = users.add_user(engine, args.username, args.role, password, townships=_townships(args.townships), display_name=args.display_name, created_by="cli")
-    except users.UserError as exc:
-        print(f"fanpin: {exc}", file=sys.stderr)
-        return 2
+    u = users.add_user(engine, args.username, args.role, password, townships=_townships(args.townships), display_name=args.display_name, created_by="cli")
     scope = f" townships {','.join(sorted(u.townships))}" if u.townships else ""
     print(f"user {u.username} added: role {u.role}{scope}")
     return 0
@@ -115,11 +126,7 @@ def cmd_passwd(args: argparse.Namespace) -> int:
     password = read_password(args.password_stdin)
     if password is None:
         return 2
-    try:
-        users.set_password(engine, args.username, password, actor="cli")
-    except users.UserError as exc:
-        print(f"fanpin: {exc}", file=sys.stderr)
-        return 2
+    users.set_password(engine, args.username, password, actor="cli")
     print(f"password of {args.username} changed")
     return 0
 
@@ -127,11 +134,7 @@ def cmd_passwd(args: argparse.Namespace) -> int:
 def cmd_disable(args: argparse.Namespace, disabled: bool) -> int:
     from fanpin import users
 
-    try:
-        users.set_disabled(_engine(args), args.username, disabled, actor="cli")
-    except users.UserError as exc:
-        print(f"fanpin: {exc}", file=sys.stderr)
-        return 2
+    users.set_disabled(_engine(args), args.username, disabled, actor="cli")
     print(f"user {args.username} {'disabled' if disabled else 'enabled'}")
     return 0
 
@@ -140,11 +143,7 @@ def cmd_role(args: argparse.Namespace) -> int:
     """A new role takes effect at the user's next click (the app re-reads the row on every run)."""
     from fanpin import users
 
-    try:
-        users.set_role(_engine(args), args.username, args.role, _townships(args.townships), actor="cli")
-    except users.UserError as exc:
-        print(f"fanpin: {exc}", file=sys.stderr)
-        return 2
+    users.set_role(_engine(args), args.username, args.role, _townships(args.townships), actor="cli")
     scope = f" townships {args.townships}" if args.townships else ""
     print(f"user {args.username}: role {args.role}{scope}")
     return 0
