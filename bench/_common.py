@@ -269,10 +269,8 @@ def _demo_fingerprint() -> tuple[str, str]:
     from fanpin.store import head_revision
 
     h = hashlib.sha1()
-    for name in ("demo.py", "demo_geo.py"):
-        f = ROOT / "fanpin" / name
-        if f.exists():
-            h.update(f.read_bytes())
+    for f in sorted((ROOT / "fanpin" / "demo").glob("*.py")):
+        h.update(f.read_bytes())
     return str(head_revision()), h.hexdigest()[:10]
 
 
@@ -296,7 +294,7 @@ def cached_demo_db(households: int, months: int, *, seed: int = DEMO_SEED, rebui
             info["reused"] = True
             info["stale"] = info.get("demo_hash") != demo_hash
             if info["stale"]:
-                say(f"note: {path.name} was built by an older fanpin/demo.py; pass --rebuild to refresh it")
+                say(f"note: {path.name} was built by an older fanpin/demo/; pass --rebuild to refresh it")
             return path, info
         meta.unlink(missing_ok=True)
         say(f"building demo database {households:,} households x {months} months -> {path} ...")

@@ -63,15 +63,16 @@ def main() -> None:
         subprocess.run([*fanpin, "demo", "--db", url], check=True)
         print(f"built the default demo in {time.perf_counter() - t0:.1f} s -> {db}")
 
-    from fanpin import predict, store
-    from fanpin.brief_docx import produce
-    from fanpin.periods import parse_period
+    from fanpin import store
+    from fanpin.core.periods import parse_period
+    from fanpin.model import persist, train
+    from fanpin.report.document import produce
 
     engine = store.make_engine(url)
     period = parse_period(args.period) if args.period else store.periods(engine)[-1]
     if args.with_model:
         t0 = time.perf_counter()
-        predict.save_model(predict.train(engine))
+        persist.save_model(train.train(engine))
         print(f"trained a model in {time.perf_counter() - t0:.1f} s (not part of the brief's time)")
 
     out = Path(tempfile.mkdtemp(prefix="fanpin-bench-brief-"))

@@ -21,10 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import fmt_bytes, peak_rss_delta, print_environment, print_table  # noqa: E402
-
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from _common import fmt_bytes, peak_rss_delta, print_environment, print_table  # noqa: E402
 
 
 def roster(villages: np.ndarray, n: int, rng: np.random.Generator) -> pd.DataFrame:
@@ -47,7 +46,7 @@ def roster(villages: np.ndarray, n: int, rng: np.random.Generator) -> pd.DataFra
 
 
 def members(hh: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-    from fanpin.demo import make_id_numbers
+    from fanpin.demo.population import make_id_numbers
 
     size = hh["家庭人口数"].to_numpy()
     hid = np.repeat(hh["户编号"].to_numpy(), size)
@@ -69,16 +68,16 @@ def members(hh: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
 
 
 def step(engine, kind: str, data: bytes, name: str, title: str | None = None) -> list:  # noqa: ANN001
-    from fanpin import ingest
+    from fanpin.ingest import apply, validate
 
     with peak_rss_delta() as mem_v:
         t0 = time.perf_counter()
-        report = ingest.validate(engine, kind, data, name)
+        report = validate.validate(engine, kind, data, name)
         t_validate = time.perf_counter() - t0
     assert report.ok, report.text("en", 10)
     with peak_rss_delta() as mem_a:
         t0 = time.perf_counter()
-        result = ingest.apply(engine, report, "bench")
+        result = apply.apply(engine, report, "bench")
         t_apply = time.perf_counter() - t0
     assert result.status == "applied"
     return [title or kind, f"{report.n_rows:,}", f"{len(data) / 1e6:.1f} MB", f"{t_validate:.2f}", f"{t_apply:.2f}", f"{t_validate + t_apply:.2f}", fmt_bytes(mem_v["bytes"]), fmt_bytes(mem_a["bytes"])]
@@ -91,8 +90,9 @@ def main() -> None:
     args = ap.parse_args()
     print_environment()
     from fanpin import store
-    from fanpin.demo import DemoSpec, build_demo
-    from fanpin.export import csv_bytes
+    from fanpin.demo.build import build_demo
+    from fanpin.demo.spec import DemoSpec
+    from fanpin.report.export import csv_bytes
 
     rng = np.random.default_rng(7)
     with tempfile.TemporaryDirectory() as tmp:

@@ -44,12 +44,13 @@ def main() -> None:
     os.environ["FANPIN_MODEL_DIR"] = tempfile.mkdtemp(prefix="fanpin-bench-model-")
     print_environment()
 
-    from fanpin import predict, store
+    from fanpin import store
+    from fanpin.model import evaluate, features, suggest, train
 
     engine = store.make_engine(args.db)
     steps: list[tuple[str, float]] = []
     t0 = time.perf_counter()
-    model = predict.train(engine, args.horizon, progress=lambda m, f: steps.append((m, time.perf_counter() - t0)))
+    model = train.train(engine, args.horizon, progress=lambda m, f: steps.append((m, time.perf_counter() - t0)))
     total = time.perf_counter() - t0
     rows = [(m, f"{t:.1f}", f"{(steps[i + 1][1] if i + 1 < len(steps) else total) - t:.1f}") for i, (m, t) in enumerate(steps)]
     print_table(["step", "started at (s)", "took (s)"], rows, title=f"training on {args.db}: {total:.1f} s (target <= 120 s)")
@@ -58,7 +59,7 @@ def main() -> None:
     ks = (0.05, 0.10, 0.20)
     curve = model.budget(ks)
     rows = []
-    for m in predict.METHODS:
+    for m in evaluate.METHODS:
         r = meta["metrics"][m]
         c = curve[curve["method"] == m]
         rows.append([m, f"{r['roc_auc']:.3f}", f"{r['pr_auc']:.3f}", f"{r['brier']:.4f}" if "brier" in r else "-", *(f"{p:.1%} / {q:.1%}" for p, q in zip(c["precision"], c["recall"]))])
@@ -66,17 +67,17 @@ def main() -> None:
 
     score_engine = store.make_engine(args.score_db)
     period = store.periods(score_engine)[-1]
-    months = [p for p in predict.months_needed(period) if p in set(store.periods(score_engine))]
-    predict.load_panel(score_engine, months)  # warm the Parquet cache (untimed)
+    months = [p for p in suggest.months_needed(period) if p in set(store.periods(score_engine))]
+    features.load_panel(score_engine, months)  # warm the Parquet cache (untimed)
     holder: dict = {}
 
     def load(_: int) -> None:
-        holder["data"] = predict.load_panel(score_engine, months)
+        holder["data"] = features.load_panel(score_engine, months)
 
     load(0)
 
     def score(_: int) -> None:
-        holder["scores"] = predict.score_month(model, holder["data"], period)
+        holder["scores"] = suggest.score_month(model, holder["data"], period)
 
     times = interleaved_times({"load (7 months, warm)": load, "score (features + model + factors)": score}, repeats=args.repeats)
     n = len(holder["scores"])

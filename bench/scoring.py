@@ -46,7 +46,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-
 from _common import (  # noqa: E402
     cached_demo_db,
     fmt_bytes,
@@ -87,7 +86,7 @@ def base_snapshot(rebuild: bool) -> pd.DataFrame:
 
 def raw_matrix(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, int]:
     """(float32 column-major indicator matrix with NaN for gaps, township index, number of townships)."""
-    from fanpin.indicators import indicator_matrix
+    from fanpin.core.indicators import indicator_matrix
 
     codes = frame["township_code"].to_numpy()
     names = np.array(sorted(set(codes)), dtype=object)
@@ -96,7 +95,7 @@ def raw_matrix(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, int]:
 
 def tiled(X: np.ndarray, township: np.ndarray, factor: int, seed: int = 7) -> tuple[np.ndarray, np.ndarray]:
     """``factor`` copies of the rows; continuous indicators of copies 2.. get exp(N(0, 0.05)) noise."""
-    from fanpin.indicators import BY_KEY, KEYS
+    from fanpin.core.indicators import BY_KEY, KEYS
 
     rng = np.random.default_rng(seed)
     n, m = X.shape
@@ -118,8 +117,8 @@ def _normalised(weights: dict[str, float]) -> dict[str, float]:
 
 def policy_maker(kind: str):  # noqa: ANN201
     """i -> a new RiskPolicy for repeat i (negative i: warm-up); ``kind``: full, cold or weights."""
-    from fanpin.indicators import BY_KEY
-    from fanpin.scoring import RiskPolicy
+    from fanpin.core.indicators import BY_KEY
+    from fanpin.engine.scoring import RiskPolicy
 
     base = RiskPolicy.default(income_line=7500.0).normalised()[0]
     keys = list(base.weights)
@@ -150,8 +149,8 @@ def _lit(x: float) -> str:
 
 def _force_conditions(policy, keys, missing: set[str]) -> dict[int, list[str]]:  # noqa: ANN001
     """Per forced tier code: SQL conditions (same side of the line as ``Indicator.hits``)."""
-    from fanpin.indicators import BY_KEY, INCOME_KEY
-    from fanpin.scoring import TIER_CODE
+    from fanpin.core.indicators import BY_KEY, INCOME_KEY
+    from fanpin.engine.scoring import TIER_CODE
 
     out: dict[int, list[str]] = {1: [], 2: []}
     for r in policy.forces:
@@ -164,7 +163,7 @@ def _force_conditions(policy, keys, missing: set[str]) -> dict[int, list[str]]: 
 
 
 def duckdb_sql(policy, keys, missing: set[str], per_row: bool) -> str:  # noqa: ANN001
-    from fanpin.indicators import BY_KEY
+    from fanpin.core.indicators import BY_KEY
 
     w = policy.weight_vector(keys)
     terms = []
@@ -190,7 +189,7 @@ def duckdb_sql(policy, keys, missing: set[str], per_row: bool) -> str:  # noqa: 
 
 def pandas_run(df: pd.DataFrame, policy, keys, missing: set[str]):  # noqa: ANN001, ANN201
     """The straightforward implementation: per-column clip and normalise, weighted sum, np.select, groupby."""
-    from fanpin.indicators import BY_KEY, INCOME_KEY
+    from fanpin.core.indicators import BY_KEY, INCOME_KEY
 
     w = policy.weight_vector(keys)
     total = pd.Series(0.0, index=df.index)
@@ -225,7 +224,7 @@ def pandas_run(df: pd.DataFrame, policy, keys, missing: set[str]):  # noqa: ANN0
 def bench_size(label: str, X_raw: np.ndarray, township: np.ndarray, n_townships: int, repeats: int) -> dict:
     import duckdb
 
-    from fanpin.scoring import Scorer
+    from fanpin.engine.scoring import Scorer
 
     print(f"\n== {label}: {X_raw.shape[0]:,} households x {X_raw.shape[1]} indicators", flush=True)
     # One Scorer per kind of change, so that the round-robin timing below keeps each one's caches
@@ -294,7 +293,7 @@ def bench_size(label: str, X_raw: np.ndarray, township: np.ndarray, n_townships:
 
     # ---- agreement of tiers, counts and means
     checks = []
-    from fanpin.scoring import RiskPolicy
+    from fanpin.engine.scoring import RiskPolicy
 
     default = RiskPolicy.default(income_line=7500.0).normalised()[0]
     for pname, p in (("default policy", default), ("a full-recompute policy", full_policies[repeats]), ("a cold policy", policy_maker("cold")(repeats))):
@@ -355,7 +354,7 @@ def bench_size(label: str, X_raw: np.ndarray, township: np.ndarray, n_townships:
 
 
 def default_weights(keys) -> np.ndarray:  # noqa: ANN001
-    from fanpin.scoring import RiskPolicy
+    from fanpin.engine.scoring import RiskPolicy
 
     return RiskPolicy.default().normalised()[0].weight_vector(keys).astype(np.float64)
 

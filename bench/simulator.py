@@ -140,9 +140,9 @@ def compile_time() -> float:
 
 def part_times(url: str, repeats: int) -> list[tuple[str, float]]:
     from fanpin import store
-    from fanpin.policies import baseline_policy
-    from fanpin.scenario import compare, sensitivity
-    from fanpin.scoring import Scorer
+    from fanpin.engine.policies import baseline_policy
+    from fanpin.engine.scenario import compare, sensitivity
+    from fanpin.engine.scoring import Scorer
 
     engine = store.make_engine(url)
     period = store.periods(engine)[-1]

@@ -9,9 +9,10 @@ from datetime import date, timedelta
 import pandas as pd
 import streamlit as st
 
-from fanpin import users
-from fanpin.access import ROLES, AccessDenied, audit_actions, audit_actors, audit_query, require
-from fanpin.export import csv_bytes, xlsx_bytes
+from fanpin.access import users
+from fanpin.access.audit_read import audit_actions, audit_actors, audit_query
+from fanpin.access.roles import ROLES, AccessDenied, require
+from fanpin.report.export import csv_bytes, xlsx_bytes
 from fanpin.ui.i18n import lbl, t
 from fanpin.ui.login import record_export
 from fanpin.ui.sidebar import page_context

@@ -3,14 +3,15 @@
 import pandas as pd
 import streamlit as st
 
-from fanpin import fmt
-from fanpin import workflow as W
-from fanpin.access import AccessDenied, can
-from fanpin.indicators import DEPARTMENTS
-from fanpin.periods import format_period
+from fanpin.access.roles import AccessDenied, can
+from fanpin.core import fmt
+from fanpin.core.indicators import DEPARTMENTS
+from fanpin.core.periods import format_period
 from fanpin.ui.i18n import lbl, lkey, t
 from fanpin.ui.sidebar import page_context
 from fanpin.ui.widgets import download_table
+from fanpin.workflow import clues, common
+from fanpin.workflow import orders as orders_mod
 
 ctx = page_context("clues")
 data, period, lang, actor, me = ctx.data, ctx.period, ctx.lang, ctx.actor, ctx.principal
@@ -18,7 +19,7 @@ engine = data.engine
 all_names = {k: v for k, v in data.township_names(lang).items() if not k.endswith("000000")}
 # a case worker filters and assigns within their own townships only
 names = {k: v for k, v in all_names.items() if me.sees(k)}
-as_of = W.as_of_date(period)
+as_of = common.as_of_date(period)
 
 st.title(t("clues.title"))
 st.caption(t("clues.caption", day=as_of.isoformat(), month=format_period(period, lang)))
@@ -41,9 +42,9 @@ def source_label(code: str) -> str:
 def error_text(exc: Exception) -> str:
     if isinstance(exc, AccessDenied):
         return t("access.denied_township") if exc.code == "township" else t("access.denied", action=exc.code)
-    if isinstance(exc, W.StaleOrder):
+    if isinstance(exc, common.StaleOrder):
         return t("clues.stale", order=exc.order_id, who=lbl("role", exc.changed_by), at=f"{exc.changed_at:%Y-%m-%d %H:%M:%S}" if exc.changed_at else "?")
-    return t(f"wf.err.{exc.code}") if exc.code in W.ERROR_CODES else str(exc)
+    return t(f"wf.err.{exc.code}") if exc.code in common.ERROR_CODES else str(exc)
 
 
 # Actions run as button callbacks: before the script, so a click is never lost to a rerun,
@@ -54,18 +55,18 @@ ss = st.session_state
 def run_action(fn, *args, ok: str, order: int | None = None, **kwargs) -> bool:  # noqa: ANN001
     try:
         fn(*args, principal=me, **kwargs)
-    except (W.WorkflowError, AccessDenied) as exc:
+    except (common.WorkflowError, AccessDenied) as exc:
         ss["_cl_error"] = error_text(exc)
         return False
     ss["_cl_flash"] = ok
     if order is not None:
-        ss.setdefault("_cl_seen", {})[order] = W.get_order(engine, order)["version"]
+        ss.setdefault("_cl_seen", {})[order] = orders_mod.get_order(engine, order)["version"]
     return True
 
 
 def on_generate() -> None:
     try:
-        n = W.generate_scoring_clues(engine, period, data.panel_scores(data.baseline(period)), principal=me)
+        n = clues.generate_scoring_clues(engine, period, data.panel_scores(data.baseline(period)), principal=me)
     except AccessDenied as exc:
         ss["_cl_error"] = error_text(exc)
         return
@@ -75,11 +76,11 @@ def on_generate() -> None:
 def on_create(picked: list[int], assignee_key: str) -> None:
     kind = ss.get(lkey("cl_kind"), "township")
     try:
-        oid = W.create_order(
+        oid = orders_mod.create_order(
             engine, clue_ids=picked, household_id=(ss.get("cl_hid") or "").strip() or None, assignee_kind=kind,
-            assignee=ss.get(assignee_key), actor=actor, due_days=int(ss.get("cl_due", W.DUE_DAYS)), principal=me,
+            assignee=ss.get(assignee_key), actor=actor, due_days=int(ss.get("cl_due", common.DUE_DAYS)), principal=me,
         )
-    except (W.WorkflowError, AccessDenied) as exc:
+    except (common.WorkflowError, AccessDenied) as exc:
         ss["_cl_error"] = error_text(exc)
     else:
         ss.pop("cl_inbox", None)
@@ -90,7 +91,7 @@ def on_create(picked: list[int], assignee_key: str) -> None:
 def on_add_clue() -> None:
     channel = ss.get(lkey("cl_add_channel"), "cadre_visit")
     try:
-        cid = W.add_clue(
+        cid = clues.add_clue(
             engine, (ss.get("cl_add_hid") or "").strip(), period, channel, "cadre" if channel == "cadre_visit" else "household",
             ss.get(lkey("cl_add_risk"), "other"), ss.get("cl_add_detail") or None, principal=me,
         )
@@ -102,7 +103,7 @@ def on_add_clue() -> None:
         ss["_cl_flash"] = t("clues.clue_added", clue=cid)
 
 # ---- closed-loop figures
-loop = W.closed_loop(engine, today=as_of, principal=me)
+loop = orders_mod.closed_loop(engine, today=as_of, principal=me)
 m = st.columns(5)
 m[0].metric(t("clues.orders"), fmt.count(loop.orders, lang))
 m[1].metric(t("clues.decided"), fmt.count(loop.decided, lang))
@@ -116,11 +117,11 @@ tab_in, tab_orders, tab_loop = st.tabs([t("clues.tab_inbox"), t("clues.tab_order
 with tab_in:
     f1, f2, f3, f4, f5 = st.columns(5)
     town = f1.selectbox(t("common.township"), [None, *names], format_func=lambda c: t("common.all") if c is None else names[c], key=lkey("cl_f_town"))
-    source = f2.selectbox(t("clues.source"), [None, *W.clue_sources(engine)], format_func=lambda c: t("common.all") if c is None else source_label(c), key=lkey("cl_f_source"))
-    risk = f3.selectbox(t("clues.risk_type"), [None, *W.RISK_TYPES], format_func=lambda c: t("common.all") if c is None else lbl("risk", c), key=lkey("cl_f_risk"))
+    source = f2.selectbox(t("clues.source"), [None, *clues.clue_sources(engine)], format_func=lambda c: t("common.all") if c is None else source_label(c), key=lkey("cl_f_source"))
+    risk = f3.selectbox(t("clues.risk_type"), [None, *common.RISK_TYPES], format_func=lambda c: t("common.all") if c is None else lbl("risk", c), key=lkey("cl_f_risk"))
     age = f4.selectbox(t("clues.age"), [None, 7, 15, 30, 90], format_func=lambda d: t("common.all") if d is None else t("clues.age_within", days=d), index=3, key=lkey("cl_f_age"))
     status = f5.selectbox(t("clues.status"), ["new", "merged", "ordered", "closed"], format_func=lambda s: t(f"wf.clue_status.{s}"), key=lkey("cl_f_status"))
-    inbox = W.clue_inbox(engine, township=town, source=source, risk_type=risk, statuses=(status,), max_age_days=age, until_period=period, today=as_of, principal=me)
+    inbox = clues.clue_inbox(engine, township=town, source=source, risk_type=risk, statuses=(status,), max_age_days=age, until_period=period, today=as_of, principal=me)
     b1, b2 = st.columns([3, 2])
     b1.caption(t("clues.inbox_count", n=fmt.count(len(inbox), lang)))
     if can(me, "clue_generate"):
@@ -162,7 +163,7 @@ with tab_in:
     # keyed by the picked household's township, so that picking a clue pre-selects its township
     assignee_key = lkey(f"cl_assignee_{kind}_{default_town if kind == 'township' else ''}")
     assignee = o3.selectbox(t("clues.assignee"), choices, index=choices.index(default_town) if default_town in choices else 0, format_func=lambda c: fmt_assignee(kind, c), key=assignee_key)
-    due_days = o4.number_input(t("clues.due_days"), min_value=1, max_value=90, value=W.DUE_DAYS, step=1, key="cl_due")
+    due_days = o4.number_input(t("clues.due_days"), min_value=1, max_value=90, value=common.DUE_DAYS, step=1, key="cl_due")
     st.write(t("clues.picked", ids=", ".join(map(str, picked)) if picked else "—"))
     st.button(t("clues.create_order"), key="cl_create", type="primary", on_click=on_create, args=(picked, assignee_key))
 
@@ -171,16 +172,16 @@ with tab_in:
             a1, a2, a3 = st.columns(3)
             a_hid = a1.text_input(t("common.household_id"), key="cl_add_hid")
             a_channel = a2.selectbox(t("clues.channel"), ["cadre_visit", "self_report"], format_func=lambda c: lbl("channel", c), key=lkey("cl_add_channel"))
-            a_risk = a3.selectbox(t("clues.risk_type"), W.RISK_TYPES, format_func=lambda c: lbl("risk", c), key=lkey("cl_add_risk"))
+            a_risk = a3.selectbox(t("clues.risk_type"), common.RISK_TYPES, format_func=lambda c: lbl("risk", c), key=lkey("cl_add_risk"))
             a_detail = st.text_input(t("clues.detail"), key="cl_add_detail")
             st.form_submit_button(t("clues.add_clue_button"), on_click=on_add_clue)
 
 # ---- orders
 with tab_orders:
     g1, g2 = st.columns(2)
-    states = g1.multiselect(t("clues.state"), list(W.ORDER_STATES), default=["open", "verifying"], format_func=lambda s: t(f"wf.state.{s}"), key=lkey("cl_states"))
+    states = g1.multiselect(t("clues.state"), list(orders_mod.ORDER_STATES), default=["open", "verifying"], format_func=lambda s: t(f"wf.state.{s}"), key=lkey("cl_states"))
     otown = g2.selectbox(t("common.township"), [None, *names], format_func=lambda c: t("common.all") if c is None else names[c], key=lkey("cl_o_town"))
-    orders = W.list_orders(engine, states=states or W.ORDER_STATES, township=otown, today=as_of, principal=me)
+    orders = orders_mod.list_orders(engine, states=states or orders_mod.ORDER_STATES, township=otown, today=as_of, principal=me)
     table = pd.DataFrame(
         {
             t("clues.order_id"): orders["order_id"],
@@ -204,7 +205,7 @@ with tab_orders:
     )
     download_table(table, f"orders_{period}", "cl_orders_dl")
 
-    all_orders = W.list_orders(engine, today=as_of, principal=me)
+    all_orders = orders_mod.list_orders(engine, today=as_of, principal=me)
     ids = all_orders["order_id"].astype(int).tolist()
     if not ids:
         st.info(t("clues.no_orders"))
@@ -212,7 +213,7 @@ with tab_orders:
         if st.session_state.get(lkey("cl_order")) not in ids:
             st.session_state[lkey("cl_order")] = ids[0]
         oid = st.selectbox(t("clues.work_on"), ids, key=lkey("cl_order"), format_func=lambda i: t("clues.order_label", order=i))
-        order = W.get_order(engine, oid, principal=me)
+        order = orders_mod.get_order(engine, oid, principal=me)
         # The version this user is working from: kept until they act or reload, so that a
         # change by someone else in between is caught rather than overwritten.
         seen = st.session_state.setdefault("_cl_seen", {})
@@ -241,16 +242,16 @@ with tab_orders:
 
         def on_reassign(oid: int, version: int) -> None:
             kind = ss.get(lkey("cl_rkind"), "township")
-            run_action(W.assign_order, engine, oid, version, kind, ss.get(lkey(f"cl_rassignee_{kind}")), actor, ok=saved, order=oid)
+            run_action(orders_mod.assign_order, engine, oid, version, kind, ss.get(lkey(f"cl_rassignee_{kind}")), actor, ok=saved, order=oid)
 
         def on_note(oid: int, version: int) -> None:
-            if run_action(W.add_note, engine, oid, version, ss.get("cl_note", ""), actor, findings=ss.get(f"cl_findings_{oid}"), ok=saved, order=oid):
+            if run_action(orders_mod.add_note, engine, oid, version, ss.get("cl_note", ""), actor, findings=ss.get(f"cl_findings_{oid}"), ok=saved, order=oid):
                 ss["cl_note"] = ""
 
         def on_decide(oid: int, version: int) -> None:
             inc = ss.get(lkey("cl_decision"), "included") == "included"
             run_action(
-                W.decide_order, engine, oid, version, included=inc, actor=actor, period=period,
+                orders_mod.decide_order, engine, oid, version, included=inc, actor=actor, period=period,
                 category=ss.get(lkey("cl_category")) if inc else None, risk_types=ss.get(lkey(f"cl_risks_{oid}"), []) if inc else [],
                 reason=None if inc else ss.get("cl_reason"), ok=saved, order=oid,
             )
@@ -263,7 +264,7 @@ with tab_orders:
                 st.write(t("clues.decided_reason", reason=order["reason"] or ""))
         else:
             if order["state"] == "open":
-                st.button(t("clues.start"), key="cl_start", on_click=lambda o=oid, v=version: run_action(W.start_verification, engine, o, v, actor, ok=saved, order=o))
+                st.button(t("clues.start"), key="cl_start", on_click=lambda o=oid, v=version: run_action(orders_mod.start_verification, engine, o, v, actor, ok=saved, order=o))
             with st.expander(t("clues.reassign")):
                 r1, r2 = st.columns(2)
                 rkind = r1.radio(t("clues.assignee_kind"), ["township", "department"], format_func=lambda k: t(f"wf.kind.{k}"), key=lkey("cl_rkind"), horizontal=True)
@@ -278,9 +279,9 @@ with tab_orders:
             inc = st.radio(t("clues.decision"), ["included", "not_included"], format_func=lambda d: t(f"wf.decision.{d}"), key=lkey("cl_decision"), horizontal=True)
             if inc == "included":
                 c1, c2 = st.columns(2)
-                cat = c1.selectbox(t("clues.category"), list(W.CATEGORIES), format_func=lambda c: lbl("category", c), key=lkey("cl_category"))
-                clue_risks = W.order_risk_types(engine, oid)
-                risks = c2.multiselect(t("clues.risk_types"), list(W.RISK_TYPES), default=[r for r in clue_risks if r in W.RISK_TYPES], format_func=lambda c: lbl("risk", c), key=lkey(f"cl_risks_{oid}"))
+                cat = c1.selectbox(t("clues.category"), list(common.CATEGORIES), format_func=lambda c: lbl("category", c), key=lkey("cl_category"))
+                clue_risks = orders_mod.order_risk_types(engine, oid)
+                risks = c2.multiselect(t("clues.risk_types"), list(common.RISK_TYPES), default=[r for r in clue_risks if r in common.RISK_TYPES], format_func=lambda c: lbl("risk", c), key=lkey(f"cl_risks_{oid}"))
                 reason = None
             else:
                 cat, risks = None, []

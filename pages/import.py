@@ -7,8 +7,8 @@ Validation and writing live in ``fanpin.ingest`` (the command line uses the same
 import pandas as pd
 import streamlit as st
 
-from fanpin import ingest
-from fanpin.export import safe_frame
+from fanpin.ingest import apply, specs, validate
+from fanpin.report.export import safe_frame
 from fanpin.ui.i18n import lkey, t
 from fanpin.ui.sidebar import page_context
 from fanpin.ui.widgets import download_table
@@ -24,28 +24,28 @@ flash = ss.pop("_import_flash", None)
 if flash:
     st.success(flash)
 
-kind = st.selectbox(t("ingest.page.kind"), ingest.KINDS, format_func=lambda k: t(f"ingest.kind.{k}"), key=lkey("import_kind"))
+kind = st.selectbox(t("ingest.page.kind"), specs.KINDS, format_func=lambda k: t(f"ingest.kind.{k}"), key=lkey("import_kind"))
 
 with st.expander(t("ingest.page.columns"), expanded=False):
-    st.dataframe(ingest.column_help(kind, lang), hide_index=True, width="stretch")
+    st.dataframe(specs.column_help(kind, lang), hide_index=True, width="stretch")
     st.markdown(f"**{t('ingest.page.template')}**")
-    download_table(ingest.template_frame(kind, lang), f"template_{kind}_{lang}", key=f"tpl_{kind}_{lang}")
+    download_table(specs.template_frame(kind, lang), f"template_{kind}_{lang}", key=f"tpl_{kind}_{lang}")
 
 upload = st.file_uploader(t("ingest.page.upload"), type=["csv", "xlsx", "txt"], key=f"import_file_{kind}")
 
 if upload is not None:
     data = upload.getvalue()
-    digest = ingest.file_hash(data)
+    digest = validate.file_hash(data)
     cache_key = (kind, digest, ctx.data.version)
     cached = ss.get("_import_report")
     if cached is not None and cached[0] == cache_key:
         report = cached[1]
     else:
         with st.spinner(t("ingest.page.validating")):
-            report = ingest.validate(engine, kind, data, upload.name)
+            report = validate.validate(engine, kind, data, upload.name)
         ss["_import_report"] = (cache_key, report)
         if not report.ok and report.already_batch is None:
-            ingest.record_refusal(engine, report, ctx.actor)  # once per file and data version
+            apply.record_refusal(engine, report, ctx.actor)  # once per file and data version
 
     st.subheader(t("ingest.page.report"))
     if report.already_batch is not None:
@@ -64,7 +64,7 @@ if upload is not None:
             st.success(t("ingest.page.passed"))
             if st.button(t("ingest.page.apply"), type="primary", key="import_apply"):
                 bar = st.progress(0.1, text=t("ingest.page.importing"))
-                result = ingest.import_file(engine, kind, data, upload.name, ctx.actor, principal=ctx.principal)
+                result = apply.import_file(engine, kind, data, upload.name, ctx.actor, principal=ctx.principal)
                 bar.progress(1.0, text=result.message(lang))
                 msg = result.message(lang)
                 if result.merged_clues:
@@ -76,12 +76,12 @@ if upload is not None:
             st.error(t("ingest.page.failed"))
 
 st.subheader(t("ingest.page.batches"))
-batches = ingest.recent_batches(engine, 20)
+batches = apply.recent_batches(engine, 20)
 if batches.empty:
     st.caption(t("ingest.page.no_batches"))
 else:
     shown = batches.assign(
-        kind=batches["kind"].map(lambda k: t(f"ingest.kind.{k}") if k in ingest.SPECS else k),
+        kind=batches["kind"].map(lambda k: t(f"ingest.kind.{k}") if k in specs.SPECS else k),
         status=batches["status"].map(lambda s: t(f"ingest.status.{s}") if s in ("applied", "refused") else s),
         file_hash=batches["file_hash"].str[:12],
         imported_at=pd.to_datetime(batches["imported_at"]).dt.strftime("%Y-%m-%d %H:%M"),

@@ -12,10 +12,11 @@ import pandas as pd
 import pydeck as pdk
 import streamlit as st
 
-from fanpin import fmt, geo
-from fanpin.indicators import KEYS
-from fanpin.periods import format_period, shift
-from fanpin.scoring import Scorer
+from fanpin.core import fmt
+from fanpin.core.indicators import KEYS
+from fanpin.core.periods import format_period, shift
+from fanpin.engine.scoring import Scorer
+from fanpin.geo import colours, geojson, hotspots, townships
 from fanpin.ui.i18n import kept_selectbox, lbl, lkey, t
 from fanpin.ui.sidebar import page_context
 from fanpin.ui.widgets import TIER_COLOURS, download_table
@@ -88,13 +89,13 @@ def weights_for(fc: dict, key: str, contiguity: str):  # noqa: ANN201
     if k not in cache:
         if len(cache) > 4:
             cache.clear()
-        cache[k] = geo.weights_from_geojson(fc, contiguity)
+        cache[k] = hotspots.weights_from_geojson(fc, contiguity)
     return cache[k]
 
 
 @st.cache_data(show_spinner=False, max_entries=2)
 def household_coords(_engine, url: str, version: str) -> pd.DataFrame:  # noqa: ANN001
-    return geo.household_coords(_engine)
+    return townships.household_coords(_engine)
 
 
 def previous_result(prev: int):  # noqa: ANN201
@@ -141,7 +142,7 @@ snap = data.snapshot(period)
 with st.spinner(t("map.computing")):
     result = data.scorer(period).run(policy).copy()
     prev_result = previous_result(prev) if prev in months else None
-metrics = geo.township_metrics(result, prev_result, township_codes)
+metrics = townships.township_metrics(result, prev_result, township_codes)
 
 st.title(t("map.title", place=ctx.county, month=format_period(period, lang)))
 st.caption(t("map.caption", policy=policy.name, line=fmt.yuan(policy.income_line, lang)))
@@ -153,7 +154,7 @@ with st.expander(t("map.upload"), expanded=False):
     if upload is not None:
         seen = st.session_state.get("_map_upload_seen")
         if seen is None or seen[0] != upload.file_id:
-            fc_new, problems = geo.validate_geojson(upload.getvalue(), township_codes)
+            fc_new, problems = geojson.validate_geojson(upload.getvalue(), township_codes)
             st.session_state["_map_upload_seen"] = (upload.file_id, upload.name, problems)
             if fc_new is not None:
                 custom = {"name": upload.name, "fc": fc_new, "key": hashlib.sha256(upload.getvalue()).hexdigest()}
@@ -162,7 +163,7 @@ with st.expander(t("map.upload"), expanded=False):
         if problems:
             current = t("map.using_custom") if custom else t("map.using_db")
             st.error(t("map.upload_refused", name=up_name, n=len(problems), current=current))
-            st.markdown("\n".join(f"- {line}" for line in geo.describe_problems(problems, lang, names)))
+            st.markdown("\n".join(f"- {line}" for line in geojson.describe_problems(problems, lang, names)))
     if custom:
         st.success(t("map.upload_ok", name=custom["name"], n=len(custom["fc"]["features"])))
         if st.button(t("map.reset_custom"), key="map_reset"):
@@ -180,8 +181,8 @@ mapped_codes = [f["properties"]["region_code"] for f in fc["features"]]
 # ---------------------------------------------------------------- controls
 c1, c2, c3 = st.columns([2, 2, 2])
 # format functions use labels resolved now, in this run's language (AppTest calls them later)
-metric_labels = {m: t(f"map.metric.{m}") for m in geo.METRICS}
-metric = c1.selectbox(t("map.metric"), geo.METRICS, format_func=metric_labels.__getitem__, key=lkey("map_metric"), persist_state="session")
+metric_labels = {m: t(f"map.metric.{m}") for m in townships.METRICS}
+metric = c1.selectbox(t("map.metric"), townships.METRICS, format_func=metric_labels.__getitem__, key=lkey("map_metric"), persist_state="session")
 options = ["", *township_codes]  # "" is the whole county (a None option would show as an empty box)
 township = kept_selectbox(
     c2, t("map.township"), options, "map_township", {"": t("map.whole_county"), **{c: names.get(c, c) for c in township_codes}}.__getitem__, ""
@@ -196,8 +197,8 @@ if prev_result is None:
 w = weights_for(fc, fc_key, contiguity)
 by_code = metrics.set_index("township_code")
 values = by_code[metric].reindex(mapped_codes)
-spots = geo.hotspots(values, w)
-scale = geo.colour_scale(values.to_numpy(), diverging=metric in geo.DIVERGING)
+spots = hotspots.hotspots(values, w)
+scale = colours.colour_scale(values.to_numpy(), diverging=metric in hotspots.DIVERGING)
 
 # ---------------------------------------------------------------- map layers
 fill = scale.rgba(values.to_numpy(), alpha=190)
@@ -242,7 +243,7 @@ layers = [
     )
 ]
 
-villages = geo.village_points(snap, result, regions)
+villages = townships.village_points(snap, result, regions)
 vlayer = villages.assign(
     radius=(400 * np.sqrt(villages["red"].clip(lower=0.25))).round(1),  # area proportional to red households
     tip=fill_template(
@@ -270,7 +271,7 @@ layers.append(
         pickable=True,
     )
 )
-centres = geo.label_points(fc)
+centres = geojson.label_points(fc)
 labels = pd.DataFrame(
     {
         "lon": [c[1] for c in centres],
@@ -300,9 +301,9 @@ layers.append(
 n_households = len(result.score)
 show_all = township is None and n_households <= HOUSEHOLD_LAYER_LIMIT
 coords = household_coords(data.engine, data.url, data.version) if (township or show_all) else None
-hh = geo.household_points(snap, result, township, coords) if township else None  # also the table below
+hh = townships.household_points(snap, result, township, coords) if township else None  # also the table below
 if coords is not None:
-    points = (hh if hh is not None else geo.household_points(snap, result, None, coords, top=0)).dropna(subset=["lon", "lat"])
+    points = (hh if hh is not None else townships.household_points(snap, result, None, coords, top=0)).dropna(subset=["lon", "lat"])
     # one layer per tier with a constant colour keeps the chart's JSON small; at county level only
     # red and yellow households are drawn (green ones are most of the county and tell little there)
     for tier in ("green", "yellow", "red") if township else ("yellow", "red"):
@@ -317,7 +318,7 @@ if coords is not None:
                 id=f"households_{tier}",
                 data=part,
                 get_position=["lon", "lat"],
-                get_fill_color=geo.rgba(TIER_COLOURS[tier], 230),
+                get_fill_color=colours.rgba(TIER_COLOURS[tier], 230),
                 get_radius=25,  # metres: sub-pixel at county zoom, visible as the user zooms in
                 radius_min_pixels=0 if township is None else 2,
                 radius_max_pixels=6,
@@ -326,7 +327,7 @@ if coords is not None:
             ),
         )
 
-view = geo.map_view(fc, [township] if township in mapped_codes else None, width_px=800, height_px=560)
+view = geojson.map_view(fc, [township] if township in mapped_codes else None, width_px=800, height_px=560)
 deck = pdk.Deck(
     layers=layers,
     initial_view_state=pdk.ViewState(**view, pitch=0, bearing=0),
@@ -347,7 +348,7 @@ with right:
     for i, colour in enumerate(scale.colours):
         rows.append(("fill", colour, f"{metric_text(metric, edges[i])} – {metric_text(metric, edges[i + 1])}"))
     if values.isna().any():
-        rows.append(("fill", geo.NO_DATA, t("map.legend.no_data")))
+        rows.append(("fill", colours.NO_DATA, t("map.legend.no_data")))
     rows += [
         ("outline", "#8b0000", t("map.legend.hot")),
         ("outline", "#08306b", t("map.legend.cold")),

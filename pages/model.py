@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from fanpin import fmt
-from fanpin import predict as P
-from fanpin.access import can
-from fanpin.periods import format_period
+from fanpin.access.roles import can
+from fanpin.core import fmt
+from fanpin.core.periods import format_period
+from fanpin.model import evaluate, features, persist, suggest, train
 from fanpin.ui.i18n import lbl, t
 from fanpin.ui.sidebar import page_context
 from fanpin.ui.widgets import download_table
@@ -29,7 +28,7 @@ def _request(flag: str) -> None:
 
 st.title(t("model.title"))
 model = data.model()
-horizon = model.meta["horizon"] if isinstance(model, P.RiskModel) else P.DEFAULT_HORIZON
+horizon = model.meta["horizon"] if isinstance(model, train.RiskModel) else features.DEFAULT_HORIZON
 st.caption(t("model.intro", h=horizon))
 
 # ---- retraining (analysts and administrators)
@@ -43,11 +42,11 @@ if can(me, "model_train"):
         if st.session_state.pop("md_train_requested", False):
             bar = st.progress(0.0, text=t("model.training", step=""))
             try:
-                fitted = P.train(engine, int(h), eval_months=int(n_eval), progress=lambda step, f: bar.progress(min(f, 1.0), text=t("model.training", step=step)))
-                path = P.save_model(fitted)
+                fitted = train.train(engine, int(h), eval_months=int(n_eval), progress=lambda step, f: bar.progress(min(f, 1.0), text=t("model.training", step=step)))
+                path = persist.save_model(fitted)
                 st.success(t("model.trained", path=path))
                 model = data.model()
-            except P.ModelError as exc:
+            except features.ModelError as exc:
                 st.error(t("model.train_failed", msg=exc))
 
 if model is None:
@@ -58,7 +57,7 @@ if isinstance(model, str):
     st.stop()
 
 meta = model.meta
-if P.is_stale(model, engine):
+if persist.is_stale(model, engine):
     st.warning(t("model.stale"))
 months = lambda ms: f"{format_period(ms[0], lang)}–{format_period(ms[-1], lang)}"  # noqa: E731
 st.caption(
@@ -81,22 +80,22 @@ k = k_pct / 100
 ev = model.evaluation
 y, groups = ev["y"].to_numpy(), ev["month"].to_numpy()
 rows = []
-for m in P.METHODS:
+for m in evaluate.METHODS:
     s = ev[m].to_numpy()
-    rk = P.ranking_metrics(y, s)
-    prec, rec = P.precision_recall_at(y, s, k, groups)
+    rk = evaluate.ranking_metrics(y, s)
+    prec, rec = evaluate.precision_recall_at(y, s, k, groups)
     rows.append(
         {
             "method": t(f"model.method.{m}"),
             "roc_auc": round(rk["roc_auc"], 3),
             "pr_auc": round(rk["pr_auc"], 3),
-            "brier": f"{P.brier(y, s):.4f}" if m in ("model", "logistic") else "—",
+            "brier": f"{evaluate.brier(y, s):.4f}" if m in ("model", "logistic") else "—",
             "precision": round(100 * prec, 1),
             "recall": round(100 * rec, 1),
         }
     )
 table = pd.DataFrame(rows)
-by = {m: r for m, r in zip(P.METHODS, rows)}
+by = {m: r for m, r in zip(evaluate.METHODS, rows)}
 st.markdown(
     t(
         "model.summary",
@@ -126,7 +125,7 @@ st.dataframe(
 st.caption(t("model.metrics_caption"))
 
 left, right = st.columns(2)
-cal = P.calibration(y, ev["model"].to_numpy())
+cal = evaluate.calibration(y, ev["model"].to_numpy())
 fig = go.Figure()
 fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(color="#bbb", dash="dash"), name=t("model.perfect")))
 fig.add_trace(go.Scatter(x=cal["predicted"], y=cal["observed"], mode="lines+markers", line=dict(color=METHOD_COLOURS["model"]), name=t("model.method.model"), text=cal["households"], hovertemplate="%{x:.2f} → %{y:.2f} (n=%{text})"))
@@ -136,7 +135,7 @@ left.plotly_chart(fig, width="stretch", key="md_calibration")
 ks = np.arange(1, 31) / 100
 curve = model.budget(ks)
 fig = go.Figure()
-for m in P.METHODS:
+for m in evaluate.METHODS:
     c = curve[curve["method"] == m]
     fig.add_trace(go.Scatter(x=100 * c["k"], y=100 * c["recall"], mode="lines", name=t(f"model.method.{m}"), line=dict(color=METHOD_COLOURS[m], width=2)))
 fig.add_vline(x=k_pct, line=dict(color="#333", dash="dot"))
@@ -154,11 +153,11 @@ st.caption(t("model.candidates_caption"))
 try:
     with st.spinner(t("model.scoring")):
         scores = data.model_scores(model, period)
-except (KeyError, P.ModelError):
+except (KeyError, features.ModelError):
     st.info(t("model.no_month", month=format_period(period, lang)))
     st.stop()
 threshold = st.slider(t("model.threshold"), 0.05, 0.95, 0.3, 0.05, key="md_threshold")
-cand = P.candidates(scores, P.monitored_households(engine) | P.sent_households(engine), threshold)
+cand = suggest.candidates(scores, suggest.monitored_households(engine) | suggest.sent_households(engine), threshold)
 if cand.empty:
     st.info(t("model.no_candidates"))
     st.stop()
@@ -191,5 +190,5 @@ if not can(me, "model_to_clues"):
 else:
     st.button(t("model.send", n=len(picked)), key="md_send", disabled=not picked, on_click=_request, args=("md_send_requested",))
 if st.session_state.pop("md_send_requested", False) and picked and can(me, "model_to_clues"):
-    n = P.send_to_clues(engine, cand.iloc[sorted(picked)], period, ctx.actor, int(meta["horizon"]), principal=me)
+    n = suggest.send_to_clues(engine, cand.iloc[sorted(picked)], period, ctx.actor, int(meta["horizon"]), principal=me)
     st.success(t("model.sent", n=n, actor=lbl("role", ctx.actor)))

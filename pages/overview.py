@@ -3,14 +3,20 @@
 import plotly.graph_objects as go
 import streamlit as st
 
-from fanpin import fmt
-from fanpin.periods import format_period
-from fanpin.workflow import as_of_date, closed_loop
-from fanpin.summary import household_list, month_summary, township_table, trend_frame
-from fanpin.ui.i18n import lbl, t
+from fanpin.core import fmt
+from fanpin.core.periods import format_period
+from fanpin.engine.summary import (
+    household_list,
+    month_summary,
+    township_table,
+    trend_frame,
+)
 from fanpin.ui.brief import brief_download
+from fanpin.ui.i18n import lbl, t
 from fanpin.ui.sidebar import page_context
 from fanpin.ui.widgets import TIER_COLOURS, download_table
+from fanpin.workflow.common import as_of_date
+from fanpin.workflow.orders import closed_loop
 
 ctx = page_context("overview")
 data, period, lang = ctx.data, ctx.period, ctx.lang

@@ -10,15 +10,15 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from fanpin import fmt
-from fanpin import profile as P
-from fanpin.access import AccessDenied, can
-from fanpin.i18n import LANGS
-from fanpin.indicators import BY_KEY, DEPARTMENTS, INCOME_KEY
-from fanpin.periods import format_period
+from fanpin.access.roles import AccessDenied, can
+from fanpin.core import fmt
+from fanpin.core.i18n import LANGS
+from fanpin.core.indicators import BY_KEY, DEPARTMENTS, INCOME_KEY
+from fanpin.core.periods import format_period
 from fanpin.ui.i18n import lbl, t
 from fanpin.ui.sidebar import page_context
 from fanpin.ui.widgets import TIER_COLOURS, download_table
+from fanpin.workflow import profile as P
 
 SEARCH_LIMIT = 500
 GREY = "#95a5a6"

@@ -5,10 +5,11 @@ import plotly.graph_objects as go
 import streamlit as st
 from sqlalchemy import select
 
-from fanpin import fmt
-from fanpin import rules as R
-from fanpin.access import Principal, can, mask_frame
-from fanpin.periods import format_period
+from fanpin.access.masking import mask_frame
+from fanpin.access.roles import Principal, can
+from fanpin.core import fmt
+from fanpin.core.periods import format_period
+from fanpin.quality import rules as R
 from fanpin.store import schema as S
 from fanpin.ui.i18n import lbl, t
 from fanpin.ui.sidebar import page_context

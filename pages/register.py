@@ -4,13 +4,13 @@ proposed by one person when the rules hold and approved by a second."""
 import pandas as pd
 import streamlit as st
 
-from fanpin import fmt
-from fanpin import workflow as W
-from fanpin.access import AccessDenied, can
-from fanpin.periods import format_period
+from fanpin.access.roles import AccessDenied, can
+from fanpin.core import fmt
+from fanpin.core.periods import format_period
 from fanpin.ui.i18n import lbl, lkey, t
 from fanpin.ui.sidebar import page_context
 from fanpin.ui.widgets import download_table
+from fanpin.workflow import common, monitoring
 
 ctx = page_context("register")
 data, period, lang, actor, me = ctx.data, ctx.period, ctx.lang, ctx.actor, ctx.principal
@@ -18,7 +18,7 @@ engine = data.engine
 names = {k: v for k, v in data.township_names(lang).items() if not k.endswith("000000")}
 
 st.title(t("register.title"))
-st.caption(t("register.caption", month=format_period(period, lang), months=W.STABLE_MONTHS, share=fmt.pct(W.SPENDING_SHARE, 0)))
+st.caption(t("register.caption", month=format_period(period, lang), months=monitoring.STABLE_MONTHS, share=fmt.pct(monitoring.SPENDING_SHARE, 0)))
 flash, error = st.session_state.pop("_rg_flash", None), st.session_state.pop("_rg_error", None)
 if flash:
     st.success(flash)
@@ -30,32 +30,32 @@ ss = st.session_state
 # Actions run as button callbacks (before the script), reading the widgets from the session state.
 def on_propose(hid: str) -> None:
     try:
-        pid = W.propose_elimination(engine, hid, period, ss.get("rg_method", "by_assistance"), actor, ss.get("rg_note") or None, principal=me)
+        pid = monitoring.propose_elimination(engine, hid, period, ss.get("rg_method", "by_assistance"), actor, ss.get("rg_note") or None, principal=me)
     except AccessDenied as exc:
         ss["_rg_error"] = t("access.denied_township") if exc.code == "township" else t("access.denied", action=exc.code)
-    except W.WorkflowError as exc:
-        ss["_rg_error"] = t(f"wf.err.{exc.code}") if exc.code in W.ERROR_CODES else str(exc)
+    except common.WorkflowError as exc:
+        ss["_rg_error"] = t(f"wf.err.{exc.code}") if exc.code in common.ERROR_CODES else str(exc)
     else:
         ss["_rg_flash"] = t("register.proposed", proposal=pid, hid=hid)
 
 
 def on_resolve(pid: int, approve: bool) -> None:
     try:
-        (W.approve_elimination if approve else W.reject_elimination)(engine, pid, actor, ss.get("rg_a_note") or None, principal=me)
+        (monitoring.approve_elimination if approve else monitoring.reject_elimination)(engine, pid, actor, ss.get("rg_a_note") or None, principal=me)
     except AccessDenied as exc:
         ss["_rg_error"] = t("access.denied_township") if exc.code == "township" else t("access.denied", action=exc.code)
-    except W.WorkflowError as exc:
-        ss["_rg_error"] = t(f"wf.err.{exc.code}") if exc.code in W.ERROR_CODES else str(exc)
+    except common.WorkflowError as exc:
+        ss["_rg_error"] = t(f"wf.err.{exc.code}") if exc.code in common.ERROR_CODES else str(exc)
     else:
         ss["_rg_flash"] = t("register.approved" if approve else "register.rejected", proposal=pid)
 
 with st.spinner(t("register.computing")):
     panel = data.panel_scores(data.baseline(period))
-reg = W.register(engine, panel, period if period in panel.periods else None, principal=me)
-elig = W.elimination_eligibility(engine, reg["household_id"].tolist(), period).frame
+reg = monitoring.register(engine, panel, period if period in panel.periods else None, principal=me)
+elig = monitoring.elimination_eligibility(engine, reg["household_id"].tolist(), period).frame
 reg = reg.merge(elig[["household_id", "months_above", "spending_ok", "eligible"]], on="household_id", how="left")
-early = W.early_eliminations(engine, principal=me)
-hist_all = W.monitoring_history(engine, principal=me)
+early = monitoring.early_eliminations(engine, principal=me)
+hist_all = monitoring.monitoring_history(engine, principal=me)
 
 m = st.columns(4)
 m[0].metric(t("register.monitored"), fmt.count(int((reg["status"] == "monitored").sum()), lang))
@@ -65,7 +65,7 @@ m[3].metric(t("register.eligible_now"), fmt.count(int((reg["eligible"].fillna(Fa
 
 f1, f2 = st.columns(2)
 town = f1.selectbox(t("common.township"), [None, *(c for c in names if me.sees(c))], format_func=lambda c: t("common.all") if c is None else names[c], key=lkey("rg_town"))
-cat = f2.selectbox(t("register.category"), [None, *W.CATEGORIES], format_func=lambda c: t("common.all") if c is None else lbl("category", c), key=lkey("rg_cat"))
+cat = f2.selectbox(t("register.category"), [None, *common.CATEGORIES], format_func=lambda c: t("common.all") if c is None else lbl("category", c), key=lkey("rg_cat"))
 view = reg
 if town:
     view = view[view["township_code"] == town]
@@ -110,17 +110,17 @@ with left:
         hid = st.selectbox(t("common.household_id"), candidates, key="rg_hid")
         row = elig.set_index("household_id").loc[hid]
         checks = [
-            (bool(row["months_above"] >= W.STABLE_MONTHS), t("register.rule_income", n=int(row["months_above"]), months=W.STABLE_MONTHS)),
-            (bool(row["spending_ok"]), t("register.rule_spending", spending=fmt.yuan(float(row["spending"]), lang), share=fmt.pct(W.SPENDING_SHARE, 0))),
+            (bool(row["months_above"] >= monitoring.STABLE_MONTHS), t("register.rule_income", n=int(row["months_above"]), months=monitoring.STABLE_MONTHS)),
+            (bool(row["spending_ok"]), t("register.rule_spending", spending=fmt.yuan(float(row["spending"]), lang), share=fmt.pct(monitoring.SPENDING_SHARE, 0))),
             (not bool(row["no_labour"]), t("register.rule_labour")),
         ]
         for ok, text in checks:
             st.markdown(("✅ " if ok else "❌ ") + text)
         ident = reg.set_index("household_id").loc[hid, "since"]
-        if pd.notna(ident) and W.early_elimination(int(ident), period):
+        if pd.notna(ident) and monitoring.early_elimination(int(ident), period):
             st.warning(t("register.early_flag", since=format_period(int(ident), lang)))
-        method = st.radio(t("register.method"), list(W.METHODS), format_func=lambda c: t(f"wf.method.{c}"), key="rg_method", horizontal=True)
-        if method == "by_assistance" and not W.development_measures(engine, hid):
+        method = st.radio(t("register.method"), list(common.METHODS), format_func=lambda c: t(f"wf.method.{c}"), key="rg_method", horizontal=True)
+        if method == "by_assistance" and not monitoring.development_measures(engine, hid):
             st.warning(t("register.no_development"))
         note = st.text_input(t("register.note"), key="rg_note")
         st.button(t("register.propose_button"), key="rg_propose", type="primary", disabled=not (bool(row["eligible"]) and can(me, "elimination_propose")), on_click=on_propose, args=(hid,))

@@ -18,13 +18,12 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from fanpin import fmt
-from fanpin.access import AccessDenied, can
-from fanpin.export import csv_bytes, xlsx_bytes
-from fanpin.indicators import DIMENSIONS, KEYS
-from fanpin.periods import format_period
-from fanpin.policies import adopt_policy, list_policies, load_policy, save_policy
-from fanpin.scenario import (
+from fanpin.access.roles import AccessDenied, can
+from fanpin.core import fmt
+from fanpin.core.indicators import DIMENSIONS, KEYS
+from fanpin.core.periods import format_period
+from fanpin.engine.policies import adopt_policy, list_policies, load_policy, save_policy
+from fanpin.engine.scenario import (
     DIMENSION_KEYS,
     OBJECTIVE_METHODS,
     ahp_dimensions,
@@ -39,10 +38,11 @@ from fanpin.scenario import (
     scale_dimension,
     sensitivity,
 )
-from fanpin.scoring import TIERS, PolicyError, RiskPolicy, ScoreResult
+from fanpin.engine.scoring import TIERS, PolicyError, RiskPolicy, ScoreResult
+from fanpin.engine.weights import NoInformationError, WeightError, saaty_scale
+from fanpin.report.export import csv_bytes, xlsx_bytes
 from fanpin.ui.i18n import lbl, lkey, t
 from fanpin.ui.sidebar import page_context
-from fanpin.weights import NoInformationError, WeightError, saaty_scale
 
 MODES = ("hand", "ahp", "entropy", "cv", "critic", "combined")
 DIMS = tuple(DIMENSIONS)

@@ -9,10 +9,9 @@ village, so that a case is only ever "案例一" / "Case 1".
 import plotly.graph_objects as go
 import streamlit as st
 
-from fanpin import fmt
-from fanpin.periods import format_period
-from fanpin.scoring import RiskPolicy
-from fanpin.training import (
+from fanpin.core import fmt
+from fanpin.core.periods import format_period
+from fanpin.demo.cases import (
     TrainingCase,
     Walkthrough,
     find_cases,
@@ -20,6 +19,7 @@ from fanpin.training import (
     is_demo,
     load_household_events,
 )
+from fanpin.engine.scoring import RiskPolicy
 from fanpin.ui.i18n import kept_selectbox, lbl, t
 from fanpin.ui.sidebar import page_context
 from fanpin.ui.widgets import TIER_COLOURS

@@ -121,7 +121,8 @@ def copy_sqlite(engine, path) -> str:  # noqa: ANN001
 def small_demo(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     """A migrated SQLite demo county: 1,500 households x 15 months."""
     from fanpin import store
-    from fanpin.demo import DemoSpec, build_demo
+    from fanpin.demo.build import build_demo
+    from fanpin.demo.spec import DemoSpec
 
     path = tmp_path_factory.mktemp("demo") / "small.db"
     engine = store.make_engine(f"sqlite:///{path}", create=True)

@@ -11,9 +11,9 @@ from fanpin.store.io import (
     load_snapshot,
     load_snapshots,
     periods,
-    warm_cache,
     set_meta,
     shift_period,
+    warm_cache,
 )
 from fanpin.store.migrate import check_schema, current_revision, head_revision, upgrade
 

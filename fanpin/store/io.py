@@ -27,7 +27,6 @@ from fanpin.store.engine import PROJECT_ROOT
 from fanpin.store.schema import PANEL_VALUE_COLUMNS, households, meta, panel
 
 
-
 def cache_dir() -> Path:
     """Where snapshot copies live; ``FANPIN_CACHE_DIR`` overrides (tests use a temporary one)."""
     return Path(os.environ.get("FANPIN_CACHE_DIR") or PROJECT_ROOT / "data" / "cache")

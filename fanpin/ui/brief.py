@@ -17,7 +17,7 @@ def _key(ctx) -> tuple:  # noqa: ANN001
 
 
 def _build(ctx) -> dict:  # noqa: ANN001
-    from fanpin.brief_docx import produce
+    from fanpin.report.document import produce
 
     data = ctx.data
     policy = data.baseline(ctx.period)

@@ -18,12 +18,12 @@ import streamlit as st
 from sqlalchemy.engine import Engine
 
 from fanpin import store
-from fanpin.access import Principal, scope_frame
-from fanpin.policies import baseline_policy, income_line_for
-from fanpin.scoring import RiskPolicy, Scorer
+from fanpin.access.roles import Principal, scope_frame
+from fanpin.engine.policies import baseline_policy, income_line_for
+from fanpin.engine.scoring import RiskPolicy, Scorer
+from fanpin.engine.trends import PanelScores, score_panel
 from fanpin.store.engine import StoreError
 from fanpin.store.regions import load_regions, township_geojson
-from fanpin.trends import PanelScores, score_panel
 from fanpin.ui.i18n import t
 
 
@@ -120,25 +120,25 @@ def _panel_scores(_engine: Engine, url: str, version: str, policy_json: str, lin
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _saved_model(path: str, mtime: float, _engine: Engine, url: str, version: str):  # noqa: ANN202 - RiskModel | str
     """The saved risk model (reloaded when its file changes), or the reason it was refused."""
-    from fanpin import predict
+    from fanpin.model import features, persist
 
     try:
-        return predict.load_model(_engine, directory=Path(path).parent)
-    except predict.ModelError as exc:
+        return persist.load_model(_engine, directory=Path(path).parent)
+    except features.ModelError as exc:
         return str(exc)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _model_scores(_model, _engine: Engine, url: str, version: str, period: int, mtime: float) -> pd.DataFrame:  # noqa: ANN001
-    from fanpin import predict
+    from fanpin.model import suggest
 
-    return predict.score_period(_model, _engine, period)
+    return suggest.score_period(_model, _engine, period)
 
 
 def _model_path() -> Path:
-    from fanpin import predict
+    from fanpin.model import persist
 
-    return predict.model_dir() / predict.MODEL_FILE
+    return persist.model_dir() / persist.MODEL_FILE
 
 
 @dataclass

@@ -1,10 +1,10 @@
-"""The pages' message lookup: the session's language applied to ``fanpin.i18n``."""
+"""The pages' message lookup: the session's language applied to ``fanpin.core.i18n``."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from fanpin.i18n import DEFAULT_LANG, label, translate
+from fanpin.core.i18n import DEFAULT_LANG, label, translate
 
 
 def lang() -> str:

@@ -18,9 +18,9 @@ import time
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from fanpin import users
-from fanpin.access import Principal
-from fanpin.audit import record
+from fanpin.access import users
+from fanpin.access.audit import record
+from fanpin.access.roles import Principal
 from fanpin.ui.i18n import t
 
 AUTH_USER = "auth_user"

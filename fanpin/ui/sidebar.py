@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from fanpin.access import PAGES, Principal, can_open
-from fanpin.i18n import LANGS
-from fanpin.periods import format_period
+from fanpin.access.roles import PAGES, Principal, can_open
+from fanpin.core.i18n import LANGS
+from fanpin.core.periods import format_period
 from fanpin.ui.data import Data, get_data
 from fanpin.ui.i18n import kept_selectbox, lang, lbl, t
 
@@ -160,7 +160,7 @@ def page_context(page: str) -> Context:
 
 def _is_demo(data: Data) -> bool:
     """Trainers work on the synthetic demo county only (meta ``demo`` = "1")."""
-    from fanpin.training import is_demo
+    from fanpin.demo.cases import is_demo
 
     return is_demo(data.engine)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from fanpin.export import csv_bytes, xlsx_bytes
+from fanpin.report.export import csv_bytes, xlsx_bytes
 from fanpin.ui.i18n import t
 from fanpin.ui.login import record_export
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from fanpin import store, users
+from fanpin import store
+from fanpin.access import users
 
 
 @pytest.fixture

@@ -12,11 +12,12 @@ import pytest
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from fanpin import store, users
-from fanpin import workflow as W
-from fanpin.access import PAGES, ROLES, can_open
-from fanpin.i18n import translate
+from fanpin import store
+from fanpin.access import users
+from fanpin.access.roles import PAGES, ROLES, can_open
+from fanpin.core.i18n import translate
 from fanpin.store import schema as S
+from fanpin.workflow import clues, common, monitoring, orders
 
 from .conftest import ensure_user, login, new_app, open_page, password_of, run_as
 
@@ -242,32 +243,33 @@ def test_clues_and_register_show_only_the_case_workers_townships(db, one_town) -
     last = store.periods(db)[-1]
     with db.connect() as conn:
         tname = conn.execute(select(S.regions.c.name).where(S.regions.c.region_code == town)).scalar_one()
-    as_of = W.as_of_date(last)
-    from datetime import datetime, time as dtime, timedelta
+    as_of = common.as_of_date(last)
+    from datetime import datetime, timedelta
+    from datetime import time as dtime
 
     fresh = datetime.combine(as_of - timedelta(days=1), dtime(9))
-    W.add_clue(db, inside, last, "cadre_visit", "cadre", "illness", "inside", received_at=fresh)
-    W.add_clue(db, outside, last, "cadre_visit", "cadre", "illness", "outside", received_at=fresh)
+    clues.add_clue(db, inside, last, "cadre_visit", "cadre", "illness", "inside", received_at=fresh)
+    clues.add_clue(db, outside, last, "cadre_visit", "cadre", "illness", "outside", received_at=fresh)
     at = _open_as(name, "clues")
     assert not at.exception
     inbox = at.dataframe(key="cl_inbox").value
-    expected = W.clue_inbox(db, max_age_days=30, until_period=last, today=as_of, principal=users.principal_for(db, name))
-    county = W.clue_inbox(db, max_age_days=30, until_period=last, today=as_of)
+    expected = clues.clue_inbox(db, max_age_days=30, until_period=last, today=as_of, principal=users.principal_for(db, name))
+    county = clues.clue_inbox(db, max_age_days=30, until_period=last, today=as_of)
     assert 0 < len(expected) < len(county)
     assert len(inbox) == len(expected) and set(inbox.iloc[:, 2]) == {tname}
     assert inside in set(inbox.iloc[:, 1]) and outside not in set(inbox.iloc[:, 1])
     # an order for a household elsewhere, typed by hand: refused with a message, nothing written
-    n_orders = len(W.list_orders(db))
+    n_orders = len(orders.list_orders(db))
     at.text_input(key="cl_hid").input(outside).run()
     at.button(key="cl_create").click().run()
     assert not at.exception
     assert translate("access.denied_township", "zh") in [e.value for e in at.error]
-    assert len(W.list_orders(db)) == n_orders
+    assert len(orders.list_orders(db)) == n_orders
 
     at = _open_as(name, "register")
     assert not at.exception
     reg = at.dataframe[0].value
-    town_of = dict(W.register(db)[["household_id", "township_code"]].values)
+    town_of = dict(monitoring.register(db)[["household_id", "township_code"]].values)
     assert all(town_of[h] == town for h in reg.iloc[:, 0])
 
 

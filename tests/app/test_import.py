@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from fanpin import ingest
+from fanpin.ingest import specs
 
 from .conftest import open_page
 
@@ -27,9 +27,9 @@ def test_page_renders_for_a_data_steward(app_db, lang: str) -> None:  # noqa: AN
     assert ("最近的导入批次" if lang == "zh" else "Recent import batches") in text
     box = at.selectbox(key=f"import_kind_{lang}")
     assert box.options == [("农户信息" if lang == "zh" else "Household roster"), *box.options[1:]]
-    assert len(box.options) == len(ingest.KINDS)
+    assert len(box.options) == len(specs.KINDS)
     # Another kind shows its own column help; the page still runs cleanly.
-    box.select_index(ingest.KINDS.index("members")).run()
+    box.select_index(specs.KINDS.index("members")).run()
     assert not at.exception
     headers = at.dataframe[0].value.iloc[:, 0].tolist()
     assert headers[:3] == (["户编号", "姓名", "证件号码"] if lang == "zh" else ["Household ID", "Name", "ID number"])

@@ -7,10 +7,11 @@ import json
 import numpy as np
 import pytest
 
-from fanpin import geo, store
-from fanpin.i18n import label
-from fanpin.policies import baseline_policy
-from fanpin.scoring import Scorer
+from fanpin import store
+from fanpin.core.i18n import label
+from fanpin.engine.policies import baseline_policy
+from fanpin.engine.scoring import Scorer
+from fanpin.geo import hotspots, townships
 from fanpin.store.regions import load_regions, township_geojson
 
 from .conftest import open_page
@@ -24,9 +25,9 @@ def _expected(engine, period: int, metric: str = "red_share", contiguity: str = 
     prev = Scorer.from_frame(store.load_snapshot(engine, prev_period)).run(baseline_policy(engine, prev_period)) if prev_period else None
     regions = load_regions(engine)
     codes = regions.loc[regions["level"] == "township", "region_code"].tolist()
-    metrics = geo.township_metrics(res, prev, codes).set_index("township_code")
+    metrics = townships.township_metrics(res, prev, codes).set_index("township_code")
     fc = township_geojson(engine)
-    spots = geo.hotspots(metrics[metric], geo.weights_from_geojson(fc, contiguity))
+    spots = hotspots.hotspots(metrics[metric], hotspots.weights_from_geojson(fc, contiguity))
     return snap, res, regions, metrics, spots
 
 
@@ -100,13 +101,13 @@ def test_choosing_a_township_shows_its_villages_and_households(app_db) -> None: 
     at.selectbox(key="w_map_township_zh").set_value(town)
     at.run()
     assert not at.exception, at.exception
-    villages = geo.village_points(snap, res, regions)
+    villages = townships.village_points(snap, res, regions)
     villages = villages[villages["township_code"] == town]
     vt = at.dataframe[1].value
     assert sorted(vt["村代码"]) == sorted(villages["village_code"])
     assert vt["户数"].sum() == villages["households"].sum()
     assert dict(zip(vt["村代码"], vt["红色"])) == dict(zip(villages["village_code"], villages["red"]))
-    hh = geo.household_points(snap, res, town, geo.household_coords(engine))
+    hh = townships.household_points(snap, res, town, townships.household_coords(engine))
     ht = at.dataframe[2].value
     assert ht["户编号"].tolist() == hh["household_id"].tolist()
     assert ht["风险分"].tolist() == hh["score"].tolist()

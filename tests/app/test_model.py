@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-
 import pytest
 from sqlalchemy import select
-
-from fanpin import predict as P
-from fanpin import store
-from fanpin.store.schema import audit_log, clues
-
 from streamlit.testing.v1 import AppTest
 
-from .conftest import APP, run_as
+from fanpin import store
+from fanpin.model import evaluate, persist, suggest, train
+from fanpin.store.schema import audit_log, clues
 from tests.conftest import copy_sqlite
+
+from .conftest import APP, run_as
 
 
 def open_page(page: str, lang: str = "zh", role: str = "analyst", **state: object) -> AppTest:
@@ -37,7 +35,7 @@ def model_db(small_demo, tmp_path_factory):  # noqa: ANN001, ANN201
     src, _ = small_demo
     path = tmp_path_factory.mktemp("model_db") / "copy.db"
     engine = store.make_engine(copy_sqlite(src, path))
-    model = P.train(engine, 3, eval_months=3, importance_rows=2000)
+    model = train.train(engine, 3, eval_months=3, importance_rows=2000)
     return engine, model
 
 
@@ -75,7 +73,7 @@ def test_training_from_the_page_saves_a_model(env) -> None:  # noqa: ANN001
     at.button(key="md_train").click().run()
     assert not at.exception, at.exception
     assert at.success, [e.value for e in at.error]
-    saved = P.load_model(engine)
+    saved = persist.load_model(engine)
     assert saved.meta["horizon"] == 3 and len(saved.meta["eval_months"]) == 3
     assert len(at.dataframe) >= 2  # metrics and the candidate list
 
@@ -83,31 +81,31 @@ def test_training_from_the_page_saves_a_model(env) -> None:  # noqa: ANN001
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_metrics_follow_the_budget_slider(env, lang: str) -> None:  # noqa: ANN001
     engine, model = env
-    P.save_model(model)
+    persist.save_model(model)
     ev = model.evaluation
     for k_pct in (5, 20):
         at = open_page("model", lang=lang, role="analyst", md_budget=k_pct)
         assert not at.exception, at.exception
         assert at.slider(key="md_budget").value == k_pct
         table = at.dataframe[0].value
-        for i, m in enumerate(P.METHODS):
-            p, r = P.precision_recall_at(ev["y"].to_numpy(), ev[m].to_numpy(), k_pct / 100, ev["month"].to_numpy())
+        for i, m in enumerate(evaluate.METHODS):
+            p, r = evaluate.precision_recall_at(ev["y"].to_numpy(), ev[m].to_numpy(), k_pct / 100, ev["month"].to_numpy())
             assert table["precision"].iloc[i] == pytest.approx(round(100 * p, 1))
             assert table["recall"].iloc[i] == pytest.approx(round(100 * r, 1))
-            assert table["roc_auc"].iloc[i] == pytest.approx(round(P.ranking_metrics(ev["y"], ev[m])["roc_auc"], 3))
-        p, r = P.precision_recall_at(ev["y"].to_numpy(), ev["model"].to_numpy(), k_pct / 100, ev["month"].to_numpy())
+            assert table["roc_auc"].iloc[i] == pytest.approx(round(evaluate.ranking_metrics(ev["y"], ev[m])["roc_auc"], 3))
+        p, r = evaluate.precision_recall_at(ev["y"].to_numpy(), ev["model"].to_numpy(), k_pct / 100, ev["month"].to_numpy())
         assert f"{100 * r:.1f}%" in _texts(at)
 
 
 def test_a_person_sends_picked_households_to_the_clue_inbox(env) -> None:  # noqa: ANN001
     engine, model = env
-    P.save_model(model)
+    persist.save_model(model)
     period = store.periods(engine)[-1]
-    scores = P.score_period(model, engine, period)
+    scores = suggest.score_period(model, engine, period)
     at = open_page("model", role="analyst")
     at.slider(key="md_threshold").set_value(0.05).run()
     assert not at.exception, at.exception
-    cand = P.candidates(scores, P.monitored_households(engine) | P.sent_households(engine), 0.05)
+    cand = suggest.candidates(scores, suggest.monitored_households(engine) | suggest.sent_households(engine), 0.05)
     assert len(cand) >= 2
     shown = at.dataframe[1].value
     assert shown["household_id"].tolist() == cand.index.tolist()
@@ -130,11 +128,11 @@ def test_a_person_sends_picked_households_to_the_clue_inbox(env) -> None:  # noq
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_profile_shows_the_model_suggestion_beside_the_rules(env, lang: str) -> None:  # noqa: ANN001
-    from fanpin import fmt
+    from fanpin.core import fmt
 
     engine, model = env
     period = store.periods(engine)[-1]
-    scores = P.score_period(model, engine, period)
+    scores = suggest.score_period(model, engine, period)
     hid = scores[~scores["below_line_now"]].sort_values("probability").index[-1]
     at = AppTest.from_file(APP, default_timeout=90)
     at.session_state["lang"] = lang
@@ -143,7 +141,7 @@ def test_profile_shows_the_model_suggestion_beside_the_rules(env, lang: str) -> 
     run_as(at, "analyst")
     assert not at.exception, at.exception
     assert not any("模型建议" in m.value or "Model suggests" in m.value for m in at.markdown)  # no model saved: nothing shown
-    P.save_model(model)
+    persist.save_model(model)
     at = AppTest.from_file(APP, default_timeout=90)
     at.session_state["lang"] = lang
     at.query_params["household"] = hid

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from fanpin import fmt, store
-from fanpin.policies import baseline_policy
-from fanpin.summary import month_summary, township_table
-from fanpin.trends import score_panel
+from fanpin import store
+from fanpin.core import fmt
+from fanpin.engine.policies import baseline_policy
+from fanpin.engine.summary import month_summary, township_table
+from fanpin.engine.trends import score_panel
 
 from .conftest import new_app, open_page, run_as
 
@@ -74,7 +75,13 @@ def test_closed_loop_figures_follow_the_orders(small_demo, tmp_path, monkeypatch
     """With orders in the database, the overview shows the workflow's closed-loop figures."""
     import shutil
 
-    from fanpin.workflow import as_of_date, closed_loop, create_order, get_order, start_verification
+    from fanpin.workflow.common import as_of_date
+    from fanpin.workflow.orders import (
+        closed_loop,
+        create_order,
+        get_order,
+        start_verification,
+    )
 
     engine, spec = small_demo
     copy = tmp_path / "orders.db"

@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
-from fanpin import profile as P
 from fanpin import store
-from fanpin.i18n import translate
-from fanpin.policies import baseline_policy
-from fanpin.scoring import TIERS, Scorer
+from fanpin.core.i18n import translate
+from fanpin.engine.policies import baseline_policy
+from fanpin.engine.scoring import TIERS, Scorer
 from fanpin.store import schema as S
+from fanpin.workflow import profile as P
 from tests.app.conftest import run_as
 from tests.conftest import copy_sqlite
 

@@ -3,13 +3,12 @@ and turns findings into clues once."""
 
 from __future__ import annotations
 
-
 import pytest
 from sqlalchemy import func, select
 
-from fanpin import fmt
-from fanpin import rules as R
-from fanpin.access import Principal
+from fanpin.access.roles import Principal
+from fanpin.core import fmt
+from fanpin.quality import rules as R
 from fanpin.store import schema as S
 
 from .conftest import ensure_user, login, new_app, open_page

@@ -9,10 +9,16 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from fanpin import fmt, store
-from fanpin.policies import adopted_policy, baseline_policy, list_policies
-from fanpin.scenario import apply_dimension_weights, compare, objective_weights, scale_dimension
-from fanpin.scoring import RiskPolicy, Scorer
+from fanpin import store
+from fanpin.core import fmt
+from fanpin.engine.policies import adopted_policy, baseline_policy, list_policies
+from fanpin.engine.scenario import (
+    apply_dimension_weights,
+    compare,
+    objective_weights,
+    scale_dimension,
+)
+from fanpin.engine.scoring import RiskPolicy, Scorer
 from tests.app.conftest import run_as, switch_user
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -263,7 +269,7 @@ def test_apply_dimension_weights_matches_the_ahp_page(db) -> None:  # noqa: ANN0
     assert not at.exception
 
     def equal_dims(base: RiskPolicy, scorer: Scorer) -> RiskPolicy:
-        from fanpin.indicators import DIMENSIONS
+        from fanpin.core.indicators import DIMENSIONS
 
         return apply_dimension_weights(base, dict.fromkeys(DIMENSIONS, 1.0))
 

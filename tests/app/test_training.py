@@ -7,14 +7,16 @@ import json
 import pytest
 from sqlalchemy import delete, select
 
-from fanpin import fmt, store
-from fanpin.demo import DemoSpec, build_demo
-from fanpin.i18n import label
-from fanpin.periods import format_period
-from fanpin.policies import baseline_policy
+from fanpin import store
+from fanpin.core import fmt
+from fanpin.core.i18n import label
+from fanpin.core.periods import format_period
+from fanpin.demo.build import build_demo
+from fanpin.demo.cases import find_cases, load_household_events
+from fanpin.demo.spec import DemoSpec
+from fanpin.engine.policies import baseline_policy
+from fanpin.engine.trends import score_panel
 from fanpin.store import schema as S
-from fanpin.training import find_cases, load_household_events
-from fanpin.trends import score_panel
 
 from .conftest import open_page
 

@@ -3,13 +3,13 @@ on a copy of the small demo county (the shared one stays untouched)."""
 
 from __future__ import annotations
 
-
 import pytest
 from sqlalchemy import select
 
 from fanpin import store
-from fanpin import workflow as W
 from fanpin.store import schema as S
+from fanpin.workflow import clues, common, monitoring
+from fanpin.workflow import orders as orders_mod
 from tests.app.conftest import open_page, switch_user
 
 
@@ -28,24 +28,24 @@ def _texts(at) -> str:  # noqa: ANN001
 def test_clue_to_decision_and_elimination(wf_db) -> None:  # noqa: ANN001
     eng = wf_db
     last = store.periods(eng)[-1]
-    as_of = W.as_of_date(last)
+    as_of = common.as_of_date(last)
     at = open_page("clues", role="case_worker")
     _no_exception(at)
     # feed duplicates were merged when the demo was written; the page shows the inbox the domain function gives
-    assert W.merge_duplicates(eng) == 0
-    inbox = W.clue_inbox(eng, max_age_days=30, until_period=last, today=as_of)
+    assert clues.merge_duplicates(eng) == 0
+    inbox = clues.clue_inbox(eng, max_age_days=30, until_period=last, today=as_of)
     assert len(inbox) > 0
     assert f"{len(inbox):,}" in _texts(at) or str(len(inbox)) in _texts(at)
     # scoring clues for the month: the button adds what the domain function finds, once
     at.button(key="cl_gen").click().run()
-    n_scoring = len(W.clue_inbox(eng, source="scoring", statuses=("new", "merged")))
+    n_scoring = len(clues.clue_inbox(eng, source="scoring", statuses=("new", "merged")))
     assert any(f"新增 {n_scoring} 条" in str(s.value) for s in at.success)
     at.button(key="cl_gen").click().run()
     assert any("新增 0 条" in str(s.value) for s in at.success)
-    inbox = W.clue_inbox(eng, max_age_days=30, until_period=last, today=as_of)
+    inbox = clues.clue_inbox(eng, max_age_days=30, until_period=last, today=as_of)
 
     # pick a clue about a household that will also be eligible for elimination, if any
-    elig = W.elimination_eligibility(eng, inbox["household_id"].tolist(), last).frame.set_index("household_id")["eligible"]
+    elig = monitoring.elimination_eligibility(eng, inbox["household_id"].tolist(), last).frame.set_index("household_id")["eligible"]
     ok = [i for i, h in enumerate(inbox["household_id"]) if elig.get(h, False)]
     row = ok[0] if ok else 0
     clue_id, hid = int(inbox["clue_id"].iloc[row]), inbox["household_id"].iloc[row]
@@ -53,45 +53,45 @@ def test_clue_to_decision_and_elimination(wf_db) -> None:  # noqa: ANN001
     at.run()
     at.button(key="cl_create").click().run()
     _no_exception(at)
-    orders = W.list_orders(eng)
+    orders = orders_mod.list_orders(eng)
     assert len(orders) == 1 and orders["household_id"].iloc[0] == hid
     oid = int(orders["order_id"].iloc[0])
-    assert W.get_order(eng, oid)["clue_ids"] == [clue_id]
-    assert W.get_order(eng, oid)["created_by"] == "case_worker"
-    assert W.get_order(eng, oid)["assignee"] == inbox["township_code"].iloc[row]  # the clue's township by default
+    assert orders_mod.get_order(eng, oid)["clue_ids"] == [clue_id]
+    assert orders_mod.get_order(eng, oid)["created_by"] == "case_worker"
+    assert orders_mod.get_order(eng, oid)["assignee"] == inbox["township_code"].iloc[row]  # the clue's township by default
 
     at.button(key="cl_start").click().run()
     _no_exception(at)
-    assert W.get_order(eng, oid)["state"] == "verifying"
+    assert orders_mod.get_order(eng, oid)["state"] == "verifying"
     at.text_area(key="cl_note").input("入户核实医疗票据")
     at.text_area(key=f"cl_findings_{oid}").input("自付支出属实")
     at.button(key="cl_note_save").click().run()
     _no_exception(at)
-    o = W.get_order(eng, oid)
+    o = orders_mod.get_order(eng, oid)
     assert (o["version"], o["findings"]) == (3, "自付支出属实") and o["notes"].endswith("case_worker: 入户核实医疗票据")
     at.radio(key="cl_decision_zh").set_value("included").run()
     at.selectbox(key="cl_category_zh").set_value("sudden_hardship").run()
-    assert at.multiselect(key=f"cl_risks_{oid}_zh").value == W.order_risk_types(eng, oid)
+    assert at.multiselect(key=f"cl_risks_{oid}_zh").value == orders_mod.order_risk_types(eng, oid)
     at.button(key="cl_decide").click().run()
     _no_exception(at)
-    o = W.get_order(eng, oid)
+    o = orders_mod.get_order(eng, oid)
     assert (o["state"], o["decision"], o["category"], o["decided_by"]) == ("decided", "included", "sudden_hardship", "case_worker")
     with eng.connect() as conn:
         assert conn.execute(select(S.clues.c.status).where(S.clues.c.clue_id == clue_id)).scalar() == "closed"
         assert [r[0] for r in conn.execute(select(S.audit_log.c.action).where(S.audit_log.c.action.like("order_%")))] == ["order_created", "order_decided"]
 
     # someone else changes an order this user has open: a clear message, nothing overwritten
-    o2 = W.create_order(eng, household_id=hid, assignee_kind="department", assignee="hrss", actor="leader")
+    o2 = orders_mod.create_order(eng, household_id=hid, assignee_kind="department", assignee="hrss", actor="leader")
     at.run()
     at.selectbox(key="cl_order_zh").set_value(o2).run()
-    W.start_verification(eng, o2, 1, "leader")
+    orders_mod.start_verification(eng, o2, 1, "leader")
     at.button(key="cl_start").click().run()
     _no_exception(at)
     assert any("leader" in str(e.value) or "局领导" in str(e.value) for e in at.error) or any("局领导" in str(w.value) for w in at.warning)
-    assert W.get_order(eng, o2)["version"] == 2
+    assert orders_mod.get_order(eng, o2)["version"] == 2
 
     if not ok:  # no eligible household among the clues: take one by household ID
-        all_ids = W.elimination_eligibility(eng, [hid], last).frame
+        all_ids = monitoring.elimination_eligibility(eng, [hid], last).frame
         pytest.skip(f"no eligible household among the demo clues ({all_ids.to_dict('records')})")
 
     # ---- the register: propose, refuse self-approval, approve as a second person
@@ -102,29 +102,29 @@ def test_clue_to_decision_and_elimination(wf_db) -> None:  # noqa: ANN001
     at.radio(key="rg_method").set_value("by_assistance").run()
     at.button(key="rg_propose").click().run()
     _no_exception(at)
-    hist = W.monitoring_history(eng, hid)
+    hist = monitoring.monitoring_history(eng, hid)
     assert hist["status"].tolist() == ["monitored", "proposed"]
     at.button(key="rg_approve").click().run()
     assert any("另一人" in str(e.value) for e in at.error)  # the proposer cannot approve
-    assert W.monitoring_history(eng, hid)["status"].tolist() == ["monitored", "proposed"]
+    assert monitoring.monitoring_history(eng, hid)["status"].tolist() == ["monitored", "proposed"]
     switch_user(at, "leader")
     at.button(key="rg_approve").click().run()
     _no_exception(at)
-    hist = W.monitoring_history(eng, hid)
+    hist = monitoring.monitoring_history(eng, hid)
     assert hist["status"].tolist() == ["monitored", "proposed", "eliminated"]
     assert (hist["recorded_by"].iloc[-1], hist["approved_by"].iloc[-1], hist["method"].iloc[-1]) == ("case_worker", "leader", "by_assistance")
     # identified and eliminated in the same month: flagged
-    assert W.early_eliminations(eng)["household_id"].tolist()[-1] == hid
+    assert monitoring.early_eliminations(eng)["household_id"].tolist()[-1] == hid
 
 
 @pytest.mark.parametrize("page", ["clues", "register"])
 def test_pages_in_english(wf_db, page: str) -> None:  # noqa: ANN001
     eng = wf_db
     last = store.periods(eng)[-1]
-    box = W.clue_inbox(eng, until_period=last)
-    o1 = W.create_order(eng, clue_ids=[int(box["clue_id"].iloc[0])], assignee_kind="township", assignee=box["township_code"].iloc[0], actor="analyst")
-    W.decide_order(eng, o1, 1, included=True, actor="analyst", period=last, category="marginal", risk_types=["illness"])
-    W.create_order(eng, household_id=box["household_id"].iloc[1], assignee_kind="department", assignee="hrss", actor="analyst")
+    box = clues.clue_inbox(eng, until_period=last)
+    o1 = orders_mod.create_order(eng, clue_ids=[int(box["clue_id"].iloc[0])], assignee_kind="township", assignee=box["township_code"].iloc[0], actor="analyst")
+    orders_mod.decide_order(eng, o1, 1, included=True, actor="analyst", period=last, category="marginal", risk_types=["illness"])
+    orders_mod.create_order(eng, household_id=box["household_id"].iloc[1], assignee_kind="department", assignee="hrss", actor="analyst")
     at = open_page(page, lang="en")
     _no_exception(at)
     assert at.title[0].value in ("Warning clues and verification orders", "Monitoring register")

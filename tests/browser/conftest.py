@@ -80,7 +80,8 @@ ADMIN = ("browser_admin", "browser-admin-pass")
 
 def ensure_user(db_url: str, username: str, role: str, password: str, townships: list[str] | None = None) -> None:
     """A user in the server's database (created once)."""
-    from fanpin import store, users
+    from fanpin import store
+    from fanpin.access import users
 
     engine = store.make_engine(db_url)
     try:

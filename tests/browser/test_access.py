@@ -7,7 +7,17 @@ from sqlalchemy import select
 from fanpin import store
 from fanpin.store import schema as S
 
-from .conftest import ADMIN, LOGIN_PASSWORD, Recorder, ensure_user, errors_on_page, login, login_form_shown, screenshot, wait_ready
+from .conftest import (
+    ADMIN,
+    LOGIN_PASSWORD,
+    Recorder,
+    ensure_user,
+    errors_on_page,
+    login,
+    login_form_shown,
+    screenshot,
+    wait_ready,
+)
 
 CW = ("browser_cw", "browser-cw-pass")
 
@@ -138,8 +148,8 @@ def test_users_made_with_the_command_line_see_exactly_their_pages(browser, app_s
     import subprocess
     import sys
 
-    from fanpin.access import PAGES, ROLE_PAGES
-    from fanpin.i18n import label, translate
+    from fanpin.access.roles import PAGES, ROLE_PAGES
+    from fanpin.core.i18n import label, translate
 
     engine, _ = small_demo
     url = engine.url.render_as_string(hide_password=False)

@@ -10,10 +10,19 @@ from collections.abc import Iterator
 import pytest
 
 from fanpin import store
-from fanpin import workflow as W
-
-from .conftest import ADMIN, Recorder, auto_login, ensure_user, errors_on_page, running_app, screenshot, wait_ready
+from fanpin.workflow import orders as orders_mod
 from tests.conftest import copy_sqlite
+
+from .conftest import (
+    ADMIN,
+    Recorder,
+    auto_login,
+    ensure_user,
+    errors_on_page,
+    running_app,
+    screenshot,
+    wait_ready,
+)
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +57,7 @@ def test_dispatch_an_order_from_a_ticked_clue(browser, wf_server) -> None:  # no
         wait_ready(pg)
         pg.locator('[data-testid="stAlert"]').filter(has_text="已建立工单").first.wait_for(timeout=15_000)
         engine = store.make_engine(url)
-        orders = W.list_orders(engine)
+        orders = orders_mod.list_orders(engine)
         engine.dispose()
         assert len(orders) == 1 and orders["n_clues"].iloc[0] == 1
         pg.get_by_role("tab", name="核查工单").click()

@@ -1,0 +1,177 @@
+"""Roles, what each may open and do, case-worker township scoping, and masking of personal data.
+
+The rules live here, in one table each (``ROLE_PAGES``, ``ROLE_ACTIONS``), and are
+enforced where data are loaded and changed: loaders keep only a case worker's
+townships (``scope_frame``), domain functions that change data call ``require``
+(and ``require_household`` for one household) before they write.  Hiding a button
+is only a courtesy on top.
+
+Names become 张* (surname kept, one star whatever the length), ID numbers keep
+the first 6 and last 4 characters, phone numbers the first 3 and last 4.
+Masking is the default everywhere, downloads included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import pandas as pd
+
+ROLES: tuple[str, ...] = ("leader", "analyst", "case_worker", "trainer", "data_steward", "admin")
+
+
+# --------------------------------------------------------------------------- pages and actions
+PAGES: tuple[str, ...] = ("overview", "map", "simulator", "profile", "clues", "register", "model", "training", "import", "quality", "admin")
+ROLE_PAGES: dict[str, frozenset[str]] = {
+    "leader": frozenset({"overview", "map", "simulator", "register", "model", "training", "quality"}),
+    "analyst": frozenset({"overview", "map", "simulator", "profile", "clues", "register", "model", "training", "quality"}),
+    "case_worker": frozenset({"overview", "map", "profile", "clues", "register", "training", "quality"}),
+    "trainer": frozenset({"training", "overview", "map"}),
+    "data_steward": frozenset({"overview", "map", "profile", "clues", "import", "quality"}),
+    "admin": frozenset(PAGES),
+}
+
+#: What a role may do (beyond opening pages).  Codes, one per guarded domain function.
+ACTIONS: tuple[str, ...] = (
+    "household_view",  # open one household's detail (profile)
+    "unmask",  # see one household's names, ID numbers, phones in full
+    "export",  # download tables
+    "clue_add",  # record a clue (cadre visit, self-report)
+    "clue_generate",  # turn the month's red tier into scoring clues
+    "order_create",
+    "order_work",  # start, reassign, note
+    "order_decide",
+    "elimination_propose",
+    "elimination_approve",  # approve or reject a proposal
+    "policy_save",
+    "policy_adopt",
+    "model_train",
+    "model_to_clues",
+    "import",
+    "audit_view",
+    "user_manage",
+)
+ROLE_ACTIONS: dict[str, frozenset[str]] = {
+    "leader": frozenset({"export", "policy_adopt", "policy_save", "elimination_approve"}),
+    "analyst": frozenset({"household_view", "unmask", "export", "policy_save", "model_train", "model_to_clues", "clue_generate"}),
+    "case_worker": frozenset(
+        {"household_view", "unmask", "export", "clue_add", "clue_generate", "order_create", "order_work", "order_decide", "elimination_propose", "elimination_approve"}
+    ),
+    "trainer": frozenset(),
+    "data_steward": frozenset({"household_view", "export", "import", "clue_add"}),
+    "admin": frozenset(ACTIONS),
+}
+
+
+class AccessDenied(PermissionError):
+    """The principal may not do this (``code``: the action, or ``township`` for a household outside their scope)."""
+
+    def __init__(self, code: str, message: str = "") -> None:
+        super().__init__(message or code)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is acting: the logged-in user, their role and, for a case worker, the
+    townships they may see (``None`` = all).  Domain functions that load or change
+    household data take one so the rule is enforced where the data are, not only
+    by hiding widgets."""
+
+    username: str
+    role: str
+    townships: frozenset[str] | None = None
+    display_name: str = ""
+
+    @property
+    def actor(self) -> str:
+        """The name written to ``audit_log`` and to who/when columns."""
+        return self.username
+
+    def sees(self, township_code: str | None) -> bool:
+        return self.townships is None or (township_code is not None and str(township_code) in self.townships)
+
+
+#: Stands in where old callers pass no principal (CLI, batch jobs, tests): may do everything.
+SYSTEM = Principal("system", "admin")
+
+
+def can_open(role: str, page: str) -> bool:
+    return page in ROLE_PAGES.get(role, frozenset())
+
+
+def can(principal: Principal | str | None, action: str) -> bool:
+    """Whether the principal (or a bare role) may do ``action``; ``page:<name>`` asks about a page."""
+    if principal is None:
+        return False
+    role = principal if isinstance(principal, str) else principal.role
+    if action.startswith("page:"):
+        return can_open(role, action[5:])
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}")
+    return action in ROLE_ACTIONS.get(role, frozenset())
+
+
+def require(principal: Principal | None, action: str) -> None:
+    """Raise ``AccessDenied`` unless the principal may do ``action``."""
+    if not can(principal, action):
+        who = "nobody" if principal is None else f"{principal.username} ({principal.role})"
+        raise AccessDenied(action, f"{who} may not {action}")
+
+
+def township_filter(principal: Principal | None) -> frozenset[str] | None:
+    """The townships to keep, or None for all."""
+    return None if principal is None else principal.townships
+
+
+def scope_frame(frame: pd.DataFrame, principal: Principal | None, column: str = "township_code") -> pd.DataFrame:
+    """Keep only rows in the principal's townships (all rows for everyone else).
+
+    Vectorised: one ``isin`` over the column.  A frame without the column keeps
+    nothing for a scoped principal: failing closed beats leaking."""
+    towns = township_filter(principal)
+    if towns is None:
+        return frame
+    if column not in frame.columns:
+        return frame.iloc[0:0]
+    return frame[frame[column].astype(str).isin(list(towns))]
+
+
+def scope_ids(ids: Iterable[str], township_of: pd.Series, principal: Principal | None) -> list[str]:
+    """The household IDs (of ``ids``) whose township (``township_of``: household_id -> code) the principal sees."""
+    towns = township_filter(principal)
+    ids = [str(i) for i in ids]
+    if towns is None:
+        return ids
+    codes = township_of.reindex(ids)
+    return [i for i, c in zip(ids, codes) if isinstance(c, str) and c in towns]
+
+
+def household_township(engine, household_id: str) -> str | None:  # noqa: ANN001 - Engine or Connection
+    """The household's township code (None when there is no such household)."""
+    from sqlalchemy import select
+    from sqlalchemy.engine import Connection
+
+    from fanpin.store.schema import households
+
+    stmt = select(households.c.township_code).where(households.c.household_id == str(household_id))
+    if isinstance(engine, Connection):
+        return engine.execute(stmt).scalar()
+    with engine.connect() as conn:
+        return conn.execute(stmt).scalar()
+
+
+def require_household(principal: Principal | None, engine, household_id: str, action: str | None = None) -> None:  # noqa: ANN001
+    """``require(action)`` and, for a scoped principal, that the household lies in their townships.
+
+    An unknown household is refused like one outside the scope, so the answer does
+    not tell a case worker which IDs exist elsewhere."""
+    if action is not None:
+        require(principal, action)
+    if principal is None:
+        raise AccessDenied("township", "nobody may see this household")
+    if principal.townships is None:
+        return
+    if not principal.sees(household_township(engine, household_id)):
+        raise AccessDenied("township", f"household {household_id} is outside {principal.username}'s townships")

@@ -1,0 +1,1 @@
+"""The synthetic demo county: population, monthly panel, geography, planted cases, workflow replay, workshop cases."""

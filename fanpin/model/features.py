@@ -1,0 +1,277 @@
+"""Features and labels from the monthly panel, with no look-ahead: month t's features read only months up to t."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import and_, select
+from sqlalchemy.engine import Engine
+
+from fanpin import store
+from fanpin.store.schema import clues, events
+
+DEFAULT_HORIZON = 6
+#: Months of history the change and volatility features read.
+HISTORY = 6
+MIN_HISTORY = 3
+
+Progress = Callable[[str, float], None]
+
+# Features, with the risk type a contribution points to (for the clue and the profile).
+_LEVELS = {
+    "inc_ratio": "other",  # income_pc / income line
+    "income_change_12m": "other",
+    "wage_pc_ratio": "unstable_work",
+    "business_pc_ratio": "industry_failure",
+    "business_cost_pc_ratio": "industry_failure",
+    "property_pc_ratio": "other",
+    "transfer_pc_ratio": "other",
+    "benefits_pc_ratio": "other",
+    "medical_pc_ratio": "illness",
+    "schooling_pc_ratio": "schooling",
+    "debt_pc_ratio": "other",
+    "disaster_pc_ratio": "disaster",
+    "housing_grade": "housing",
+    "water_unsafe": "water",
+    "months_worked_per_worker": "unstable_work",
+    "dibao": "other",
+    "tekun": "other",
+    "job_lost": "unstable_work",
+}
+_CHANGES = {
+    "inc_chg_3m": "other",
+    "inc_chg_6m": "other",
+    "inc_vol_3m": "other",
+    "inc_vol_6m": "other",
+    "wage_chg_3m": "unstable_work",
+    "business_chg_3m": "industry_failure",
+    "medical_chg_3m": "illness",
+    "months_worked_chg_3m": "unstable_work",
+}
+_STRUCTURE = {
+    "size": "other",
+    "former_poor": "other",
+    "no_labour_guarantee": "lack_of_labour",
+    "relocated": "other",
+    "n_labour": "lack_of_labour",
+    "n_weak_labour": "lack_of_labour",
+    "n_elderly": "lack_of_labour",
+    "n_children": "lack_of_labour",
+    "n_chronic": "illness",
+    "n_serious": "illness",
+    "n_disabled": "disability",
+    "n_students": "schooling",
+    "n_uninsured": "illness",
+    "dependency": "lack_of_labour",
+}
+#: Recorded household events counted over the last 3 months (event types -> feature).
+EVENT_GROUPS = {
+    "illness": "ev_illness_3m",
+    "accident": "ev_accident_3m",
+    "job_loss": "ev_job_loss_3m",
+    "price_crash": "ev_price_crash_3m",
+    "flood": "ev_disaster_3m",
+    "drought": "ev_disaster_3m",
+    "school_entry": "ev_school_entry_3m",
+}
+_ACTIVITY = {
+    "ev_illness_3m": "illness",
+    "ev_accident_3m": "accident",
+    "ev_job_loss_3m": "unstable_work",
+    "ev_price_crash_3m": "industry_failure",
+    "ev_disaster_3m": "disaster",
+    "ev_school_entry_3m": "schooling",
+    "ev_other_3m": "other",
+    "clues_3m": "other",
+    "clues_6m": "other",
+}
+FEATURE_RISK: dict[str, str] = {**_LEVELS, **_CHANGES, **_STRUCTURE, **_ACTIVITY}
+FEATURES: tuple[str, ...] = tuple(FEATURE_RISK)
+FEATURE_GROUP: dict[str, str] = {
+    **{f: "level" for f in _LEVELS},
+    **{f: "change" for f in _CHANGES},
+    **{f: "structure" for f in _STRUCTURE},
+    **{f: "activity" for f in _ACTIVITY},
+}
+
+
+class ModelError(RuntimeError):
+    """A saved model that cannot be used here (other schema, other features, no model)."""
+
+
+# --------------------------------------------------------------------------- data
+@dataclass
+class PanelData:
+    """Everything the model reads from the database, by month."""
+
+    snapshots: dict[int, pd.DataFrame]  # period -> frame ordered by household_id
+    events: pd.DataFrame  # household_id, period, event_type (household events only)
+    clues: pd.DataFrame  # household_id, period (clues the model itself sent are left out)
+    lines: dict[int, float]  # period -> income line
+
+    @property
+    def periods(self) -> list[int]:
+        return sorted(self.snapshots)
+
+
+def load_panel(engine: Engine, periods: Sequence[int] | None = None) -> PanelData:
+    """Snapshots, household events and clues for ``periods`` (default: all months)."""
+    from fanpin.engine.policies import income_line_for
+
+    ps = sorted(int(p) for p in (periods if periods is not None else store.periods(engine)))
+    if not ps:
+        raise ModelError("no panel months in the database")
+    snaps = store.load_snapshots(engine, ps)
+    lo, hi = ps[0], ps[-1]
+    with engine.connect() as conn:
+        ev = conn.execute(
+            select(events.c.household_id, events.c.period, events.c.event_type).where(
+                and_(events.c.household_id.is_not(None), events.c.period >= lo, events.c.period <= hi)
+            )
+        ).all()
+        cl = conn.execute(
+            select(clues.c.household_id, clues.c.period).where(and_(clues.c.period >= lo, clues.c.period <= hi, clues.c.source != "model"))
+        ).all()
+    ev_f = pd.DataFrame(ev, columns=["household_id", "period", "event_type"])
+    cl_f = pd.DataFrame(cl, columns=["household_id", "period"])
+    lines = {p: float(income_line_for(engine, p) or np.nan) for p in ps}
+    return PanelData(snaps, ev_f, cl_f, lines)
+
+
+def _window(periods: Sequence[int], t: int, back: int) -> list[int]:
+    """The months t-back+1..t that exist in the panel."""
+    lo = store.shift_period(t, -(back - 1))
+    return [p for p in periods if lo <= p <= t]
+
+
+def _aligned(frame: pd.DataFrame, ids: pd.Index, column: str) -> np.ndarray:
+    """``frame[column]`` for the households ``ids`` (NaN where absent)."""
+    pos = pd.Index(frame["household_id"].astype(str)).get_indexer(ids)
+    vals = frame[column].to_numpy(dtype=np.float64)
+    out = np.full(len(ids), np.nan)
+    ok = pos >= 0
+    out[ok] = vals[pos[ok]]
+    return out
+
+
+def _counts(frame: pd.DataFrame, ids: pd.Index, months: Sequence[int], mask: np.ndarray | None = None) -> np.ndarray:
+    if frame.empty:
+        return np.zeros(len(ids))
+    sel = frame["period"].isin(months).to_numpy().copy()
+    if mask is not None:
+        sel &= mask
+    pos = ids.get_indexer(frame["household_id"].astype(str).to_numpy()[sel])
+    pos = pos[pos >= 0]
+    return np.bincount(pos, minlength=len(ids)).astype(np.float64)
+
+
+def features_for(data: PanelData, t: int) -> pd.DataFrame:
+    """The feature frame for month ``t`` (index household_id, columns FEATURES); reads months <= t only."""
+    f = data.snapshots[t]
+    ids = pd.Index(f["household_id"].astype(str), name="household_id")
+    line = data.lines.get(t, np.nan)
+    size = np.maximum(f["size"].to_numpy(dtype=np.float64), 1.0)
+    col = lambda c: f[c].to_numpy(dtype=np.float64)  # noqa: E731
+    pc = lambda c: col(c) / size / line  # noqa: E731
+    out: dict[str, np.ndarray] = {}
+    inc = col("income_pc")
+    out["inc_ratio"] = inc / line
+    with np.errstate(divide="ignore", invalid="ignore"):
+        prev = col("income_pc_12m_ago")
+        out["income_change_12m"] = np.where(prev > 0, inc / prev - 1.0, np.nan)
+    out["wage_pc_ratio"] = pc("income_wage")
+    out["business_pc_ratio"] = pc("income_business")
+    out["business_cost_pc_ratio"] = pc("business_cost")
+    out["property_pc_ratio"] = pc("income_property")
+    out["transfer_pc_ratio"] = pc("income_transfer")
+    out["benefits_pc_ratio"] = pc("benefits")
+    out["medical_pc_ratio"] = pc("medical_oop")
+    out["schooling_pc_ratio"] = pc("schooling_cost")
+    out["debt_pc_ratio"] = pc("debt")
+    out["disaster_pc_ratio"] = pc("disaster_loss")
+    out["housing_grade"] = col("housing_grade")
+    out["water_unsafe"] = 1.0 - col("water_safe")
+    workers = np.maximum(col("n_labour") + col("n_weak_labour"), 1.0)
+    out["months_worked_per_worker"] = col("months_worked") / workers
+    for c in ("dibao", "tekun", "job_lost"):
+        out[c] = col(c)
+
+    # Changes and volatility over the last 3 and 6 months (in units of this month's line).
+    def past(months_back: int, column: str) -> np.ndarray:
+        p = store.shift_period(t, -months_back)
+        if p not in data.snapshots:
+            return np.full(len(ids), np.nan)
+        return _aligned(data.snapshots[p], ids, column)
+
+    out["inc_chg_3m"] = (inc - past(3, "income_pc")) / line
+    out["inc_chg_6m"] = (inc - past(6, "income_pc")) / line
+    for back, name in ((3, "inc_vol_3m"), (6, "inc_vol_6m")):
+        months = _window(data.periods, t, back + 1)
+        if len(months) >= 2:
+            m = np.column_stack([_aligned(data.snapshots[p], ids, "income_pc") for p in months])
+            with np.errstate(invalid="ignore"):
+                out[name] = np.nanstd(np.diff(m, axis=1), axis=1) / line
+        else:
+            out[name] = np.full(len(ids), np.nan)
+    out["wage_chg_3m"] = (col("income_wage") - past(3, "income_wage")) / size / line
+    out["business_chg_3m"] = (col("income_business") - past(3, "income_business")) / size / line
+    out["medical_chg_3m"] = (col("medical_oop") - past(3, "medical_oop")) / size / line
+    out["months_worked_chg_3m"] = (col("months_worked") - past(3, "months_worked")) / workers
+
+    for c in ("size", "no_labour_guarantee", "relocated", "n_labour", "n_weak_labour", "n_elderly", "n_children", "n_chronic", "n_serious", "n_disabled", "n_students", "n_uninsured"):
+        out[c] = col(c)
+    out["former_poor"] = (f["household_type"].to_numpy() == "former_poor").astype(np.float64)
+    out["dependency"] = (col("n_elderly") + col("n_children")) / size
+
+    last3 = _window(data.periods, t, 3)
+    last6 = _window(data.periods, t, 6)
+    ev = data.events
+    kinds = ev["event_type"].to_numpy() if len(ev) else np.array([], dtype=object)
+    for name in sorted(set(EVENT_GROUPS.values())):
+        types = [k for k, v in EVENT_GROUPS.items() if v == name]
+        out[name] = _counts(ev, ids, last3, np.isin(kinds, types))
+    out["ev_other_3m"] = _counts(ev, ids, last3, ~np.isin(kinds, list(EVENT_GROUPS)))
+    out["clues_3m"] = _counts(data.clues, ids, last3)
+    out["clues_6m"] = _counts(data.clues, ids, last6)
+    return pd.DataFrame({k: out[k] for k in FEATURES}, index=ids)
+
+
+def labels_for(data: PanelData, t: int, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """(label, in_population) for the households of month t, or raises if t+H is past the panel.
+
+    in_population: at or above the line at t.  label: below the line in any of t+1..t+H.
+    """
+    f = data.snapshots[t]
+    ids = pd.Index(f["household_id"].astype(str))
+    future = [store.shift_period(t, h) for h in range(1, horizon + 1)]
+    if any(p not in data.snapshots for p in future):
+        raise ModelError(f"month {t} has no {horizon} months after it in the panel")
+    pop = f["income_pc"].to_numpy(dtype=np.float64) >= data.lines[t]
+    y = np.zeros(len(ids), dtype=bool)
+    for p in future:
+        v = _aligned(data.snapshots[p], ids, "income_pc")
+        y |= v < data.lines[p]  # NaN (household gone) compares False
+    return y, pop
+
+
+def labelled_months(periods: Sequence[int], horizon: int) -> list[int]:
+    """Months with MIN_HISTORY months behind them and ``horizon`` months after them."""
+    ps = sorted(periods)
+    return ps[MIN_HISTORY : len(ps) - horizon] if len(ps) > MIN_HISTORY + horizon else []
+
+
+def split_months(periods: Sequence[int], horizon: int, eval_months: int | None = None) -> tuple[list[int], list[int]]:
+    """Time split: evaluate on the last labelled months; train on months whose label window ends before them."""
+    lab = labelled_months(periods, horizon)
+    if len(lab) < 2:
+        raise ModelError(f"the panel is too short for a {horizon}-month horizon ({len(periods)} months)")
+    n_eval = eval_months or max(1, min(6, len(lab) // 3))
+    ev = lab[-n_eval:]
+    first_eval = ev[0]
+    train = [t for t in lab if store.shift_period(t, horizon) < first_eval]
+    if not train:
+        raise ModelError("no training months end before the evaluation months: use a shorter horizon or fewer evaluation months")
+    return train, ev

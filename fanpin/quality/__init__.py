@@ -1,0 +1,1 @@
+"""Supervision rules over the data (the checks inspectors and counties run)."""

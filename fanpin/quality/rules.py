@@ -1,0 +1,517 @@
+"""Data-quality and supervision rules (数据质量与监督): contradictions an inspector looks for.
+
+Each rule is one vectorised pandas computation over the month's tables (no loop over
+households) and returns the households it flags, with a bilingual detail naming the
+values that contradict each other.  ``find`` runs them for one month (the latest by
+default) and returns one row per (rule, household); ``findings_to_clues`` turns
+findings into warning clues (source ``supervision``) once, however often it is asked.
+
+Thresholds are module constants so that an inspector can read what "large" means.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import insert, or_, select
+from sqlalchemy.engine import Connection, Engine
+
+from fanpin.access.roles import Principal
+from fanpin.store import schema as S
+from fanpin.store.io import shift_period
+
+SEVERITIES: tuple[str, ...] = ("high", "medium", "low")
+#: A car or commercial house worth at least this many years of declared net income contradicts it.
+ASSET_INCOME_RATIO = 3.0
+#: Households in one village with the same declared net income: at least this many looks estimated.
+SAME_INCOME_MIN = 5
+#: A medical settlement (合规自付, rolling 12 months) at least this large should have raised a clue.
+MEDICAL_LARGE = 10_000.0
+#: Compulsory schooling ages checked (a year of slack on either side of 6-15 for entry age and finishing).
+SCHOOL_AGES = (7, 14)
+#: Housing grades that are 危房 (C and D); 1-2 (A, B) are habitable.
+UNSAFE_GRADE = 3
+#: Department record types that speak of wealth.
+ASSET_TYPES = ("car", "commercial_house", "business")
+
+FINDING_COLUMNS = ["rule", "severity", "household_id", "township_code", "village_code", "period", "detail"]
+CLUE_SOURCE = "supervision"
+CLUE_CHANNEL = "department"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule: code, short names and descriptions in both languages, severity, the fields it reads."""
+
+    code: str
+    zh: str  # description
+    en: str
+    severity: str  # high / medium / low
+    fields: tuple[str, ...]
+    name_zh: str = ""
+    name_en: str = ""
+    risk_type: str = "other"  # the clue's risk type when a finding becomes a clue
+    check: Callable[[_Month], pd.DataFrame] | None = field(default=None, compare=False, repr=False)
+
+    def name(self, lang: str = "zh") -> str:
+        return self.name_zh if lang == "zh" else self.name_en
+
+    def description(self, lang: str = "zh") -> str:
+        return self.zh if lang == "zh" else self.en
+
+
+# --------------------------------------------------------------------------- month data
+class _Month:
+    """The tables one month's rules read, each loaded once and only if a rule asks for it."""
+
+    def __init__(self, conn: Connection, period: int) -> None:
+        self.conn = conn
+        self.period = int(period)
+
+    def _frame(self, q, columns: Sequence[str]) -> pd.DataFrame:  # noqa: ANN001
+        rows = self.conn.execute(q).fetchall()
+        # column-wise (zip in C): building a frame from Row objects probes each one, 5x slower
+        cols = list(zip(*rows)) if rows else [()] * len(columns)
+        return pd.DataFrame({c: pd.Series(v, dtype=object) if not v else list(v) for c, v in zip(columns, cols)})
+
+    @cached_property
+    def households(self) -> pd.DataFrame:
+        h = S.households.c
+        cols = ["household_id", "village_code", "township_code", "size", "no_labour_guarantee", "n_labour", "n_weak_labour", "housing_secured"]
+        return self._frame(select(*[h[c] for c in cols]), cols)
+
+    @cached_property
+    def members(self) -> pd.DataFrame:
+        m = S.members.c
+        cols = ["member_id", "household_id", "name", "id_number", "sex", "birth_date", "relation", "schooling", "labour_capacity",
+                "dibao", "tekun", "public_welfare_job", "deceased_period"]
+        f = self._frame(select(*[m[c] for c in cols]), cols)
+        f["deceased_period"] = pd.to_numeric(f["deceased_period"], errors="coerce")
+        for c in ("dibao", "tekun", "public_welfare_job"):
+            f[c] = f[c].fillna(False).astype(bool)
+        return f
+
+    @cached_property
+    def alive(self) -> pd.DataFrame:
+        m = self.members
+        return m[m["deceased_period"].isna() | (m["deceased_period"] > self.period)]
+
+    @cached_property
+    def panel(self) -> pd.DataFrame:
+        p = S.panel.c
+        cols = ["household_id", "income_wage", "income_business", "income_net", "income_pc", "medical_oop", "housing_grade", "dibao", "tekun"]
+        f = self._frame(select(*[p[c] for c in cols]).where(p.period == self.period), cols)
+        for c in ("dibao", "tekun"):
+            f[c] = f[c].fillna(False).astype(bool)
+        for c in ("income_wage", "income_business", "income_net", "income_pc", "medical_oop", "housing_grade"):
+            f[c] = pd.to_numeric(f[c], errors="coerce")
+        return f
+
+    @cached_property
+    def dept(self) -> pd.DataFrame:
+        d = S.dept_records.c
+        cols = ["record_id", "id_number", "household_id", "source", "record_type", "period", "value"]
+        f = self._frame(select(*[d[c] for c in cols]).where(or_(d.period.is_(None), d.period <= self.period)), cols)
+        f["period"] = pd.to_numeric(f["period"], errors="coerce")
+        f["value"] = pd.to_numeric(f["value"], errors="coerce")
+        return f
+
+    @cached_property
+    def relations(self) -> pd.DataFrame:
+        r = S.official_relations.c
+        cols = ["official_post", "region_code", "relative_id_number", "relation"]
+        return self._frame(select(*[r[c] for c in cols]), cols)
+
+    @cached_property
+    def monitoring(self) -> pd.DataFrame:
+        m = S.monitoring.c
+        cols = ["record_id", "household_id", "period", "status"]
+        return self._frame(select(*[m[c] for c in cols]).where(m.period <= self.period).order_by(m.household_id, m.record_id), cols)
+
+    def illness_clue_households(self, months: int = 12) -> np.ndarray:
+        c = S.clues.c
+        first = shift_period(self.period, -(months - 1))
+        q = select(c.household_id).where(c.risk_type == "illness", c.period >= first, c.period <= self.period).distinct()
+        return np.array([r[0] for r in self.conn.execute(q)], dtype=object)
+
+
+def _hits(household_id: Iterable, detail: Iterable) -> pd.DataFrame:
+    return pd.DataFrame({"household_id": list(household_id), "detail": list(detail)})
+
+
+def _ym(p: float | int) -> str:
+    p = int(p)
+    return f"{p // 100}-{p % 100:02d}"
+
+
+def _join_details(f: pd.DataFrame) -> pd.DataFrame:
+    """One row per household, several details joined with '; '."""
+    if f.empty:
+        return _hits([], [])
+    return f.groupby("household_id", sort=True)["detail"].agg(lambda s: "; ".join(dict.fromkeys(s))).reset_index()
+
+
+# --------------------------------------------------------------------------- the rules
+def _death_periods(d: _Month) -> pd.DataFrame:
+    """Per member: the death month from the roster or from a department death record (earliest)."""
+    m = d.members[["member_id", "household_id", "id_number", "deceased_period", "dibao", "tekun"]]
+    deaths = d.dept[d.dept["record_type"] == "death"]
+    rec = deaths.assign(p=deaths["period"].fillna(0)).groupby("id_number")["p"].min()
+    out = m.assign(record_period=m["id_number"].map(rec))
+    out["died"] = out[["deceased_period", "record_period"]].min(axis=1)
+    return out
+
+
+def _deceased_benefit(d: _Month) -> pd.DataFrame:
+    m = _death_periods(d)
+    hit = m[(m["died"] < d.period) & (m["dibao"] | m["tekun"])]
+    first = hit.groupby("household_id")["died"].min()
+    n = hit.groupby("household_id").size()
+    return _hits(
+        first.index,
+        [f"{k}名成员已死亡（{_ym(p) if p else '时间不详'}）仍享受低保/特困 / {k} member(s) deceased ({_ym(p) if p else 'date unknown'}) still receiving dibao/tekun"
+         for k, p in zip(n.reindex(first.index), first)],
+    )
+
+
+def _death_not_recorded(d: _Month) -> pd.DataFrame:
+    deaths = d.dept[(d.dept["record_type"] == "death") & d.dept["id_number"].notna()]
+    m = d.members[d.members["deceased_period"].isna()][["household_id", "id_number"]]
+    hit = deaths.merge(m, on="id_number", suffixes=("_rec", ""))
+    when = hit["period"].map(lambda p: _ym(p) if pd.notna(p) else "?")
+    return _join_details(_hits(hit["household_id"], [f"部门死亡登记（{s}，{w}），家庭成员信息未标注死亡 / death registered by {s} ({w}) but the roster does not mark the member deceased"
+                                                     for s, w in zip(hit["source"], when)]))
+
+
+_ASSET_LABELS = {"car": ("车辆", "a car"), "commercial_house": ("商品房", "a commercial house"), "business": ("工商注册", "a registered business")}
+
+
+def _income_vs_dept(d: _Month) -> pd.DataFrame:
+    r = d.dept[d.dept["record_type"].isin(ASSET_TYPES)]
+    if r.empty:
+        return _hits([], [])
+    owner = d.members.drop_duplicates("id_number").set_index("id_number")["household_id"]
+    hid = r["id_number"].map(owner)
+    r = r.assign(hh=hid.where(hid.notna(), r["household_id"])).dropna(subset=["hh"])
+    r = r.merge(d.panel, left_on="hh", right_on="household_id", how="inner", suffixes=("_rec", ""))
+    net = r["income_net"].fillna(0).clip(lower=0)
+    asset = r["record_type"].isin(("car", "commercial_house"))
+    on_benefit = r["dibao"] | r["tekun"]
+    bad = (asset & r["value"].notna() & (r["value"] >= ASSET_INCOME_RATIO * net)) | (asset & r["value"].isna() & on_benefit)
+    bad |= (r["record_type"] == "business") & (r["income_business"].isna() | (r["income_business"] <= 0))
+    r = r[bad]
+    zh = r["record_type"].map(lambda k: _ASSET_LABELS[k][0])
+    en = r["record_type"].map(lambda k: _ASSET_LABELS[k][1])
+    val = r["value"].map(lambda v: f"{v:,.0f}" if pd.notna(v) else "?")
+    return _join_details(_hits(
+        r["household_id"],
+        [f"部门记录有{a}（{v}元），申报家庭纯收入{n:,.0f}元、经营性收入{b:,.0f}元 / department records {e} ({v} yuan) against declared net income {n:,.0f} and business income {b:,.0f}"
+         for a, e, v, n, b in zip(zh, en, val, r["income_net"].fillna(0), r["income_business"].fillna(0))],
+    ))
+
+
+def _official_relative_dibao(d: _Month) -> pd.DataFrame:
+    rel = d.relations.merge(d.alive[["household_id", "id_number"]], left_on="relative_id_number", right_on="id_number")
+    rel = rel.merge(d.panel[d.panel["dibao"]][["household_id"]], on="household_id")
+    return _join_details(_hits(rel["household_id"], [f"低保户成员为干部近亲属（{p}，{r}） / dibao household member is a close relative of an official ({p}, {r})"
+                                                     for p, r in zip(rel["official_post"], rel["relation"])]))
+
+
+def _duplicate_person(d: _Month) -> pd.DataFrame:
+    """Same name, sex and birth date in two households with ID numbers equal in the first 14 characters
+    (address code and birth date) and different in the last four (sequence and check character):
+    one person registered twice under a mistyped or re-issued number.  An exact repeat of an ID
+    number cannot reach the database (unique) and is refused by the import."""
+    m = d.members[["household_id", "name", "sex", "birth_date", "id_number"]].copy()
+    m["id14"] = m["id_number"].str[:14]
+    key = ["name", "sex", "birth_date", "id14"]
+    g = m.groupby(key, sort=False)
+    dup = m[(g["household_id"].transform("nunique") >= 2) & (g["id_number"].transform("nunique") >= 2)]
+    if dup.empty:
+        return _hits([], [])
+    others = dup.groupby(key, sort=False)["household_id"].agg(lambda s: sorted(set(s)))
+    dup = dup.join(others.rename("all"), on=key)
+    detail = [f"疑似同一人在两户重复登记（姓名、性别、出生日期相同，身份证号末四位不同），另见 {','.join(x for x in a if x != h)} / "
+              f"same person apparently registered in two households (same name, sex and birth date, ID numbers differ in the last four characters), also in {','.join(x for x in a if x != h)}"
+              for h, a in zip(dup["household_id"], dup["all"])]
+    return _join_details(_hits(dup["household_id"], detail))
+
+
+def _no_labour_wage(d: _Month) -> pd.DataFrame:
+    h = d.households
+    none = h["no_labour_guarantee"].fillna(False).astype(bool) | ((h["n_labour"] + h["n_weak_labour"]) == 0)
+    f = d.panel.merge(h[none][["household_id"]], on="household_id")
+    f = f[f["income_wage"].fillna(0) > 0]
+    return _hits(f["household_id"], [f"标注整户无劳动能力，但工资性收入{w:,.0f}元 / marked as having no labour capacity but has wage income of {w:,.0f} yuan" for w in f["income_wage"]])
+
+
+def _identical_income(d: _Month) -> pd.DataFrame:
+    f = d.panel[d.panel["income_net"] > 0][["household_id", "income_net"]].merge(d.households[["household_id", "village_code"]], on="household_id")
+    n = f.groupby(["village_code", "income_net"])["household_id"].transform("size")
+    f = f.assign(n=n)[n >= SAME_INCOME_MIN]
+    return _hits(f["household_id"], [f"本村{k}户家庭纯收入同为{v:,.0f}元，疑似估算而非入户核实 / {k} households in the village declare exactly {v:,.0f} yuan net income (estimated rather than surveyed)"
+                                      for k, v in zip(f["n"], f["income_net"])])
+
+
+def _medical_no_clue(d: _Month) -> pd.DataFrame:
+    f = d.panel[d.panel["medical_oop"].fillna(0) >= MEDICAL_LARGE]
+    f = f[~f["household_id"].isin(d.illness_clue_households(12))]
+    return _hits(f["household_id"], [f"近12个月合规自付医疗费用{v:,.0f}元，未产生因病风险线索 / out-of-pocket medical costs of {v:,.0f} yuan in 12 months but no illness clue was raised" for v in f["medical_oop"]])
+
+
+def _eliminated_too_fast(d: _Month) -> pd.DataFrame:
+    h = d.monitoring
+    if h.empty:
+        return _hits([], [])
+    h = h.copy()
+    elim = h["status"] == "eliminated"
+    # episode: rows up to and including an elimination belong to the same identification
+    h["ep"] = elim.astype(int).groupby(h["household_id"]).cumsum() - elim.astype(int)
+    mon = h[h["status"] == "monitored"].groupby(["household_id", "ep"])["period"].min().rename("identified")
+    e = h[elim].join(mon, on=["household_id", "ep"]).dropna(subset=["identified"])
+    nxt = e["identified"].astype(int).map(lambda p: shift_period(p, 1))
+    e = e[e["period"].astype(int) <= nxt]
+    return _join_details(_hits(e["household_id"], [f"{_ym(i)}识别为监测对象，{_ym(p)}即消除风险 / identified {_ym(i)}, risk eliminated {_ym(p)}"
+                                                   for i, p in zip(e["identified"], e["period"])]))
+
+
+def _age_at_end_of(birth: pd.Series, period: int) -> pd.Series:
+    b = pd.to_datetime(birth)
+    y, m = divmod(int(period), 100)
+    return y - b.dt.year - (b.dt.month > m).astype(int)
+
+
+def _school_not_enrolled(d: _Month) -> pd.DataFrame:
+    m = d.alive
+    age = _age_at_end_of(m["birth_date"], d.period)
+    lo, hi = SCHOOL_AGES
+    hit = m[(age >= lo) & (age <= hi) & m["schooling"].isin(("none", "preschool"))]
+    n = hit.groupby("household_id").size()
+    return _hits(n.index, [f"{k}名义务教育阶段（{lo}-{hi}岁）儿童未在学 / {k} child(ren) of compulsory school age ({lo}-{hi}) not enrolled" for k in n])
+
+
+def _unsafe_house_secured(d: _Month) -> pd.DataFrame:
+    h = d.households[d.households["housing_secured"].fillna(False).astype(bool)][["household_id"]]
+    f = d.panel.merge(h, on="household_id")
+    f = f[f["housing_grade"].fillna(0) >= UNSAFE_GRADE]
+    grade = f["housing_grade"].astype(int).map({1: "A", 2: "B", 3: "C", 4: "D"})
+    return _hits(f["household_id"], [f"住房鉴定为{g}级危房，却标注住房安全有保障 / house graded {g} (unsafe) but marked housing-secure" for g in grade])
+
+
+def _welfare_job_no_labour(d: _Month) -> pd.DataFrame:
+    m = d.alive
+    hit = m[m["public_welfare_job"] & m["labour_capacity"].isin(("lost", "none"))]
+    n = hit.groupby("household_id").size()
+    return _hits(n.index, [f"{k}名无劳动能力成员占用公益岗位 / {k} member(s) without labour capacity hold a public welfare job" for k in n])
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("deceased_benefit", "已死亡成员（家庭成员信息标注死亡月份，或部门死亡登记早于本月）仍标注享受低保或特困供养。",
+         "A member who died before this month (roster or department death record) is still marked as receiving dibao or tekun.",
+         "high", ("members.deceased_period", "members.dibao", "members.tekun", "dept_records.record_type=death"),
+         "已故人员仍享受救助", "Deceased still on benefits", "other", _deceased_benefit),
+    Rule("death_not_recorded", "部门（公安等）有死亡登记，但家庭成员信息未标注死亡。",
+         "A department (police etc.) registered a member's death but the household roster does not mark it.",
+         "medium", ("dept_records.record_type=death", "dept_records.id_number", "members.deceased_period"),
+         "死亡信息未更新", "Death not recorded", "other", _death_not_recorded),
+    Rule("income_vs_dept", f"申报收入与部门比对数据矛盾：车辆或商品房价值达到家庭纯收入的{ASSET_INCOME_RATIO:g}倍以上（价值不详时为低保/特困户），或有工商注册而经营性收入为零。",
+         f"Declared income contradicts department records: a car or commercial house worth at least {ASSET_INCOME_RATIO:g} years of net income "
+         "(any value for a dibao/tekun household when the value is unknown), or a registered business with no business income.",
+         "high", ("dept_records.record_type", "dept_records.value", "panel.income_net", "panel.income_business", "panel.dibao", "panel.tekun"),
+         "收入与部门数据矛盾", "Income contradicts departments", "other", _income_vs_dept),
+    Rule("official_relative_dibao", "享受低保的家庭中有成员是村（乡）干部的近亲属，需备案核查。",
+         "A household receiving dibao has a member who is a close relative of a village or township official (to be recorded and checked).",
+         "high", ("official_relations.relative_id_number", "members.id_number", "panel.dibao"),
+         "干部近亲属享受低保", "Officials' relatives on dibao", "other", _official_relative_dibao),
+    Rule("duplicate_person", "同一人疑似在两户重复登记：姓名、性别、出生日期相同，身份证号前14位相同而末四位不同（录入错误或重新编号）。完全相同的身份证号由导入校验拒绝。",
+         "The same person apparently registered in two households: same name, sex and birth date, ID numbers equal in the first 14 characters "
+         "and different in the last four (mistyped or re-issued). An exactly repeated ID number is refused by the import.",
+         "high", ("members.name", "members.sex", "members.birth_date", "members.id_number", "members.household_id"),
+         "同一人重复登记", "Person registered twice", "other", _duplicate_person),
+    Rule("no_labour_wage", "标注整户无劳动能力（兜底户）的家庭有工资性收入。",
+         "A household marked as having no labour capacity (state-guaranteed) has wage income.",
+         "medium", ("households.no_labour_guarantee", "households.n_labour", "households.n_weak_labour", "panel.income_wage"),
+         "无劳动能力却有工资收入", "Wage income without labour", "other", _no_labour_wage),
+    Rule("identical_income", f"同一村{SAME_INCOME_MIN}户及以上家庭纯收入完全相同，疑似估算而非入户核算。",
+         f"{SAME_INCOME_MIN} or more households in one village declare exactly the same net income: estimated rather than surveyed.",
+         "medium", ("panel.income_net", "households.village_code"),
+         "收入疑似估算", "Estimated incomes", "other", _identical_income),
+    Rule("medical_no_clue", f"近12个月合规自付医疗费用达到{MEDICAL_LARGE:,.0f}元，但同期未产生因病风险线索。",
+         f"Out-of-pocket medical costs of at least {MEDICAL_LARGE:,.0f} yuan over 12 months but no illness clue was raised in that time.",
+         "medium", ("panel.medical_oop", "clues.risk_type=illness", "clues.period"),
+         "大额医疗支出未预警", "Large medical cost, no clue", "illness", _medical_no_clue),
+    Rule("eliminated_too_fast", "识别为监测对象的当月或次月即消除风险（“体外循环”“数字消除”风险）。",
+         "Risk eliminated in the same or the next month as identification (a paper elimination risk).",
+         "high", ("monitoring.status", "monitoring.period"),
+         "识别后过快消除风险", "Eliminated too fast", "other", _eliminated_too_fast),
+    Rule("school_not_enrolled", f"义务教育阶段（{SCHOOL_AGES[0]}-{SCHOOL_AGES[1]}岁）儿童未在学（控辍保学）。",
+         f"A child of compulsory school age ({SCHOOL_AGES[0]}-{SCHOOL_AGES[1]}) is not enrolled.",
+         "medium", ("members.birth_date", "members.schooling", "members.deceased_period"),
+         "适龄儿童未在学", "School-age child not enrolled", "schooling", _school_not_enrolled),
+    Rule("unsafe_house_secured", "住房鉴定为C/D级危房，却标注住房安全有保障。",
+         "A house graded C or D (unsafe) is marked as housing-secure.",
+         "high", ("households.housing_secured", "panel.housing_grade"),
+         "危房标注住房安全", "Unsafe house marked secure", "housing", _unsafe_house_secured),
+    Rule("welfare_job_no_labour", "丧失劳动能力或无劳动能力的成员占用公益岗位。",
+         "A member who has lost or has no labour capacity holds a public welfare job.",
+         "medium", ("members.public_welfare_job", "members.labour_capacity"),
+         "无劳动能力占用公益岗", "Welfare job without labour", "other", _welfare_job_no_labour),
+)
+BY_CODE: dict[str, Rule] = {r.code: r for r in RULES}
+
+
+# --------------------------------------------------------------------------- running them
+def latest_period(engine_or_conn: Engine | Connection) -> int | None:
+    from sqlalchemy import func
+
+    q = select(func.max(S.panel.c.period))
+    if isinstance(engine_or_conn, Connection):
+        return engine_or_conn.execute(q).scalar()
+    with engine_or_conn.connect() as conn:
+        return conn.execute(q).scalar()
+
+
+def state_token(engine: Engine) -> str:
+    """Changes whenever the rules' inputs may have: the data version (snapshot writes and imports)
+    plus the newest clue, monitoring record, department record and relation (written without bumping it).
+    Pages cache findings under it."""
+    from sqlalchemy import func
+
+    parts = [select(func.max(t.c[k])) for t, k in ((S.clues, "clue_id"), (S.monitoring, "record_id"), (S.dept_records, "record_id"), (S.official_relations, "relation_id"))]
+    with engine.connect() as conn:
+        version = conn.execute(select(S.meta.c.value).where(S.meta.c.key == "data_version")).scalar()
+        return "|".join([str(version), *(str(conn.execute(q).scalar()) for q in parts)])
+
+
+def find(engine: Engine, period: int | None = None, principal: Principal | None = None, codes: Iterable[str] | None = None) -> pd.DataFrame:
+    """Run the rules for ``period`` (None: the latest month); one row per (rule, household).
+
+    A case worker's ``principal`` keeps only their townships.
+    """
+    wanted = [BY_CODE[c] for c in codes] if codes is not None else list(RULES)
+    with engine.connect() as conn:
+        if period is None:
+            period = latest_period(conn)
+        if period is None:
+            return pd.DataFrame(columns=FINDING_COLUMNS)
+        d = _Month(conn, int(period))
+        parts = []
+        for rule in wanted:
+            f = rule.check(d)
+            if len(f):
+                parts.append(f.assign(rule=rule.code, severity=rule.severity))
+        if not parts:
+            return pd.DataFrame(columns=FINDING_COLUMNS)
+        out = pd.concat(parts, ignore_index=True).merge(d.households[["household_id", "township_code", "village_code"]], on="household_id", how="left")
+    out["period"] = int(period)
+    townships = getattr(principal, "townships", None)
+    if townships is not None:
+        out = out[out["township_code"].isin(list(townships))]
+    order = {r.code: i for i, r in enumerate(RULES)}
+    out = out.assign(_o=out["rule"].map(order)).sort_values(["_o", "household_id"]).drop(columns="_o")
+    return out[FINDING_COLUMNS].reset_index(drop=True)
+
+
+def by_rule(findings: pd.DataFrame) -> pd.DataFrame:
+    """Per rule (every rule, zeros included): severity, findings, distinct households and townships."""
+    g = findings.groupby("rule")
+    out = pd.DataFrame({
+        "rule": [r.code for r in RULES],
+        "severity": [r.severity for r in RULES],
+        "name_zh": [r.name_zh for r in RULES],
+        "name_en": [r.name_en for r in RULES],
+    })
+    out["findings"] = out["rule"].map(g.size()).fillna(0).astype(int)
+    out["households"] = out["rule"].map(g["household_id"].nunique()).fillna(0).astype(int)
+    out["townships"] = out["rule"].map(g["township_code"].nunique()).fillna(0).astype(int)
+    return out
+
+
+def by_township(findings: pd.DataFrame) -> pd.DataFrame:
+    """Per township: findings, distinct households, high-severity findings, and one column per rule."""
+    if findings.empty:
+        return pd.DataFrame(columns=["township_code", "findings", "households", "high", *[r.code for r in RULES]])
+    g = findings.groupby("township_code")
+    out = pd.DataFrame({
+        "findings": g.size(),
+        "households": g["household_id"].nunique(),
+        "high": findings[findings["severity"] == "high"].groupby("township_code").size(),
+    }).fillna(0)
+    per = findings.pivot_table(index="township_code", columns="rule", values="household_id", aggfunc="count", fill_value=0)
+    per = per.reindex(columns=[r.code for r in RULES], fill_value=0)
+    out = out.join(per).fillna(0).astype(int).reset_index()
+    return out.sort_values(["findings", "township_code"], ascending=[False, True]).reset_index(drop=True)
+
+
+def detail_text(detail: str | None, lang: str = "zh") -> str:
+    """The finding's detail in one language (details are stored as "zh / en", several joined by "; ")."""
+    if not detail:
+        return ""
+    i = 0 if lang == "zh" else 1
+    return "; ".join(part.split(" / ", 1)[min(i, len(part.split(" / ", 1)) - 1)] for part in str(detail).split("; "))
+
+
+_CODE_IN_DETAIL = re.compile(r"^\[([a-z_]+)\]")
+
+
+def clue_detail(rule: str, detail: str) -> str:
+    """The clue's detail: the rule code in brackets (what makes repeats recognisable), its name, the finding."""
+    r = BY_CODE[rule]
+    return f"[{rule}] 监督规则：{r.name_zh} / supervision rule: {r.name_en} — {detail}"
+
+
+def findings_to_clues(
+    engine: Engine, findings: pd.DataFrame, actor: str, period: int, now: datetime | None = None, *, principal: Principal | None = None
+) -> int:
+    """Turn findings into ``supervision`` clues for ``period``; returns how many were created.
+
+    A (household, rule) that already has a supervision clue this month gets none, so asking twice
+    creates nothing the second time; clues about the same household and risk type then merge
+    (``workflow.merge_duplicates``).  The audit entry commits with the clues.  With a
+    ``principal`` (the app), only roles that record clues may do it, and a case worker's
+    findings outside their townships are dropped whatever the caller passed.
+    """
+    from fanpin.access import audit
+    from fanpin.access.roles import AccessDenied, can, scope_frame
+    from fanpin.workflow.clues import merge_duplicates
+
+    if principal is not None:
+        if not (can(principal, "clue_add") or can(principal, "clue_generate")):
+            raise AccessDenied("clue_add", f"{principal.username} ({principal.role}) may not turn findings into clues")
+        if findings is not None:
+            findings = scope_frame(findings, principal)
+    if findings is None or findings.empty:
+        return 0
+    f = findings[["rule", "household_id", "detail"]].drop_duplicates(["rule", "household_id"])
+    at = (now or datetime.now()).replace(microsecond=0)
+    c = S.clues.c
+    with engine.begin() as conn:
+        have = pd.DataFrame(
+            conn.execute(select(c.household_id, c.detail).where(c.source == CLUE_SOURCE, c.period == int(period))).fetchall(),
+            columns=["household_id", "detail"],
+        )
+        if len(have):
+            have["rule"] = have["detail"].fillna("").str.extract(_CODE_IN_DETAIL, expand=False)
+            seen = pd.MultiIndex.from_frame(have[["rule", "household_id"]].dropna())
+            f = f[~pd.MultiIndex.from_frame(f[["rule", "household_id"]]).isin(seen)]
+        if f.empty:
+            return 0
+        rows = [
+            {"household_id": h, "period": int(period), "channel": CLUE_CHANNEL, "source": CLUE_SOURCE, "risk_type": BY_CODE[r].risk_type,
+             "detail": clue_detail(r, d), "amount": None, "received_at": at, "status": "new"}
+            for r, h, d in zip(f["rule"], f["household_id"], f["detail"])
+        ]
+        conn.execute(insert(S.clues), rows)
+        audit.record(conn, actor, "findings_to_clues", target=f"period:{int(period)}",
+                     detail={"created": len(rows), "rules": {k: int(v) for k, v in f["rule"].value_counts().sort_index().items()}}, at=at)
+    merge_duplicates(engine, int(period))
+    return len(rows)
+
+
+__all__ = ["RULES", "BY_CODE", "Rule", "by_rule", "by_township", "clue_detail", "detail_text", "find", "findings_to_clues", "latest_period", "state_token"]

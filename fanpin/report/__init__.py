@@ -1,0 +1,1 @@
+"""The monthly brief (figures, tables, charts, .docx/.xlsx) and safe exports."""

@@ -1,0 +1,290 @@
+"""Roles x pages x actions, masking (张*), case-worker scoping, and the domain functions' refusals,
+on SQLite and PostgreSQL (a hand-made county of two townships and four households)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pandas as pd
+import pytest
+from sqlalchemy import func, insert, select
+
+from fanpin import store
+from fanpin.access import audit_read, masking, roles
+from fanpin.access.roles import AccessDenied, Principal
+from fanpin.engine.policies import adopt_policy, save_policy
+from fanpin.engine.scoring import RiskPolicy
+from fanpin.model import suggest
+from fanpin.store import schema as S
+from fanpin.workflow import clues, monitoring, orders
+from fanpin.workflow import profile as P
+from tests.conftest import insert_tiny_regions
+
+T1, T2 = "990101001000", "990101002000"
+V1, V2 = "990101001001", "990101002001"
+HH = ["99010100100100001", "99010100100100002", "99010100200100003", "99010100200100004"]
+
+ADMIN = Principal("root", "admin")
+ANALYST = Principal("ana", "analyst")
+LEADER = Principal("boss", "leader")
+CW1 = Principal("cw1", "case_worker", frozenset({T1}))
+CW2 = Principal("cw2", "case_worker", frozenset({T2}))
+TRAINER = Principal("tr", "trainer")
+STEWARD = Principal("ds", "data_steward")
+
+# ---------------------------------------------------------------- the matrices, written out by hand
+EXPECTED_PAGES = {
+    "leader": {"overview", "map", "simulator", "register", "model", "training", "quality"},
+    "analyst": {"overview", "map", "simulator", "profile", "clues", "register", "model", "training", "quality"},
+    "case_worker": {"overview", "map", "profile", "clues", "register", "training", "quality"},
+    "trainer": {"overview", "map", "training"},
+    "data_steward": {"overview", "map", "profile", "clues", "import", "quality"},
+    "admin": set(roles.PAGES),
+}
+EXPECTED_ACTIONS = {
+    "leader": {"export", "policy_save", "policy_adopt", "elimination_approve"},
+    "analyst": {"household_view", "unmask", "export", "policy_save", "model_train", "model_to_clues", "clue_generate"},
+    "case_worker": {
+        "household_view", "unmask", "export", "clue_add", "clue_generate", "order_create", "order_work", "order_decide",
+        "elimination_propose", "elimination_approve",
+    },
+    "trainer": set(),
+    "data_steward": {"household_view", "export", "import", "clue_add"},
+    "admin": set(roles.ACTIONS),
+}
+
+
+@pytest.mark.parametrize("role", roles.ROLES)
+def test_role_page_matrix(role: str) -> None:
+    assert {p for p in roles.PAGES if roles.can_open(role, p)} == EXPECTED_PAGES[role]
+    assert {p for p in roles.PAGES if roles.can(Principal("u", role), f"page:{p}")} == EXPECTED_PAGES[role]
+
+
+@pytest.mark.parametrize("role", roles.ROLES)
+def test_role_action_matrix(role: str) -> None:
+    principal = Principal("u", role, frozenset({T1}) if role == "case_worker" else None)
+    assert {a for a in roles.ACTIONS if roles.can(principal, a)} == EXPECTED_ACTIONS[role]
+    for action in roles.ACTIONS:
+        if action in EXPECTED_ACTIONS[role]:
+            roles.require(principal, action)
+        else:
+            with pytest.raises(AccessDenied) as exc:
+                roles.require(principal, action)
+            assert exc.value.code == action
+
+
+def test_only_the_admin_manages_users_and_reads_the_audit_log() -> None:
+    assert [r for r in roles.ROLES if roles.can(r, "user_manage")] == ["admin"]
+    assert [r for r in roles.ROLES if roles.can(r, "audit_view")] == ["admin"]
+    assert [r for r in roles.ROLES if roles.can_open(r, "admin")] == ["admin"]
+
+
+def test_unknown_action_and_unknown_role() -> None:
+    with pytest.raises(ValueError):
+        roles.can(ADMIN, "drop_tables")
+    assert not roles.can(Principal("x", "superuser"), "export")
+    assert not roles.can_open("superuser", "overview")
+    assert not roles.can(None, "export")
+    with pytest.raises(AccessDenied):
+        roles.require(None, "export")
+
+
+# ---------------------------------------------------------------- masking
+@pytest.mark.parametrize(
+    "name,masked", [("张三", "张*"), ("张三丰", "张*"), ("欧阳娜娜", "欧*"), ("李", "李*"), ("", ""), (None, "")]
+)
+def test_mask_name_keeps_the_surname_and_one_star(name, masked) -> None:  # noqa: ANN001
+    assert masking.mask_name(name) == masked
+
+
+def test_mask_id_number_and_phone() -> None:
+    assert masking.mask_id_number("99010119900307123X") == "990101********123X"
+    assert masking.mask_id_number("1234567890") == "**********"
+    assert masking.mask_phone("13912345678") == "139****5678"
+    assert masking.mask_phone("1234567") == "*******"
+    assert masking.mask_id_number(None) == "" and masking.mask_phone("") == ""
+
+
+def test_mask_frame_masks_every_personal_column_and_nothing_else() -> None:
+    f = pd.DataFrame({"name": ["王小明", None], "id_number": ["99010119900307123X", "990101200001011234"], "phone": ["13912345678", None], "size": [3, 4]})
+    m = masking.mask_frame(f)
+    assert m["name"].tolist()[0] == "王*" and pd.isna(m["name"].iloc[1])
+    assert m["id_number"].tolist() == ["990101********123X", "990101********1234"]
+    assert m["phone"].tolist()[0] == "139****5678"
+    assert m["size"].tolist() == [3, 4]
+    assert f["name"].iloc[0] == "王小明"  # a copy: the original is untouched
+    assert masking.is_masked(m["id_number"]) and not masking.is_masked(f["id_number"])
+
+
+# ---------------------------------------------------------------- scoping
+def test_scope_frame_keeps_a_case_workers_townships_only() -> None:
+    f = pd.DataFrame({"household_id": HH, "township_code": [T1, T1, T2, T2]})
+    assert roles.scope_frame(f, CW1)["household_id"].tolist() == HH[:2]
+    assert roles.scope_frame(f, CW2)["household_id"].tolist() == HH[2:]
+    assert roles.scope_frame(f, ANALYST) is f and roles.scope_frame(f, None) is f
+    assert roles.scope_frame(f.drop(columns="township_code"), CW1).empty  # fails closed
+    nobody = Principal("n", "case_worker", frozenset())
+    assert roles.scope_frame(f, nobody).empty
+    assert roles.scope_ids(HH, f.set_index("household_id")["township_code"], CW2) == HH[2:]
+
+
+def _db(url: str):  # noqa: ANN202
+    engine = store.make_engine(url, create=True)
+    store.upgrade(engine)
+    with engine.begin() as conn:
+        insert_tiny_regions(conn)
+        conn.execute(insert(S.households), [
+            {"household_id": h, "village_code": V1 if i < 2 else V2, "township_code": T1 if i < 2 else T2, "household_type": "ordinary", "size": 3,
+             "relocated": False, "no_labour_guarantee": False, "in_cooperative": False, "phone": f"1391234567{i}"}
+            for i, h in enumerate(HH)
+        ])
+        conn.execute(insert(S.members), [
+            {"household_id": h, "name": "张三丰", "id_number": f"99010119900307{i:03d}X", "sex": "M", "birth_date": date(1990, 3, 7),
+             "relation": "head", "labour_capacity": "normal"}
+            for i, h in enumerate(HH)
+        ])
+    return engine
+
+
+@pytest.fixture
+def eng(db_url: str):  # noqa: ANN201
+    engine = _db(db_url)
+    yield engine
+    engine.dispose()
+
+
+def _audit(engine, action: str) -> list[tuple]:  # noqa: ANN001
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(select(S.audit_log.c.actor, S.audit_log.c.target).where(S.audit_log.c.action == action).order_by(S.audit_log.c.audit_id))]
+
+
+def test_require_household_refuses_outside_and_unknown_alike(eng) -> None:  # noqa: ANN001
+    roles.require_household(CW1, eng, HH[0], "household_view")
+    roles.require_household(ANALYST, eng, HH[3], "household_view")
+    for hid in (HH[2], "no-such-household"):
+        with pytest.raises(AccessDenied) as exc:
+            roles.require_household(CW1, eng, hid, "household_view")
+        assert exc.value.code == "township"
+    with pytest.raises(AccessDenied) as exc:
+        roles.require_household(LEADER, eng, HH[0], "household_view")
+    assert exc.value.code == "household_view"
+
+
+def test_profile_search_and_detail_are_scoped(eng) -> None:  # noqa: ANN001
+    assert P.find_households(eng, "990101", principal=CW1)["household_id"].tolist() == HH[:2]
+    assert P.find_households(eng, "990101", principal=CW2)["household_id"].tolist() == HH[2:]
+    assert P.find_households(eng, "990101", principal=ANALYST)["household_id"].tolist() == HH
+    assert P.find_households(eng, None, township=T2, principal=CW1).empty
+    assert P.household_detail(eng, HH[0], principal=CW1).household["household_id"] == HH[0]
+    with pytest.raises(AccessDenied):
+        P.household_detail(eng, HH[2], principal=CW1)
+    with pytest.raises(AccessDenied):
+        P.household_detail(eng, HH[0], principal=TRAINER)
+
+
+def test_unmask_is_refused_and_logged_by_the_domain(eng) -> None:  # noqa: ANN001
+    P.unmask(eng, CW1, HH[0], {"page": "test"})
+    for who, hid in ((CW1, HH[2]), (STEWARD, HH[0]), (LEADER, HH[0])):
+        with pytest.raises(AccessDenied):
+            P.unmask(eng, who, hid)
+    assert _audit(eng, "unmask") == [("cw1", HH[0])]
+    # what the page shows by default: 张*, the ID masked
+    d = P.household_detail(eng, HH[0], principal=CW1)
+    shown = P.members_masked(d.members, unmask=False)
+    assert shown["name"].tolist() == ["张*"] and shown["id_number"].tolist() == ["990101********000X"]
+    assert P.phone_shown(d.household) == "139****5670"
+
+
+def test_workflow_refuses_roles_and_townships(eng) -> None:  # noqa: ANN001
+    cid = clues.add_clue(eng, HH[0], 202412, "cadre_visit", "cadre", "illness", principal=CW1)
+    with pytest.raises(AccessDenied):
+        clues.add_clue(eng, HH[2], 202412, "cadre_visit", "cadre", "illness", principal=CW1)
+    with pytest.raises(AccessDenied):
+        clues.add_clue(eng, HH[0], 202412, "cadre_visit", "cadre", "illness", principal=LEADER)
+    # an order about another township's household, by clue or by ID, is refused (and nothing is written)
+    cid2 = clues.add_clue(eng, HH[2], 202412, "cadre_visit", "cadre", "water")
+    with pytest.raises(AccessDenied):
+        orders.create_order(eng, clue_ids=[cid2], assignee_kind="township", assignee=T2, actor="cw1", principal=CW1)
+    with pytest.raises(AccessDenied):
+        orders.create_order(eng, household_id=HH[3], assignee_kind="township", assignee=T2, actor="cw1", principal=CW1)
+    with pytest.raises(AccessDenied) as exc:  # an unknown ID gets the same answer as one elsewhere
+        orders.create_order(eng, household_id="nope", assignee_kind="township", assignee=T1, actor="cw1", principal=CW1)
+    assert exc.value.code == "township"
+    assert orders.list_orders(eng).empty
+    oid = orders.create_order(eng, clue_ids=[cid], assignee_kind="township", assignee=T1, actor="cw1", principal=CW1)
+    # lists: each case worker sees their own township's clues and orders
+    assert clues.clue_inbox(eng, principal=CW1, statuses=("new", "ordered"))["household_id"].tolist() == [HH[0]]
+    assert clues.clue_inbox(eng, principal=CW2)["household_id"].tolist() == [HH[2]]
+    assert len(clues.clue_inbox(eng, statuses=("new", "ordered"))) == 2
+    assert orders.list_orders(eng, principal=CW2).empty and orders.list_orders(eng, principal=CW1)["order_id"].tolist() == [oid]
+    assert orders.closed_loop(eng, principal=CW2).orders == 0 and orders.closed_loop(eng, principal=CW1).orders == 1
+    with pytest.raises(AccessDenied):
+        orders.get_order(eng, oid, principal=CW2)
+    # working and deciding: the other township's case worker and the leader are refused
+    with pytest.raises(AccessDenied):
+        orders.start_verification(eng, oid, 1, "cw2", principal=CW2)
+    with pytest.raises(AccessDenied):
+        orders.decide_order(eng, oid, 1, included=True, actor="boss", period=202412, category="marginal", risk_types=["illness"], principal=LEADER)
+    assert orders.get_order(eng, oid)["version"] == 1
+    orders.start_verification(eng, oid, 1, "cw1", principal=CW1)
+    orders.decide_order(eng, oid, 2, included=True, actor="cw1", period=202412, category="marginal", risk_types=["illness"], principal=CW1)
+    assert _audit(eng, "order_decided") == [("cw1", f"order:{oid}")]
+    assert _audit(eng, "order_created") == [("cw1", f"order:{oid}")]
+    assert monitoring.register(eng, principal=CW1)["household_id"].tolist() == [HH[0]]
+    assert monitoring.register(eng, principal=CW2).empty
+    assert monitoring.monitoring_history(eng, principal=CW2).empty and len(monitoring.monitoring_history(eng, principal=CW1)) == 1
+
+
+def test_elimination_approval_is_refused_outside_the_scope(eng) -> None:  # noqa: ANN001
+    with eng.begin() as conn:
+        res = conn.execute(insert(S.monitoring).values(household_id=HH[2], period=202412, status="proposed", method="natural", recorded_at=datetime(2024, 12, 5), recorded_by="cw2"))
+        pid = int(res.inserted_primary_key[0])
+    for who in (CW1, ANALYST, STEWARD):
+        with pytest.raises(AccessDenied):
+            monitoring.approve_elimination(eng, pid, who.actor, principal=who)
+        with pytest.raises(AccessDenied):
+            monitoring.reject_elimination(eng, pid, who.actor, principal=who)
+    monitoring.approve_elimination(eng, pid, "boss", principal=LEADER)
+    assert _audit(eng, "elimination_approved") == [("boss", HH[2])]
+    with pytest.raises(AccessDenied):
+        monitoring.propose_elimination(eng, HH[2], 202412, "natural", "cw1", principal=CW1)
+
+
+def test_policy_adoption_and_model_clues_need_the_role(eng) -> None:  # noqa: ANN001
+    pol = RiskPolicy.default(income_line=8000.0)
+    with pytest.raises(AccessDenied):
+        save_policy(eng, pol, "s1", user="cw1", principal=CW1)
+    save_policy(eng, pol, "s1", user="ana", principal=ANALYST)
+    for who in (ANALYST, CW1, TRAINER):
+        with pytest.raises(AccessDenied):
+            adopt_policy(eng, "s1", who.actor, principal=who)
+    adopt_policy(eng, "s1", "boss", principal=LEADER)
+    assert _audit(eng, "policy_adopted") == [("boss", "s1")]
+
+    picked = pd.DataFrame({"probability": [0.8], "risk_type": ["illness"], "factor_1": ["inc_ratio"]}, index=pd.Index([HH[0]], name="household_id"))
+    for who in (LEADER, CW1, STEWARD):
+        with pytest.raises(AccessDenied):
+            suggest.send_to_clues(eng, picked, 202412, who.actor, 6, principal=who)
+    assert suggest.send_to_clues(eng, picked, 202412, "ana", 6, principal=ANALYST) == 1
+    assert _audit(eng, "model_to_clues") == [("ana", "1 households")]
+    with eng.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(S.clues).where(S.clues.c.source == "model")).scalar() == 1
+
+
+def test_audit_query_filters_and_treats_text_as_data(eng) -> None:  # noqa: ANN001
+    from fanpin.access.audit import record
+
+    record(eng, "cw1", "household_view", HH[0], {"page": "profile"}, at=datetime(2024, 12, 1, 9))
+    record(eng, "cw1", "unmask", HH[0], at=datetime(2024, 12, 2, 9))
+    record(eng, "ana", "household_view", HH[2], at=datetime(2024, 12, 3, 9))
+    log, n = audit_read.audit_query(eng)
+    assert n == 3 and log["actor"].tolist() == ["ana", "cw1", "cw1"]  # newest first
+    assert audit_read.audit_query(eng, actor="cw1")[1] == 2
+    assert audit_read.audit_query(eng, action="household_view")[0]["target"].tolist() == [HH[2], HH[0]]
+    assert audit_read.audit_query(eng, target_contains="0200")[0]["target"].tolist() == [HH[2]]
+    assert audit_read.audit_query(eng, since=date(2024, 12, 2), until=date(2024, 12, 2))[0]["action"].tolist() == ["unmask"]
+    for text in ("' OR 1=1 --", "%", "_", "<script>alert(1)</script>"):
+        assert audit_read.audit_query(eng, target_contains=text)[1] == 0
+    assert audit_read.audit_actors(eng) == ["ana", "cw1"]
+    assert audit_read.audit_actions(eng) == ["household_view", "unmask"]
+    assert audit_read.audit_query(eng, limit=1)[0].shape[0] == 1 and audit_read.audit_query(eng, limit=1)[1] == 3

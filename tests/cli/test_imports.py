@@ -1,0 +1,69 @@
+"""`fanpin import`: exit 0 when applied (or already applied), 1 with the report on stderr when refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import func, select
+
+from fanpin import store
+from fanpin.cli.main import main
+from fanpin.store import schema as S
+from tests.ingest.corpus import fixture as fx
+
+CORPUS = Path(__file__).resolve().parents[1] / "ingest" / "corpus"
+
+
+@pytest.fixture
+def fx_url(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'fx.db'}"
+    fx.build(store.make_engine(url, create=True))
+    return url
+
+
+def _count(url: str, table) -> int:  # noqa: ANN001
+    with store.make_engine(url).connect() as conn:
+        return conn.execute(select(func.count()).select_from(table)).scalar()
+
+
+def test_refused_file_exits_1_with_the_report_on_stderr(fx_url: str, capsys: pytest.CaptureFixture) -> None:
+    rc = main(["import", "--db", fx_url, "--kind", "members", str(CORPUS / "bad_check_char.csv")])
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert "证件号码校验位为 1，应为 0" in err and "行 2 · 证件号码 [990101********0111]" in err
+    assert "文件未导入：有 1 处错误（已记录为批次 1）。数据库未做任何更改" in err
+    assert _count(fx_url, S.members) == 4
+    rc = main(["import", "--db", fx_url, "--kind", "members", "--lang", "en", str(CORPUS / "missing_column.csv")])
+    err = capsys.readouterr().err
+    assert rc == 1 and 'Required column "ID number" is missing' in err
+
+
+def test_applied_then_already_imported(fx_url: str, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    f = tmp_path / "hh.csv"
+    f.write_text(f"户编号,行政村代码,户类型,家庭人口数\n99010100100200001,{fx.V2},一般农户,3\n", encoding="utf-8-sig")
+    assert main(["import", "--db", fx_url, "--kind", "households", "--actor", "tester", str(f)]) == 0
+    assert capsys.readouterr().out.strip() == "已导入为批次 1：新增 1，更新 0，无变化 0，跳过 0"
+    assert _count(fx_url, S.households) == 4
+    assert main(["import", "--db", fx_url, "--kind", "households", "--lang", "en", str(f)]) == 0
+    assert capsys.readouterr().out.strip() == "This file was already imported in batch 1; nothing was changed"
+    with store.make_engine(fx_url).connect() as conn:
+        assert conn.execute(select(S.import_batches.c.imported_by, S.import_batches.c.status)).all() == [("tester", "applied")]
+
+
+def test_dry_run_writes_nothing_and_report_file(fx_url: str, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    path = Path(fx_url.removeprefix("sqlite:///"))
+    before = path.read_bytes()
+    out = tmp_path / "report.csv"
+    rc = main(["import", "--db", fx_url, "--kind", "panel", "--dry-run", "--report", str(out), str(CORPUS / "negative_income.csv")])
+    assert rc == 1
+    assert "不能为负数" in capsys.readouterr().err
+    assert path.read_bytes() == before
+    report = pd.read_csv(out, encoding="utf-8-sig", dtype=str)
+    assert report.iloc[0].tolist() == ["2", "工资性收入", "'-500", "不能为负数", "错误"]  # "-500" escaped like any cell starting with -
+
+
+def test_missing_file_exits_2(fx_url: str, capsys: pytest.CaptureFixture) -> None:
+    assert main(["import", "--db", fx_url, "--kind", "panel", "/nonexistent/file.csv"]) == 2
+    assert "file.csv" in capsys.readouterr().err

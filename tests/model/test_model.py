@@ -1,0 +1,269 @@
+"""The risk model: no look-ahead, metrics on hand-made cases, the time split, save/load and its refusals."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy import select
+
+from fanpin import store
+from fanpin.model import evaluate, features, persist, suggest
+from fanpin.model import train as train_mod
+from fanpin.store.schema import audit_log, clues
+from tests.conftest import copy_sqlite
+
+
+@pytest.fixture(scope="module")
+def panel(small_demo):  # noqa: ANN001, ANN201
+    engine, _ = small_demo
+    return features.load_panel(engine)
+
+
+@pytest.fixture(scope="module")
+def trained(small_demo, panel):  # noqa: ANN001, ANN201
+    engine, _ = small_demo
+    steps = []
+    model = train_mod.train(engine, 3, eval_months=3, data=panel, importance_rows=2000, progress=lambda m, f: steps.append(f))
+    return model, steps
+
+
+# --------------------------------------------------------------------------- no look-ahead
+def _perturbed_after(data: features.PanelData, t: int) -> features.PanelData:
+    """A copy where every panel value, event and clue after month t is changed."""
+    rng = np.random.default_rng(1)
+    snaps = {}
+    for p, f in data.snapshots.items():
+        if p <= t:
+            snaps[p] = f
+            continue
+        g = f.copy()
+        for c in store.schema.PANEL_VALUE_COLUMNS:
+            if g[c].dtype == bool:
+                g[c] = ~g[c]
+            else:
+                g[c] = g[c].astype(np.float64) * rng.uniform(0.1, 3.0, len(g)) + 17.0
+        g["income_pc_12m_ago"] = g["income_pc_12m_ago"] * 0.5
+        snaps[p] = g
+    ids = data.snapshots[t]["household_id"].to_numpy()
+    late = data.periods[-1]
+    extra_ev = pd.DataFrame({"household_id": ids, "period": late, "event_type": "illness"})
+    extra_cl = pd.DataFrame({"household_id": ids, "period": late})
+    ev = data.events.copy()
+    ev.loc[ev["period"] > t, "event_type"] = "flood"
+    return features.PanelData(snaps, pd.concat([ev, extra_ev], ignore_index=True), pd.concat([data.clues, extra_cl], ignore_index=True), {p: (v if p <= t else v * 3) for p, v in data.lines.items()})
+
+
+def test_features_never_look_past_the_prediction_month(panel):  # noqa: ANN001
+    for t in (panel.periods[3], panel.periods[8]):
+        before = features.features_for(panel, t)
+        after = features.features_for(_perturbed_after(panel, t), t)
+        pd.testing.assert_frame_equal(before, after)
+        # the label does look ahead: the same perturbation changes it
+        y0, _ = features.labels_for(panel, t, 3)
+        y1, _ = features.labels_for(_perturbed_after(panel, t), t, 3)
+        assert (y0 != y1).any()
+
+
+def test_features_change_when_the_prediction_month_changes(panel):  # noqa: ANN001
+    t = panel.periods[8]
+    data = _perturbed_after(panel, store.shift_period(t, -1))
+    assert not features.features_for(data, t).equals(features.features_for(panel, t))
+
+
+def test_feature_frame_shape_and_hidden_parameters(panel):  # noqa: ANN001
+    t = panel.periods[6]
+    X = features.features_for(panel, t)
+    assert list(X.columns) == list(features.FEATURES)
+    assert X.index.equals(pd.Index(panel.snapshots[t]["household_id"].astype(str)))
+    assert set(features.FEATURE_RISK.values()) <= {"illness", "disability", "schooling", "disaster", "accident", "industry_failure", "unstable_work", "lack_of_labour", "housing", "water", "other"}
+    f = panel.snapshots[t]
+    line = panel.lines[t]
+    np.testing.assert_allclose(X["inc_ratio"].to_numpy(), f["income_pc"].to_numpy() / line)
+    three = panel.snapshots[store.shift_period(t, -3)]
+    np.testing.assert_allclose(X["inc_chg_3m"].to_numpy(), (f["income_pc"].to_numpy() - three["income_pc"].to_numpy()) / line)
+    assert not any("shock" in c or "severity" in c for c in X.columns)
+
+
+def test_label_by_hand(panel):  # noqa: ANN001
+    t = panel.periods[5]
+    y, pop = features.labels_for(panel, t, 3)
+    f = panel.snapshots[t]
+    i = int(np.flatnonzero(pop)[0])
+    hid = f["household_id"].iloc[i]
+    later = [panel.snapshots[store.shift_period(t, h)].set_index("household_id").loc[hid, "income_pc"] < panel.lines[store.shift_period(t, h)] for h in (1, 2, 3)]
+    assert bool(y[i]) == any(later)
+    assert (f["income_pc"].to_numpy()[pop] >= panel.lines[t]).all()
+    with pytest.raises(features.ModelError):
+        features.labels_for(panel, panel.periods[-2], 3)
+
+
+def test_time_split_keeps_label_windows_before_evaluation():
+    ps = [202401 + i for i in range(12)] + [202501 + i for i in range(3)]  # 15 months
+    train, ev = features.split_months(ps, 3, 3)
+    # labelled: 3 months of history behind, 3 ahead -> 202404..202412
+    assert ev == [202410, 202411, 202412]
+    assert train == [202404, 202405, 202406]  # 202406 + 3 = 202409 < 202410
+    assert all(store.shift_period(t, 3) < ev[0] for t in train)
+    with pytest.raises(features.ModelError):
+        features.split_months(ps[:6], 3)
+
+
+# --------------------------------------------------------------------------- metrics
+def test_precision_recall_at_budget_by_hand():
+    y = np.array([1, 0, 1, 0, 0, 0, 0, 1, 0, 0], dtype=bool)
+    s = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.0])
+    assert evaluate.precision_recall_at(y, s, 0.2) == (0.5, 1 / 3)  # top 2: one hit of three
+    assert evaluate.precision_recall_at(y, s, 0.3) == (2 / 3, 2 / 3)
+    # per month: top 50% of each group of 4
+    g = np.array([1, 1, 1, 1, 2, 2, 2, 2, 2, 2])[: len(y)]
+    y2 = np.array([0, 1, 0, 0, 1, 1, 0, 0, 0, 0], dtype=bool)
+    s2 = np.array([0.1, 0.9, 0.8, 0.2, 0.9, 0.1, 0.8, 0.7, 0.0, 0.0])
+    # group 1 picks 2 of 4: idx 1 (hit), 2; group 2 picks 3 of 6: idx 4 (hit), 6, 7
+    assert evaluate.precision_recall_at(y2, s2, 0.5, g) == (2 / 5, 2 / 3)
+
+
+def test_brier_calibration_and_auc_by_hand():
+    y = np.array([1, 0, 1, 0])
+    p = np.array([0.9, 0.2, 0.6, 0.4])
+    assert evaluate.brier(y, p) == pytest.approx((0.01 + 0.04 + 0.16 + 0.16) / 4)
+    cal = evaluate.calibration(y, p, bins=2)
+    assert cal["households"].tolist() == [2, 2]
+    assert cal["predicted"].tolist() == pytest.approx([0.3, 0.75])
+    assert cal["observed"].tolist() == pytest.approx([0.0, 1.0])
+    m = evaluate.ranking_metrics(y, p)
+    assert m["roc_auc"] == 1.0 and m["pr_auc"] == 1.0
+    m = evaluate.ranking_metrics(np.array([1, 0, 0, 1]), np.array([0.9, 0.8, 0.1, 0.2]))
+    assert m["roc_auc"] == pytest.approx(3 / 4)  # pairs (pos > neg): 0.9>0.8,0.9>0.1,0.2>0.1; 0.2<0.8
+    assert m["pr_auc"] == pytest.approx((1 + 2 / 3) / 2)  # positives at ranks 1 and 3
+
+
+def test_budget_curve_long_frame():
+    y = np.array([1, 0, 0, 1], dtype=bool)
+    c = evaluate.budget_curve(y, {"a": np.array([4, 3, 2, 1.0]), "b": np.array([1, 2, 3, 4.0])}, np.zeros(4), [0.25, 0.5])
+    assert c[c.method == "a"]["recall"].tolist() == [0.5, 0.5]
+    assert c[c.method == "b"]["precision"].tolist() == [1.0, 0.5]
+
+
+# --------------------------------------------------------------------------- training
+def test_training_reports_model_and_rules_on_held_out_months(trained, small_demo):  # noqa: ANN001
+    model, steps = trained
+    engine, _ = small_demo
+    meta = model.meta
+    assert steps[0] == 0.0 and steps[-1] == 1.0 and steps == sorted(steps)
+    assert max(meta["train_months"]) < min(meta["eval_months"])
+    assert meta["horizon"] == 3 and meta["features"] == list(features.FEATURES)
+    assert meta["schema_head"] == store.head_revision() and meta["data_version"] == store.data_version(engine)
+    assert "scikit-learn" in meta["versions"]
+    assert set(meta["metrics"]) == set(evaluate.METHODS)
+    ev = model.evaluation
+    assert set(ev["month"]) == set(meta["eval_months"])
+    assert 0.5 < meta["metrics"]["model"]["roc_auc"] <= 1.0
+    # the rule scores are the rules: income-line ranking is minus income over the line
+    t = meta["eval_months"][0]
+    snap = features.load_panel(engine, [t]).snapshots[t]
+    pop = snap["income_pc"].to_numpy() >= features.load_panel(engine, [t]).lines[t]
+    got = ev.loc[ev["month"] == t, "income_line"].to_numpy()
+    np.testing.assert_allclose(got, -snap["income_pc"].to_numpy()[pop] / features.load_panel(engine, [t]).lines[t])
+    # the recorded metrics are the evaluation frame's
+    p, r = evaluate.precision_recall_at(ev["y"].to_numpy(), ev["model"].to_numpy(), 0.1, ev["month"].to_numpy())
+    assert meta["metrics"]["model"]["precision@0.1"] == pytest.approx(p)
+    assert meta["metrics"]["model"]["recall@0.1"] == pytest.approx(r)
+    assert list(model.importance.columns[:2]) == ["feature", "importance"] and len(model.importance) == len(features.FEATURES)
+
+
+def test_logistic_contributions_add_up_to_its_log_odds(trained, panel):  # noqa: ANN001
+    model, _ = trained
+    X = features.features_for(panel, panel.periods[-1])
+    c = model.contributions(X)
+    lr = model.logit.named_steps["lr"]
+    logit = c.sum(axis=1) + lr.intercept_[0]
+    p = model.logit.predict_proba(X.to_numpy(dtype=np.float64))[:, 1]
+    np.testing.assert_allclose(1 / (1 + np.exp(-logit)), p, rtol=1e-6)
+    f = model.main_factors(X)
+    top = np.array(features.FEATURES)[np.argmax(c, axis=1)]
+    has = c.max(axis=1) > 0
+    assert (f["factor_1"].to_numpy()[has] == top[has]).all()
+    assert (f["risk_type"].to_numpy()[has] == np.array([features.FEATURE_RISK[x] for x in top[has]])).all()
+
+
+# --------------------------------------------------------------------------- persistence
+def test_save_load_roundtrip_and_refusals(trained, panel, small_demo, tmp_path, monkeypatch):  # noqa: ANN001
+    model, _ = trained
+    engine, _ = small_demo
+    monkeypatch.setenv("FANPIN_MODEL_DIR", str(tmp_path / "models"))
+    with pytest.raises(features.ModelError, match="no trained model"):
+        persist.load_model(engine)
+    path = persist.save_model(model)
+    assert path.parent == tmp_path / "models"
+    assert json.loads((path.parent / "risk_model.json").read_text(encoding="utf-8"))["horizon"] == 3
+    back = persist.load_model(engine)
+    X = features.features_for(panel, panel.periods[-1])
+    np.testing.assert_array_equal(back.probability(X), model.probability(X))
+    assert not persist.is_stale(back, engine)
+    pd.testing.assert_frame_equal(back.evaluation, model.evaluation)
+    # another database (its own identity) refuses it; a copy of the same file does not
+    other = store.make_engine(f"sqlite:///{tmp_path / 'other.db'}", create=True)
+    store.upgrade(other)
+    with pytest.raises(features.ModelError, match="another database"):
+        persist.load_model(other)
+    from tests.conftest import copy_sqlite
+
+    assert persist.load_model(store.make_engine(copy_sqlite(engine, tmp_path / "same.db"))).meta["database_id"] == store.database_id(engine)
+
+    import joblib
+
+    blob = joblib.load(path)
+    blob["meta"] = {**blob["meta"], "features": list(features.FEATURES)[:-1]}
+    joblib.dump(blob, path)
+    with pytest.raises(features.ModelError, match="different feature list"):
+        persist.load_model(engine)
+    blob["meta"] = {**blob["meta"], "features": list(features.FEATURES), "schema_head": "0000_old"}
+    joblib.dump(blob, path)
+    with pytest.raises(features.ModelError, match="schema '0000_old'"):
+        persist.load_model(engine)
+
+
+# --------------------------------------------------------------------------- human in the loop
+def test_candidates_and_sending_to_clues(trained, small_demo, tmp_path):  # noqa: ANN001
+    model, _ = trained
+    src, _ = small_demo
+    engine = store.make_engine(copy_sqlite(src, tmp_path / "copy.db"))
+    period = store.periods(engine)[-1]
+    scores = suggest.score_period(model, engine, period)
+    assert len(scores) == len(store.load_snapshot(engine, period))
+    cand = suggest.candidates(scores, set(), threshold=0.0, limit=5)
+    assert len(cand) == 5 and cand["probability"].is_monotonic_decreasing and not cand["below_line_now"].any()
+    assert suggest.candidates(scores, {cand.index[0]}, 0.0, 5).index[0] != cand.index[0]
+    with engine.connect() as conn:
+        n0 = len(conn.execute(select(clues.c.clue_id)).all())
+    assert suggest.send_to_clues(engine, cand.head(2), period, "analyst", 3) == 2
+    with engine.connect() as conn:
+        rows = conn.execute(select(clues).where(clues.c.source == "model")).mappings().all()
+        audit = conn.execute(select(audit_log).where(audit_log.c.action == "model_to_clues")).mappings().all()
+        n1 = len(conn.execute(select(clues.c.clue_id)).all())
+    assert n1 == n0 + 2
+    assert {r["household_id"] for r in rows} == set(cand.index[:2])
+    assert all(r["channel"] == "department" and r["status"] == "new" and r["period"] == period for r in rows)
+    assert rows[0]["risk_type"] == cand["risk_type"].iloc[0] and f"{cand['probability'].iloc[0]:.0%}" in rows[0]["detail"]
+    assert len(audit) == 1 and audit[0]["actor"] == "analyst"
+    assert suggest.sent_households(engine) == set(cand.index[:2])
+    # model clues are not fed back into the model's own features
+    clue_counts = features.features_for(features.load_panel(engine), period)["clues_3m"]
+    pd.testing.assert_series_equal(clue_counts, features.features_for(features.load_panel(src), period)["clues_3m"])
+
+
+def test_fanpin_train_command(small_demo, tmp_path, capsys):  # noqa: ANN001
+    from fanpin.cli.main import main
+
+    engine, _ = small_demo
+    url = engine.url.render_as_string(hide_password=False)
+    assert main(["--db", url, "train", "--horizon", "3", "--eval-months", "3", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr()
+    assert "income_line" in out.out and "index_tiers" in out.out  # (the progress bar goes to the real stderr)
+    saved = persist.load_model(engine, tmp_path)
+    assert saved.meta["horizon"] == 3
+    assert main(["--db", url, "train", "--horizon", "12", "--out", str(tmp_path / "x")]) == 2
+    assert "too short" in capsys.readouterr().err

@@ -1,0 +1,384 @@
+"""Supervision rules on a hand-built county (both backends) and on the small demo (planted counts)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+
+import pandas as pd
+import pytest
+from sqlalchemy import func, insert, select
+
+from fanpin import store
+from fanpin.access.roles import Principal
+from fanpin.core.ids import id_check_char
+from fanpin.demo.plant import planted_counts
+from fanpin.quality import rules as R
+from fanpin.store import schema as S
+from fanpin.workflow import clues, common
+from tests.conftest import copy_sqlite
+
+P = 202506
+T1, T2 = "990101001000", "990101002000"
+V1, V2, V3 = "990101001001", "990101001002", "990101002001"
+
+
+class County:
+    """Builds rows by hand; every household gets a head and a panel row for P-1 and P."""
+
+    def __init__(self) -> None:
+        self.hh: list[dict] = []
+        self.mem: list[dict] = []
+        self.panel: list[dict] = []
+        self.dept: list[dict] = []
+        self.rel: list[dict] = []
+        self.clues: list[dict] = []
+        self.mon: list[dict] = []
+        self.seq = 0
+
+    def id_number(self, birth: date, sex: str = "M", addr: str = "990101", seq: int | None = None) -> str:
+        if seq is None:
+            self.seq += 1
+            seq = self.seq * 2 + (1 if sex == "M" else 0)
+        body = f"{addr}{birth:%Y%m%d}{seq:03d}"
+        return body + str(id_check_char(body))
+
+    def household(self, hid: str, village: str = V1, *, secured: bool | None = True, members: tuple[dict, ...] = (), **panel) -> str:
+        h = {"household_id": hid, "village_code": village, "township_code": village[:9] + "000", "household_type": "ordinary", "size": 1 + len(members),
+             "relocated": False, "no_labour_guarantee": False, "in_cooperative": False, "n_labour": 1, "n_weak_labour": 0, "housing_secured": secured}
+        for k in ("no_labour_guarantee", "n_labour", "n_weak_labour"):
+            if k in panel:
+                h[k] = panel.pop(k)
+        self.hh.append(h)
+        head = {"relation": "head", **(panel.pop("head", {}))}
+        for m in (head, *members):
+            self.member(hid, **m)
+        n = len(self.hh)
+        for per in (P - 1, P):
+            row = {"period": per, "household_id": hid, "income_wage": 10_000.0, "income_net": 20_000.0 + 7 * n, "income_pc": 10_000.0 + n,
+                   "income_business": 3_000.0, "medical_oop": 0.0, "housing_grade": 0, "dibao": False, "tekun": False}
+            row.update(panel if per == P else {k: v for k, v in panel.items() if k == "housing_grade"})
+            self.panel.append(row)
+        return hid
+
+    def member(self, hid: str, **kw) -> dict:
+        birth = kw.pop("birth", date(1970, 1, 1))
+        sex = kw.pop("sex", "M")
+        m = {"household_id": hid, "name": kw.pop("name", f"成员{len(self.mem)}"), "sex": sex, "birth_date": birth, "relation": "child",
+             "schooling": "none", "labour_capacity": "normal", "dibao": False, "tekun": False, "public_welfare_job": False, "deceased_period": None}
+        m["id_number"] = kw.pop("id_number", None) or self.id_number(birth, sex)
+        m.update(kw)
+        self.mem.append(m)
+        return m
+
+    def write(self, engine) -> None:  # noqa: ANN001
+        regions = [{"region_code": "990101000000", "level": "county", "parent_code": None, "name": "县"},
+                   {"region_code": T1, "level": "township", "parent_code": "990101000000", "name": "甲镇"},
+                   {"region_code": T2, "level": "township", "parent_code": "990101000000", "name": "乙镇"},
+                   {"region_code": V1, "level": "village", "parent_code": T1, "name": "一村"},
+                   {"region_code": V2, "level": "village", "parent_code": T1, "name": "二村"},
+                   {"region_code": V3, "level": "village", "parent_code": T2, "name": "三村"}]
+        with engine.begin() as conn:
+            conn.execute(insert(S.regions), regions)
+            conn.execute(insert(S.households), self.hh)
+            conn.execute(insert(S.members), self.mem)
+            conn.execute(insert(S.panel), self.panel)
+            for table, rows in ((S.dept_records, self.dept), (S.official_relations, self.rel), (S.clues, self.clues)):
+                if rows:  # executemany takes its columns from the first row: give every row every key
+                    keys = sorted({k for r in rows for k in r})
+                    conn.execute(insert(table), [{k: r.get(k) for k in keys} for r in rows])
+            for row in self.mon:  # in order: the episode logic reads record ids
+                conn.execute(insert(S.monitoring).values(**row))
+
+
+def clue(hid: str, period: int, risk: str = "illness") -> dict:
+    return {"household_id": hid, "period": period, "channel": "department", "source": "medical_insurance", "risk_type": risk,
+            "received_at": datetime(period // 100, period % 100, 5), "status": "new"}
+
+
+def mon(hid: str, period: int, status: str) -> dict:
+    return {"household_id": hid, "period": period, "status": status, "recorded_at": datetime(period // 100, period % 100, 10)}
+
+
+def build() -> tuple[County, dict[str, set[str]]]:
+    c = County()
+    exp: dict[str, set[str]] = {r.code: set() for r in R.RULES}
+    # deceased_benefit / death_not_recorded
+    c.household("DB1", head={"deceased_period": 202504, "dibao": True})
+    c.household("DB2", head={"deceased_period": P, "dibao": True})  # died this month: paid for it
+    c.household("DB3", head={"deceased_period": 202503})  # deceased, no benefit
+    c.household("DB4", head={"tekun": True})  # alive in the roster, police registered the death
+    c.household("DB5", head={"tekun": True})  # death registered this month
+    c.household("DB6", head={"tekun": True})  # death registered next month
+    ids = {m["household_id"]: m["id_number"] for m in c.mem}
+    for hid, per in (("DB1", 202504), ("DB4", 202505), ("DB5", P), ("DB6", 202507)):
+        c.dept.append({"id_number": ids[hid], "household_id": None, "source": "public_security", "record_type": "death", "period": per})
+    exp["deceased_benefit"] = {"DB1", "DB4"}
+    exp["death_not_recorded"] = {"DB4", "DB5"}
+    # income_vs_dept
+    c.household("IV1", income_net=30_000.0)
+    c.household("IV2", income_net=30_000.0)
+    c.household("IV3", income_business=0.0)
+    c.household("IV4", income_business=5_000.0)
+    c.household("IV5", dibao=True)
+    c.household("IV6")
+    c.household("IV7", income_net=10_000.0)
+    ids = {m["household_id"]: m["id_number"] for m in c.mem}
+    for hid, kind, value, per in (("IV1", "car", 90_000.0, 202503), ("IV2", "car", 89_000.0, 202503), ("IV2", "car", 1e6, 202507),
+                                  ("IV3", "business", None, 202401), ("IV4", "business", None, 202401),
+                                  ("IV5", "commercial_house", None, None), ("IV6", "commercial_house", None, None), ("IV6", "death_certificate", 1e6, None)):
+        c.dept.append({"id_number": ids[hid], "household_id": None, "source": "x", "record_type": kind, "period": per, "value": value})
+    c.dept.append({"id_number": None, "household_id": "IV7", "source": "transport", "record_type": "car", "period": 202505, "value": 200_000.0})
+    exp["income_vs_dept"] = {"IV1", "IV3", "IV5", "IV7"}
+    # official_relative_dibao
+    c.household("OR1", dibao=True, members=({"name": "亲属甲"},))
+    c.household("OR2", members=({"name": "亲属乙"},))
+    c.household("OR3", dibao=True, members=({"name": "亲属丙", "deceased_period": 202501},))
+    c.household("OF1")  # the official
+    by_name = {m["name"]: m["id_number"] for m in c.mem}
+    official = next(m["id_number"] for m in c.mem if m["household_id"] == "OF1")
+    for name in ("亲属甲", "亲属乙", "亲属丙"):
+        c.rel.append({"official_id_number": official, "official_post": "village_secretary", "region_code": V1, "relative_id_number": by_name[name], "relation": "sibling"})
+    exp["official_relative_dibao"] = {"OR1"}
+    # duplicate_person: same name, sex, birth date; ID numbers differ in the sequence only
+    b = date(1980, 1, 1)
+    c.household("DP1", head={"name": "张三", "birth": b, "id_number": c.id_number(b, seq=11)})
+    c.household("DP2", head={"name": "张三", "birth": b, "id_number": c.id_number(b, seq=33)})
+    c.household("DP3", head={"name": "张三", "birth": b, "id_number": c.id_number(b, addr="990102", seq=55)})  # other address code
+    c.household("DP4", head={"name": "张三", "birth": date(1980, 1, 2), "id_number": c.id_number(date(1980, 1, 2), seq=11)})  # other birth date
+    c.household("DP5", head={"name": "张三", "birth": b, "sex": "F", "id_number": c.id_number(b, seq=12)})  # other sex
+    exp["duplicate_person"] = {"DP1", "DP2"}
+    # no_labour_wage
+    c.household("NL1", no_labour_guarantee=True, n_labour=0, income_wage=1_200.0)
+    c.household("NL2", no_labour_guarantee=True, n_labour=0, income_wage=0.0)
+    c.household("NL3", n_labour=1, income_wage=5_000.0)
+    c.household("NL4", n_labour=0, n_weak_labour=0, income_wage=100.0)  # flag missing, members say no labour
+    c.household("NL5", n_labour=0, n_weak_labour=1, income_wage=3_000.0)  # weak labour may work
+    exp["no_labour_wage"] = {"NL1", "NL4"}
+    # identical_income: five in one village, four in another
+    for i in range(5):
+        c.household(f"II{i}", village=V2, income_net=12_345.0)
+    for i in range(4):
+        c.household(f"IJ{i}", village=V3, income_net=23_456.0)
+    c.household("IK0", village=V3, income_net=12_345.0)  # same figure, other village
+    exp["identical_income"] = {f"II{i}" for i in range(5)}
+    # medical_no_clue
+    c.household("MC1", medical_oop=10_000.0)
+    c.household("MC2", medical_oop=9_999.0)
+    c.household("MC3", medical_oop=50_000.0)
+    c.clues.append(clue("MC3", 202407))  # 11 months back: inside the 12-month window
+    c.household("MC4", medical_oop=20_000.0)
+    c.clues.append(clue("MC4", 202406))  # 12 months back: outside
+    c.household("MC5", medical_oop=20_000.0)
+    c.clues.append(clue("MC5", P, "other"))  # a clue, but not about illness
+    exp["medical_no_clue"] = {"MC1", "MC4", "MC5"}
+    # eliminated_too_fast
+    for hid in ("EF1", "EF2", "EF3", "EF4", "EF5"):
+        c.household(hid)
+    c.mon += [mon("EF1", 202501, "monitored"), mon("EF1", 202502, "proposed"), mon("EF1", 202502, "eliminated")]
+    c.mon += [mon("EF2", 202501, "monitored"), mon("EF2", 202503, "eliminated")]
+    c.mon += [mon("EF3", 202401, "monitored"), mon("EF3", 202406, "eliminated"), mon("EF3", 202503, "monitored"), mon("EF3", 202503, "eliminated")]
+    c.mon += [mon("EF4", 202507, "monitored"), mon("EF4", 202507, "eliminated")]  # after the month
+    c.mon += [mon("EF5", 202505, "monitored"), mon("EF5", 202505, "proposed")]  # proposed, not eliminated
+    exp["eliminated_too_fast"] = {"EF1", "EF3"}
+    # school_not_enrolled (age at the end of June 2025)
+    c.household("SC1", members=({"birth": date(2015, 3, 1), "schooling": "none"},))
+    c.household("SC2", members=({"birth": date(2018, 7, 1), "schooling": "none"},))  # 6
+    c.household("SC3", members=({"birth": date(2018, 6, 30), "schooling": "preschool"},))  # 7
+    c.household("SC4", members=({"birth": date(2010, 6, 1), "schooling": "none"},))  # 15
+    c.household("SC5", members=({"birth": date(2012, 1, 1), "schooling": "primary"},))
+    c.household("SC6", members=({"birth": date(2012, 1, 1), "schooling": "none", "deceased_period": 202401},))
+    exp["school_not_enrolled"] = {"SC1", "SC3"}
+    # unsafe_house_secured
+    c.household("UH1", housing_grade=3)
+    c.household("UH2", housing_grade=4)
+    c.household("UH3", housing_grade=2)
+    c.household("UH4", secured=False, housing_grade=4)
+    c.household("UH5", secured=None, housing_grade=3)
+    exp["unsafe_house_secured"] = {"UH1", "UH2"}
+    # welfare_job_no_labour
+    c.household("WJ1", members=({"public_welfare_job": True, "labour_capacity": "lost"},))
+    c.household("WJ2", members=({"public_welfare_job": True, "labour_capacity": "weak"},))
+    c.household("WJ3", members=({"labour_capacity": "none"},))
+    c.household("WJ4", members=({"public_welfare_job": True, "labour_capacity": "none", "deceased_period": 202401},))
+    c.household("WJ5", head={"public_welfare_job": True, "labour_capacity": "none"}, village=V3)
+    exp["welfare_job_no_labour"] = {"WJ1", "WJ5"}
+    return c, exp
+
+
+@pytest.fixture
+def tiny(db_url):  # noqa: ANN001, ANN201
+    engine = store.make_engine(db_url, create=True)
+    store.upgrade(engine)
+    county, expected = build()
+    county.write(engine)
+    yield engine, expected
+    engine.dispose()
+
+
+def test_rules_have_codes_descriptions_severity_and_fields() -> None:
+    assert len(R.RULES) >= 12
+    assert len({r.code for r in R.RULES}) == len(R.RULES)
+    for r in R.RULES:
+        assert r.zh and r.en and r.name_zh and r.name_en and r.fields and r.check is not None
+        assert r.severity in R.SEVERITIES
+        assert r.risk_type in common.RISK_TYPES
+
+
+def test_each_rule_finds_exactly_the_expected_households(tiny) -> None:  # noqa: ANN001
+    engine, expected = tiny
+    f = R.find(engine)
+    assert list(f.columns) == R.FINDING_COLUMNS
+    assert (f["period"] == P).all()
+    got = {r.code: set(f.loc[f["rule"] == r.code, "household_id"]) for r in R.RULES}
+    assert got == expected
+    # one row per (rule, household), townships and villages from the roster
+    assert not f.duplicated(["rule", "household_id"]).any()
+    assert set(f.loc[f["household_id"] == "WJ5", "township_code"]) == {T2}
+    assert set(f.loc[f["rule"] == "identical_income", "village_code"]) == {V2}
+    assert (f["severity"] == f["rule"].map({r.code: r.severity for r in R.RULES})).all()
+    assert f["detail"].str.contains(" / ").all()
+    # codes selects rules
+    only = R.find(engine, codes=["unsafe_house_secured"])
+    assert set(only["rule"]) == {"unsafe_house_secured"} and set(only["household_id"]) == {"UH1", "UH2"}
+
+
+def test_an_earlier_month_reads_that_month(tiny) -> None:  # noqa: ANN001
+    engine, _ = tiny
+    f = R.find(engine, P - 1)
+    assert (f["period"] == P - 1).all()
+    # panel values set for P only: incomes, medical costs and dibao flags of P-1 are the defaults
+    assert set(f.loc[f["rule"] == "medical_no_clue", "household_id"]) == set()
+    assert set(f.loc[f["rule"] == "identical_income", "household_id"]) == set()
+    assert set(f.loc[f["rule"] == "unsafe_house_secured", "household_id"]) == {"UH1", "UH2"}  # grades set in both months
+    # EF1 was eliminated in 202502, EF3's second episode in 202503: both before P-1
+    assert set(f.loc[f["rule"] == "eliminated_too_fast", "household_id"]) == {"EF1", "EF3"}
+    # DB5's death registration (P) is not yet known in P-1
+    assert set(f.loc[f["rule"] == "death_not_recorded", "household_id"]) == {"DB4"}
+
+
+def test_principal_scoping_and_summaries(tiny) -> None:  # noqa: ANN001
+    engine, expected = tiny
+    allf = R.find(engine)
+    cw = Principal("cw", "case_worker", frozenset({T2}))
+    f = R.find(engine, principal=cw)
+    assert len(f) > 0 and set(f["township_code"]) == {T2}
+    assert set(f["household_id"]) == set(allf.loc[allf["township_code"] == T2, "household_id"])
+    assert len(R.find(engine, principal=Principal("a", "analyst"))) == len(allf)
+    br = R.by_rule(allf)
+    assert br["rule"].tolist() == [r.code for r in R.RULES]
+    assert dict(zip(br["rule"], br["findings"])) == {k: len(v) for k, v in expected.items()}
+    assert br["findings"].sum() == len(allf)
+    bt = R.by_township(allf)
+    assert bt["findings"].sum() == len(allf)
+    assert dict(zip(bt["township_code"], bt["findings"])) == allf["township_code"].value_counts().to_dict()
+    row = bt.set_index("township_code").loc[T2]
+    assert row["welfare_job_no_labour"] == 1 and row["identical_income"] == 0
+    assert row["high"] == int(((allf["township_code"] == T2) & (allf["severity"] == "high")).sum())
+    assert R.by_township(allf.iloc[0:0]).empty and R.by_rule(allf.iloc[0:0])["findings"].sum() == 0
+
+
+def test_findings_to_clues_once_and_merged(tiny) -> None:  # noqa: ANN001
+    engine, _ = tiny
+    f = R.find(engine)
+    n = R.findings_to_clues(engine, f, "analyst1", P)
+    assert n == len(f)
+    with engine.connect() as conn:
+        rows = pd.DataFrame(conn.execute(select(S.clues).where(S.clues.c.source == "supervision")).mappings().all())
+        audit = conn.execute(select(S.audit_log).where(S.audit_log.c.action == "findings_to_clues")).mappings().all()
+    assert len(rows) == n and (rows["period"] == P).all() and (rows["channel"] == "department").all()
+    assert set(zip(rows["household_id"], rows["detail"].str.extract(r"^\[([a-z_]+)\]", expand=False))) == set(zip(f["household_id"], f["rule"]))
+    assert rows.loc[rows["detail"].str.startswith("[school_not_enrolled]"), "risk_type"].eq("schooling").all()
+    # DB4 is flagged by two rules with risk type "other": the second clue merges into the first
+    db4 = rows[rows["household_id"] == "DB4"].sort_values("clue_id")
+    assert db4["status"].tolist() == ["new", "merged"] and db4["merged_into"].iloc[1] == db4["clue_id"].iloc[0]
+    assert len(audit) == 1 and audit[0]["actor"] == "analyst1" and json.loads(audit[0]["detail"])["created"] == n
+    # twice: nothing new, no second audit entry
+    assert R.findings_to_clues(engine, f, "analyst1", P) == 0
+    # a subset again, then a new finding: only the new one
+    assert R.findings_to_clues(engine, f[f["rule"] == "medical_no_clue"], "analyst1", P) == 0
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(S.clues).where(S.clues.c.source == "supervision")).scalar() == n
+    # the same finding for another month is a new clue
+    assert R.findings_to_clues(engine, f.iloc[:1], "analyst1", P - 1) == 1
+    assert R.findings_to_clues(engine, f.iloc[0:0], "analyst1", P) == 0
+
+
+def test_findings_to_clues_is_refused_or_scoped_by_role(tiny) -> None:  # noqa: ANN001
+    """In the app (a principal): a leader may not create clues; a case worker's findings outside their
+    townships are dropped even if the caller passes them."""
+    from fanpin.access.roles import AccessDenied
+
+    engine, _ = tiny
+    f = R.find(engine)
+    with pytest.raises(AccessDenied):
+        R.findings_to_clues(engine, f, "boss", P, principal=Principal("boss", "leader"))
+    town = sorted(f["township_code"].unique())[0]
+    mine = f[f["township_code"] == town].drop_duplicates(["rule", "household_id"])
+    n = R.findings_to_clues(engine, f, "cw", P, principal=Principal("cw", "case_worker", frozenset({town})))
+    assert n == len(mine) < len(f.drop_duplicates(["rule", "household_id"]))
+    with engine.connect() as conn:
+        hids = {r[0] for r in conn.execute(select(S.clues.c.household_id).where(S.clues.c.source == "supervision"))}
+    assert hids == set(mine["household_id"])
+
+
+# --------------------------------------------------------------------------- the small demo
+def test_small_demo_finds_exactly_the_planted_counts(small_demo) -> None:  # noqa: ANN001
+    engine, spec = small_demo
+    expected = planted_counts(engine)
+    assert set(expected) == {r.code for r in R.RULES}
+    f = R.find(engine)
+    assert (f["period"] == spec.periods[-1]).all()
+    got = f["rule"].value_counts().to_dict()
+    assert {k: got.get(k, 0) for k in expected} == expected
+    planted = store.load_json_meta(engine, "planted_households")
+    for code, hids in planted.items():
+        assert hids, code  # every rule has planted cases
+        assert set(hids) <= set(f.loc[f["rule"] == code, "household_id"]), code
+
+
+def test_small_demo_scoped_by_principal(small_demo) -> None:  # noqa: ANN001
+    engine, _ = small_demo
+    f = R.find(engine)
+    towns = sorted(f["township_code"].unique())[:2]
+    g = R.find(engine, principal=Principal("cw", "case_worker", frozenset(towns)))
+    pd.testing.assert_frame_equal(g.reset_index(drop=True), f[f["township_code"].isin(towns)].reset_index(drop=True))
+
+
+def test_small_demo_findings_to_clues_idempotent(small_demo, tmp_path) -> None:  # noqa: ANN001
+    engine, spec = small_demo
+    path = tmp_path / "copy.db"
+    eng = store.make_engine(copy_sqlite(engine, path))
+    try:
+        f = R.find(eng)
+        with eng.connect() as conn:
+            before = conn.execute(select(func.count()).select_from(S.clues)).scalar()
+        n = R.findings_to_clues(eng, f, "steward", spec.periods[-1])
+        assert n == len(f)
+        assert R.findings_to_clues(eng, f, "steward", spec.periods[-1]) == 0
+        with eng.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(S.clues)).scalar() == before + n
+        assert clues.merge_duplicates(eng) == 0
+        # the medical findings are answered by their (illness) clues; the others stay until the data change
+        after = R.find(eng)
+        assert (after["rule"] == "medical_no_clue").sum() == 0
+        assert len(after) == len(f) - (f["rule"] == "medical_no_clue").sum()
+    finally:
+        eng.dispose()
+
+
+def test_detail_text_picks_the_language() -> None:
+    d = "甲 / a; 乙 / b"
+    assert R.detail_text(d, "zh") == "甲; 乙" and R.detail_text(d, "en") == "a; b"
+    assert R.detail_text(None, "en") == "" and R.detail_text("只有中文", "en") == "只有中文"
+
+
+def test_state_token_moves_with_clues_and_monitoring(tiny) -> None:  # noqa: ANN001
+    engine, _ = tiny
+    before = R.state_token(engine)
+    assert R.state_token(engine) == before
+    clues.add_clue(engine, "MC1", P, "cadre_visit", "cadre", "illness", "走访")
+    after = R.state_token(engine)
+    assert after != before
+    # the new illness clue answers the medical finding
+    assert "MC1" not in set(R.find(engine, codes=["medical_no_clue"])["household_id"])

@@ -1,0 +1,317 @@
+"""The monitoring workflow on SQLite and PostgreSQL: clues, orders (state machine, optimistic
+locking with two concurrent writers), closed-loop figures, elimination rules and approval."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import date, datetime
+
+import numpy as np
+import pytest
+from sqlalchemy import func, insert, select
+
+from fanpin import store
+from fanpin.engine.trends import PanelScores
+from fanpin.store import schema as S
+from fanpin.workflow import clues, common, monitoring, orders
+from tests.conftest import insert_tiny_regions
+
+T1, T2 = "990101001000", "990101002000"
+V1, V2 = "990101001001", "990101002001"
+HH = ["99010100100100001", "99010100100100002", "99010100200100003", "99010100200100004"]
+LINE = {2024: 7800.0, 2025: 8100.0}
+
+
+def _db(url: str):  # noqa: ANN202
+    engine = store.make_engine(url, create=True)
+    store.upgrade(engine)
+    with engine.begin() as conn:
+        insert_tiny_regions(conn)
+        conn.execute(insert(S.households), [
+            {"household_id": h, "village_code": V1 if i < 2 else V2, "township_code": T1 if i < 2 else T2, "household_type": "ordinary", "size": 3,
+             "relocated": False, "no_labour_guarantee": i == 3, "in_cooperative": False}
+            for i, h in enumerate(HH)
+        ])
+        store.set_meta(conn, "income_lines", json.dumps({str(k): v for k, v in LINE.items()}))
+    return engine
+
+
+def _panel(engine, hid: str, incomes: dict[int, float], spend: float = 0.0, net: float = 30000.0) -> None:  # noqa: ANN001
+    with engine.begin() as conn:
+        conn.execute(insert(S.panel), [
+            {"period": p, "household_id": hid, "income_net": net, "income_pc": v, "medical_oop": spend, "schooling_cost": 0.0, "disaster_loss": 0.0}
+            for p, v in incomes.items()
+        ])
+
+
+def _clue(engine, hid: str, risk: str = "illness", period: int = 202506, at: datetime = datetime(2025, 6, 3, 9)) -> int:  # noqa: ANN001
+    return clues.add_clue(engine, hid, period, "department", "medical_insurance", risk, "test", 12000.0, received_at=at)
+
+
+@pytest.fixture
+def eng(db_url: str):  # noqa: ANN201
+    e = _db(db_url)
+    yield e
+    e.dispose()
+
+
+def test_clues_merge_and_inbox_filters(eng) -> None:  # noqa: ANN001
+    a = _clue(eng, HH[0])
+    b = _clue(eng, HH[0], at=datetime(2025, 6, 5))  # same household, cause, month -> merged
+    c = _clue(eng, HH[0], risk="disaster")  # other cause: its own clue
+    d = _clue(eng, HH[0], period=202507, at=datetime(2025, 7, 2))  # other month
+    e = clues.add_clue(eng, HH[2], 202506, "self_report", "household", "accident", received_at=datetime(2025, 6, 20))
+    box = clues.clue_inbox(eng, today=date(2025, 7, 3))
+    assert sorted(box["clue_id"]) == sorted([a, c, d, e])
+    merged = clues.clue_inbox(eng, statuses=("merged",), today=date(2025, 7, 3))
+    assert merged["clue_id"].tolist() == [b] and merged["merged_into"].tolist() == [a]
+    assert clues.clue_inbox(eng, township=T2)["clue_id"].tolist() == [e]
+    assert clues.clue_inbox(eng, source="household")["clue_id"].tolist() == [e]
+    assert sorted(clues.clue_inbox(eng, risk_type="illness")["clue_id"]) == sorted([a, d])
+    young = clues.clue_inbox(eng, max_age_days=14, today=date(2025, 7, 3))
+    assert sorted(young["clue_id"]) == sorted([d, e])
+    assert young.set_index("clue_id").loc[e, "age_days"] == 13
+    # feed duplicates inserted in bulk (as the demo does) merge after the fact, once
+    with eng.begin() as conn:
+        conn.execute(insert(S.clues), [{"household_id": HH[1], "period": 202506, "channel": "department", "source": "hrss", "risk_type": "unstable_work",
+                                        "received_at": datetime(2025, 6, k), "status": "new"} for k in (1, 2, 3)])
+    assert clues.merge_duplicates(eng) == 2
+    assert clues.merge_duplicates(eng) == 0
+
+
+def test_scoring_clues_are_idempotent(eng) -> None:  # noqa: ANN001
+    ids = np.array(sorted(HH), dtype=object)
+    tier = np.array([[0, 2], [2, 2], [1, 2], [-1, 2]], dtype=np.int8)  # newly red: HH0, HH2 (HH1 already red, HH3 absent before)
+    ps = PanelScores([202505, 202506], ids, np.array([T1, T1, T2, T2], dtype=object), np.array([T1, T2], dtype=object),
+                     np.full((4, 2), 70.0, dtype=np.float32), tier, np.zeros((4, 2), dtype=np.float32), np.array([7800.0, 7800.0]))
+    cadre = clues.add_clue(eng, HH[2], 202506, "cadre_visit", "cadre", "other", "收入偏低", received_at=datetime(2025, 6, 2))
+    assert clues.generate_scoring_clues(eng, 202506, ps) == 2
+    assert clues.generate_scoring_clues(eng, 202506, ps) == 0
+    box = clues.clue_inbox(eng, source="scoring", statuses=("new", "merged"))
+    assert sorted(box["household_id"]) == [HH[0], HH[2]]
+    # HH2 was already reported for "other" this month: its scoring clue merged into the cadre's
+    assert box.set_index("household_id").loc[HH[2], "merged_into"] == cadre
+    assert box.set_index("household_id").loc[HH[0], "status"] == "new"
+
+
+def test_order_state_machine_and_audit(eng) -> None:  # noqa: ANN001
+    a = _clue(eng, HH[0])
+    c = _clue(eng, HH[0], risk="disaster", at=datetime(2025, 6, 1, 8))
+    x = _clue(eng, HH[2])
+    with pytest.raises(common.WorkflowError) as err:
+        orders.create_order(eng, clue_ids=[a, x], assignee_kind="township", assignee=T1, actor="u1")
+    assert err.value.code == "mixed_households"
+    oid = orders.create_order(eng, clue_ids=[a, c], assignee_kind="township", assignee=T1, actor="u1", now=datetime(2025, 6, 4, 10))
+    o = orders.get_order(eng, oid)
+    assert o["state"] == "open" and o["version"] == 1 and o["clue_ids"] == sorted([a, c])
+    assert o["due_date"] == date(2025, 6, 16)  # 15 days from the first clue (June 1)
+    with pytest.raises(common.WorkflowError) as err:  # clue already taken
+        orders.create_order(eng, clue_ids=[a], assignee_kind="township", assignee=T1, actor="u2")
+    assert err.value.code == "clue_taken"
+    orders.start_verification(eng, oid, 1, "u1")
+    orders.assign_order(eng, oid, 2, "department", "medical_insurance", "u1")
+    orders.add_note(eng, oid, 3, "入户核实", "u2", findings="医疗支出属实")
+    o = orders.get_order(eng, oid)
+    assert (o["state"], o["assignee"], o["version"], o["updated_by"], o["findings"]) == ("verifying", "medical_insurance", 4, "u2", "医疗支出属实")
+    assert "u2: 入户核实" in o["notes"]
+    with pytest.raises(common.WorkflowError) as err:
+        orders.decide_order(eng, oid, 4, included=True, actor="u1", period=202506, category=None, risk_types=["illness"])
+    assert err.value.code == "need_category"
+    orders.decide_order(eng, oid, 4, included=True, actor="u1", period=202506, category="sudden_hardship", risk_types=["illness", "disaster"], now=datetime(2025, 6, 10, 15))
+    with pytest.raises(common.WorkflowError) as err:  # deciding a decided order
+        orders.decide_order(eng, oid, 5, included=False, actor="u2", period=202506, reason="x")
+    assert err.value.code == "bad_transition" and "decided" in str(err.value)
+    with eng.connect() as conn:
+        statuses = {r[0] for r in conn.execute(select(S.clues.c.status).where(S.clues.c.clue_id.in_([a, c])))}
+        mon = conn.execute(select(S.monitoring)).mappings().all()
+        audit = [r[0] for r in conn.execute(select(S.audit_log.c.action).order_by(S.audit_log.c.audit_id))]
+    assert statuses == {"closed"}
+    assert len(mon) == 1 and mon[0]["category"] == "sudden_hardship" and mon[0]["risk_types"] == "illness,disaster" and mon[0]["order_id"] == oid
+    assert audit == ["order_created", "order_decided"]
+    # not included needs a reason; an order from a household ID alone
+    o2 = orders.create_order(eng, household_id=HH[2], assignee_kind="township", assignee=T2, actor="u1", now=datetime(2025, 6, 1))
+    with pytest.raises(common.WorkflowError) as err:
+        orders.decide_order(eng, o2, 1, included=False, actor="u1", period=202506, reason=" ")
+    assert err.value.code == "need_reason"
+    orders.decide_order(eng, o2, 1, included=False, actor="u1", period=202506, reason="收入达标", now=datetime(2025, 6, 30))
+    # closed loop: o1 decided in 9 days (June 1 -> 10), on time; o2 decided on June 30, due June 16 -> overdue
+    o3 = orders.create_order(eng, household_id=HH[1], assignee_kind="department", assignee="hrss", actor="u1", now=datetime(2025, 6, 1))
+    cl = orders.closed_loop(eng, today=date(2025, 7, 1))  # o3 open and past due
+    assert (cl.orders, cl.decided, cl.median_days, cl.overdue) == (3, 2, (9 + 29) / 2, 2)
+    assert cl.overdue_share == pytest.approx(2 / 3)
+    bt = cl.by_township.set_index("township_code")
+    assert bt.loc[T1, "orders"] == 2 and bt.loc[T1, "overdue"] == 1 and bt.loc[T2, "overdue_share"] == 1.0
+    bd = cl.by_department.set_index("assignee")
+    assert set(bd.index) == {"medical_insurance", "hrss"} and bd.loc["hrss", "overdue"] == 1
+    lst = orders.list_orders(eng, states=("open",), today=date(2025, 7, 1))
+    assert lst["order_id"].tolist() == [o3] and bool(lst["overdue"].iloc[0])
+
+
+def test_stale_order_is_refused_with_who_and_when(eng) -> None:  # noqa: ANN001
+    oid = orders.create_order(eng, household_id=HH[0], assignee_kind="township", assignee=T1, actor="u1")
+    orders.start_verification(eng, oid, 1, "alice", now=datetime(2025, 6, 5, 9, 30))
+    with pytest.raises(common.StaleOrder) as err:  # bob still holds version 1
+        orders.add_note(eng, oid, 1, "my note", "bob")
+    assert err.value.changed_by == "alice" and err.value.changed_at == datetime(2025, 6, 5, 9, 30) and err.value.version == 2
+    assert "alice" in str(err.value) and "2025-06-05 09:30" in str(err.value) and "reload" in str(err.value)
+    assert orders.get_order(eng, oid)["notes"] is None
+
+
+def test_two_concurrent_writers_cannot_overwrite_each_other(db_url: str) -> None:
+    e0 = _db(db_url)
+    oid = orders.create_order(e0, household_id=HH[0], assignee_kind="township", assignee=T1, actor="u0")
+    orders.start_verification(e0, oid, 1, "u0")
+    engines = [store.make_engine(db_url), store.make_engine(db_url)]
+    barrier = threading.Barrier(2)
+    results: dict[str, object] = {}
+
+    def work(name: str, engine, included: bool) -> None:  # noqa: ANN001
+        version = orders.get_order(engine, oid)["version"]  # both read version 2
+        barrier.wait()
+        try:
+            if included:
+                orders.decide_order(engine, oid, version, included=True, actor=name, period=202506, category="marginal", risk_types=["illness"])
+            else:
+                orders.decide_order(engine, oid, version, included=False, actor=name, period=202506, reason="not needed")
+            results[name] = "ok"
+        except common.StaleOrder as exc:
+            results[name] = exc
+        except common.WorkflowError as exc:  # lost after the winner committed
+            results[name] = exc
+
+    threads = [threading.Thread(target=work, args=("alice", engines[0], True)), threading.Thread(target=work, args=("bob", engines[1], False))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    winners = [k for k, v in results.items() if v == "ok"]
+    assert len(winners) == 1, results
+    loser = "bob" if winners == ["alice"] else "alice"
+    assert isinstance(results[loser], common.StaleOrder) and results[loser].changed_by == winners[0]
+    o = orders.get_order(e0, oid)
+    assert o["version"] == 3 and o["decided_by"] == winners[0]
+    with e0.connect() as conn:
+        n_mon = conn.execute(select(func.count()).select_from(S.monitoring)).scalar()
+        n_audit = conn.execute(select(func.count()).select_from(S.audit_log).where(S.audit_log.c.action == "order_decided")).scalar()
+    assert n_mon == (1 if winners == ["alice"] else 0) and n_audit == 1
+    for e in (*engines, e0):
+        e.dispose()
+
+
+def _months(start: int, n: int) -> list[int]:
+    return [store.shift_period(start, k) for k in range(n)]
+
+
+def test_elimination_rules_edge_cases(eng) -> None:  # noqa: ANN001
+    months = _months(202501, 6)  # Jan..Jun 2025, line 8,100
+    _panel(eng, HH[0], {m: 8100.0 for m in months})  # exactly at the line for six months: eligible
+    _panel(eng, HH[1], {**{m: 9000.0 for m in months}, 202503: 8099.0})  # one month below: run of 3
+    _panel(eng, HH[2], {m: 9000.0 for m in months}, spend=9000.0, net=30000.0)  # spending 30% of income: not below
+    _panel(eng, HH[3], {m: 9000.0 for m in months})  # no labour capacity: stays monitored
+    el = monitoring.elimination_eligibility(eng, HH, 202506).frame.set_index("household_id")
+    assert el["months_above"].tolist() == [6, 3, 6, 6]
+    assert el["income_ok"].tolist() == [True, False, True, True]
+    assert el["spending_ok"].tolist() == [True, True, False, True]
+    assert el["eligible"].tolist() == [True, False, False, False]
+    # five months of data only
+    assert monitoring.elimination_eligibility(eng, [HH[0]], 202505).frame["months_above"].tolist() == [5]
+    assert monitoring.elimination_eligibility(eng, [HH[0]], 202505).frame["eligible"].tolist() == [False]
+    # the 2024 line applies to 2024 months: Dec 2024 at 7,900 is above 7,800
+    _panel(eng, HH[0], {202412: 7900.0})
+    assert monitoring.elimination_eligibility(eng, [HH[0]], 202506, stable_months=7).frame["eligible"].tolist() == [True]
+    assert monitoring.early_elimination(202505, 202506) and monitoring.early_elimination(202506, 202506)
+    assert not monitoring.early_elimination(202504, 202506) and not monitoring.early_elimination(202512, 202602) and monitoring.early_elimination(202512, 202601)
+
+
+def test_elimination_needs_a_second_person(eng) -> None:  # noqa: ANN001
+    _panel(eng, HH[0], {m: 9000.0 for m in _months(202501, 6)})
+    _panel(eng, HH[1], {m: 5000.0 for m in _months(202501, 6)})
+    with pytest.raises(common.WorkflowError) as err:  # not monitored yet
+        monitoring.propose_elimination(eng, HH[0], 202506, "by_assistance", "alice")
+    assert err.value.code == "not_monitored"
+    for hid in HH[:2]:
+        oid = orders.create_order(eng, household_id=hid, assignee_kind="township", assignee=T1, actor="alice")
+        orders.decide_order(eng, oid, 1, included=True, actor="alice", period=202505, category="marginal", risk_types=["illness"])
+    with pytest.raises(common.WorkflowError) as err:
+        monitoring.propose_elimination(eng, HH[1], 202506, "natural", "alice")
+    assert err.value.code == "not_eligible" and err.value.fields["months_above"] == 0
+    pid = monitoring.propose_elimination(eng, HH[0], 202506, "by_assistance", "alice")
+    with pytest.raises(common.WorkflowError) as err:
+        monitoring.propose_elimination(eng, HH[0], 202506, "by_assistance", "bob")
+    assert err.value.code == "already_proposed"
+    reg = monitoring.register(eng).set_index("household_id")
+    assert reg.loc[HH[0], "status"] == "proposed" and reg.loc[HH[0], "proposed_by"] == "alice" and reg.loc[HH[0], "since"] == 202505
+    with pytest.raises(common.WorkflowError) as err:
+        monitoring.approve_elimination(eng, pid, "alice")
+    assert err.value.code == "self_approval"
+    monitoring.approve_elimination(eng, pid, "bob")
+    with pytest.raises(common.WorkflowError) as err:
+        monitoring.approve_elimination(eng, pid, "carol")
+    assert err.value.code in ("already_resolved", "no_proposal")
+    hist = monitoring.monitoring_history(eng, HH[0])
+    assert hist["status"].tolist() == ["monitored", "proposed", "eliminated"]  # append-only history
+    last = hist.iloc[-1]
+    assert (last["method"], last["recorded_by"], last["approved_by"], last["proposal_id"]) == ("by_assistance", "alice", "bob", pid)
+    assert HH[0] not in set(monitoring.register(eng)["household_id"])
+    early = monitoring.early_eliminations(eng)
+    assert early.query("status == 'eliminated'")["household_id"].tolist() == [HH[0]]  # identified May, eliminated June
+    with eng.connect() as conn:
+        actions = [r[0] for r in conn.execute(select(S.audit_log.c.action).order_by(S.audit_log.c.audit_id))]
+    assert actions[-2:] == ["elimination_proposed", "elimination_approved"]
+
+
+def _race(fns) -> list[object]:  # noqa: ANN001
+    """Run callables at the same moment on their own threads; their results or exceptions."""
+    barrier = threading.Barrier(len(fns))
+    out: list[object] = [None] * len(fns)
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            out[i] = fns[i]()
+        except Exception as exc:  # noqa: BLE001 - the test inspects it
+            out[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(fns))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return out
+
+
+def test_concurrent_claims_and_approvals_have_one_winner(db_url: str) -> None:
+    e0 = _db(db_url)
+    _panel(e0, HH[0], {m: 9000.0 for m in _months(202501, 6)})
+    cid = _clue(e0, HH[0])
+    a, b = store.make_engine(db_url), store.make_engine(db_url)
+    # two people dispatch the same clue at once: one order, the other is told the clue is taken
+    res = _race([
+        lambda: orders.create_order(a, clue_ids=[cid], assignee_kind="township", assignee=T1, actor="alice"),
+        lambda: orders.create_order(b, clue_ids=[cid], assignee_kind="department", assignee="hrss", actor="bob"),
+    ])
+    oids = [r for r in res if isinstance(r, int)]
+    errs = [r for r in res if isinstance(r, common.WorkflowError)]
+    assert len(oids) == 1 and len(errs) == 1 and errs[0].code == "clue_taken", res
+    assert len(orders.list_orders(e0)) == 1  # the loser's order was rolled back with its claim
+    orders.decide_order(e0, oids[0], 1, included=True, actor="alice", period=202501, category="marginal", risk_types=["illness"])
+    pid = monitoring.propose_elimination(e0, HH[0], 202506, "natural", "alice")
+    # two approvers at once: one elimination row, the other refused
+    res = _race([lambda: monitoring.approve_elimination(a, pid, "bob"), lambda: monitoring.approve_elimination(b, pid, "carol")])
+    assert sum(isinstance(r, int) for r in res) == 1, res
+    assert [r.code for r in res if isinstance(r, common.WorkflowError)] == ["already_resolved"]
+    assert monitoring.monitoring_history(e0, HH[0])["status"].tolist() == ["monitored", "proposed", "eliminated"]
+    for e in (a, b, e0):
+        e.dispose()
+
+
+def test_development_measures_flag(eng) -> None:  # noqa: ANN001
+    with eng.begin() as conn:
+        conn.execute(insert(S.assistance), [
+            {"household_id": HH[0], "period": 202503, "measure": "health"},
+            {"household_id": HH[1], "period": 202503, "measure": "employment"},
+            {"household_id": HH[1], "period": 202504, "measure": "industry"},
+        ])
+    assert monitoring.development_measures(eng, HH[0]) == []
+    assert monitoring.development_measures(eng, HH[1]) == ["employment", "industry"]
