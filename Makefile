@@ -31,6 +31,7 @@ run: setup system-deps $(DB)
 	$(BIN)/streamlit run app.py --server.address 127.0.0.1 --server.port 8501 --server.headless true
 
 test: setup system-deps
+	$(BIN)/ruff check .
 	$(BIN)/pytest
 
 bench: setup

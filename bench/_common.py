@@ -202,7 +202,7 @@ def print_environment() -> None:
 # --------------------------------------------------------------------------- building databases
 def run_measured(cmd: Sequence[str], env: dict[str, str] | None = None, log: Path | None = None) -> dict[str, float | int]:
     """Run a subprocess; its wall time, exit code and peak RSS (``os.wait4`` rusage of that child only)."""
-    out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115
+    out = open(log, "w") if log else subprocess.DEVNULL
     try:
         t0 = time.perf_counter()
         proc = subprocess.Popen(list(cmd), env=env, stdout=out, stderr=subprocess.STDOUT)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import ROOT, print_environment, print_table  # noqa: E402
+from _common import ROOT, print_environment, print_table
 
 DB = Path("/tmp/brief/demo.db")
 

@@ -21,9 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from _common import fmt_bytes, peak_rss_delta, print_environment, print_table  # noqa: E402
+import numpy as np
+import pandas as pd
+from _common import fmt_bytes, peak_rss_delta, print_environment, print_table
 
 
 def roster(villages: np.ndarray, n: int, rng: np.random.Generator) -> pd.DataFrame:
@@ -67,7 +67,7 @@ def members(hh: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     })
 
 
-def step(engine, kind: str, data: bytes, name: str, title: str | None = None) -> list:  # noqa: ANN001
+def step(engine, kind: str, data: bytes, name: str, title: str | None = None) -> list:
     from fanpin.ingest import apply, validate
 
     with peak_rss_delta() as mem_v:

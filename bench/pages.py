@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import ROOT, cached_demo_db, print_environment, print_table  # noqa: E402
+from _common import ROOT, cached_demo_db, print_environment, print_table
 
 PAGES = ["overview", "map", "simulator", "profile", "training"]
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import BENCH_DIR, interleaved_times, print_environment, print_table  # noqa: E402
+from _common import BENCH_DIR, interleaved_times, print_environment, print_table
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_100K = BENCH_DIR / "demo_h100000_m13_s20231_r0002.db"

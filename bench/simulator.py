@@ -38,7 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import ROOT, cached_demo_db, ms, print_environment, print_table  # noqa: E402
+from _common import ROOT, cached_demo_db, ms, print_environment, print_table
 
 APP = str(ROOT / "app.py")
 TARGETS = {20_000: 0.3, 100_000: 1.0}  # the rerun budget (seconds of server time)
@@ -51,7 +51,7 @@ def _quiet() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def _open():  # noqa: ANN202
+def _open():
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(APP, default_timeout=600)
@@ -67,7 +67,7 @@ def _open():  # noqa: ANN202
     return at, first
 
 
-def _timed(at, change, repeats: int) -> float:  # noqa: ANN001
+def _timed(at, change, repeats: int) -> float:
     times = []
     for i in range(repeats + 1):
         change(at, i)
@@ -92,28 +92,28 @@ def page_times(url: str, repeats: int) -> list[tuple[str, float]]:
     rows.append(("first view (new session)", statistics.median(firsts)))
     line = at.number_input(key="sim_income_line").value
 
-    def income(a, i):  # noqa: ANN001, ANN202
+    def income(a, i):
         a.number_input(key="sim_income_line").set_value(line + 100 * (1 + i % 2))
 
-    def weight(a, i):  # noqa: ANN001, ANN202
+    def weight(a, i):
         a.slider(key="sim_w_medical_burden").set_value(0.05 + 0.01 * (i % 2))
 
-    def dimension(a, i):  # noqa: ANN001, ANN202
+    def dimension(a, i):
         a.slider(key="sim_d_housing").set_value(0.08 + 0.01 * (i % 2))
 
-    def cutoff(a, i):  # noqa: ANN001, ANN202
+    def cutoff(a, i):
         a.slider(key="sim_cutoffs").set_value((25.0 + 0.5 * (i % 2), 40.0))
 
-    def entropy(a, i):  # noqa: ANN001, ANN202
+    def entropy(a, i):
         a.radio(key="sim_mode").set_value("entropy" if i % 2 == 0 else "hand")
 
-    def sens(a, i):  # noqa: ANN001, ANN202
+    def sens(a, i):
         a.radio(key="sim_mode").set_value("hand")
         a.number_input(key="sim_income_line").set_value(line + 100 * (1 + i % 2))
         a.run()  # the policy changes, then the button computes the sensitivity for it
         a.button(key="sim_sens_run").click()
 
-    def sens_tier(a, i):  # noqa: ANN001, ANN202
+    def sens_tier(a, i):
         a.segmented_control(key="sim_sens_tier").set_value("yellow" if i % 2 == 0 else "red")
 
     rows.append(("rerun: income line", _timed(at, income, repeats)))
@@ -151,7 +151,7 @@ def part_times(url: str, repeats: int) -> list[tuple[str, float]]:
     policy, _ = baseline_policy(engine, period).normalised()
     base = scorer.run(policy).copy()
 
-    def med(fn) -> float:  # noqa: ANN001
+    def med(fn) -> float:
         fn(-1)
         out = []
         for i in range(repeats):

@@ -52,7 +52,7 @@ def error_text(exc: Exception) -> str:
 ss = st.session_state
 
 
-def run_action(fn, *args, ok: str, order: int | None = None, **kwargs) -> bool:  # noqa: ANN001
+def run_action(fn, *args: object, ok: str, order: int | None = None, **kwargs: object) -> bool:  # noqa: ANN001
     try:
         fn(*args, principal=me, **kwargs)
     except (common.WorkflowError, AccessDenied) as exc:

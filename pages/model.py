@@ -59,7 +59,7 @@ if isinstance(model, str):
 meta = model.meta
 if persist.is_stale(model, engine):
     st.warning(t("model.stale"))
-months = lambda ms: f"{format_period(ms[0], lang)}–{format_period(ms[-1], lang)}"  # noqa: E731
+months = lambda ms: f"{format_period(ms[0], lang)}–{format_period(ms[-1], lang)}"
 st.caption(
     t(
         "model.meta",

@@ -38,7 +38,7 @@ findings = _findings(engine, data.url, R.state_token(engine), period, scope)
 names = data.township_names(lang)
 villages = data.village_names(lang)
 rule_name = {r.code: r.name(lang) for r in R.RULES}
-sev = lambda c: lbl("quality.severity", c)  # noqa: E731
+sev = lambda c: lbl("quality.severity", c)
 
 m = st.columns(4)
 m[0].metric(t("quality.findings"), fmt.count(len(findings), lang))

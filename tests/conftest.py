@@ -71,7 +71,7 @@ BACKENDS = [
 ]
 
 
-def backend_url(backend: str, tmp_path) -> str:  # noqa: ANN001
+def backend_url(backend: str, tmp_path) -> str:
     if backend == "sqlite":
         return f"sqlite:///{tmp_path / f'fanpin-{uuid.uuid4().hex[:6]}.db'}"
     if not PG_URL:
@@ -80,7 +80,7 @@ def backend_url(backend: str, tmp_path) -> str:  # noqa: ANN001
 
 
 @pytest.fixture(params=BACKENDS)
-def db_url(request: pytest.FixtureRequest, tmp_path) -> str:  # noqa: ANN001
+def db_url(request: pytest.FixtureRequest, tmp_path) -> str:
     """An empty database on each backend."""
     return backend_url(request.param, tmp_path)
 
@@ -95,7 +95,7 @@ TINY_REGIONS = [
 ]
 
 
-def insert_tiny_regions(conn) -> None:  # noqa: ANN001
+def insert_tiny_regions(conn) -> None:
     from sqlalchemy import insert
 
     from fanpin.store import schema as S
@@ -103,7 +103,7 @@ def insert_tiny_regions(conn) -> None:  # noqa: ANN001
     conn.execute(insert(S.regions), TINY_REGIONS)
 
 
-def copy_sqlite(engine, path) -> str:  # noqa: ANN001
+def copy_sqlite(engine, path) -> str:
     """A consistent copy of a SQLite database (the backup API: a plain file copy would miss what is
     still in the WAL); returns the copy's URL.  Tests that write copy the shared demo first."""
     import sqlite3
@@ -118,7 +118,7 @@ def copy_sqlite(engine, path) -> str:  # noqa: ANN001
 
 
 @pytest.fixture(scope="session")
-def small_demo(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+def small_demo(tmp_path_factory: pytest.TempPathFactory):
     """A migrated SQLite demo county: 1,500 households x 15 months."""
     from fanpin import store
     from fanpin.demo.build import build_demo

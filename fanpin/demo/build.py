@@ -137,8 +137,9 @@ def _write_regions(conn, spec: DemoSpec, geo: Geography) -> None:  # noqa: ANN00
     sio.bulk_insert(conn, S.regions, rows)
 
 
-def build_demo(engine: Engine, spec: DemoSpec = DemoSpec(), progress: Progress | None = None) -> dict[str, int]:
-    """Generate the demo county into an empty, migrated database. Returns row counts."""
+def build_demo(engine: Engine, spec: DemoSpec | None = None, progress: Progress | None = None) -> dict[str, int]:
+    """Generate the demo county into an empty, migrated database (the default ``DemoSpec`` when none is given). Returns row counts."""
+    spec = spec or DemoSpec()
     rng = np.random.default_rng(spec.seed)
     say = progress or (lambda _msg, _frac: None)
     say("geography", 0.0)
@@ -191,7 +192,7 @@ def build_demo(engine: Engine, spec: DemoSpec = DemoSpec(), progress: Progress |
         "tekun": np.zeros(len(hh), dtype=bool),
         "public_welfare_job": pop.welfare_job,
     }
-    count = lambda w: np.bincount(hh, weights=w, minlength=n).astype(int)  # noqa: E731
+    count = lambda w: np.bincount(hh, weights=w, minlength=n).astype(int)
     labour_hh = count(pop.labour == 0)
     hh_cols = {
         "household_id": hids,

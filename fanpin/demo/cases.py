@@ -614,7 +614,7 @@ def month_view(frame: pd.DataFrame, household_id: str, policy: RiskPolicy, *, pe
         if not np.isnan(raw[j]) and bool(BY_KEY[r.indicator].hits(raw[j : j + 1], thr)[0]):
             forced.append((r.indicator, float(r.threshold), r.tier))
     tier = int(res.tier[row])
-    score_tier = int((res.score[row] >= pol.cutoffs[0])) + int(res.score[row] >= pol.cutoffs[1])
+    score_tier = int(res.score[row] >= pol.cutoffs[0]) + int(res.score[row] >= pol.cutoffs[1])
     forced_by = tuple(f for f in forced if TIER_CODE[f[2]] == tier and tier > score_tier)
     reasons = tuple(ReasonRow(r.key, r.value, r.contribution, r.warning_hit, r.missing) for r in res.reasons(row, top=top))
     # The category the verification form would suggest (vectorised over the month, read for one row).

@@ -12,8 +12,9 @@ valid and neighbouring townships sharing exactly the same edges.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import shapely
@@ -446,7 +447,7 @@ def _rounded(obj: Any) -> Any:
     return obj
 
 
-def _feature_collection(rows) -> dict[str, Any]:
+def _feature_collection(rows: Iterable[tuple[str, str, str, Any]]) -> dict[str, Any]:
     """FeatureCollection with exterior rings counter-clockwise (RFC 7946) and 5-decimal coordinates."""
     features = []
     for code, name, name_en, geom in rows:

@@ -55,7 +55,7 @@ def _at(period: int, day: int = 15) -> datetime:
     return datetime(period // 100, period % 100, day, 10, 0, 0)
 
 
-def plant_findings(engine: Engine, spec, rng: np.random.Generator | None = None) -> dict[str, int]:  # noqa: ANN001, C901 - DemoSpec
+def plant_findings(engine: Engine, spec, rng: np.random.Generator | None = None) -> dict[str, int]:  # noqa: ANN001 - DemoSpec
     """Plant each rule's cases; returns rule -> expected findings in the last month (natural + planted)."""
     rng = rng if rng is not None else np.random.default_rng([int(spec.seed), 0x5E1F])
     P = int(spec.periods[-1])

@@ -160,7 +160,7 @@ def _at(day: pd.Timestamp, rng: np.random.Generator) -> datetime:
     return (day.normalize() + timedelta(hours=int(rng.integers(9, 18)), minutes=int(rng.integers(0, 60)))).to_pydatetime()
 
 
-def seed_workflow(engine: Engine, spec, rng: np.random.Generator | None = None) -> dict[str, int]:  # noqa: ANN001, C901 - DemoSpec
+def seed_workflow(engine: Engine, spec, rng: np.random.Generator | None = None) -> dict[str, int]:  # noqa: ANN001 - DemoSpec
     """Replay orders, decisions and eliminations over the demo's months; returns counts
     (orders, decided, overdue at the last month's end, monitored, eliminated)."""
     rng = rng if rng is not None else np.random.default_rng([int(spec.seed), 0x0DE5])

@@ -209,7 +209,7 @@ def _merged_ranges(ws) -> list[tuple[str, int, int, int, int]]:  # noqa: ANN001
 
     found: list[tuple[str, int, int, int, int]] = []
     tail = b""
-    with ws._get_source() as src:  # noqa: SLF001 - openpyxl keeps the sheet's path here
+    with ws._get_source() as src:
         while True:
             chunk = src.read(1 << 20)
             if not chunk:

@@ -47,7 +47,7 @@ def _chunks(values: Sequence, n: int = 5000):  # noqa: ANN202
         yield values[i : i + n]
 
 
-def _existing(conn: Connection, column, values: Sequence, *extra) -> pd.DataFrame:  # noqa: ANN001
+def _existing(conn: Connection, column, values: Sequence, *extra: object) -> pd.DataFrame:  # noqa: ANN001 - SQLAlchemy columns
     """Rows whose ``column`` is in ``values`` (chunked IN), selecting ``column`` and ``extra``."""
     cols = [column, *extra]
     parts = []

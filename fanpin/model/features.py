@@ -174,8 +174,8 @@ def features_for(data: PanelData, t: int) -> pd.DataFrame:
     ids = pd.Index(f["household_id"].astype(str), name="household_id")
     line = data.lines.get(t, np.nan)
     size = np.maximum(f["size"].to_numpy(dtype=np.float64), 1.0)
-    col = lambda c: f[c].to_numpy(dtype=np.float64)  # noqa: E731
-    pc = lambda c: col(c) / size / line  # noqa: E731
+    col = lambda c: f[c].to_numpy(dtype=np.float64)
+    pc = lambda c: col(c) / size / line
     out: dict[str, np.ndarray] = {}
     inc = col("income_pc")
     out["inc_ratio"] = inc / line

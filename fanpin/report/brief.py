@@ -560,7 +560,7 @@ def headline_rows(brief: Brief) -> list[tuple[str, int | float | None, int | flo
 
 def tables(brief: Brief, lang: str) -> dict[str, pd.DataFrame]:
     """The brief's tables with headers in ``lang`` (sheet key -> frame); the .docx and .xlsx show these."""
-    T = lambda key, **kw: translate(f"brief.{key}", lang, **kw)  # noqa: E731
+    T = lambda key, **kw: translate(f"brief.{key}", lang, **kw)
     out: dict[str, pd.DataFrame] = {}
     rows = headline_rows(brief)
     out["headline"] = pd.DataFrame(
@@ -636,7 +636,7 @@ def tables(brief: Brief, lang: str) -> dict[str, pd.DataFrame]:
 
 
 def _household_table(brief: Brief, f: pd.DataFrame, lang: str, kind: str) -> pd.DataFrame:
-    T = lambda key: translate(f"brief.{key}", lang)  # noqa: E731
+    T = lambda key: translate(f"brief.{key}", lang)
     cols = {
         T("col.household_id"): f["household_id"].astype(str),
         T("col.township"): [brief.name(c, lang) for c in f["township_code"]],

@@ -142,7 +142,7 @@ def headline_text(brief: Brief, lang: str) -> str:
 
 def township_texts(brief: Brief, lang: str) -> list[str]:
     """Top townships, biggest rises, hot spots and what changed, area events."""
-    T = lambda k, **kw: translate(f"brief.p.{k}", lang, **kw)  # noqa: E731
+    T = lambda k, **kw: translate(f"brief.p.{k}", lang, **kw)
     tw = brief.townships
     sep = _sep(lang)
     out = [T("top_townships", list=sep.join(f"{brief.name(r.township_code, lang)}（{fmt.pct(r.red_share)}）" if lang == "zh" else f"{brief.name(r.township_code, lang)} ({fmt.pct(r.red_share)})" for r in tw.head(3).itertuples()))]
@@ -264,7 +264,7 @@ def render_docx(brief: Brief, lang: str = "zh", charts: dict[str, bytes] | None 
         from fanpin.report.charts import charts as draw
 
         charts = draw(brief, lang)
-    T = lambda k, **kw: translate(f"brief.{k}", lang, **kw)  # noqa: E731
+    T = lambda k, **kw: translate(f"brief.{k}", lang, **kw)
     tabs = tables(brief, lang)
     doc = Document()
     _set_fonts(doc)

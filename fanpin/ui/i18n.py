@@ -26,7 +26,7 @@ def lkey(key: str) -> str:
     return f"{key}_{lang()}"
 
 
-def kept_selectbox(where, label: str, options: list, state_key: str, format_func, default, *, prefix: str = "w", **kwargs):  # noqa: ANN001, ANN201
+def kept_selectbox(where, label: str, options: list, state_key: str, format_func, default, *, prefix: str = "w", **kwargs: object):  # noqa: ANN001, ANN201
     """A selectbox with translated option labels whose choice survives language switches and page
     changes, and which code may set (``st.session_state[state_key] = value``: a click on the map,
     an "open" button).

@@ -70,7 +70,7 @@ def language_switch() -> str:
     return lang()
 
 
-def choose(label: str, options: list, state_key: str, format_func, default, **kwargs):  # noqa: ANN001, ANN201
+def choose(label: str, options: list, state_key: str, format_func, default, **kwargs: object):  # noqa: ANN001, ANN201
     """A sidebar selectbox whose choice survives language switches and page changes
     (``fanpin.ui.i18n.kept_selectbox``; the widget is keyed ``sb_<state_key>_<lang>``)."""
     return kept_selectbox(st.sidebar, label, options, state_key, format_func, default, prefix="sb", **kwargs)

@@ -93,7 +93,7 @@ def test_unknown_action_and_unknown_role() -> None:
 @pytest.mark.parametrize(
     "name,masked", [("张三", "张*"), ("张三丰", "张*"), ("欧阳娜娜", "欧*"), ("李", "李*"), ("", ""), (None, "")]
 )
-def test_mask_name_keeps_the_surname_and_one_star(name, masked) -> None:  # noqa: ANN001
+def test_mask_name_keeps_the_surname_and_one_star(name, masked) -> None:
     assert masking.mask_name(name) == masked
 
 
@@ -128,7 +128,7 @@ def test_scope_frame_keeps_a_case_workers_townships_only() -> None:
     assert roles.scope_ids(HH, f.set_index("household_id")["township_code"], CW2) == HH[2:]
 
 
-def _db(url: str):  # noqa: ANN202
+def _db(url: str):
     engine = store.make_engine(url, create=True)
     store.upgrade(engine)
     with engine.begin() as conn:
@@ -147,18 +147,18 @@ def _db(url: str):  # noqa: ANN202
 
 
 @pytest.fixture
-def eng(db_url: str):  # noqa: ANN201
+def eng(db_url: str):
     engine = _db(db_url)
     yield engine
     engine.dispose()
 
 
-def _audit(engine, action: str) -> list[tuple]:  # noqa: ANN001
+def _audit(engine, action: str) -> list[tuple]:
     with engine.connect() as conn:
         return [tuple(r) for r in conn.execute(select(S.audit_log.c.actor, S.audit_log.c.target).where(S.audit_log.c.action == action).order_by(S.audit_log.c.audit_id))]
 
 
-def test_require_household_refuses_outside_and_unknown_alike(eng) -> None:  # noqa: ANN001
+def test_require_household_refuses_outside_and_unknown_alike(eng) -> None:
     roles.require_household(CW1, eng, HH[0], "household_view")
     roles.require_household(ANALYST, eng, HH[3], "household_view")
     for hid in (HH[2], "no-such-household"):
@@ -170,7 +170,7 @@ def test_require_household_refuses_outside_and_unknown_alike(eng) -> None:  # no
     assert exc.value.code == "household_view"
 
 
-def test_profile_search_and_detail_are_scoped(eng) -> None:  # noqa: ANN001
+def test_profile_search_and_detail_are_scoped(eng) -> None:
     assert P.find_households(eng, "990101", principal=CW1)["household_id"].tolist() == HH[:2]
     assert P.find_households(eng, "990101", principal=CW2)["household_id"].tolist() == HH[2:]
     assert P.find_households(eng, "990101", principal=ANALYST)["household_id"].tolist() == HH
@@ -182,7 +182,7 @@ def test_profile_search_and_detail_are_scoped(eng) -> None:  # noqa: ANN001
         P.household_detail(eng, HH[0], principal=TRAINER)
 
 
-def test_unmask_is_refused_and_logged_by_the_domain(eng) -> None:  # noqa: ANN001
+def test_unmask_is_refused_and_logged_by_the_domain(eng) -> None:
     P.unmask(eng, CW1, HH[0], {"page": "test"})
     for who, hid in ((CW1, HH[2]), (STEWARD, HH[0]), (LEADER, HH[0])):
         with pytest.raises(AccessDenied):
@@ -195,7 +195,7 @@ def test_unmask_is_refused_and_logged_by_the_domain(eng) -> None:  # noqa: ANN00
     assert P.phone_shown(d.household) == "139****5670"
 
 
-def test_workflow_refuses_roles_and_townships(eng) -> None:  # noqa: ANN001
+def test_workflow_refuses_roles_and_townships(eng) -> None:
     cid = clues.add_clue(eng, HH[0], 202412, "cadre_visit", "cadre", "illness", principal=CW1)
     with pytest.raises(AccessDenied):
         clues.add_clue(eng, HH[2], 202412, "cadre_visit", "cadre", "illness", principal=CW1)
@@ -235,7 +235,7 @@ def test_workflow_refuses_roles_and_townships(eng) -> None:  # noqa: ANN001
     assert monitoring.monitoring_history(eng, principal=CW2).empty and len(monitoring.monitoring_history(eng, principal=CW1)) == 1
 
 
-def test_elimination_approval_is_refused_outside_the_scope(eng) -> None:  # noqa: ANN001
+def test_elimination_approval_is_refused_outside_the_scope(eng) -> None:
     with eng.begin() as conn:
         res = conn.execute(insert(S.monitoring).values(household_id=HH[2], period=202412, status="proposed", method="natural", recorded_at=datetime(2024, 12, 5), recorded_by="cw2"))
         pid = int(res.inserted_primary_key[0])
@@ -250,7 +250,7 @@ def test_elimination_approval_is_refused_outside_the_scope(eng) -> None:  # noqa
         monitoring.propose_elimination(eng, HH[2], 202412, "natural", "cw1", principal=CW1)
 
 
-def test_policy_adoption_and_model_clues_need_the_role(eng) -> None:  # noqa: ANN001
+def test_policy_adoption_and_model_clues_need_the_role(eng) -> None:
     pol = RiskPolicy.default(income_line=8000.0)
     with pytest.raises(AccessDenied):
         save_policy(eng, pol, "s1", user="cw1", principal=CW1)
@@ -271,7 +271,7 @@ def test_policy_adoption_and_model_clues_need_the_role(eng) -> None:  # noqa: AN
         assert conn.execute(select(func.count()).select_from(S.clues).where(S.clues.c.source == "model")).scalar() == 1
 
 
-def test_audit_query_filters_and_treats_text_as_data(eng) -> None:  # noqa: ANN001
+def test_audit_query_filters_and_treats_text_as_data(eng) -> None:
     from fanpin.access.audit import record
 
     record(eng, "cw1", "household_view", HH[0], {"page": "profile"}, at=datetime(2024, 12, 1, 9))

@@ -18,7 +18,7 @@ T0 = datetime(2025, 3, 1, 9, 0, 0)
 
 
 @pytest.fixture
-def eng(db_url: str):  # noqa: ANN201
+def eng(db_url: str):
     engine = store.make_engine(db_url, create=True)
     store.upgrade(engine)
     with engine.begin() as conn:
@@ -27,17 +27,17 @@ def eng(db_url: str):  # noqa: ANN201
     engine.dispose()
 
 
-def _log(engine) -> list[tuple]:  # noqa: ANN001
+def _log(engine) -> list[tuple]:
     with engine.connect() as conn:
         return [tuple(r) for r in conn.execute(select(S.audit_log.c.actor, S.audit_log.c.action, S.audit_log.c.target).order_by(S.audit_log.c.audit_id))]
 
 
-def _row(engine, name: str):  # noqa: ANN001, ANN202
+def _row(engine, name: str):
     with engine.connect() as conn:
         return conn.execute(select(S.users).where(S.users.c.username == name)).first()
 
 
-def test_passwords_are_stored_as_argon2_hashes(eng) -> None:  # noqa: ANN001
+def test_passwords_are_stored_as_argon2_hashes(eng) -> None:
     u = users.add_user(eng, "wang", "analyst", "correct horse", display_name="王分析", now=T0)
     assert (u.username, u.role, u.townships, u.display_name, u.has_password) == ("wang", "analyst", None, "王分析", True)
     stored = _row(eng, "wang").password_hash
@@ -51,7 +51,7 @@ def test_passwords_are_stored_as_argon2_hashes(eng) -> None:  # noqa: ANN001
     assert _log(eng) == [("cli", "user_changed", "wang"), ("cli", "user_changed", "li")]
 
 
-def test_login_gives_the_principal_from_the_database(eng) -> None:  # noqa: ANN001
+def test_login_gives_the_principal_from_the_database(eng) -> None:
     users.add_user(eng, "cw", "case_worker", "pass-word-1", townships=[T2, T1], display_name="刘干部")
     p = users.authenticate(eng, "cw", "pass-word-1", now=T0)
     assert p == Principal("cw", "case_worker", frozenset({T1, T2}), "刘干部")
@@ -62,7 +62,7 @@ def test_login_gives_the_principal_from_the_database(eng) -> None:  # noqa: ANN0
     assert _log(eng)[-1] == ("cw", "login", "cw")
 
 
-def test_validation(eng) -> None:  # noqa: ANN001
+def test_validation(eng) -> None:
     cases = [
         (dict(username="a", role="superuser", password="longenough"), "bad_role"),
         (dict(username="a", role="case_worker", password="longenough"), "need_townships"),
@@ -84,7 +84,7 @@ def test_validation(eng) -> None:  # noqa: ANN001
     assert users.user_count(eng) == 1
 
 
-def test_five_failures_lock_the_account_for_fifteen_minutes(eng) -> None:  # noqa: ANN001
+def test_five_failures_lock_the_account_for_fifteen_minutes(eng) -> None:
     users.add_user(eng, "wang", "analyst", "right-password")
     for i in range(users.MAX_FAILURES - 1):
         with pytest.raises(users.LoginFailed):
@@ -108,9 +108,9 @@ def test_five_failures_lock_the_account_for_fifteen_minutes(eng) -> None:  # noq
     assert actions.count("login_failed") == 7 and actions[-1] == "login"
 
 
-def test_a_new_password_lifts_the_lock(eng) -> None:  # noqa: ANN001
+def test_a_new_password_lifts_the_lock(eng) -> None:
     users.add_user(eng, "wang", "analyst", "right-password")
-    for i in range(users.MAX_FAILURES):
+    for _ in range(users.MAX_FAILURES):
         with pytest.raises(users.LoginFailed):
             users.authenticate(eng, "wang", "wrong", now=T0)
     users.set_password(eng, "wang", "new-password-2", actor="admin")
@@ -121,7 +121,7 @@ def test_a_new_password_lifts_the_lock(eng) -> None:  # noqa: ANN001
         users.set_password(eng, "nobody", "new-password-2")
 
 
-def test_a_disabled_user_cannot_log_in_and_loses_the_session(eng) -> None:  # noqa: ANN001
+def test_a_disabled_user_cannot_log_in_and_loses_the_session(eng) -> None:
     users.add_user(eng, "wang", "leader", "right-password")
     assert users.principal_for(eng, "wang") is not None
     users.set_disabled(eng, "wang", True, actor="root")
@@ -134,13 +134,13 @@ def test_a_disabled_user_cannot_log_in_and_loses_the_session(eng) -> None:  # no
     assert ("root", "user_changed", "wang") in _log(eng)
 
 
-def test_role_change_applies_at_once(eng) -> None:  # noqa: ANN001
+def test_role_change_applies_at_once(eng) -> None:
     users.add_user(eng, "wang", "analyst", "right-password")
     users.set_role(eng, "wang", "case_worker", [T1], actor="root")
     assert users.principal_for(eng, "wang") == Principal("wang", "case_worker", frozenset({T1}), "wang")
 
 
-def test_identity_provider_accounts_map_the_email(eng) -> None:  # noqa: ANN001
+def test_identity_provider_accounts_map_the_email(eng) -> None:
     users.add_user(eng, "zhang@bureau.example", "leader", None)
     assert users.get_user(eng, "zhang@bureau.example").has_password is False
     with pytest.raises(users.LoginFailed):  # no local password: the form cannot log this account in
@@ -150,7 +150,7 @@ def test_identity_provider_accounts_map_the_email(eng) -> None:  # noqa: ANN001
     assert _log(eng)[-2:] == [("zhang@bureau.example", "login", "zhang@bureau.example"), ("stranger@example.com", "login_failed", "stranger@example.com")]
 
 
-def test_the_list_has_no_hashes(eng) -> None:  # noqa: ANN001
+def test_the_list_has_no_hashes(eng) -> None:
     users.add_user(eng, "wang", "analyst", "right-password")
     frame = users.list_users(eng)
     assert "password_hash" not in frame.columns and frame["username"].tolist() == ["wang"]

@@ -13,14 +13,14 @@ from fanpin.access import users
 
 
 @pytest.fixture
-def app_db(small_demo, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN001, ANN201
+def app_db(small_demo, monkeypatch: pytest.MonkeyPatch):
     engine, spec = small_demo
     monkeypatch.setenv("FANPIN_DB_URL", engine.url.render_as_string(hide_password=False))
     return engine, spec
 
 
 @pytest.fixture
-def demo_copy(small_demo, tmp_path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN001, ANN201
+def demo_copy(small_demo, tmp_path, monkeypatch: pytest.MonkeyPatch):
     """A private copy of the small demo county for a test that writes, pointed to by FANPIN_DB_URL."""
     from fanpin import store
     from tests.conftest import copy_sqlite

@@ -25,7 +25,7 @@ NASTY = ("' OR 1=1 --", "<script>alert(1)</script>", "%", "_", "1'; DROP TABLE h
 
 
 @pytest.fixture(scope="module")
-def acc_db(small_demo, tmp_path_factory):  # noqa: ANN001, ANN201
+def acc_db(small_demo, tmp_path_factory):
     """A private copy of the small demo (these tests write users, clues and audit rows)."""
     engine, spec = small_demo
     path = tmp_path_factory.mktemp("access") / "acc.db"
@@ -40,19 +40,19 @@ def acc_db(small_demo, tmp_path_factory):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def db(acc_db, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN001, ANN201
+def db(acc_db, monkeypatch: pytest.MonkeyPatch):
     eng, url = acc_db
     monkeypatch.setenv("FANPIN_DB_URL", url)
     return eng
 
 
-def _texts(at) -> str:  # noqa: ANN001
+def _texts(at) -> str:
     """Everything the page says, markdown escapes removed (names are escaped in the sidebar)."""
     parts = (*at.title, *at.markdown, *at.caption, *at.success, *at.error, *at.warning, *at.info, *at.code)
     return " ".join(str(x.value) for x in parts).replace("\\", "")
 
 
-def _log(eng, action: str, actor: str | None = None) -> list:  # noqa: ANN001
+def _log(eng, action: str, actor: str | None = None) -> list:
     q = select(S.audit_log).where(S.audit_log.c.action == action).order_by(S.audit_log.c.audit_id)
     if actor:
         q = q.where(S.audit_log.c.actor == actor)
@@ -60,16 +60,16 @@ def _log(eng, action: str, actor: str | None = None) -> list:  # noqa: ANN001
         return list(conn.execute(q))
 
 
-def _login_form(at) -> bool:  # noqa: ANN001
+def _login_form(at) -> bool:
     return any(ti.key == "login_password" for ti in at.text_input)
 
 
-def _townships(eng) -> list[str]:  # noqa: ANN001
+def _townships(eng) -> list[str]:
     return sorted(users.township_codes(eng))
 
 
 # ---------------------------------------------------------------- login
-def test_no_users_says_how_to_create_the_first_admin(db) -> None:  # noqa: ANN001
+def test_no_users_says_how_to_create_the_first_admin(db) -> None:
     assert users.user_count(db) == 0
     for lang, words in (("zh", "还没有任何用户"), ("en", "no users yet")):
         at = new_app()
@@ -82,7 +82,7 @@ def test_no_users_says_how_to_create_the_first_admin(db) -> None:  # noqa: ANN00
         assert not at.metric and not at.dataframe  # nothing of the county before login
 
 
-def test_login_logout_and_audit(db) -> None:  # noqa: ANN001
+def test_login_logout_and_audit(db) -> None:
     name = ensure_user("leader", "ld_login")
     n_login = len(_log(db, "login", name))
     at = new_app()
@@ -98,7 +98,7 @@ def test_login_logout_and_audit(db) -> None:  # noqa: ANN001
     assert _log(db, "logout", name)
 
 
-def test_wrong_password_and_unknown_user_get_the_same_message(db) -> None:  # noqa: ANN001
+def test_wrong_password_and_unknown_user_get_the_same_message(db) -> None:
     name = ensure_user("analyst", "an_wrong")
     messages = []
     for user, pw in ((name, "wrong-password"), ("no_such_user", "whatever-pw")):
@@ -111,7 +111,7 @@ def test_wrong_password_and_unknown_user_get_the_same_message(db) -> None:  # no
     assert _log(db, "login_failed", name) and _log(db, "login_failed", "no_such_user")
 
 
-def test_five_failures_lock_out_even_the_right_password(db) -> None:  # noqa: ANN001
+def test_five_failures_lock_out_even_the_right_password(db) -> None:
     name = ensure_user("analyst", "an_locked")
     at = new_app()
     at.run()
@@ -130,7 +130,7 @@ def test_five_failures_lock_out_even_the_right_password(db) -> None:  # noqa: AN
     assert not _login_form(at)
 
 
-def test_idle_timeout_logs_out(db, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+def test_idle_timeout_logs_out(db, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FANPIN_IDLE_MINUTES", "30")
     at = open_page("overview", role="leader")
     assert at.metric
@@ -144,7 +144,7 @@ def test_idle_timeout_logs_out(db, monkeypatch: pytest.MonkeyPatch) -> None:  # 
     assert '"idle"' in _log(db, "logout", "leader")[-1].detail
 
 
-def test_a_disabled_user_is_out_at_the_next_click(db) -> None:  # noqa: ANN001
+def test_a_disabled_user_is_out_at_the_next_click(db) -> None:
     name = ensure_user("leader", "ld_disabled")
     at = new_app()
     at.run()
@@ -157,7 +157,7 @@ def test_a_disabled_user_is_out_at_the_next_click(db) -> None:  # noqa: ANN001
 
 # ---------------------------------------------------------------- pages by role
 @pytest.mark.parametrize("role", ROLES)
-def test_forbidden_pages_opened_directly_are_refused(db, role: str) -> None:  # noqa: ANN001
+def test_forbidden_pages_opened_directly_are_refused(db, role: str) -> None:
     refused = [p for p in PAGES if not can_open(role, p)]
     at = new_app()
     at.switch_page(f"pages/{refused[0]}.py" if refused else "pages/overview.py")
@@ -171,7 +171,7 @@ def test_forbidden_pages_opened_directly_are_refused(db, role: str) -> None:  # 
         assert not at.metric and not at.dataframe and not at.title, (role, page)
 
 
-def test_tampered_session_state_gives_nothing(db) -> None:  # noqa: ANN001
+def test_tampered_session_state_gives_nothing(db) -> None:
     at = open_page("clues", role="case_worker")
     for key, value in (("role", "admin"), ("sb_role_zh", "admin"), ("_synced_role", "admin"), ("auth_role", "admin")):
         at.session_state[key] = value
@@ -182,7 +182,7 @@ def test_tampered_session_state_gives_nothing(db) -> None:  # noqa: ANN001
     assert "帮扶干部" in _texts(at)  # the sidebar still shows the user's own role
 
 
-def test_trainer_sees_the_demo_county_only(db) -> None:  # noqa: ANN001
+def test_trainer_sees_the_demo_county_only(db) -> None:
     at = open_page("training", role="trainer")
     assert not at.exception and not at.error
     with db.begin() as conn:
@@ -198,7 +198,7 @@ def test_trainer_sees_the_demo_county_only(db) -> None:  # noqa: ANN001
 
 # ---------------------------------------------------------------- case-worker scoping on the pages
 @pytest.fixture
-def one_town(db):  # noqa: ANN001, ANN201
+def one_town(db):
     """A case worker for the first township, a household inside it and one outside."""
     town = _townships(db)[0]
     name = ensure_user("case_worker", "cw_one", townships=[town])
@@ -209,7 +209,7 @@ def one_town(db):  # noqa: ANN001, ANN201
     return name, town, inside, outside
 
 
-def _open_as(name: str, page: str, **params: str):  # noqa: ANN202
+def _open_as(name: str, page: str, **params: str):
     at = new_app()
     for k, v in params.items():
         at.query_params[k] = v
@@ -218,7 +218,7 @@ def _open_as(name: str, page: str, **params: str):  # noqa: ANN202
     return login(at, name)
 
 
-def test_profile_shows_only_the_case_workers_townships(db, one_town) -> None:  # noqa: ANN001
+def test_profile_shows_only_the_case_workers_townships(db, one_town) -> None:
     name, town, inside, outside = one_town
     at = _open_as(name, "profile")
     at.text_input(key="pf_search").input(inside).run()
@@ -238,7 +238,7 @@ def test_profile_shows_only_the_case_workers_townships(db, one_town) -> None:  #
     assert not any(r.target == outside for r in _log(db, "household_view", name))
 
 
-def test_clues_and_register_show_only_the_case_workers_townships(db, one_town) -> None:  # noqa: ANN001
+def test_clues_and_register_show_only_the_case_workers_townships(db, one_town) -> None:
     name, town, inside, outside = one_town
     last = store.periods(db)[-1]
     with db.connect() as conn:
@@ -274,7 +274,7 @@ def test_clues_and_register_show_only_the_case_workers_townships(db, one_town) -
 
 
 @pytest.mark.parametrize("page,key", [("profile", "pf_search"), ("clues", "cl_hid"), ("clues", "cl_add_hid"), ("admin", "ad_f_target")])
-def test_search_boxes_take_sql_and_html_as_data(db, page: str, key: str) -> None:  # noqa: ANN001
+def test_search_boxes_take_sql_and_html_as_data(db, page: str, key: str) -> None:
     role = "admin"
     at = open_page(page, role=role)
     with db.connect() as conn:
@@ -293,7 +293,7 @@ def test_search_boxes_take_sql_and_html_as_data(db, page: str, key: str) -> None
         assert conn.execute(select(func.count()).select_from(S.households)).scalar() == n_households
 
 
-def test_login_form_takes_sql_and_html_as_data(db) -> None:  # noqa: ANN001
+def test_login_form_takes_sql_and_html_as_data(db) -> None:
     name = ensure_user("admin", "admin_nasty")  # its own account: five wrong passwords lock it
     at = new_app()
     at.run()
@@ -306,7 +306,7 @@ def test_login_form_takes_sql_and_html_as_data(db) -> None:  # noqa: ANN001
 
 
 # ---------------------------------------------------------------- audit
-def test_unmask_and_views_are_audited_once_each(db, one_town) -> None:  # noqa: ANN001
+def test_unmask_and_views_are_audited_once_each(db, one_town) -> None:
     name, town, inside, outside = one_town
     at = _open_as(name, "profile", household=inside)
     n_unmask = len(_log(db, "unmask", name))
@@ -316,14 +316,14 @@ def test_unmask_and_views_are_audited_once_each(db, one_town) -> None:  # noqa: 
     assert len(rows) == n_unmask + 1 and rows[-1].target == inside
 
 
-def test_admin_audit_page_lists_filters_and_cannot_alter(db) -> None:  # noqa: ANN001
+def test_admin_audit_page_lists_filters_and_cannot_alter(db) -> None:
     at = open_page("admin", role="admin")
     assert not at.exception
     assert not at.get("arrow_data_editor") and not at.get("data_editor")  # shown read-only
     at.tabs  # noqa: B018 - both tabs are drawn
     with db.connect() as conn:
         before = conn.execute(select(func.count()).select_from(S.audit_log)).scalar()
-    def audit_table():  # noqa: ANN202
+    def audit_table():
         return next(d.value for d in at.dataframe if "编号" in d.value.columns)
 
     log = audit_table()
@@ -342,7 +342,7 @@ def test_admin_audit_page_lists_filters_and_cannot_alter(db) -> None:  # noqa: A
         assert conn.execute(select(func.count()).select_from(S.audit_log)).scalar() >= before
 
 
-def test_admin_adds_and_disables_a_user(db) -> None:  # noqa: ANN001
+def test_admin_adds_and_disables_a_user(db) -> None:
     at = open_page("admin", role="admin")
     town = _townships(db)[1]
     at.text_input(key="ad_name").input("new_cw")
@@ -364,7 +364,7 @@ def test_admin_adds_and_disables_a_user(db) -> None:  # noqa: ANN001
     assert not users.get_user(db, "admin").disabled
 
 
-def test_admin_changes_a_role_and_a_case_workers_townships(db) -> None:  # noqa: ANN001
+def test_admin_changes_a_role_and_a_case_workers_townships(db) -> None:
     at = open_page("admin", role="admin")
     towns = _townships(db)
     users.add_user(db, "role_target", "analyst", "role-target-pass", created_by="test")
@@ -389,7 +389,7 @@ def test_admin_changes_a_role_and_a_case_workers_townships(db) -> None:  # noqa:
 
 
 @pytest.mark.parametrize("page", sorted(p for p in PAGES if can_open("case_worker", p)))
-def test_every_page_a_one_township_case_worker_may_open_renders(db, one_town, page: str) -> None:  # noqa: ANN001
+def test_every_page_a_one_township_case_worker_may_open_renders(db, one_town, page: str) -> None:
     name, town, inside, outside = one_town
     at = _open_as(name, page)
     assert not at.exception, (page, [e.value for e in at.exception])
@@ -406,7 +406,7 @@ AUTH = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret":
         "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}
 
 
-def test_oidc_maps_the_email_to_a_user_row(db) -> None:  # noqa: ANN001
+def test_oidc_maps_the_email_to_a_user_row(db) -> None:
     if users.get_user(db, "zhao@bureau.example") is None:
         users.add_user(db, "zhao@bureau.example", "leader", None, created_by="test")
     # not logged in at the provider: one login button, no password form
@@ -435,7 +435,7 @@ def test_oidc_maps_the_email_to_a_user_row(db) -> None:  # noqa: ANN001
     assert _log(db, "login_failed", "stranger@example.com")
 
 
-def test_downloading_the_audit_log_is_itself_audited(db) -> None:  # noqa: ANN001
+def test_downloading_the_audit_log_is_itself_audited(db) -> None:
     at = open_page("admin", role="admin")
     n = len(_log(db, "export", "admin"))
     at.download_button[0].click().run()
@@ -444,7 +444,7 @@ def test_downloading_the_audit_log_is_itself_audited(db) -> None:  # noqa: ANN00
     assert len(rows) == n + 1 and rows[-1].target == "audit_log" and '"format": "csv"' in rows[-1].detail
 
 
-def test_hidden_navigation_lists_only_the_roles_pages(db, tmp_path) -> None:  # noqa: ANN001
+def test_hidden_navigation_lists_only_the_roles_pages(db, tmp_path) -> None:
     """With app.py's navigation hidden (``position="hidden"`` + ``sidebar.SIDEBAR_NAV``), the sidebar links
     only the pages the role may open."""
     from pathlib import Path
@@ -471,7 +471,7 @@ def test_hidden_navigation_lists_only_the_roles_pages(db, tmp_path) -> None:  # 
         sb.SIDEBAR_NAV = False
 
 
-def test_a_table_download_is_audited_with_who_what_and_how_many_rows(db, one_town) -> None:  # noqa: ANN001
+def test_a_table_download_is_audited_with_who_what_and_how_many_rows(db, one_town) -> None:
     """Every table download (``download_table``) writes one ``export`` row: who, which table, format, rows."""
     name = one_town[0]
     at = new_app()

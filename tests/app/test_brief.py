@@ -9,12 +9,12 @@ from fanpin.store.schema import audit_log
 from .conftest import open_page
 
 
-def _briefs(engine) -> int:  # noqa: ANN001
+def _briefs(engine) -> int:
     with engine.connect() as conn:
         return conn.execute(select(func.count()).select_from(audit_log).where(audit_log.c.action == "brief")).scalar()
 
 
-def test_brief_button_offers_docx_and_xlsx(app_db) -> None:  # noqa: ANN001
+def test_brief_button_offers_docx_and_xlsx(app_db) -> None:
     engine, spec = app_db
     at = open_page("overview", role="leader")
     assert not at.exception, at.exception
@@ -32,7 +32,7 @@ def test_brief_button_offers_docx_and_xlsx(app_db) -> None:  # noqa: ANN001
     assert _briefs(engine) == before + 1
 
 
-def test_brief_button_in_english(app_db) -> None:  # noqa: ANN001
+def test_brief_button_in_english(app_db) -> None:
     at = open_page("overview", lang="en", role="leader")
     assert not at.exception, at.exception
     at.button(key="ov_brief").click()

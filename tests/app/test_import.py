@@ -14,12 +14,12 @@ from fanpin.ingest import specs
 from .conftest import open_page
 
 
-def _texts(at) -> str:  # noqa: ANN001
+def _texts(at) -> str:
     return " ".join(str(x.value) for x in (*at.title, *at.subheader, *at.markdown, *at.caption, *at.success, *at.error, *at.warning, *at.info))
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_page_renders_for_a_data_steward(app_db, lang: str) -> None:  # noqa: ANN001
+def test_page_renders_for_a_data_steward(app_db, lang: str) -> None:
     at = open_page("import", lang=lang, role="data_steward")
     assert not at.exception, [e.value for e in at.exception]
     text = _texts(at)
@@ -36,7 +36,7 @@ def test_page_renders_for_a_data_steward(app_db, lang: str) -> None:  # noqa: AN
     assert not at.error
 
 
-def test_page_refuses_a_leader(app_db) -> None:  # noqa: ANN001
+def test_page_refuses_a_leader(app_db) -> None:
     at = open_page("import", role="leader")
     assert not at.exception
     assert at.error and "数据导入" not in " ".join(x.value for x in at.title)
@@ -44,11 +44,11 @@ def test_page_refuses_a_leader(app_db) -> None:  # noqa: ANN001
 
 
 @pytest.fixture
-def import_db(demo_copy):  # noqa: ANN001, ANN201
+def import_db(demo_copy):
     """A copy of the small demo county (the shared one stays untouched)."""
     return demo_copy
 
-def test_upload_refused_then_accepted_and_applied(import_db) -> None:  # noqa: ANN001
+def test_upload_refused_then_accepted_and_applied(import_db) -> None:
     """Through the page: a bad file shows its report and no apply button; a good one is imported."""
     from sqlalchemy import select
 

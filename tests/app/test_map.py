@@ -17,7 +17,7 @@ from fanpin.store.regions import load_regions, township_geojson
 from .conftest import open_page
 
 
-def _expected(engine, period: int, metric: str = "red_share", contiguity: str = "queen"):  # noqa: ANN001, ANN202
+def _expected(engine, period: int, metric: str = "red_share", contiguity: str = "queen"):
     periods = store.periods(engine)
     snap = store.load_snapshot(engine, period)
     res = Scorer.from_frame(snap).run(baseline_policy(engine, period)).copy()
@@ -31,12 +31,12 @@ def _expected(engine, period: int, metric: str = "red_share", contiguity: str = 
     return snap, res, regions, metrics, spots
 
 
-def _township_table(at):  # noqa: ANN001, ANN202
+def _township_table(at):
     return at.dataframe[0].value.set_index("township_code")
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_map_renders_the_township_figures(app_db, lang: str) -> None:  # noqa: ANN001
+def test_map_renders_the_township_figures(app_db, lang: str) -> None:
     engine, spec = app_db
     period = spec.periods[-1]
     at = open_page("map", lang=lang, period=period)
@@ -63,7 +63,7 @@ def test_map_renders_the_township_figures(app_db, lang: str) -> None:  # noqa: A
     assert {"households_red", "households_yellow"} <= set(ids) and "households_green" not in ids
 
 
-def test_choosing_a_metric_changes_the_hotspots(app_db) -> None:  # noqa: ANN001
+def test_choosing_a_metric_changes_the_hotspots(app_db) -> None:
     engine, spec = app_db
     period = spec.periods[-1]
     at = open_page("map", period=period)
@@ -80,7 +80,7 @@ def test_choosing_a_metric_changes_the_hotspots(app_db) -> None:  # noqa: ANN001
         assert table.loc[code, "neighbours"] == spots.loc[code, "neighbours"]
 
 
-def test_first_month_has_no_change_metrics(app_db) -> None:  # noqa: ANN001
+def test_first_month_has_no_change_metrics(app_db) -> None:
     engine, spec = app_db
     at = open_page("map", period=spec.periods[0])
     at.selectbox(key="map_metric_zh").set_value("red_share_change")
@@ -90,7 +90,7 @@ def test_first_month_has_no_change_metrics(app_db) -> None:  # noqa: ANN001
     assert (_township_table(at)["cls"] == "无数据").all()
 
 
-def test_choosing_a_township_shows_its_villages_and_households(app_db) -> None:  # noqa: ANN001
+def test_choosing_a_township_shows_its_villages_and_households(app_db) -> None:
     engine, spec = app_db
     period = spec.periods[-1]
     snap, res, regions, _, _ = _expected(engine, period)
@@ -121,7 +121,7 @@ def test_choosing_a_township_shows_its_villages_and_households(app_db) -> None: 
     assert drawn == {f"households_{k}": int((hh["tier"] == k).sum()) for k in ("green", "yellow", "red")}
 
 
-def test_a_click_on_the_map_selects_the_township(app_db) -> None:  # noqa: ANN001
+def test_a_click_on_the_map_selects_the_township(app_db) -> None:
     engine, spec = app_db
     period = spec.periods[-1]
     fc = township_geojson(engine)
@@ -136,13 +136,13 @@ def test_a_click_on_the_map_selects_the_township(app_db) -> None:  # noqa: ANN00
     assert len(at.dataframe) == 3
 
 
-def _upload(at, payload: dict, name: str = "towns.geojson"):  # noqa: ANN001, ANN202
+def _upload(at, payload: dict, name: str = "towns.geojson"):
     at.file_uploader(key="map_upload").set_value((name, json.dumps(payload, ensure_ascii=False).encode(), "application/geo+json"))
     at.run()
     return at
 
 
-def test_a_mismatching_upload_is_refused_with_the_codes(app_db) -> None:  # noqa: ANN001
+def test_a_mismatching_upload_is_refused_with_the_codes(app_db) -> None:
     engine, spec = app_db
     fc = township_geojson(engine)
     dropped = fc["features"][0]["properties"]["region_code"]
@@ -155,7 +155,7 @@ def test_a_mismatching_upload_is_refused_with_the_codes(app_db) -> None:  # noqa
     assert "map_custom_fc" not in at.session_state
 
 
-def test_a_matching_upload_is_used_for_the_map(app_db) -> None:  # noqa: ANN001
+def test_a_matching_upload_is_used_for_the_map(app_db) -> None:
     engine, spec = app_db
     fc = township_geojson(engine)
     # the same townships with 区划代码 instead of region_code, as a bureau's own file might have

@@ -30,7 +30,7 @@ def open_page(page: str, lang: str = "zh", role: str = "analyst", **state: objec
 
 
 @pytest.fixture(scope="module")
-def model_db(small_demo, tmp_path_factory):  # noqa: ANN001, ANN201
+def model_db(small_demo, tmp_path_factory):
     """A private copy of the small demo (this page writes clues) and a model trained on it."""
     src, _ = small_demo
     path = tmp_path_factory.mktemp("model_db") / "copy.db"
@@ -40,32 +40,32 @@ def model_db(small_demo, tmp_path_factory):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def env(model_db, tmp_path, monkeypatch):  # noqa: ANN001, ANN201
+def env(model_db, tmp_path, monkeypatch):
     engine, model = model_db
     monkeypatch.setenv("FANPIN_DB_URL", engine.url.render_as_string(hide_password=False))
     monkeypatch.setenv("FANPIN_MODEL_DIR", str(tmp_path / "models"))
     return engine, model
 
 
-def _texts(at) -> str:  # noqa: ANN001
+def _texts(at) -> str:
     return "\n".join(m.value for m in at.markdown) + "\n".join(c.value for c in at.caption)
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_without_a_model_the_page_offers_training(env, lang: str) -> None:  # noqa: ANN001
+def test_without_a_model_the_page_offers_training(env, lang: str) -> None:
     at = open_page("model", lang=lang, role="analyst")
     assert not at.exception, at.exception
     assert at.info[0].value == ("尚未训练模型。" if lang == "zh" else "No model has been trained yet.")
     assert at.button(key="md_train")
 
 
-def test_leader_cannot_retrain(env) -> None:  # noqa: ANN001
+def test_leader_cannot_retrain(env) -> None:
     at = open_page("model", role="leader")
     assert not at.exception, at.exception
     assert not [b for b in at.button if b.key == "md_train"]
 
 
-def test_training_from_the_page_saves_a_model(env) -> None:  # noqa: ANN001
+def test_training_from_the_page_saves_a_model(env) -> None:
     engine, _ = env
     at = open_page("model", role="analyst")
     at.number_input(key="md_horizon").set_value(3)
@@ -79,7 +79,7 @@ def test_training_from_the_page_saves_a_model(env) -> None:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_metrics_follow_the_budget_slider(env, lang: str) -> None:  # noqa: ANN001
+def test_metrics_follow_the_budget_slider(env, lang: str) -> None:
     engine, model = env
     persist.save_model(model)
     ev = model.evaluation
@@ -97,7 +97,7 @@ def test_metrics_follow_the_budget_slider(env, lang: str) -> None:  # noqa: ANN0
         assert f"{100 * r:.1f}%" in _texts(at)
 
 
-def test_a_person_sends_picked_households_to_the_clue_inbox(env) -> None:  # noqa: ANN001
+def test_a_person_sends_picked_households_to_the_clue_inbox(env) -> None:
     engine, model = env
     persist.save_model(model)
     period = store.periods(engine)[-1]
@@ -127,7 +127,7 @@ def test_a_person_sends_picked_households_to_the_clue_inbox(env) -> None:  # noq
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_profile_shows_the_model_suggestion_beside_the_rules(env, lang: str) -> None:  # noqa: ANN001
+def test_profile_shows_the_model_suggestion_beside_the_rules(env, lang: str) -> None:
     from fanpin.core import fmt
 
     engine, model = env

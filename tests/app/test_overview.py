@@ -13,7 +13,7 @@ from fanpin.engine.trends import score_panel
 from .conftest import new_app, open_page, run_as
 
 
-def _expected(engine, period: int, township: str | None = None):  # noqa: ANN001, ANN202
+def _expected(engine, period: int, township: str | None = None):
     periods = store.periods(engine)
     raw = store.load_json_meta(engine, "income_lines", {})
     lines = {int(k): float(v) for k, v in raw.items()}
@@ -22,7 +22,7 @@ def _expected(engine, period: int, township: str | None = None):  # noqa: ANN001
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_overview_renders_the_month_summary(app_db, lang: str) -> None:  # noqa: ANN001
+def test_overview_renders_the_month_summary(app_db, lang: str) -> None:
     engine, spec = app_db
     at = open_page("overview", lang=lang)
     assert not at.exception, at.exception
@@ -35,7 +35,7 @@ def test_overview_renders_the_month_summary(app_db, lang: str) -> None:  # noqa:
     assert len(at.dataframe) >= 3
 
 
-def test_changing_the_month_changes_the_numbers(app_db) -> None:  # noqa: ANN001
+def test_changing_the_month_changes_the_numbers(app_db) -> None:
     engine, spec = app_db
     earlier = spec.periods[5]
     at = open_page("overview", period=earlier)
@@ -48,7 +48,7 @@ def test_changing_the_month_changes_the_numbers(app_db) -> None:  # noqa: ANN001
     assert at.metric[1].delta == fmt.signed(s.change["red"])
 
 
-def test_selecting_a_township_filters_the_page(app_db) -> None:  # noqa: ANN001
+def test_selecting_a_township_filters_the_page(app_db) -> None:
     engine, spec = app_db
     period = spec.periods[-1]
     ps, _ = _expected(engine, period)
@@ -64,14 +64,14 @@ def test_selecting_a_township_filters_the_page(app_db) -> None:  # noqa: ANN001
     assert s.households < len(ps.household_ids)
 
 
-def test_role_without_the_page_is_refused(app_db) -> None:  # noqa: ANN001
+def test_role_without_the_page_is_refused(app_db) -> None:
     at = open_page("simulator", role="case_worker")
     assert not at.exception
     assert any("无权" in e.value for e in at.error)
     assert not at.metric
 
 
-def test_closed_loop_figures_follow_the_orders(small_demo, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+def test_closed_loop_figures_follow_the_orders(small_demo, tmp_path, monkeypatch) -> None:
     """With orders in the database, the overview shows the workflow's closed-loop figures."""
     import shutil
 

@@ -24,7 +24,7 @@ APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
 @pytest.fixture(scope="module")
-def demo(small_demo):  # noqa: ANN001, ANN201
+def demo(small_demo):
     """The small demo as the app's database, and a household with members, clues and assistance."""
     engine, spec = small_demo
     assert spec.periods[-1] == LAST
@@ -66,7 +66,7 @@ def open_profile(role: str = "case_worker", lang: str = "zh", household: str | N
     return at
 
 
-def views(engine, hid: str, action: str = "household_view") -> int:  # noqa: ANN001
+def views(engine, hid: str, action: str = "household_view") -> int:
     with engine.connect() as conn:
         q = select(func.count()).select_from(S.audit_log).where(S.audit_log.c.target == hid, S.audit_log.c.action == action)
         return conn.execute(q).scalar_one()
@@ -76,7 +76,7 @@ def page_bytes(at: AppTest) -> bytes:
     """Every element the page sent, serialised: tables (Arrow), charts, text, widgets."""
     out: list[bytes] = []
 
-    def walk(node) -> None:  # noqa: ANN001
+    def walk(node) -> None:
         proto = getattr(node, "proto", None)
         if proto is not None and hasattr(proto, "SerializeToString"):
             out.append(proto.SerializeToString())
@@ -91,13 +91,13 @@ def metric(at: AppTest, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
 
 
-def members_of(engine, hid: str) -> list[tuple[str, str]]:  # noqa: ANN001
+def members_of(engine, hid: str) -> list[tuple[str, str]]:
     with engine.connect() as conn:
         return [tuple(r) for r in conn.execute(select(S.members.c.name, S.members.c.id_number).where(S.members.c.household_id == hid))]
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_renders_in_both_languages(demo, lang: str, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+def test_renders_in_both_languages(demo, lang: str, monkeypatch: pytest.MonkeyPatch) -> None:
     engine, _, hid = demo
     # AppTest formats widget values in the test thread, where st.session_state is
     # not the script's: the sidebar's role selectbox (format_func=lbl at call time)
@@ -116,7 +116,7 @@ def test_renders_in_both_languages(demo, lang: str, monkeypatch: pytest.MonkeyPa
     assert at.metric and at.dataframe
 
 
-def test_picked_household_shows_masked_members_and_the_scorers_score(demo) -> None:  # noqa: ANN001
+def test_picked_household_shows_masked_members_and_the_scorers_score(demo) -> None:
     engine, spec, hid = demo
     at = open_profile()
     at.text_input(key="pf_search").input(hid[:-1]).run()  # a prefix: the household is picked from a list
@@ -127,7 +127,7 @@ def test_picked_household_shows_masked_members_and_the_scorers_score(demo) -> No
     blob = page_bytes(at)
     people = members_of(engine, hid)
     assert len(people) >= 3
-    for name, id_number in people:
+    for _name, id_number in people:
         assert id_number.encode() not in blob, "a full ID number reached the page"
         assert P.mask_id_number(id_number).encode() in blob
     members = next(d.value for d in at.dataframe if "id_number" in d.value.columns)
@@ -159,7 +159,7 @@ def test_picked_household_shows_masked_members_and_the_scorers_score(demo) -> No
     assert table["measure_label"].tolist() == [translate(f"measure.{m}", "zh") for m in summary["measure"]]
 
 
-def test_every_view_is_audited(demo) -> None:  # noqa: ANN001
+def test_every_view_is_audited(demo) -> None:
     engine, _, hid = demo
     before = views(engine, hid)
     at = open_profile(role="data_steward", household=hid)  # opened by a link: ?household=<id>
@@ -176,7 +176,7 @@ def test_every_view_is_audited(demo) -> None:  # noqa: ANN001
     assert translate("profile.masked_note", "zh", role=translate("role.data_steward", "zh")) in [c.value for c in at.caption]
 
 
-def test_unmask_is_for_one_household_and_logged(demo) -> None:  # noqa: ANN001
+def test_unmask_is_for_one_household_and_logged(demo) -> None:
     engine, _, hid = demo
     people = members_of(engine, hid)
     unmasks = views(engine, hid, "unmask")
@@ -196,7 +196,7 @@ def test_unmask_is_for_one_household_and_logged(demo) -> None:  # noqa: ANN001
     assert views(engine, hid, "unmask") == unmasks + 1
 
 
-def test_search_input_is_data(demo) -> None:  # noqa: ANN001
+def test_search_input_is_data(demo) -> None:
     at = open_profile()
     for text in ("' OR 1=1 --", "<script>alert(1)</script>", "%"):
         at.text_input(key="pf_search").input(text).run()
@@ -205,7 +205,7 @@ def test_search_input_is_data(demo) -> None:  # noqa: ANN001
         assert not at.header
 
 
-def test_leader_may_not_open_the_page(demo) -> None:  # noqa: ANN001
+def test_leader_may_not_open_the_page(demo) -> None:
     at = AppTest.from_file(APP, default_timeout=60)
     run_as(at, "leader")
     at.switch_page("pages/profile.py")
@@ -214,7 +214,7 @@ def test_leader_may_not_open_the_page(demo) -> None:  # noqa: ANN001
     assert at.error and not at.text_input
 
 
-def test_choice_survives_a_language_switch(demo, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+def test_choice_survives_a_language_switch(demo, monkeypatch: pytest.MonkeyPatch) -> None:
     import fanpin.ui.i18n as ui_i18n
 
     engine, _, hid = demo
@@ -234,7 +234,7 @@ def test_choice_survives_a_language_switch(demo, monkeypatch: pytest.MonkeyPatch
     assert at.title[0].value == "Household profile" and hid in at.header[0].value
 
 
-def test_missing_values_are_flagged(demo, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+def test_missing_values_are_flagged(demo, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A value a department did not report: scored at the median, hatched in the chart, listed by name."""
     engine, spec, hid = demo
     copy = tmp_path / "gap.db"
@@ -257,7 +257,7 @@ def test_missing_values_are_flagged(demo, tmp_path, monkeypatch: pytest.MonkeyPa
     gap.dispose()
 
 
-def test_admin_sees_the_trail_of_views(demo) -> None:  # noqa: ANN001
+def test_admin_sees_the_trail_of_views(demo) -> None:
     engine, _, hid = demo
     at = open_profile(role="admin", household=hid)
     trail = next(d.value for d in at.dataframe if "actor" in d.value.columns)

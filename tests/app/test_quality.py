@@ -14,13 +14,13 @@ from fanpin.store import schema as S
 from .conftest import ensure_user, login, new_app, open_page
 
 
-def _no_exception(at) -> None:  # noqa: ANN001
+def _no_exception(at) -> None:
     assert not at.exception, [e.value for e in at.exception]
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 @pytest.mark.parametrize("role", ["analyst", "data_steward"])
-def test_page_shows_the_findings(app_db, lang: str, role: str) -> None:  # noqa: ANN001
+def test_page_shows_the_findings(app_db, lang: str, role: str) -> None:
     engine, spec = app_db
     at = open_page("quality", lang=lang, role=role)
     _no_exception(at)
@@ -47,7 +47,7 @@ def test_page_shows_the_findings(app_db, lang: str, role: str) -> None:  # noqa:
     assert at.title[0].value == title
 
 
-def test_earlier_month_and_rule_filter(app_db) -> None:  # noqa: ANN001
+def test_earlier_month_and_rule_filter(app_db) -> None:
     engine, spec = app_db
     earlier = spec.periods[-4]
     at = open_page("quality", role="analyst", period=earlier)
@@ -65,13 +65,13 @@ def test_earlier_month_and_rule_filter(app_db) -> None:  # noqa: ANN001
     assert len(at.dataframe(key="qa_table").value) == int((f["rule"] == "medical_no_clue").sum())
 
 
-def test_trainer_is_refused(app_db) -> None:  # noqa: ANN001
+def test_trainer_is_refused(app_db) -> None:
     at = open_page("quality", role="trainer")
     assert any("无权" in str(e.value) for e in at.error)
     assert len(at.metric) == 0 and len(at.dataframe) == 0
 
 
-def test_case_worker_sees_own_townships(app_db) -> None:  # noqa: ANN001
+def test_case_worker_sees_own_townships(app_db) -> None:
     engine, spec = app_db
     f = R.find(engine)
     town = f["township_code"].value_counts().index[0]
@@ -88,15 +88,15 @@ def test_case_worker_sees_own_townships(app_db) -> None:  # noqa: ANN001
 
 
 @pytest.fixture
-def copy_db(demo_copy, small_demo):  # noqa: ANN001, ANN201
+def copy_db(demo_copy, small_demo):
     return demo_copy, small_demo[1]
 
-def _supervision_clues(eng) -> int:  # noqa: ANN001
+def _supervision_clues(eng) -> int:
     with eng.connect() as conn:
         return conn.execute(select(func.count()).select_from(S.clues).where(S.clues.c.source == "supervision")).scalar()
 
 
-def test_findings_to_clues_once(copy_db) -> None:  # noqa: ANN001
+def test_findings_to_clues_once(copy_db) -> None:
     eng, spec = copy_db
     last = spec.periods[-1]
     f = R.find(eng, last)
@@ -123,7 +123,7 @@ def test_findings_to_clues_once(copy_db) -> None:  # noqa: ANN001
     assert [a[0] for a in audit] == ["data_steward", "data_steward"]
 
 
-def test_leader_may_view_but_not_create_clues(app_db) -> None:  # noqa: ANN001
+def test_leader_may_view_but_not_create_clues(app_db) -> None:
     at = open_page("quality", role="leader")
     _no_exception(at)
     assert len(at.metric) == 4

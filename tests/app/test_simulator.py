@@ -25,7 +25,7 @@ APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
 @pytest.fixture
-def db(demo_copy):  # noqa: ANN001, ANN201
+def db(demo_copy):
     """A private copy of the small demo (the page writes scenarios), pointed to by FANPIN_DB_URL."""
     return demo_copy
 
@@ -44,7 +44,7 @@ def _metrics(at: AppTest) -> dict[str, tuple[str, str]]:
     return {m.label: (m.value, m.delta) for m in at.metric}
 
 
-def _expected(engine, policy_of) -> tuple[dict[str, str], dict[str, str]]:  # noqa: ANN001
+def _expected(engine, policy_of) -> tuple[dict[str, str], dict[str, str]]:
     """Shown values (tier count, delta) for the policy ``policy_of(baseline, scorer)`` gives."""
     period = store.periods(engine)[-1]
     base_policy, _ = baseline_policy(engine, period).normalised()
@@ -67,7 +67,7 @@ def _assert_shown(at: AppTest, values: dict[str, str], deltas: dict[str, str]) -
 
 
 # --------------------------------------------------------------------------- rendering
-def test_renders_in_chinese_and_english_and_starts_at_the_baseline(db) -> None:  # noqa: ANN001
+def test_renders_in_chinese_and_english_and_starts_at_the_baseline(db) -> None:
     at = _open("zh")
     assert "阈值与权重模拟" in at.title[0].value
     values, deltas = _expected(db, lambda base, scorer: base)
@@ -79,7 +79,7 @@ def test_renders_in_chinese_and_english_and_starts_at_the_baseline(db) -> None: 
 
 
 @pytest.mark.parametrize("mode", ["hand", "ahp", "combined"])
-def test_renders_in_english(db, mode: str) -> None:  # noqa: ANN001
+def test_renders_in_english(db, mode: str) -> None:
     # The English run is the last one of each AppTest: the sidebar's role selectbox formats its
     # options with the session language at call time, which AppTest (outside a script run) reads
     # as Chinese, so a second run after an English one cannot match the options.
@@ -95,7 +95,7 @@ def test_renders_in_english(db, mode: str) -> None:  # noqa: ANN001
     assert {c.key for c in at.get("plotly_chart")} >= {"sim_transition", "sim_map", "sim_tornado"}
 
 
-def test_every_weights_mode_renders_in_chinese(db) -> None:  # noqa: ANN001
+def test_every_weights_mode_renders_in_chinese(db) -> None:
     at = _open("zh")
     assert "sim_weights_chart" not in {c.key for c in at.get("plotly_chart")}  # built only when opened
     at.session_state["sim_weights_open"] = True
@@ -107,7 +107,7 @@ def test_every_weights_mode_renders_in_chinese(db) -> None:  # noqa: ANN001
 
 
 # --------------------------------------------------------------------------- controls -> numbers
-def test_income_line_changes_counts_to_the_domain_result(db) -> None:  # noqa: ANN001
+def test_income_line_changes_counts_to_the_domain_result(db) -> None:
     at = _open()
     at.number_input(key="sim_income_line").set_value(9500.0).run()
     assert not at.exception
@@ -121,7 +121,7 @@ def test_income_line_changes_counts_to_the_domain_result(db) -> None:  # noqa: A
     assert (movers["基准等级"] != movers["模拟等级"]).all()
 
 
-def test_sensitivity_is_computed_on_demand_and_goes_stale(db) -> None:  # noqa: ANN001
+def test_sensitivity_is_computed_on_demand_and_goes_stale(db) -> None:
     at = _open()
     before = len(at.get("plotly_chart"))
     at.button(key="sim_sens_run").click().run()
@@ -136,7 +136,7 @@ def test_sensitivity_is_computed_on_demand_and_goes_stale(db) -> None:  # noqa: 
     assert any("重新计算" in c.value for c in at.caption)
 
 
-def test_cutoffs_change_counts_and_bad_order_is_refused(db) -> None:  # noqa: ANN001
+def test_cutoffs_change_counts_and_bad_order_is_refused(db) -> None:
     at = _open()
     at.slider(key="sim_cutoffs").set_value((18.0, 33.5)).run()
     values, deltas = _expected(db, lambda base, scorer: replace(base, cutoffs=(18.0, 33.5)))
@@ -148,7 +148,7 @@ def test_cutoffs_change_counts_and_bad_order_is_refused(db) -> None:  # noqa: AN
     assert not at.metric
 
 
-def test_indicator_and_dimension_weights(db) -> None:  # noqa: ANN001
+def test_indicator_and_dimension_weights(db) -> None:
     at = _open()
     at.slider(key="sim_w_medical_burden").set_value(0.2).run()
     assert not at.exception
@@ -175,7 +175,7 @@ def test_indicator_and_dimension_weights(db) -> None:  # noqa: ANN001
     _assert_shown(at, *_expected(db, with_dimension))
 
 
-def test_ahp_mode_shows_cr_and_warns_when_inconsistent(db) -> None:  # noqa: ANN001
+def test_ahp_mode_shows_cr_and_warns_when_inconsistent(db) -> None:
     at = _open()
     at.radio(key="sim_mode").set_value("ahp").run()
     assert not at.exception
@@ -189,7 +189,7 @@ def test_ahp_mode_shows_cr_and_warns_when_inconsistent(db) -> None:  # noqa: ANN
     assert at.metric  # still computed: the analyst sees the result and the warning
 
 
-def test_entropy_mode_uses_the_months_objective_weights(db) -> None:  # noqa: ANN001
+def test_entropy_mode_uses_the_months_objective_weights(db) -> None:
     at = _open()
     at.radio(key="sim_mode").set_value("entropy").run()
     assert not at.exception
@@ -205,7 +205,7 @@ def test_entropy_mode_uses_the_months_objective_weights(db) -> None:  # noqa: AN
 
 
 # --------------------------------------------------------------------------- saving and adopting
-def test_save_load_and_adopt(db) -> None:  # noqa: ANN001
+def test_save_load_and_adopt(db) -> None:
     at = _open(role="analyst")
     at.number_input(key="sim_income_line").set_value(9000.0).run()
     at.text_input(key="sim_save_name").input("收入线9000")
@@ -258,7 +258,7 @@ def test_save_load_and_adopt(db) -> None:  # noqa: ANN001
     assert "收入线9000" in at.caption[0].value
 
 
-def test_apply_dimension_weights_matches_the_ahp_page(db) -> None:  # noqa: ANN001
+def test_apply_dimension_weights_matches_the_ahp_page(db) -> None:
     """With all judgements 'equal', AHP mode gives every dimension 1/9 and keeps the shares within."""
     at = _open()
     at.radio(key="sim_mode").set_value("ahp").run()

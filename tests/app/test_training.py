@@ -23,7 +23,7 @@ from .conftest import open_page
 _EXPECTED: dict[str, tuple] = {}
 
 
-def _expected(engine):  # noqa: ANN001, ANN202
+def _expected(engine):
     """The library and each case's walk-through, computed as the page does (baseline of the last month)."""
     url = str(engine.url)
     if url not in _EXPECTED:
@@ -36,11 +36,11 @@ def _expected(engine):  # noqa: ANN001, ANN202
     return _EXPECTED[url]
 
 
-def _metrics(at) -> dict[str, tuple[str, str]]:  # noqa: ANN001
+def _metrics(at) -> dict[str, tuple[str, str]]:
     return {m.label: (m.value, m.delta) for m in at.metric}
 
 
-def _check_case_metrics(at, wt, lang: str) -> None:  # noqa: ANN001
+def _check_case_metrics(at, wt, lang: str) -> None:
     a, b = wt.after, wt.before
     month = format_period(a.period, lang)
     got = _metrics(at)
@@ -52,7 +52,7 @@ def _check_case_metrics(at, wt, lang: str) -> None:  # noqa: ANN001
     assert got[tier.format(m=month)][0] == label("tier", a.tier, lang)
 
 
-def _all_text(at) -> str:  # noqa: ANN001
+def _all_text(at) -> str:
     """Every string the page put on screen (and into its charts)."""
     parts: list[str] = []
     for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "error"):
@@ -67,7 +67,7 @@ def _all_text(at) -> str:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_renders_the_first_case_in_both_languages(app_db, lang: str) -> None:  # noqa: ANN001
+def test_renders_the_first_case_in_both_languages(app_db, lang: str) -> None:
     engine, _ = app_db
     at = open_page("training", lang=lang, role="trainer")  # the page's main user
     assert not at.exception, at.exception
@@ -79,7 +79,7 @@ def test_renders_the_first_case_in_both_languages(app_db, lang: str) -> None:  #
     assert at.radio(key="training_step").value == 0
 
 
-def test_switching_case_changes_the_numbers(app_db) -> None:  # noqa: ANN001
+def test_switching_case_changes_the_numbers(app_db) -> None:
     engine, _ = app_db
     cases, walks = _expected(engine)
     at = open_page("training")
@@ -93,7 +93,7 @@ def test_switching_case_changes_the_numbers(app_db) -> None:  # noqa: ANN001
         assert any(case.household_id in c.value for c in at.caption)
 
 
-def test_steps_move_forward_and_back(app_db) -> None:  # noqa: ANN001
+def test_steps_move_forward_and_back(app_db) -> None:
     engine, _ = app_db
     cases, walks = _expected(engine)
     at = open_page("training")
@@ -110,7 +110,7 @@ def test_steps_move_forward_and_back(app_db) -> None:  # noqa: ANN001
     assert at.radio(key="training_step").value == 0
 
 
-def test_workshop_mode_hides_household_ids_and_names(app_db) -> None:  # noqa: ANN001
+def test_workshop_mode_hides_household_ids_and_names(app_db) -> None:
     engine, _ = app_db
     cases, _ = _expected(engine)
     ids = [c.household_id for c in cases]
@@ -134,7 +134,7 @@ def test_workshop_mode_hides_household_ids_and_names(app_db) -> None:  # noqa: A
     assert any("<style>" in m.value for m in at.markdown)  # larger type
 
 
-def test_non_demo_database_shows_only_a_message(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+def test_non_demo_database_shows_only_a_message(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     engine = store.make_engine(f"sqlite:///{tmp_path / 'bureau.db'}", create=True)
     store.upgrade(engine)
     build_demo(engine, DemoSpec(households=200, months=3, townships=3, villages=6, seed=5))

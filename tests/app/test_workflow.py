@@ -14,18 +14,18 @@ from tests.app.conftest import open_page, switch_user
 
 
 @pytest.fixture
-def wf_db(demo_copy):  # noqa: ANN001, ANN201
+def wf_db(demo_copy):
     return demo_copy
 
-def _no_exception(at) -> None:  # noqa: ANN001
+def _no_exception(at) -> None:
     assert not at.exception, [e.value for e in at.exception]
 
 
-def _texts(at) -> str:  # noqa: ANN001
+def _texts(at) -> str:
     return " ".join(str(x.value) for x in (*at.markdown, *at.caption, *at.success, *at.error, *at.warning, *at.info))
 
 
-def test_clue_to_decision_and_elimination(wf_db) -> None:  # noqa: ANN001
+def test_clue_to_decision_and_elimination(wf_db) -> None:
     eng = wf_db
     last = store.periods(eng)[-1]
     as_of = common.as_of_date(last)
@@ -118,7 +118,7 @@ def test_clue_to_decision_and_elimination(wf_db) -> None:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("page", ["clues", "register"])
-def test_pages_in_english(wf_db, page: str) -> None:  # noqa: ANN001
+def test_pages_in_english(wf_db, page: str) -> None:
     eng = wf_db
     last = store.periods(eng)[-1]
     box = clues.clue_inbox(eng, until_period=last)

@@ -94,11 +94,11 @@ def ensure_user(db_url: str, username: str, role: str, password: str, townships:
 LOGIN_PASSWORD = 'input[autocomplete="current-password"]'  # the login form's (the admin page has other password fields)
 
 
-def login_form_shown(pg) -> bool:  # noqa: ANN001
+def login_form_shown(pg) -> bool:
     return pg.locator(LOGIN_PASSWORD).count() > 0
 
 
-def login(pg, username: str, password: str) -> None:  # noqa: ANN001
+def login(pg, username: str, password: str) -> None:
     """Fill in the login form on the page and submit it (Enter in the password field)."""
     pg.locator(LOGIN_PASSWORD).first.wait_for(timeout=30_000)
     pg.locator('input[autocomplete="username"]').first.fill(username)
@@ -108,11 +108,11 @@ def login(pg, username: str, password: str) -> None:  # noqa: ANN001
     wait_ready(pg)
 
 
-def auto_login(pg, username: str, password: str) -> None:  # noqa: ANN001
+def auto_login(pg, username: str, password: str) -> None:
     """Make ``pg.goto`` log in whenever it lands on the login form."""
     goto = pg.goto
 
-    def goto_logged_in(url: str, **kwargs):  # noqa: ANN003, ANN202
+    def goto_logged_in(url: str, **kwargs):
         response = goto(url, **kwargs)
         wait_ready(pg)
         if login_form_shown(pg):
@@ -123,7 +123,7 @@ def auto_login(pg, username: str, password: str) -> None:  # noqa: ANN001
 
 
 @pytest.fixture(scope="session")
-def app_server(small_demo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:  # noqa: ANN001
+def app_server(small_demo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian chromium is not installed (make test installs it: scripts/system-deps.sh)")
     engine, _ = small_demo
@@ -166,7 +166,7 @@ class Recorder:
 
 
 @pytest.fixture
-def page(browser, app_server):  # noqa: ANN001, ANN201
+def page(browser, app_server):
     context = browser.new_context(viewport={"width": 1500, "height": 1100}, locale="zh-CN")
     pg = context.new_page()
     rec = Recorder()
@@ -178,7 +178,7 @@ def page(browser, app_server):  # noqa: ANN001, ANN201
     context.close()
 
 
-def wait_ready(pg, timeout: float = 60_000) -> None:  # noqa: ANN001
+def wait_ready(pg, timeout: float = 60_000) -> None:
     """Until the app has rendered and stopped running."""
     pg.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
     pg.wait_for_selector('[data-testid="stMain"] h1, [data-testid="stMain"] [data-testid="stAlert"]', timeout=timeout)
@@ -191,12 +191,12 @@ def wait_ready(pg, timeout: float = 60_000) -> None:  # noqa: ANN001
     time.sleep(0.8)  # charts and canvases paint after the script finishes
 
 
-def screenshot(pg, name: str) -> Path:  # noqa: ANN001
+def screenshot(pg, name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     pg.screenshot(path=str(path), full_page=True)
     return path
 
 
-def errors_on_page(pg) -> list[str]:  # noqa: ANN001
+def errors_on_page(pg) -> list[str]:
     return [e.inner_text() for e in pg.locator('[data-testid="stException"]').all()]

@@ -36,7 +36,7 @@ def _township_and_households(db_url: str) -> tuple[str, str, str, str]:
     return town, name, inside, outside
 
 
-def _new_page(browser):  # noqa: ANN001, ANN202
+def _new_page(browser):
     context = browser.new_context(viewport={"width": 1500, "height": 1100}, locale="zh-CN")
     pg = context.new_page()
     rec = Recorder()
@@ -44,14 +44,14 @@ def _new_page(browser):  # noqa: ANN001, ANN202
     return context, pg, rec
 
 
-def _nav(pg, label: str) -> None:  # noqa: ANN001
+def _nav(pg, label: str) -> None:
     """Client-side navigation through the sidebar (the session, and so the login, is kept)."""
     pg.locator('[data-testid="stSidebar"] [data-testid="stPageLink"] a').filter(has_text=label).first.click()
     pg.wait_for_timeout(500)
     wait_ready(pg)
 
 
-def test_login_page_then_admin_sees_users_and_audit(browser, app_server, small_demo) -> None:  # noqa: ANN001
+def test_login_page_then_admin_sees_users_and_audit(browser, app_server, small_demo) -> None:
     context, pg, rec = _new_page(browser)
     try:
         pg.goto(f"{app_server}/admin")
@@ -90,7 +90,7 @@ def test_login_page_then_admin_sees_users_and_audit(browser, app_server, small_d
         context.close()
 
 
-def test_case_worker_sees_only_their_township(browser, app_server, small_demo) -> None:  # noqa: ANN001
+def test_case_worker_sees_only_their_township(browser, app_server, small_demo) -> None:
     engine, _ = small_demo
     url = engine.url.render_as_string(hide_password=False)
     town, tname, inside, outside = _township_and_households(url)
@@ -141,7 +141,7 @@ def test_case_worker_sees_only_their_township(browser, app_server, small_demo) -
         context.close()
 
 
-def test_users_made_with_the_command_line_see_exactly_their_pages(browser, app_server, small_demo) -> None:  # noqa: ANN001
+def test_users_made_with_the_command_line_see_exactly_their_pages(browser, app_server, small_demo) -> None:
     """The issue's "done when": an administrator and a case worker created with `fanpin user add`
     (the real command, password on stdin) log in in the browser; each sidebar links exactly the
     pages of the role, and the case worker's county figures are their township's."""

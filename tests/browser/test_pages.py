@@ -9,7 +9,7 @@ from .conftest import errors_on_page, screenshot, wait_ready
 PAGES = {"overview": "", "map": "map", "simulator": "simulator", "profile": "profile", "clues": "clues", "register": "register", "model": "model", "training": "training"}
 
 
-def test_a_bookmarked_page_as_first_request_runs_through_the_app(page) -> None:  # noqa: ANN001
+def test_a_bookmarked_page_as_first_request_runs_through_the_app(page) -> None:
     """The server's very first request is for /map: it must get the app's navigation, not Streamlit's automatic one."""
     page.goto(f"{page.base}/map")
     wait_ready(page)
@@ -21,7 +21,7 @@ def test_a_bookmarked_page_as_first_request_runs_through_the_app(page) -> None: 
 
 
 @pytest.mark.parametrize("name", list(PAGES))
-def test_page_renders_offline(page, name: str) -> None:  # noqa: ANN001
+def test_page_renders_offline(page, name: str) -> None:
     page.goto(f"{page.base}/{PAGES[name]}")
     wait_ready(page)
     shot = screenshot(page, name)
@@ -30,7 +30,7 @@ def test_page_renders_offline(page, name: str) -> None:  # noqa: ANN001
     assert page.recorder.external() == [], "requests left the machine"
 
 
-def test_overview_charts_are_drawn(page) -> None:  # noqa: ANN001
+def test_overview_charts_are_drawn(page) -> None:
     page.goto(f"{page.base}/")
     wait_ready(page)
     page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 3", timeout=30_000)
@@ -39,7 +39,7 @@ def test_overview_charts_are_drawn(page) -> None:  # noqa: ANN001
     assert page.locator('[data-testid="stMetric"]').count() >= 6
 
 
-def test_clicking_a_township_filters_the_overview(page) -> None:  # noqa: ANN001
+def test_clicking_a_township_filters_the_overview(page) -> None:
     page.goto(f"{page.base}/")
     wait_ready(page)
     title_before = page.locator('[data-testid="stMain"] h1').first.inner_text()
@@ -57,7 +57,7 @@ def test_clicking_a_township_filters_the_overview(page) -> None:  # noqa: ANN001
     screenshot(page, "overview_filtered")
 
 
-def test_map_canvas_is_drawn(page) -> None:  # noqa: ANN001
+def test_map_canvas_is_drawn(page) -> None:
     """The township map paints polygons (not an empty canvas) with no base map."""
     import io
 
@@ -77,7 +77,7 @@ def test_map_canvas_is_drawn(page) -> None:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("path", ["", "map", "simulator", "profile", "clues", "register", "model", "training", "import", "quality", "admin"])
-def test_translated_choices_follow_a_language_switch(page, path: str) -> None:  # noqa: ANN001
+def test_translated_choices_follow_a_language_switch(page, path: str) -> None:
     """A keyed selectbox keeps showing the label of the language it was first drawn in (its value
     travels as the label): after switching to English no select box may still show Chinese."""
     import re

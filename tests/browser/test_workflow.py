@@ -26,7 +26,7 @@ from .conftest import (
 
 
 @pytest.fixture(scope="module")
-def wf_server(small_demo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:  # noqa: ANN001
+def wf_server(small_demo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     engine, _ = small_demo
     path = tmp_path_factory.mktemp("wf-browser") / "wf.db"
     url = copy_sqlite(engine, path)
@@ -35,7 +35,7 @@ def wf_server(small_demo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         yield base, url
 
 
-def test_dispatch_an_order_from_a_ticked_clue(browser, wf_server) -> None:  # noqa: ANN001
+def test_dispatch_an_order_from_a_ticked_clue(browser, wf_server) -> None:
     base, url = wf_server
     context = browser.new_context(viewport={"width": 1500, "height": 1100}, locale="zh-CN")
     pg = context.new_page()

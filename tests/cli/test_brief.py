@@ -18,21 +18,21 @@ from tests.conftest import copy_sqlite
 
 
 @pytest.fixture(scope="module")
-def db(small_demo, tmp_path_factory):  # noqa: ANN001, ANN201
+def db(small_demo, tmp_path_factory):
     """A copy of the small demo (the brief writes audit rows; the shared fixture stays untouched)."""
     engine, spec = small_demo
     path = tmp_path_factory.mktemp("cli_brief") / "demo.db"
     return copy_sqlite(engine, path), spec
 
 
-def test_bad_period_is_refused_with_a_clear_message(db, tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_bad_period_is_refused_with_a_clear_message(db, tmp_path: Path, capsys) -> None:
     url, _ = db
     assert main(["brief", "--db", url, "--period", "2025-13", "--out", str(tmp_path / "b.docx")]) == 2
     assert "not a month: '2025-13'" in capsys.readouterr().err
     assert not (tmp_path / "b.docx").exists()
 
 
-def test_month_outside_the_panel_is_refused(db, tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_month_outside_the_panel_is_refused(db, tmp_path: Path, capsys) -> None:
     url, _ = db
     assert main(["brief", "--db", url, "--period", "2019-01", "--out", str(tmp_path / "b.docx")]) == 2
     err = capsys.readouterr().err
@@ -40,18 +40,18 @@ def test_month_outside_the_panel_is_refused(db, tmp_path: Path, capsys) -> None:
 
 
 @pytest.mark.parametrize("out", ["b.pdf", "missing/b.docx"])
-def test_bad_output_paths(db, tmp_path: Path, capsys, out: str) -> None:  # noqa: ANN001
+def test_bad_output_paths(db, tmp_path: Path, capsys, out: str) -> None:
     url, spec = db
     assert main(["brief", "--db", url, "--period", str(spec.periods[-1]), "--out", str(tmp_path / out)]) == 2
     assert capsys.readouterr().err.startswith("fanpin: ")
 
 
-def test_missing_database_exits_non_zero(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_missing_database_exits_non_zero(tmp_path: Path, capsys) -> None:
     assert main(["brief", "--db", f"sqlite:///{tmp_path / 'none.db'}", "--period", "2025-01", "--out", str(tmp_path / "b.docx")]) == 2
     assert capsys.readouterr().err.startswith("fanpin: ")
 
 
-def test_writes_docx_and_xlsx_and_audits_the_os_user(db, tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_writes_docx_and_xlsx_and_audits_the_os_user(db, tmp_path: Path, capsys) -> None:
     url, spec = db
     out = tmp_path / "brief.docx"
     assert main(["brief", "--db", url, "--period", "2025-02", "--out", str(out)]) == 0
@@ -65,7 +65,7 @@ def test_writes_docx_and_xlsx_and_audits_the_os_user(db, tmp_path: Path, capsys)
     assert row == (f"cli:{getpass.getuser()}", "202502")
 
 
-def test_english_and_a_named_workbook(db, tmp_path: Path) -> None:  # noqa: ANN001
+def test_english_and_a_named_workbook(db, tmp_path: Path) -> None:
     url, spec = db
     out, xlsx = tmp_path / "en.docx", tmp_path / "tables" / "t.xlsx"
     xlsx.parent.mkdir()
@@ -75,7 +75,7 @@ def test_english_and_a_named_workbook(db, tmp_path: Path) -> None:  # noqa: ANN0
     assert not out.with_suffix(".xlsx").exists()
 
 
-def test_missing_cjk_font_exits_non_zero(db, tmp_path: Path, capsys, monkeypatch) -> None:  # noqa: ANN001
+def test_missing_cjk_font_exits_non_zero(db, tmp_path: Path, capsys, monkeypatch) -> None:
     from fanpin.report import charts as brief_charts
 
     url, spec = db

@@ -23,7 +23,7 @@ def fx_url(tmp_path: Path) -> str:
     return url
 
 
-def _count(url: str, table) -> int:  # noqa: ANN001
+def _count(url: str, table) -> int:
     with store.make_engine(url).connect() as conn:
         return conn.execute(select(func.count()).select_from(table)).scalar()
 

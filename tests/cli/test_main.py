@@ -67,7 +67,7 @@ def test_subcommand_help(capsys: pytest.CaptureFixture) -> None:
     assert "upgrade" in out and "status" in out
 
 
-def test_demo_builds(demo_db) -> None:  # noqa: ANN001
+def test_demo_builds(demo_db) -> None:
     url, proc = demo_db
     assert proc.returncode == 0, proc.stderr
     assert re.search(r"demo county built in \d+\.\ds: households 300, members [\d,]+, panel 3,900", proc.stdout), proc.stdout
@@ -79,7 +79,7 @@ def test_demo_builds(demo_db) -> None:  # noqa: ANN001
     assert len(store.load_snapshot(engine, PERIOD)) == 300
 
 
-def test_db_status(demo_db, capsys: pytest.CaptureFixture) -> None:  # noqa: ANN001
+def test_db_status(demo_db, capsys: pytest.CaptureFixture) -> None:
     url, _ = demo_db
     assert main(["--db", url, "db", "status"]) == 0
     out = capsys.readouterr().out
@@ -89,7 +89,7 @@ def test_db_status(demo_db, capsys: pytest.CaptureFixture) -> None:  # noqa: ANN
     assert "url: sqlite:///" in out
 
 
-def test_db_upgrade_on_a_fresh_file(tmp_path, capsys: pytest.CaptureFixture) -> None:  # noqa: ANN001
+def test_db_upgrade_on_a_fresh_file(tmp_path, capsys: pytest.CaptureFixture) -> None:
     path = tmp_path / "sub" / "fresh.db"
     url = f"sqlite:///{path}"
     assert main(["--db", url, "db", "upgrade"]) == 0
@@ -114,7 +114,7 @@ def _parse_table(stdout: str) -> dict[str, tuple[int, int, int, int]]:
     return rows
 
 
-def test_score_counts_equal_the_library(demo_db, cache: Path) -> None:  # noqa: ANN001
+def test_score_counts_equal_the_library(demo_db, cache: Path) -> None:
     url, _ = demo_db
     proc = run_cli("--db", url, "score", "--period", "2024-01", cache=cache)
     assert proc.returncode == 0, proc.stderr
@@ -139,7 +139,7 @@ def test_score_counts_equal_the_library(demo_db, cache: Path) -> None:  # noqa: 
         assert line.split()[1] == names[code]
 
 
-def test_score_with_a_policy_file_and_outputs(demo_db, tmp_path, capsys: pytest.CaptureFixture) -> None:  # noqa: ANN001
+def test_score_with_a_policy_file_and_outputs(demo_db, tmp_path, capsys: pytest.CaptureFixture) -> None:
     url, _ = demo_db
     engine = store.make_engine(url)
     policy = RiskPolicy.default(8000)
@@ -178,7 +178,7 @@ def _err(capsys: pytest.CaptureFixture, argv: list[str]) -> str:
     return cap.err
 
 
-def test_missing_database_file(tmp_path, capsys: pytest.CaptureFixture) -> None:  # noqa: ANN001
+def test_missing_database_file(tmp_path, capsys: pytest.CaptureFixture) -> None:
     path = tmp_path / "nope.db"
     err = _err(capsys, ["--db", f"sqlite:///{path}", "score", "--period", "2024-01"])
     assert f"database file not found: {path}" in err
@@ -188,19 +188,19 @@ def test_missing_database_file(tmp_path, capsys: pytest.CaptureFixture) -> None:
 
 
 @pytest.mark.parametrize("period", ["2024-13", "24-01", "January", "2024-00", "2024/01"])
-def test_bad_period(demo_db, capsys: pytest.CaptureFixture, period: str) -> None:  # noqa: ANN001
+def test_bad_period(demo_db, capsys: pytest.CaptureFixture, period: str) -> None:
     url, _ = demo_db
     err = _err(capsys, ["--db", url, "score", "--period", period])
     assert f"not a month: {period!r} (use YYYY-MM, e.g. 2025-12)" in err
 
 
-def test_month_not_in_the_panel(demo_db, capsys: pytest.CaptureFixture) -> None:  # noqa: ANN001
+def test_month_not_in_the_panel(demo_db, capsys: pytest.CaptureFixture) -> None:
     url, _ = demo_db
     err = _err(capsys, ["--db", url, "score", "--period", "2030-01"])
     assert "no panel data for 2030-01 (months in the database: 202301..202401)" in err
 
 
-def test_empty_database_has_no_months(tmp_path, capsys: pytest.CaptureFixture) -> None:  # noqa: ANN001
+def test_empty_database_has_no_months(tmp_path, capsys: pytest.CaptureFixture) -> None:
     url = f"sqlite:///{tmp_path / 'empty.db'}"
     store.upgrade(store.make_engine(url, create=True))
     err = _err(capsys, ["--db", url, "score", "--period", "2024-01"])
@@ -216,7 +216,7 @@ def test_empty_database_has_no_months(tmp_path, capsys: pytest.CaptureFixture) -
         ('{"cutoffs": [25, 40], "weights": {"income_ratio": 1}}', "not a valid policy"),
     ],
 )
-def test_invalid_policy_file(demo_db, tmp_path, capsys: pytest.CaptureFixture, content: str, message: str) -> None:  # noqa: ANN001
+def test_invalid_policy_file(demo_db, tmp_path, capsys: pytest.CaptureFixture, content: str, message: str) -> None:
     url, _ = demo_db
     pfile = tmp_path / "p.json"
     pfile.write_text(content, encoding="utf-8")
@@ -224,27 +224,27 @@ def test_invalid_policy_file(demo_db, tmp_path, capsys: pytest.CaptureFixture, c
     assert message in err
 
 
-def test_missing_policy_file(demo_db, tmp_path, capsys: pytest.CaptureFixture) -> None:  # noqa: ANN001
+def test_missing_policy_file(demo_db, tmp_path, capsys: pytest.CaptureFixture) -> None:
     url, _ = demo_db
     err = _err(capsys, ["--db", url, "score", "--period", "2024-01", "--policy", str(tmp_path / "none.json")])
     assert "none.json" in err
 
 
-def test_policy_file_that_is_not_an_object(demo_db, tmp_path, capsys: pytest.CaptureFixture) -> None:  # noqa: ANN001
+def test_policy_file_that_is_not_an_object(demo_db, tmp_path, capsys: pytest.CaptureFixture) -> None:
     url, _ = demo_db
     pfile = tmp_path / "p.json"
     pfile.write_text("[1, 2, 3]", encoding="utf-8")
     _err(capsys, ["--db", url, "score", "--period", "2024-01", "--policy", str(pfile)])
 
 
-def test_unwritable_output_type(demo_db, tmp_path, capsys: pytest.CaptureFixture) -> None:  # noqa: ANN001
+def test_unwritable_output_type(demo_db, tmp_path, capsys: pytest.CaptureFixture) -> None:
     url, _ = demo_db
     with pytest.raises(ValueError, match="unsupported output type"):
         main(["--db", url, "score", "--period", "2024-01", "--out", str(tmp_path / "x.txt")])
     capsys.readouterr()
 
 
-def test_old_schema_names_the_upgrade_command(tmp_path, capsys: pytest.CaptureFixture) -> None:  # noqa: ANN001
+def test_old_schema_names_the_upgrade_command(tmp_path, capsys: pytest.CaptureFixture) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
     store.upgrade(store.make_engine(url, create=True), "0001")
     err = _err(capsys, ["--db", url, "score", "--period", "2024-01"])
@@ -269,12 +269,12 @@ def test_unknown_command_and_missing_period(capsys: pytest.CaptureFixture) -> No
 
 
 # --------------------------------------------------------------------------- found bugs
-def test_db_option_after_the_subcommand(demo_db, capsys: pytest.CaptureFixture) -> None:  # noqa: ANN001
+def test_db_option_after_the_subcommand(demo_db, capsys: pytest.CaptureFixture) -> None:
     url, _ = demo_db
     assert main(["score", "--period", "2024-01", "--db", url]) == 0
 
 
-def test_demo_does_not_replace_a_real_database_without_force(tmp_path) -> None:  # noqa: ANN001
+def test_demo_does_not_replace_a_real_database_without_force(tmp_path) -> None:
     from fanpin.engine.policies import list_policies, save_policy
 
     url = f"sqlite:///{tmp_path / 'county.db'}"

@@ -15,7 +15,7 @@ T1 = "990101001000"
 
 
 @pytest.fixture
-def url(tmp_path) -> str:  # noqa: ANN001
+def url(tmp_path) -> str:
     u = f"sqlite:///{tmp_path / 'u.db'}"
     engine = store.make_engine(u, create=True)
     store.upgrade(engine)
@@ -25,18 +25,18 @@ def url(tmp_path) -> str:  # noqa: ANN001
     return u
 
 
-def _eng(url: str):  # noqa: ANN202
+def _eng(url: str):
     return store.make_engine(url)
 
 
-def test_first_admin_from_stdin(url: str, monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # noqa: ANN001
+def test_first_admin_from_stdin(url: str, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO("s3cret-admin\n"))
     assert main(["user", "add", "root", "--role", "admin", "--password-stdin", "--db", url]) == 0
     assert "root" in capsys.readouterr().out
     assert users.authenticate(_eng(url), "root", "s3cret-admin").role == "admin"
 
 
-def test_prompted_password_must_be_typed_twice(url: str, monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # noqa: ANN001
+def test_prompted_password_must_be_typed_twice(url: str, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     answers = iter(["first-password", "other-password"])
     monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
     assert main(["user", "add", "wang", "--role", "analyst", "--db", url]) == 2
@@ -53,7 +53,7 @@ def test_a_password_is_never_an_argument(url: str) -> None:
     assert exc.value.code == 2
 
 
-def test_case_worker_townships_are_validated(url: str, monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # noqa: ANN001
+def test_case_worker_townships_are_validated(url: str, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO("cw-password\n"))
     assert main(["user", "add", "cw", "--role", "case_worker", "--townships", "990101999000", "--password-stdin", "--db", url]) == 2
     assert "990101999000" in capsys.readouterr().err
@@ -73,7 +73,7 @@ def test_short_password_and_duplicates_are_refused(url: str, monkeypatch: pytest
     assert main(["user", "add", "a", "--role", "leader", "--password-stdin", "--db", url]) == 2
 
 
-def test_passwd_disable_enable_list(url: str, monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # noqa: ANN001
+def test_passwd_disable_enable_list(url: str, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO("old-password\n"))
     main(["user", "add", "wang", "--role", "leader", "--password-stdin", "--db", url])
     monkeypatch.setattr("sys.stdin", io.StringIO("new-password\n"))
@@ -101,7 +101,7 @@ class _Tty(io.StringIO):
         return True
 
 
-def test_make_run_asks_for_the_first_admin_only_when_there_is_none(url: str, monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # noqa: ANN001
+def test_make_run_asks_for_the_first_admin_only_when_there_is_none(url: str, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     # no terminal (CI, a service): it only says what to do, and never fails the start-up
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
     assert main(["user", "first-admin", "--db", url]) == 0

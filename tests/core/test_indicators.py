@@ -109,7 +109,7 @@ def test_catalogue_size_and_dimensions() -> None:
 
 
 @pytest.mark.parametrize("ind", CATALOGUE, ids=lambda i: i.key)
-def test_every_indicator_is_fully_described(ind) -> None:  # noqa: ANN001
+def test_every_indicator_is_fully_described(ind) -> None:
     assert ind.zh.strip() and ind.en.strip()
     assert any("\u4e00" <= ch <= "\u9fff" for ch in ind.zh), "zh label has Chinese characters"
     assert ind.en.isascii()
@@ -154,7 +154,7 @@ def col(X: np.ndarray, key: str) -> np.ndarray:
     return X[:, KEYS.index(key)].astype(np.float64)
 
 
-def test_matrix_layout(hand) -> None:  # noqa: ANN001
+def test_matrix_layout(hand) -> None:
     frame, X = hand
     assert X.shape == (len(frame), len(KEYS))
     assert X.dtype == np.float32
@@ -165,12 +165,12 @@ def test_matrix_layout(hand) -> None:  # noqa: ANN001
     np.testing.assert_array_equal(sub[:, 1], X[:, KEYS.index("income_ratio")])
 
 
-def test_income_ratio_holds_yuan(hand) -> None:  # noqa: ANN001
+def test_income_ratio_holds_yuan(hand) -> None:
     _, X = hand
     np.testing.assert_array_equal(col(X, "income_ratio"), [10_000, 0, -1_666, 2_000, 20_000])
 
 
-def test_income_change(hand) -> None:  # noqa: ANN001
+def test_income_change(hand) -> None:
     _, X = hand
     got = col(X, "income_change")
     np.testing.assert_allclose(got[[0, 3, 4]], [10_000 / 12_500 - 1, 2_000 / 1_600 - 1, 0.0], rtol=1e-6)
@@ -178,7 +178,7 @@ def test_income_change(hand) -> None:  # noqa: ANN001
     assert np.isnan(got[2]), "zero income 12 months ago -> NaN (no meaningful change)"
 
 
-def test_medical_burden_and_ratios_with_caps(hand) -> None:  # noqa: ANN001
+def test_medical_burden_and_ratios_with_caps(hand) -> None:
     _, X = hand
     np.testing.assert_allclose(col(X, "medical_burden")[[0, 3]], [0.25, 0.0], rtol=1e-6)
     assert col(X, "medical_burden")[1] == 1.0, "no net income -> cap 1"
@@ -194,7 +194,7 @@ def test_medical_burden_and_ratios_with_caps(hand) -> None:  # noqa: ANN001
     np.testing.assert_allclose(col(X, "disaster_loss"), [4_000, 50, 0, 0, 0])
 
 
-def test_labour_indicators(hand) -> None:  # noqa: ANN001
+def test_labour_indicators(hand) -> None:
     _, X = hand
     np.testing.assert_allclose(col(X, "dependency_ratio"), [0.5, 1.0, 2 / 3, 0.4, 1.0], rtol=1e-6)
     # member-months / (normal + weak labourers); 12 (the safe end) when there are no labourers
@@ -206,7 +206,7 @@ def test_labour_indicators(hand) -> None:  # noqa: ANN001
     np.testing.assert_allclose(col(X, "elderly_share"), [0.25, 1.0, 0.0, 0.0, 0.0], rtol=1e-6)
 
 
-def test_flags_and_counts(hand) -> None:  # noqa: ANN001
+def test_flags_and_counts(hand) -> None:
     frame, X = hand
     np.testing.assert_array_equal(col(X, "water_unsafe"), [0, 1, 0, 0, 0])
     np.testing.assert_array_equal(col(X, "dibao_tekun"), [1, 1, 0, 0, 0])
@@ -223,7 +223,7 @@ def test_unreported_water_stays_missing() -> None:
     np.testing.assert_array_equal(got[1:], [1.0, 0.0])
 
 
-def test_matrix_on_the_demo_snapshot(small_demo) -> None:  # noqa: ANN001
+def test_matrix_on_the_demo_snapshot(small_demo) -> None:
     from fanpin import store
 
     engine, _ = small_demo

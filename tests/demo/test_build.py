@@ -16,13 +16,12 @@ from fanpin.core.ids import id_check_char
 from fanpin.demo.build import build_demo
 from fanpin.demo.spec import DemoSpec
 from fanpin.store import schema as S
-
 from tests.conftest import backend_url
 
 MEDIUM = DemoSpec(households=20_000, months=13, start=202407, seed=20231)
 
 
-def _build(url: str, spec: DemoSpec):  # noqa: ANN202
+def _build(url: str, spec: DemoSpec):
     engine = store.make_engine(url, create=True)
     store.upgrade(engine)
     build_demo(engine, spec)
@@ -30,17 +29,17 @@ def _build(url: str, spec: DemoSpec):  # noqa: ANN202
 
 
 @pytest.fixture(scope="module")
-def medium(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+def medium(tmp_path_factory: pytest.TempPathFactory):
     return _build(f"sqlite:///{tmp_path_factory.mktemp('medium') / 'm.db'}", MEDIUM)
 
 
-def _table(engine, table) -> pd.DataFrame:  # noqa: ANN001
+def _table(engine, table) -> pd.DataFrame:
     with engine.connect() as conn:
         rows = conn.execute(select(table)).all()
     return pd.DataFrame(rows, columns=[c.name for c in table.columns])
 
 
-def test_same_seed_same_county(tmp_path) -> None:  # noqa: ANN001
+def test_same_seed_same_county(tmp_path) -> None:
     spec = DemoSpec(households=400, months=13, townships=5, villages=12, seed=3)
     a = _build(f"sqlite:///{tmp_path / 'a.db'}", spec)
     b = _build(f"sqlite:///{tmp_path / 'b.db'}", spec)
@@ -51,7 +50,7 @@ def test_same_seed_same_county(tmp_path) -> None:  # noqa: ANN001
 
 
 @pytest.mark.pg
-def test_postgresql_holds_the_same_county(tmp_path) -> None:  # noqa: ANN001
+def test_postgresql_holds_the_same_county(tmp_path) -> None:
     spec = DemoSpec(households=300, months=13, townships=4, villages=9, seed=5)
     lite = _build(f"sqlite:///{tmp_path / 'a.db'}", spec)
     pg = _build(backend_url("postgresql", tmp_path), spec)
@@ -62,7 +61,7 @@ def test_postgresql_holds_the_same_county(tmp_path) -> None:  # noqa: ANN001
     assert len(_table(pg, S.clues)) == len(_table(lite, S.clues)) > 0
 
 
-def test_sizes_and_counts(medium) -> None:  # noqa: ANN001
+def test_sizes_and_counts(medium) -> None:
     hh = _table(medium, S.households)
     assert len(hh) == 20_000
     assert hh["size"].between(1, 7).all()
@@ -73,7 +72,7 @@ def test_sizes_and_counts(medium) -> None:  # noqa: ANN001
     assert store.periods(medium) == MEDIUM.periods
 
 
-def test_former_poor_income_distribution(medium) -> None:  # noqa: ANN001
+def test_former_poor_income_distribution(medium) -> None:
     snap = store.load_snapshot(medium, MEDIUM.periods[-1])
     fp = snap["household_type"] == "former_poor"
     med = snap.loc[fp, "income_pc"].median()
@@ -86,7 +85,7 @@ def test_former_poor_income_distribution(medium) -> None:  # noqa: ANN001
     assert snap.loc[~fp, "income_pc"].median() > med
 
 
-def test_members_are_plausible(medium) -> None:  # noqa: ANN001
+def test_members_are_plausible(medium) -> None:
     m = _table(medium, S.members)
     end = pd.Timestamp("2025-07-15")
     age = (end - pd.to_datetime(m["birth_date"])).dt.days / 365.25
@@ -102,7 +101,7 @@ def test_members_are_plausible(medium) -> None:  # noqa: ANN001
     assert set(m["labour_capacity"]) == {"normal", "weak", "lost", "none"}
 
 
-def test_id_numbers_valid_unique_and_consistent(medium) -> None:  # noqa: ANN001
+def test_id_numbers_valid_unique_and_consistent(medium) -> None:
     m = _table(medium, S.members)
     ids = m["id_number"].to_numpy().astype(str)
     assert ids.size == len(set(ids))
@@ -115,7 +114,7 @@ def test_id_numbers_valid_unique_and_consistent(medium) -> None:  # noqa: ANN001
     assert (odd == (m["sex"] == "M").to_numpy()).all()
 
 
-def test_regions_and_geometry(medium) -> None:  # noqa: ANN001
+def test_regions_and_geometry(medium) -> None:
     r = _table(medium, S.regions)
     assert r["region_code"].str.fullmatch(r"99\d{10}").all()
     assert (r["level"] == "county").sum() == 1
@@ -131,7 +130,7 @@ def test_regions_and_geometry(medium) -> None:  # noqa: ANN001
     assert (hh["village_code"].str[:9] + "000" == hh["township_code"]).all()
 
 
-def test_shocks_create_spatial_hotspots(medium) -> None:  # noqa: ANN001
+def test_shocks_create_spatial_hotspots(medium) -> None:
     ev = _table(medium, S.events)
     assert set(ev["event_type"]) >= {"illness", "accident", "job_loss", "flood", "factory_closure", "price_crash", "school_entry"}
     floods = ev[(ev["event_type"] == "flood") & ev["household_id"].isna()]
@@ -143,11 +142,11 @@ def test_shocks_create_spatial_hotspots(medium) -> None:  # noqa: ANN001
     share_in = (snap.loc[inside, "disaster_loss"] > 0).mean()
     share_out = (snap.loc[~inside, "disaster_loss"] > 0).mean()
     assert share_in > 0.3 and share_out < 0.05
-    from fanpin.demo.geography import township_adjacency  # noqa: PLC0415
+    from fanpin.demo.geography import township_adjacency
 
     r = _table(medium, S.regions)
     towns = r[r["level"] == "township"]
-    from fanpin.demo.geography import Township  # noqa: PLC0415
+    from fanpin.demo.geography import Township
 
     ts = [Township(c, n, e, shape(json.loads(g)), lo, la) for c, n, e, g, lo, la in towns[["region_code", "name", "name_en", "geometry", "lon", "lat"]].itertuples(index=False)]
     adj = township_adjacency(ts)
@@ -155,7 +154,7 @@ def test_shocks_create_spatial_hotspots(medium) -> None:  # noqa: ANN001
     assert all(any(o in adj[t] for o in hit if o != t) for t in hit)
 
 
-def test_department_feeds_produce_clues(medium) -> None:  # noqa: ANN001
+def test_department_feeds_produce_clues(medium) -> None:
     cl = _table(medium, S.clues)
     assert set(cl["source"]) >= {"medical_insurance", "emergency", "housing", "education", "hrss", "civil_affairs", "disability_federation", "cadre", "household"}
     assert set(cl["channel"]) == {"department", "cadre_visit", "self_report"}

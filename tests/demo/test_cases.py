@@ -39,7 +39,7 @@ DEFAULT_SEED_SMALL = DemoSpec(households=2000, months=36)
 
 
 @pytest.fixture(scope="module")
-def default_seed_demo(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+def default_seed_demo(tmp_path_factory: pytest.TempPathFactory):
     engine = store.make_engine(f"sqlite:///{tmp_path_factory.mktemp('seed') / 'd.db'}", create=True)
     store.upgrade(engine)
     build_demo(engine, DEFAULT_SEED_SMALL)
@@ -49,7 +49,7 @@ def default_seed_demo(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
 class Library:
     """Everything the page computes, computed here the same way."""
 
-    def __init__(self, engine) -> None:  # noqa: ANN001
+    def __init__(self, engine) -> None:
         self.engine = engine
         self.periods = store.periods(engine)
         self.frames = store.load_snapshots(engine, self.periods)
@@ -59,7 +59,7 @@ class Library:
         self.events = load_household_events(engine)
         self.cases = find_cases(self.ps, self.frames.__getitem__, self.events, self.policy, self.lines)
 
-    def walkthrough(self, case):  # noqa: ANN001, ANN201
+    def walkthrough(self, case):
         return case.walkthrough(self.frames.__getitem__, self.policy, self.lines)
 
     def panel_row(self, household_id: str, period: int) -> dict:
@@ -112,7 +112,7 @@ def test_each_household_really_has_its_event_and_indicator(lib: Library) -> None
             assert n >= 1, c
             assert c.event_type in CASE_EVENTS[c.key]
             assert c.before < c.shock <= c.after
-    line = lambda p: lib.lines[p // 100]  # noqa: E731
+    line = lambda p: lib.lines[p // 100]
 
     c = by["illness"]
     a = lib.panel_row(c.household_id, c.after)
@@ -143,7 +143,7 @@ def test_each_household_really_has_its_event_and_indicator(lib: Library) -> None
     assert a["income_pc"] / year_before["income_pc"] - 1 < -0.3
 
 
-def test_shock_cases_move_up_a_tier_in_the_default_seed(default_seed_demo) -> None:  # noqa: ANN001
+def test_shock_cases_move_up_a_tier_in_the_default_seed(default_seed_demo) -> None:
     """With the default seed every main rule is met in its strict form: the shock raised the tier."""
     lib = _LIBS.get("default_seed") or Library(default_seed_demo[0])
     for c in lib.cases:
@@ -239,7 +239,7 @@ def test_household_series_is_the_panel(lib: Library) -> None:
 
 
 # --------------------------------------------------------------------------- demo only
-def test_non_demo_database_is_refused(tmp_path) -> None:  # noqa: ANN001
+def test_non_demo_database_is_refused(tmp_path) -> None:
     engine = store.make_engine(f"sqlite:///{tmp_path / 'real.db'}", create=True)
     store.upgrade(engine)
     assert not is_demo(engine)  # an empty bureau database

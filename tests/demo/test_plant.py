@@ -17,12 +17,12 @@ from fanpin.store import schema as S
 from tests.conftest import backend_url
 
 
-def _table(engine, table) -> pd.DataFrame:  # noqa: ANN001
+def _table(engine, table) -> pd.DataFrame:
     with engine.connect() as conn:
         return pd.DataFrame(conn.execute(select(table)).mappings().all())
 
 
-def test_counts_recorded_and_planted_households_disjoint(small_demo) -> None:  # noqa: ANN001
+def test_counts_recorded_and_planted_households_disjoint(small_demo) -> None:
     engine, spec = small_demo
     counts = planted_counts(engine)
     planted = store.load_json_meta(engine, "planted_households")
@@ -37,7 +37,7 @@ def test_counts_recorded_and_planted_households_disjoint(small_demo) -> None:  #
     assert store.get_meta(engine.connect(), "data_version")
 
 
-def test_roster_invariants_survive_planting(small_demo) -> None:  # noqa: ANN001
+def test_roster_invariants_survive_planting(small_demo) -> None:
     engine, spec = small_demo
     hh, m = _table(engine, S.households), _table(engine, S.members)
     assert (m.groupby("household_id").size().reindex(hh["household_id"]).to_numpy() == hh["size"].to_numpy()).all()
@@ -49,7 +49,7 @@ def test_roster_invariants_survive_planting(small_demo) -> None:  # noqa: ANN001
     assert ((np.array([int(s[16]) % 2 for s in ids]) == 1) == (m["sex"] == "M").to_numpy()).all()
 
 
-def test_housing_marks_follow_grades_except_planted(small_demo) -> None:  # noqa: ANN001
+def test_housing_marks_follow_grades_except_planted(small_demo) -> None:
     engine, spec = small_demo
     last = spec.periods[-1]
     snap = store.load_snapshot(engine, last)
@@ -61,7 +61,7 @@ def test_housing_marks_follow_grades_except_planted(small_demo) -> None:  # noqa
     assert hh["housing_secured"].notna().all()
 
 
-def test_planted_panel_values_are_consistent(small_demo) -> None:  # noqa: ANN001
+def test_planted_panel_values_are_consistent(small_demo) -> None:
     engine, spec = small_demo
     planted = store.load_json_meta(engine, "planted_households")
     snap = store.load_snapshot(engine, spec.periods[-1]).set_index("household_id")
@@ -79,7 +79,7 @@ def test_planted_panel_values_are_consistent(small_demo) -> None:  # noqa: ANN00
     assert (prev.loc[planted["medical_no_clue"], "medical_oop"] < R.MEDICAL_LARGE).all()
 
 
-def test_monitoring_rows_are_a_valid_history(small_demo) -> None:  # noqa: ANN001
+def test_monitoring_rows_are_a_valid_history(small_demo) -> None:
     engine, _ = small_demo
     mon = _table(engine, S.monitoring).sort_values("record_id")
     elim = mon[mon["status"] == "eliminated"]
@@ -90,7 +90,7 @@ def test_monitoring_rows_are_a_valid_history(small_demo) -> None:  # noqa: ANN00
     assert planted < set(elim["household_id"])  # slower eliminations are there too
 
 
-def test_same_seed_same_plantings_on_both_backends(small_demo, tmp_path) -> None:  # noqa: ANN001
+def test_same_seed_same_plantings_on_both_backends(small_demo, tmp_path) -> None:
     engine, spec = small_demo
     pg = store.make_engine(backend_url("postgresql", tmp_path), create=True)
     try:
@@ -104,14 +104,14 @@ def test_same_seed_same_plantings_on_both_backends(small_demo, tmp_path) -> None
         pg.dispose()
 
 
-def _build(path, spec: DemoSpec):  # noqa: ANN001, ANN202
+def _build(path, spec: DemoSpec):
     eng = store.make_engine(f"sqlite:///{path}", create=True)
     store.upgrade(eng)
     return eng, build_demo(eng, spec)
 
 
 @pytest.mark.parametrize(("households", "seed"), [(600, 11), (900, 5), (2_500, 3)])
-def test_rules_find_exactly_the_recorded_counts(households: int, seed: int, tmp_path) -> None:  # noqa: ANN001
+def test_rules_find_exactly_the_recorded_counts(households: int, seed: int, tmp_path) -> None:
     spec = DemoSpec(households=households, months=9, start=202501, townships=4, villages=12, seed=seed)
     eng, counts = _build(tmp_path / "d.db", spec)
     try:
@@ -124,7 +124,7 @@ def test_rules_find_exactly_the_recorded_counts(households: int, seed: int, tmp_
         eng.dispose()
 
 
-def test_same_seed_same_plantings(tmp_path) -> None:  # noqa: ANN001
+def test_same_seed_same_plantings(tmp_path) -> None:
     spec = DemoSpec(households=600, months=9, start=202501, townships=4, villages=12, seed=11)
     found = []
     for i in range(2):

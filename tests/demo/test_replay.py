@@ -17,33 +17,32 @@ from fanpin.store import schema as S
 from fanpin.store.io import shift_period
 from fanpin.workflow import common, monitoring
 from fanpin.workflow import orders as orders_mod
-
 from tests.conftest import backend_url
 
 SPEC = DemoSpec(households=600, months=18, start=202401, townships=4, villages=12, seed=3)
 KEYS = ("orders", "decided", "overdue", "monitored", "eliminated")
 
 
-def _build(url: str, spec: DemoSpec):  # noqa: ANN202
+def _build(url: str, spec: DemoSpec):
     engine = store.make_engine(url, create=True)
     store.upgrade(engine)
     return engine, build_demo(engine, spec)
 
 
-def _table(engine, table, order_by: str) -> pd.DataFrame:  # noqa: ANN001
+def _table(engine, table, order_by: str) -> pd.DataFrame:
     with engine.connect() as conn:
         rows = conn.execute(select(table).order_by(table.c[order_by])).all()
     return pd.DataFrame(rows, columns=[c.name for c in table.columns])
 
 
 @pytest.fixture(scope="module")
-def county(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+def county(tmp_path_factory: pytest.TempPathFactory):
     engine, counts = _build(f"sqlite:///{tmp_path_factory.mktemp('wf') / 'w.db'}", SPEC)
     yield engine, counts
     engine.dispose()
 
 
-def test_counts_are_reported(county) -> None:  # noqa: ANN001
+def test_counts_are_reported(county) -> None:
     engine, counts = county
     got = {k: counts[f"workflow_{k}"] for k in KEYS}
     assert all(v > 0 for v in got.values()), got
@@ -51,7 +50,7 @@ def test_counts_are_reported(county) -> None:  # noqa: ANN001
     assert got["orders"] == len(_table(engine, S.orders, "order_id"))
 
 
-def test_orders_come_from_clues(county) -> None:  # noqa: ANN001
+def test_orders_come_from_clues(county) -> None:
     engine, _ = county
     orders = _table(engine, S.orders, "order_id")
     oc = _table(engine, S.order_clues, "clue_id")
@@ -73,7 +72,7 @@ def test_orders_come_from_clues(county) -> None:  # noqa: ANN001
     assert (o["created_at"] >= pd.Timestamp(f"{SPEC.start // 100}-{SPEC.start % 100:02d}-01")).all()
 
 
-def test_decisions_were_made_by_workflow_calls(county) -> None:  # noqa: ANN001
+def test_decisions_were_made_by_workflow_calls(county) -> None:
     engine, counts = county
     o = _table(engine, S.orders, "order_id")
     d = o[o["state"] == "decided"]
@@ -101,7 +100,7 @@ def test_decisions_were_made_by_workflow_calls(county) -> None:  # noqa: ANN001
     assert set(created["actor"]) <= {"leader_demo"} | {a for a in audit["actor"] if a.startswith("cw_")}
 
 
-def test_closed_loop_shows_work_under_way(county) -> None:  # noqa: ANN001
+def test_closed_loop_shows_work_under_way(county) -> None:
     engine, counts = county
     loop = orders_mod.closed_loop(engine, common.as_of_date(SPEC.periods[-1]))
     assert loop.orders > 0 and loop.decided > 0 and loop.overdue > 0
@@ -111,7 +110,7 @@ def test_closed_loop_shows_work_under_way(county) -> None:  # noqa: ANN001
     assert loop.overdue < loop.orders / 2
 
 
-def test_register_lists_the_monitored(county) -> None:  # noqa: ANN001
+def test_register_lists_the_monitored(county) -> None:
     engine, counts = county
     reg = monitoring.register(engine)
     planted = store.load_json_meta(engine, "planted_households")["eliminated_too_fast"]
@@ -121,12 +120,12 @@ def test_register_lists_the_monitored(county) -> None:  # noqa: ANN001
     assert ours["category"].isin(common.CATEGORIES).all() and ours["since"].notna().all()
 
 
-def _planted_monitoring(engine) -> set[str]:  # noqa: ANN001
+def _planted_monitoring(engine) -> set[str]:
     mon = _table(engine, S.monitoring, "record_id")
     return set(mon.loc[mon["recorded_by"] == "demo_cadre", "household_id"])
 
 
-def test_eliminations_were_approved_by_a_second_person_and_not_too_fast(county) -> None:  # noqa: ANN001
+def test_eliminations_were_approved_by_a_second_person_and_not_too_fast(county) -> None:
     engine, counts = county
     mon = _table(engine, S.monitoring, "record_id")
     ours = mon[~mon["household_id"].isin(_planted_monitoring(engine))]
@@ -151,14 +150,14 @@ def test_eliminations_were_approved_by_a_second_person_and_not_too_fast(county) 
     assert (audit["action"] == "elimination_approved").sum() == len(elim)
 
 
-def test_planting_still_accounts_for_every_finding(county) -> None:  # noqa: ANN001
+def test_planting_still_accounts_for_every_finding(county) -> None:
     engine, counts = county
     f = R.find(engine)
     assert f["rule"].value_counts().reindex([r.code for r in R.RULES], fill_value=0).to_dict() == planted_counts(engine)
     assert {k[len("planted_"):]: v for k, v in counts.items() if k.startswith("planted_")} == planted_counts(engine)
 
 
-def test_same_seed_same_work(county, tmp_path) -> None:  # noqa: ANN001
+def test_same_seed_same_work(county, tmp_path) -> None:
     engine, counts = county
     other, counts2 = _build(f"sqlite:///{tmp_path / 'again.db'}", SPEC)
     try:
@@ -169,7 +168,7 @@ def test_same_seed_same_work(county, tmp_path) -> None:  # noqa: ANN001
         other.dispose()
 
 
-def test_small_demo_fixture_has_no_work(small_demo) -> None:  # noqa: ANN001
+def test_small_demo_fixture_has_no_work(small_demo) -> None:
     """The shared fixture builds without the seeding (workflow=False): tests there count their own orders."""
     engine, spec = small_demo
     assert spec.workflow is False
@@ -177,7 +176,7 @@ def test_small_demo_fixture_has_no_work(small_demo) -> None:  # noqa: ANN001
 
 
 @pytest.mark.pg
-def test_postgresql_holds_the_same_work(tmp_path) -> None:  # noqa: ANN001
+def test_postgresql_holds_the_same_work(tmp_path) -> None:
     spec = DemoSpec(households=300, months=15, start=202401, townships=3, villages=9, seed=5)
     pg, counts = _build(backend_url("postgresql", tmp_path), spec)
     lite, counts2 = _build(f"sqlite:///{tmp_path / 'lite.db'}", spec)

@@ -26,7 +26,7 @@ from tests.conftest import BACKENDS, backend_url
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def migrated(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+def migrated(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     """One migrated database per backend (the same parametrisation as ``db_url``; migrating
     PostgreSQL costs about a second, so it is done once per module)."""
     eng = make_engine(backend_url(request.param, tmp_path_factory.mktemp("policies")), create=True)
@@ -36,7 +36,7 @@ def migrated(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
 
 
 @pytest.fixture()
-def engine(migrated):  # noqa: ANN001, ANN201
+def engine(migrated):
     """The module's database with no saved policy and no stored income line."""
     with migrated.begin() as conn:
         conn.execute(policies.delete())
@@ -44,7 +44,7 @@ def engine(migrated):  # noqa: ANN001, ANN201
     return migrated
 
 
-def _lines(engine, lines: dict[int, float]) -> None:  # noqa: ANN001
+def _lines(engine, lines: dict[int, float]) -> None:
     with engine.begin() as conn:
         set_meta(conn, "income_lines", json.dumps({str(k): v for k, v in lines.items()}))
 
@@ -60,7 +60,7 @@ SCENARIO = RiskPolicy(
 )
 
 
-def test_save_list_load_overwrite(engine) -> None:  # noqa: ANN001
+def test_save_list_load_overwrite(engine) -> None:
     assert list_policies(engine) == []
     before = datetime.now() - timedelta(seconds=1)
     pid = save_policy(engine, SCENARIO, "方案一 收入优先", user="analyst")
@@ -85,20 +85,20 @@ def test_save_list_load_overwrite(engine) -> None:  # noqa: ANN001
     assert [r["name"] for r in rows] == ["方案一 收入优先", "default copy"]
 
 
-def test_unknown_names_raise_key_error(engine) -> None:  # noqa: ANN001
+def test_unknown_names_raise_key_error(engine) -> None:
     with pytest.raises(KeyError):
         load_policy(engine, "nope")
     with pytest.raises(KeyError):
         adopt_policy(engine, "nope", "leader")
 
 
-def test_an_invalid_policy_is_not_saved(engine) -> None:  # noqa: ANN001
+def test_an_invalid_policy_is_not_saved(engine) -> None:
     with pytest.raises(PolicyError, match="tier cut-offs"):
         save_policy(engine, replace(SCENARIO, cutoffs=(50.0, 10.0)), "bad")
     assert list_policies(engine) == []
 
 
-def test_adopt_makes_the_baseline(engine) -> None:  # noqa: ANN001
+def test_adopt_makes_the_baseline(engine) -> None:
     _lines(engine, {2025: 8100.0})
     assert adopted_policy(engine) is None
     save_policy(engine, SCENARIO, "a")
@@ -120,7 +120,7 @@ def test_adopt_makes_the_baseline(engine) -> None:  # noqa: ANN001
     assert adopted_policy(engine).name == "b"
 
 
-def test_baseline_without_adoption_is_the_default_with_the_years_line(engine) -> None:  # noqa: ANN001
+def test_baseline_without_adoption_is_the_default_with_the_years_line(engine) -> None:
     # no stored line at all: the shipped default as it is
     assert baseline_policy(engine, 202503) == RiskPolicy.default()
     _lines(engine, {2023: 7500.0, 2024: 7800.0, 2025: 8100.0})
@@ -133,7 +133,7 @@ def test_baseline_without_adoption_is_the_default_with_the_years_line(engine) ->
     assert baseline_policy(engine, 202406) == RiskPolicy.default(income_line=7800.0)
 
 
-def test_income_line_for(engine) -> None:  # noqa: ANN001
+def test_income_line_for(engine) -> None:
     assert income_line_for(engine, 202501) is None
     _lines(engine, {2021: 6000.0, 2023: 7500.0, 2025: 8100.0})
     assert income_line_for(engine, 202301) == 7500.0

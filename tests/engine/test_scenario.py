@@ -111,14 +111,14 @@ def test_compare_rejects_different_household_sets(six: Scorer) -> None:
 
 
 @pytest.fixture(scope="module")
-def demo_scorer(small_demo) -> tuple[Scorer, RiskPolicy, pd.DataFrame]:  # noqa: ANN001
+def demo_scorer(small_demo) -> tuple[Scorer, RiskPolicy, pd.DataFrame]:
     engine, _ = small_demo
     period = store.periods(engine)[-1]
     frame = store.load_snapshot(engine, period)
     return Scorer.from_frame(frame), baseline_policy(engine, period), frame
 
 
-def test_compare_on_the_demo_matches_pandas(demo_scorer) -> None:  # noqa: ANN001
+def test_compare_on_the_demo_matches_pandas(demo_scorer) -> None:
     scorer, policy, frame = demo_scorer
     base = scorer.run(policy).copy()
     scen = scorer.run(replace(policy, income_line=policy.income_line * 1.15, cutoffs=(22.0, 38.0)))
@@ -191,7 +191,7 @@ def test_sensitivity_signs_for_the_income_weight() -> None:
     assert (np.diff(swing) <= 0).all()  # sorted by the largest change in red
 
 
-def test_sensitivity_leaves_the_policy_result_in_the_buffers(demo_scorer) -> None:  # noqa: ANN001
+def test_sensitivity_leaves_the_policy_result_in_the_buffers(demo_scorer) -> None:
     scorer, policy, _ = demo_scorer
     view = scorer.run(policy)
     expected = view.score.copy(), view.tier.copy()
@@ -200,7 +200,7 @@ def test_sensitivity_leaves_the_policy_result_in_the_buffers(demo_scorer) -> Non
     np.testing.assert_array_equal(view.tier, expected[1])
 
 
-def test_sensitivity_rejects_bad_delta(demo_scorer) -> None:  # noqa: ANN001
+def test_sensitivity_rejects_bad_delta(demo_scorer) -> None:
     scorer, policy, _ = demo_scorer
     with pytest.raises(ValueError):
         sensitivity(scorer, policy, 1.5)
@@ -208,7 +208,7 @@ def test_sensitivity_rejects_bad_delta(demo_scorer) -> None:  # noqa: ANN001
 
 # =========================================================================== weights
 @pytest.mark.parametrize("method", ["entropy", "cv", "critic"])
-def test_objective_weights_sum_to_one(demo_scorer, method: str) -> None:  # noqa: ANN001
+def test_objective_weights_sum_to_one(demo_scorer, method: str) -> None:
     scorer, _, _ = demo_scorer
     w = objective_weights(scorer, method)
     assert list(w) == list(scorer.keys)
@@ -217,7 +217,7 @@ def test_objective_weights_sum_to_one(demo_scorer, method: str) -> None:  # noqa
     assert sum(v > 0 for v in w.values()) >= 10
 
 
-def test_objective_weights_use_raw_values_and_catalogue_directions(demo_scorer) -> None:  # noqa: ANN001
+def test_objective_weights_use_raw_values_and_catalogue_directions(demo_scorer) -> None:
     scorer, _, _ = demo_scorer
     X = scorer.raw_values(slice(None))
     dirs = [BY_KEY[k].direction for k in scorer.keys]

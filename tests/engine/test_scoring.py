@@ -95,7 +95,7 @@ def reference(X: np.ndarray, keys: tuple[str, ...], policy: RiskPolicy) -> Ref:
     return Ref(total, tier, forced, contrib, hits, missing)
 
 
-def assert_matches(res, ref: Ref, township: np.ndarray, n_townships: int) -> None:  # noqa: ANN001
+def assert_matches(res, ref: Ref, township: np.ndarray, n_townships: int) -> None:
     np.testing.assert_allclose(res.score.astype(np.float64), ref.score, atol=1e-3, rtol=0)
     # tiers exactly (a score equal to a cut-off takes the higher tier); only a reference score within
     # 1e-9 of a cut-off but not on it (summation noise) may fall either side
@@ -122,7 +122,7 @@ def assert_matches(res, ref: Ref, township: np.ndarray, n_townships: int) -> Non
 
 # =========================================================================== strategies
 @st.composite
-def cutoffs(draw) -> tuple[float, float]:  # noqa: ANN001
+def cutoffs(draw) -> tuple[float, float]:
     a = draw(st.floats(0, 100, allow_nan=False))
     b = draw(st.floats(0, 100, allow_nan=False).filter(lambda x: x != a))
     return (min(a, b), max(a, b))
@@ -136,7 +136,7 @@ income_line_st = st.integers(500_000, 1_200_000).map(lambda c: c / 100)
 
 
 @st.composite
-def demo_policies(draw) -> RiskPolicy:  # noqa: ANN001
+def demo_policies(draw) -> RiskPolicy:
     ws = draw(weights_st)
     base = RiskPolicy.default()
     bounds = {}
@@ -158,7 +158,7 @@ def demo_policies(draw) -> RiskPolicy:  # noqa: ANN001
 
 # =========================================================================== (a) the demo county
 @pytest.fixture(scope="module", params=[-1, -3], ids=["last_month", "earlier_month"])
-def demo_month(request, small_demo):  # noqa: ANN001, ANN201
+def demo_month(request, small_demo):
     engine, _ = small_demo
     period = store.periods(engine)[request.param]
     assert period >= 202501  # a month with a year before it (income_change defined)
@@ -170,7 +170,7 @@ def demo_month(request, small_demo):  # noqa: ANN001, ANN201
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(policy=demo_policies())
-def test_scorer_matches_reference_on_demo(demo_month, policy: RiskPolicy) -> None:  # noqa: ANN001
+def test_scorer_matches_reference_on_demo(demo_month, policy: RiskPolicy) -> None:
     frame, X, scorer = demo_month
     res = scorer.run(policy)  # the same scorer across examples: its caches must follow the policy
     ref = reference(X, KEYS, policy)
@@ -180,7 +180,7 @@ def test_scorer_matches_reference_on_demo(demo_month, policy: RiskPolicy) -> Non
     np.testing.assert_array_equal(res.forced == 2, frame["income_pc"].to_numpy() < policy.income_line)
 
 
-def test_default_policy_matches_reference_on_demo(demo_month) -> None:  # noqa: ANN001
+def test_default_policy_matches_reference_on_demo(demo_month) -> None:
     frame, X, scorer = demo_month
     policy = RiskPolicy.default(8100)
     res = scorer.run(policy)
@@ -215,7 +215,7 @@ def _column(rng: np.random.Generator, key: str, n: int, line: float, nan_rate: f
 
 
 @st.composite
-def matrix_cases(draw):  # noqa: ANN001, ANN201
+def matrix_cases(draw):
     keys = tuple(draw(st.lists(st.sampled_from(KEYS), min_size=1, max_size=8, unique=True)))
     n = draw(st.integers(1, 60))
     n_town = draw(st.integers(1, 5))
@@ -244,7 +244,7 @@ def matrix_cases(draw):  # noqa: ANN001, ANN201
 
 @settings(max_examples=120, deadline=None)
 @given(case=matrix_cases())
-def test_scorer_matches_reference_on_random_matrices(case) -> None:  # noqa: ANN001
+def test_scorer_matches_reference_on_random_matrices(case) -> None:
     keys, X, township, n_town, policy = case
     scorer = Scorer(np.asfortranarray(X.copy()), township, n_town, keys=keys)
     res = scorer.run(policy)
@@ -271,7 +271,7 @@ def test_missing_value_is_scored_at_the_median_and_never_forces() -> None:
                         forces=(ForceRule("income_ratio", 1.0, "red"), ForceRule("housing_grade", 3, "yellow")))
     res = Scorer(X.copy(order="F"), np.zeros(4, int), 1, keys=keys).run(policy)
     # bounds: income 4,000..24,000 (-1), housing 0..4 (+1); medians 9,000 and 2
-    inc = lambda v: (24000 - min(max(v, 4000), 24000)) / 20000  # noqa: E731
+    inc = lambda v: (24000 - min(max(v, 4000), 24000)) / 20000
     exp = 50 * np.array([inc(9000) + 1.0, inc(6000) + 0.5, inc(9000) + 0.0, inc(30000) + 0.5])
     np.testing.assert_allclose(res.score, exp, atol=1e-4)
     # row 0: missing income never forces red; row 1: 6,000 < 8,000 forces red; row 0 housing 4 forces yellow
@@ -281,7 +281,7 @@ def test_missing_value_is_scored_at_the_median_and_never_forces() -> None:
     assert math.isnan(r1[1].value) and r1[1].contribution == pytest.approx(25.0)
 
 
-def test_all_missing_column_does_not_invent_risk(small_demo) -> None:  # noqa: ANN001
+def test_all_missing_column_does_not_invent_risk(small_demo) -> None:
     engine, _ = small_demo
     first = store.periods(engine)[0]
     frame = store.load_snapshot(engine, first)
@@ -347,12 +347,12 @@ HAND_POLICY = RiskPolicy(weights={"income_ratio": 0.2, "medical_burden": 0.4, "h
 
 
 @pytest.fixture()
-def hand():  # noqa: ANN201
+def hand():
     scorer = Scorer(HAND_X.copy(order="F"), HAND_TOWN, 4, keys=HAND_KEYS)
     return scorer, scorer.run(HAND_POLICY)
 
 
-def test_hand_computed_scores_and_tiers(hand) -> None:  # noqa: ANN001
+def test_hand_computed_scores_and_tiers(hand) -> None:
     _, res = hand
     np.testing.assert_allclose(res.score, [14, 80, 26.1, 21, 32, 47], atol=1e-4)
     np.testing.assert_array_equal(res.tier, [0, 2, 2, 1, 1, 2])
@@ -363,14 +363,14 @@ def test_hand_computed_scores_and_tiers(hand) -> None:  # noqa: ANN001
     assert res.tier_counts() == {"green": 1, "yellow": 2, "red": 3}
 
 
-def test_hand_contributions_sum_to_score(hand) -> None:  # noqa: ANN001
+def test_hand_contributions_sum_to_score(hand) -> None:
     scorer, res = hand
     c = scorer.contributions(res.policy, np.arange(6))
     np.testing.assert_allclose(c, [[10, 4, 0], [0, 40, 40], [16.1, 0, 10], [13, 8, 0], [4, 8, 20], [13, 14, 20]], atol=1e-4)
     np.testing.assert_allclose(c.sum(axis=1), res.score, atol=1e-3)
 
 
-def test_reasons_order_and_flags(hand) -> None:  # noqa: ANN001
+def test_reasons_order_and_flags(hand) -> None:
     _, res = hand
     # warning hits first (income 11,000 < 1.5 x 8,000), then by contribution (housing 20 > medical 14)
     r5 = res.reasons(5)
@@ -394,7 +394,7 @@ def test_reasons_order_and_flags(hand) -> None:  # noqa: ANN001
     assert {r.key for r in r1} == {"medical_burden", "housing_grade"} and all(r.warning_hit for r in r1)
 
 
-def test_weights_not_summing_to_one_are_rescaled_in_run(hand) -> None:  # noqa: ANN001
+def test_weights_not_summing_to_one_are_rescaled_in_run(hand) -> None:
     scorer, res = hand
     base = res.score.copy()
     doubled = replace(HAND_POLICY, weights={k: 2 * v for k, v in HAND_POLICY.weights.items()})
@@ -421,7 +421,7 @@ def test_cutoff_is_inclusive() -> None:
 
 
 # =========================================================================== slider behaviour
-def test_weight_only_change_reuses_buffers(small_demo) -> None:  # noqa: ANN001
+def test_weight_only_change_reuses_buffers(small_demo) -> None:
     engine, _ = small_demo
     frame = store.load_snapshot(engine, store.periods(engine)[-1])
     scorer = Scorer.from_frame(frame)
@@ -444,7 +444,7 @@ def test_weight_only_change_reuses_buffers(small_demo) -> None:  # noqa: ANN001
     assert not np.array_equal(keep.score, r2.score)
 
 
-def test_income_line_moves_households_across_the_forced_red_line(small_demo) -> None:  # noqa: ANN001
+def test_income_line_moves_households_across_the_forced_red_line(small_demo) -> None:
     engine, _ = small_demo
     frame = store.load_snapshot(engine, store.periods(engine)[-1])
     income = frame["income_pc"].to_numpy()
@@ -467,7 +467,7 @@ def test_income_line_moves_households_across_the_forced_red_line(small_demo) -> 
 
 
 # =========================================================================== policy checks
-def _p(**kw) -> RiskPolicy:  # noqa: ANN003
+def _p(**kw) -> RiskPolicy:
     base = dict(weights={"income_ratio": 0.5, "medical_burden": 0.5})
     base.update(kw)
     return RiskPolicy(**base)
@@ -509,7 +509,7 @@ def test_policy_validation_messages(policy: RiskPolicy, message: str) -> None:
     assert issubclass(PolicyError, ValueError)
 
 
-def test_scorer_refuses_an_invalid_policy(hand) -> None:  # noqa: ANN001
+def test_scorer_refuses_an_invalid_policy(hand) -> None:
     scorer, _ = hand
     with pytest.raises(PolicyError, match="non-negative"):
         scorer.run(replace(HAND_POLICY, weights={"income_ratio": -1.0, "housing_grade": 2.0}))
@@ -674,7 +674,7 @@ def test_no_income_and_no_spending_is_not_sudden_hardship() -> None:
     assert out.loc[0, "category"] == "marginal"
 
 
-def test_score_on_demo_agrees_with_scorer(small_demo) -> None:  # noqa: ANN001
+def test_score_on_demo_agrees_with_scorer(small_demo) -> None:
     engine, _ = small_demo
     frame = store.load_snapshot(engine, store.periods(engine)[-1])
     policy = RiskPolicy.default(8100)

@@ -75,7 +75,7 @@ def test_month_summary_and_township_table_by_hand() -> None:
     assert hl["household_id"].tolist() == ["h2"] and hl["score_change"].tolist() == [5.0]
 
 
-def test_panel_scores_equal_month_by_month_scoring(small_demo) -> None:  # noqa: ANN001
+def test_panel_scores_equal_month_by_month_scoring(small_demo) -> None:
     engine, spec = small_demo
     periods = store.periods(engine)
     frames = store.load_snapshots(engine, periods)

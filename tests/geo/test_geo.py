@@ -78,7 +78,7 @@ def test_township_metrics_match_townships_by_code_and_without_a_previous_month()
     assert alone["red_share_change"].isna().all() and alone["mean_score_change"].isna().all()
 
 
-def test_township_metrics_agree_with_a_loop_over_households(small_demo) -> None:  # noqa: ANN001
+def test_township_metrics_agree_with_a_loop_over_households(small_demo) -> None:
     engine, spec = small_demo
     period = spec.periods[-1]
     snap = store.load_snapshot(engine, period)
@@ -197,7 +197,7 @@ def test_map_view_fits_the_features() -> None:
 
 
 # --------------------------------------------------------------------------- village and household layers
-def test_village_and_household_points(small_demo) -> None:  # noqa: ANN001
+def test_village_and_household_points(small_demo) -> None:
     engine, spec = small_demo
     period = spec.periods[-1]
     snap = store.load_snapshot(engine, period)

@@ -28,24 +28,24 @@ CORPUS = Path(__file__).parent / "corpus"
 NOW = datetime(2025, 6, 30, 10, 0, 0)
 
 
-def _engine(url: str):  # noqa: ANN202
+def _engine(url: str):
     engine = store.make_engine(url, create=True)
     fx.build(engine)
     return engine
 
 
 @pytest.fixture
-def fx_db(db_url: str):  # noqa: ANN201
+def fx_db(db_url: str):
     """The hand-made county on each backend."""
     return _engine(db_url)
 
 
 @pytest.fixture
-def fx_sqlite(tmp_path: Path):  # noqa: ANN201
+def fx_sqlite(tmp_path: Path):
     return _engine(f"sqlite:///{tmp_path / 'fx.db'}")
 
 
-def state(engine) -> dict:  # noqa: ANN001
+def state(engine) -> dict:
     """Row counts of every table and checksums of the data tables (row for row)."""
     out: dict = {}
     with engine.connect() as conn:
@@ -140,7 +140,7 @@ def test_corpus_refused_validation_writes_nothing(name: str, kind: str, zh: list
 
 
 @pytest.mark.parametrize("name,kind,zh,en", CASES, ids=[c[0] for c in CASES])
-def test_corpus_refused_import_leaves_data_unchanged(name: str, kind: str, zh: list, en: list | None, fx_db) -> None:  # noqa: ANN001
+def test_corpus_refused_import_leaves_data_unchanged(name: str, kind: str, zh: list, en: list | None, fx_db) -> None:
     before = state(fx_db)
     result = apply.import_file(fx_db, kind, (CORPUS / name).read_bytes(), name, "steward", today=fx.TODAY, now=NOW)
     assert result.status == "refused"
@@ -165,18 +165,18 @@ def _csv(text: str, encoding: str = "utf-8") -> bytes:
     return text.encode(encoding)
 
 
-def _rows(engine, sql: str) -> list[tuple]:  # noqa: ANN001
+def _rows(engine, sql: str) -> list[tuple]:
     with engine.connect() as conn:
         return [tuple(r) for r in conn.exec_driver_sql(sql).fetchall()]
 
 
-def _imp(engine, kind: str, data: bytes, name: str = "f.csv") -> apply.ImportResult:  # noqa: ANN001
+def _imp(engine, kind: str, data: bytes, name: str = "f.csv") -> apply.ImportResult:
     res = apply.import_file(engine, kind, data, name, "steward", today=fx.TODAY, now=NOW)
     assert res.status == "applied", res.report.text("en")
     return res
 
 
-def test_households_add_update_unchanged_and_reimport(fx_db) -> None:  # noqa: ANN001
+def test_households_add_update_unchanged_and_reimport(fx_db) -> None:
     before_version = store.data_version(fx_db)
     text = (
         "户编号,行政村代码,户类型,家庭人口数,联系电话,耕地面积(亩),住房安全有保障,识别监测时间\n"
@@ -211,7 +211,7 @@ def test_households_add_update_unchanged_and_reimport(fx_db) -> None:  # noqa: A
     assert store.data_version(fx_db) == version  # nothing changed: caches stay valid
 
 
-def test_the_same_file_is_applied_once_even_when_two_imports_race(fx_db) -> None:  # noqa: ANN001
+def test_the_same_file_is_applied_once_even_when_two_imports_race(fx_db) -> None:
     """Two stewards validate the same file, then both press apply at once: one batch is applied,
     the other is told "already imported" (the database's unique index on applied hashes decides
     when the check inside the transaction cannot)."""
@@ -255,7 +255,7 @@ def test_the_same_file_is_applied_once_even_when_two_imports_race(fx_db) -> None
         )
 
 
-def test_members_import_keeps_aggregates_in_step(fx_db) -> None:  # noqa: ANN001
+def test_members_import_keeps_aggregates_in_step(fx_db) -> None:
     text = (
         "户编号,姓名,证件号码,与户主关系,劳动技能,健康状况,在校生情况,是否参加城乡居民基本医疗保险\n"
         f"{fx.H1},张小明,{fx.ID_NEW_CHILD},子女,无劳动力,长期慢性病,小学,否\n"
@@ -276,7 +276,7 @@ def test_members_import_keeps_aggregates_in_step(fx_db) -> None:  # noqa: ANN001
     assert (res2.report.added, res2.report.updated, res2.report.unchanged) == (0, 0, 2)
 
 
-def test_panel_add_and_update(fx_db) -> None:  # noqa: ANN001
+def test_panel_add_and_update(fx_db) -> None:
     text = (
         "period,household_id,income_wage,income_net,income_pc,medical_oop,water_safe\n"
         f"202403,{fx.H1},31000,31000,15500,,yes\n"
@@ -293,12 +293,12 @@ def test_panel_add_and_update(fx_db) -> None:  # noqa: ANN001
     assert store.periods(fx_db) == [202401, 202402, 202403]
 
 
-def test_panel_new_row_needs_income(fx_sqlite) -> None:  # noqa: ANN001
+def test_panel_new_row_needs_income(fx_sqlite) -> None:
     rep = validate.validate(fx_sqlite, "panel", _csv(f"年月,户编号,合规自付支出\n202403,{fx.H1},100\n"), "p.csv", today=fx.TODAY)
     assert _problems(rep, "zh") == [(2, "家庭纯收入", "新增记录必须填写此项"), (2, "家庭人均纯收入", "新增记录必须填写此项")]
 
 
-def test_feeds_become_clues_and_merge(fx_db) -> None:  # noqa: ANN001
+def test_feeds_become_clues_and_merge(fx_db) -> None:
     text = (
         "证件号码,户编号,年月,来源部门,风险类型,预警内容,金额\n"
         f"{fx.ID_H3_HEAD},,202403,人社,因务工就业不稳,失业登记,\n"
@@ -324,7 +324,7 @@ def test_feeds_become_clues_and_merge(fx_db) -> None:  # noqa: ANN001
     assert len(_rows(fx_db, "SELECT clue_id FROM clues")) == 4
 
 
-def test_assistance_and_dept_records_and_relations(fx_db) -> None:  # noqa: ANN001
+def test_assistance_and_dept_records_and_relations(fx_db) -> None:
     a = f"户编号,年月,帮扶措施,金额,帮扶责任人\n{fx.H2},202403,健康帮扶,2000,县医保局\n{fx.H2},202403,综合保障,1800,\n"
     assert _imp(fx_db, "assistance", _csv(a)).report.added == 2
     assert _rows(fx_db, "SELECT household_id, period, measure, amount, cadre FROM assistance ORDER BY measure") == [
@@ -349,7 +349,7 @@ def test_assistance_and_dept_records_and_relations(fx_db) -> None:  # noqa: ANN0
 
 @pytest.mark.parametrize("kind", specs.KINDS)
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_templates_import_as_they_are(kind: str, lang: str, fx_sqlite) -> None:  # noqa: ANN001
+def test_templates_import_as_they_are(kind: str, lang: str, fx_sqlite) -> None:
     """The downloadable template (headers in either language, one example row) passes validation, as .xlsx and CSV."""
     frame = specs.template_frame(kind, lang)
     assert list(frame.columns) == [specs.header_label(c, lang) for c in specs.SPECS[kind].columns]
@@ -359,13 +359,13 @@ def test_templates_import_as_they_are(kind: str, lang: str, fx_sqlite) -> None: 
         assert rep.added + rep.updated + rep.unchanged == 1
 
 
-def test_english_headers_tabs_and_title_row(fx_sqlite) -> None:  # noqa: ANN001
+def test_english_headers_tabs_and_title_row(fx_sqlite) -> None:
     text = "XX县农户信息表\t\t\t\nHousehold ID\tVillage code\tHousehold type\tHousehold size\n99010100100200001\t990101001002\tOrdinary\t3\n"
     rep = validate.validate(fx_sqlite, "households", _csv(text), "t.txt", today=fx.TODAY)
     assert rep.ok and rep.added == 1 and rep.row_numbers == [3]
 
 
-def test_validation_report_is_escaped_in_downloads(fx_sqlite) -> None:  # noqa: ANN001
+def test_validation_report_is_escaped_in_downloads(fx_sqlite) -> None:
     bad = '=HYPERLINK("http://evil.example","点我")'
     text = f'户编号,行政村代码,户类型,家庭人口数\n99010100100200001,{fx.V1},"{bad.replace(chr(34), chr(34) * 2)}",3\n'
     rep = validate.validate(fx_sqlite, "households", _csv(text), "x.csv", today=fx.TODAY)
@@ -380,13 +380,13 @@ def test_validation_report_is_escaped_in_downloads(fx_sqlite) -> None:  # noqa: 
     assert ws.cell(2, 3).data_type == "s"
 
 
-def test_personal_values_are_masked_in_the_report(fx_sqlite) -> None:  # noqa: ANN001
+def test_personal_values_are_masked_in_the_report(fx_sqlite) -> None:
     rep = validate.validate(fx_sqlite, "members", (CORPUS / "member_two_households_db.csv").read_bytes(), "m.csv", today=fx.TODAY)
     value = rep.messages("zh")[0][2]
     assert value == fx.ID_H1_HEAD[:6] + "********" + fx.ID_H1_HEAD[-4:]
 
 
-def test_apply_is_all_or_nothing(fx_sqlite) -> None:  # noqa: ANN001
+def test_apply_is_all_or_nothing(fx_sqlite) -> None:
     """A write that fails half-way (here: the ID number taken by another household after
     validation) leaves no rows, no batch and no audit entry behind."""
     text = f"户编号,姓名,证件号码,与户主关系,劳动技能\n{fx.H3},赵小强,{fx.idn('20180101', '013')},子女,无劳动力\n{fx.H1},张小明,{fx.ID_NEW_CHILD},子女,无劳动力\n"
@@ -400,7 +400,7 @@ def test_apply_is_all_or_nothing(fx_sqlite) -> None:  # noqa: ANN001
     assert state(fx_sqlite) == snap
 
 
-def test_household_aggregates_match_the_demo(small_demo) -> None:  # noqa: ANN001
+def test_household_aggregates_match_the_demo(small_demo) -> None:
     """The vectorised aggregate function reproduces what build_demo wrote, household by household.
 
     Two known, small exceptions: the demo's planted data-quality findings (fanpin/demo/plant.py)
@@ -423,7 +423,7 @@ def test_household_aggregates_match_the_demo(small_demo) -> None:  # noqa: ANN00
     assert (agg["size"] == alive.groupby("household_id").size().reindex(agg.index).fillna(0).astype(int)).all()
 
 
-def test_small_demo_copy_roster_update(small_demo, tmp_path: Path) -> None:  # noqa: ANN001
+def test_small_demo_copy_roster_update(small_demo, tmp_path: Path) -> None:
     """On a copy of the small demo (never the shared fixture): a roster row updates one household."""
     engine, _spec = small_demo
     dst = tmp_path / "copy.db"
@@ -459,12 +459,12 @@ def test_headers_and_values_are_unambiguous(kind: str) -> None:
             assert values.setdefault(specs._norm(alias), code) == code, (c.name, alias)
 
 
-def test_row_with_errors_still_reports_missing_required_values(fx_sqlite) -> None:  # noqa: ANN001
+def test_row_with_errors_still_reports_missing_required_values(fx_sqlite) -> None:
     rep = validate.validate(fx_sqlite, "households", _csv("户编号,户类型,家庭人口数\n99010100100200001,一般农户,三\n"), "h.csv", today=fx.TODAY)
     assert _problems(rep, "zh") == [(2, "家庭人口数", "不是数字"), (2, "行政村代码", "新增记录必须填写此项")]
 
 
-def test_only_roles_that_import_may_apply_a_file(fx_sqlite) -> None:  # noqa: ANN001
+def test_only_roles_that_import_may_apply_a_file(fx_sqlite) -> None:
     """Enforced where the data change, not only by the page's role gate: an analyst's session
     cannot apply a file even by calling the function; a data steward's can."""
     from fanpin.access.roles import AccessDenied, Principal

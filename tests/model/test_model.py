@@ -17,13 +17,13 @@ from tests.conftest import copy_sqlite
 
 
 @pytest.fixture(scope="module")
-def panel(small_demo):  # noqa: ANN001, ANN201
+def panel(small_demo):
     engine, _ = small_demo
     return features.load_panel(engine)
 
 
 @pytest.fixture(scope="module")
-def trained(small_demo, panel):  # noqa: ANN001, ANN201
+def trained(small_demo, panel):
     engine, _ = small_demo
     steps = []
     model = train_mod.train(engine, 3, eval_months=3, data=panel, importance_rows=2000, progress=lambda m, f: steps.append(f))
@@ -56,7 +56,7 @@ def _perturbed_after(data: features.PanelData, t: int) -> features.PanelData:
     return features.PanelData(snaps, pd.concat([ev, extra_ev], ignore_index=True), pd.concat([data.clues, extra_cl], ignore_index=True), {p: (v if p <= t else v * 3) for p, v in data.lines.items()})
 
 
-def test_features_never_look_past_the_prediction_month(panel):  # noqa: ANN001
+def test_features_never_look_past_the_prediction_month(panel):
     for t in (panel.periods[3], panel.periods[8]):
         before = features.features_for(panel, t)
         after = features.features_for(_perturbed_after(panel, t), t)
@@ -67,13 +67,13 @@ def test_features_never_look_past_the_prediction_month(panel):  # noqa: ANN001
         assert (y0 != y1).any()
 
 
-def test_features_change_when_the_prediction_month_changes(panel):  # noqa: ANN001
+def test_features_change_when_the_prediction_month_changes(panel):
     t = panel.periods[8]
     data = _perturbed_after(panel, store.shift_period(t, -1))
     assert not features.features_for(data, t).equals(features.features_for(panel, t))
 
 
-def test_feature_frame_shape_and_hidden_parameters(panel):  # noqa: ANN001
+def test_feature_frame_shape_and_hidden_parameters(panel):
     t = panel.periods[6]
     X = features.features_for(panel, t)
     assert list(X.columns) == list(features.FEATURES)
@@ -87,7 +87,7 @@ def test_feature_frame_shape_and_hidden_parameters(panel):  # noqa: ANN001
     assert not any("shock" in c or "severity" in c for c in X.columns)
 
 
-def test_label_by_hand(panel):  # noqa: ANN001
+def test_label_by_hand(panel):
     t = panel.periods[5]
     y, pop = features.labels_for(panel, t, 3)
     f = panel.snapshots[t]
@@ -148,7 +148,7 @@ def test_budget_curve_long_frame():
 
 
 # --------------------------------------------------------------------------- training
-def test_training_reports_model_and_rules_on_held_out_months(trained, small_demo):  # noqa: ANN001
+def test_training_reports_model_and_rules_on_held_out_months(trained, small_demo):
     model, steps = trained
     engine, _ = small_demo
     meta = model.meta
@@ -174,7 +174,7 @@ def test_training_reports_model_and_rules_on_held_out_months(trained, small_demo
     assert list(model.importance.columns[:2]) == ["feature", "importance"] and len(model.importance) == len(features.FEATURES)
 
 
-def test_logistic_contributions_add_up_to_its_log_odds(trained, panel):  # noqa: ANN001
+def test_logistic_contributions_add_up_to_its_log_odds(trained, panel):
     model, _ = trained
     X = features.features_for(panel, panel.periods[-1])
     c = model.contributions(X)
@@ -190,7 +190,7 @@ def test_logistic_contributions_add_up_to_its_log_odds(trained, panel):  # noqa:
 
 
 # --------------------------------------------------------------------------- persistence
-def test_save_load_roundtrip_and_refusals(trained, panel, small_demo, tmp_path, monkeypatch):  # noqa: ANN001
+def test_save_load_roundtrip_and_refusals(trained, panel, small_demo, tmp_path, monkeypatch):
     model, _ = trained
     engine, _ = small_demo
     monkeypatch.setenv("FANPIN_MODEL_DIR", str(tmp_path / "models"))
@@ -227,7 +227,7 @@ def test_save_load_roundtrip_and_refusals(trained, panel, small_demo, tmp_path, 
 
 
 # --------------------------------------------------------------------------- human in the loop
-def test_candidates_and_sending_to_clues(trained, small_demo, tmp_path):  # noqa: ANN001
+def test_candidates_and_sending_to_clues(trained, small_demo, tmp_path):
     model, _ = trained
     src, _ = small_demo
     engine = store.make_engine(copy_sqlite(src, tmp_path / "copy.db"))
@@ -255,7 +255,7 @@ def test_candidates_and_sending_to_clues(trained, small_demo, tmp_path):  # noqa
     pd.testing.assert_series_equal(clue_counts, features.features_for(features.load_panel(src), period)["clues_3m"])
 
 
-def test_fanpin_train_command(small_demo, tmp_path, capsys):  # noqa: ANN001
+def test_fanpin_train_command(small_demo, tmp_path, capsys):
     from fanpin.cli.main import main
 
     engine, _ = small_demo

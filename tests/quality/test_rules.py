@@ -71,7 +71,7 @@ class County:
         self.mem.append(m)
         return m
 
-    def write(self, engine) -> None:  # noqa: ANN001
+    def write(self, engine) -> None:
         regions = [{"region_code": "990101000000", "level": "county", "parent_code": None, "name": "县"},
                    {"region_code": T1, "level": "township", "parent_code": "990101000000", "name": "甲镇"},
                    {"region_code": T2, "level": "township", "parent_code": "990101000000", "name": "乙镇"},
@@ -207,7 +207,7 @@ def build() -> tuple[County, dict[str, set[str]]]:
 
 
 @pytest.fixture
-def tiny(db_url):  # noqa: ANN001, ANN201
+def tiny(db_url):
     engine = store.make_engine(db_url, create=True)
     store.upgrade(engine)
     county, expected = build()
@@ -225,7 +225,7 @@ def test_rules_have_codes_descriptions_severity_and_fields() -> None:
         assert r.risk_type in common.RISK_TYPES
 
 
-def test_each_rule_finds_exactly_the_expected_households(tiny) -> None:  # noqa: ANN001
+def test_each_rule_finds_exactly_the_expected_households(tiny) -> None:
     engine, expected = tiny
     f = R.find(engine)
     assert list(f.columns) == R.FINDING_COLUMNS
@@ -243,7 +243,7 @@ def test_each_rule_finds_exactly_the_expected_households(tiny) -> None:  # noqa:
     assert set(only["rule"]) == {"unsafe_house_secured"} and set(only["household_id"]) == {"UH1", "UH2"}
 
 
-def test_an_earlier_month_reads_that_month(tiny) -> None:  # noqa: ANN001
+def test_an_earlier_month_reads_that_month(tiny) -> None:
     engine, _ = tiny
     f = R.find(engine, P - 1)
     assert (f["period"] == P - 1).all()
@@ -257,7 +257,7 @@ def test_an_earlier_month_reads_that_month(tiny) -> None:  # noqa: ANN001
     assert set(f.loc[f["rule"] == "death_not_recorded", "household_id"]) == {"DB4"}
 
 
-def test_principal_scoping_and_summaries(tiny) -> None:  # noqa: ANN001
+def test_principal_scoping_and_summaries(tiny) -> None:
     engine, expected = tiny
     allf = R.find(engine)
     cw = Principal("cw", "case_worker", frozenset({T2}))
@@ -278,7 +278,7 @@ def test_principal_scoping_and_summaries(tiny) -> None:  # noqa: ANN001
     assert R.by_township(allf.iloc[0:0]).empty and R.by_rule(allf.iloc[0:0])["findings"].sum() == 0
 
 
-def test_findings_to_clues_once_and_merged(tiny) -> None:  # noqa: ANN001
+def test_findings_to_clues_once_and_merged(tiny) -> None:
     engine, _ = tiny
     f = R.find(engine)
     n = R.findings_to_clues(engine, f, "analyst1", P)
@@ -304,7 +304,7 @@ def test_findings_to_clues_once_and_merged(tiny) -> None:  # noqa: ANN001
     assert R.findings_to_clues(engine, f.iloc[0:0], "analyst1", P) == 0
 
 
-def test_findings_to_clues_is_refused_or_scoped_by_role(tiny) -> None:  # noqa: ANN001
+def test_findings_to_clues_is_refused_or_scoped_by_role(tiny) -> None:
     """In the app (a principal): a leader may not create clues; a case worker's findings outside their
     townships are dropped even if the caller passes them."""
     from fanpin.access.roles import AccessDenied
@@ -323,7 +323,7 @@ def test_findings_to_clues_is_refused_or_scoped_by_role(tiny) -> None:  # noqa: 
 
 
 # --------------------------------------------------------------------------- the small demo
-def test_small_demo_finds_exactly_the_planted_counts(small_demo) -> None:  # noqa: ANN001
+def test_small_demo_finds_exactly_the_planted_counts(small_demo) -> None:
     engine, spec = small_demo
     expected = planted_counts(engine)
     assert set(expected) == {r.code for r in R.RULES}
@@ -337,7 +337,7 @@ def test_small_demo_finds_exactly_the_planted_counts(small_demo) -> None:  # noq
         assert set(hids) <= set(f.loc[f["rule"] == code, "household_id"]), code
 
 
-def test_small_demo_scoped_by_principal(small_demo) -> None:  # noqa: ANN001
+def test_small_demo_scoped_by_principal(small_demo) -> None:
     engine, _ = small_demo
     f = R.find(engine)
     towns = sorted(f["township_code"].unique())[:2]
@@ -345,7 +345,7 @@ def test_small_demo_scoped_by_principal(small_demo) -> None:  # noqa: ANN001
     pd.testing.assert_frame_equal(g.reset_index(drop=True), f[f["township_code"].isin(towns)].reset_index(drop=True))
 
 
-def test_small_demo_findings_to_clues_idempotent(small_demo, tmp_path) -> None:  # noqa: ANN001
+def test_small_demo_findings_to_clues_idempotent(small_demo, tmp_path) -> None:
     engine, spec = small_demo
     path = tmp_path / "copy.db"
     eng = store.make_engine(copy_sqlite(engine, path))
@@ -373,7 +373,7 @@ def test_detail_text_picks_the_language() -> None:
     assert R.detail_text(None, "en") == "" and R.detail_text("只有中文", "en") == "只有中文"
 
 
-def test_state_token_moves_with_clues_and_monitoring(tiny) -> None:  # noqa: ANN001
+def test_state_token_moves_with_clues_and_monitoring(tiny) -> None:
     engine, _ = tiny
     before = R.state_token(engine)
     assert R.state_token(engine) == before

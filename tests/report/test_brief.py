@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TODAY = date(2026, 1, 15)
 
 
-def _panel(engine, period: int):  # noqa: ANN001, ANN202 - exactly as tests/app/test_overview.py computes the overview's panel
+def _panel(engine, period: int):
     periods = store.periods(engine)
     raw = store.load_json_meta(engine, "income_lines", {})
     lines = {int(k): float(v) for k, v in raw.items()}
@@ -44,7 +44,7 @@ def _panel(engine, period: int):  # noqa: ANN001, ANN202 - exactly as tests/app/
 
 
 @pytest.fixture(scope="module")
-def worked(small_demo, tmp_path_factory):  # noqa: ANN001, ANN201
+def worked(small_demo, tmp_path_factory):
     """A copy of the small demo with verification orders: some decided (into monitoring), some overdue."""
     engine, spec = small_demo
     path = tmp_path_factory.mktemp("brief") / "worked.db"
@@ -65,20 +65,20 @@ def worked(small_demo, tmp_path_factory):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture(scope="module")
-def made(worked):  # noqa: ANN001, ANN201
+def made(worked):
     engine, spec = worked
     period = spec.periods[-1]
     return produce(engine, period, "zh", "test:brief", today=TODAY)
 
 
 @pytest.fixture(scope="module")
-def made_en(worked):  # noqa: ANN001, ANN201
+def made_en(worked):
     engine, spec = worked
     return produce(engine, spec.periods[-1], "en", "test:brief", today=TODAY)
 
 
 # --------------------------------------------------------------------------- figures = the dashboard's figures
-def test_headline_figures_are_month_summary(worked, made) -> None:  # noqa: ANN001
+def test_headline_figures_are_month_summary(worked, made) -> None:
     engine, spec = worked
     period = spec.periods[-1]
     ps = _panel(engine, period)
@@ -101,7 +101,7 @@ def test_headline_figures_are_month_summary(worked, made) -> None:  # noqa: ANN0
     assert f"红色户\t{s.counts['red']:,}\t{prev.counts['red']:,}\t{s.counts['red'] - prev.counts['red']:,}" in text
 
 
-def test_township_table_and_trend_match_the_domain_functions(worked, made) -> None:  # noqa: ANN001
+def test_township_table_and_trend_match_the_domain_functions(worked, made) -> None:
     engine, spec = worked
     period = spec.periods[-1]
     ps = _panel(engine, period)
@@ -124,7 +124,7 @@ def test_township_table_and_trend_match_the_domain_functions(worked, made) -> No
     assert f"{name}（{fmt.pct(top['red_share'])}）" in document_text(made.docx)
 
 
-def test_closed_loop_and_monitoring_figures(worked, made) -> None:  # noqa: ANN001
+def test_closed_loop_and_monitoring_figures(worked, made) -> None:
     engine, spec = worked
     period = spec.periods[-1]
     loop = closed_loop(engine, as_of_date(period, TODAY))
@@ -142,7 +142,7 @@ def test_closed_loop_and_monitoring_figures(worked, made) -> None:  # noqa: ANN0
     assert "本月新识别纳入监测 3 户" in text
 
 
-def test_clue_counts_match_the_database(worked, made) -> None:  # noqa: ANN001
+def test_clue_counts_match_the_database(worked, made) -> None:
     engine, spec = worked
     period = spec.periods[-1]
     with engine.connect() as conn:
@@ -153,7 +153,7 @@ def test_clue_counts_match_the_database(worked, made) -> None:  # noqa: ANN001
     assert f"本月新收预警线索 {fmt.count(n)} 条" in document_text(made.docx)
 
 
-def test_findings_come_from_the_rules_module(worked, made) -> None:  # noqa: ANN001
+def test_findings_come_from_the_rules_module(worked, made) -> None:
     rules = pytest.importorskip("fanpin.quality.rules")
     engine, spec = worked
     found = rules.find(engine, period=spec.periods[-1])
@@ -163,12 +163,12 @@ def test_findings_come_from_the_rules_module(worked, made) -> None:  # noqa: ANN
         assert made.brief.findings.set_index("rule")["findings"].to_dict() == found.groupby("rule").size().to_dict()
 
 
-def test_no_saved_model_is_said(made) -> None:  # noqa: ANN001
+def test_no_saved_model_is_said(made) -> None:
     assert made.brief.model_status == "none"  # tests keep FANPIN_MODEL_DIR empty
     assert "尚未训练风险预测模型" in document_text(made.docx)
 
 
-def test_a_refused_model_is_said(worked) -> None:  # noqa: ANN001
+def test_a_refused_model_is_said(worked) -> None:
     engine, spec = worked
     b = B.compute_brief(engine, spec.periods[-1], model="trained on another schema", today=TODAY)
     assert b.model_status == "refused" and b.model_candidates is None
@@ -176,14 +176,14 @@ def test_a_refused_model_is_said(worked) -> None:  # noqa: ANN001
 
 
 @pytest.fixture(scope="module")
-def trained(worked):  # noqa: ANN001, ANN201
+def trained(worked):
     from fanpin.model import train
 
     engine, _ = worked
     return train.train(engine, 3, eval_months=3, importance_rows=2000)
 
 
-def test_the_models_list_is_predict_candidates_masked(worked, trained) -> None:  # noqa: ANN001
+def test_the_models_list_is_predict_candidates_masked(worked, trained) -> None:
     from fanpin.model import suggest
 
     engine, spec = worked
@@ -201,7 +201,7 @@ def test_the_models_list_is_predict_candidates_masked(worked, trained) -> None: 
         assert any(a.code == "model_candidates" and a.params["n"] == len(expected) for a in b.actions)
 
 
-def test_a_case_workers_brief_lists_only_their_townships(worked) -> None:  # noqa: ANN001
+def test_a_case_workers_brief_lists_only_their_townships(worked) -> None:
     from fanpin.access.roles import Principal
 
     engine, spec = worked
@@ -216,7 +216,7 @@ def test_a_case_workers_brief_lists_only_their_townships(worked) -> None:  # noq
     assert "农户名单仅含" in document_text(render_docx(b, "zh"))
 
 
-def test_english_version(made_en, made) -> None:  # noqa: ANN001
+def test_english_version(made_en, made) -> None:
     text = document_text(made_en.docx)
     s = made_en.brief.summary
     assert f"{fmt.count(s.households, 'en')} households were scored" in text
@@ -227,7 +227,7 @@ def test_english_version(made_en, made) -> None:  # noqa: ANN001
 
 
 # --------------------------------------------------------------------------- personal data and audit
-def test_no_unmasked_name_or_id_number(worked, made, made_en) -> None:  # noqa: ANN001
+def test_no_unmasked_name_or_id_number(worked, made, made_en) -> None:
     engine, _ = worked
     listed = made.brief.newly_red["household_id"].tolist()
     assert listed, "the fixture month should have newly red households to list"
@@ -245,7 +245,7 @@ def test_no_unmasked_name_or_id_number(worked, made, made_en) -> None:  # noqa: 
     assert all("*" in v for v in made.brief.newly_red["id_number"])
 
 
-def test_producing_a_brief_is_audited(worked) -> None:  # noqa: ANN001
+def test_producing_a_brief_is_audited(worked) -> None:
     engine, spec = worked
     a = S.audit_log.c
     with engine.connect() as conn:
@@ -259,7 +259,7 @@ def test_producing_a_brief_is_audited(worked) -> None:  # noqa: ANN001
     assert '"lang": "zh"' in detail and '"masked": true' in detail
 
 
-def test_xlsx_cells_are_escaped(made) -> None:  # noqa: ANN001
+def test_xlsx_cells_are_escaped(made) -> None:
     b = made.brief
     code = b.townships["township_code"].iloc[0]
     b2 = B.Brief(**{**b.__dict__, "names": {"zh": {**b.names["zh"], code: "=HYPERLINK(\"http://x\")"}, "en": b.names["en"]}})
@@ -353,7 +353,7 @@ def test_findings_rule_counts_high_severity_only() -> None:
     assert B.rule_findings(None) == []
 
 
-def test_actions_are_ordered_capped_and_worded(made) -> None:  # noqa: ANN001
+def test_actions_are_ordered_capped_and_worded(made) -> None:
     b = made.brief
     t = _townships({c: [0.01, 0.01, 0.01, 0.2] for c in b.townships["township_code"]})
     b2 = B.Brief(**{**b.__dict__, "townships": t.assign(red_share_change=0.0)})
@@ -371,7 +371,7 @@ def test_cjk_font_is_found() -> None:
     assert Path(cjk_font_path()).exists()
 
 
-def test_a_missing_cjk_font_is_refused_clearly(monkeypatch, made) -> None:  # noqa: ANN001
+def test_a_missing_cjk_font_is_refused_clearly(monkeypatch, made) -> None:
     from fanpin.report import charts as brief_charts
 
     monkeypatch.setattr(brief_charts, "CJK_FAMILY", "No Such CJK Family")
@@ -384,7 +384,7 @@ def test_a_missing_cjk_font_is_refused_clearly(monkeypatch, made) -> None:  # no
         brief_charts.cjk_font_path.cache_clear()
 
 
-def test_docx_declares_the_east_asian_font(made) -> None:  # noqa: ANN001
+def test_docx_declares_the_east_asian_font(made) -> None:
     from docx import Document
     from docx.oxml.ns import qn
 
@@ -394,7 +394,7 @@ def test_docx_declares_the_east_asian_font(made) -> None:  # noqa: ANN001
     assert len(doc.inline_shapes) >= 2  # the charts
 
 
-def test_libreoffice_opens_the_brief(made, tmp_path) -> None:  # noqa: ANN001
+def test_libreoffice_opens_the_brief(made, tmp_path) -> None:
     lo = shutil.which("libreoffice") or shutil.which("soffice")
     if not lo:
         if os.environ.get("CI"):

@@ -72,7 +72,7 @@ def test_csv_bytes(frame: pd.DataFrame) -> None:
             assert not cell.startswith(("=", "+", "@")), cell
 
 
-def test_xlsx_bytes_opens_and_stores_text(frame: pd.DataFrame, tmp_path) -> None:  # noqa: ANN001
+def test_xlsx_bytes_opens_and_stores_text(frame: pd.DataFrame, tmp_path) -> None:
     path = tmp_path / "out.xlsx"
     write_table(frame, path)
     wb = openpyxl.load_workbook(path)
@@ -97,14 +97,14 @@ def test_xlsx_sheet_name_is_cut_to_excels_limit(frame: pd.DataFrame) -> None:
 
 
 @pytest.mark.parametrize("name", ["out.csv", "OUT.CSV"])
-def test_write_table_csv(frame: pd.DataFrame, tmp_path, name: str) -> None:  # noqa: ANN001
+def test_write_table_csv(frame: pd.DataFrame, tmp_path, name: str) -> None:
     path = tmp_path / name
     write_table(frame, str(path))
     assert path.read_bytes() == csv_bytes(frame)
 
 
 @pytest.mark.parametrize("name", ["out.txt", "out.json", "out.xls", "out", "out.csv.gz"])
-def test_write_table_rejects_other_suffixes(frame: pd.DataFrame, tmp_path, name: str) -> None:  # noqa: ANN001
+def test_write_table_rejects_other_suffixes(frame: pd.DataFrame, tmp_path, name: str) -> None:
     path = tmp_path / name
     with pytest.raises(ValueError, match="unsupported output type.*use .csv or .xlsx"):
         write_table(frame, path)

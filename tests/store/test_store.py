@@ -46,7 +46,7 @@ def test_empty_database_is_reported(db_url: str) -> None:
     assert err.value.code == "db_empty"
 
 
-def test_missing_sqlite_file_is_not_created(tmp_path) -> None:  # noqa: ANN001
+def test_missing_sqlite_file_is_not_created(tmp_path) -> None:
     path = tmp_path / "nope.db"
     with pytest.raises(StoreError) as err:
         make_engine(f"sqlite:///{path}")
@@ -54,7 +54,7 @@ def test_missing_sqlite_file_is_not_created(tmp_path) -> None:  # noqa: ANN001
     assert not path.exists()
 
 
-def test_corrupt_sqlite_file_is_reported(tmp_path) -> None:  # noqa: ANN001
+def test_corrupt_sqlite_file_is_reported(tmp_path) -> None:
     path = tmp_path / "broken.db"
     path.write_bytes(b"this is a spreadsheet, not a database" * 100)
     with pytest.raises(StoreError) as err:
@@ -62,7 +62,7 @@ def test_corrupt_sqlite_file_is_reported(tmp_path) -> None:  # noqa: ANN001
     assert err.value.code == "db_corrupt"
 
 
-def test_damaged_sqlite_pages_are_reported(tmp_path) -> None:  # noqa: ANN001
+def test_damaged_sqlite_pages_are_reported(tmp_path) -> None:
     path = tmp_path / "damaged.db"
     engine = make_engine(f"sqlite:///{path}", create=True)
     store.upgrade(engine)
@@ -75,7 +75,7 @@ def test_damaged_sqlite_pages_are_reported(tmp_path) -> None:  # noqa: ANN001
     assert err.value.code == "db_corrupt"
 
 
-def _tiny(engine) -> None:  # noqa: ANN001
+def _tiny(engine) -> None:
     """Two households in one village, three months, written through the bulk path."""
     with engine.begin() as conn:
         sio.bulk_insert(

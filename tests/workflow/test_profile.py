@@ -33,14 +33,14 @@ def _household(hid: str, village: str, town: str, **kw: object) -> dict:
     return row
 
 
-def _insert(conn, table, rows: list[dict]) -> None:  # noqa: ANN001
+def _insert(conn, table, rows: list[dict]) -> None:
     """Row by row: the rows leave out different optional columns."""
     for row in rows:
         conn.execute(table.insert().values(**row))
 
 
 @pytest.fixture()
-def tiny(db_url: str):  # noqa: ANN201
+def tiny(db_url: str):
     """Two townships, three villages, four households; one of them with a full history."""
     engine = store.make_engine(db_url, create=True)
     store.upgrade(engine)
@@ -128,7 +128,7 @@ def tiny(db_url: str):  # noqa: ANN201
 
 
 # --------------------------------------------------------------------------- search
-def test_find_by_prefix_exact_and_area(tiny) -> None:  # noqa: ANN001
+def test_find_by_prefix_exact_and_area(tiny) -> None:
     engine, _, _ = tiny
     assert P.find_households(engine, "9901010010010")["household_id"].tolist() == [H1, H2]
     assert P.find_households(engine, f"  {H1} ")["household_id"].tolist() == [H1]
@@ -141,7 +141,7 @@ def test_find_by_prefix_exact_and_area(tiny) -> None:  # noqa: ANN001
     assert found.iloc[0].to_dict() == {"household_id": H4, "village_code": VIL_B1, "township_code": TOWN_B, "household_type": "ordinary", "size": 2}
 
 
-def test_no_criteria_lists_nothing(tiny) -> None:  # noqa: ANN001
+def test_no_criteria_lists_nothing(tiny) -> None:
     engine, _, _ = tiny
     assert P.find_households(engine, "").empty
     assert P.find_households(engine, None).empty
@@ -152,7 +152,7 @@ def test_no_criteria_lists_nothing(tiny) -> None:  # noqa: ANN001
     "text",
     ["' OR 1=1 --", "<script>alert(1)</script>", "%", "_", "9901%", "99010100100100001' OR '1'='1", "1; DROP TABLE households; --", "\\", "x" * 300],
 )
-def test_search_text_is_data(tiny, text: str) -> None:  # noqa: ANN001
+def test_search_text_is_data(tiny, text: str) -> None:
     engine, _, _ = tiny
     assert P.find_households(engine, text).empty
     assert P.find_households(engine, text, township=TOWN_A).empty
@@ -161,7 +161,7 @@ def test_search_text_is_data(tiny, text: str) -> None:  # noqa: ANN001
 
 
 # --------------------------------------------------------------------------- detail
-def test_detail_gathers_everything_about_one_household(tiny) -> None:  # noqa: ANN001
+def test_detail_gathers_everything_about_one_household(tiny) -> None:
     engine, clue_ids, order_id = tiny
     d = P.household_detail(engine, H1)
     assert d is not None and d.household_id == H1
@@ -178,7 +178,7 @@ def test_detail_gathers_everything_about_one_household(tiny) -> None:  # noqa: A
     assert d.assistance["period"].tolist() == [202402, 202403, 202404, 202405]
 
 
-def test_detail_of_a_quiet_and_an_unknown_household(tiny) -> None:  # noqa: ANN001
+def test_detail_of_a_quiet_and_an_unknown_household(tiny) -> None:
     engine, _, _ = tiny
     d = P.household_detail(engine, H4)
     assert d.members.empty and d.clues.empty and d.orders.empty and d.assistance.empty
@@ -189,7 +189,7 @@ def test_detail_of_a_quiet_and_an_unknown_household(tiny) -> None:  # noqa: ANN0
     assert P.household_detail(engine, "nope") is None
 
 
-def test_timeline_is_ordered_by_month(tiny) -> None:  # noqa: ANN001
+def test_timeline_is_ordered_by_month(tiny) -> None:
     engine, _, _ = tiny
     tl = P.timeline(P.household_detail(engine, H1))
     assert tl["period"].is_monotonic_increasing
@@ -199,7 +199,7 @@ def test_timeline_is_ordered_by_month(tiny) -> None:  # noqa: ANN001
 
 
 # --------------------------------------------------------------------------- personal data
-def test_members_are_masked_unless_asked(tiny) -> None:  # noqa: ANN001
+def test_members_are_masked_unless_asked(tiny) -> None:
     engine, _, _ = tiny
     d = P.household_detail(engine, H1)
     masked = P.members_masked(d.members, unmask=False, as_of=202410)
@@ -224,7 +224,7 @@ def test_who_may_unmask() -> None:
     assert {r for r in ("leader", "analyst", "case_worker", "trainer", "data_steward", "admin") if P.can_unmask(r)} == {"admin", "case_worker", "analyst"}
 
 
-def test_every_view_and_unmask_is_audited(tiny) -> None:  # noqa: ANN001
+def test_every_view_and_unmask_is_audited(tiny) -> None:
     engine, _, _ = tiny
     P.log_view(engine, "case_worker", H1, detail={"period": 202412, "page": "profile"})
     P.log_view(engine, "case_worker", H1, detail={"period": 202412, "page": "profile"})
@@ -243,7 +243,7 @@ def test_every_view_and_unmask_is_audited(tiny) -> None:  # noqa: ANN001
 
 
 # --------------------------------------------------------------------------- 幸福清单
-def test_assistance_summary_by_hand(tiny) -> None:  # noqa: ANN001
+def test_assistance_summary_by_hand(tiny) -> None:
     engine, _, _ = tiny
     s = P.assistance_summary(P.household_detail(engine, H1).assistance)
     assert s.to_dict("records") == [
@@ -256,7 +256,7 @@ def test_assistance_summary_by_hand(tiny) -> None:  # noqa: ANN001
 
 # --------------------------------------------------------------------------- reasons and history (small demo)
 @pytest.fixture(scope="module")
-def month(small_demo):  # noqa: ANN001, ANN201
+def month(small_demo):
     engine, spec = small_demo
     period = spec.periods[-1]
     frame = store.load_snapshot(engine, period)
@@ -265,7 +265,7 @@ def month(small_demo):  # noqa: ANN001, ANN201
     return engine, spec, period, frame, scorer, policy, scorer.run(policy).copy()
 
 
-def test_indicator_table_adds_up_to_the_score(month) -> None:  # noqa: ANN001
+def test_indicator_table_adds_up_to_the_score(month) -> None:
     _, _, _, frame, scorer, policy, res = month
     rows = np.arange(0, scorer.n, 97)
     for row in rows:
@@ -281,7 +281,7 @@ def test_indicator_table_adds_up_to_the_score(month) -> None:  # noqa: ANN001
     assert inc["warning_line"] == pytest.approx(1.5 * policy.income_line)
 
 
-def test_standing_matches_the_scorer(month) -> None:  # noqa: ANN001
+def test_standing_matches_the_scorer(month) -> None:
     _, _, _, frame, scorer, policy, res = month
     ids = frame["household_id"].to_numpy()
     line = policy.income_line
@@ -310,7 +310,7 @@ def test_standing_matches_the_scorer(month) -> None:  # noqa: ANN001
     assert P.standing(scorer, res, "no-such-household") is None
 
 
-def test_score_history_is_the_panel_row(month) -> None:  # noqa: ANN001
+def test_score_history_is_the_panel_row(month) -> None:
     engine, spec, period, *_ = month
     frames = store.load_snapshots(engine, spec.periods)
     ps = score_panel(frames, baseline_policy(engine, period), spec.lines())

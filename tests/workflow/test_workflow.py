@@ -23,7 +23,7 @@ HH = ["99010100100100001", "99010100100100002", "99010100200100003", "9901010020
 LINE = {2024: 7800.0, 2025: 8100.0}
 
 
-def _db(url: str):  # noqa: ANN202
+def _db(url: str):
     engine = store.make_engine(url, create=True)
     store.upgrade(engine)
     with engine.begin() as conn:
@@ -37,7 +37,7 @@ def _db(url: str):  # noqa: ANN202
     return engine
 
 
-def _panel(engine, hid: str, incomes: dict[int, float], spend: float = 0.0, net: float = 30000.0) -> None:  # noqa: ANN001
+def _panel(engine, hid: str, incomes: dict[int, float], spend: float = 0.0, net: float = 30000.0) -> None:
     with engine.begin() as conn:
         conn.execute(insert(S.panel), [
             {"period": p, "household_id": hid, "income_net": net, "income_pc": v, "medical_oop": spend, "schooling_cost": 0.0, "disaster_loss": 0.0}
@@ -45,18 +45,18 @@ def _panel(engine, hid: str, incomes: dict[int, float], spend: float = 0.0, net:
         ])
 
 
-def _clue(engine, hid: str, risk: str = "illness", period: int = 202506, at: datetime = datetime(2025, 6, 3, 9)) -> int:  # noqa: ANN001
+def _clue(engine, hid: str, risk: str = "illness", period: int = 202506, at: datetime = datetime(2025, 6, 3, 9)) -> int:
     return clues.add_clue(engine, hid, period, "department", "medical_insurance", risk, "test", 12000.0, received_at=at)
 
 
 @pytest.fixture
-def eng(db_url: str):  # noqa: ANN201
+def eng(db_url: str):
     e = _db(db_url)
     yield e
     e.dispose()
 
 
-def test_clues_merge_and_inbox_filters(eng) -> None:  # noqa: ANN001
+def test_clues_merge_and_inbox_filters(eng) -> None:
     a = _clue(eng, HH[0])
     b = _clue(eng, HH[0], at=datetime(2025, 6, 5))  # same household, cause, month -> merged
     c = _clue(eng, HH[0], risk="disaster")  # other cause: its own clue
@@ -80,7 +80,7 @@ def test_clues_merge_and_inbox_filters(eng) -> None:  # noqa: ANN001
     assert clues.merge_duplicates(eng) == 0
 
 
-def test_scoring_clues_are_idempotent(eng) -> None:  # noqa: ANN001
+def test_scoring_clues_are_idempotent(eng) -> None:
     ids = np.array(sorted(HH), dtype=object)
     tier = np.array([[0, 2], [2, 2], [1, 2], [-1, 2]], dtype=np.int8)  # newly red: HH0, HH2 (HH1 already red, HH3 absent before)
     ps = PanelScores([202505, 202506], ids, np.array([T1, T1, T2, T2], dtype=object), np.array([T1, T2], dtype=object),
@@ -95,7 +95,7 @@ def test_scoring_clues_are_idempotent(eng) -> None:  # noqa: ANN001
     assert box.set_index("household_id").loc[HH[0], "status"] == "new"
 
 
-def test_order_state_machine_and_audit(eng) -> None:  # noqa: ANN001
+def test_order_state_machine_and_audit(eng) -> None:
     a = _clue(eng, HH[0])
     c = _clue(eng, HH[0], risk="disaster", at=datetime(2025, 6, 1, 8))
     x = _clue(eng, HH[2])
@@ -148,7 +148,7 @@ def test_order_state_machine_and_audit(eng) -> None:  # noqa: ANN001
     assert lst["order_id"].tolist() == [o3] and bool(lst["overdue"].iloc[0])
 
 
-def test_stale_order_is_refused_with_who_and_when(eng) -> None:  # noqa: ANN001
+def test_stale_order_is_refused_with_who_and_when(eng) -> None:
     oid = orders.create_order(eng, household_id=HH[0], assignee_kind="township", assignee=T1, actor="u1")
     orders.start_verification(eng, oid, 1, "alice", now=datetime(2025, 6, 5, 9, 30))
     with pytest.raises(common.StaleOrder) as err:  # bob still holds version 1
@@ -166,7 +166,7 @@ def test_two_concurrent_writers_cannot_overwrite_each_other(db_url: str) -> None
     barrier = threading.Barrier(2)
     results: dict[str, object] = {}
 
-    def work(name: str, engine, included: bool) -> None:  # noqa: ANN001
+    def work(name: str, engine, included: bool) -> None:
         version = orders.get_order(engine, oid)["version"]  # both read version 2
         barrier.wait()
         try:
@@ -203,7 +203,7 @@ def _months(start: int, n: int) -> list[int]:
     return [store.shift_period(start, k) for k in range(n)]
 
 
-def test_elimination_rules_edge_cases(eng) -> None:  # noqa: ANN001
+def test_elimination_rules_edge_cases(eng) -> None:
     months = _months(202501, 6)  # Jan..Jun 2025, line 8,100
     _panel(eng, HH[0], {m: 8100.0 for m in months})  # exactly at the line for six months: eligible
     _panel(eng, HH[1], {**{m: 9000.0 for m in months}, 202503: 8099.0})  # one month below: run of 3
@@ -224,7 +224,7 @@ def test_elimination_rules_edge_cases(eng) -> None:  # noqa: ANN001
     assert not monitoring.early_elimination(202504, 202506) and not monitoring.early_elimination(202512, 202602) and monitoring.early_elimination(202512, 202601)
 
 
-def test_elimination_needs_a_second_person(eng) -> None:  # noqa: ANN001
+def test_elimination_needs_a_second_person(eng) -> None:
     _panel(eng, HH[0], {m: 9000.0 for m in _months(202501, 6)})
     _panel(eng, HH[1], {m: 5000.0 for m in _months(202501, 6)})
     with pytest.raises(common.WorkflowError) as err:  # not monitored yet
@@ -261,7 +261,7 @@ def test_elimination_needs_a_second_person(eng) -> None:  # noqa: ANN001
     assert actions[-2:] == ["elimination_proposed", "elimination_approved"]
 
 
-def _race(fns) -> list[object]:  # noqa: ANN001
+def _race(fns) -> list[object]:
     """Run callables at the same moment on their own threads; their results or exceptions."""
     barrier = threading.Barrier(len(fns))
     out: list[object] = [None] * len(fns)
@@ -306,7 +306,7 @@ def test_concurrent_claims_and_approvals_have_one_winner(db_url: str) -> None:
         e.dispose()
 
 
-def test_development_measures_flag(eng) -> None:  # noqa: ANN001
+def test_development_measures_flag(eng) -> None:
     with eng.begin() as conn:
         conn.execute(insert(S.assistance), [
             {"household_id": HH[0], "period": 202503, "measure": "health"},

@@ -33,7 +33,7 @@ ID_NEW_CHILD = idn("20150601", "011")  # a boy, for H1
 ID_OFFICIAL = idn("19751111", "021")
 
 
-def build(engine) -> None:  # noqa: ANN001
+def build(engine) -> None:
     """Create the schema and the county's rows in a fresh database."""
     from fanpin import store
     from fanpin.store import schema as S

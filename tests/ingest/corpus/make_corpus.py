@@ -27,7 +27,7 @@ MEM = "户编号,姓名,证件号码,与户主关系,劳动技能\n"
 PANEL = "年月,户编号,工资性收入,家庭纯收入,家庭人均纯收入\n"
 
 
-def _xlsx(build) -> bytes:  # noqa: ANN001
+def _xlsx(build) -> bytes:
     from openpyxl import Workbook
 
     wb = Workbook()
@@ -37,7 +37,7 @@ def _xlsx(build) -> bytes:  # noqa: ANN001
     return buf.getvalue()
 
 
-def _several_sheets(wb) -> None:  # noqa: ANN001
+def _several_sheets(wb) -> None:
     ws = wb.active
     ws.title = "Sheet1"
     ws.append(["户编号", "行政村代码", "户类型", "家庭人口数"])
@@ -47,7 +47,7 @@ def _several_sheets(wb) -> None:  # noqa: ANN001
     ws2.append(["这是第二个工作表"])
 
 
-def _merged_header(wb) -> None:  # noqa: ANN001
+def _merged_header(wb) -> None:
     ws = wb.active
     ws.title = "households"
     ws.append(["户编号", None, "户类型", "家庭人口数"])
@@ -55,7 +55,7 @@ def _merged_header(wb) -> None:  # noqa: ANN001
     ws.append(["99010100100100009", V1, "一般农户", 3])
 
 
-def _number_id(wb) -> None:  # noqa: ANN001
+def _number_id(wb) -> None:
     ws = wb.active
     ws.append(["户编号", "姓名", "证件号码", "与户主关系", "劳动技能"])
     ws.append([H1, "张小明", float(idn("20150601", "011")[:17] + "0"), "子女", "无劳动力"])
@@ -86,7 +86,7 @@ def files() -> dict[str, bytes]:
     f["negative_income.csv"] = (PANEL + f"202403,{H1},-500,29500,14750\n").encode()
     f["period_202413.csv"] = (PANEL + f"202413,{H1},30000,30000,15000\n").encode()
     f["gbk_bad_bool.csv"] = ("户编号,居住在易地扶贫搬迁集中安置区\n" + f"{H2},也许\n").encode("gbk")
-    f["unknown_household.csv"] = (PANEL + f"202403,99999999999999999,30000,30000,15000\n").encode()
+    f["unknown_household.csv"] = (PANEL + "202403,99999999999999999,30000,30000,15000\n").encode()
     f["old_format.xls"] = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504
     f["not_really.xlsx"] = b"PK\x03\x04 this is not a workbook"
     f["ragged.csv"] = (HH + f"99010100100100009,{V1},一般农户,3,多余,单元格\n").encode()
