@@ -7,9 +7,9 @@ from fanpin.access.roles import AccessDenied, can
 from fanpin.core import fmt
 from fanpin.core.indicators import DEPARTMENTS
 from fanpin.core.periods import format_period
+from fanpin.ui.downloads import download_table
 from fanpin.ui.i18n import lbl, lkey, t
 from fanpin.ui.sidebar import page_context
-from fanpin.ui.widgets import download_table
 from fanpin.workflow import clues, common
 from fanpin.workflow import orders as orders_mod
 
@@ -149,7 +149,7 @@ with tab_in:
         shown, key="cl_inbox", on_select="rerun", selection_mode="multi-row", hide_index=True, width="stretch", height=320,
         column_config={k: st.column_config.Column(v) for k, v in labels.items()},
     )
-    download_table(shown.rename(columns=labels), f"clues_{period}", "cl_inbox_dl")
+    download_table(ctx, shown.rename(columns=labels), f"clues_{period}", "cl_inbox_dl")
     rows = [r for r in st.session_state.get("cl_inbox", {}).get("selection", {}).get("rows", []) if r < len(inbox)]
     picked = inbox["clue_id"].iloc[rows].astype(int).tolist()
 
@@ -203,7 +203,7 @@ with tab_orders:
         table.style.apply(lambda r: ["background-color: #fde2e1" if r[od_col] else "" for _ in r], axis=1),
         hide_index=True, width="stretch", height=280, key="cl_orders_table",
     )
-    download_table(table, f"orders_{period}", "cl_orders_dl")
+    download_table(ctx, table, f"orders_{period}", "cl_orders_dl")
 
     all_orders = orders_mod.list_orders(engine, today=as_of, principal=me)
     ids = all_orders["order_id"].astype(int).tolist()
@@ -313,4 +313,4 @@ with tab_loop:
     # downloads full width (the buttons clip inside half-width columns)
     for title, shown_loop, key in loop_tables:
         st.caption(title)
-        download_table(shown_loop, f"closed_loop_{key}", f"cl_loop_{key}")
+        download_table(ctx, shown_loop, f"closed_loop_{key}", f"cl_loop_{key}")

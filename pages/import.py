@@ -9,9 +9,9 @@ import streamlit as st
 
 from fanpin.ingest import apply, specs, validate
 from fanpin.report.export import safe_frame
+from fanpin.ui.downloads import download_table
 from fanpin.ui.i18n import lkey, t
 from fanpin.ui.sidebar import page_context
-from fanpin.ui.widgets import download_table
 
 ctx = page_context("import")
 engine, lang = ctx.data.engine, ctx.lang
@@ -29,7 +29,7 @@ kind = st.selectbox(t("ingest.page.kind"), specs.KINDS, format_func=lambda k: t(
 with st.expander(t("ingest.page.columns"), expanded=False):
     st.dataframe(specs.column_help(kind, lang), hide_index=True, width="stretch")
     st.markdown(f"**{t('ingest.page.template')}**")
-    download_table(specs.template_frame(kind, lang), f"template_{kind}_{lang}", key=f"tpl_{kind}_{lang}")
+    download_table(ctx, specs.template_frame(kind, lang), f"template_{kind}_{lang}", key=f"tpl_{kind}_{lang}")
 
 upload = st.file_uploader(t("ingest.page.upload"), type=["csv", "xlsx", "txt"], key=f"import_file_{kind}")
 
@@ -59,7 +59,7 @@ if upload is not None:
         if len(frame):
             # Shown escaped too: the table's own download button bypasses fanpin.export.
             st.dataframe(safe_frame(frame), hide_index=True, width="stretch")
-            download_table(frame, f"import_report_{kind}", key="import_report")
+            download_table(ctx, frame, f"import_report_{kind}", key="import_report")
         if report.ok:
             st.success(t("ingest.page.passed"))
             if st.button(t("ingest.page.apply"), type="primary", key="import_apply"):

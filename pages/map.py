@@ -17,9 +17,10 @@ from fanpin.core.indicators import KEYS
 from fanpin.core.periods import format_period, shift
 from fanpin.engine.scoring import Scorer
 from fanpin.geo import colours, geojson, hotspots, townships
+from fanpin.ui.downloads import download_table
 from fanpin.ui.i18n import kept_selectbox, lbl, lkey, t
 from fanpin.ui.sidebar import page_context
-from fanpin.ui.widgets import TIER_COLOURS, download_table
+from fanpin.ui.widgets import TIER_COLOURS
 
 #: Above this many households the map draws household points for the selected township only.
 HOUSEHOLD_LAYER_LIMIT = 30_000
@@ -404,6 +405,7 @@ st.dataframe(
     },
 )
 download_table(
+    ctx,
     shown.rename(columns={
         "township": t("common.township"), "township_code": t("map.col.code"), "households": t("common.households"),
         "red": lbl("tier", "red"), "red_share": t("map.col.red_share"), "mean_score": t("map.col.mean_score"),
@@ -441,7 +443,7 @@ st.dataframe(
     key="map_villages",
     column_config={t("map.col.red_share"): st.column_config.NumberColumn(format="%.2f%%"), t("map.col.mean_score"): st.column_config.NumberColumn(format="%.2f")},
 )
-download_table(vt, f"villages_{township}_{period}", "map_villages_dl")
+download_table(ctx, vt, f"villages_{township}_{period}", "map_villages_dl")
 
 st.subheader(t("map.households", township=tname, n=fmt.count(len(hh), lang)))
 st.caption(t("map.households_note"))
@@ -460,4 +462,4 @@ ht = pd.DataFrame(
     }
 )
 st.dataframe(ht, hide_index=True, width="stretch", height=400, key="map_households")
-download_table(ht, f"households_{township}_{period}", "map_households_dl")
+download_table(ctx, ht, f"households_{township}_{period}", "map_households_dl")

@@ -11,9 +11,9 @@ from fanpin.access.roles import can
 from fanpin.core import fmt
 from fanpin.core.periods import format_period
 from fanpin.model import evaluate, features, persist, suggest, train
+from fanpin.ui.downloads import download_table
 from fanpin.ui.i18n import lbl, t
 from fanpin.ui.sidebar import page_context
-from fanpin.ui.widgets import download_table
 
 ctx = page_context("model")
 data, period, lang, role, me = ctx.data, ctx.period, ctx.lang, ctx.role, ctx.principal
@@ -183,7 +183,7 @@ event = st.dataframe(
         "risk_type": st.column_config.TextColumn(t("model.col.risk_type")),
     },
 )
-download_table(shown, f"model_candidates_{period}", "md_candidates_dl")
+download_table(ctx, shown, f"model_candidates_{period}", "md_candidates_dl")
 picked = event["selection"]["rows"] if event else []
 if not can(me, "model_to_clues"):
     st.caption(t("model.no_send_role"))

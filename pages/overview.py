@@ -12,9 +12,10 @@ from fanpin.engine.summary import (
     trend_frame,
 )
 from fanpin.ui.brief import brief_download
+from fanpin.ui.downloads import download_table
 from fanpin.ui.i18n import lbl, t
 from fanpin.ui.sidebar import page_context
-from fanpin.ui.widgets import TIER_COLOURS, download_table
+from fanpin.ui.widgets import TIER_COLOURS
 from fanpin.workflow.common import as_of_date
 from fanpin.workflow.orders import closed_loop
 
@@ -102,7 +103,7 @@ st.dataframe(
         "trend": st.column_config.LineChartColumn(t("overview.red_share_trend"), y_min=0),
     },
 )
-download_table(shown.drop(columns="trend"), f"townships_{period}", "ov_townships")
+download_table(ctx, shown.drop(columns="trend"), f"townships_{period}", "ov_townships")
 
 # ---- households to look at: newly red, rising three months
 sel = (ps.township == township) if township else True
@@ -133,4 +134,4 @@ for col, title, mask, key in (
             height=300,
             column_config={t("common.household_id"): st.column_config.LinkColumn(t("common.household_id"), display_text=r"household=(\d+)$", help=t("overview.open_profile"))},
         )
-        download_table(hl, f"{key}_{period}", key)
+        download_table(ctx, hl, f"{key}_{period}", key)

@@ -15,9 +15,10 @@ from fanpin.core import fmt
 from fanpin.core.i18n import LANGS
 from fanpin.core.indicators import BY_KEY, DEPARTMENTS, INCOME_KEY
 from fanpin.core.periods import format_period
+from fanpin.ui.downloads import download_table
 from fanpin.ui.i18n import lbl, t
 from fanpin.ui.sidebar import page_context
-from fanpin.ui.widgets import TIER_COLOURS, download_table
+from fanpin.ui.widgets import TIER_COLOURS
 from fanpin.workflow import profile as P
 
 SEARCH_LIMIT = 500
@@ -317,7 +318,7 @@ else:
                 "missing": st.column_config.CheckboxColumn(t("profile.col.missing"), width=60),
             },
         )
-        download_table(shown.rename(columns=lambda c: t(f"profile.col.{c}")), f"indicators_{hid}_{period}", "pf_indicators_dl")
+        download_table(ctx, shown.rename(columns=lambda c: t(f"profile.col.{c}")), f"indicators_{hid}_{period}", "pf_indicators_dl")
 
 # ---- score, tier and income over every month
 with st.spinner(t("profile.computing")):
@@ -418,7 +419,7 @@ with tab_m:
             cfg[c] = st.column_config.CheckboxColumn(t(f"profile.mcol.{c}"))
         st.dataframe(people, hide_index=True, width="stretch", column_config=cfg, key="pf_members")
         if not unmasked:  # downloads carry masked data only
-            download_table(people.rename(columns=lambda c: t(f"profile.mcol.{c}")), f"members_{hid}", "pf_members_dl")
+            download_table(ctx, people.rename(columns=lambda c: t(f"profile.mcol.{c}")), f"members_{hid}", "pf_members_dl")
     if P.can_unmask(me):
         if unmasked:
             st.warning(t("profile.unmasked_note"))
@@ -484,6 +485,7 @@ with tab_t:
             },
         )
         download_table(
+            ctx,
             table.rename(columns={"month": t("common.month"), "kind_label": t("profile.col.kind"), "what": t("profile.col.what"), "amount_text": t("profile.col.amount"), "note": t("profile.col.note")}),
             f"timeline_{hid}",
             "pf_timeline_dl",
@@ -635,4 +637,4 @@ with tab_a:
                     "description": st.column_config.TextColumn(t("profile.col.note")),
                 },
             )
-            download_table(items.rename(columns=lambda c: t(f"profile.icol.{c}")), f"assistance_{hid}", "pf_assistance_dl")
+            download_table(ctx, items.rename(columns=lambda c: t(f"profile.icol.{c}")), f"assistance_{hid}", "pf_assistance_dl")

@@ -11,9 +11,9 @@ from fanpin.core import fmt
 from fanpin.core.periods import format_period
 from fanpin.quality import rules as R
 from fanpin.store import schema as S
+from fanpin.ui.downloads import download_table
 from fanpin.ui.i18n import lbl, t
 from fanpin.ui.sidebar import page_context
-from fanpin.ui.widgets import download_table
 
 ctx = page_context("quality")
 data, period, lang = ctx.data, ctx.period, ctx.lang
@@ -117,7 +117,7 @@ with tab_details:
     if shown.empty:
         st.info(t("quality.none"))
     st.dataframe(shown, key="qa_table", on_select="rerun", selection_mode="multi-row", hide_index=True, width="stretch", height=360)
-    download_table(shown, f"quality_{period}", "qa_dl")
+    download_table(ctx, shown, f"quality_{period}", "qa_dl")
 
     picked = [r for r in ss.get("qa_table", {}).get("selection", {}).get("rows", []) if r < len(view)]
 

@@ -7,9 +7,9 @@ import streamlit as st
 from fanpin.access.roles import AccessDenied, can
 from fanpin.core import fmt
 from fanpin.core.periods import format_period
+from fanpin.ui.downloads import download_table
 from fanpin.ui.i18n import lbl, lkey, t
 from fanpin.ui.sidebar import page_context
-from fanpin.ui.widgets import download_table
 from fanpin.workflow import common, monitoring
 
 ctx = page_context("register")
@@ -97,7 +97,7 @@ st.subheader(t("register.table", n=fmt.count(len(table), lang)))
 if table.empty:
     st.info(t("register.empty"))
 st.dataframe(table, hide_index=True, width="stretch", height=320, key="rg_table")
-download_table(table, f"register_{period}", "rg_dl")
+download_table(ctx, table, f"register_{period}", "rg_dl")
 
 left, right = st.columns(2)
 # ---- propose an elimination (the rules are checked first)
@@ -177,4 +177,4 @@ with st.expander(t("register.history")):
             t("register.recorded_at"): h["recorded_at"],
         })
         st.dataframe(hist_table, hide_index=True, width="stretch", height=260)
-        download_table(hist_table, "monitoring_history", "rg_hist_dl")
+        download_table(ctx, hist_table, "monitoring_history", "rg_hist_dl")

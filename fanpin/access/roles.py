@@ -93,8 +93,23 @@ class Principal:
         return self.townships is None or (township_code is not None and str(township_code) in self.townships)
 
 
-#: Stands in where old callers pass no principal (CLI, batch jobs, tests): may do everything.
+#: The system itself (the demo build, migrations, batch jobs): may do everything, and says so in
+#: the audit log as ``system``.  Never a default: a caller that means it passes it.
 SYSTEM = Principal("system", "admin")
+
+
+def system_principal(who: str | None = None) -> Principal:
+    """The principal of a command run by a person at the server (``fanpin ...``): the operating-
+    system user's name (``cli:<user>``) in the audit log, with the rights of an administrator,
+    since whoever can run the command can open the database file anyway."""
+    import getpass
+
+    if who is None:
+        try:
+            who = getpass.getuser()
+        except (KeyError, OSError):  # no such user in the password database (a container)
+            who = "unknown"
+    return Principal(f"cli:{who}"[:64], "admin")
 
 
 def can_open(role: str, page: str) -> bool:

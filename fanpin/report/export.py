@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
+from sqlalchemy.engine import Engine
+
+from fanpin.access.audit import record
+from fanpin.access.masking import mask_frame
+from fanpin.access.roles import Principal, require
 
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -46,3 +52,37 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> None:
         path.write_bytes(csv_bytes(frame))
     else:
         raise ValueError(f"unsupported output type {path.suffix!r}: use .csv or .xlsx")
+
+
+# --------------------------------------------------------------------------- the one audited export
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+FORMATS: dict[str, str] = {"csv": "text/csv", "xlsx": XLSX_MIME}
+
+
+def export_table(
+    engine: Engine, principal: Principal, frame: pd.DataFrame, name: str, fmt: str, *, unmasked: bool = False, labels: Mapping[str, str] | None = None
+) -> bytes:
+    """A table as a downloaded file: the export right checked, personal columns masked (unless
+    ``unmasked`` and the principal may unmask), formula cells escaped, one ``export`` audit row
+    (who, which table, format, rows).  Every table a user downloads is made here; ``labels``
+    renames the columns (code names -> the user's language) after masking."""
+    require(principal, "export")
+    if unmasked:
+        require(principal, "unmask")
+    if fmt not in FORMATS:
+        raise ValueError(f"unsupported export format {fmt!r}")
+    shown = frame if unmasked else mask_frame(frame)
+    if labels:
+        shown = shown.rename(columns=dict(labels))
+    data = csv_bytes(shown) if fmt == "csv" else xlsx_bytes(shown)
+    record(engine, principal.actor, "export", str(name)[:64], {"format": fmt, "rows": int(len(frame))})
+    return data
+
+
+def export_file(engine: Engine, principal: Principal, data: bytes, name: str, fmt: str, detail: Mapping[str, object] | None = None) -> bytes:
+    """A file made elsewhere (the brief's .docx/.xlsx, a national-layout workbook) handed to a
+    user: the export right checked and one ``export`` audit row.  The maker masks and escapes."""
+    require(principal, "export")
+    record(engine, principal.actor, "export", str(name)[:64], {"format": fmt, **dict(detail or {})})
+    return data

@@ -16,6 +16,7 @@ from fanpin.core.i18n import LANGS
 from fanpin.core.periods import format_period
 from fanpin.ui.data import Data, get_data
 from fanpin.ui.i18n import kept_selectbox, lang, lbl, t
+from fanpin.ui.text import md
 
 
 @dataclass
@@ -90,7 +91,7 @@ def sidebar(data: Data, principal: Principal) -> Context:
     county_code = next((c for c in names if c.endswith("000000")), None)
     county = names.get(county_code, "") if county_code else ""
     st.sidebar.caption(t("common.database", county=county, households=f"{data.household_count(period):,}", url=_short(data.url)))
-    who, user = _md(principal.display_name or principal.username), _md(principal.username)
+    who, user = md(principal.display_name or principal.username), md(principal.username)
     if who == user:
         st.sidebar.markdown(t("access.signed_in_plain", user=user, role=lbl("role", principal.role)))
     else:
@@ -163,11 +164,6 @@ def _is_demo(data: Data) -> bool:
     from fanpin.demo.cases import is_demo
 
     return is_demo(data.engine)
-
-
-def _md(text: str) -> str:
-    """A name shown as text inside markdown (names are data: no links or emphasis from them)."""
-    return "".join("\\" + ch if ch in "\\`*_{}[]()<>#+-.!|~" else ch for ch in str(text))
 
 
 def _short(url: str) -> str:

@@ -109,3 +109,53 @@ def test_write_table_rejects_other_suffixes(frame: pd.DataFrame, tmp_path, name:
     with pytest.raises(ValueError, match="unsupported output type.*use .csv or .xlsx"):
         write_table(frame, path)
     assert not path.exists()
+
+
+# --------------------------------------------------------------------------- the one audited export
+@pytest.fixture()
+def audit_db(tmp_path):
+    from fanpin import store
+
+    engine = store.make_engine(f"sqlite:///{tmp_path / 'x.db'}", create=True)
+    store.upgrade(engine)
+    return engine
+
+
+def _exports(engine) -> list:
+    from sqlalchemy import select
+
+    from fanpin.store.schema import audit_log
+
+    with engine.connect() as conn:
+        return conn.execute(select(audit_log).where(audit_log.c.action == "export").order_by(audit_log.c.audit_id)).all()
+
+
+def test_export_table_masks_escapes_and_writes_one_audit_row(audit_db) -> None:
+    from fanpin.access.roles import Principal
+    from fanpin.report.export import export_table
+
+    people = pd.DataFrame({"name": ["张三丰", "=cmd"], "id_number": ["990101199001011234", "990101199001015678"], "size": [3, 4]})
+    me = Principal("wang", "analyst")
+    data = export_table(audit_db, me, people, "members_x", "csv", labels={"name": "姓名", "id_number": "证件号码", "size": "人数"})
+    text = data.decode("utf-8-sig")
+    assert text.splitlines()[0] == "姓名,证件号码,人数"
+    assert "张*" in text and "张三丰" not in text  # masked by code name, then labelled
+    assert "990101********1234" in text and "199001011234" not in text
+    assert text.splitlines()[2].startswith("'=*,")  # the masked "=cmd" still starts like a formula: quoted
+    rows = _exports(audit_db)
+    assert len(rows) == 1 and rows[0].actor == "wang" and rows[0].target == "members_x"
+    assert rows[0].detail == '{"format": "csv", "rows": 2}'
+
+
+def test_export_needs_the_export_right_and_unmasking_the_unmask_right(audit_db) -> None:
+    from fanpin.access.roles import AccessDenied, Principal
+    from fanpin.report.export import export_table
+
+    frame = pd.DataFrame({"name": ["张三"]})
+    with pytest.raises(AccessDenied):
+        export_table(audit_db, Principal("t", "trainer"), frame, "x", "csv")
+    with pytest.raises(AccessDenied):
+        export_table(audit_db, Principal("l", "leader"), frame, "x", "csv", unmasked=True)  # leaders export but do not unmask
+    assert not _exports(audit_db)  # a refused export leaves no row
+    data = export_table(audit_db, Principal("a", "analyst"), frame, "x", "xlsx", unmasked=True)
+    assert openpyxl.load_workbook(io.BytesIO(data)).active["A2"].value == "张三"
