@@ -12,6 +12,7 @@ import tomllib
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine, make_url
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -71,14 +72,30 @@ def make_engine(url: str | None = None, *, create: bool = False) -> Engine:
             raise StoreError("db_missing", f"database file not found: {path}", path=str(path))
         if create:
             path.parent.mkdir(parents=True, exist_ok=True)
-        elif path.stat().st_size > 0:
-            with path.open("rb") as fh:
-                if fh.read(16) != b"SQLite format 3\x00":
-                    raise StoreError("db_corrupt", f"not a SQLite database: {path}", path=str(path))
     engine = create_engine(url, future=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        if path is not None and path.exists():
+            _probe_sqlite(engine, path)
     return engine
+
+
+def _probe_sqlite(engine: Engine, path: Path) -> None:
+    """Refuse a file that is not a SQLite database, asking SQLite itself.
+
+    The file is never opened and closed by Python: closing any descriptor of a file drops
+    every POSIX lock this process holds on it, so a plain header check while another engine
+    of this process had the database open let a second process delete the live ``-wal`` and
+    ``-shm`` files (the two then saw different data).  SQLite's own opens share one lock table
+    per file within the process, so they are safe.  The probe connection stays in the pool.
+    """
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA schema_version").scalar()
+    except sa_exc.DatabaseError as exc:
+        if is_corruption(exc):
+            raise StoreError("db_corrupt", f"not a SQLite database: {path}", path=str(path)) from exc
+        raise
 
 
 def is_corruption(exc: BaseException) -> bool:

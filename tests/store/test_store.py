@@ -172,3 +172,34 @@ def test_url_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert store.default_url() == "sqlite:////tmp/somewhere.db"
     monkeypatch.delenv("FANPIN_DB_URL")
     assert store.default_url().endswith("data/fanpin.db")
+
+
+def test_opening_the_database_again_keeps_another_process_off_the_live_wal(tmp_path) -> None:
+    """A second ``make_engine`` in a process that has the database open must not drop that
+    process's SQLite locks (a Python open/close of the file does): otherwise another process,
+    closing its last connection, thinks it is alone and deletes the live ``-wal``/``-shm``."""
+    import subprocess
+    import sys
+
+    from sqlalchemy import text
+
+    path = tmp_path / "shared.db"
+    url = f"sqlite:///{path}"
+    first = make_engine(url, create=True)
+    store.upgrade(first)
+    conn = first.connect()  # this process keeps the database open, in WAL mode
+    conn.execute(text("CREATE TABLE t (x INTEGER)"))
+    conn.execute(text("INSERT INTO t VALUES (1)"))
+    conn.commit()
+    assert (tmp_path / "shared.db-wal").exists()
+    make_engine(url)  # the app makes an engine again (a cache cleared, another page)
+    other = "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('select count(*) from t').fetchone(); c.close()"
+    subprocess.run([sys.executable, "-c", other, str(path)], check=True)
+    try:
+        assert (tmp_path / "shared.db-wal").exists(), "the other process deleted the WAL under an open connection"
+        conn.execute(text("INSERT INTO t VALUES (2)"))
+        conn.commit()
+        assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 2
+    finally:
+        conn.close()
+        first.dispose()
