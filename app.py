@@ -4,6 +4,7 @@
 import streamlit as st
 
 from fanpin.ui import sidebar
+from fanpin.ui.errors import database_guard
 from fanpin.ui.i18n import t
 
 st.set_page_config(page_title="fanpin 防返贫监测", page_icon="🏠", layout="wide")
@@ -23,4 +24,5 @@ pages = [
 # Streamlit's own page list is hidden: the sidebar links only the pages the logged-in role may
 # open (fanpin.ui.sidebar.nav_links); a page opened by URL is still checked by page_context.
 sidebar.SIDEBAR_NAV = True
-st.navigation(pages, position="hidden").run()
+with database_guard():  # a damaged file or a lost server: a message, not a traceback
+    st.navigation(pages, position="hidden").run()

@@ -15,6 +15,7 @@ from fanpin.access.roles import PAGES, Principal, can_open
 from fanpin.core.i18n import LANGS
 from fanpin.core.periods import format_period
 from fanpin.ui.data import Data, get_data
+from fanpin.ui.errors import database_guard
 from fanpin.ui.i18n import kept_selectbox, lang, lbl, t
 from fanpin.ui.text import md
 
@@ -143,13 +144,15 @@ def page_context(page: str) -> Context:
     nav = st.sidebar.container()  # the page links go above the language switch
     language_switch()
     data = get_data()
-    principal = current_principal(data.engine)
+    with database_guard(_short(data.url)):
+        principal = current_principal(data.engine)
     nav_links(nav, principal)
     if principal is None:
         login_form(data.engine)
         st.stop()
     data.principal = principal
-    ctx = sidebar(data, principal)
+    with database_guard(_short(data.url)):
+        ctx = sidebar(data, principal)
     if not can_open(ctx.role, page):
         st.error(t("error.forbidden", role=lbl("role", ctx.role)))
         st.stop()
