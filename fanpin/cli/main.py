@@ -28,14 +28,14 @@ def _progress_printer(stream=sys.stderr):  # noqa: ANN001, ANN202
 
 def _is_replaceable(url: str) -> bool:
     """Whether ``fanpin demo`` may overwrite the database: absent, empty, or itself a demo county."""
-    from sqlalchemy import inspect
+    from fanpin.store.demo import table_names
 
     path = sqlite_path(url)
     if path is not None and (not path.exists() or path.stat().st_size == 0):
         return True
     try:
         engine = store.make_engine(url)
-        tables = set(inspect(engine).get_table_names())
+        tables = table_names(engine)
     except Exception:  # noqa: BLE001 - a damaged file is not ours to delete either
         return False
     if not tables or tables <= {"alembic_version"}:
@@ -65,11 +65,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
             p.unlink(missing_ok=True)
     engine = store.make_engine(url, create=True)
     if path is None:
-        from fanpin.store.schema import metadata
+        from fanpin.store.demo import drop_everything
 
-        metadata.drop_all(engine)
-        with engine.begin() as conn:
-            conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+        drop_everything(engine)
     store.upgrade(engine)
     spec = DemoSpec(households=args.households, months=args.months, seed=args.seed, start=args.start, townships=args.townships, villages=args.villages)
     t0 = time.perf_counter()

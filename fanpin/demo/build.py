@@ -17,11 +17,10 @@ import json
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import bindparam
 from sqlalchemy.engine import Engine
 
 from fanpin.demo.geography import Geography, make_geography
-from fanpin.demo.panel import simulate
+from fanpin.demo.panel import PanelEnd, simulate
 from fanpin.demo.population import (
     _SURNAME_P,
     _SURNAMES,
@@ -35,8 +34,8 @@ from fanpin.demo.population import (
     make_id_numbers,
 )
 from fanpin.demo.spec import DemoSpec, Progress
+from fanpin.store import demo as dstore
 from fanpin.store import io as sio
-from fanpin.store import schema as S
 
 _SURNAME_P /= _SURNAME_P.sum()
 
@@ -134,25 +133,30 @@ def _write_regions(conn, spec: DemoSpec, geo: Geography) -> None:  # noqa: ANN00
         rows["lon"].append(v.lon)
         rows["lat"].append(v.lat)
         rows["geometry"].append(None)
-    sio.bulk_insert(conn, S.regions, rows)
+    dstore.write_columns(conn, "regions", rows)
 
 
-def build_demo(engine: Engine, spec: DemoSpec | None = None, progress: Progress | None = None) -> dict[str, int]:
-    """Generate the demo county into an empty, migrated database (the default ``DemoSpec`` when none is given). Returns row counts."""
-    spec = spec or DemoSpec()
-    rng = np.random.default_rng(spec.seed)
-    say = progress or (lambda _msg, _frac: None)
-    say("geography", 0.0)
-    geo = make_geography(rng, spec.townships, spec.villages, spec.county_code)
-    pop = _population(rng, spec, geo)
-    n = spec.households
+def _household_ids(geo: Geography, pop: Population) -> np.ndarray:
+    """Village code + a five-digit number within the village (villages are sorted)."""
     v_codes = np.array([v.code for v in geo.villages], dtype=object)
-    t_codes = np.array([t.code for t in geo.townships], dtype=object)
-    seq = np.arange(n) - np.searchsorted(pop.hh_village, pop.hh_village)  # hh_village is sorted
-    hids = np.char.add(v_codes[pop.hh_village].astype(str), np.char.zfill((seq + 1).astype(str), 5)).astype(object)
-    say("households", 0.02)
-    # Members and households, with the end-of-panel state.
-    hh = pop.hh
+    seq = np.arange(len(pop.hh_village)) - np.searchsorted(pop.hh_village, pop.hh_village)  # hh_village is sorted
+    return np.char.add(v_codes[pop.hh_village].astype(str), np.char.zfill((seq + 1).astype(str), 5)).astype(object)
+
+
+def _schooling(pop: Population) -> np.ndarray:
+    schooling = np.full(len(pop.hh), "none", dtype=object)
+    st = pop.extra["student"]
+    schooling[st & (pop.age <= 11)] = "primary"
+    schooling[st & (pop.age >= 12) & (pop.age <= 14)] = "junior"
+    schooling[st & (pop.age >= 15) & (pop.age <= 17)] = "senior"
+    schooling[st & (pop.age >= 18)] = "college"
+    schooling[(pop.age >= 3) & (pop.age <= 5)] = "preschool"
+    return schooling
+
+
+def _member_columns(rng: np.random.Generator, spec: DemoSpec, pop: Population, hids: np.ndarray) -> dict[str, np.ndarray]:
+    """Members with names, valid ID numbers and the end-of-panel state (benefit flags set later from the panel)."""
+    hh, n = pop.hh, spec.households
     end = spec.periods[-1]
     end_date = np.datetime64(f"{end // 100:04d}-{end % 100:02d}-15")
     birth = end_date - (pop.age * 365.25 + rng.uniform(0, 364, len(hh))).astype("timedelta64[D]")
@@ -163,15 +167,9 @@ def build_demo(engine: Engine, spec: DemoSpec | None = None, progress: Progress 
     surname = np.where(marry_in, other_surname, surname)
     names = _names(rng, surname, pop.female)
     id_numbers = make_id_numbers(spec.county_code, birth, pop.female)
-    schooling = np.full(len(hh), "none", dtype=object)
-    st = pop.extra["student"]
-    schooling[st & (pop.age <= 11)] = "primary"
-    schooling[st & (pop.age >= 12) & (pop.age <= 14)] = "junior"
-    schooling[st & (pop.age >= 15) & (pop.age <= 17)] = "senior"
-    schooling[st & (pop.age >= 18)] = "college"
-    schooling[(pop.age >= 3) & (pop.age <= 5)] = "preschool"
+    schooling = _schooling(pop)
     education = np.where(pop.age < 6, None, rng.choice(["illiterate", "primary", "junior", "senior", "college"], size=len(hh), p=[0.08, 0.32, 0.42, 0.12, 0.06])).astype(object)
-    members_cols = {
+    return {
         "household_id": hids[hh],
         "name": names.astype(object),
         "id_number": id_numbers.astype(object),
@@ -192,9 +190,16 @@ def build_demo(engine: Engine, spec: DemoSpec | None = None, progress: Progress 
         "tekun": np.zeros(len(hh), dtype=bool),
         "public_welfare_job": pop.welfare_job,
     }
+
+
+def _household_columns(rng: np.random.Generator, spec: DemoSpec, geo: Geography, pop: Population, hids: np.ndarray) -> dict[str, np.ndarray]:
+    """The roster: place, type, size, dwelling, and the member counts the snapshot carries."""
+    hh, n = pop.hh, spec.households
+    v_codes = np.array([v.code for v in geo.villages], dtype=object)
+    t_codes = np.array([t.code for t in geo.townships], dtype=object)
     count = lambda w: np.bincount(hh, weights=w, minlength=n).astype(int)
     labour_hh = count(pop.labour == 0)
-    hh_cols = {
+    return {
         "household_id": hids,
         "village_code": v_codes[pop.hh_village],
         "township_code": t_codes[pop.hh_township],
@@ -216,49 +221,60 @@ def build_demo(engine: Engine, spec: DemoSpec | None = None, progress: Progress 
         "n_chronic": count(pop.health == 1),
         "n_serious": count(pop.health == 2),
         "n_disabled": count(pop.disability > 0),
-        "n_students": count(st),
+        "n_students": count(pop.extra["student"]),
         "n_uninsured": count(~pop.insured),
         "created_period": np.full(n, spec.start),
     }
-    counts: dict[str, int] = {}
-    with engine.begin() as conn:
-        _write_regions(conn, spec, geo)
-        counts["households"] = sio.bulk_insert(conn, S.households, hh_cols)
-        counts["members"] = sio.bulk_insert(conn, S.members, members_cols)
-    say("panel", 0.05)
-    counts.update(simulate(engine, spec, geo, pop, hids, rng, lambda m, f: say(m, 0.05 + 0.9 * f)))
-    with engine.begin() as conn:
-        counts["assistance"] = sio.bulk_insert(conn, S.assistance, _assistance(rng, spec, pop, hids, pop.extra.pop("clue_frame")))
-    # Feeds report the same cause twice in a month, as real ones do; merge them where clues
-    # enter (as add_clue does for single clues), not when someone opens the inbox.
-    from fanpin.workflow.clues import merge_duplicates
 
-    counts["clues_merged"] = merge_duplicates(engine)
+
+def _finish(engine: Engine, spec: DemoSpec, hids: np.ndarray, end: PanelEnd) -> None:
+    """The roster's benefit flags from the last month, and the county's meta (one data version)."""
     with engine.begin() as conn:
-        for flag in ("dibao", "tekun"):
-            on = hids[pop.extra[f"{flag}_end"]]
-            if len(on):
-                conn.execute(
-                    S.members.update()
-                    .where(S.members.c.household_id == bindparam("hid"), S.members.c.relation == "head")
-                    .values({flag: True}),
-                    [{"hid": h} for h in on.tolist()],
-                )
+        dstore.mark_heads(conn, "dibao", hids[end.dibao].tolist())
+        dstore.mark_heads(conn, "tekun", hids[end.tekun].tolist())
         sio.set_meta(conn, "county_code", spec.county_code)
         sio.set_meta(conn, "demo_seed", str(spec.seed))
         sio.set_meta(conn, "income_lines", json.dumps({str(k): v for k, v in spec.lines().items()}))
         sio.set_meta(conn, "demo", "1")
         sio.bump_data_version(conn)
+
+
+def build_demo(engine: Engine, spec: DemoSpec | None = None, progress: Progress | None = None) -> dict[str, int]:
+    """Generate the demo county into an empty, migrated database (the default ``DemoSpec`` when none is given). Returns row counts."""
+    from fanpin.demo.plant import plant_findings
+    from fanpin.demo.replay import seed_workflow
+    from fanpin.workflow.clues import merge_duplicates
+
+    spec = spec or DemoSpec()
+    rng = np.random.default_rng(spec.seed)
+    say = progress or (lambda _msg, _frac: None)
+    say("geography", 0.0)
+    geo = make_geography(rng, spec.townships, spec.villages, spec.county_code)
+    pop = _population(rng, spec, geo)
+    hids = _household_ids(geo, pop)
+    say("households", 0.02)
+    members = _member_columns(rng, spec, pop, hids)
+    households = _household_columns(rng, spec, geo, pop, hids)
+    counts: dict[str, int] = {}
+    with engine.begin() as conn:
+        _write_regions(conn, spec, geo)
+        counts["households"] = dstore.write_columns(conn, "households", households)
+        counts["members"] = dstore.write_columns(conn, "members", members)
+    say("panel", 0.05)
+    end = simulate(engine, spec, geo, pop, hids, rng, lambda m, f: say(m, 0.05 + 0.9 * f))
+    counts.update(end.counts)
+    with engine.begin() as conn:
+        counts["assistance"] = dstore.write_columns(conn, "assistance", _assistance(rng, spec, pop, hids, end.clues))
+    # Feeds report the same cause twice in a month, as real ones do; merge them where clues
+    # enter (as add_clue does for single clues), not when someone opens the inbox.
+    counts["clues_merged"] = merge_duplicates(engine)
+    _finish(engine, spec, hids, end)
     counts["regions"] = 1 + len(geo.townships) + len(geo.villages)
     if spec.workflow:  # monitoring work under way (own random stream; before planting, which counts what exists)
-        from fanpin.demo.replay import seed_workflow
-
         say("workflow", 0.975)
         counts.update({f"workflow_{k}": v for k, v in seed_workflow(engine, spec, np.random.default_rng([spec.seed, 0x0DE5])).items()})
         say("supervision cases", 0.999)
     # Supervision-rule cases in known numbers (own random stream; bumps the data version).
-    from fanpin.demo.plant import plant_findings
-
     counts.update({f"planted_{k}": v for k, v in plant_findings(engine, spec, np.random.default_rng([spec.seed, 0x5E1F])).items()})
     say("done", 1.0)
     return counts

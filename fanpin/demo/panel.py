@@ -10,8 +10,9 @@ from sqlalchemy.engine import Engine
 from fanpin.demo.geography import Geography, township_adjacency
 from fanpin.demo.population import Population
 from fanpin.demo.spec import DemoSpec, Progress
+from fanpin.store import demo as dstore
 from fanpin.store import io as sio
-from fanpin.store import schema as S
+from fanpin.store.clues import insert_clues
 
 
 # --------------------------------------------------------------------------- shocks
@@ -133,6 +134,297 @@ def _school_cost(age: np.ndarray, student: np.ndarray) -> np.ndarray:
     return np.where(student, m, 0.0)
 
 
+_WINDOW = 12  # months in the rolling sums
+_RING_KEYS = ("wage", "business", "cost", "property", "transfer", "oop", "school", "loss", "worked", "benefit")
+_AREA_NAMES = {"flood": "洪涝灾害", "drought": "干旱", "factory_closure": "外省工厂关停", "price_crash": "经济作物价格暴跌"}
+
+
+def _months_between(earlier: int, later: int) -> int:
+    return (later // 100 * 12 + later % 100) - (earlier // 100 * 12 + earlier % 100)
+
+
+@dataclass
+class PanelEnd:
+    """What the build needs after the last month: row counts, the feeds' clues (assistance follows
+    them), and the end-of-panel housing grades and benefit flags (the roster shows them)."""
+
+    counts: dict[str, int]
+    clues: dict[str, np.ndarray]
+    house_grade: np.ndarray
+    dibao: np.ndarray
+    tekun: np.ndarray
+
+
+class PanelSimulation:
+    """The demo county month by month: hidden shock state in attributes, one ``step`` per month.
+
+    The constructor draws the baseline flows and the area shocks, then burns in twelve months of
+    ordinary life so the rolling sums start full; each ``step(period)`` draws that month's shocks,
+    updates the state and returns the month's panel columns.  The random draws happen in a fixed
+    order (constructor, then the steps in month order, and within a step in the order of its
+    helpers), so one seed always makes the same county.  Events and clues collect in ``sink``.
+    """
+
+    def __init__(self, spec: DemoSpec, geo: Geography, pop: Population, hids: np.ndarray, rng: np.random.Generator) -> None:
+        self.spec, self.pop, self.hids, self.rng = spec, pop, hids, rng
+        self.n = n = spec.households
+        self.hh = hh = pop.hh
+        self.periods = spec.periods
+        self.index = {p: t for t, p in enumerate(self.periods)}
+        self.end = self.periods[-1]
+        self.lines = spec.lines()
+        self.shocks = _plan_area_shocks(rng, spec, geo, pop)
+        self.t_codes = np.array([t.code for t in geo.townships], dtype=object)
+        self.v_codes = np.array([v.code for v in geo.villages], dtype=object)
+        self.sink = _Sink()
+        # monthly baseline flows (yuan per month) per household
+        self.business = (pop.farmland * 95.0 + pop.livestock * 900.0 + pop.cash_crop * 700.0) * rng.lognormal(0, 0.3, n)
+        self.prop = np.where(pop.former_poor, rng.uniform(40, 130, n), rng.uniform(0, 60, n)) + pop.farmland * 0.2 * 50.0
+        elderly = np.bincount(hh, weights=(pop.age >= 60), minlength=n)
+        # children working elsewhere support parents who live on their own (赡养费, a transfer)
+        n_lab = np.bincount(hh, weights=pop.labour == 0, minlength=n)
+        family_support = np.where((n_lab == 0) & (elderly > 0), rng.uniform(150, 400, n), 0.0)
+        self.transfer = elderly * 230.0 + 25.0 + family_support  # pension, ecological compensation, support
+        self.base_oop = np.bincount(hh, weights=(pop.health == 1) * 45.0 + (pop.health == 2) * 260.0, minlength=n)
+        self.latent = np.zeros(n)  # AR(1) wage noise
+        self._init_shock_state(rng)
+        self.ring = {k: np.zeros((_WINDOW, n), dtype=np.float64) for k in _RING_KEYS}
+        self._loss_now: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        for k in range(_WINDOW):
+            flows = self._flows(-_WINDOW + k, sio.shift_period(spec.start, -_WINDOW + k))
+            for key, arr in flows.items():
+                self.ring[key][k] = arr
+
+    def _init_shock_state(self, rng: np.random.Generator) -> None:
+        """The hidden state the shocks move: wage and business cuts, medical bills, debt, benefits."""
+        n, hh, pop = self.n, self.hh, self.pop
+        self.wage_cut_until = np.full(n, -1)
+        self.wage_cut = np.zeros(n)  # fraction of household wage lost
+        self.biz_cut_until = np.full(n, -1)
+        self.biz_cut = np.zeros(n)
+        self.oop_until = np.full(n, -1)
+        self.oop_month = np.zeros(n)
+        self.member_wage = pop.wage_rate * (pop.labour <= 1)
+        self.hh_wage = np.bincount(hh, weights=self.member_wage, minlength=n)
+        self.hh_workers = np.bincount(hh, weights=self.member_wage > 0, minlength=n)
+        self.debt = np.where(rng.random(n) < 0.25, rng.lognormal(9.0, 0.8, n), 0.0)
+        self.house_grade = pop.house_grade.copy()
+        self.dibao = np.zeros(n, dtype=bool)
+        first_member = pop.age[np.concatenate([[0], np.cumsum(pop.size)[:-1]])]
+        self.tekun = (pop.size == 1) & (np.bincount(hh, weights=pop.labour >= 2, minlength=n) >= 1) & (first_member >= 60) & (rng.random(n) < 0.5)
+
+    # ------------------------------------------------------------------ flows
+    def _flows(self, t: int, period: int) -> dict[str, np.ndarray]:
+        """The month's flows per household (yuan), given the shock state; draws the wage noise."""
+        pop, n, hh = self.pop, self.n, self.hh
+        self.latent = 0.8 * self.latent + self.rng.normal(0, 0.09, n)
+        age_t = pop.age - _months_between(period, self.end) / 12.0
+        cut = np.where(self.wage_cut_until >= t, self.wage_cut, 0.0)
+        seasonal = 1.0 - 0.15 * (period % 100 in (1, 2))  # Spring Festival at home
+        bcut = np.where(self.biz_cut_until >= t, self.biz_cut, 0.0)
+        return {
+            "wage": self.hh_wage * np.exp(self.latent) * (1 - cut) * seasonal,
+            "business": self.business * (1 - bcut),
+            "cost": self.business * 0.38,
+            "property": self.prop,
+            "transfer": self.transfer,
+            "oop": np.where(self.oop_until >= t, self.oop_month, 0.0) + self.base_oop,
+            "school": np.bincount(hh, weights=_school_cost(age_t, pop.extra["student"]), minlength=n),
+            "loss": np.zeros(n),
+            "worked": self.hh_workers * (1 - cut) * seasonal,
+            "benefit": np.zeros(n),
+        }
+
+    def _cut_wages(self, idx: np.ndarray, until: np.ndarray | int) -> None:
+        """One worker's share of the household wage lost until ``until`` (the larger cut holds)."""
+        self.wage_cut_until[idx] = until
+        self.wage_cut[idx] = np.maximum(self.wage_cut[idx], 1.0 / np.maximum(self.hh_workers[idx], 1))
+
+    # ------------------------------------------------------------------ household shocks
+    def _illness(self, t: int, period: int) -> None:
+        """Serious illness: hazard rises with age; heavy-tailed costs, 30-45% out of pocket."""
+        rng, pop, hh = self.rng, self.pop, self.hh
+        mem_p = (0.0007 + 0.00005 * np.maximum(pop.age - 30, 0)) * np.where(pop.health > 0, 2.0, 1.0)
+        sick_h = np.unique(hh[rng.random(len(hh)) < mem_p])
+        if not len(sick_h):
+            return
+        total_cost = np.minimum(rng.lognormal(10.3, 0.9, len(sick_h)), 600_000.0)
+        oop_share = rng.uniform(0.3, 0.45, len(sick_h))
+        months = rng.integers(2, 7, len(sick_h))
+        self.oop_until[sick_h] = t + months - 1
+        self.oop_month[sick_h] = total_cost * oop_share / months
+        lose = rng.random(len(sick_h)) < 0.6
+        self._cut_wages(sick_h[lose], t + rng.integers(4, 12, lose.sum()))
+        self.debt[sick_h] += total_cost * oop_share * rng.uniform(0.2, 0.7, len(sick_h))
+        self.sink.event(period, "illness", self.hids[sick_h], None, None, np.round(total_cost, -1), "重大疾病住院 / serious illness")
+        report = sick_h[(total_cost * oop_share > 10_000) & (rng.random(len(sick_h)) < 0.9)]
+        rep_amt = np.round(self.oop_month[report] * (self.oop_until[report] - t + 1), -1)
+        self.sink.clue(rng, period, self.hids[report], "illness", "department", "medical_insurance", "医保结算：合规自付超过1万元 / medical settlement: out-of-pocket over 10,000", rep_amt)
+
+    def _accidents(self, t: int, period: int) -> None:
+        """Accidents: medical cost and sometimes a lasting disability."""
+        rng, hids = self.rng, self.hids
+        acc = np.flatnonzero(rng.random(self.n) < 0.0004)
+        if not len(acc):
+            return
+        cost = rng.lognormal(9.6, 0.8, len(acc))
+        self.oop_until[acc] = t + 2
+        self.oop_month[acc] = np.maximum(self.oop_month[acc], cost * 0.4 / 3)
+        disabled = rng.random(len(acc)) < 0.35
+        self._cut_wages(acc[disabled], t + 36)
+        self.sink.event(period, "accident", hids[acc], None, disabled.astype(float), np.round(cost, -1), "意外事故 / accident")
+        rep = acc[disabled & (rng.random(len(acc)) < 0.7)]
+        self.sink.clue(rng, period, hids[rep], "disability", "department", "disability_federation", "新办残疾证 / new disability certificate")
+        selfr = acc[~disabled & (rng.random(len(acc)) < 0.3)]
+        self.sink.clue(rng, period, hids[selfr], "accident", "self_report", "household", "农户自主申报：意外事故 / self-report: accident")
+
+    def _job_loss(self, t: int, period: int) -> None:
+        """Individual job loss of a migrant worker."""
+        rng = self.rng
+        jl = np.flatnonzero((self.hh_wage > 0) & (rng.random(self.n) < 0.003))
+        if not len(jl):
+            return
+        self._cut_wages(jl, t + rng.integers(2, 6, len(jl)))
+        self.sink.event(period, "job_loss", self.hids[jl], None, None, None, "务工人员失业 / migrant worker lost job")
+        rep = jl[rng.random(len(jl)) < 0.3]
+        self.sink.clue(rng, period, self.hids[rep], "unstable_work", "department", "hrss", "失业登记 / unemployment registration")
+
+    def _school_entries(self, period: int) -> None:
+        """School entries in September: senior high and college cost jumps."""
+        if period % 100 != 9:
+            return
+        pop, rng = self.pop, self.rng
+        age_t = np.floor(pop.age - _months_between(period, self.end) / 12.0)
+        ent_h = np.unique(self.hh[pop.extra["student"] & ((age_t == 15) | (age_t == 18))])
+        if len(ent_h):
+            self.sink.event(period, "school_entry", self.hids[ent_h], None, None, None, "子女升入高中或大学 / child enters high school or college")
+            watch = ent_h[(pop.former_poor[ent_h]) & (rng.random(len(ent_h)) < 0.6)]
+            self.sink.clue(rng, period, self.hids[watch], "schooling", "department", "education", "学籍变动：升入高中/大学 / school record: enters high school or college")
+
+    # ------------------------------------------------------------------ area shocks
+    def _area_shock(self, s: AreaShock, t: int, period: int) -> None:
+        """One planned shock hitting its townships or villages this month."""
+        pop = self.pop
+        if s.townships:
+            in_area = np.isin(pop.hh_township, s.townships)
+            region_codes = [self.t_codes[i] for i in s.townships]
+        else:
+            in_area = np.isin(pop.hh_village, s.villages)
+            region_codes = [self.v_codes[i] for i in s.villages]
+        for rc in region_codes:
+            self.sink.event(period, s.kind, np.array([None], dtype=object), rc, s.severity, None, _AREA_NAMES[s.kind])
+        if s.kind == "factory_closure":
+            self._factory_closure(s, in_area, t, period)
+        elif s.kind == "price_crash":
+            self._price_crash(s, in_area, t, period)
+        else:
+            self._disaster(s, in_area, t, period)
+
+    def _factory_closure(self, s: AreaShock, in_area: np.ndarray, t: int, period: int) -> None:
+        rng, pop, hh, n = self.rng, self.pop, self.hh, self.n
+        hit = np.flatnonzero(in_area & (np.bincount(hh, weights=pop.work_loc == 3, minlength=n) > 0) & (rng.random(n) < s.hit_prob))
+        share = np.bincount(hh, weights=self.member_wage * (pop.work_loc == 3), minlength=n)[hit] / np.maximum(self.hh_wage[hit], 1)
+        self.wage_cut_until[hit] = t + rng.integers(3, s.duration + 3, len(hit))
+        self.wage_cut[hit] = np.clip(share * s.severity, 0, 1)
+        self.sink.event(period, "job_loss", self.hids[hit], None, share, None, "工厂关停失业返乡 / factory closure")
+        rep = hit[rng.random(len(hit)) < 0.6]
+        self.sink.clue(rng, period, self.hids[rep], "unstable_work", "department", "hrss", "失业登记：工厂关停 / unemployment registration: factory closure")
+
+    def _price_crash(self, s: AreaShock, in_area: np.ndarray, t: int, period: int) -> None:
+        rng = self.rng
+        hit = np.flatnonzero(in_area & self.pop.cash_crop & (rng.random(self.n) < s.hit_prob))
+        self.biz_cut_until[hit] = t + s.duration
+        self.biz_cut[hit] = np.maximum(self.biz_cut[hit], s.severity)
+        self.sink.event(period, "price_crash", self.hids[hit], None, s.severity, None, "经济作物价格下跌 / cash crop price crash")
+        rep = hit[rng.random(len(hit)) < 0.08]
+        self.sink.clue(rng, period, self.hids[rep], "industry_failure", "cadre_visit", "cadre", "干部走访：产业收入大幅下降 / cadre visit: farm income collapsed")
+
+    def _disaster(self, s: AreaShock, in_area: np.ndarray, t: int, period: int) -> None:
+        """Floods and droughts: a loss this month, cut farm income, sometimes a damaged house."""
+        rng, hids = self.rng, self.hids
+        hit = np.flatnonzero(in_area & (rng.random(self.n) < s.hit_prob))
+        sev = s.severity * rng.beta(2, 2, len(hit))
+        loss = np.round((self.business[hit] * 12 * sev + (s.kind == "flood") * rng.lognormal(8.5, 1.0, len(hit)) * (rng.random(len(hit)) < 0.4)), -1)
+        self.biz_cut_until[hit] = t + s.duration
+        self.biz_cut[hit] = np.maximum(self.biz_cut[hit], sev)
+        self._loss_now[t] = (hit, loss)  # a second disaster in the same month replaces the first's losses (as before)
+        if s.kind == "flood":
+            grade = self.house_grade
+            damaged = hit[rng.random(len(hit)) < 0.12]
+            grade[damaged] = np.maximum(grade[damaged], rng.choice([2, 3, 4], size=len(damaged), p=[0.5, 0.35, 0.15]))
+            rep = damaged[(grade[damaged] >= 3) & (rng.random(len(damaged)) < 0.8)]
+            self.sink.clue(rng, period, hids[rep], "housing", "department", "housing", "住房安全鉴定为C/D级 / house graded C or D")
+        self.debt[hit] += loss * rng.uniform(0.0, 0.4, len(hit))
+        self.sink.event(period, s.kind, hids[hit], None, sev, loss, "受灾损失 / disaster loss")
+        rep = hit[(loss > 3000) & (rng.random(len(hit)) < 0.7)]
+        self.sink.clue(rng, period, hids[rep], "disaster", "department", "emergency", "灾情报送：损失超过3000元 / disaster report: loss over 3,000", loss[np.isin(hit, rep)])
+
+    # ------------------------------------------------------------------ the month
+    def _benefits(self, slot: int, period: int, dibao_line: float) -> None:
+        """低保: households whose pre-benefit per-capita income sits under the dibao line; then benefits and debt repayment."""
+        ring, rng, n, size = self.ring, self.rng, self.n, self.pop.size
+        pre = (ring["wage"].sum(0) + ring["business"].sum(0) - ring["cost"].sum(0) + ring["property"].sum(0) + ring["transfer"].sum(0)) / size
+        newly = (~self.dibao) & (pre < dibao_line) & (rng.random(n) < 0.35)
+        left = self.dibao & (pre > dibao_line * 1.3)
+        self.dibao = (self.dibao | newly) & ~left
+        if newly.any():
+            self.sink.clue(rng, period, self.hids[newly], "other", "department", "civil_affairs", "新纳入低保 / newly receiving dibao")
+        ring["benefit"][slot] = np.where(self.dibao, np.maximum(dibao_line - pre, 1200.0) * size / 12.0, 0.0) + self.tekun * 700.0
+        self.debt = np.maximum(self.debt - rng.uniform(0, 120, n), 0.0)
+
+    def _row(self, t: int, period: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """The month's panel row (rolling 12-month sums and the state) and the unrounded net income."""
+        r = {k: v.sum(0) for k, v in self.ring.items()}
+        trans12 = r["transfer"] + r["benefit"]
+        net = r["wage"] + r["business"] - r["cost"] + r["property"] + trans12
+        return {
+            "household_id": self.hids,
+            "period": np.full(self.n, period),
+            "income_wage": np.round(r["wage"], 0),
+            "income_business": np.round(r["business"], 0),
+            "income_property": np.round(r["property"], 0),
+            "income_transfer": np.round(trans12, 0),
+            "business_cost": np.round(r["cost"], 0),
+            "income_net": np.round(net, 0),
+            "income_pc": np.round(net / self.pop.size, 0),
+            "medical_oop": np.round(r["oop"], 0),
+            "schooling_cost": np.round(r["school"], 0),
+            "debt": np.round(self.debt, -1),
+            "housing_grade": self.house_grade,
+            "water_safe": self.pop.water_safe,
+            "disaster_loss": np.round(r["loss"], 0),
+            "months_worked": np.round(r["worked"], 1),
+            "benefits": np.round(r["benefit"], 0),
+            "dibao": self.dibao,
+            "tekun": self.tekun,
+            "job_lost": self.wage_cut_until >= t,
+        }, net
+
+    def step(self, period: int) -> dict[str, np.ndarray]:
+        """Draw ``period``'s shocks, move the state on, and return the month's panel columns."""
+        t = self.index[period]
+        line = self.lines[period // 100]
+        self._illness(t, period)
+        self._accidents(t, period)
+        self._job_loss(t, period)
+        for s in (s for s in self.shocks if s.period == period):
+            self._area_shock(s, t, period)
+        self._school_entries(period)
+        flows = self._flows(t, period)
+        if t in self._loss_now:
+            hit, loss = self._loss_now.pop(t)
+            flows["loss"][hit] = loss
+        slot = t % _WINDOW
+        for key, arr in flows.items():
+            self.ring[key][slot] = arr
+        self._benefits(slot, period, self.spec.dibao_share * line)
+        cols, net = self._row(t, period)
+        # cadre visits find some households that no feed reported
+        low = np.flatnonzero((net / self.pop.size < 1.5 * line) & (self.rng.random(self.n) < 0.01))
+        self.sink.clue(self.rng, period, self.hids[low], "other", "cadre_visit", "cadre", "干部走访：收入偏低 / cadre visit: low income")
+        return cols
+
+
 def simulate(
     engine: Engine,
     spec: DemoSpec,
@@ -141,251 +433,18 @@ def simulate(
     hids: np.ndarray,
     rng: np.random.Generator,
     progress: Progress | None = None,
-) -> dict[str, int]:
-    """Run the monthly panel and write it month by month; returns row counts."""
-    n = spec.households
-    hh = pop.hh
-    periods = spec.periods
-    end = periods[-1]
-    lines = spec.lines()
-    shocks = _plan_area_shocks(rng, spec, geo, pop)
-    t_codes = np.array([t.code for t in geo.townships], dtype=object)
-    v_codes = np.array([v.code for v in geo.villages], dtype=object)
-    fp = pop.former_poor
-    student = pop.extra["student"]
-
-    # Monthly baseline flows (yuan per month) per household.
-    business = (pop.farmland * 95.0 + pop.livestock * 900.0 + pop.cash_crop * 700.0) * rng.lognormal(0, 0.3, n)
-    biz_cost_share = 0.38
-    prop = np.where(fp, rng.uniform(40, 130, n), rng.uniform(0, 60, n)) + pop.farmland * 0.2 * 50.0
-    elderly = np.bincount(hh, weights=(pop.age >= 60), minlength=n)
-    pension = elderly * 230.0
-    # Children working elsewhere support parents who live on their own (赡养费, a transfer).
-    n_lab = np.bincount(hh, weights=pop.labour == 0, minlength=n)
-    family_support = np.where((n_lab == 0) & (elderly > 0), rng.uniform(150, 400, n), 0.0)
-    eco = 25.0
-    latent = np.zeros(n)  # AR(1) wage noise
-
-    # Hidden shock state.
-    wage_cut_until = np.full(n, -1)
-    wage_cut = np.zeros(n)  # fraction of household wage lost
-    biz_cut_until = np.full(n, -1)
-    biz_cut = np.zeros(n)
-    oop_until = np.full(n, -1)
-    oop_month = np.zeros(n)
-    member_wage = pop.wage_rate * (pop.labour <= 1)
-    hh_wage = np.bincount(hh, weights=member_wage, minlength=n)
-    hh_workers = np.bincount(hh, weights=member_wage > 0, minlength=n)
-    debt = np.where(rng.random(n) < 0.25, rng.lognormal(9.0, 0.8, n), 0.0)
-    house_grade = pop.house_grade.copy()
-    dibao = np.zeros(n, dtype=bool)
-    tekun = (pop.size == 1) & (np.bincount(hh, weights=pop.labour >= 2, minlength=n) >= 1) & (pop.age[np.concatenate([[0], np.cumsum(pop.size)[:-1]])] >= 60) & (rng.random(n) < 0.5)
-
-    window = 12
-    ring = {k: np.zeros((window, n), dtype=np.float64) for k in ("wage", "business", "cost", "property", "transfer", "oop", "school", "loss", "worked", "benefit")}
-
-    def month_flows(t: int, period: int, burn_in: bool) -> dict[str, np.ndarray]:
-        nonlocal latent
-        latent = 0.8 * latent + rng.normal(0, 0.09, n)
-        months_to_end = (end // 100 * 12 + end % 100) - (period // 100 * 12 + period % 100)
-        age_t = pop.age - months_to_end / 12.0
-        cut = np.where(wage_cut_until >= t, wage_cut, 0.0)
-        seasonal = 1.0 - 0.15 * (period % 100 in (1, 2))  # Spring Festival at home
-        wage = hh_wage * np.exp(latent) * (1 - cut) * seasonal
-        worked = hh_workers * (1 - cut) * seasonal
-        bcut = np.where(biz_cut_until >= t, biz_cut, 0.0)
-        gross = business * (1 - bcut)
-        cost = business * biz_cost_share
-        school = np.bincount(hh, weights=_school_cost(age_t, student), minlength=n)
-        oop = np.where(oop_until >= t, oop_month, 0.0)
-        base_oop = np.bincount(hh, weights=(pop.health == 1) * 45.0 + (pop.health == 2) * 260.0, minlength=n)
-        return {
-            "wage": wage,
-            "business": gross,
-            "cost": cost,
-            "property": prop,
-            "transfer": pension + eco + family_support,
-            "oop": oop + base_oop,
-            "school": school,
-            "loss": np.zeros(n),
-            "worked": worked,
-            "benefit": np.zeros(n),
-        }
-
-    # Burn in 12 months of ordinary life so the rolling sums start full.
-    for k in range(window):
-        flows = month_flows(-window + k, sio.shift_period(spec.start, -window + k), True)
-        for key, arr in flows.items():
-            ring[key][k] = arr
-    sink = _Sink()
+) -> PanelEnd:
+    """Run the monthly panel and write it month by month, then the events and the feeds' clues."""
+    sim = PanelSimulation(spec, geo, pop, hids, rng)
     counts = {"panel": 0}
-    t_by_village = pop.hh_village
-
-    for t, period in enumerate(periods):
-        year, month = divmod(period, 100)
-        line = lines[year]
-        dibao_line = spec.dibao_share * line
-        # ---- household shocks this month
-        # Serious illness: hazard rises with age; heavy-tailed costs, 30-45% out of pocket.
-        mem_p = (0.0007 + 0.00005 * np.maximum(pop.age - 30, 0)) * np.where(pop.health > 0, 2.0, 1.0)
-        sick_m = rng.random(len(hh)) < mem_p
-        sick_h = np.unique(hh[sick_m])
-        if len(sick_h):
-            total_cost = np.minimum(rng.lognormal(10.3, 0.9, len(sick_h)), 600_000.0)
-            oop_share = rng.uniform(0.3, 0.45, len(sick_h))
-            months = rng.integers(2, 7, len(sick_h))
-            oop_until[sick_h] = t + months - 1
-            oop_month[sick_h] = total_cost * oop_share / months
-            lose = rng.random(len(sick_h)) < 0.6
-            wage_cut_until[sick_h[lose]] = t + rng.integers(4, 12, lose.sum())
-            wage_cut[sick_h[lose]] = np.maximum(wage_cut[sick_h[lose]], 1.0 / np.maximum(hh_workers[sick_h[lose]], 1))
-            debt[sick_h] += total_cost * oop_share * rng.uniform(0.2, 0.7, len(sick_h))
-            sink.event(period, "illness", hids[sick_h], None, None, np.round(total_cost, -1), "重大疾病住院 / serious illness")
-            report = sick_h[(total_cost * oop_share > 10_000) & (rng.random(len(sick_h)) < 0.9)]
-            rep_amt = np.round(oop_month[report] * (oop_until[report] - t + 1), -1)
-            sink.clue(rng, period, hids[report], "illness", "department", "medical_insurance", "医保结算：合规自付超过1万元 / medical settlement: out-of-pocket over 10,000", rep_amt)
-        # Accidents: medical cost and sometimes a lasting disability.
-        acc = np.flatnonzero(rng.random(n) < 0.0004)
-        if len(acc):
-            cost = rng.lognormal(9.6, 0.8, len(acc))
-            oop_until[acc] = t + 2
-            oop_month[acc] = np.maximum(oop_month[acc], cost * 0.4 / 3)
-            disabled = rng.random(len(acc)) < 0.35
-            wage_cut_until[acc[disabled]] = t + 36
-            wage_cut[acc[disabled]] = np.maximum(wage_cut[acc[disabled]], 1.0 / np.maximum(hh_workers[acc[disabled]], 1))
-            sink.event(period, "accident", hids[acc], None, disabled.astype(float), np.round(cost, -1), "意外事故 / accident")
-            rep = acc[disabled & (rng.random(len(acc)) < 0.7)]
-            sink.clue(rng, period, hids[rep], "disability", "department", "disability_federation", "新办残疾证 / new disability certificate")
-            selfr = acc[~disabled & (rng.random(len(acc)) < 0.3)]
-            sink.clue(rng, period, hids[selfr], "accident", "self_report", "household", "农户自主申报：意外事故 / self-report: accident")
-        # Individual job loss.
-        jl = np.flatnonzero((hh_wage > 0) & (rng.random(n) < 0.003))
-        if len(jl):
-            wage_cut_until[jl] = t + rng.integers(2, 6, len(jl))
-            wage_cut[jl] = np.maximum(wage_cut[jl], 1.0 / np.maximum(hh_workers[jl], 1))
-            sink.event(period, "job_loss", hids[jl], None, None, None, "务工人员失业 / migrant worker lost job")
-            rep = jl[rng.random(len(jl)) < 0.3]
-            sink.clue(rng, period, hids[rep], "unstable_work", "department", "hrss", "失业登记 / unemployment registration")
-        # Area shocks.
-        for s in (s for s in shocks if s.period == period):
-            if s.townships:
-                in_area = np.isin(pop.hh_township, s.townships)
-                region_codes = [t_codes[i] for i in s.townships]
-            else:
-                in_area = np.isin(t_by_village, s.villages)
-                region_codes = [v_codes[i] for i in s.villages]
-            for rc in region_codes:
-                sink.event(period, s.kind, np.array([None], dtype=object), rc, s.severity, None, {"flood": "洪涝灾害", "drought": "干旱", "factory_closure": "外省工厂关停", "price_crash": "经济作物价格暴跌"}[s.kind])
-            if s.kind == "factory_closure":
-                hit = np.flatnonzero(in_area & (np.bincount(hh, weights=pop.work_loc == 3, minlength=n) > 0) & (rng.random(n) < s.hit_prob))
-                share = np.bincount(hh, weights=member_wage * (pop.work_loc == 3), minlength=n)[hit] / np.maximum(hh_wage[hit], 1)
-                wage_cut_until[hit] = t + rng.integers(3, s.duration + 3, len(hit))
-                wage_cut[hit] = np.clip(share * s.severity, 0, 1)
-                sink.event(period, "job_loss", hids[hit], None, share, None, "工厂关停失业返乡 / factory closure")
-                rep = hit[rng.random(len(hit)) < 0.6]
-                sink.clue(rng, period, hids[rep], "unstable_work", "department", "hrss", "失业登记：工厂关停 / unemployment registration: factory closure")
-                continue
-            if s.kind == "price_crash":
-                hit = np.flatnonzero(in_area & pop.cash_crop & (rng.random(n) < s.hit_prob))
-                biz_cut_until[hit] = t + s.duration
-                biz_cut[hit] = np.maximum(biz_cut[hit], s.severity)
-                sink.event(period, "price_crash", hids[hit], None, s.severity, None, "经济作物价格下跌 / cash crop price crash")
-                rep = hit[rng.random(len(hit)) < 0.08]
-                sink.clue(rng, period, hids[rep], "industry_failure", "cadre_visit", "cadre", "干部走访：产业收入大幅下降 / cadre visit: farm income collapsed")
-                continue
-            # floods and droughts
-            hit = np.flatnonzero(in_area & (rng.random(n) < s.hit_prob))
-            sev = s.severity * rng.beta(2, 2, len(hit))
-            loss = np.round((business[hit] * 12 * sev + (s.kind == "flood") * rng.lognormal(8.5, 1.0, len(hit)) * (rng.random(len(hit)) < 0.4)), -1)
-            biz_cut_until[hit] = t + s.duration
-            biz_cut[hit] = np.maximum(biz_cut[hit], sev)
-            ring["loss"][t % window][hit] = 0  # set below with this month's flows
-            pop.extra.setdefault("loss_now", {})[t] = (hit, loss)
-            if s.kind == "flood":
-                damaged = hit[rng.random(len(hit)) < 0.12]
-                house_grade[damaged] = np.maximum(house_grade[damaged], rng.choice([2, 3, 4], size=len(damaged), p=[0.5, 0.35, 0.15]))
-                rep = damaged[(house_grade[damaged] >= 3) & (rng.random(len(damaged)) < 0.8)]
-                sink.clue(rng, period, hids[rep], "housing", "department", "housing", "住房安全鉴定为C/D级 / house graded C or D")
-            debt[hit] += loss * rng.uniform(0.0, 0.4, len(hit))
-            sink.event(period, s.kind, hids[hit], None, sev, loss, "受灾损失 / disaster loss")
-            rep = hit[(loss > 3000) & (rng.random(len(hit)) < 0.7)]
-            sink.clue(rng, period, hids[rep], "disaster", "department", "emergency", "灾情报送：损失超过3000元 / disaster report: loss over 3,000", loss[np.isin(hit, rep)])
-        # School entries in September: senior high and college cost jumps.
-        if month == 9:
-            months_to_end = (end // 100 * 12 + end % 100) - (year * 12 + month)
-            age_t = np.floor(pop.age - months_to_end / 12.0)
-            entering = student & ((age_t == 15) | (age_t == 18))
-            ent_h = np.unique(hh[entering])
-            if len(ent_h):
-                sink.event(period, "school_entry", hids[ent_h], None, None, None, "子女升入高中或大学 / child enters high school or college")
-                watch = ent_h[(fp[ent_h]) & (rng.random(len(ent_h)) < 0.6)]
-                sink.clue(rng, period, hids[watch], "schooling", "department", "education", "学籍变动：升入高中/大学 / school record: enters high school or college")
-
-        flows = month_flows(t, period, False)
-        if t in pop.extra.get("loss_now", {}):
-            hit, loss = pop.extra["loss_now"].pop(t)
-            flows["loss"][hit] = loss
-        # 低保: households whose pre-benefit per-capita income sits under the dibao line.
-        slot = t % window
-        for key, arr in flows.items():
-            ring[key][slot] = arr
-        pre = (ring["wage"].sum(0) + ring["business"].sum(0) - ring["cost"].sum(0) + ring["property"].sum(0) + ring["transfer"].sum(0)) / pop.size
-        newly = (~dibao) & (pre < dibao_line) & (rng.random(n) < 0.35)
-        left = dibao & (pre > dibao_line * 1.3)
-        dibao = (dibao | newly) & ~left
-        if newly.any():
-            sink.clue(rng, period, hids[newly], "other", "department", "civil_affairs", "新纳入低保 / newly receiving dibao")
-        benefit = np.where(dibao, np.maximum(dibao_line - pre, 1200.0) * pop.size / 12.0, 0.0) + tekun * 700.0
-        ring["benefit"][slot] = benefit
-        debt = np.maximum(debt - rng.uniform(0, 120, n), 0.0)
-
-        # ---- rolling sums and the panel row
-        wage12 = ring["wage"].sum(0)
-        biz12 = ring["business"].sum(0)
-        cost12 = ring["cost"].sum(0)
-        prop12 = ring["property"].sum(0)
-        trans12 = ring["transfer"].sum(0) + ring["benefit"].sum(0)
-        net = wage12 + biz12 - cost12 + prop12 + trans12
-        cols = {
-            "household_id": hids,
-            "period": np.full(n, period),
-            "income_wage": np.round(wage12, 0),
-            "income_business": np.round(biz12, 0),
-            "income_property": np.round(prop12, 0),
-            "income_transfer": np.round(trans12, 0),
-            "business_cost": np.round(cost12, 0),
-            "income_net": np.round(net, 0),
-            "income_pc": np.round(net / pop.size, 0),
-            "medical_oop": np.round(ring["oop"].sum(0), 0),
-            "schooling_cost": np.round(ring["school"].sum(0), 0),
-            "debt": np.round(debt, -1),
-            "housing_grade": house_grade,
-            "water_safe": pop.water_safe,
-            "disaster_loss": np.round(ring["loss"].sum(0), 0),
-            "months_worked": np.round(ring["worked"].sum(0), 1),
-            "benefits": np.round(ring["benefit"].sum(0), 0),
-            "dibao": dibao,
-            "tekun": tekun,
-            "job_lost": wage_cut_until >= t,
-        }
-        # Cadre visits find some households that no feed reported.
-        low = np.flatnonzero((net / pop.size < 1.5 * line) & (rng.random(n) < 0.01))
-        sink.clue(rng, period, hids[low], "other", "cadre_visit", "cadre", "干部走访：收入偏低 / cadre visit: low income")
+    for k, period in enumerate(sim.periods):
+        cols = sim.step(period)
         with engine.begin() as conn:
-            counts["panel"] += sio.bulk_insert(conn, S.panel, cols)
+            counts["panel"] += dstore.write_columns(conn, "panel", cols)
         if progress:
-            progress(f"panel {period}", (t + 1) / len(periods))
-
-    ev, cl = sink.frames()
-    pop.extra["clue_frame"] = cl
+            progress(f"panel {period}", (k + 1) / len(sim.periods))
+    ev, cl = sim.sink.frames()
     with engine.begin() as conn:
-        counts["events"] = sio.bulk_insert(conn, S.events, ev) if ev else 0
-        if cl:
-            cl["status"] = np.full(len(cl["period"]), "new", dtype=object)
-            counts["clues"] = sio.bulk_insert(conn, S.clues, cl)
-        else:
-            counts["clues"] = 0
-    pop.extra["house_grade_end"] = house_grade
-    pop.extra["dibao_end"] = dibao
-    pop.extra["tekun_end"] = tekun
-    return counts
+        counts["events"] = dstore.write_columns(conn, "events", ev)
+        counts["clues"] = insert_clues(conn, cl) if cl else 0
+    return PanelEnd(counts, cl, sim.house_grade, sim.dibao, sim.tekun)

@@ -12,18 +12,19 @@ Thresholds are module constants so that an inspector can read what "large" means
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import insert, or_, select
 from sqlalchemy.engine import Connection, Engine
 
-from fanpin.access.roles import Principal
-from fanpin.store import schema as S
+from fanpin.access.masking import mask_frame
+from fanpin.access.roles import AccessDenied, Principal, can, scope_frame
+from fanpin.store import quality as qstore
+from fanpin.store.clues import insert_clues
 from fanpin.store.io import shift_period
 
 SEVERITIES: tuple[str, ...] = ("high", "medium", "low")
@@ -57,7 +58,7 @@ class Rule:
     name_zh: str = ""
     name_en: str = ""
     risk_type: str = "other"  # the clue's risk type when a finding becomes a clue
-    check: Callable[[_Month], pd.DataFrame] | None = field(default=None, compare=False, repr=False)
+    check: Callable[[MonthData], pd.DataFrame] | None = field(default=None, compare=False, repr=False)
 
     def name(self, lang: str = "zh") -> str:
         return self.name_zh if lang == "zh" else self.name_en
@@ -67,31 +68,21 @@ class Rule:
 
 
 # --------------------------------------------------------------------------- month data
-class _Month:
-    """The tables one month's rules read, each loaded once and only if a rule asks for it."""
+class MonthData:
+    """The tables one month's rules read, each loaded once and only if a rule asks for it
+    (the queries are in ``fanpin.store.quality``; the demo's planting reads the same frames)."""
 
     def __init__(self, conn: Connection, period: int) -> None:
         self.conn = conn
         self.period = int(period)
 
-    def _frame(self, q, columns: Sequence[str]) -> pd.DataFrame:  # noqa: ANN001
-        rows = self.conn.execute(q).fetchall()
-        # column-wise (zip in C): building a frame from Row objects probes each one, 5x slower
-        cols = list(zip(*rows)) if rows else [()] * len(columns)
-        return pd.DataFrame({c: pd.Series(v, dtype=object) if not v else list(v) for c, v in zip(columns, cols)})
-
     @cached_property
     def households(self) -> pd.DataFrame:
-        h = S.households.c
-        cols = ["household_id", "village_code", "township_code", "size", "no_labour_guarantee", "n_labour", "n_weak_labour", "housing_secured"]
-        return self._frame(select(*[h[c] for c in cols]), cols)
+        return qstore.household_rows(self.conn)
 
     @cached_property
     def members(self) -> pd.DataFrame:
-        m = S.members.c
-        cols = ["member_id", "household_id", "name", "id_number", "sex", "birth_date", "relation", "schooling", "labour_capacity",
-                "dibao", "tekun", "public_welfare_job", "deceased_period"]
-        f = self._frame(select(*[m[c] for c in cols]), cols)
+        f = qstore.member_rows(self.conn)
         f["deceased_period"] = pd.to_numeric(f["deceased_period"], errors="coerce")
         for c in ("dibao", "tekun", "public_welfare_job"):
             f[c] = f[c].fillna(False).astype(bool)
@@ -104,9 +95,7 @@ class _Month:
 
     @cached_property
     def panel(self) -> pd.DataFrame:
-        p = S.panel.c
-        cols = ["household_id", "income_wage", "income_business", "income_net", "income_pc", "medical_oop", "housing_grade", "dibao", "tekun"]
-        f = self._frame(select(*[p[c] for c in cols]).where(p.period == self.period), cols)
+        f = qstore.panel_rows(self.conn, self.period)
         for c in ("dibao", "tekun"):
             f[c] = f[c].fillna(False).astype(bool)
         for c in ("income_wage", "income_business", "income_net", "income_pc", "medical_oop", "housing_grade"):
@@ -115,30 +104,22 @@ class _Month:
 
     @cached_property
     def dept(self) -> pd.DataFrame:
-        d = S.dept_records.c
-        cols = ["record_id", "id_number", "household_id", "source", "record_type", "period", "value"]
-        f = self._frame(select(*[d[c] for c in cols]).where(or_(d.period.is_(None), d.period <= self.period)), cols)
+        f = qstore.dept_rows_until(self.conn, self.period)
         f["period"] = pd.to_numeric(f["period"], errors="coerce")
         f["value"] = pd.to_numeric(f["value"], errors="coerce")
         return f
 
     @cached_property
     def relations(self) -> pd.DataFrame:
-        r = S.official_relations.c
-        cols = ["official_post", "region_code", "relative_id_number", "relation"]
-        return self._frame(select(*[r[c] for c in cols]), cols)
+        return qstore.relation_rows(self.conn)
 
     @cached_property
     def monitoring(self) -> pd.DataFrame:
-        m = S.monitoring.c
-        cols = ["record_id", "household_id", "period", "status"]
-        return self._frame(select(*[m[c] for c in cols]).where(m.period <= self.period).order_by(m.household_id, m.record_id), cols)
+        return qstore.monitoring_until(self.conn, self.period)
 
     def illness_clue_households(self, months: int = 12) -> np.ndarray:
-        c = S.clues.c
-        first = shift_period(self.period, -(months - 1))
-        q = select(c.household_id).where(c.risk_type == "illness", c.period >= first, c.period <= self.period).distinct()
-        return np.array([r[0] for r in self.conn.execute(q)], dtype=object)
+        """Households with an illness clue in the ``months`` up to this one."""
+        return qstore.clue_households(self.conn, "illness", shift_period(self.period, -(months - 1)), self.period)
 
 
 def _hits(household_id: Iterable, detail: Iterable) -> pd.DataFrame:
@@ -158,7 +139,7 @@ def _join_details(f: pd.DataFrame) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- the rules
-def _death_periods(d: _Month) -> pd.DataFrame:
+def _death_periods(d: MonthData) -> pd.DataFrame:
     """Per member: the death month from the roster or from a department death record (earliest)."""
     m = d.members[["member_id", "household_id", "id_number", "deceased_period", "dibao", "tekun"]]
     deaths = d.dept[d.dept["record_type"] == "death"]
@@ -168,7 +149,7 @@ def _death_periods(d: _Month) -> pd.DataFrame:
     return out
 
 
-def _deceased_benefit(d: _Month) -> pd.DataFrame:
+def _deceased_benefit(d: MonthData) -> pd.DataFrame:
     m = _death_periods(d)
     hit = m[(m["died"] < d.period) & (m["dibao"] | m["tekun"])]
     first = hit.groupby("household_id")["died"].min()
@@ -180,7 +161,7 @@ def _deceased_benefit(d: _Month) -> pd.DataFrame:
     )
 
 
-def _death_not_recorded(d: _Month) -> pd.DataFrame:
+def _death_not_recorded(d: MonthData) -> pd.DataFrame:
     deaths = d.dept[(d.dept["record_type"] == "death") & d.dept["id_number"].notna()]
     m = d.members[d.members["deceased_period"].isna()][["household_id", "id_number"]]
     hit = deaths.merge(m, on="id_number", suffixes=("_rec", ""))
@@ -192,7 +173,7 @@ def _death_not_recorded(d: _Month) -> pd.DataFrame:
 _ASSET_LABELS = {"car": ("车辆", "a car"), "commercial_house": ("商品房", "a commercial house"), "business": ("工商注册", "a registered business")}
 
 
-def _income_vs_dept(d: _Month) -> pd.DataFrame:
+def _income_vs_dept(d: MonthData) -> pd.DataFrame:
     r = d.dept[d.dept["record_type"].isin(ASSET_TYPES)]
     if r.empty:
         return _hits([], [])
@@ -216,14 +197,14 @@ def _income_vs_dept(d: _Month) -> pd.DataFrame:
     ))
 
 
-def _official_relative_dibao(d: _Month) -> pd.DataFrame:
+def _official_relative_dibao(d: MonthData) -> pd.DataFrame:
     rel = d.relations.merge(d.alive[["household_id", "id_number"]], left_on="relative_id_number", right_on="id_number")
     rel = rel.merge(d.panel[d.panel["dibao"]][["household_id"]], on="household_id")
     return _join_details(_hits(rel["household_id"], [f"低保户成员为干部近亲属（{p}，{r}） / dibao household member is a close relative of an official ({p}, {r})"
                                                      for p, r in zip(rel["official_post"], rel["relation"])]))
 
 
-def _duplicate_person(d: _Month) -> pd.DataFrame:
+def _duplicate_person(d: MonthData) -> pd.DataFrame:
     """Same name, sex and birth date in two households with ID numbers equal in the first 14 characters
     (address code and birth date) and different in the last four (sequence and check character):
     one person registered twice under a mistyped or re-issued number.  An exact repeat of an ID
@@ -243,7 +224,7 @@ def _duplicate_person(d: _Month) -> pd.DataFrame:
     return _join_details(_hits(dup["household_id"], detail))
 
 
-def _no_labour_wage(d: _Month) -> pd.DataFrame:
+def _no_labour_wage(d: MonthData) -> pd.DataFrame:
     h = d.households
     none = h["no_labour_guarantee"].fillna(False).astype(bool) | ((h["n_labour"] + h["n_weak_labour"]) == 0)
     f = d.panel.merge(h[none][["household_id"]], on="household_id")
@@ -251,7 +232,7 @@ def _no_labour_wage(d: _Month) -> pd.DataFrame:
     return _hits(f["household_id"], [f"标注整户无劳动能力，但工资性收入{w:,.0f}元 / marked as having no labour capacity but has wage income of {w:,.0f} yuan" for w in f["income_wage"]])
 
 
-def _identical_income(d: _Month) -> pd.DataFrame:
+def _identical_income(d: MonthData) -> pd.DataFrame:
     f = d.panel[d.panel["income_net"] > 0][["household_id", "income_net"]].merge(d.households[["household_id", "village_code"]], on="household_id")
     n = f.groupby(["village_code", "income_net"])["household_id"].transform("size")
     f = f.assign(n=n)[n >= SAME_INCOME_MIN]
@@ -259,13 +240,13 @@ def _identical_income(d: _Month) -> pd.DataFrame:
                                       for k, v in zip(f["n"], f["income_net"])])
 
 
-def _medical_no_clue(d: _Month) -> pd.DataFrame:
+def _medical_no_clue(d: MonthData) -> pd.DataFrame:
     f = d.panel[d.panel["medical_oop"].fillna(0) >= MEDICAL_LARGE]
     f = f[~f["household_id"].isin(d.illness_clue_households(12))]
     return _hits(f["household_id"], [f"近12个月合规自付医疗费用{v:,.0f}元，未产生因病风险线索 / out-of-pocket medical costs of {v:,.0f} yuan in 12 months but no illness clue was raised" for v in f["medical_oop"]])
 
 
-def _eliminated_too_fast(d: _Month) -> pd.DataFrame:
+def _eliminated_too_fast(d: MonthData) -> pd.DataFrame:
     h = d.monitoring
     if h.empty:
         return _hits([], [])
@@ -287,7 +268,7 @@ def _age_at_end_of(birth: pd.Series, period: int) -> pd.Series:
     return y - b.dt.year - (b.dt.month > m).astype(int)
 
 
-def _school_not_enrolled(d: _Month) -> pd.DataFrame:
+def _school_not_enrolled(d: MonthData) -> pd.DataFrame:
     m = d.alive
     age = _age_at_end_of(m["birth_date"], d.period)
     lo, hi = SCHOOL_AGES
@@ -296,7 +277,7 @@ def _school_not_enrolled(d: _Month) -> pd.DataFrame:
     return _hits(n.index, [f"{k}名义务教育阶段（{lo}-{hi}岁）儿童未在学 / {k} child(ren) of compulsory school age ({lo}-{hi}) not enrolled" for k in n])
 
 
-def _unsafe_house_secured(d: _Month) -> pd.DataFrame:
+def _unsafe_house_secured(d: MonthData) -> pd.DataFrame:
     h = d.households[d.households["housing_secured"].fillna(False).astype(bool)][["household_id"]]
     f = d.panel.merge(h, on="household_id")
     f = f[f["housing_grade"].fillna(0) >= UNSAFE_GRADE]
@@ -304,7 +285,7 @@ def _unsafe_house_secured(d: _Month) -> pd.DataFrame:
     return _hits(f["household_id"], [f"住房鉴定为{g}级危房，却标注住房安全有保障 / house graded {g} (unsafe) but marked housing-secure" for g in grade])
 
 
-def _welfare_job_no_labour(d: _Month) -> pd.DataFrame:
+def _welfare_job_no_labour(d: MonthData) -> pd.DataFrame:
     m = d.alive
     hit = m[m["public_welfare_job"] & m["labour_capacity"].isin(("lost", "none"))]
     n = hit.groupby("household_id").size()
@@ -367,40 +348,31 @@ BY_CODE: dict[str, Rule] = {r.code: r for r in RULES}
 
 
 # --------------------------------------------------------------------------- running them
-def latest_period(engine_or_conn: Engine | Connection) -> int | None:
-    from sqlalchemy import func
-
-    q = select(func.max(S.panel.c.period))
-    if isinstance(engine_or_conn, Connection):
-        return engine_or_conn.execute(q).scalar()
-    with engine_or_conn.connect() as conn:
-        return conn.execute(q).scalar()
+latest_period = qstore.latest_period
+state_token = qstore.state_token
 
 
-def state_token(engine: Engine) -> str:
-    """Changes whenever the rules' inputs may have: the data version (snapshot writes and imports)
-    plus the newest clue, monitoring record, department record and relation (written without bumping it).
-    Pages cache findings under it."""
-    from sqlalchemy import func
-
-    parts = [select(func.max(t.c[k])) for t, k in ((S.clues, "clue_id"), (S.monitoring, "record_id"), (S.dept_records, "record_id"), (S.official_relations, "relation_id"))]
-    with engine.connect() as conn:
-        version = conn.execute(select(S.meta.c.value).where(S.meta.c.key == "data_version")).scalar()
-        return "|".join([str(version), *(str(conn.execute(q).scalar()) for q in parts)])
+def _may_read(principal: Principal) -> None:
+    """Findings name households: only a principal who may open the quality page reads them."""
+    if not isinstance(principal, Principal):
+        raise AccessDenied("page:quality", "nobody may read the findings")
+    if not can(principal, "page:quality"):
+        raise AccessDenied("page:quality", f"{principal.username} ({principal.role}) may not read the findings")
 
 
-def find(engine: Engine, period: int | None = None, principal: Principal | None = None, codes: Iterable[str] | None = None) -> pd.DataFrame:
+def find(engine: Engine, period: int | None = None, *, principal: Principal, codes: Iterable[str] | None = None) -> pd.DataFrame:
     """Run the rules for ``period`` (None: the latest month); one row per (rule, household).
 
-    A case worker's ``principal`` keeps only their townships.
+    ``principal`` must be one who may open the quality page; a case worker's keeps only their townships.
     """
+    _may_read(principal)
     wanted = [BY_CODE[c] for c in codes] if codes is not None else list(RULES)
     with engine.connect() as conn:
         if period is None:
             period = latest_period(conn)
         if period is None:
             return pd.DataFrame(columns=FINDING_COLUMNS)
-        d = _Month(conn, int(period))
+        d = MonthData(conn, int(period))
         parts = []
         for rule in wanted:
             f = rule.check(d)
@@ -410,12 +382,23 @@ def find(engine: Engine, period: int | None = None, principal: Principal | None 
             return pd.DataFrame(columns=FINDING_COLUMNS)
         out = pd.concat(parts, ignore_index=True).merge(d.households[["household_id", "township_code", "village_code"]], on="household_id", how="left")
     out["period"] = int(period)
-    townships = getattr(principal, "townships", None)
-    if townships is not None:
-        out = out[out["township_code"].isin(list(townships))]
+    out = scope_frame(out, principal)
     order = {r.code: i for i, r in enumerate(RULES)}
     out = out.assign(_o=out["rule"].map(order)).sort_values(["_o", "household_id"]).drop(columns="_o")
     return out[FINDING_COLUMNS].reset_index(drop=True)
+
+
+def household_heads(engine: Engine, household_ids: Iterable[str], *, principal: Principal) -> pd.DataFrame:
+    """household_id, name, id_number of the heads of ``household_ids`` (the drill-down's who), masked.
+
+    Only households in the principal's townships; the principal must be one who reads findings."""
+    _may_read(principal)
+    ids = sorted({str(h) for h in household_ids})
+    if not ids:
+        return pd.DataFrame(columns=["household_id", "name", "id_number"])
+    with engine.connect() as conn:
+        heads = qstore.household_heads(conn, ids)
+    return mask_frame(scope_frame(heads, principal)).reset_index(drop=True)
 
 
 def by_rule(findings: pd.DataFrame) -> pd.DataFrame:
@@ -466,52 +449,59 @@ def clue_detail(rule: str, detail: str) -> str:
     return f"[{rule}] 监督规则：{r.name_zh} / supervision rule: {r.name_en} — {detail}"
 
 
-def findings_to_clues(
-    engine: Engine, findings: pd.DataFrame, actor: str, period: int, now: datetime | None = None, *, principal: Principal | None = None
-) -> int:
+def _scoped_by_the_roster(conn: Connection, findings: pd.DataFrame, principal: Principal) -> pd.DataFrame:
+    """The findings whose household exists and lies in the principal's townships, by the roster's
+    township (never a township column the caller passed)."""
+    towns = qstore.household_townships(conn, findings["household_id"])
+    return scope_frame(findings.assign(township_code=findings["household_id"].astype(str).map(towns)), principal).dropna(subset=["township_code"])
+
+
+def _new_findings(conn: Connection, f: pd.DataFrame, period: int) -> pd.DataFrame:
+    """Drop the (rule, household) pairs that already have a supervision clue in ``period``."""
+    have = qstore.supervision_clues(conn, CLUE_SOURCE, period)
+    if have.empty:
+        return f
+    have["rule"] = have["detail"].fillna("").str.extract(_CODE_IN_DETAIL, expand=False)
+    seen = pd.MultiIndex.from_frame(have[["rule", "household_id"]].dropna())
+    return f[~pd.MultiIndex.from_frame(f[["rule", "household_id"]]).isin(seen)]
+
+
+def findings_to_clues(engine: Engine, findings: pd.DataFrame | None, period: int, now: datetime | None = None, *, principal: Principal) -> int:
     """Turn findings into ``supervision`` clues for ``period``; returns how many were created.
 
     A (household, rule) that already has a supervision clue this month gets none, so asking twice
     creates nothing the second time; clues about the same household and risk type then merge
-    (``workflow.merge_duplicates``).  The audit entry commits with the clues.  With a
-    ``principal`` (the app), only roles that record clues may do it, and a case worker's
-    findings outside their townships are dropped whatever the caller passed.
+    (``workflow.clues.merge_duplicates``).  The audit entry (actor: the principal) commits with the
+    clues.  Only roles that record clues may do it; each household's township is looked up in the
+    roster, and households outside a case worker's townships (or not in the roster) are dropped.
     """
     from fanpin.access import audit
-    from fanpin.access.roles import AccessDenied, can, scope_frame
     from fanpin.workflow.clues import merge_duplicates
 
-    if principal is not None:
-        if not (can(principal, "clue_add") or can(principal, "clue_generate")):
-            raise AccessDenied("clue_add", f"{principal.username} ({principal.role}) may not turn findings into clues")
-        if findings is not None:
-            findings = scope_frame(findings, principal)
+    if not isinstance(principal, Principal) or not (can(principal, "clue_add") or can(principal, "clue_generate")):
+        who = "nobody" if not isinstance(principal, Principal) else f"{principal.username} ({principal.role})"
+        raise AccessDenied("clue_add", f"{who} may not turn findings into clues")
     if findings is None or findings.empty:
         return 0
     f = findings[["rule", "household_id", "detail"]].drop_duplicates(["rule", "household_id"])
     at = (now or datetime.now()).replace(microsecond=0)
-    c = S.clues.c
     with engine.begin() as conn:
-        have = pd.DataFrame(
-            conn.execute(select(c.household_id, c.detail).where(c.source == CLUE_SOURCE, c.period == int(period))).fetchall(),
-            columns=["household_id", "detail"],
-        )
-        if len(have):
-            have["rule"] = have["detail"].fillna("").str.extract(_CODE_IN_DETAIL, expand=False)
-            seen = pd.MultiIndex.from_frame(have[["rule", "household_id"]].dropna())
-            f = f[~pd.MultiIndex.from_frame(f[["rule", "household_id"]]).isin(seen)]
+        f = _new_findings(conn, _scoped_by_the_roster(conn, f, principal), int(period))
         if f.empty:
             return 0
         rows = [
             {"household_id": h, "period": int(period), "channel": CLUE_CHANNEL, "source": CLUE_SOURCE, "risk_type": BY_CODE[r].risk_type,
-             "detail": clue_detail(r, d), "amount": None, "received_at": at, "status": "new"}
+             "detail": clue_detail(r, d), "received_at": at}
             for r, h, d in zip(f["rule"], f["household_id"], f["detail"])
         ]
-        conn.execute(insert(S.clues), rows)
-        audit.record(conn, actor, "findings_to_clues", target=f"period:{int(period)}",
+        insert_clues(conn, rows)
+        audit.record(conn, principal.actor, "findings_to_clues", target=f"period:{int(period)}",
                      detail={"created": len(rows), "rules": {k: int(v) for k, v in f["rule"].value_counts().sort_index().items()}}, at=at)
     merge_duplicates(engine, int(period))
     return len(rows)
 
 
-__all__ = ["RULES", "BY_CODE", "Rule", "by_rule", "by_township", "clue_detail", "detail_text", "find", "findings_to_clues", "latest_period", "state_token"]
+__all__ = [
+    "BY_CODE", "RULES", "MonthData", "Rule", "by_rule", "by_township", "clue_detail", "detail_text", "find", "findings_to_clues", "household_heads",
+    "latest_period", "state_token",
+]

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from fanpin import store
+from fanpin.access.roles import SYSTEM
 from fanpin.core.ids import id_check_char
 from fanpin.demo.build import build_demo
 from fanpin.demo.plant import planted_counts
@@ -98,7 +99,7 @@ def test_same_seed_same_plantings_on_both_backends(small_demo, tmp_path) -> None
         build_demo(pg, spec)
         for key in ("planted_findings", "planted_households"):
             assert store.load_json_meta(pg, key) == store.load_json_meta(engine, key)
-        a, b = R.find(engine), R.find(pg)
+        a, b = R.find(engine, principal=SYSTEM), R.find(pg, principal=SYSTEM)
         pd.testing.assert_frame_equal(a, b)
     finally:
         pg.dispose()
@@ -116,7 +117,7 @@ def test_rules_find_exactly_the_recorded_counts(households: int, seed: int, tmp_
     eng, counts = _build(tmp_path / "d.db", spec)
     try:
         assert {k[len("planted_"):]: v for k, v in counts.items() if k.startswith("planted_")} == planted_counts(eng)
-        f = R.find(eng)
+        f = R.find(eng, principal=SYSTEM)
         assert f["rule"].value_counts().reindex([r.code for r in R.RULES], fill_value=0).to_dict() == planted_counts(eng)
         planted = store.load_json_meta(eng, "planted_households")
         assert all(len(v) > 0 for v in planted.values())
@@ -129,7 +130,7 @@ def test_same_seed_same_plantings(tmp_path) -> None:
     found = []
     for i in range(2):
         eng, _ = _build(tmp_path / f"d{i}.db", spec)
-        found.append((R.find(eng), _table(eng, S.dept_records), _table(eng, S.official_relations), _table(eng, S.members), _table(eng, S.monitoring).drop(columns=["recorded_at"])))
+        found.append((R.find(eng, principal=SYSTEM), _table(eng, S.dept_records), _table(eng, S.official_relations), _table(eng, S.members), _table(eng, S.monitoring).drop(columns=["recorded_at"])))
         eng.dispose()
     for x, y in zip(*found):
         pd.testing.assert_frame_equal(x, y)

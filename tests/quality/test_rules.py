@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from fanpin import store
-from fanpin.access.roles import Principal
+from fanpin.access.roles import SYSTEM, Principal
 from fanpin.core.ids import id_check_char
 from fanpin.demo.plant import planted_counts
 from fanpin.quality import rules as R
@@ -21,6 +21,8 @@ from tests.conftest import copy_sqlite
 P = 202506
 T1, T2 = "990101001000", "990101002000"
 V1, V2, V3 = "990101001001", "990101001002", "990101002001"
+ANALYST = Principal("analyst1", "analyst")
+STEWARD = Principal("steward", "data_steward")
 
 
 class County:
@@ -227,7 +229,7 @@ def test_rules_have_codes_descriptions_severity_and_fields() -> None:
 
 def test_each_rule_finds_exactly_the_expected_households(tiny) -> None:
     engine, expected = tiny
-    f = R.find(engine)
+    f = R.find(engine, principal=SYSTEM)
     assert list(f.columns) == R.FINDING_COLUMNS
     assert (f["period"] == P).all()
     got = {r.code: set(f.loc[f["rule"] == r.code, "household_id"]) for r in R.RULES}
@@ -239,13 +241,13 @@ def test_each_rule_finds_exactly_the_expected_households(tiny) -> None:
     assert (f["severity"] == f["rule"].map({r.code: r.severity for r in R.RULES})).all()
     assert f["detail"].str.contains(" / ").all()
     # codes selects rules
-    only = R.find(engine, codes=["unsafe_house_secured"])
+    only = R.find(engine, codes=["unsafe_house_secured"], principal=SYSTEM)
     assert set(only["rule"]) == {"unsafe_house_secured"} and set(only["household_id"]) == {"UH1", "UH2"}
 
 
 def test_an_earlier_month_reads_that_month(tiny) -> None:
     engine, _ = tiny
-    f = R.find(engine, P - 1)
+    f = R.find(engine, P - 1, principal=SYSTEM)
     assert (f["period"] == P - 1).all()
     # panel values set for P only: incomes, medical costs and dibao flags of P-1 are the defaults
     assert set(f.loc[f["rule"] == "medical_no_clue", "household_id"]) == set()
@@ -259,7 +261,7 @@ def test_an_earlier_month_reads_that_month(tiny) -> None:
 
 def test_principal_scoping_and_summaries(tiny) -> None:
     engine, expected = tiny
-    allf = R.find(engine)
+    allf = R.find(engine, principal=SYSTEM)
     cw = Principal("cw", "case_worker", frozenset({T2}))
     f = R.find(engine, principal=cw)
     assert len(f) > 0 and set(f["township_code"]) == {T2}
@@ -280,8 +282,8 @@ def test_principal_scoping_and_summaries(tiny) -> None:
 
 def test_findings_to_clues_once_and_merged(tiny) -> None:
     engine, _ = tiny
-    f = R.find(engine)
-    n = R.findings_to_clues(engine, f, "analyst1", P)
+    f = R.find(engine, principal=SYSTEM)
+    n = R.findings_to_clues(engine, f, P, principal=ANALYST)
     assert n == len(f)
     with engine.connect() as conn:
         rows = pd.DataFrame(conn.execute(select(S.clues).where(S.clues.c.source == "supervision")).mappings().all())
@@ -294,14 +296,14 @@ def test_findings_to_clues_once_and_merged(tiny) -> None:
     assert db4["status"].tolist() == ["new", "merged"] and db4["merged_into"].iloc[1] == db4["clue_id"].iloc[0]
     assert len(audit) == 1 and audit[0]["actor"] == "analyst1" and json.loads(audit[0]["detail"])["created"] == n
     # twice: nothing new, no second audit entry
-    assert R.findings_to_clues(engine, f, "analyst1", P) == 0
+    assert R.findings_to_clues(engine, f, P, principal=ANALYST) == 0
     # a subset again, then a new finding: only the new one
-    assert R.findings_to_clues(engine, f[f["rule"] == "medical_no_clue"], "analyst1", P) == 0
+    assert R.findings_to_clues(engine, f[f["rule"] == "medical_no_clue"], P, principal=ANALYST) == 0
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(S.clues).where(S.clues.c.source == "supervision")).scalar() == n
     # the same finding for another month is a new clue
-    assert R.findings_to_clues(engine, f.iloc[:1], "analyst1", P - 1) == 1
-    assert R.findings_to_clues(engine, f.iloc[0:0], "analyst1", P) == 0
+    assert R.findings_to_clues(engine, f.iloc[:1], P - 1, principal=ANALYST) == 1
+    assert R.findings_to_clues(engine, f.iloc[0:0], P, principal=ANALYST) == 0
 
 
 def test_findings_to_clues_is_refused_or_scoped_by_role(tiny) -> None:
@@ -310,12 +312,12 @@ def test_findings_to_clues_is_refused_or_scoped_by_role(tiny) -> None:
     from fanpin.access.roles import AccessDenied
 
     engine, _ = tiny
-    f = R.find(engine)
+    f = R.find(engine, principal=SYSTEM)
     with pytest.raises(AccessDenied):
-        R.findings_to_clues(engine, f, "boss", P, principal=Principal("boss", "leader"))
+        R.findings_to_clues(engine, f, P, principal=Principal("boss", "leader"))
     town = sorted(f["township_code"].unique())[0]
     mine = f[f["township_code"] == town].drop_duplicates(["rule", "household_id"])
-    n = R.findings_to_clues(engine, f, "cw", P, principal=Principal("cw", "case_worker", frozenset({town})))
+    n = R.findings_to_clues(engine, f, P, principal=Principal("cw", "case_worker", frozenset({town})))
     assert n == len(mine) < len(f.drop_duplicates(["rule", "household_id"]))
     with engine.connect() as conn:
         hids = {r[0] for r in conn.execute(select(S.clues.c.household_id).where(S.clues.c.source == "supervision"))}
@@ -327,7 +329,7 @@ def test_small_demo_finds_exactly_the_planted_counts(small_demo) -> None:
     engine, spec = small_demo
     expected = planted_counts(engine)
     assert set(expected) == {r.code for r in R.RULES}
-    f = R.find(engine)
+    f = R.find(engine, principal=SYSTEM)
     assert (f["period"] == spec.periods[-1]).all()
     got = f["rule"].value_counts().to_dict()
     assert {k: got.get(k, 0) for k in expected} == expected
@@ -339,7 +341,7 @@ def test_small_demo_finds_exactly_the_planted_counts(small_demo) -> None:
 
 def test_small_demo_scoped_by_principal(small_demo) -> None:
     engine, _ = small_demo
-    f = R.find(engine)
+    f = R.find(engine, principal=SYSTEM)
     towns = sorted(f["township_code"].unique())[:2]
     g = R.find(engine, principal=Principal("cw", "case_worker", frozenset(towns)))
     pd.testing.assert_frame_equal(g.reset_index(drop=True), f[f["township_code"].isin(towns)].reset_index(drop=True))
@@ -350,17 +352,17 @@ def test_small_demo_findings_to_clues_idempotent(small_demo, tmp_path) -> None:
     path = tmp_path / "copy.db"
     eng = store.make_engine(copy_sqlite(engine, path))
     try:
-        f = R.find(eng)
+        f = R.find(eng, principal=SYSTEM)
         with eng.connect() as conn:
             before = conn.execute(select(func.count()).select_from(S.clues)).scalar()
-        n = R.findings_to_clues(eng, f, "steward", spec.periods[-1])
+        n = R.findings_to_clues(eng, f, spec.periods[-1], principal=STEWARD)
         assert n == len(f)
-        assert R.findings_to_clues(eng, f, "steward", spec.periods[-1]) == 0
+        assert R.findings_to_clues(eng, f, spec.periods[-1], principal=STEWARD) == 0
         with eng.connect() as conn:
             assert conn.execute(select(func.count()).select_from(S.clues)).scalar() == before + n
         assert clues.merge_duplicates(eng) == 0
         # the medical findings are answered by their (illness) clues; the others stay until the data change
-        after = R.find(eng)
+        after = R.find(eng, principal=SYSTEM)
         assert (after["rule"] == "medical_no_clue").sum() == 0
         assert len(after) == len(f) - (f["rule"] == "medical_no_clue").sum()
     finally:
@@ -381,4 +383,42 @@ def test_state_token_moves_with_clues_and_monitoring(tiny) -> None:
     after = R.state_token(engine)
     assert after != before
     # the new illness clue answers the medical finding
-    assert "MC1" not in set(R.find(engine, codes=["medical_no_clue"])["household_id"])
+    assert "MC1" not in set(R.find(engine, codes=["medical_no_clue"], principal=SYSTEM)["household_id"])
+
+
+def test_find_needs_a_principal_who_reads_findings(tiny) -> None:
+    from fanpin.access.roles import AccessDenied
+
+    engine, _ = tiny
+    with pytest.raises(TypeError):
+        R.find(engine)  # no principal: no default that means "everything"
+    for nobody in (None, Principal("t", "trainer")):
+        with pytest.raises(AccessDenied):
+            R.find(engine, principal=nobody)
+    with pytest.raises(AccessDenied):
+        R.findings_to_clues(engine, R.find(engine, principal=SYSTEM), P, principal=None)
+
+
+def test_findings_to_clues_looks_up_the_township_itself(tiny) -> None:
+    """A case worker cannot smuggle another township's household in by relabelling its township."""
+    engine, _ = tiny
+    f = R.find(engine, principal=SYSTEM)
+    cw = Principal("cw", "case_worker", frozenset({T1}))
+    forged = f[f["township_code"] == T2].assign(township_code=T1)
+    assert len(forged) > 0
+    assert R.findings_to_clues(engine, forged, P, principal=cw) == 0
+    assert R.findings_to_clues(engine, forged.assign(township_code=None), P, principal=ANALYST) == len(forged.drop_duplicates(["rule", "household_id"]))
+    unknown = f.iloc[:1].assign(household_id="NO_SUCH_HOUSEHOLD")
+    assert R.findings_to_clues(engine, unknown, P, principal=SYSTEM) == 0
+
+
+def test_household_heads_masked_and_scoped(tiny) -> None:
+    engine, _ = tiny
+    f = R.find(engine, principal=SYSTEM)
+    hids = sorted(f["household_id"].unique())
+    heads = R.household_heads(engine, hids, principal=SYSTEM)
+    assert set(heads["household_id"]) == set(hids) and heads["household_id"].is_unique
+    assert heads["name"].str.contains(r"\*").all() and heads["id_number"].str.contains(r"\*").all()
+    mine = R.household_heads(engine, hids, principal=Principal("cw", "case_worker", frozenset({T2})))
+    assert set(mine["household_id"]) == set(f.loc[f["township_code"] == T2, "household_id"])
+    assert R.household_heads(engine, [], principal=SYSTEM).empty
