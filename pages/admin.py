@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from fanpin.access import users
-from fanpin.access.audit_read import audit_actions, audit_actors, audit_query
+from fanpin.access.audit import audit_actions, audit_actors, audit_query
 from fanpin.access.roles import ROLES, AccessDenied, require
 from fanpin.report.export import csv_bytes, xlsx_bytes
 from fanpin.ui.i18n import lbl, t

@@ -1,25 +1,27 @@
-"""The audit log: one append-only record per security-relevant event.
+"""The audit log: one append-only record per security-relevant event, and its one reader.
 
 Logins, failed logins, household detail views, unmasking, exports, imports, policy
-adoption, order decisions, eliminations and briefs are all written through
-``record`` so that actions have one vocabulary.  The database refuses updates and
-deletes of ``audit_log`` (triggers from migration 0004), so history cannot be
-rewritten through the app.
+adoption, order decisions, eliminations and briefs are all written through ``record``
+so that actions have one vocabulary (``AUDIT_ACTIONS``).  The database refuses updates
+and deletes of ``audit_log`` (triggers from migration 0004), so history cannot be
+rewritten through the app.  Every read (the administrator's page, a household's
+history) goes through ``audit_query``.  The SQL is in ``fanpin.store.audit``.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import insert
+import pandas as pd
 from sqlalchemy.engine import Connection, Engine
 
-from fanpin.store.schema import audit_log
+from fanpin.store import audit as store
 
 #: Actions written to the log (codes; labels live in locales under ``audit_action``).
-ACTIONS: tuple[str, ...] = (
+#: Not to be confused with ``fanpin.access.roles.PERMISSIONS`` (what a role may do).
+AUDIT_ACTIONS: tuple[str, ...] = (
     "login",
     "login_failed",
     "logout",
@@ -65,7 +67,53 @@ def record(
         "detail": _detail(detail),
     }
     if isinstance(target_db, Connection):
-        target_db.execute(insert(audit_log).values(**row))
+        store.insert_entry(target_db, row)
     else:
         with target_db.begin() as conn:
-            conn.execute(insert(audit_log).values(**row))
+            store.insert_entry(conn, row)
+
+
+def _start(day: date | datetime | None) -> datetime | None:
+    if day is None or isinstance(day, datetime):
+        return day
+    return datetime.combine(day, time.min)
+
+
+def _end(day: date | datetime | None) -> datetime | None:
+    """Exclusive end: a date means the whole day, a datetime is taken as it is."""
+    if day is None or isinstance(day, datetime):
+        return day
+    return datetime.combine(day + timedelta(days=1), time.min)
+
+
+def audit_query(
+    engine: Engine | Connection,
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    target: str | None = None,
+    target_contains: str | None = None,
+    since: date | datetime | None = None,
+    until: date | datetime | None = None,
+    limit: int = 2000,
+) -> tuple[pd.DataFrame, int]:
+    """Audit entries matching the filters, newest first (at most ``limit``), and how many match.
+
+    ``target`` matches exactly (a household's history); ``target_contains`` is a substring
+    search, a bound parameter with LIKE wildcards escaped, so it is data, never SQL.
+    ``since``/``until`` given as dates include the whole day."""
+    return store.query_entries(
+        engine, actor=actor, action=action, target=target, target_contains=target_contains,
+        since=_start(since), until=_end(until), limit=limit,
+    )
+
+
+def audit_actors(engine: Engine) -> list[str]:
+    """Everyone who appears in the log, sorted (the actor filter's choices)."""
+    return sorted(store.distinct_values(engine, "actor"))
+
+
+def audit_actions(engine: Engine) -> list[str]:
+    """The action codes in use (the known vocabulary first, in its order)."""
+    used = store.distinct_values(engine, "action")
+    return [a for a in AUDIT_ACTIONS if a in used] + sorted(used - set(AUDIT_ACTIONS))

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from fanpin import store
-from fanpin.access import audit_read, masking, roles
+from fanpin.access import audit, masking, roles
 from fanpin.access.roles import AccessDenied, Principal
 from fanpin.engine.policies import adopt_policy, save_policy
 from fanpin.engine.scoring import RiskPolicy
@@ -277,14 +277,17 @@ def test_audit_query_filters_and_treats_text_as_data(eng) -> None:
     record(eng, "cw1", "household_view", HH[0], {"page": "profile"}, at=datetime(2024, 12, 1, 9))
     record(eng, "cw1", "unmask", HH[0], at=datetime(2024, 12, 2, 9))
     record(eng, "ana", "household_view", HH[2], at=datetime(2024, 12, 3, 9))
-    log, n = audit_read.audit_query(eng)
+    log, n = audit.audit_query(eng)
     assert n == 3 and log["actor"].tolist() == ["ana", "cw1", "cw1"]  # newest first
-    assert audit_read.audit_query(eng, actor="cw1")[1] == 2
-    assert audit_read.audit_query(eng, action="household_view")[0]["target"].tolist() == [HH[2], HH[0]]
-    assert audit_read.audit_query(eng, target_contains="0200")[0]["target"].tolist() == [HH[2]]
-    assert audit_read.audit_query(eng, since=date(2024, 12, 2), until=date(2024, 12, 2))[0]["action"].tolist() == ["unmask"]
+    assert audit.audit_query(eng, actor="cw1")[1] == 2
+    assert audit.audit_query(eng, action="household_view")[0]["target"].tolist() == [HH[2], HH[0]]
+    assert audit.audit_query(eng, target_contains="0200")[0]["target"].tolist() == [HH[2]]
+    assert audit.audit_query(eng, target=HH[0])[0]["action"].tolist() == ["unmask", "household_view"]
+    assert audit.audit_query(eng, target=HH[0][:-1])[1] == 0  # exact, not a prefix
+    assert audit.audit_query(eng, target="%")[1] == 0
+    assert audit.audit_query(eng, since=date(2024, 12, 2), until=date(2024, 12, 2))[0]["action"].tolist() == ["unmask"]
     for text in ("' OR 1=1 --", "%", "_", "<script>alert(1)</script>"):
-        assert audit_read.audit_query(eng, target_contains=text)[1] == 0
-    assert audit_read.audit_actors(eng) == ["ana", "cw1"]
-    assert audit_read.audit_actions(eng) == ["household_view", "unmask"]
-    assert audit_read.audit_query(eng, limit=1)[0].shape[0] == 1 and audit_read.audit_query(eng, limit=1)[1] == 3
+        assert audit.audit_query(eng, target_contains=text)[1] == 0
+    assert audit.audit_actors(eng) == ["ana", "cw1"]
+    assert audit.audit_actions(eng) == ["household_view", "unmask"]
+    assert audit.audit_query(eng, limit=1)[0].shape[0] == 1 and audit.audit_query(eng, limit=1)[1] == 3
