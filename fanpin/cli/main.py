@@ -239,11 +239,12 @@ def build_parser() -> argparse.ArgumentParser:
     tr.set_defaults(func=cmd_train)
 
     # import / user / brief live in their own modules (one job each)
+    from fanpin.cli import audit as cli_audit
     from fanpin.cli import brief as cli_brief
     from fanpin.cli import imports as cli_import
     from fanpin.cli import users as cli_user
 
-    for module in (cli_import, cli_user, cli_brief):
+    for module in (cli_import, cli_user, cli_brief, cli_audit):
         module.register(sub, common)
     return p
 

@@ -1,17 +1,23 @@
-"""The audit_log table: the one insert and the filtered reads (the administrator's page, a
-household's history).
+"""The audit_log table: the one insert, the filtered reads (the administrator's page, a
+household's history) and the check of its hash chain.
 
-The table is append-only (triggers from migration 0004 refuse UPDATE and DELETE); there is
-no update or delete function here on purpose.
+The table is append-only (triggers from migrations 0004 and 0006 refuse UPDATE, DELETE,
+REPLACE and TRUNCATE); there is no update or delete function here on purpose.  Each row
+carries the hash of the row before it and its own hash over that and its fields, so a row
+rewritten or removed behind the triggers' back (raw SQL with the triggers dropped, a file
+edited) breaks the chain from that row on: ``verify_chain`` names the first broken row.
+The canonical form hashed (``entry_hash``) must never change: migration 0006 used it too.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import func, insert, select
+from sqlalchemy import DateTime, bindparam, func, insert, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -21,9 +27,82 @@ from fanpin.store.schema import audit_log
 COLUMNS: tuple[str, ...] = tuple(c.name for c in audit_log.columns)
 
 
+#: Serialises PostgreSQL's audit writers for the length of their transaction, so that two
+#: entries never chain onto the same predecessor (an arbitrary, fixed advisory-lock key).
+_PG_CHAIN_LOCK = 7_271_003
+
+
+def _canonical(at: datetime | str | None, actor: object, action: object, target: object, detail: object) -> str:
+    when = at.strftime("%Y-%m-%d %H:%M:%S") if isinstance(at, datetime) else str(at or "")[:19]
+    return "\x1f".join("" if v is None else str(v) for v in (when, actor, action, target, detail))
+
+
+def entry_hash(prev: str | None, at: datetime | str | None, actor: object, action: object, target: object, detail: object) -> str:
+    """SHA-256 over the previous row's hash and this row's fields (unit-separated)."""
+    return hashlib.sha256(((prev or "") + "\x1e" + _canonical(at, actor, action, target, detail)).encode("utf-8")).hexdigest()
+
+
+def chain_function(prev: str | None, canonical: str) -> str:
+    """``fanpin_audit_hash`` as registered on every SQLite connection (fanpin.store.engine)."""
+    return hashlib.sha256(((prev or "") + "\x1e" + canonical).encode("utf-8")).hexdigest()
+
+
+_SQLITE_INSERT = text(
+    "INSERT INTO audit_log (at, actor, action, target, detail, prev_hash, row_hash) "
+    "SELECT :at, :actor, :action, :target, :detail, p.h, fanpin_audit_hash(p.h, :canon) "
+    "FROM (SELECT (SELECT row_hash FROM audit_log ORDER BY audit_id DESC LIMIT 1) AS h) AS p"
+).bindparams(bindparam("at", type_=DateTime()))
+
+
 def insert_entry(conn: Connection, row: Mapping[str, object]) -> None:
-    """Append one row (at, actor, action, target, detail) in the caller's transaction."""
-    conn.execute(insert(audit_log).values(**row))
+    """Append one row (at, actor, action, target, detail) in the caller's transaction, chained
+    onto the last row.  SQLite: one INSERT ... SELECT, which reads the last hash under the write
+    lock the statement takes; PostgreSQL: an advisory lock held to the end of the transaction."""
+    canon = _canonical(row.get("at"), row.get("actor"), row.get("action"), row.get("target"), row.get("detail"))
+    if conn.dialect.name == "sqlite":
+        conn.execute(_SQLITE_INSERT, {**{k: row.get(k) for k in ("at", "actor", "action", "target", "detail")}, "canon": canon})
+        return
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(_PG_CHAIN_LOCK)))
+    prev = conn.execute(select(audit_log.c.row_hash).order_by(audit_log.c.audit_id.desc()).limit(1)).scalar()
+    conn.execute(insert(audit_log).values(**row, prev_hash=prev, row_hash=chain_function(prev, canon)))
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """The result of checking the chain: rows checked, and the first broken row if any."""
+
+    rows: int
+    first_broken: int | None = None  # audit_id
+    reason: str | None = None  # "hash" (the row's fields or hash were changed) / "link" (a row before it was removed or changed)
+
+    @property
+    def intact(self) -> bool:
+        return self.first_broken is None
+
+
+def verify_chain(engine: Engine, chunk: int = 50_000) -> ChainReport:
+    """Recompute every row's hash in audit_id order (read in chunks, so memory stays flat)."""
+    a = audit_log.c
+    prev: str | None = None
+    n = 0
+    last_id = None
+    with engine.connect() as conn:
+        while True:
+            q = select(a.audit_id, a.at, a.actor, a.action, a.target, a.detail, a.prev_hash, a.row_hash).order_by(a.audit_id).limit(chunk)
+            if last_id is not None:
+                q = q.where(a.audit_id > last_id)
+            rows = conn.execute(q).all()
+            if not rows:
+                return ChainReport(n)
+            for r in rows:
+                n += 1
+                if (r.prev_hash or None) != prev:
+                    return ChainReport(n, int(r.audit_id), "link")
+                if r.row_hash != entry_hash(prev, r.at, r.actor, r.action, r.target, r.detail):
+                    return ChainReport(n, int(r.audit_id), "hash")
+                prev = r.row_hash
+            last_id = rows[-1].audit_id
 
 
 def _conditions(

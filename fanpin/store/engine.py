@@ -56,7 +56,12 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DBAPI object
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA cache_size=-200000")
+    # REPLACE deletes a conflicting row without firing delete triggers unless this is on
+    cur.execute("PRAGMA recursive_triggers=ON")
     cur.close()
+    from fanpin.store.audit import chain_function
+
+    dbapi_conn.create_function("fanpin_audit_hash", 2, chain_function, deterministic=True)
 
 
 def make_engine(url: str | None = None, *, create: bool = False) -> Engine:

@@ -354,6 +354,10 @@ audit_log = Table(
     Column("action", String(32), nullable=False),
     Column("target", String(64), nullable=True),
     Column("detail", Text, nullable=True),
+    # A hash chain (migration 0006): each row's hash covers the previous row's hash and its own
+    # fields, so a row rewritten or removed with raw SQL breaks the chain (``fanpin audit verify``).
+    Column("prev_hash", String(64), nullable=True),
+    Column("row_hash", String(64), nullable=True),
     Index("ix_audit_log_at", "at"),
 )
 
