@@ -7,7 +7,7 @@ Exit codes: 0 when the file was applied (or had already been applied: nothing to
 from __future__ import annotations
 
 import argparse
-import getpass
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -15,6 +15,7 @@ from pathlib import Path
 
 def cmd_import(args: argparse.Namespace) -> int:
     from fanpin import store
+    from fanpin.access.roles import system_principal
     from fanpin.ingest import apply, validate
 
     lang = args.lang
@@ -26,12 +27,14 @@ def cmd_import(args: argparse.Namespace) -> int:
         return 2
     engine = store.make_engine(getattr(args, "db", None) or store.default_url())
     store.check_schema(engine)
-    actor = args.actor or f"cli:{_user()}"
+    principal = system_principal()
+    if args.actor:  # the name the operator wants recorded as the importer
+        principal = dataclasses.replace(principal, username=args.actor[:64])
     if args.dry_run:
-        report = validate.validate(engine, args.kind, data, path.name)
+        report = validate.validate(engine, args.kind, data, path.name, principal=principal)
         result = None
     else:
-        result = apply.import_file(engine, args.kind, data, path.name, actor)
+        result = apply.import_file(engine, args.kind, data, path.name, principal=principal)
         report = result.report
     if args.report:
         from fanpin.report.export import write_table
@@ -56,13 +59,6 @@ def cmd_import(args: argparse.Namespace) -> int:
 
         print(translate("ingest.page.merged", lang, n=result.merged_clues))
     return 0
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # noqa: BLE001 - no login name in some containers
-        return os.environ.get("USER", "unknown")
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

@@ -39,7 +39,20 @@ class Problem:
 
 
 @dataclass
+class Plan:
+    """What applying the report writes: ``frame`` holds the rows without errors (``_row``: their
+    position in the file) in ``columns``; for upsert kinds ``new`` and ``changed`` mark its rows."""
+
+    frame: pd.DataFrame
+    columns: list[str]
+    new: np.ndarray | None = None
+    changed: np.ndarray | None = None
+
+
+@dataclass
 class Report:
+    """Every problem found in a file and, when it passed, the plan and its counts."""
+
     kind: str
     file_name: str
     file_hash: str
@@ -55,7 +68,7 @@ class Report:
     row_numbers: list[int] = field(default_factory=list)
     values: list[list[str]] = field(default_factory=list)  # raw cells (for the report's value column)
     header: list[str] = field(default_factory=list)
-    plan: dict = field(default_factory=dict, repr=False)
+    plan: Plan | None = field(default=None, repr=False)
 
     @property
     def n_errors(self) -> int:

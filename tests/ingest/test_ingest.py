@@ -16,9 +16,11 @@ import pytest
 from sqlalchemy import func, select
 
 from fanpin import store
+from fanpin.access.roles import AccessDenied, Principal
 from fanpin.core.i18n import label
-from fanpin.ingest import apply, specs, validate
+from fanpin.ingest import aggregates, apply, specs, validate
 from fanpin.ingest import report as report_mod
+from fanpin.ingest.names import norm
 from fanpin.report.export import csv_bytes, xlsx_bytes
 from fanpin.store import schema as S
 from tests.ingest.corpus import fixture as fx
@@ -26,6 +28,7 @@ from tests.ingest.corpus.make_corpus import files as corpus_files
 
 CORPUS = Path(__file__).parent / "corpus"
 NOW = datetime(2025, 6, 30, 10, 0, 0)
+STEWARD = Principal("steward", "data_steward")
 
 
 def _engine(url: str):
@@ -130,7 +133,7 @@ def test_corpus_refused_validation_writes_nothing(name: str, kind: str, zh: list
     engine.dispose()
     before_bytes = path.read_bytes()
     data = (CORPUS / name).read_bytes()
-    report = validate.validate(engine, kind, data, name, today=fx.TODAY)
+    report = validate.validate(engine, kind, data, name, principal=STEWARD, today=fx.TODAY)
     assert not report.ok
     assert sorted(_problems(report, "zh"), key=repr) == sorted(zh, key=repr)
     if en is not None:
@@ -142,7 +145,7 @@ def test_corpus_refused_validation_writes_nothing(name: str, kind: str, zh: list
 @pytest.mark.parametrize("name,kind,zh,en", CASES, ids=[c[0] for c in CASES])
 def test_corpus_refused_import_leaves_data_unchanged(name: str, kind: str, zh: list, en: list | None, fx_db) -> None:
     before = state(fx_db)
-    result = apply.import_file(fx_db, kind, (CORPUS / name).read_bytes(), name, "steward", today=fx.TODAY, now=NOW)
+    result = apply.import_file(fx_db, kind, (CORPUS / name).read_bytes(), name, principal=STEWARD, today=fx.TODAY, now=NOW)
     assert result.status == "refused"
     after = state(fx_db)
     assert _data_only(after) == _data_only(before)
@@ -171,7 +174,7 @@ def _rows(engine, sql: str) -> list[tuple]:
 
 
 def _imp(engine, kind: str, data: bytes, name: str = "f.csv") -> apply.ImportResult:
-    res = apply.import_file(engine, kind, data, name, "steward", today=fx.TODAY, now=NOW)
+    res = apply.import_file(engine, kind, data, name, principal=STEWARD, today=fx.TODAY, now=NOW)
     assert res.status == "applied", res.report.text("en")
     return res
 
@@ -199,7 +202,7 @@ def test_households_add_update_unchanged_and_reimport(fx_db) -> None:
     assert json.loads(entry["detail"])["sha256"] == batch["file_hash"] == hashlib.sha256(_csv(text, "gb18030")).hexdigest()
     # The same file again: nothing at all is written.
     snap = state(fx_db)
-    again = apply.import_file(fx_db, "households", _csv(text, "gb18030"), "roster (copy).csv", "other", today=fx.TODAY)
+    again = apply.import_file(fx_db, "households", _csv(text, "gb18030"), "roster (copy).csv", principal=Principal("other", "data_steward"), today=fx.TODAY)
     assert again.status == "already" and again.report.already_batch == batch["batch_id"]
     assert again.message("zh") == f"该文件已在批次 {batch['batch_id']} 导入，本次未做任何更改"
     assert state(fx_db) == snap
@@ -221,7 +224,7 @@ def test_the_same_file_is_applied_once_even_when_two_imports_race(fx_db) -> None
 
     text = f"户编号,行政村代码,户类型,家庭人口数\n99010100100200001,{fx.V2},脱贫户,4\n"
     data = _csv(text, "utf-8")
-    reports = [validate.validate(fx_db, "households", data, "roster.csv", today=fx.TODAY) for _ in range(2)]
+    reports = [validate.validate(fx_db, "households", data, "roster.csv", principal=STEWARD, today=fx.TODAY) for _ in range(2)]
     assert all(r.ok for r in reports)
     results: list = []
     errors: list = []
@@ -231,7 +234,7 @@ def test_the_same_file_is_applied_once_even_when_two_imports_race(fx_db) -> None
     def run(i: int) -> None:
         barrier.wait()
         try:
-            results.append(apply.apply(engines[i], reports[i], f"steward{i}").status)
+            results.append(apply.apply(engines[i], reports[i], principal=Principal(f"steward{i}", "data_steward")).status)
         except Exception as exc:  # noqa: BLE001 - SQLite may report the lock instead
             errors.append(type(exc).__name__)
 
@@ -294,7 +297,7 @@ def test_panel_add_and_update(fx_db) -> None:
 
 
 def test_panel_new_row_needs_income(fx_sqlite) -> None:
-    rep = validate.validate(fx_sqlite, "panel", _csv(f"年月,户编号,合规自付支出\n202403,{fx.H1},100\n"), "p.csv", today=fx.TODAY)
+    rep = validate.validate(fx_sqlite, "panel", _csv(f"年月,户编号,合规自付支出\n202403,{fx.H1},100\n"), "p.csv", principal=STEWARD, today=fx.TODAY)
     assert _problems(rep, "zh") == [(2, "家庭纯收入", "新增记录必须填写此项"), (2, "家庭人均纯收入", "新增记录必须填写此项")]
 
 
@@ -354,21 +357,21 @@ def test_templates_import_as_they_are(kind: str, lang: str, fx_sqlite) -> None:
     frame = specs.template_frame(kind, lang)
     assert list(frame.columns) == [specs.header_label(c, lang) for c in specs.SPECS[kind].columns]
     for data in (xlsx_bytes(frame, sheet=kind), csv_bytes(frame)):
-        rep = validate.validate(fx_sqlite, kind, data, f"template.{lang}", today=fx.TODAY)
+        rep = validate.validate(fx_sqlite, kind, data, f"template.{lang}", principal=STEWARD, today=fx.TODAY)
         assert rep.ok, rep.text("en")
         assert rep.added + rep.updated + rep.unchanged == 1
 
 
 def test_english_headers_tabs_and_title_row(fx_sqlite) -> None:
     text = "XX县农户信息表\t\t\t\nHousehold ID\tVillage code\tHousehold type\tHousehold size\n99010100100200001\t990101001002\tOrdinary\t3\n"
-    rep = validate.validate(fx_sqlite, "households", _csv(text), "t.txt", today=fx.TODAY)
+    rep = validate.validate(fx_sqlite, "households", _csv(text), "t.txt", principal=STEWARD, today=fx.TODAY)
     assert rep.ok and rep.added == 1 and rep.row_numbers == [3]
 
 
 def test_validation_report_is_escaped_in_downloads(fx_sqlite) -> None:
     bad = '=HYPERLINK("http://evil.example","点我")'
     text = f'户编号,行政村代码,户类型,家庭人口数\n99010100100200001,{fx.V1},"{bad.replace(chr(34), chr(34) * 2)}",3\n'
-    rep = validate.validate(fx_sqlite, "households", _csv(text), "x.csv", today=fx.TODAY)
+    rep = validate.validate(fx_sqlite, "households", _csv(text), "x.csv", principal=STEWARD, today=fx.TODAY)
     frame = rep.frame("zh")
     assert frame.iloc[0].tolist()[:3] == [2, "户类型", bad]
     from openpyxl import load_workbook
@@ -381,7 +384,7 @@ def test_validation_report_is_escaped_in_downloads(fx_sqlite) -> None:
 
 
 def test_personal_values_are_masked_in_the_report(fx_sqlite) -> None:
-    rep = validate.validate(fx_sqlite, "members", (CORPUS / "member_two_households_db.csv").read_bytes(), "m.csv", today=fx.TODAY)
+    rep = validate.validate(fx_sqlite, "members", (CORPUS / "member_two_households_db.csv").read_bytes(), "m.csv", principal=STEWARD, today=fx.TODAY)
     value = rep.messages("zh")[0][2]
     assert value == fx.ID_H1_HEAD[:6] + "********" + fx.ID_H1_HEAD[-4:]
 
@@ -390,13 +393,13 @@ def test_apply_is_all_or_nothing(fx_sqlite) -> None:
     """A write that fails half-way (here: the ID number taken by another household after
     validation) leaves no rows, no batch and no audit entry behind."""
     text = f"户编号,姓名,证件号码,与户主关系,劳动技能\n{fx.H3},赵小强,{fx.idn('20180101', '013')},子女,无劳动力\n{fx.H1},张小明,{fx.ID_NEW_CHILD},子女,无劳动力\n"
-    rep = validate.validate(fx_sqlite, "members", _csv(text), "m.csv", today=fx.TODAY)
+    rep = validate.validate(fx_sqlite, "members", _csv(text), "m.csv", principal=STEWARD, today=fx.TODAY)
     assert rep.ok and rep.added == 2
     with fx_sqlite.begin() as conn:  # someone else adds the child to H2 in the meantime
         conn.execute(S.members.insert().values(household_id=fx.H2, name="x", id_number=fx.ID_NEW_CHILD, sex="M", birth_date=date(2015, 6, 1), relation="other", labour_capacity="none"))
     snap = state(fx_sqlite)
     with pytest.raises(Exception):  # noqa: B017 - the database's unique constraint
-        apply.apply(fx_sqlite, rep, "steward")
+        apply.apply(fx_sqlite, rep, principal=STEWARD)
     assert state(fx_sqlite) == snap
 
 
@@ -412,9 +415,9 @@ def test_household_aggregates_match_the_demo(small_demo) -> None:
     with engine.connect() as conn:
         members = pd.DataFrame(conn.execute(select(S.members)).mappings().all())
         hh = pd.DataFrame(conn.execute(select(S.households)).mappings().all()).set_index("household_id").sort_index()
-        ref = apply.aggregate_reference_date(conn)
-    agg = apply.household_aggregates(members, ref).reindex(hh.index).fillna(0).astype(np.int64)
-    cols = list(apply.AGGREGATE_COLUMNS)
+        ref = aggregates.aggregate_reference_date(conn)
+    agg = aggregates.household_aggregates(members, ref).reindex(hh.index).fillna(0).astype(np.int64)
+    cols = list(aggregates.AGGREGATE_COLUMNS)
     differs = (agg[cols].to_numpy() != hh[cols].to_numpy().astype(np.int64)).any(axis=1)
     assert differs.sum() <= 0.005 * len(hh)
     alive = members[members["deceased_period"].isna()]
@@ -447,35 +450,33 @@ def test_headers_and_values_are_unambiguous(kind: str) -> None:
     spec = specs.SPECS[kind]
     seen: dict[str, str] = {}
     for c in spec.columns:
-        for h in {specs._norm(x) for x in (c.name, c.zh, c.en, *c.aliases)}:
+        for h in {norm(x) for x in (c.name, c.zh, c.en, *c.aliases)}:
             assert seen.setdefault(h, c.name) == c.name, (h, c.name, seen[h])
         values: dict[str, str] = {}
         for code in c.codes:
-            names = {specs._norm(code)} | ({specs._norm(label(c.label_kind, code, lang)) for lang in ("zh", "en")} if c.label_kind else set())
+            names = {norm(code)} | ({norm(label(c.label_kind, code, lang)) for lang in ("zh", "en")} if c.label_kind else set())
             for v in names:
                 assert values.setdefault(v, code) == code, (c.name, v)
         for alias, code in c.value_aliases:
             assert code in c.codes
-            assert values.setdefault(specs._norm(alias), code) == code, (c.name, alias)
+            assert values.setdefault(norm(alias), code) == code, (c.name, alias)
 
 
 def test_row_with_errors_still_reports_missing_required_values(fx_sqlite) -> None:
-    rep = validate.validate(fx_sqlite, "households", _csv("户编号,户类型,家庭人口数\n99010100100200001,一般农户,三\n"), "h.csv", today=fx.TODAY)
+    rep = validate.validate(fx_sqlite, "households", _csv("户编号,户类型,家庭人口数\n99010100100200001,一般农户,三\n"), "h.csv", principal=STEWARD, today=fx.TODAY)
     assert _problems(rep, "zh") == [(2, "家庭人口数", "不是数字"), (2, "行政村代码", "新增记录必须填写此项")]
 
 
 def test_only_roles_that_import_may_apply_a_file(fx_sqlite) -> None:
     """Enforced where the data change, not only by the page's role gate: an analyst's session
     cannot apply a file even by calling the function; a data steward's can."""
-    from fanpin.access.roles import AccessDenied, Principal
-
     text = f"户编号,行政村代码,户类型,家庭人口数\n99010100100200001,{fx.V2},脱贫户,4\n"
     before = state(fx_sqlite)
     with pytest.raises(AccessDenied):
-        apply.import_file(fx_sqlite, "households", _csv(text, "utf-8"), "r.csv", "an", today=fx.TODAY, principal=Principal("an", "analyst"))
-    report = validate.validate(fx_sqlite, "households", _csv(text, "utf-8"), "r.csv", today=fx.TODAY)
+        apply.import_file(fx_sqlite, "households", _csv(text, "utf-8"), "r.csv", today=fx.TODAY, principal=Principal("an", "analyst"))
+    report = validate.validate(fx_sqlite, "households", _csv(text, "utf-8"), "r.csv", principal=STEWARD, today=fx.TODAY)
     with pytest.raises(AccessDenied):
-        apply.apply(fx_sqlite, report, "an", principal=Principal("an", "analyst"))
+        apply.apply(fx_sqlite, report, principal=Principal("an", "analyst"))
     assert state(fx_sqlite) == before
-    res = apply.import_file(fx_sqlite, "households", _csv(text, "utf-8"), "r.csv", "ds", today=fx.TODAY, principal=Principal("ds", "data_steward"))
+    res = apply.import_file(fx_sqlite, "households", _csv(text, "utf-8"), "r.csv", today=fx.TODAY, principal=Principal("ds", "data_steward"))
     assert res.status == "applied" and res.report.added == 1

@@ -1,0 +1,254 @@
+"""A file's cells under validation: the columns they map to, their typed values and the problems
+found so far, plus one parser per column type (text, numbers, yes/no, codes, months, dates, ID
+numbers).  Every parser works on a whole column at once (pandas/numpy), never cell by cell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from fanpin.core.ids import id_check_char
+from fanpin.ingest.names import bool_words, norm
+from fanpin.ingest.read import Grid
+from fanpin.ingest.report import Problem, Report
+from fanpin.ingest.specs import Col, KindSpec, code_label, value_map
+
+
+def current_period(today: date | None = None) -> int:
+    """This month as YYYYMM."""
+    d = today or date.today()
+    return d.year * 100 + d.month
+
+
+@dataclass
+class Cells:
+    """What validation knows about a file: ``cols`` (column -> index in the file), ``v`` (typed
+    values, NaN/None for empty or refused cells) and ``bad`` (rows with an error)."""
+
+    spec: KindSpec
+    grid: Grid
+    report: Report
+    today: date
+    cols: dict[str, int] = field(default_factory=dict)
+    v: dict[str, pd.Series] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.n = len(self.grid.rows)
+        width = len(self.grid.header)
+        self.raw = pd.DataFrame(self.grid.rows, columns=[f"c{i}" for i in range(width)]) if self.grid.rows else pd.DataFrame()
+        self.bad = np.zeros(self.n, dtype=bool)
+
+    # -- problems
+    def add(self, mask: np.ndarray, name: str, code: str, severity: str = "error", row_params: dict | None = None, **params: object) -> None:
+        """One problem over the rows in ``mask`` (``row_params``: a value per row, or per masked row)."""
+        rows = np.flatnonzero(mask)
+        if len(rows) == 0:
+            return
+        col = self.spec.col(name) if self.spec.has(name) else None
+        column = self.grid.header[self.cols[name]] if name in self.cols else name
+        rp = {k: np.asarray(v)[mask] if len(np.asarray(v)) == self.n else np.asarray(v) for k, v in (row_params or {}).items()}
+        self.report.problems.append(Problem(code, column, rows, severity, dict(params), rp, col))
+        if severity == "error":
+            self.bad[rows] = True
+
+    def file_problem(self, code: str, column: str = "", col: Col | None = None, severity: str = "error", **params: object) -> None:
+        """A problem of the file as a whole (no rows)."""
+        self.report.problems.append(Problem(code, column, np.array([], dtype=np.intp), severity, dict(params), {}, col))
+
+    @property
+    def has_errors(self) -> bool:
+        return any(p.severity == "error" for p in self.report.problems)
+
+    # -- cells
+    def text(self, name: str) -> pd.Series:
+        """The column's cells as stripped text."""
+        return self.raw[f"c{self.cols[name]}"].str.strip()
+
+    def typed(self, name: str) -> pd.Series:
+        """The column's typed values; all empty when the file has no such column."""
+        return self.v.get(name, pd.Series([None] * self.n, dtype=object))
+
+    def given(self, name: str) -> np.ndarray:
+        """Rows whose raw cell in the column is not blank (False everywhere without the column)."""
+        return self.text(name).ne("").to_numpy() if name in self.cols else np.zeros(self.n, dtype=bool)
+
+    def not_empty(self, name: str) -> np.ndarray:
+        """Rows with a valid typed value in the column."""
+        v = self.v.get(name)
+        return np.zeros(self.n, dtype=bool) if v is None else v.notna().to_numpy()
+
+
+def spread(n: int, mask: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``values`` (one per masked row) placed at the masked rows of an ``n``-row array of ``""``."""
+    out = np.full(n, "", dtype=object)
+    out[np.flatnonzero(mask)] = values
+    return out
+
+
+# --------------------------------------------------------------------------- parsers by type
+
+Parser = Callable[[Cells, Col, pd.Series, np.ndarray], pd.Series]
+
+
+def _too_long(cells: Cells, c: Col, s: pd.Series) -> np.ndarray:
+    limit = c.max_len or 200
+    lengths = s.str.len().to_numpy()
+    m = lengths > limit
+    cells.add(m, c.name, "too_long", row_params={"length": lengths}, limit=limit)
+    return m
+
+
+def parse_text(cells: Cells, c: Col, s: pd.Series, empty: np.ndarray) -> pd.Series:
+    m = _too_long(cells, c, s)
+    return s.where(~(empty | m), None).astype(object)
+
+
+def _number(cells: Cells, c: Col, s: pd.Series, empty: np.ndarray) -> pd.Series:
+    cleaned = s.str.replace(",", "", regex=False).str.replace("，", "", regex=False).str.replace("¥", "", regex=False).str.replace("元", "", regex=False)
+    x = pd.to_numeric(cleaned.where(~empty, None), errors="coerce").astype(float)
+    cells.add(x.isna().to_numpy() & ~empty, c.name, "not_number")
+    return x
+
+
+def _in_range(cells: Cells, c: Col, x: pd.Series) -> pd.Series:
+    a = x.to_numpy()
+    with np.errstate(invalid="ignore"):
+        low = (a < c.low) if c.low is not None else np.zeros(len(a), dtype=bool)
+        high = (a > c.high) if c.high is not None else np.zeros(len(a), dtype=bool)
+    if c.low == 0:
+        cells.add(low, c.name, "negative")
+        cells.add(high, c.name, "too_large", high=c.high)
+    else:
+        cells.add(low | high, c.name, "range", low=c.low, high=c.high)
+    return x.mask(low | high, np.nan)
+
+
+def parse_float(cells: Cells, c: Col, s: pd.Series, empty: np.ndarray) -> pd.Series:
+    return _in_range(cells, c, _number(cells, c, s, empty))
+
+
+def parse_int(cells: Cells, c: Col, s: pd.Series, empty: np.ndarray) -> pd.Series:
+    x = _number(cells, c, s, empty)
+    a = x.to_numpy()
+    frac = ~np.isnan(a) & (np.floor(np.nan_to_num(a)) != np.nan_to_num(a))
+    cells.add(frac, c.name, "not_integer")
+    return _in_range(cells, c, x.mask(frac, np.nan))
+
+
+def parse_bool(cells: Cells, c: Col, s: pd.Series, empty: np.ndarray) -> pd.Series:
+    yes, no = bool_words()
+    low = s.str.lower()
+    t = low.isin(yes).to_numpy()
+    f = low.isin(no).to_numpy()
+    cells.add(~(t | f | empty), c.name, "not_bool")
+    out = pd.Series([None] * cells.n, dtype=object)
+    out[t] = True
+    out[f] = False
+    return out
+
+
+def parse_code(cells: Cells, c: Col, s: pd.Series, empty: np.ndarray) -> pd.Series:
+    vm = value_map(c)
+    mapped = s.map(lambda v: vm.get(norm(v)) if v else None)
+    bad = mapped.isna().to_numpy() & ~empty
+    cells.add(bad, c.name, "bad_code", options={lang: [code_label(c, k, lang) for k in c.codes] for lang in ("zh", "en")})
+    return mapped.astype(object)
+
+
+def parse_period(cells: Cells, c: Col, s: pd.Series, empty: np.ndarray) -> pd.Series:
+    m = s.str.extract(r"^(\d{4})\s*[-/.年]?\s*(\d{1,2})\s*(?:月|[-/.]\d{1,2}(?:\s+00:00(?::00)?)?)?$")
+    y = pd.to_numeric(m[0], errors="coerce").to_numpy()
+    mo = pd.to_numeric(m[1], errors="coerce").to_numpy()
+    bad = (np.isnan(y) | np.isnan(mo) | (mo < 1) | (mo > 12) | (y < 2000)) & ~empty
+    cells.add(bad, c.name, "bad_period")
+    p = np.where(bad | empty, np.nan, y * 100 + mo)
+    now = current_period(cells.today)
+    future = ~np.isnan(p) & (p > now)
+    cells.add(future, c.name, "future_period", now=now)
+    return pd.Series(np.where(future, np.nan, p))
+
+
+def parse_date(cells: Cells, c: Col, s: pd.Series, empty: np.ndarray) -> pd.Series:
+    t = s.str.replace(r"[年月/.]", "-", regex=True).str.replace("日", "", regex=False).str.replace(r"\s+00:00(:00)?$", "", regex=True)
+    t = t.where(~t.str.fullmatch(r"\d{8}"), t.str[:4] + "-" + t.str[4:6] + "-" + t.str[6:8])
+    d = pd.to_datetime(t.where(~empty, None), format="%Y-%m-%d", errors="coerce")
+    cells.add(d.isna().to_numpy() & ~empty, c.name, "bad_date")
+    return d
+
+
+def parse_datetime(cells: Cells, c: Col, s: pd.Series, empty: np.ndarray) -> pd.Series:
+    t = s.str.replace("/", "-", regex=False)
+    d = pd.to_datetime(t.where(~empty, None), format="%Y-%m-%d %H:%M:%S", errors="coerce")
+    d2 = pd.to_datetime(t.where(~empty & d.isna(), None), format="%Y-%m-%d", errors="coerce")
+    d = d.fillna(d2)
+    cells.add(d.isna().to_numpy() & ~empty, c.name, "bad_datetime")
+    return d
+
+
+def _id_birth(cells: Cells, c: Col, u: pd.Series, chars: np.ndarray) -> np.ndarray:
+    """Rows whose well-formed ID number holds a possible, plausible birth date (problems for the others)."""
+    birth_txt = u.str[6:14]
+    born = pd.to_datetime(birth_txt.where(chars, None), format="%Y%m%d", errors="coerce")
+    impossible = chars & born.isna().to_numpy()
+    cells.add(impossible, c.name, "id_birth", row_params={"birth": birth_txt.to_numpy()})
+    today = pd.Timestamp(cells.today)
+    implausible = chars & ~impossible & ((born > today) | (born.dt.year < 1890)).to_numpy()
+    cells.add(implausible, c.name, "id_birth_range", row_params={"birth": birth_txt.to_numpy()})
+    return chars & ~impossible & ~implausible
+
+
+def _id_check(cells: Cells, c: Col, u: pd.Series, ok: np.ndarray) -> np.ndarray:
+    """Rows among ``ok`` whose GB 11643 check character is wrong (a problem for each)."""
+    idx = np.flatnonzero(ok)
+    bodies = u[ok].str[:17].to_numpy().astype("<U17")
+    got = u[ok].str[17].to_numpy().astype(str)
+    expected = id_check_char(bodies) if len(bodies) else np.array([], dtype="<U1")
+    wrong = np.zeros(cells.n, dtype=bool)
+    wrong[idx[got != expected]] = True
+    cells.add(wrong, c.name, "id_check", row_params={"got": spread(cells.n, ok, got), "expected": spread(cells.n, ok, expected)})
+    return wrong
+
+
+def parse_id(cells: Cells, c: Col, s: pd.Series, empty: np.ndarray) -> pd.Series:
+    """18-character ID numbers: length, characters, birth date, check character."""
+    u = s.str.upper()
+    lengths = u.str.len().to_numpy()
+    bad_len = (lengths != 18) & ~empty
+    cells.add(bad_len, c.name, "id_length", row_params={"length": lengths})
+    chars = u.str.fullmatch(r"\d{17}[\dX]").to_numpy(dtype=bool)
+    cells.add(~chars & ~empty & ~bad_len, c.name, "id_chars")
+    ok = _id_birth(cells, c, u, chars)
+    good = ok & ~_id_check(cells, c, u, ok)
+    return u.where(good, None).astype(object)
+
+
+PARSERS: dict[str, Parser] = {
+    "text": parse_text, "household": parse_text, "village": parse_text, "region": parse_text,
+    "int": parse_int, "float": parse_float, "bool": parse_bool, "code": parse_code, "period": parse_period,
+    "date": parse_date, "datetime": parse_datetime, "id": parse_id,
+}
+
+
+def parse(cells: Cells) -> None:
+    """Type every mapped column (``cells.v``), reporting cells that do not fit their column."""
+    for c in cells.spec.columns:
+        if c.name not in cells.cols:
+            continue
+        s = cells.text(c.name)
+        # Numbers Excel could not hold exactly (an ID number typed as a number): one problem
+        # for the cell, no further checks on a value that is already wrong.
+        j = cells.cols[c.name]
+        lossy = np.zeros(cells.n, dtype=bool)
+        lossy[[i for i, jj in cells.grid.lossy if jj == j]] = True
+        cells.add(lossy, c.name, "lossy_number")
+        if lossy.any():
+            s = s.mask(lossy, "")
+        empty = (s == "").to_numpy()
+        if c.required:
+            cells.add(empty & ~lossy, c.name, "required")
+        cells.v[c.name] = PARSERS[c.type](cells, c, s, empty)

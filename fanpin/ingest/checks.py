@@ -1,0 +1,143 @@
+"""Checks beyond a single cell: the header row, references to the database (regions, households,
+people), rows repeating each other, and the members' own rules.  They read the database through
+``fanpin.store.imports`` and write nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from sqlalchemy.engine import Connection
+
+from fanpin.ingest.cells import Cells, spread
+from fanpin.ingest.names import norm
+from fanpin.ingest.specs import header_map
+from fanpin.store import imports as store
+
+#: Kinds whose rows may name a person (ID number) instead of a household.
+PERSON_KINDS: tuple[str, ...] = ("feeds", "dept_records")
+
+
+def map_headers(cells: Cells) -> bool:
+    """Find each column of the kind in the header row (``cells.cols``); False on a file-level error."""
+    spec, header = cells.spec, cells.grid.header
+    hmap = header_map(spec)
+    seen: dict[str, int] = {}
+    for j, h in enumerate(header):
+        if not h.strip():
+            if cells.raw[f"c{j}"].str.strip().ne("").any():
+                cells.file_problem("blank_header", column=f"#{j + 1}", index=j + 1)
+            continue
+        name = hmap.get(norm(h))
+        if name is None:
+            cells.file_problem("unknown_column", column=h, severity="warning", header=h)
+        elif name in seen:
+            cells.file_problem("duplicate_column", column=h, header=h, first=header[seen[name]])
+        else:
+            seen[name] = j
+    cells.cols = seen
+    for c in spec.columns:
+        if c.required and c.name not in seen:
+            cells.file_problem("missing_column", column=c.name, col=c, header={"zh": c.zh, "en": c.en})
+    if spec.kind in PERSON_KINDS and "household_id" not in seen and "id_number" not in seen:
+        cells.file_problem("missing_key_column", column="household_id", col=spec.col("household_id"))
+    if spec.key and not [c for c in seen if c not in spec.key] and not cells.has_errors:
+        cells.file_problem("no_value_columns", column="")
+    return not cells.has_errors
+
+
+def references(cells: Cells, conn: Connection) -> None:
+    """Region codes and households that must exist (a village code must name a village)."""
+    for c in cells.spec.columns:
+        if c.name not in cells.v:
+            continue
+        s = cells.v[c.name]
+        if c.type in ("village", "region"):
+            lv = s.map(store.region_levels(conn, s.dropna().unique().tolist()))
+            cells.add(s.notna().to_numpy() & lv.isna().to_numpy(), c.name, "unknown_region")
+            if c.type == "village":
+                cells.add(lv.notna().to_numpy() & (lv != "village").to_numpy(), c.name, "not_village")
+                cells.v[c.name] = s.where(lv == "village", None)
+        elif c.type == "household":
+            known = store.known_households(conn, s.dropna().unique().tolist())
+            missing = s.notna().to_numpy() & ~s.isin(known).to_numpy()
+            cells.add(missing, c.name, "unknown_household")
+            cells.v[c.name] = s.where(~missing, None)
+
+
+def duplicates(cells: Cells, keys: Sequence[str]) -> None:
+    """Rows repeating an earlier row's key (or, without a key, the whole row)."""
+    if keys:
+        if not all(k in cells.v for k in keys):
+            return
+        frame = pd.DataFrame({k: cells.v[k] for k in keys})
+        present = frame.notna().all(axis=1).to_numpy()
+    else:
+        frame = cells.raw.apply(lambda col: col.str.strip())
+        present = np.ones(cells.n, dtype=bool)
+    frame = frame.astype(str)
+    dup = frame.duplicated(keep="first").to_numpy() & present
+    if dup.any():
+        first = frame.reset_index().groupby(list(frame.columns), sort=False)["index"].transform("first").to_numpy()
+        other = np.array(cells.grid.row_numbers)[first]
+        column = keys[-1] if keys else (next(iter(cells.cols)) if cells.cols else "")
+        cells.add(dup, column, "duplicate_row", row_params={"other": other})
+
+
+def _members_in_file(cells: Cells, ids: pd.Series, hids: pd.Series) -> None:
+    """An ID number twice in the file: under another household (a clash) or the same (a duplicate)."""
+    both = ids.notna().to_numpy() & hids.notna().to_numpy()
+    frame = pd.DataFrame({"id": ids, "hid": hids, "row": np.array(cells.grid.row_numbers)})[both]
+    first_hid = frame.groupby("id", sort=False)["hid"].transform("first")
+    first_row = spread(cells.n, both, frame.groupby("id", sort=False)["row"].transform("first").to_numpy())
+    at = np.flatnonzero(both)
+    clash = np.zeros(cells.n, dtype=bool)
+    clash[at[(frame["hid"] != first_hid).to_numpy()]] = True
+    cells.add(clash, "id_number", "member_two_households_file", row_params={"other": first_row, "household": spread(cells.n, both, first_hid.to_numpy())})
+    same = np.zeros(cells.n, dtype=bool)
+    same[at[frame.duplicated(["id", "hid"], keep="first").to_numpy()]] = True
+    cells.add(same, "id_number", "duplicate_row", row_params={"other": first_row})
+
+
+def _members_agree_with_id(cells: Cells, ids: pd.Series) -> None:
+    """Sex and birth date, when given, must agree with the ID number."""
+    ok_id = ids.notna()
+    v = cells.v
+    if "sex" in v:
+        from_id = ids.str[16].map(lambda d: ("M" if int(d) % 2 else "F") if isinstance(d, str) and d.isdigit() else None)
+        cells.add((ok_id & v["sex"].notna() & (v["sex"] != from_id)).to_numpy(), "sex", "sex_mismatch")
+    if "birth_date" in v:
+        from_id = pd.to_datetime(ids.str[6:14], format="%Y%m%d", errors="coerce")
+        cells.add((ok_id & v["birth_date"].notna() & (v["birth_date"] != from_id)).to_numpy(), "birth_date", "birth_mismatch")
+
+
+def members(cells: Cells, conn: Connection) -> None:
+    """A person belongs to one household, in the file and in the database; sex and birth date match the ID."""
+    if "id_number" not in cells.v or "household_id" not in cells.v:
+        return
+    ids, hids = cells.v["id_number"], cells.v["household_id"]
+    _members_in_file(cells, ids, hids)
+    db_hid = ids.map(store.member_households(conn, ids.dropna().unique().tolist()))
+    other = (db_hid.notna() & hids.notna() & (db_hid != hids)).to_numpy()
+    cells.add(other, "id_number", "member_two_households_db", row_params={"household": db_hid.astype(object).where(db_hid.notna(), "").to_numpy()})
+    _members_agree_with_id(cells, ids)
+
+
+def people_to_households(cells: Cells, conn: Connection, required: bool) -> None:
+    """Feeds and department records may name a person instead of a household: find the household
+    (``required``: the person must be a stored member unless a household is given too)."""
+    if "id_number" not in cells.v:
+        if required:
+            cells.add(~cells.not_empty("household_id") & ~cells.bad, "household_id", "need_key")
+        return
+    ids = cells.v["id_number"]
+    found = ids.map(store.member_households(conn, ids.dropna().unique().tolist()))
+    hids = cells.typed("household_id")
+    hid_given, id_given = cells.given("household_id"), cells.given("id_number")
+    if required:
+        cells.add(ids.notna().to_numpy() & found.isna().to_numpy() & ~hid_given, "id_number", "unknown_person")
+    clash = (found.notna() & hids.notna() & (found != hids)).to_numpy()
+    cells.add(clash, "id_number", "person_household_mismatch", row_params={"household": found.astype(object).where(found.notna(), "").to_numpy()})
+    cells.v["household_id"] = hids.where(hids.notna(), found).astype(object)
+    cells.add(~hid_given & ~id_given, "household_id", "need_key")

@@ -1,0 +1,210 @@
+"""Importing a bureau's files: import batches, the lookups validation needs, the rows an import
+writes and the member aggregates it refreshes.
+
+Validation (``fanpin.ingest.validate``) reads through the lookups here and writes nothing;
+``fanpin.ingest.apply`` calls the writers inside one transaction of its own.  The import kinds
+name their tables by name (``households``, ``members``, ``panel``, ``assistance``,
+``dept_records``, ``official_relations``); clues from department feeds go through
+``fanpin.store.clues.insert_clues``, the one clue writer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Date, Table, bindparam, func, insert, select, update
+from sqlalchemy.engine import Connection, Engine
+
+from fanpin.store.io import bulk_insert
+from fanpin.store.schema import households, import_batches, members, metadata, panel
+
+#: Tables an import may write (clues go through ``fanpin.store.clues``).
+IMPORT_TABLES: tuple[str, ...] = ("households", "members", "panel", "assistance", "dept_records", "official_relations")
+#: Per-household member counts kept on the household row (see ``fanpin.ingest.aggregates``).
+AGGREGATE_COLUMNS: tuple[str, ...] = ("size", "n_labour", "n_weak_labour", "n_elderly", "n_children", "n_chronic", "n_serious", "n_disabled", "n_students", "n_uninsured")
+#: Member columns the aggregates are computed from.
+AGGREGATE_INPUTS: tuple[str, ...] = ("household_id", "birth_date", "health", "disability", "labour_capacity", "schooling", "medical_insurance", "deceased_period")
+_IN_CHUNK = 5000
+_UPDATE_CHUNK = 20_000
+
+
+def _table(name: str, *, lookup: bool = False) -> Table:
+    """An import table by name (``lookup``: the region and clue tables too, which validation reads;
+    clues are written through ``fanpin.store.clues``)."""
+    if name not in IMPORT_TABLES and not (lookup and name in ("regions", "clues")):
+        raise ValueError(f"not an import table: {name!r}")
+    return metadata.tables[name]
+
+
+def chunks(values: Sequence, n: int = _IN_CHUNK) -> Iterator[Sequence]:
+    """``values`` in slices of at most ``n`` (IN lists and executemany batches stay bounded)."""
+    for i in range(0, len(values), n):
+        yield values[i : i + n]
+
+
+def _present(values: Sequence) -> list:
+    return sorted({v for v in values if v is not None and v == v})
+
+
+# --------------------------------------------------------------------------- batches
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One ``import_batches`` row to write (``status`` applied or refused)."""
+
+    kind: str
+    file_name: str
+    file_hash: str
+    status: str
+    imported_by: str
+    imported_at: datetime
+    rows_added: int = 0
+    rows_updated: int = 0
+    detail: Mapping | None = None
+
+
+def insert_batch(conn: Connection, batch: Batch) -> int:
+    """Write the batch row in the caller's transaction; its ID.  The unique index on applied
+    file hashes refuses a second applied batch of the same file (IntegrityError)."""
+    res = conn.execute(
+        insert(import_batches).values(
+            kind=batch.kind, file_name=batch.file_name[:255], file_hash=batch.file_hash, rows_added=batch.rows_added,
+            rows_updated=batch.rows_updated, imported_at=batch.imported_at, imported_by=batch.imported_by[:64], status=batch.status,
+            detail=None if batch.detail is None else json.dumps(batch.detail, ensure_ascii=False),
+        )
+    )
+    return int(res.inserted_primary_key[0])
+
+
+def applied_batch(conn_or_engine: Connection | Engine, file_hash: str) -> int | None:
+    """The first batch that applied a file with this SHA-256, or None."""
+    b = import_batches.c
+    stmt = select(b.batch_id).where(b.file_hash == file_hash, b.status == "applied").order_by(b.batch_id).limit(1)
+    if isinstance(conn_or_engine, Connection):
+        found = conn_or_engine.execute(stmt).scalar()
+    else:
+        with conn_or_engine.connect() as conn:
+            found = conn.execute(stmt).scalar()
+    return None if found is None else int(found)
+
+
+def recent_batches(engine: Engine, limit: int = 20) -> pd.DataFrame:
+    """The newest batches first: ID, kind, file, status, counts, when, who, file hash."""
+    b = import_batches.c
+    q = select(b.batch_id, b.kind, b.file_name, b.status, b.rows_added, b.rows_updated, b.imported_at, b.imported_by, b.file_hash).order_by(b.batch_id.desc()).limit(limit)
+    with engine.connect() as conn:
+        return pd.DataFrame(conn.execute(q).fetchall(), columns=[c.name for c in q.selected_columns])
+
+
+# --------------------------------------------------------------------------- lookups for validation
+
+
+def stored_rows(conn: Connection, table: str, column: str, values: Sequence, columns: Sequence[str] = ()) -> pd.DataFrame:
+    """Rows of ``table`` whose ``column`` is one of ``values`` (chunked IN), with ``column`` and
+    ``columns``; an empty frame with those columns when none match."""
+    t = _table(table, lookup=True)
+    cols = [t.c[column], *[t.c[c] for c in columns if c != column]]
+    names = [c.name for c in cols]
+    parts = []
+    for chunk in chunks(_present(values)):
+        rows = conn.execute(select(*cols).where(cols[0].in_(list(chunk)))).fetchall()
+        if rows:
+            parts.append(pd.DataFrame(rows, columns=names))
+    if not parts:
+        return pd.DataFrame({n: pd.Series(dtype=object) for n in names})
+    return pd.concat(parts, ignore_index=True)
+
+
+def region_levels(conn: Connection, codes: Sequence[str]) -> dict[str, str]:
+    """Level (county, township, village) of each known region code among ``codes``."""
+    found = stored_rows(conn, "regions", "region_code", codes, ["level"])
+    return dict(zip(found["region_code"], found["level"]))
+
+
+def known_households(conn: Connection, household_ids: Sequence[str]) -> set[str]:
+    """The household IDs among ``household_ids`` that are in the household table."""
+    return set(stored_rows(conn, "households", "household_id", household_ids)["household_id"])
+
+
+def member_households(conn: Connection, id_numbers: Sequence[str]) -> dict[str, str]:
+    """The household of each stored member among ``id_numbers``."""
+    found = stored_rows(conn, "members", "id_number", id_numbers, ["household_id"])
+    return dict(zip(found["id_number"], found["household_id"]))
+
+
+def table_columns(table: str) -> frozenset[str]:
+    """The column names of an import table."""
+    return frozenset(c.name for c in _table(table, lookup=True).columns)
+
+
+# --------------------------------------------------------------------------- writes
+
+
+def insert_rows(conn: Connection, table: str, columns: Mapping[str, np.ndarray | Sequence]) -> int:
+    """Append column arrays to an import table (dates as ISO strings, see ``bulk_insert``)."""
+    return bulk_insert(conn, _table(table), columns)
+
+
+def _python(x: object, is_date: bool) -> object:
+    if isinstance(x, float) and x != x:
+        return None
+    if isinstance(x, np.generic):
+        x = x.item()
+    if is_date and isinstance(x, str):
+        return date.fromisoformat(x)
+    return x
+
+
+def update_rows(conn: Connection, table: str, keys: Mapping[str, Sequence], values: Mapping[str, Sequence]) -> int:
+    """Update the rows named by the ``keys`` arrays with the ``values`` arrays, row for row.
+
+    A missing value (None/NaN) keeps the stored one (``COALESCE(new, stored)``): an empty cell in
+    an update row leaves the column as it was.  Returns the number of rows sent."""
+    t = _table(table)
+    value_cols = list(values)
+    stmt = update(t).where(*[t.c[k] == bindparam(f"k_{k}") for k in keys]).values(
+        {c: func.coalesce(bindparam(f"v_{c}", type_=t.c[c].type), t.c[c]) for c in value_cols}
+    )
+    dates = {c for c in value_cols if isinstance(t.c[c].type, Date)}
+    n = len(next(iter(keys.values()))) if keys else 0
+    rows = [
+        {**{f"k_{k}": _python(keys[k][i], False) for k in keys}, **{f"v_{c}": _python(values[c][i], c in dates) for c in value_cols}}
+        for i in range(n)
+    ]
+    for chunk in chunks(rows, _UPDATE_CHUNK):
+        conn.execute(stmt, list(chunk))
+    return n
+
+
+# --------------------------------------------------------------------------- member aggregates
+
+
+def aggregate_inputs(conn: Connection, household_ids: Sequence[str]) -> pd.DataFrame:
+    """The members of these households, with the columns the aggregates count (``AGGREGATE_INPUTS``)."""
+    m = members.c
+    cols = [m[c] for c in AGGREGATE_INPUTS]
+    parts = [pd.DataFrame(conn.execute(select(*cols).where(m.household_id.in_(list(ch)))).fetchall(), columns=list(AGGREGATE_INPUTS)) for ch in chunks(list(household_ids))]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(AGGREGATE_INPUTS))
+
+
+def newest_panel_period(conn: Connection) -> int | None:
+    """The newest month in the panel (YYYYMM), None without a panel."""
+    p = conn.execute(select(func.max(panel.c.period))).scalar()
+    return None if p is None else int(p)
+
+
+def set_household_aggregates(conn: Connection, aggregates: pd.DataFrame) -> int:
+    """Write the ``AGGREGATE_COLUMNS`` of ``aggregates`` (indexed by household ID) to the household rows."""
+    h = households.c
+    stmt = update(households).where(h.household_id == bindparam("hid")).values({c: bindparam(f"a_{c}") for c in AGGREGATE_COLUMNS})
+    table = aggregates[list(AGGREGATE_COLUMNS)]
+    rows = [{"hid": hid, **{f"a_{c}": int(v) for c, v in zip(AGGREGATE_COLUMNS, vals)}} for hid, vals in zip(table.index, table.to_numpy().tolist())]
+    for chunk in chunks(rows, _UPDATE_CHUNK):
+        conn.execute(stmt, list(chunk))
+    return len(rows)
