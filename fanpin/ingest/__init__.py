@@ -1,1 +1,8 @@
-"""Bringing a bureau's files in: reading, table kinds and the Chinese header/value mapping, validation, the report, applying."""
+"""Bringing a bureau's files in, one step per module (lower ones first):
+
+``names`` the mapping table of every header and value label with its code name; ``specs`` the
+import kinds and their columns; ``read`` a file into text cells; ``report`` the problems and the
+plan; ``cells`` typing each column; ``checks`` the header row, references and cross-row rules;
+``plan`` what an import would write; ``validate`` all of that, writing nothing; ``aggregates``
+the member counts on household rows; ``apply`` writing a passed report once, in one transaction.
+"""

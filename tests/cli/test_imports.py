@@ -52,6 +52,18 @@ def test_applied_then_already_imported(fx_url: str, tmp_path: Path, capsys: pyte
         assert conn.execute(select(S.import_batches.c.imported_by, S.import_batches.c.status)).all() == [("tester", "applied")]
 
 
+def test_the_importer_is_the_operating_system_user(fx_url: str, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """Without --actor the batch and the audit row name the command's system principal (cli:<user>)."""
+    from fanpin.access.roles import system_principal
+
+    f = tmp_path / "hh.csv"
+    f.write_text(f"户编号,行政村代码,户类型,家庭人口数\n99010100100200001,{fx.V2},一般农户,3\n", encoding="utf-8")
+    assert main(["import", "--db", fx_url, "--kind", "households", str(f)]) == 0
+    with store.make_engine(fx_url).connect() as conn:
+        assert conn.execute(select(S.import_batches.c.imported_by)).scalar() == system_principal().actor
+        assert conn.execute(select(S.audit_log.c.actor).where(S.audit_log.c.action == "import")).scalar() == system_principal().actor
+
+
 def test_dry_run_writes_nothing_and_report_file(fx_url: str, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     path = Path(fx_url.removeprefix("sqlite:///"))
     before = path.read_bytes()
