@@ -13,14 +13,14 @@ from fanpin.report.export import safe_frame
 from fanpin.ui.downloads import download_table
 from fanpin.ui.i18n import lkey, t
 from fanpin.ui.messages import flash, show_flash
-from fanpin.ui.sidebar import page_context
+from fanpin.ui.sidebar import Context, page_context
 from fanpin.ui.text import md
 
 PAGE = "import"
 _REPORT_KEY = "_import_report"
 
 
-def column_help(ctx, kind: str) -> None:  # noqa: ANN001 - a page Context
+def column_help(ctx: Context, kind: str) -> None:
     """The kind's columns and accepted values, and its template to download."""
     with st.expander(t("ingest.page.columns"), expanded=False):
         st.dataframe(specs.column_help(kind, ctx.lang), hide_index=True, width="stretch")
@@ -28,7 +28,7 @@ def column_help(ctx, kind: str) -> None:  # noqa: ANN001 - a page Context
         download_table(ctx, specs.template_frame(kind, ctx.lang), f"template_{kind}_{ctx.lang}", key=f"tpl_{kind}_{ctx.lang}")
 
 
-def checked(ctx, kind: str, data: bytes, file_name: str) -> Report:  # noqa: ANN001
+def checked(ctx: Context, kind: str, data: bytes, file_name: str) -> Report:
     """The file's report, validated once per file and data version (a refusal is logged once too)."""
     cache_key = (kind, validate.file_hash(data), ctx.data.version)
     cached = st.session_state.get(_REPORT_KEY)
@@ -49,7 +49,7 @@ def metrics(report: Report) -> None:
         col.metric(t(f"ingest.metric.{key}"), f"{value:,}")
 
 
-def problems(ctx, kind: str, report: Report) -> None:  # noqa: ANN001
+def problems(ctx: Context, kind: str, report: Report) -> None:
     """Counts, summary and the table of problems (with its download)."""
     metrics(report)
     encoding = " · " + t("ingest.page.encoding", encoding=report.encoding) if report.encoding else ""
@@ -61,7 +61,7 @@ def problems(ctx, kind: str, report: Report) -> None:  # noqa: ANN001
         download_table(ctx, frame, f"import_report_{kind}", key="import_report")
 
 
-def apply_button(ctx, kind: str, data: bytes, file_name: str) -> None:  # noqa: ANN001
+def apply_button(ctx: Context, kind: str, data: bytes, file_name: str) -> None:
     """Import the passed file; the outcome is flashed on the next run."""
     if not st.button(t("ingest.page.apply"), type="primary", key="import_apply"):
         return
@@ -76,7 +76,7 @@ def apply_button(ctx, kind: str, data: bytes, file_name: str) -> None:  # noqa: 
     st.rerun()
 
 
-def upload_section(ctx, kind: str) -> None:  # noqa: ANN001
+def upload_section(ctx: Context, kind: str) -> None:
     """Upload, the report, and the import button when the file passed."""
     upload = st.file_uploader(t("ingest.page.upload"), type=["csv", "xlsx", "txt"], key=f"import_file_{kind}")
     if upload is None:
@@ -107,7 +107,7 @@ def batches_table(batches: pd.DataFrame) -> pd.DataFrame:
     return shown
 
 
-def recent(ctx) -> None:  # noqa: ANN001
+def recent(ctx: Context) -> None:
     st.subheader(t("ingest.page.batches"))
     batches = apply.recent_batches(ctx.engine, principal=ctx.principal, limit=20)
     if batches.empty:

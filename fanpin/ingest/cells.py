@@ -36,6 +36,9 @@ class Cells:
     today: date
     cols: dict[str, int] = field(default_factory=dict)
     v: dict[str, pd.Series] = field(default_factory=dict)
+    n: int = field(init=False)  # data rows
+    raw: pd.DataFrame = field(init=False, repr=False)  # the cells as text, columns c0, c1, ...
+    bad: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.n = len(self.grid.rows)

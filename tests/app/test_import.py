@@ -1,7 +1,7 @@
 """AppTest: the import page renders for a data steward in both languages, refuses a leader, and
 takes an uploaded file (``FileUploader.upload``) through the report to the import.
 
-Validation and writing in depth are tested in tests/test_ingest.py through the same
+Validation and writing in depth are tested in tests/ingest/ through the same
 ``fanpin.ingest`` functions the page calls.
 """
 
