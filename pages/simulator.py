@@ -125,7 +125,7 @@ def _save(engine, policy: RiskPolicy, role: str) -> None:  # noqa: ANN001
         _flash("warning", t("simulator.save_empty"))
         return
     try:
-        save_policy(engine, policy, name, user=ctx.actor, principal=ctx.principal)
+        save_policy(engine, policy, name, principal=ctx.principal)
     except AccessDenied:
         _flash("error", t("access.denied", action="policy_save"))
         return
@@ -146,7 +146,7 @@ def _adopt(engine, role: str) -> None:  # noqa: ANN001
     if not name or not ss.get("sim_adopt_confirm"):
         return
     try:
-        adopt_policy(engine, name, ctx.actor, principal=ctx.principal)
+        adopt_policy(engine, name, principal=ctx.principal)
     except AccessDenied:
         _flash("error", t("access.denied", action="policy_adopt"))
         return

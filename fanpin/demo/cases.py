@@ -56,21 +56,21 @@ household_id.  A household appears in at most one case, taken in library order.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from fanpin.core import fmt
 from fanpin.core.i18n import label, translate
 from fanpin.core.indicators import BY_KEY, INCOME_KEY
 from fanpin.core.periods import format_period, shift
+from fanpin.engine.income_line import IncomeLine
 from fanpin.engine.scoring import TIER_CODE, TIERS, RiskPolicy, Scorer, suggest_category
 from fanpin.engine.trends import PanelScores
-from fanpin.store.io import get_meta
-from fanpin.store.schema import events as events_table
+from fanpin.store import events as events_store
+from fanpin.store import meta as meta_store
 
 # --------------------------------------------------------------------------- the library's vocabulary
 
@@ -281,28 +281,17 @@ def case_type_label(case: TrainingCase, lang: str) -> str:
 # --------------------------------------------------------------------------- inputs
 def is_demo(engine: Engine) -> bool:
     """Only the synthetic demo county (meta ``demo`` = "1") may be used for training."""
-    with engine.connect() as conn:
-        return get_meta(conn, "demo") == "1"
+    return meta_store.is_demo(engine)
 
 
 def load_household_events(engine: Engine) -> pd.DataFrame:
     """Events that name a household (area events carry no household_id)."""
-    e = events_table.c
-    stmt = select(e.event_id, e.period, e.event_type, e.household_id, e.severity, e.amount).where(e.household_id.is_not(None)).order_by(e.event_id)
-    with engine.connect() as conn:
-        rows = conn.execute(stmt).all()
-    frame = pd.DataFrame(rows, columns=["event_id", "period", "event_type", "household_id", "severity", "amount"])
-    return frame.astype({"period": "int64", "severity": "float64", "amount": "float64"})
+    return events_store.household_events(engine)
 
 
-def policy_for(policy: RiskPolicy, income_lines: Mapping[int, float] | None, period: int) -> RiskPolicy:
-    """The policy with the period's year's income line, exactly as ``trends.score_panel`` applies it."""
-    if not income_lines:
-        return policy
-    year = period // 100
-    earlier = [y for y in income_lines if y <= year]
-    y = max(earlier) if earlier else min(income_lines)
-    return replace(policy, income_line=float(income_lines[y]))
+def policy_for(policy: RiskPolicy, income_lines: Mapping[int, float] | IncomeLine | None, period: int) -> RiskPolicy:
+    """The policy as it scores ``period`` (``IncomeLine.apply``, exactly as ``trends.score_panel``)."""
+    return IncomeLine.of(policy, income_lines).apply(policy, period)
 
 
 #: Indicators the selection rules read over the whole panel.

@@ -1,97 +1,89 @@
-"""Saved policies and scenarios: the baseline in force, saving, loading, adopting."""
+"""Saved policies and scenarios: the baseline in force, saving, loading, adopting.
+
+``baseline_policy(engine, period)`` is *the policy in force for a month*: the adopted
+scenario (else the shipped default) with the income line that holds for that month
+(``fanpin.engine.income_line``).  Every page, the brief and the commands score a month with it,
+so they agree.  The queries are in ``fanpin.store.policies``.
+"""
 
 from __future__ import annotations
 
-import json
+from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from fanpin.access.audit import record
+from fanpin.access.roles import Principal, require
+from fanpin.engine.income_line import IncomeLine
 from fanpin.engine.scoring import RiskPolicy
-from fanpin.store.io import get_meta
-from fanpin.store.schema import policies
+from fanpin.store import meta as meta_store
+from fanpin.store import policies as store
+
+
+def stored_lines(engine: Engine) -> IncomeLine:
+    """The yearly income lines stored with the data."""
+    return IncomeLine.stored(meta_store.income_lines(engine))
 
 
 def income_line_for(engine: Engine, period: int) -> float | None:
-    """The provincial income line of the period's year, as stored with the data."""
-    with engine.connect() as conn:
-        raw = get_meta(conn, "income_lines")
-    if not raw:
-        return None
-    lines = {int(k): float(v) for k, v in json.loads(raw).items()}
-    year = period // 100
-    if year in lines:
-        return lines[year]
-    earlier = [y for y in lines if y <= year]
-    return lines[max(earlier)] if earlier else lines[min(lines)]
+    """The provincial income line of the period (the year rule over the stored lines), or None."""
+    return stored_lines(engine).stored_at(period)
 
 
 def adopted_policy(engine: Engine) -> RiskPolicy | None:
-    """The most recently adopted policy, or None."""
-    with engine.connect() as conn:
-        row = conn.execute(
-            select(policies.c.policy_json).where(policies.c.adopted_at.is_not(None)).order_by(policies.c.adopted_at.desc()).limit(1)
-        ).first()
-    return RiskPolicy.from_json(row[0]) if row else None
+    """The most recently adopted policy as saved (its own line and ``line_year``), or None."""
+    text = store.adopted_json(engine)
+    return RiskPolicy.from_json(text) if text else None
+
+
+def baseline(engine: Engine) -> RiskPolicy:
+    """The adopted policy as saved, else the shipped default (which follows the stored lines)."""
+    adopted = adopted_policy(engine)
+    return adopted if adopted is not None else RiskPolicy.default()
+
+
+def policy_in_force(policy: RiskPolicy, lines: IncomeLine, period: int) -> RiskPolicy:
+    """``policy`` with the line that holds for ``period`` (the one rule, for callers holding the parts)."""
+    return IncomeLine.of(policy, lines).apply(policy, period)
 
 
 def baseline_policy(engine: Engine, period: int) -> RiskPolicy:
-    """The adopted baseline if any, else the shipped default with the period's income line."""
-    adopted = adopted_policy(engine)
-    if adopted is not None:
-        return adopted
-    return RiskPolicy.default(income_line=income_line_for(engine, period))
+    """The policy in force for ``period``: the baseline with the month's income line."""
+    return policy_in_force(baseline(engine), stored_lines(engine), period)
 
 
-def save_policy(engine: Engine, policy: RiskPolicy, name: str, user: str | None = None, *, principal=None) -> int:  # noqa: ANN001 - Principal
-    """Save (or overwrite) a named scenario; returns its id.  With a principal: refused unless the role may."""
-    from dataclasses import replace
-
-    if principal is not None:
-        from fanpin.access.roles import require
-
-        require(principal, "policy_save")
+def save_policy(engine: Engine, policy: RiskPolicy, name: str, *, principal: Principal) -> int:
+    """Save (or overwrite) a named scenario; returns its id.  Refused unless the role may save."""
+    require(principal, "policy_save")
     policy = replace(policy, name=name)
     policy.validate()
-    now = datetime.now()
     with engine.begin() as conn:
-        row = conn.execute(select(policies.c.policy_id).where(policies.c.name == name)).first()
-        if row:
-            conn.execute(policies.update().where(policies.c.policy_id == row[0]).values(policy_json=policy.to_json(), created_at=now, created_by=user))
-            return int(row[0])
-        res = conn.execute(policies.insert().values(name=name, policy_json=policy.to_json(), created_at=now, created_by=user))
-        return int(res.inserted_primary_key[0])
+        return store.save(conn, name, policy.to_json(), datetime.now(), principal.actor)
 
 
 def list_policies(engine: Engine) -> list[dict]:
-    with engine.connect() as conn:
-        rows = conn.execute(select(policies).order_by(policies.c.created_at.desc())).mappings().all()
-    return [dict(r) for r in rows]
+    """Every saved policy's row (name, JSON, who saved and adopted it, when), newest first."""
+    return store.rows(engine)
 
 
 def load_policy(engine: Engine, name: str) -> RiskPolicy:
-    with engine.connect() as conn:
-        row = conn.execute(select(policies.c.policy_json).where(policies.c.name == name)).first()
-    if row is None:
+    """The named saved policy; ``KeyError`` when there is none."""
+    text = store.policy_json(engine, name)
+    if text is None:
         raise KeyError(name)
-    return RiskPolicy.from_json(row[0])
+    return RiskPolicy.from_json(text)
 
 
-def adopt_policy(engine: Engine, name: str, user: str, *, principal=None) -> None:  # noqa: ANN001 - Principal
-    """Make a saved scenario the baseline, recording who and when (and an audit row).
-
-    With a principal: ``AccessDenied`` unless the role may adopt policies."""
-    from fanpin.access.audit import record
-
-    if principal is not None:
-        from fanpin.access.roles import require
-
-        require(principal, "policy_adopt")
+def adopt_policy(engine: Engine, name: str, *, principal: Principal) -> None:
+    """Make a saved scenario the baseline, recording who and when, with an audit row in the same
+    transaction.  ``AccessDenied`` unless the role may adopt; ``KeyError`` for an unknown name."""
+    require(principal, "policy_adopt")
     now = datetime.now()
     with engine.begin() as conn:
-        res = conn.execute(policies.update().where(policies.c.name == name).values(adopted_at=now, adopted_by=user))
-        if res.rowcount == 0:
+        found = store.adopt(conn, name, now, principal.actor)
+        if found is None:
             raise KeyError(name)
-        row = conn.execute(select(policies.c.policy_id, policies.c.policy_json).where(policies.c.name == name)).first()
-        record(conn, user, "policy_adopted", name, {"policy_id": int(row[0]), "income_line": RiskPolicy.from_json(row[1]).income_line}, at=now)
+        policy_id, text = found
+        policy = RiskPolicy.from_json(text)
+        record(conn, principal.actor, "policy_adopted", name, {"policy_id": policy_id, "income_line": policy.income_line}, at=now)

@@ -60,6 +60,10 @@ class RiskPolicy:
         ForceRule(INCOME_KEY, 1.5, "yellow"),
     )
     name: str = "default"
+    #: The year ``income_line`` was set for by an analyst (an adopted or simulated scenario);
+    #: None: the stored yearly lines hold (``fanpin.engine.income_line``).  Saved policies from
+    #: before this field have none, so they follow the stored lines.
+    line_year: int | None = None
 
     # ---------------------------------------------------------------- checks
     def validate(self) -> None:
@@ -74,6 +78,8 @@ class RiskPolicy:
             raise PolicyError("at least one weight must be positive")
         if not (np.isfinite(self.income_line) and self.income_line > 0):
             raise PolicyError(f"income line must be a positive number of yuan, got {self.income_line}")
+        if self.line_year is not None and not (isinstance(self.line_year, int) and 1900 <= self.line_year <= 2999):
+            raise PolicyError(f"the income line's year must be a year such as 2025, got {self.line_year!r}")
         y, r = self.cutoffs
         if not (0 <= y < r <= 100):
             raise PolicyError(f"tier cut-offs must satisfy 0 <= yellow < red <= 100, got yellow={y}, red={r}")
@@ -119,9 +125,11 @@ class RiskPolicy:
 
     # ---------------------------------------------------------------- JSON
     def to_dict(self) -> dict:
+        year = {} if self.line_year is None else {"line_year": self.line_year}
         return {
             "name": self.name,
             "income_line": self.income_line,
+            **year,
             "cutoffs": list(self.cutoffs),
             "weights": dict(self.weights),
             "bounds": {k: list(v) for k, v in self.bounds.items()},
@@ -148,6 +156,7 @@ class RiskPolicy:
             policy = cls(
                 name=str(d.get("name", "policy")),
                 income_line=float(d["income_line"]),
+                line_year=None if d.get("line_year") is None else int(d["line_year"]),
                 cutoffs=tuple(float(x) for x in d["cutoffs"]),  # type: ignore[arg-type]
                 weights={str(k): float(v) for k, v in d["weights"].items()},
                 bounds={str(k): (float(v[0]), float(v[1])) for k, v in d.get("bounds", {}).items()},

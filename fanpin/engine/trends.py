@@ -2,19 +2,22 @@
 
 A leader's questions are about change ("how many turned red this month, where,
 and who has been getting worse"), so the whole panel is scored under one policy
-and kept as households x months arrays.  Each month is scored with its own
-year's income line when ``income_lines`` is given, so a trend does not jump
-because the line of the latest year was applied to earlier years.
+and kept as households x months arrays.  Each month is scored with the line
+that holds for it under the policy (``fanpin.engine.income_line``: its year's
+stored line, or the analyst's line in the year it was set for), so a trend does
+not jump because the line of the latest year was applied to earlier years, and
+a month of the panel has the line a single month's scoring gives it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from fanpin.engine.income_line import IncomeLine
 from fanpin.engine.scoring import TIERS, RiskPolicy, Scorer
 
 
@@ -94,9 +97,11 @@ class PanelScores:
 def score_panel(
     frames: Mapping[int, pd.DataFrame],
     policy: RiskPolicy,
-    income_lines: Mapping[int, float] | None = None,
+    income_lines: Mapping[int, float] | IncomeLine | None = None,
 ) -> PanelScores:
-    """Score every month in ``frames`` (period -> snapshot) under ``policy``."""
+    """Score every month in ``frames`` (period -> snapshot) under ``policy`` as saved (its own
+    line and ``line_year``), each month with ``IncomeLine.of(policy, income_lines).apply``."""
+    line_rule = IncomeLine.of(policy, income_lines)
     periods = sorted(int(p) for p in frames)
     ids = np.unique(np.concatenate([frames[p]["household_id"].to_numpy().astype(str) for p in periods])) if periods else np.array([], dtype=str)
     last = frames[periods[-1]] if periods else pd.DataFrame({"household_id": [], "township_code": []})
@@ -116,11 +121,7 @@ def score_panel(
     line = np.zeros(P)
     for j, p in enumerate(periods):
         f = frames[p]
-        pol = policy
-        if income_lines:
-            year = p // 100
-            known = [y for y in income_lines if y <= year] or list(income_lines)
-            pol = replace(policy, income_line=float(income_lines[max(known) if any(y <= year for y in income_lines) else min(known)]))
+        pol = line_rule.apply(policy, p)
         line[j] = pol.income_line
         rows = np.searchsorted(ids, f["household_id"].to_numpy().astype(str))
         res = Scorer.from_frame(f, townships).run(pol)

@@ -275,12 +275,13 @@ def test_db_option_after_the_subcommand(demo_db, capsys: pytest.CaptureFixture) 
 
 
 def test_demo_does_not_replace_a_real_database_without_force(tmp_path) -> None:
+    from fanpin.access.roles import SYSTEM
     from fanpin.engine.policies import list_policies, save_policy
 
     url = f"sqlite:///{tmp_path / 'county.db'}"
     engine = store.make_engine(url, create=True)
     store.upgrade(engine)
-    save_policy(engine, RiskPolicy.default(), "the bureau's adopted scenario")
+    save_policy(engine, RiskPolicy.default(), "the bureau's adopted scenario", principal=SYSTEM)
     engine.dispose()
     code = main(["--db", url, "demo", *DEMO_ARGS])
     assert code != 0

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from fanpin import store
+from fanpin.access.roles import Principal
 from fanpin.engine.policies import (
     adopt_policy,
     adopted_policy,
@@ -49,6 +50,11 @@ def _lines(engine, lines: dict[int, float]) -> None:
         set_meta(conn, "income_lines", json.dumps({str(k): v for k, v in lines.items()}))
 
 
+ANALYST = Principal("analyst", "analyst")
+ANALYST2 = Principal("analyst2", "analyst")
+LEADER = Principal("局领导 王", "leader")
+DEPUTY = Principal("deputy", "leader")
+
 SCENARIO = RiskPolicy(
     weights={"income_ratio": 0.5, "medical_burden": 0.3, "housing_grade": 0.2},
     income_line=8050.0,
@@ -57,14 +63,15 @@ SCENARIO = RiskPolicy(
     warning_lines={"medical_burden": 0.35},
     forces=(ForceRule("income_ratio", 1.0, "red"), ForceRule("housing_grade", 4.0, "red")),
     name="ignored",
+    line_year=2025,  # the analyst set 8,050 for 2025
 )
 
 
 def test_save_list_load_overwrite(engine) -> None:
     assert list_policies(engine) == []
     before = datetime.now() - timedelta(seconds=1)
-    pid = save_policy(engine, SCENARIO, "方案一 收入优先", user="analyst")
-    other = save_policy(engine, RiskPolicy.default(), "default copy")
+    pid = save_policy(engine, SCENARIO, "方案一 收入优先", principal=ANALYST)
+    other = save_policy(engine, RiskPolicy.default(), "default copy", principal=ANALYST)
     assert isinstance(pid, int) and other != pid
     rows = {r["name"]: r for r in list_policies(engine)}
     assert set(rows) == {"方案一 收入优先", "default copy"}
@@ -76,7 +83,7 @@ def test_save_list_load_overwrite(engine) -> None:
     assert load_policy(engine, "default copy") == replace(RiskPolicy.default(), name="default copy")
     # overwrite: same id, new content, still one row of that name
     changed = replace(SCENARIO, cutoffs=(30.0, 50.0), income_line=8700.0)
-    assert save_policy(engine, changed, "方案一 收入优先", user="analyst2") == pid
+    assert save_policy(engine, changed, "方案一 收入优先", principal=ANALYST2) == pid
     assert load_policy(engine, "方案一 收入优先") == replace(changed, name="方案一 收入优先")
     rows = list_policies(engine)
     assert len(rows) == 2
@@ -89,22 +96,22 @@ def test_unknown_names_raise_key_error(engine) -> None:
     with pytest.raises(KeyError):
         load_policy(engine, "nope")
     with pytest.raises(KeyError):
-        adopt_policy(engine, "nope", "leader")
+        adopt_policy(engine, "nope", principal=LEADER)
 
 
 def test_an_invalid_policy_is_not_saved(engine) -> None:
     with pytest.raises(PolicyError, match="tier cut-offs"):
-        save_policy(engine, replace(SCENARIO, cutoffs=(50.0, 10.0)), "bad")
+        save_policy(engine, replace(SCENARIO, cutoffs=(50.0, 10.0)), "bad", principal=ANALYST)
     assert list_policies(engine) == []
 
 
 def test_adopt_makes_the_baseline(engine) -> None:
     _lines(engine, {2025: 8100.0})
     assert adopted_policy(engine) is None
-    save_policy(engine, SCENARIO, "a")
-    save_policy(engine, replace(SCENARIO, cutoffs=(10.0, 30.0)), "b")
+    save_policy(engine, SCENARIO, "a", principal=ANALYST)
+    save_policy(engine, replace(SCENARIO, cutoffs=(10.0, 30.0)), "b", principal=ANALYST)
     before = datetime.now() - timedelta(seconds=1)
-    adopt_policy(engine, "a", "局领导 王")
+    adopt_policy(engine, "a", principal=LEADER)
     after = datetime.now() + timedelta(seconds=1)
     base = baseline_policy(engine, 202503)
     assert base == replace(SCENARIO, name="a")
@@ -114,7 +121,7 @@ def test_adopt_makes_the_baseline(engine) -> None:
     assert before <= row["adopted_at"] <= after
     assert next(r for r in list_policies(engine) if r["name"] == "b")["adopted_at"] is None
     # a later adoption wins
-    adopt_policy(engine, "b", "deputy")
+    adopt_policy(engine, "b", principal=DEPUTY)
     assert baseline_policy(engine, 202503).name == "b"
     assert baseline_policy(engine, 202503).cutoffs == (10.0, 30.0)
     assert adopted_policy(engine).name == "b"
@@ -129,7 +136,7 @@ def test_baseline_without_adoption_is_the_default_with_the_years_line(engine) ->
     assert base == RiskPolicy.default(income_line=8100.0)
     assert baseline_policy(engine, 202312).income_line == 7500.0
     # saving without adopting changes nothing
-    save_policy(engine, SCENARIO, "draft")
+    save_policy(engine, SCENARIO, "draft", principal=ANALYST)
     assert baseline_policy(engine, 202406) == RiskPolicy.default(income_line=7800.0)
 
 
@@ -147,3 +154,43 @@ def test_income_line_for(engine) -> None:
     _lines(engine, {2025: 8300.0})
     assert income_line_for(engine, 202406) == 8300.0
     assert income_line_for(engine, 202501) == 8300.0
+
+
+def test_an_adopted_line_holds_in_its_year_only(engine) -> None:
+    _lines(engine, {2024: 7800.0, 2025: 8100.0})
+    save_policy(engine, SCENARIO, "a", principal=ANALYST)
+    adopt_policy(engine, "a", principal=LEADER)
+    assert baseline_policy(engine, 202501).income_line == 8050.0  # the year it was set for
+    before = baseline_policy(engine, 202412)  # another year keeps its stored line, so a trend does not jump
+    assert before.income_line == 7800.0 and before.line_year is None
+    assert before == replace(SCENARIO, name="a", income_line=7800.0, line_year=None)
+
+
+def test_a_policy_saved_without_line_year_follows_the_stored_lines(engine) -> None:
+    """Policies saved before ``line_year`` existed (no key in their JSON) follow the stored lines."""
+    _lines(engine, {2025: 8100.0})
+    legacy = json.loads(replace(SCENARIO, line_year=None).to_json())
+    assert "line_year" not in legacy
+    with engine.begin() as conn:
+        conn.execute(policies.insert().values(name="old", policy_json=json.dumps(legacy), created_at=datetime.now(), created_by="x"))
+    adopt_policy(engine, "old", principal=LEADER)
+    assert adopted_policy(engine).line_year is None and adopted_policy(engine).income_line == 8050.0
+    assert baseline_policy(engine, 202503).income_line == 8100.0
+
+
+def test_save_and_adopt_need_a_principal_that_may(engine) -> None:
+    from fanpin.access.roles import AccessDenied
+
+    for who in (None, Principal("tr", "trainer")):
+        with pytest.raises(AccessDenied):
+            save_policy(engine, SCENARIO, "x", principal=who)
+    save_policy(engine, SCENARIO, "x", principal=ANALYST)
+    for who in (None, ANALYST):
+        with pytest.raises(AccessDenied):
+            adopt_policy(engine, "x", principal=who)
+    adopt_policy(engine, "x", principal=LEADER)
+    row = next(r for r in list_policies(engine) if r["name"] == "x")
+    assert row["created_by"] == "analyst" and row["adopted_by"] == "局领导 王"
+    with engine.connect() as conn:
+        audit = conn.exec_driver_sql("SELECT actor, target FROM audit_log WHERE action = 'policy_adopted' ORDER BY audit_id DESC").first()
+    assert tuple(audit) == ("局领导 王", "x")
