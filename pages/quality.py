@@ -1,58 +1,58 @@
 """数据质量与监督 Data quality and supervision findings: by rule, by township, drill-down, findings to clues."""
 
+from __future__ import annotations
+
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
-from sqlalchemy import select
 
-from fanpin.access.masking import mask_frame
-from fanpin.access.roles import Principal, can
+from fanpin.access.roles import AccessDenied, Principal, can
 from fanpin.core import fmt
 from fanpin.core.periods import format_period
 from fanpin.quality import rules as R
-from fanpin.store import schema as S
 from fanpin.ui.downloads import download_table
-from fanpin.ui.i18n import lbl, t
-from fanpin.ui.sidebar import page_context
+from fanpin.ui.i18n import kept_selectbox, lbl, t
+from fanpin.ui.messages import flash, show_flash
+from fanpin.ui.sidebar import Context, page_context
 
-ctx = page_context("quality")
-data, period, lang = ctx.data, ctx.period, ctx.lang
-engine = data.engine
-ss = st.session_state
+PAGE = "quality"
+#: The drill-down's columns (code names: ``name`` and ``id_number`` are masked in downloads) and their labels.
+DETAIL_LABELS = {
+    "household_id": "common.household_id", "township": "common.township", "village": "quality.village", "rule": "quality.rule",
+    "severity": "quality.severity", "detail": "quality.detail", "name": "quality.head", "id_number": "quality.id_number",
+}
 
-st.title(t("nav.quality"))
-st.caption(t("quality.caption", n=len(R.RULES), month=format_period(period, lang)))
-
-flash = ss.pop("_qa_flash", None)
-if flash:
-    st.success(flash)
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _findings(_engine, url: str, token: str, period: int, townships: tuple[str, ...] | None) -> pd.DataFrame:  # noqa: ANN001
-    """Findings for a month, cached until the data (or a clue, monitoring record ...) change."""
-    return R.find(_engine, period, None if townships is None else Principal("", "", frozenset(townships)))
+def _findings(_engine, url: str, token: str, period: int, role: str, towns: tuple[str, ...] | None, _principal: Principal) -> pd.DataFrame:  # noqa: ANN001
+    """Findings for a month, cached per role and townships until the data (or a clue, monitoring record ...) change."""
+    return R.find(_engine, period, principal=_principal)
 
 
-scope = None if ctx.principal is None or ctx.principal.townships is None else tuple(sorted(ctx.principal.townships))
-findings = _findings(engine, data.url, R.state_token(engine), period, scope)
-names = data.township_names(lang)
-villages = data.village_names(lang)
-rule_name = {r.code: r.name(lang) for r in R.RULES}
-sev = lambda c: lbl("quality.severity", c)
+def load_findings(ctx: Context) -> pd.DataFrame:
+    p = ctx.principal
+    towns = None if p.townships is None else tuple(sorted(p.townships))
+    return _findings(ctx.engine, ctx.data.url, R.state_token(ctx.engine), ctx.period, p.role, towns, p)
 
-m = st.columns(4)
-m[0].metric(t("quality.findings"), fmt.count(len(findings), lang))
-m[1].metric(t("quality.households"), fmt.count(findings["household_id"].nunique(), lang))
-m[2].metric(t("quality.high"), fmt.count(int((findings["severity"] == "high").sum()), lang))
-m[3].metric(t("quality.rules_hit"), f"{findings['rule'].nunique()} / {len(R.RULES)}")
 
-tab_rules, tab_towns, tab_details = st.tabs([t("quality.tab_rules"), t("quality.tab_townships"), t("quality.tab_details")])
+def severity_label(code: str) -> str:
+    return lbl("quality.severity", code)
 
-with tab_rules:
+
+def metrics(findings: pd.DataFrame, lang: str) -> None:
+    m = st.columns(4)
+    m[0].metric(t("quality.findings"), fmt.count(len(findings), lang))
+    m[1].metric(t("quality.households"), fmt.count(findings["household_id"].nunique(), lang))
+    m[2].metric(t("quality.high"), fmt.count(int((findings["severity"] == "high").sum()), lang))
+    m[3].metric(t("quality.rules_hit"), f"{findings['rule'].nunique()} / {len(R.RULES)}")
+
+
+def rules_tab(findings: pd.DataFrame, rule_name: dict[str, str], lang: str) -> None:
+    """Findings per rule: a table, a bar chart, and what each rule reads."""
     br = R.by_rule(findings)
     table = pd.DataFrame({
         t("quality.rule"): br["rule"].map(rule_name),
-        t("quality.severity"): br["severity"].map(sev),
+        t("quality.severity"): br["severity"].map(severity_label),
         t("quality.findings"): br["findings"],
         t("quality.households"): br["households"],
         t("quality.townships"): br["townships"],
@@ -61,7 +61,8 @@ with tab_rules:
     st.dataframe(table, hide_index=True, width="stretch", key="qa_by_rule", height=36 * (len(table) + 1) + 3)
     st.caption(t("quality.chart_rules"))
     ordered = table.sort_values(t("quality.findings"))  # largest at the top of a horizontal bar chart
-    fig = go.Figure(go.Bar(x=ordered[t("quality.findings")], y=ordered[t("quality.rule")], orientation="h", marker_color="#c0392b", text=ordered[t("quality.findings")], textposition="outside", cliponaxis=False))
+    n = ordered[t("quality.findings")]
+    fig = go.Figure(go.Bar(x=n, y=ordered[t("quality.rule")], orientation="h", marker_color="#c0392b", text=n, textposition="outside", cliponaxis=False))
     fig.update_layout(height=34 * len(ordered) + 60, margin=dict(l=10, r=40, t=10, b=30), yaxis=dict(automargin=True))
     st.plotly_chart(fig, width="stretch", key="qa_chart_rules")
     with st.expander(t("quality.rules_help")):
@@ -71,66 +72,103 @@ with tab_rules:
             t("quality.fields"): [", ".join(r.fields) for r in R.RULES],
         }), hide_index=True, width="stretch")
 
-with tab_towns:
+
+def townships_tab(findings: pd.DataFrame, rule_name: dict[str, str], names: dict[str, str]) -> None:
+    """Findings per township, one column per rule, and a stacked bar chart."""
     bt = R.by_township(findings)
-    town_table = pd.DataFrame({
+    table = pd.DataFrame({
         t("common.township"): bt["township_code"].map(lambda c: names.get(c, c)),
         t("quality.findings"): bt["findings"],
         t("quality.households"): bt["households"],
         t("quality.high"): bt["high"],
         **{rule_name[r.code]: bt[r.code] for r in R.RULES},
     })
-    st.dataframe(town_table, hide_index=True, width="stretch", key="qa_by_town")
-    if len(town_table):
+    st.dataframe(table, hide_index=True, width="stretch", key="qa_by_town")
+    if len(table):
         st.caption(t("quality.chart_townships"))
-        st.bar_chart(town_table.set_index(t("common.township"))[[rule_name[r.code] for r in R.RULES]], stack=True, height=360)
+        st.bar_chart(table.set_index(t("common.township"))[[rule_name[r.code] for r in R.RULES]], stack=True, height=360)
 
-with tab_details:
-    options = ["*", *[r.code for r in R.RULES]]
-    # keyed per language (option labels change with it); the choice itself survives a switch
-    rule_key = f"qa_rule_{lang}"
-    if ss.get(rule_key) not in options:
-        ss[rule_key] = ss.get("qa_rule_value", "*") if ss.get("qa_rule_value") in options else "*"
-    chosen = st.selectbox(t("quality.pick_rule"), options, key=rule_key,
-                          format_func=lambda c: t("quality.all_rules") if c == "*" else f"{rule_name[c]} ({int((findings['rule'] == c).sum())})")
-    ss["qa_rule_value"] = chosen
-    view = (findings if chosen == "*" else findings[findings["rule"] == chosen]).reset_index(drop=True)
-    hids = sorted(view["household_id"].unique().tolist())
-    heads = pd.DataFrame(columns=["household_id", "name", "id_number"])
-    if hids:
-        mc = S.members.c
-        with engine.connect() as conn:
-            heads = pd.DataFrame(conn.execute(select(mc.household_id, mc.name, mc.id_number).where(mc.relation == "head", mc.household_id.in_(hids))).fetchall(),
-                                 columns=["household_id", "name", "id_number"]).drop_duplicates("household_id")
-    heads = mask_frame(heads).set_index("household_id")
-    shown = pd.DataFrame({
-        t("common.household_id"): view["household_id"],
-        t("common.township"): view["township_code"].map(lambda c: names.get(c, c)),
-        t("quality.village"): view["village_code"].map(lambda c: villages.get(c, c)),
-        t("quality.rule"): view["rule"].map(rule_name),
-        t("quality.severity"): view["severity"].map(sev),
-        t("quality.detail"): view["detail"].map(lambda d: R.detail_text(d, lang)),
-        t("quality.head"): view["household_id"].map(heads["name"]).fillna(""),
-        t("quality.id_number"): view["household_id"].map(heads["id_number"]).fillna(""),
+
+def pick_rule(findings: pd.DataFrame, rule_name: dict[str, str]) -> str:
+    """The rule the drill-down lists ("*" for all); the choice survives a language switch."""
+    counts = findings["rule"].value_counts()
+
+    def label(c: str) -> str:
+        return t("quality.all_rules") if c == "*" else f"{rule_name[c]} ({int(counts.get(c, 0))})"
+
+    return kept_selectbox(st, t("quality.pick_rule"), ["*", *[r.code for r in R.RULES]], "qa_rule", label, "*")
+
+
+def detail_frame(ctx: Context, view: pd.DataFrame, rule_name: dict[str, str], names: dict[str, str], villages: dict[str, str]) -> pd.DataFrame:
+    """The drill-down with code-name columns; the heads' names and ID numbers come masked from the domain."""
+    heads = R.household_heads(ctx.engine, view["household_id"], principal=ctx.principal).set_index("household_id")
+    return pd.DataFrame({
+        "household_id": view["household_id"],
+        "township": view["township_code"].map(lambda c: names.get(c, c)),
+        "village": view["village_code"].map(lambda c: villages.get(c, c)),
+        "rule": view["rule"].map(rule_name),
+        "severity": view["severity"].map(severity_label),
+        "detail": view["detail"].map(lambda d: R.detail_text(d, ctx.lang)),
+        "name": view["household_id"].map(heads["name"]).fillna(""),
+        "id_number": view["household_id"].map(heads["id_number"]).fillna(""),
     })
-    st.subheader(t("quality.table", n=fmt.count(len(shown), lang)))
-    if shown.empty:
-        st.info(t("quality.none"))
-    st.dataframe(shown, key="qa_table", on_select="rerun", selection_mode="multi-row", hide_index=True, width="stretch", height=360)
-    download_table(ctx, shown, f"quality_{period}", "qa_dl")
 
-    picked = [r for r in ss.get("qa_table", {}).get("selection", {}).get("rows", []) if r < len(view)]
 
-    def to_clues(rows: list[int] | None) -> None:
-        part = view if rows is None else view.iloc[rows]
-        n = R.findings_to_clues(engine, part, ctx.actor, period, principal=ctx.principal)
-        ss["_qa_flash"] = t("quality.created", n=n)
-        ss.pop("qa_table", None)
-
-    if can(ctx.principal, "clue_add") or can(ctx.principal, "clue_generate"):
-        st.caption(t("quality.select_hint"))
-        b1, b2 = st.columns(2)
-        b1.button(t("quality.to_clues_selected", n=len(picked)), key="qa_to_clues_selected", disabled=not picked, on_click=to_clues, args=(picked,))
-        b2.button(t("quality.to_clues_all", n=len(view)), key="qa_to_clues_all", type="primary", disabled=view.empty, on_click=to_clues, args=(None,))
+def to_clues(engine, principal: Principal, part: pd.DataFrame, period: int) -> None:  # noqa: ANN001 - an Engine
+    """Button callback: the findings become clues; what happened is flashed on the next run."""
+    try:
+        n = R.findings_to_clues(engine, part, period, principal=principal)
+    except AccessDenied:
+        flash(PAGE, "error", t("quality.no_permission"))
     else:
+        flash(PAGE, "success", t("quality.created", n=n))
+    st.session_state.pop("qa_table", None)
+
+
+def clue_buttons(ctx: Context, view: pd.DataFrame) -> None:
+    """Turn the ticked rows, or every listed finding, into clues (roles that record clues only)."""
+    if not (can(ctx.principal, "clue_add") or can(ctx.principal, "clue_generate")):
         st.caption(t("quality.no_permission"))
+        return
+    picked = [r for r in st.session_state.get("qa_table", {}).get("selection", {}).get("rows", []) if r < len(view)]
+    st.caption(t("quality.select_hint"))
+    b1, b2 = st.columns(2)
+    b1.button(t("quality.to_clues_selected", n=len(picked)), key="qa_to_clues_selected", disabled=not picked,
+              on_click=to_clues, args=(ctx.engine, ctx.principal, view.iloc[picked], ctx.period))
+    b2.button(t("quality.to_clues_all", n=len(view)), key="qa_to_clues_all", type="primary", disabled=view.empty,
+              on_click=to_clues, args=(ctx.engine, ctx.principal, view, ctx.period))
+
+
+def details_tab(ctx: Context, findings: pd.DataFrame, rule_name: dict[str, str], names: dict[str, str], villages: dict[str, str]) -> None:
+    """One rule's (or every rule's) findings with the heads, a download, and the clue buttons."""
+    chosen = pick_rule(findings, rule_name)
+    view = (findings if chosen == "*" else findings[findings["rule"] == chosen]).reset_index(drop=True)
+    frame = detail_frame(ctx, view, rule_name, names, villages)
+    labels = {c: t(k) for c, k in DETAIL_LABELS.items()}
+    st.subheader(t("quality.table", n=fmt.count(len(frame), ctx.lang)))
+    if frame.empty:
+        st.info(t("quality.none"))
+    st.dataframe(frame.rename(columns=labels), key="qa_table", on_select="rerun", selection_mode="multi-row", hide_index=True, width="stretch", height=360)
+    download_table(ctx, frame, f"quality_{ctx.period}", "qa_dl", labels=labels)
+    clue_buttons(ctx, view)
+
+
+def main() -> None:
+    ctx = page_context(PAGE)
+    st.title(t("nav.quality"))
+    st.caption(t("quality.caption", n=len(R.RULES), month=format_period(ctx.period, ctx.lang)))
+    show_flash(PAGE)
+    findings = load_findings(ctx)
+    names, villages = ctx.data.township_names(ctx.lang), ctx.data.village_names(ctx.lang)
+    rule_name = {r.code: r.name(ctx.lang) for r in R.RULES}
+    metrics(findings, ctx.lang)
+    tab_rules, tab_towns, tab_details = st.tabs([t("quality.tab_rules"), t("quality.tab_townships"), t("quality.tab_details")])
+    with tab_rules:
+        rules_tab(findings, rule_name, ctx.lang)
+    with tab_towns:
+        townships_tab(findings, rule_name, names)
+    with tab_details:
+        details_tab(ctx, findings, rule_name, names, villages)
+
+
+main()

@@ -68,8 +68,8 @@ WORK_CODES = np.array([None, "in_county", "in_province", "out_province"], dtype=
 RELATION_CODES = np.array(["head", "spouse", "child", "parent", "grandchild"])
 
 
-def _population(rng: np.random.Generator, spec: DemoSpec, geo: Geography) -> Population:
-    n = spec.households
+def _households(rng: np.random.Generator, n: int, geo: Geography) -> dict[str, np.ndarray]:
+    """Households: village (remote villages are poorer), type, size, place, land, house, water."""
     nv = len(geo.villages)
     t_index = {t.code: i for i, t in enumerate(geo.townships)}
     v_town = np.array([t_index[v.township_code] for v in geo.villages])
@@ -97,7 +97,14 @@ def _population(rng: np.random.Generator, spec: DemoSpec, geo: Geography) -> Pop
     house_grade = np.where(rng.random(n) < 0.02 + 0.03 * remote, rng.choice([1, 2, 3], size=n, p=[0.6, 0.3, 0.1]), 0)
     water_safe = rng.random(n) > 0.006 + 0.02 * remote
 
-    # ---- members
+    return {"hh_village": hh_village, "hh_township": hh_township, "former_poor": former_poor, "size": size, "lon": lon, "lat": lat,
+            "relocated": relocated, "farmland": farmland, "livestock": livestock, "cash_crop": cash_crop, "house_grade": house_grade,
+            "water_safe": water_safe, "remote": remote, "v_remote": v_remote}
+
+
+def _roster(rng: np.random.Generator, size: np.ndarray) -> dict[str, np.ndarray]:
+    """Members: household index, relation to the head, age at the end of the panel, sex."""
+    n = len(size)
     total = int(size.sum())
     hh = np.repeat(np.arange(n), size)
     start = np.concatenate([[0], np.cumsum(size)[:-1]])
@@ -127,7 +134,12 @@ def _population(rng: np.random.Generator, spec: DemoSpec, geo: Geography) -> Pop
     spouse = relation == 1
     female[spouse] = ~female[start[hh[spouse]]]
 
-    fp = former_poor[hh]
+    return {"hh": hh, "age": age, "female": female, "relation": relation}
+
+
+def _abilities(rng: np.random.Generator, age: np.ndarray, fp: np.ndarray) -> dict[str, np.ndarray]:
+    """Members' health, disability, schooling, labour capacity, work and insurance (``fp``: in a former-poor household)."""
+    total = len(age)
     a35 = np.maximum(age - 35, 0)
     p_chronic = np.minimum(0.03 + 0.006 * a35, 0.5) * np.where(fp, 1.3, 1.0)
     p_serious = (0.008 + 0.0006 * np.maximum(age - 40, 0)) * np.where(fp, 1.5, 1.0)
@@ -153,33 +165,17 @@ def _population(rng: np.random.Generator, spec: DemoSpec, geo: Geography) -> Pop
     wage_rate = np.where(welfare_job, 650.0, wage_rate)
     insured = rng.random(total) > 0.015
     pension_insured = (age >= 16) & (rng.random(total) > 0.04)
-    return Population(
-        hh_village=hh_village,
-        hh_township=hh_township,
-        former_poor=former_poor,
-        size=size,
-        lon=lon,
-        lat=lat,
-        relocated=relocated,
-        farmland=farmland,
-        livestock=livestock,
-        cash_crop=cash_crop,
-        house_grade=house_grade,
-        water_safe=water_safe,
-        hh=hh,
-        age=age,
-        female=female,
-        relation=relation,
-        health=health,
-        disability=disability,
-        labour=labour,
-        work_loc=work_loc,
-        wage_rate=wage_rate,
-        insured=insured,
-        pension_insured=pension_insured,
-        welfare_job=welfare_job,
-        extra={"student": student, "remote": remote, "v_remote": v_remote},
-    )
+    return {"health": health, "disability": disability, "student": student, "labour": labour, "work_loc": work_loc, "wage_rate": wage_rate,
+            "insured": insured, "pension_insured": pension_insured, "welfare_job": welfare_job}
+
+
+def _population(rng: np.random.Generator, spec: DemoSpec, geo: Geography) -> Population:
+    """The county's people, drawn in a fixed order: households, then the members' roster, then their abilities."""
+    h = _households(rng, spec.households, geo)
+    m = _roster(rng, h["size"])
+    a = _abilities(rng, m["age"], h["former_poor"][m["hh"]])
+    extra = {"student": a.pop("student"), "remote": h.pop("remote"), "v_remote": h.pop("v_remote")}
+    return Population(**h, **m, **a, extra=extra)
 
 
 # --------------------------------------------------------------------------- ids

@@ -54,13 +54,13 @@ def test_earlier_month_and_rule_filter(app_db) -> None:
     _no_exception(at)
     f = R.find(engine, earlier, principal=SYSTEM)
     assert at.metric[0].value == fmt.count(len(f), "zh")
-    at.selectbox(key="qa_rule_zh").set_value("medical_no_clue").run()
+    at.selectbox(key="w_qa_rule_zh").set_value("medical_no_clue").run()
     _no_exception(at)
     assert len(at.dataframe(key="qa_table").value) == int((f["rule"] == "medical_no_clue").sum())
     # the choice survives a language switch, with the labels in the new language
     at.radio(key="lang").set_value("en").run()
     _no_exception(at)
-    box = at.selectbox(key="qa_rule_en")
+    box = at.selectbox(key="w_qa_rule_en")
     assert box.value == "medical_no_clue" and "Large medical cost, no clue" in " ".join(box.options)
     assert len(at.dataframe(key="qa_table").value) == int((f["rule"] == "medical_no_clue").sum())
 
@@ -102,7 +102,7 @@ def test_findings_to_clues_once(copy_db) -> None:
     f = R.find(eng, last, principal=SYSTEM)
     at = open_page("quality", role="data_steward")
     _no_exception(at)
-    at.selectbox(key="qa_rule_zh").set_value("school_not_enrolled").run()
+    at.selectbox(key="w_qa_rule_zh").set_value("school_not_enrolled").run()
     n_rule = int((f["rule"] == "school_not_enrolled").sum())
     # two selected rows first
     at.session_state["qa_table"] = {"selection": {"rows": [0, 1], "columns": []}}
