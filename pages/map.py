@@ -17,6 +17,7 @@ from fanpin.core.indicators import KEYS
 from fanpin.core.periods import format_period, shift
 from fanpin.engine.scoring import Scorer
 from fanpin.geo import colours, geojson, hotspots, townships
+from fanpin.store import regions as regions_store
 from fanpin.ui.downloads import download_table
 from fanpin.ui.i18n import kept_selectbox, lbl, lkey, t
 from fanpin.ui.sidebar import page_context
@@ -96,7 +97,7 @@ def weights_for(fc: dict, key: str, contiguity: str):  # noqa: ANN201
 
 @st.cache_data(show_spinner=False, max_entries=2)
 def household_coords(_engine, url: str, version: str) -> pd.DataFrame:  # noqa: ANN001
-    return townships.household_coords(_engine)
+    return regions_store.household_coords(_engine)
 
 
 def previous_result(prev: int):  # noqa: ANN201
@@ -106,7 +107,7 @@ def previous_result(prev: int):  # noqa: ANN201
     if key not in cache:
         cache.clear()
         cache[key] = Scorer.from_frame(data.snapshot(prev))
-    return cache[key].run(data.baseline(prev)).copy()
+    return cache[key].run(data.policy_for(prev)).copy()
 
 
 def picked_township(event: object) -> str | None:
@@ -136,7 +137,7 @@ if isinstance(event, dict) and any((event.get("selection") or {}).get("objects",
     st.session_state["_map_clicks"] = clicks = clicks + 1
 
 # ---------------------------------------------------------------- scores
-policy = data.baseline(period)
+policy = data.policy_for(period)
 months = data.periods()
 prev = shift(period, -1)
 snap = data.snapshot(period)

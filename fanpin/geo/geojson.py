@@ -32,10 +32,17 @@ def _geometries(fc: Mapping) -> tuple[list[str], list]:
 def map_view(fc: Mapping, codes: Iterable[str] | None = None, width_px: int = 900, height_px: int = 560) -> dict[str, float]:
     """Centre and zoom that fit the chosen features (all when None) in a ``width_px`` x ``height_px`` map.
 
-    deck.gl's web-mercator world is 512 pixels wide at zoom 0 (not 256 as for raster tiles).
+    deck.gl's (and MapLibre's, under plotly's ``choropleth_map``) web-mercator world is 512 pixels
+    wide at zoom 0 (not 256 as for raster tiles); latitude spans are stretched by 1/cos(lat).
+    Features without a geometry are left out.  The one view rule for the risk map and the
+    simulator's township map.
     """
     wanted = set(codes) if codes is not None else None
-    geoms = [shape(f["geometry"]) for f in fc["features"] if wanted is None or f["properties"]["region_code"] in wanted]
+    geoms = [
+        shape(f["geometry"])
+        for f in fc["features"]
+        if f.get("geometry") and (wanted is None or f["properties"]["region_code"] in wanted)
+    ]
     if not geoms:
         return {"longitude": 0.0, "latitude": 0.0, "zoom": 1.0}
     minx, miny, maxx, maxy = shapely.total_bounds(np.array(geoms, dtype=object))
@@ -94,6 +101,34 @@ def _code_of(props: Mapping) -> str | None:
     return None
 
 
+def _check_feature(i: int, feat: object, seen: dict[str, int]) -> dict | GeoProblem:
+    """Feature ``i`` with ``properties.region_code`` set, or the first reason it cannot be used
+    (its code is noted in ``seen``, so a second feature with the same code is refused)."""
+    if not isinstance(feat, Mapping):
+        return GeoProblem("bad_geometry", feature=i, detail="not a Feature")
+    props = feat.get("properties") or {}
+    code = _code_of(props) if isinstance(props, Mapping) else None
+    if code is None:
+        return GeoProblem("no_code", feature=i)
+    if code in seen:
+        return GeoProblem("duplicate_code", code=code, feature=i)
+    seen[code] = i
+    geom = feat.get("geometry")
+    if not isinstance(geom, Mapping) or geom.get("type") not in ("Polygon", "MultiPolygon"):
+        kind = geom.get("type") if isinstance(geom, Mapping) else None
+        return GeoProblem("bad_geometry", code=code, feature=i, detail=str(kind))
+    try:
+        g = shape(geom)
+    except Exception as exc:  # noqa: BLE001 -- shapely raises several types for malformed rings
+        return GeoProblem("invalid_geometry", code=code, feature=i, detail=str(exc))
+    if g.is_empty or not g.is_valid:
+        return GeoProblem("invalid_geometry", code=code, feature=i, detail="empty" if g.is_empty else shapely.is_valid_reason(g))
+    minx, miny, maxx, maxy = g.bounds
+    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        return GeoProblem("not_lonlat", code=code, feature=i, detail=f"{minx:.0f}, {miny:.0f}")
+    return {"type": "Feature", "id": code, "properties": {**dict(props), "region_code": code}, "geometry": dict(geom)}
+
+
 def validate_geojson(fc_or_bytes: Mapping | bytes | str, known_codes: Iterable[str]) -> tuple[dict | None, list[GeoProblem]]:
     """Check a township FeatureCollection against the database's township codes.
 
@@ -125,43 +160,11 @@ def validate_geojson(fc_or_bytes: Mapping | bytes | str, known_codes: Iterable[s
     features: list[dict] = []
     seen: dict[str, int] = {}
     for i, feat in enumerate(fc["features"]):
-        if not isinstance(feat, Mapping):
-            problems.append(GeoProblem("bad_geometry", feature=i, detail="not a Feature"))
-            continue
-        props = feat.get("properties") or {}
-        code = _code_of(props) if isinstance(props, Mapping) else None
-        if code is None:
-            problems.append(GeoProblem("no_code", feature=i))
-            continue
-        if code in seen:
-            problems.append(GeoProblem("duplicate_code", code=code, feature=i))
-            continue
-        seen[code] = i
-        geom = feat.get("geometry")
-        if not isinstance(geom, Mapping) or geom.get("type") not in ("Polygon", "MultiPolygon"):
-            kind = geom.get("type") if isinstance(geom, Mapping) else None
-            problems.append(GeoProblem("bad_geometry", code=code, feature=i, detail=str(kind)))
-            continue
-        try:
-            g = shape(geom)
-        except Exception as exc:  # noqa: BLE001 -- shapely raises several types for malformed rings
-            problems.append(GeoProblem("invalid_geometry", code=code, feature=i, detail=str(exc)))
-            continue
-        if g.is_empty or not g.is_valid:
-            problems.append(GeoProblem("invalid_geometry", code=code, feature=i, detail="empty" if g.is_empty else shapely.is_valid_reason(g)))
-            continue
-        minx, miny, maxx, maxy = g.bounds
-        if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-            problems.append(GeoProblem("not_lonlat", code=code, feature=i, detail=f"{minx:.0f}, {miny:.0f}"))
-            continue
-        features.append(
-            {
-                "type": "Feature",
-                "id": code,
-                "properties": {**dict(props), "region_code": code},
-                "geometry": dict(geom),
-            }
-        )
+        checked = _check_feature(i, feat, seen)
+        if isinstance(checked, GeoProblem):
+            problems.append(checked)
+        else:
+            features.append(checked)
     problems += [GeoProblem("unknown_code", code=c, feature=seen[c]) for c in sorted(set(seen) - known)]
     problems += [GeoProblem("missing_code", code=c) for c in sorted(known - set(seen))]
     if problems:

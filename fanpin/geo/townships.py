@@ -1,4 +1,4 @@
-"""Where risk concentrates: township figures, hot and cold spots, map layers, township GeoJSON.
+"""Where risk concentrates: township figures, village and household points for the map.
 
 Everything here is plain numpy/pandas/shapely plus PySAL (``libpysal`` for contiguity
 weights, ``esda`` for the local Getis-Ord statistic), so the map page stays a thin view
@@ -40,11 +40,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
-from sqlalchemy.engine import Engine
 
 from fanpin.engine.scoring import TIERS, ScoreResult
-from fanpin.store.schema import households
 
 #: Metrics a township can be coloured by; the change metrics compare with last month.
 METRICS: tuple[str, ...] = ("red_share", "red", "mean_score", "red_share_change", "mean_score_change")
@@ -96,22 +93,7 @@ def _per_township(result: ScoreResult, codes: np.ndarray) -> dict[str, np.ndarra
     }
 
 
-# --------------------------------------------------------------------------- map layers
-def household_coords(engine: Engine) -> pd.DataFrame:
-    """Every household's location (``households.lon/lat``): the snapshot does not carry it.
-
-    Read here with SQLAlchemy Core because no store function serves it; the map needs it
-    only for the household layer, so it stays out of the monthly snapshot.
-    """
-    cols = [households.c.household_id, households.c.lon, households.c.lat]
-    with engine.connect() as conn:
-        rows = conn.execute(select(*cols)).all()
-    frame = pd.DataFrame(rows, columns=["household_id", "lon", "lat"])
-    frame["lon"] = frame["lon"].astype(np.float64)
-    frame["lat"] = frame["lat"].astype(np.float64)
-    return frame
-
-
+# --------------------------------------------------------------------------- village and household points
 def village_points(snapshot: pd.DataFrame, result: ScoreResult, regions: pd.DataFrame) -> pd.DataFrame:
     """One row per village with households: centroid, counts by tier, red share and mean score."""
     idx, uniques = pd.factorize(snapshot["village_code"], sort=True)  # hashing: faster than np.unique on strings
@@ -152,7 +134,7 @@ def household_points(
 ) -> pd.DataFrame:
     """Households of ``township`` (all when None) with location, score, tier and top reasons.
 
-    ``coords`` is :func:`household_coords`.  Reasons are indicator keys ordered as
+    ``coords`` is ``fanpin.store.regions.household_coords``.  Reasons are indicator keys ordered as
     ``ScoreResult.reasons`` orders them (warning lines hit first, then by contribution),
     computed for the selected rows at once.  Sorted by score, highest first.
     """

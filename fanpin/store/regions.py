@@ -1,14 +1,15 @@
-"""Regions: the county, its townships and villages, and their geometry."""
+"""Regions: the county, its townships and villages, their geometry, and where households live."""
 
 from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from fanpin.store.schema import regions
+from fanpin.store.schema import households, regions
 
 
 def load_regions(engine: Engine) -> pd.DataFrame:
@@ -37,3 +38,15 @@ def township_geojson(engine: Engine) -> dict:
         for code, name, name_en, geom in rows
     ]
     return {"type": "FeatureCollection", "features": feats}
+
+
+def household_coords(engine: Engine) -> pd.DataFrame:
+    """Every household's location (``households.lon/lat``, float64): the monthly snapshot does not
+    carry it, and only the map's household layer needs it."""
+    cols = [households.c.household_id, households.c.lon, households.c.lat]
+    with engine.connect() as conn:
+        rows = conn.execute(select(*cols)).all()
+    frame = pd.DataFrame(rows, columns=["household_id", "lon", "lat"])
+    frame["lon"] = frame["lon"].astype(np.float64)
+    frame["lat"] = frame["lat"].astype(np.float64)
+    return frame

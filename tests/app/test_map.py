@@ -12,7 +12,7 @@ from fanpin.core.i18n import label
 from fanpin.engine.policies import baseline_policy
 from fanpin.engine.scoring import Scorer
 from fanpin.geo import hotspots, townships
-from fanpin.store.regions import load_regions, township_geojson
+from fanpin.store.regions import household_coords, load_regions, township_geojson
 
 from .conftest import open_page
 
@@ -107,7 +107,7 @@ def test_choosing_a_township_shows_its_villages_and_households(app_db) -> None:
     assert sorted(vt["村代码"]) == sorted(villages["village_code"])
     assert vt["户数"].sum() == villages["households"].sum()
     assert dict(zip(vt["村代码"], vt["红色"])) == dict(zip(villages["village_code"], villages["red"]))
-    hh = townships.household_points(snap, res, town, townships.household_coords(engine))
+    hh = townships.household_points(snap, res, town, household_coords(engine))
     ht = at.dataframe[2].value
     assert ht["户编号"].tolist() == hh["household_id"].tolist()
     assert ht["风险分"].tolist() == hh["score"].tolist()

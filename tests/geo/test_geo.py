@@ -16,7 +16,7 @@ from fanpin.demo.geography import make_geography, township_adjacency
 from fanpin.engine.policies import baseline_policy
 from fanpin.engine.scoring import TIERS, Scorer, ScoreResult
 from fanpin.geo import colours, geojson, hotspots, townships
-from fanpin.store.regions import load_regions
+from fanpin.store.regions import household_coords, load_regions
 
 
 # --------------------------------------------------------------------------- helpers
@@ -212,7 +212,7 @@ def test_village_and_household_points(small_demo) -> None:
     assert (v["township_code"].reindex(by.index) == by["town"]).all()
     assert v[["lon", "lat"]].notna().all().all()
 
-    coords = townships.household_coords(engine)
+    coords = household_coords(engine)
     assert len(coords) == len(snap) and coords[["lon", "lat"]].notna().all().all()
     town = sorted(set(snap["township_code"]))[1]
     h = townships.household_points(snap, res, town, coords)
