@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from sqlalchemy.engine import Engine
 
 from fanpin.access.roles import AccessDenied, Principal, can
 from fanpin.core import fmt
@@ -24,7 +25,7 @@ DETAIL_LABELS = {
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _findings(_engine, url: str, token: str, period: int, role: str, towns: tuple[str, ...] | None, _principal: Principal) -> pd.DataFrame:  # noqa: ANN001
+def _findings(_engine: Engine, url: str, token: str, period: int, role: str, towns: tuple[str, ...] | None, _principal: Principal) -> pd.DataFrame:
     """Findings for a month, cached per role and townships until the data (or a clue, monitoring record ...) change."""
     return R.find(_engine, period, principal=_principal)
 
@@ -114,7 +115,7 @@ def detail_frame(ctx: Context, view: pd.DataFrame, rule_name: dict[str, str], na
     })
 
 
-def to_clues(engine, principal: Principal, part: pd.DataFrame, period: int) -> None:  # noqa: ANN001 - an Engine
+def to_clues(engine: Engine, principal: Principal, part: pd.DataFrame, period: int) -> None:
     """Button callback: the findings become clues; what happened is flashed on the next run."""
     try:
         n = R.findings_to_clues(engine, part, period, principal=principal)

@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TextIO
+
+from sqlalchemy.engine import Engine
 
 from fanpin import store
 from fanpin.store.engine import StoreError, sqlite_path
 
 
-def _progress_printer(stream=sys.stderr):  # noqa: ANN001, ANN202
+def _progress_printer(stream: TextIO = sys.stderr) -> Callable[[str, float], None]:
     start = time.perf_counter()
     last = [-1.0]
 
@@ -85,7 +88,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_geojson(engine) -> None:  # noqa: ANN001
+def _write_geojson(engine: Engine) -> None:
     import json
 
     from fanpin.store.engine import PROJECT_ROOT

@@ -17,7 +17,7 @@ import json
 
 import numpy as np
 import pandas as pd
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from fanpin.demo.geography import Geography, make_geography
 from fanpin.demo.panel import PanelEnd, simulate
@@ -100,7 +100,7 @@ def _assistance(rng: np.random.Generator, spec: DemoSpec, pop: Population, hids:
 
 
 # --------------------------------------------------------------------------- writing
-def _write_regions(conn, spec: DemoSpec, geo: Geography) -> None:  # noqa: ANN001
+def _write_regions(conn: Connection, spec: DemoSpec, geo: Geography) -> None:
     county = spec.county_code + "000000"
     cg = geo.county_geojson()
     c_geom = cg["features"][0]["geometry"] if cg.get("type") == "FeatureCollection" else cg.get("geometry", cg)

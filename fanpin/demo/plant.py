@@ -17,7 +17,7 @@ officials' relations and monitoring rows; no member is added or removed.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -28,6 +28,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from fanpin.access.roles import SYSTEM
 from fanpin.core.ids import id_check_char
+from fanpin.demo.spec import DemoSpec
 from fanpin.quality import rules as R
 from fanpin.store import demo as dstore
 from fanpin.store import io as sio
@@ -46,7 +47,7 @@ class _Picker:
         self.rng = rng
         self.used = used
 
-    def pick(self, candidates, n: int) -> list[str]:  # noqa: ANN001
+    def pick(self, candidates: Iterable, n: int) -> list[str]:
         c = np.array(sorted(set(map(str, candidates)) - self.used), dtype=object)
         if len(c) == 0 or n <= 0:
             return []
@@ -99,7 +100,7 @@ class _Planting:
         return sio.shift_period(self.period, months)
 
 
-def _read(engine: Engine, spec, rng: np.random.Generator) -> tuple[_Planting, dict[str, int]]:  # noqa: ANN001 - DemoSpec
+def _read(engine: Engine, spec: DemoSpec, rng: np.random.Generator) -> tuple[_Planting, dict[str, int]]:
     """Count the natural findings and load the last month's frames the plantings choose from."""
     P = int(spec.periods[-1])
     natural = R.find(engine, P, principal=SYSTEM)
@@ -366,7 +367,7 @@ def _write(engine: Engine, c: _Planting, totals: dict[str, int]) -> None:
         sio.bump_data_version(conn)
 
 
-def plant_findings(engine: Engine, spec, rng: np.random.Generator | None = None) -> dict[str, int]:  # noqa: ANN001 - DemoSpec
+def plant_findings(engine: Engine, spec: DemoSpec, rng: np.random.Generator | None = None) -> dict[str, int]:
     """Plant each rule's cases; returns rule -> expected findings in the last month (natural + planted)."""
     rng = rng if rng is not None else np.random.default_rng([int(spec.seed), 0x5E1F])
     with engine.begin() as conn:  # the roster's housing-security marks agree with the month's grade

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, Table, func, or_, select
 from sqlalchemy.engine import Connection, Engine
 
 from fanpin.store.schema import clues, dept_records, households, members, meta, monitoring, official_relations, panel
@@ -25,13 +25,13 @@ RELATION_COLUMNS: tuple[str, ...] = ("official_post", "region_code", "relative_i
 MONITORING_COLUMNS: tuple[str, ...] = ("record_id", "household_id", "period", "status")
 
 
-def _frame(conn: Connection, q, columns: Sequence[str]) -> pd.DataFrame:  # noqa: ANN001 - a Select
+def _frame(conn: Connection, q: Select, columns: Sequence[str]) -> pd.DataFrame:
     rows = conn.execute(q).fetchall()
     cols = list(zip(*rows)) if rows else [()] * len(columns)
     return pd.DataFrame({c: pd.Series(v, dtype=object) if not v else list(v) for c, v in zip(columns, cols)})
 
 
-def _pick(table, columns: Sequence[str]):  # noqa: ANN001, ANN202 - a Table, a Select
+def _pick(table: Table, columns: Sequence[str]) -> Select:
     return select(*[table.c[c] for c in columns])
 
 
