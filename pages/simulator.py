@@ -351,7 +351,7 @@ def _saaty_label(v: float) -> str:
 ctx = page_context("simulator")
 data, period, lang = ctx.data, ctx.period, ctx.lang
 scorer = data.scorer(period)
-baseline, _ = data.baseline(period).normalised()
+baseline, _ = data.policy_for(period).normalised()
 base = _baseline_result(scorer, baseline)
 
 base_json = baseline.to_json()
@@ -513,7 +513,7 @@ if not yellow < red:
 if weights is None:
     st.stop()
 try:
-    policy, rescaled = replace(baseline, name="scenario", income_line=float(income_line), cutoffs=(float(yellow), float(red)), weights=weights).normalised()
+    policy, rescaled = replace(data.set_line(baseline, period, float(income_line)), name="scenario", cutoffs=(float(yellow), float(red)), weights=weights).normalised()
 except PolicyError:
     right.error(t("simulator.no_weight"))
     st.stop()
@@ -743,7 +743,7 @@ def _compare_tab(saved: list[dict]) -> None:
             return baseline, base
         if x == "__scenario__":
             return policy, scen
-        p, _ = load_policy(data.engine, x).normalised()
+        p, _ = data.for_month(load_policy(data.engine, x), period).normalised()
         return p, scorer.run(p).copy()
 
     (pa, ra), (pb, rb) = resolve(a), resolve(b)

@@ -10,7 +10,7 @@ snapshot it is built from is shared.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -19,9 +19,11 @@ from sqlalchemy.engine import Engine
 
 from fanpin import store
 from fanpin.access.roles import Principal, scope_frame
-from fanpin.engine.policies import baseline_policy, income_line_for
+from fanpin.engine.income_line import IncomeLine
+from fanpin.engine.policies import baseline, policy_in_force
 from fanpin.engine.scoring import RiskPolicy, Scorer
 from fanpin.engine.trends import PanelScores, score_panel
+from fanpin.store import meta as meta_store
 from fanpin.store.engine import StoreError
 from fanpin.store.regions import load_regions, township_geojson
 from fanpin.ui.i18n import t
@@ -103,18 +105,17 @@ def townships_geojson(_engine: Engine, url: str, version: str) -> dict:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def income_lines(_engine: Engine, url: str, version: str) -> dict[int, float]:
-    raw = store.load_json_meta(_engine, "income_lines", {}) or {}
-    return {int(k): float(v) for k, v in raw.items()}
+    return meta_store.income_lines(_engine)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _panel_scores(_engine: Engine, url: str, version: str, policy_json: str, lines_key: str, towns: str = "") -> PanelScores:
+def _panel_scores(_engine: Engine, url: str, version: str, policy_json: str, line: IncomeLine, towns: str = "") -> PanelScores:
+    """The panel under a policy as saved; ``line`` (the policy's ``IncomeLine``) is part of the key."""
     ps = store.periods(_engine)
     frames = store.load_snapshots(_engine, ps)
     if towns:  # scores depend on the policy's fixed bounds only, so scoping first changes no one's score
         frames = {p: scope_frame(f, _towns(towns)).reset_index(drop=True) for p, f in frames.items()}
-    lines = {int(k): float(v) for k, v in (item.split(":") for item in lines_key.split(",") if item)}
-    return score_panel(frames, RiskPolicy.from_json(policy_json), lines or None)
+    return score_panel(frames, RiskPolicy.from_json(policy_json), line)
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
@@ -188,16 +189,45 @@ class Data:
     def income_lines(self) -> dict[int, float]:
         return income_lines(self.engine, self.url, self.version)
 
+    def stored_lines(self) -> IncomeLine:
+        """The yearly income lines stored with the data."""
+        return IncomeLine.stored(self.income_lines())
+
     def income_line(self, period: int) -> float | None:
-        return income_line_for(self.engine, period)
+        """The stored provincial line of the month (the year rule), or None."""
+        return self.stored_lines().stored_at(period)
+
+    def baseline_saved(self) -> RiskPolicy:
+        """The adopted policy as saved (its own line and ``line_year``), else the shipped default."""
+        return baseline(self.engine)
+
+    def policy_for(self, period: int) -> RiskPolicy:
+        """The policy in force for the month: the baseline with the line that holds for it.
+        Every page scores a month with this, so the overview, register, brief, map,
+        simulator, profile and training agree (``fanpin.engine.income_line``)."""
+        return self.for_month(self.baseline_saved(), period)
+
+    def for_month(self, policy: RiskPolicy, period: int) -> RiskPolicy:
+        """A saved policy as it scores the month (the line that holds for it under that policy)."""
+        return policy_in_force(policy, self.stored_lines(), int(period))
 
     def baseline(self, period: int) -> RiskPolicy:
-        return baseline_policy(self.engine, period)
+        """Same as ``policy_for`` (the older name)."""
+        return self.policy_for(period)
 
-    def panel_scores(self, policy: RiskPolicy) -> PanelScores:
-        lines = self.income_lines()
-        key = ",".join(f"{y}:{v}" for y, v in sorted(lines.items()))
-        return _panel_scores(self.engine, self.url, self.version, policy.to_json(), key, self.towns_key)
+    def set_line(self, policy: RiskPolicy, period: int, yuan: float) -> RiskPolicy:
+        """``policy`` with the analyst's line for the month's year (a simulated scenario)."""
+        return self.stored_lines().set_line(policy, int(period), yuan)
+
+    def panel_scores(self, policy: RiskPolicy | None = None) -> PanelScores:
+        """Every month scored under ``policy`` as saved (default: the baseline), each month with
+        the line that holds for it; a month's column equals ``Scorer.run(policy_for(month))``."""
+        policy = self.baseline_saved() if policy is None else policy
+        stored = self.stored_lines()
+        if stored.yearly and policy.line_year is None:  # its own line is never used: one cache entry per policy
+            policy = replace(policy, income_line=stored.yearly[-1][1])
+        line = IncomeLine.of(policy, stored)
+        return _panel_scores(self.engine, self.url, self.version, policy.to_json(), line, self.towns_key)
 
     def model(self):  # noqa: ANN201 - RiskModel | str | None
         """The saved risk model, a message saying why it was refused, or None when none is trained."""
