@@ -4,7 +4,7 @@
     .venv/bin/python bench/brief.py --with-model    # also train a model first (not timed), so the model section runs
 
 Target (issue 9): a brief for the default demo county in at most 20 s.  Times, as medians of
-``--repeats`` runs after one untimed warm-up, the steps of ``fanpin.brief_docx.produce``:
+``--repeats`` runs after one untimed warm-up, the steps of ``fanpin.report.document.produce``:
 compute (panel scores, summaries, hot spots, closed loop, clues, findings, model list), charts
 (matplotlib Agg), docx (python-docx) and xlsx; then the whole ``fanpin brief`` command once,
 cold, as a subprocess (interpreter start and imports included).  Snapshot caches and the model
@@ -64,6 +64,7 @@ def main() -> None:
         print(f"built the default demo in {time.perf_counter() - t0:.1f} s -> {db}")
 
     from fanpin import store
+    from fanpin.access.roles import Principal
     from fanpin.core.periods import parse_period
     from fanpin.model import persist, train
     from fanpin.report.document import produce
@@ -79,7 +80,7 @@ def main() -> None:
     runs: list[dict[str, float]] = []
     for i in range(args.repeats + 1):
         t0 = time.perf_counter()
-        made = produce(engine, period, "zh", "bench:brief")
+        made = produce(engine, period, "zh", principal=Principal("bench:brief", "admin"))
         total = time.perf_counter() - t0
         if i:  # the first run warms caches and imports
             runs.append({**made.seconds, "total": total})

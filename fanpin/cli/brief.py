@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import sys
 from pathlib import Path
 
@@ -18,17 +17,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     b.set_defaults(func=cmd_brief)
 
 
-def actor() -> str:
-    """The CLI's audit actor: the OS user, prefixed ``cli:``."""
-    try:
-        user = getpass.getuser()
-    except Exception:  # noqa: BLE001 - no user name in a bare container
-        user = "unknown"
-    return f"cli:{user}"
-
-
 def cmd_brief(args: argparse.Namespace) -> int:
     from fanpin import store
+    from fanpin.access.roles import system_principal
     from fanpin.core.periods import format_period, parse_period
     from fanpin.report.charts import FontMissing, cjk_font_path
     from fanpin.report.document import produce
@@ -60,7 +51,7 @@ def cmd_brief(args: argparse.Namespace) -> int:
     if period not in available:
         span = f"{format_period(available[0], 'en')}..{format_period(available[-1], 'en')}" if available else "none"
         return fail(f"no panel data for {format_period(period, 'en')} (months in the database: {span})")
-    made = produce(engine, period, args.lang, actor())
+    made = produce(engine, period, args.lang, principal=system_principal())  # audit actor cli:<os user>
     out.write_bytes(made.docx)
     xlsx.write_bytes(made.xlsx)
     s = made.seconds

@@ -11,12 +11,17 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
+from collections.abc import Iterable
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from fanpin.core.i18n import label, translate
 from fanpin.core.periods import format_period
+
+if TYPE_CHECKING:
+    from fanpin.report.brief import Brief
 
 #: The CJK family asked for (matplotlib's font list, then fontconfig's ``fc-match``).
 CJK_FAMILY = "Noto Sans CJK SC"
@@ -50,7 +55,7 @@ def _rc() -> dict:
     return {"font.family": "sans-serif", "font.sans-serif": [CJK_FAMILY, "DejaVu Sans"], "axes.unicode_minus": False, "font.size": 9}
 
 
-def _figure(width: float, height: float, ncols: int = 1):  # noqa: ANN202
+def _figure(width: float, height: float, ncols: int = 1):  # noqa: ANN202 - (matplotlib Figure, Axes)
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -60,23 +65,23 @@ def _figure(width: float, height: float, ncols: int = 1):  # noqa: ANN202
     return fig, axes
 
 
-def _png(fig) -> bytes:  # noqa: ANN001
+def _png(fig) -> bytes:  # noqa: ANN001 - a matplotlib Figure
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI)
     return buf.getvalue()
 
 
-def _style(ax) -> None:  # noqa: ANN001
+def _style(ax) -> None:  # noqa: ANN001 - a matplotlib Axes
     ax.spines[["top", "right"]].set_visible(False)
     ax.grid(axis="y", color="#dddddd", linewidth=0.6)
     ax.set_axisbelow(True)
 
 
-def _months(periods, lang: str) -> list[str]:  # noqa: ANN001
+def _months(periods: Iterable[int], lang: str) -> list[str]:
     return [format_period(p, "en") if lang == "en" else f"{p // 100 % 100:02d}/{p % 100:02d}" for p in periods]
 
 
-def trend_chart(brief, lang: str) -> bytes:  # noqa: ANN001 - fanpin.brief.Brief
+def trend_chart(brief: Brief, lang: str) -> bytes:
     """Red and yellow households per month (left); mean score and share below the line (right)."""
     import matplotlib
 
@@ -106,7 +111,7 @@ def trend_chart(brief, lang: str) -> bytes:  # noqa: ANN001 - fanpin.brief.Brief
         return _png(fig)
 
 
-def township_chart(brief, lang: str) -> bytes:  # noqa: ANN001
+def township_chart(brief: Brief, lang: str) -> bytes:
     """Each township's red share this month (bars, hot spots outlined) and last month (ticks)."""
     import matplotlib
 
@@ -134,7 +139,7 @@ def township_chart(brief, lang: str) -> bytes:  # noqa: ANN001
         return _png(fig)
 
 
-def clue_chart(brief, lang: str) -> bytes | None:  # noqa: ANN001
+def clue_chart(brief: Brief, lang: str) -> bytes | None:
     """The month's clues by risk type (None when there are none)."""
     import matplotlib
 
@@ -155,7 +160,7 @@ def clue_chart(brief, lang: str) -> bytes | None:  # noqa: ANN001
         return _png(fig)
 
 
-def charts(brief, lang: str) -> dict[str, bytes]:  # noqa: ANN001
+def charts(brief: Brief, lang: str) -> dict[str, bytes]:
     """Every chart of the brief, by name (a chart with nothing to show is left out)."""
     out = {"trend": trend_chart(brief, lang), "townships": township_chart(brief, lang)}
     c = clue_chart(brief, lang)

@@ -1,6 +1,6 @@
 """The monthly brief as a Word document (python-docx) and its workbook; producing one is audited.
 
-``render_docx`` lays out a computed :class:`fanpin.brief.Brief`; every number in
+``render_docx`` lays out a computed :class:`fanpin.report.brief.Brief`; every number in
 its text is formatted from the Brief's fields (which come from the dashboard's
 own functions), never computed here.  The Normal, Title and Heading styles get
 an East-Asian font (``w:eastAsia`` on ``w:rFonts``) so that Word and
@@ -21,20 +21,23 @@ from datetime import date
 import pandas as pd
 from sqlalchemy.engine import Engine
 
+from fanpin.access.roles import Principal
 from fanpin.core import fmt
 from fanpin.core.i18n import label, translate
 from fanpin.core.periods import format_period
-from fanpin.report.brief import (
+from fanpin.engine.trends import PanelScores
+from fanpin.report import actions as A
+from fanpin.report.actions import (
     LIST_ROWS,
     MODEL_THRESHOLD,
     RED_SHARE_RISE,
     RED_SHARE_RISE_MIN_PP,
     RED_SHARE_WINDOW,
-    Brief,
     action_text,
-    source_label,
-    tables,
 )
+from fanpin.report.brief import Brief
+from fanpin.report.tables import source_label, tables
+from fanpin.workflow.common import DUE_DAYS
 
 #: East-Asian font named in the document (installed by scripts/system-deps.sh; Word substitutes its own CJK font if absent).
 EAST_ASIA_FONT = "Noto Sans CJK SC"
@@ -45,7 +48,7 @@ def _sep(lang: str) -> str:
     return "、" if lang == "zh" else ", "
 
 
-def _set_fonts(doc) -> None:  # noqa: ANN001
+def _set_fonts(doc) -> None:  # noqa: ANN001 - a python-docx Document
     """Latin and East-Asian fonts on the styles the brief uses (theme fonts removed: they win otherwise)."""
     from docx.oxml import OxmlElement
     from docx.oxml.ns import qn
@@ -87,7 +90,7 @@ def _cell_text(v: object) -> str:
     return str(v)
 
 
-def _table(doc, frame: pd.DataFrame, widths: list[float] | None = None, font_pt: float = 8.5) -> None:  # noqa: ANN001
+def _table(doc, frame: pd.DataFrame, widths: list[float] | None = None, font_pt: float = 8.5) -> None:  # noqa: ANN001 - a python-docx Document
     """A grid table with a bold header row; one ``add_row`` per row (python-docx cell lookups are slow)."""
     from docx.shared import Cm, Pt
 
@@ -112,7 +115,7 @@ def _table(doc, frame: pd.DataFrame, widths: list[float] | None = None, font_pt:
     doc.add_paragraph()  # a gap before whatever follows (a chart would touch the table)
 
 
-def _picture(doc, png: bytes | None, width_cm: float = 16.0) -> None:  # noqa: ANN001
+def _picture(doc, png: bytes | None, width_cm: float = 16.0) -> None:  # noqa: ANN001 - a python-docx Document
     from docx.shared import Cm
 
     if png:
@@ -254,20 +257,28 @@ def findings_text(brief: Brief, lang: str) -> str:
 
 
 def render_docx(brief: Brief, lang: str = "zh", charts: dict[str, bytes] | None = None) -> bytes:
-    """The brief as .docx bytes; ``charts`` from fanpin.brief_charts.charts (drawn here when None)."""
+    """The brief as .docx bytes; ``charts`` from fanpin.report.charts.charts (drawn here when None)."""
     from docx import Document
-    from docx.shared import Cm, Pt
-
-    from fanpin.report import brief as B
 
     if charts is None:
         from fanpin.report.charts import charts as draw
 
         charts = draw(brief, lang)
-    T = lambda k, **kw: translate(f"brief.{k}", lang, **kw)
     tabs = tables(brief, lang)
     doc = Document()
     _set_fonts(doc)
+    _title(doc, brief, lang)
+    _sections(doc, brief, lang, tabs, charts)
+    _appendix(doc, brief, lang, tabs)
+    buf = io.BytesIO()
+    doc.save(buf)
+    return buf.getvalue()
+
+
+def _title(doc, brief: Brief, lang: str) -> None:  # noqa: ANN001 - a python-docx Document
+    from docx.shared import Cm, Pt
+
+    T = lambda k, **kw: translate(f"brief.{k}", lang, **kw)
     for sec in doc.sections:
         sec.left_margin = sec.right_margin = Cm(2.2)
         sec.top_margin = sec.bottom_margin = Cm(2.0)
@@ -281,6 +292,10 @@ def render_docx(brief: Brief, lang: str = "zh", charts: dict[str, bytes] | None 
     if brief.scope is not None:
         doc.add_paragraph(T("scope", townships=_sep(lang).join(brief.name(c, lang) for c in sorted(brief.scope))))
 
+
+def _sections(doc, brief: Brief, lang: str, tabs: dict[str, pd.DataFrame], charts: dict[str, bytes]) -> None:  # noqa: ANN001 - a python-docx Document
+    """Headline, townships, clues, orders, monitoring, model, findings, actions: text, then table."""
+    T = lambda k, **kw: translate(f"brief.{k}", lang, **kw)
     doc.add_heading(T("h.headline"), level=1)
     doc.add_paragraph(headline_text(brief, lang))
     if brief.prev_period is None:
@@ -329,35 +344,32 @@ def render_docx(brief: Brief, lang: str = "zh", charts: dict[str, bytes] | None 
     else:
         doc.add_paragraph(T("p.no_actions"))
 
+
+def _appendix(doc, brief: Brief, lang: str, tabs: dict[str, pd.DataFrame]) -> None:  # noqa: ANN001 - a python-docx Document
+    """The newly red households (masked) and the notes: sources, privacy, the rules' thresholds."""
+    from docx.shared import Pt
+
+    T = lambda k, **kw: translate(f"brief.{k}", lang, **kw)
     doc.add_heading(T("h.appendix", n=LIST_ROWS), level=1)
     if len(tabs["newly_red"]):
         _table(doc, tabs["newly_red"], widths=[3.3, 1.5, 1.5, 1.2, 3.4, 1.2, 1.2, 2.0], font_pt=7.5)
     else:
         doc.add_paragraph(T("p.no_newly_red"))
-
     doc.add_heading(T("h.notes"), level=2)
-    from fanpin.workflow.common import DUE_DAYS
-
-    for text in (
-        T("note.source"),
-        T("note.privacy"),
-        T(
-            "note.rules",
-            months=RED_SHARE_WINDOW,
-            rise=fmt.pct(RED_SHARE_RISE, 0),
-            pp=f"{100 * RED_SHARE_RISE_MIN_PP:g}",
-            overdue=B.OVERDUE_MIN,
-            days=DUE_DAYS,
-            newly=B.NEWLY_RED_MIN,
-            rising=B.RISING_MIN,
-            threshold=fmt.pct(MODEL_THRESHOLD, 0),
-        ),
-    ):
+    rules = T(
+        "note.rules",
+        months=RED_SHARE_WINDOW,
+        rise=fmt.pct(RED_SHARE_RISE, 0),
+        pp=f"{100 * RED_SHARE_RISE_MIN_PP:g}",
+        overdue=A.OVERDUE_MIN,
+        days=DUE_DAYS,
+        newly=A.NEWLY_RED_MIN,
+        rising=A.RISING_MIN,
+        threshold=fmt.pct(MODEL_THRESHOLD, 0),
+    )
+    for text in (T("note.source"), T("note.privacy"), rules):
         p = doc.add_paragraph(text)
         p.runs[0].font.size = Pt(8.5)
-    buf = io.BytesIO()
-    doc.save(buf)
-    return buf.getvalue()
 
 
 def document_text(docx_bytes: bytes) -> str:
@@ -385,28 +397,29 @@ def produce(
     engine: Engine,
     period: int,
     lang: str,
-    actor: str,
     *,
-    ps=None,  # noqa: ANN001 - PanelScores the page already holds
+    principal: Principal,
+    ps: PanelScores | None = None,  # the panel the page already holds
     policy_name: str | None = None,
-    principal=None,  # noqa: ANN001 - fanpin.access.Principal
     model: object = None,
     use_saved_model: bool = True,
     model_scores: pd.DataFrame | None = None,
     today: date | None = None,
 ) -> Produced:
-    """Compute, draw, write the .docx and .xlsx, and record one ``brief`` audit row.
+    """Compute, draw, write the .docx and .xlsx, and record one ``brief`` audit row (actor:
+    ``principal.actor``; ``compute_brief`` checks the principal).
 
     ``use_saved_model``: load the saved model (the CLI); the page passes ``model`` itself.
     """
     from fanpin.access import audit
-    from fanpin.report.brief import compute_brief, xlsx_bytes
+    from fanpin.report.brief import compute_brief
     from fanpin.report.charts import charts as draw
+    from fanpin.report.tables import xlsx_bytes
 
     secs: dict[str, float] = {}
     t0 = time.perf_counter()
     kw = {} if (use_saved_model and model is None) else {"model": model}
-    b = compute_brief(engine, period, ps=ps, policy_name=policy_name, principal=principal, model_scores=model_scores, today=today, **kw)
+    b = compute_brief(engine, period, principal=principal, ps=ps, policy_name=policy_name, model_scores=model_scores, today=today, **kw)
     secs["compute"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     pngs = draw(b, lang)
@@ -419,7 +432,7 @@ def produce(
     secs["xlsx"] = time.perf_counter() - t0
     audit.record(
         engine,
-        actor,
+        principal.actor,
         "brief",
         target=str(int(period)),
         detail={

@@ -16,8 +16,9 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from fanpin import store
+from fanpin.access.roles import SYSTEM, Principal
 from fanpin.core import fmt
-from fanpin.engine.policies import baseline_policy
+from fanpin.engine.policies import baseline_policy, stored_lines
 from fanpin.engine.summary import (
     MonthSummary,
     month_summary,
@@ -25,7 +26,9 @@ from fanpin.engine.summary import (
     trend_frame,
 )
 from fanpin.engine.trends import score_panel
+from fanpin.report import actions as A
 from fanpin.report import brief as B
+from fanpin.report import tables as T
 from fanpin.report.document import document_text, headline_text, produce, render_docx
 from fanpin.store import schema as S
 from fanpin.workflow.common import as_of_date
@@ -34,13 +37,12 @@ from tests.conftest import copy_sqlite
 
 ROOT = Path(__file__).resolve().parents[2]
 TODAY = date(2026, 1, 15)
+LEADER = Principal("test:brief", "leader")
 
 
 def _panel(engine, period: int):
     periods = store.periods(engine)
-    raw = store.load_json_meta(engine, "income_lines", {})
-    lines = {int(k): float(v) for k, v in raw.items()}
-    return score_panel(store.load_snapshots(engine, periods), baseline_policy(engine, period), lines)
+    return score_panel(store.load_snapshots(engine, periods), baseline_policy(engine, period), stored_lines(engine))
 
 
 @pytest.fixture(scope="module")
@@ -56,11 +58,11 @@ def worked(small_demo, tmp_path_factory):
         hids = [r[0] for r in conn.execute(select(S.households.c.household_id).order_by(S.households.c.household_id).limit(9))]
         town = dict(conn.execute(select(S.households.c.household_id, S.households.c.township_code).where(S.households.c.household_id.in_(hids))).fetchall())
     for i, h in enumerate(hids):
-        oid = create_order(eng, assignee_kind="township", assignee=town[h], actor="t", household_id=h, now=start + timedelta(days=i))
+        oid = create_order(eng, assignee_kind="township", assignee=town[h], principal=SYSTEM, household_id=h, now=start + timedelta(days=i))
         if i < 3:  # decided within 4..6 days: into monitoring this month
-            decide_order(eng, oid, 1, included=True, actor="t", period=period, category="marginal", risk_types=["illness"], now=start + timedelta(days=i + 4))
+            decide_order(eng, oid, 1, included=True, principal=SYSTEM, period=period, category="marginal", risk_types=["illness"], now=start + timedelta(days=i + 4))
         elif i == 3:
-            decide_order(eng, oid, 1, included=False, actor="t", period=period, reason="income fine", now=start + timedelta(days=20))
+            decide_order(eng, oid, 1, included=False, principal=SYSTEM, period=period, reason="income fine", now=start + timedelta(days=20))
     return eng, spec
 
 
@@ -68,13 +70,13 @@ def worked(small_demo, tmp_path_factory):
 def made(worked):
     engine, spec = worked
     period = spec.periods[-1]
-    return produce(engine, period, "zh", "test:brief", today=TODAY)
+    return produce(engine, period, "zh", principal=LEADER, today=TODAY)
 
 
 @pytest.fixture(scope="module")
 def made_en(worked):
     engine, spec = worked
-    return produce(engine, spec.periods[-1], "en", "test:brief", today=TODAY)
+    return produce(engine, spec.periods[-1], "en", principal=LEADER, today=TODAY)
 
 
 # --------------------------------------------------------------------------- figures = the dashboard's figures
@@ -127,7 +129,7 @@ def test_township_table_and_trend_match_the_domain_functions(worked, made) -> No
 def test_closed_loop_and_monitoring_figures(worked, made) -> None:
     engine, spec = worked
     period = spec.periods[-1]
-    loop = closed_loop(engine, as_of_date(period, TODAY))
+    loop = closed_loop(engine, as_of_date(period, TODAY), principal=LEADER)
     assert (made.brief.loop.orders, made.brief.loop.decided, made.brief.loop.overdue) == (loop.orders, loop.decided, loop.overdue) == (9, 4, 6)
     assert loop.median_days == pytest.approx(4.0)  # 4, 4, 4 and 20 days
     # overdue at the month's end: 5 undecided orders past their 15 days, and the one decided after 20 days
@@ -138,7 +140,7 @@ def test_closed_loop_and_monitoring_figures(worked, made) -> None:
     assert made.brief.monitoring.entered == 3
     from fanpin.workflow.monitoring import register
 
-    assert made.brief.monitoring.monitored_end == len(register(engine))  # the register page's count (the last month)
+    assert made.brief.monitoring.monitored_end == len(register(engine, principal=LEADER))  # the register page's count (the last month)
     assert "本月新识别纳入监测 3 户" in text
 
 
@@ -172,7 +174,7 @@ def test_no_saved_model_is_said(made) -> None:
 
 def test_a_refused_model_is_said(worked) -> None:
     engine, spec = worked
-    b = B.compute_brief(engine, spec.periods[-1], model="trained on another schema", today=TODAY)
+    b = B.compute_brief(engine, spec.periods[-1], principal=LEADER, model="trained on another schema", today=TODAY)
     assert b.model_status == "refused" and b.model_candidates is None
     assert "trained on another schema" in document_text(render_docx(b, "en"))
 
@@ -190,12 +192,12 @@ def test_the_models_list_is_predict_candidates_masked(worked, trained) -> None:
 
     engine, spec = worked
     period = spec.periods[-1]
-    b = B.compute_brief(engine, period, model=trained, today=TODAY)
+    b = B.compute_brief(engine, period, principal=LEADER, model=trained, today=TODAY)
     scores = suggest.score_period(trained, engine, period)
-    expected = suggest.candidates(scores, suggest.monitored_households(engine) | suggest.sent_households(engine), B.MODEL_THRESHOLD, limit=len(scores))
+    expected = suggest.candidates(scores, suggest.monitored_households(engine) | suggest.sent_households(engine), A.MODEL_THRESHOLD, limit=len(scores))
     assert b.model_status == "ok" and b.model_horizon == 3
     assert b.model_candidates_total == len(expected)
-    assert b.model_candidates["household_id"].tolist() == expected.index[: B.LIST_ROWS].astype(str).tolist()
+    assert b.model_candidates["household_id"].tolist() == expected.index[: A.LIST_ROWS].astype(str).tolist()
     assert all("*" in n for n in b.model_candidates["name"].dropna())
     text = document_text(render_docx(b, "zh"))
     assert f"尚未纳入监测也未推送线索的农户共 {len(expected)} 户" in text
@@ -204,11 +206,9 @@ def test_the_models_list_is_predict_candidates_masked(worked, trained) -> None:
 
 
 def test_a_case_workers_brief_lists_only_their_townships(worked) -> None:
-    from fanpin.access.roles import Principal
-
     engine, spec = worked
     period = spec.periods[-1]
-    full = B.compute_brief(engine, period, today=TODAY, model=None)
+    full = B.compute_brief(engine, period, principal=LEADER, today=TODAY, model=None)
     towns = frozenset(full.townships["township_code"].iloc[:2])
     b = B.compute_brief(engine, period, principal=Principal("cw", "case_worker", towns), today=TODAY, model=None)
     assert set(b.newly_red["township_code"]) <= towns
@@ -252,7 +252,7 @@ def test_producing_a_brief_is_audited(worked) -> None:
     a = S.audit_log.c
     with engine.connect() as conn:
         before = conn.execute(select(func.count()).select_from(S.audit_log).where(a.action == "brief")).scalar()
-    produce(engine, spec.periods[-2], "zh", "test:auditor", today=TODAY)
+    produce(engine, spec.periods[-2], "zh", principal=Principal("test:auditor", "analyst"), today=TODAY)
     with engine.connect() as conn:
         rows = conn.execute(select(a.actor, a.target, a.detail).where(a.action == "brief").order_by(a.audit_id)).fetchall()
     assert len(rows) == before + 1
@@ -261,11 +261,21 @@ def test_producing_a_brief_is_audited(worked) -> None:
     assert '"lang": "zh"' in detail and '"masked": true' in detail
 
 
+def test_a_brief_needs_a_principal(worked) -> None:
+    from fanpin.access.roles import AccessDenied
+
+    engine, spec = worked
+    with pytest.raises(AccessDenied):
+        B.compute_brief(engine, spec.periods[-1], principal=None, model=None, today=TODAY)
+    with pytest.raises(TypeError):
+        produce(engine, spec.periods[-1], "zh", "test:actor", today=TODAY)  # no separate actor any more
+
+
 def test_xlsx_cells_are_escaped(made) -> None:
     b = made.brief
     code = b.townships["township_code"].iloc[0]
     b2 = B.Brief(**{**b.__dict__, "names": {"zh": {**b.names["zh"], code: "=HYPERLINK(\"http://x\")"}, "en": b.names["en"]}})
-    wb = load_workbook(io.BytesIO(B.xlsx_bytes(b2, "zh")))
+    wb = load_workbook(io.BytesIO(T.xlsx_bytes(b2, "zh")))
     values = [c for row in wb["乡镇排名"].iter_rows(values_only=True) for c in row]
     assert "'=HYPERLINK(\"http://x\")" in values
     assert not any(isinstance(v, str) and v.startswith("=") for v in values)
@@ -297,7 +307,7 @@ def test_red_share_rule_needs_the_relative_and_the_absolute_rise() -> None:
             "D": [0.10, 0.05],  # too short for the window
         }
     )
-    acts = B.rule_red_share_rising(t, NO_EVENTS)
+    acts = A.rule_red_share_rising(t, NO_EVENTS)
     assert [(a.code, a.township_code) for a in acts] == [("red_share_rising", "A")]
     assert acts[0].params["rise"] == pytest.approx(0.4)
 
@@ -305,15 +315,15 @@ def test_red_share_rule_needs_the_relative_and_the_absolute_rise() -> None:
 def test_red_share_rule_names_the_area_event() -> None:
     t = _townships({"990101003000": [0.05, 0.06, 0.08, 0.10]})
     ev = pd.DataFrame({"period": [202407], "event_type": ["flood"], "township_code": ["990101003000"]})
-    (a,) = B.rule_red_share_rising(t, ev)
+    (a,) = A.rule_red_share_rising(t, ev)
     assert a.code == "red_share_rising_event" and a.params["event"] == "flood" and a.params["month"] == 202407
 
 
 def test_overdue_rule_threshold() -> None:
-    bt = pd.DataFrame({"township_code": ["A", "B", "C"], "orders": [30, 9, 4], "overdue": [B.OVERDUE_MIN, B.OVERDUE_MIN - 1, 4], "overdue_share": [0.1, 0.2, 1.0], "median_days": [3.0, 4.0, 5.0]})
-    acts = B.rule_overdue(bt)
+    bt = pd.DataFrame({"township_code": ["A", "B", "C"], "orders": [30, 9, 4], "overdue": [A.OVERDUE_MIN, A.OVERDUE_MIN - 1, 4], "overdue_share": [0.1, 0.2, 1.0], "median_days": [3.0, 4.0, 5.0]})
+    acts = A.rule_overdue(bt)
     assert [(a.township_code, a.params["overdue"], a.params["orders"]) for a in acts] == [("A", 5, 30)]
-    assert B.rule_overdue(bt.iloc[0:0]) == []
+    assert A.rule_overdue(bt.iloc[0:0]) == []
 
 
 def _loop(median: float | None) -> ClosedLoop:
@@ -322,10 +332,10 @@ def _loop(median: float | None) -> ClosedLoop:
 
 
 def test_slow_decision_rule() -> None:
-    assert B.rule_slow_decisions(_loop(15.0)) == []
-    assert B.rule_slow_decisions(_loop(None)) == []
-    (a,) = B.rule_slow_decisions(_loop(15.5))
-    assert a.params == {"median": 15.5, "days": B.MEDIAN_DAYS_TARGET}
+    assert A.rule_slow_decisions(_loop(15.0)) == []
+    assert A.rule_slow_decisions(_loop(None)) == []
+    (a,) = A.rule_slow_decisions(_loop(15.5))
+    assert a.params == {"median": 15.5, "days": A.MEDIAN_DAYS_TARGET}
 
 
 def _summary(newly: int, rising: int) -> MonthSummary:
@@ -333,36 +343,36 @@ def _summary(newly: int, rising: int) -> MonthSummary:
 
 
 def test_count_rules() -> None:
-    assert B.rule_newly_red(_summary(B.NEWLY_RED_MIN - 1, 0)) == []
-    assert B.rule_newly_red(_summary(B.NEWLY_RED_MIN, 0))[0].params["n"] == B.NEWLY_RED_MIN
-    assert B.rule_rising(_summary(0, B.RISING_MIN - 1)) == []
-    assert B.rule_rising(_summary(0, B.RISING_MIN))[0].params["n"] == B.RISING_MIN
-    assert B.rule_model_candidates("none", 50) == []
-    assert B.rule_model_candidates("ok", 0) == []
-    assert B.rule_model_candidates("ok", 3)[0].params == {"n": 3, "threshold": B.MODEL_THRESHOLD}
+    assert A.rule_newly_red(_summary(A.NEWLY_RED_MIN - 1, 0)) == []
+    assert A.rule_newly_red(_summary(A.NEWLY_RED_MIN, 0))[0].params["n"] == A.NEWLY_RED_MIN
+    assert A.rule_rising(_summary(0, A.RISING_MIN - 1)) == []
+    assert A.rule_rising(_summary(0, A.RISING_MIN))[0].params["n"] == A.RISING_MIN
+    assert A.rule_model_candidates("none", 50) == []
+    assert A.rule_model_candidates("ok", 0) == []
+    assert A.rule_model_candidates("ok", 3)[0].params == {"n": 3, "threshold": A.MODEL_THRESHOLD}
 
 
 def test_new_hotspot_rule() -> None:
     t = _townships({"A": [0.1], "B": [0.1], "C": [0.1]}, hot={"A": ("hot", "not_significant"), "B": ("hot", "hot"), "C": ("not_significant", "hot")})
-    assert [a.township_code for a in B.rule_new_hotspots(t)] == ["A"]
+    assert [a.township_code for a in A.rule_new_hotspots(t)] == ["A"]
 
 
 def test_findings_rule_counts_high_severity_only() -> None:
     f = pd.DataFrame({"rule": ["x", "y", "z"], "severity": ["high", "high", "low"], "findings": [2, 5, 40], "households": [2, 5, 40]})
-    (a,) = B.rule_findings(f)
+    (a,) = A.rule_findings(f)
     assert a.params == {"n": 7, "rule": "y", "top": 5}
-    assert B.rule_findings(f[f["severity"] == "low"]) == []
-    assert B.rule_findings(None) == []
+    assert A.rule_findings(f[f["severity"] == "low"]) == []
+    assert A.rule_findings(None) == []
 
 
 def test_actions_are_ordered_capped_and_worded(made) -> None:
     b = made.brief
     t = _townships({c: [0.01, 0.01, 0.01, 0.2] for c in b.townships["township_code"]})
     b2 = B.Brief(**{**b.__dict__, "townships": t.assign(red_share_change=0.0)})
-    acts = B.suggest_actions(b2)
-    assert len(acts) == B.MAX_ACTIONS
+    acts = A.suggest_actions(b2)
+    assert len(acts) == A.MAX_ACTIONS
     assert [a.priority for a in acts] == sorted(a.priority for a in acts)
-    text = B.action_text(acts[0], b2, "zh")
+    text = A.action_text(acts[0], b2, "zh")
     assert b2.name(acts[0].township_code, "zh") in text and "1900%" in text
 
 
@@ -428,7 +438,7 @@ def test_brief_on_each_backend(db_url: str) -> None:
     spec = DemoSpec(households=300, months=6, start=202401, townships=5, villages=15, seed=3)
     build_demo(engine, spec)
     period = spec.periods[-1]
-    made = produce(engine, period, "zh", "test:backend", today=TODAY)
+    made = produce(engine, period, "zh", principal=LEADER, today=TODAY)
     assert made.brief.summary == month_summary(_panel(engine, period), period)
     with engine.connect() as conn:
         n = conn.execute(select(func.count()).select_from(S.clues).where(S.clues.c.period == period, S.clues.c.status != "merged")).scalar()
