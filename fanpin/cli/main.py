@@ -8,10 +8,11 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 
 from fanpin import store
-from fanpin.store.engine import StoreError, sqlite_path
+from fanpin.store.engine import StoreError, is_corruption, sqlite_path
 
 
 def _progress_printer(stream: TextIO = sys.stderr) -> Callable[[str, float], None]:
@@ -258,6 +259,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except StoreError as exc:
         print(f"fanpin: {exc}", file=sys.stderr)
+        return 2
+    except sa_exc.DatabaseError as exc:  # a damaged file found only when its pages are read
+        if not is_corruption(exc):
+            raise
+        print(f"fanpin: the database file is damaged ({getattr(exc, 'orig', exc)}): restore it from a backup", file=sys.stderr)
         return 2
 
 

@@ -286,3 +286,17 @@ def test_demo_does_not_replace_a_real_database_without_force(tmp_path) -> None:
     code = main(["--db", url, "demo", *DEMO_ARGS])
     assert code != 0
     assert [p["name"] for p in list_policies(store.make_engine(url))] == ["the bureau's adopted scenario"]
+
+
+def test_db_status_on_a_file_with_damaged_data_pages_says_so(small_demo, tmp_path, capsys) -> None:
+    """A valid header and schema, wrecked panel pages: a message and exit 2, not a traceback (issue 17, item 6)."""
+    from fanpin.cli.main import main
+    from tests.app.test_errors_db import _wreck_panel_pages
+    from tests.conftest import copy_sqlite
+
+    path = tmp_path / "damaged.db"
+    url = copy_sqlite(small_demo[0], path)
+    _wreck_panel_pages(path)
+    assert main(["db", "status", "--db", url]) == 2
+    err = capsys.readouterr().err
+    assert "damaged" in err and "Traceback" not in err
