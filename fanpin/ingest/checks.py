@@ -79,7 +79,9 @@ def duplicates(cells: Cells, keys: Sequence[str]) -> None:
     frame = frame.astype(str)
     dup = frame.duplicated(keep="first").to_numpy() & present
     if dup.any():
-        first = frame.reset_index().groupby(list(frame.columns), sort=False)["index"].transform("first").to_numpy()
+        # dropna=False: pandas 3 keeps a missing key as NaN even after astype(str), and a row with a
+        # missing key (a refused month) would otherwise get no "first" row at all
+        first = frame.reset_index().groupby(list(frame.columns), sort=False, dropna=False)["index"].transform("first").to_numpy(dtype=np.int64)
         other = np.array(cells.grid.row_numbers)[first]
         column = keys[-1] if keys else (next(iter(cells.cols)) if cells.cols else "")
         cells.add(dup, column, "duplicate_row", row_params={"other": other})
