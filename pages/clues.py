@@ -60,13 +60,13 @@ def run_action(fn, *args: object, ok: str, order: int | None = None, **kwargs: o
         return False
     ss["_cl_flash"] = ok
     if order is not None:
-        ss.setdefault("_cl_seen", {})[order] = orders_mod.get_order(engine, order)["version"]
+        ss.setdefault("_cl_seen", {})[order] = orders_mod.get_order(engine, order, principal=me)["version"]
     return True
 
 
 def on_generate() -> None:
     try:
-        n = clues.generate_scoring_clues(engine, period, data.panel_scores(data.baseline(period)), principal=me)
+        n = clues.generate_scoring_clues(engine, period, data.panel_scores(), principal=me)
     except AccessDenied as exc:
         ss["_cl_error"] = error_text(exc)
         return
@@ -78,7 +78,7 @@ def on_create(picked: list[int], assignee_key: str) -> None:
     try:
         oid = orders_mod.create_order(
             engine, clue_ids=picked, household_id=(ss.get("cl_hid") or "").strip() or None, assignee_kind=kind,
-            assignee=ss.get(assignee_key), actor=actor, due_days=int(ss.get("cl_due", common.DUE_DAYS)), principal=me,
+            assignee=ss.get(assignee_key), due_days=int(ss.get("cl_due", common.DUE_DAYS)), principal=me,
         )
     except (common.WorkflowError, AccessDenied) as exc:
         ss["_cl_error"] = error_text(exc)
@@ -242,16 +242,16 @@ with tab_orders:
 
         def on_reassign(oid: int, version: int) -> None:
             kind = ss.get(lkey("cl_rkind"), "township")
-            run_action(orders_mod.assign_order, engine, oid, version, kind, ss.get(lkey(f"cl_rassignee_{kind}")), actor, ok=saved, order=oid)
+            run_action(orders_mod.assign_order, engine, oid, version, kind, ss.get(lkey(f"cl_rassignee_{kind}")), ok=saved, order=oid)
 
         def on_note(oid: int, version: int) -> None:
-            if run_action(orders_mod.add_note, engine, oid, version, ss.get("cl_note", ""), actor, findings=ss.get(f"cl_findings_{oid}"), ok=saved, order=oid):
+            if run_action(orders_mod.add_note, engine, oid, version, ss.get("cl_note", ""), findings=ss.get(f"cl_findings_{oid}"), ok=saved, order=oid):
                 ss["cl_note"] = ""
 
         def on_decide(oid: int, version: int) -> None:
             inc = ss.get(lkey("cl_decision"), "included") == "included"
             run_action(
-                orders_mod.decide_order, engine, oid, version, included=inc, actor=actor, period=period,
+                orders_mod.decide_order, engine, oid, version, included=inc, period=period,
                 category=ss.get(lkey("cl_category")) if inc else None, risk_types=ss.get(lkey(f"cl_risks_{oid}"), []) if inc else [],
                 reason=None if inc else ss.get("cl_reason"), ok=saved, order=oid,
             )
@@ -264,7 +264,7 @@ with tab_orders:
                 st.write(t("clues.decided_reason", reason=order["reason"] or ""))
         else:
             if order["state"] == "open":
-                st.button(t("clues.start"), key="cl_start", on_click=lambda o=oid, v=version: run_action(orders_mod.start_verification, engine, o, v, actor, ok=saved, order=o))
+                st.button(t("clues.start"), key="cl_start", on_click=lambda o=oid, v=version: run_action(orders_mod.start_verification, engine, o, v, ok=saved, order=o))
             with st.expander(t("clues.reassign")):
                 r1, r2 = st.columns(2)
                 rkind = r1.radio(t("clues.assignee_kind"), ["township", "department"], format_func=lambda k: t(f"wf.kind.{k}"), key=lkey("cl_rkind"), horizontal=True)
@@ -280,7 +280,7 @@ with tab_orders:
             if inc == "included":
                 c1, c2 = st.columns(2)
                 cat = c1.selectbox(t("clues.category"), list(common.CATEGORIES), format_func=lambda c: lbl("category", c), key=lkey("cl_category"))
-                clue_risks = orders_mod.order_risk_types(engine, oid)
+                clue_risks = orders_mod.order_risk_types(engine, oid, principal=me)
                 risks = c2.multiselect(t("clues.risk_types"), list(common.RISK_TYPES), default=[r for r in clue_risks if r in common.RISK_TYPES], format_func=lambda c: lbl("risk", c), key=lkey(f"cl_risks_{oid}"))
                 reason = None
             else:

@@ -20,6 +20,8 @@ from fanpin.ui.i18n import lbl, t
 from fanpin.ui.sidebar import page_context
 from fanpin.ui.widgets import TIER_COLOURS
 from fanpin.workflow import profile as P
+from fanpin.workflow import standing as SD
+from fanpin.workflow import timeline as TL
 
 SEARCH_LIMIT = 500
 GREY = "#95a5a6"
@@ -33,7 +35,7 @@ def line_text(key: str, line: float, multiple: bool = True) -> str:
     """A warning line with the side that hits it: "≥ 2 人", "< 11,700元" (called once ``policy`` is set)."""
     if pd.isna(line):
         return "—"
-    text = P.format_indicator(key, line, lang, policy.income_line if multiple else None)
+    text = SD.format_indicator(key, line, lang, policy.income_line if multiple else None)
     if BY_KEY[key].unit == "flag":
         return text
     return ("≥ " if BY_KEY[key].direction > 0 else "< ") + text
@@ -156,14 +158,14 @@ unmasked = P.can_unmask(me) and st.session_state.get("pf_unmasked") == hid
 # one view entry per household per session (not one per rerun)
 viewed = st.session_state.setdefault("_pf_viewed", set())
 if hid not in viewed:
-    P.log_view(engine, ctx.actor, hid, detail={"period": period, "page": "profile"})
+    P.log_view(engine, hid, principal=me, detail={"period": period, "page": "profile"})
     viewed.add(hid)
 
 # ---- header: who, where, and where it stands this month
-policy = data.baseline(period)
+policy = data.policy_for(period)
 scorer = data.scorer(period)
 result = scorer.run(policy)
-sd = P.standing(scorer, result, hid)
+sd = SD.standing(scorer, result, hid)
 status = detail.monitoring_status()
 
 vname = vnames.get(hh["village_code"], hh["village_code"])
@@ -205,7 +207,7 @@ st.caption(" · ".join(facts))
 
 if can(me, "audit_view"):  # who looked at this household: the administrator reviews the trail
     with st.expander(t("profile.audit_title")):
-        trail = P.audit_entries(engine, target=hid, limit=50)
+        trail = P.audit_entries(engine, principal=me, target=hid, limit=50)
         st.dataframe(
             trail.assign(action=[lbl("profile.action", a) for a in trail["action"]], actor=[lbl("role", a) for a in trail["actor"]])[["at", "actor", "action", "detail"]],
             hide_index=True,
@@ -266,7 +268,7 @@ else:
                 "- " + t(
                     "profile.line_item",
                     indicator=lbl("indicator", r.key),
-                    value=P.format_indicator(r.key, r.value, lang, policy.income_line),
+                    value=SD.format_indicator(r.key, r.value, lang, policy.income_line),
                     line=line_text(r.key, r.warning_line, multiple=False),
                 )
             )
@@ -293,7 +295,7 @@ else:
             {
                 "dimension": [lbl("dimension", d) for d in it["dimension"]],
                 "indicator": [lbl("indicator", k) for k in it["key"]],
-                "value": [P.format_indicator(k, v, lang, policy.income_line) for k, v in zip(it["key"], it["value"])],
+                "value": [SD.format_indicator(k, v, lang, policy.income_line) for k, v in zip(it["key"], it["value"])],
                 "warning_line": [line_text(k, v) for k, v in zip(it["key"], it["warning_line"])],
                 "hit": it["hit"].to_numpy(),
                 "contribution": it["contribution"].round(2).to_numpy(),
@@ -322,8 +324,8 @@ else:
 
 # ---- score, tier and income over every month
 with st.spinner(t("profile.computing")):
-    ps = data.panel_scores(data.baseline(period))
-hist = P.score_history(ps, hid)
+    ps = data.panel_scores()  # the baseline, each month with its line
+hist = SD.score_history(ps, hid)
 st.subheader(t("profile.history_title"))
 if hist["score"].notna().any():
     x = pd.to_datetime([f"{p // 100}-{p % 100:02d}-01" for p in hist["period"]])
@@ -430,7 +432,7 @@ with tab_m:
         st.caption(t("profile.masked_note", role=lbl("role", role)))
 
 with tab_t:
-    tl = P.timeline(detail)
+    tl = TL.timeline(detail)
     if tl.empty:
         st.caption(t("profile.no_timeline"))
     else:
@@ -440,7 +442,7 @@ with tab_t:
             kind_label=[t(f"profile.kind.{k}") for k in tl["kind"]],
             what=[_code_label(k, c) for k, c in zip(tl["kind"], tl["code"])],
             amount_text=[fmt.yuan(a, lang) if pd.notna(a) else "" for a in tl["amount"]],
-            note=[P.pick_language(v, lang) for v in tl["text"]],
+            note=[TL.pick_language(v, lang) for v in tl["text"]],
             date=pd.to_datetime([f"{p // 100}-{p % 100:02d}-15" for p in tl["period"]]),
         )
         fig = go.Figure()
@@ -506,7 +508,7 @@ with tab_c:
                     "source": [_source_label(v) for v in c["source"]],
                     "risk_type": [_lb("risk", v) for v in c["risk_type"]],
                     "amount": pd.to_numeric(c["amount"], errors="coerce"),
-                    "detail": [P.pick_language(v, lang) for v in c["detail"]],
+                    "detail": [TL.pick_language(v, lang) for v in c["detail"]],
                     "status": [_lb("profile.clue_status", v) for v in c["status"]],
                 }
             ),
@@ -568,7 +570,7 @@ with tab_c:
 
 with tab_a:
     st.markdown(f"**{t('profile.assistance_title')}**")
-    summary = P.assistance_summary(detail.assistance)
+    summary = TL.assistance_summary(detail.assistance)
     if summary.empty:
         st.caption(t("profile.no_assistance"))
     else:
@@ -620,7 +622,7 @@ with tab_a:
                 "measure": [_lb("measure", v) for v in a["measure"]],
                 "amount": pd.to_numeric(a["amount"], errors="coerce"),
                 "cadre": a["cadre"].fillna(""),
-                "description": [P.pick_language(v, lang) for v in a["description"]],
+                "description": [TL.pick_language(v, lang) for v in a["description"]],
             }
         )
         with st.expander(t("profile.assistance_items", n=len(items))):

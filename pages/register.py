@@ -10,7 +10,7 @@ from fanpin.core.periods import format_period
 from fanpin.ui.downloads import download_table
 from fanpin.ui.i18n import lbl, lkey, t
 from fanpin.ui.sidebar import page_context
-from fanpin.workflow import common, monitoring
+from fanpin.workflow import common, elimination, monitoring
 
 ctx = page_context("register")
 data, period, lang, actor, me = ctx.data, ctx.period, ctx.lang, ctx.actor, ctx.principal
@@ -18,7 +18,7 @@ engine = data.engine
 names = {k: v for k, v in data.township_names(lang).items() if not k.endswith("000000")}
 
 st.title(t("register.title"))
-st.caption(t("register.caption", month=format_period(period, lang), months=monitoring.STABLE_MONTHS, share=fmt.pct(monitoring.SPENDING_SHARE, 0)))
+st.caption(t("register.caption", month=format_period(period, lang), months=elimination.STABLE_MONTHS, share=fmt.pct(elimination.SPENDING_SHARE, 0)))
 flash, error = st.session_state.pop("_rg_flash", None), st.session_state.pop("_rg_error", None)
 if flash:
     st.success(flash)
@@ -30,7 +30,7 @@ ss = st.session_state
 # Actions run as button callbacks (before the script), reading the widgets from the session state.
 def on_propose(hid: str) -> None:
     try:
-        pid = monitoring.propose_elimination(engine, hid, period, ss.get("rg_method", "by_assistance"), actor, ss.get("rg_note") or None, principal=me)
+        pid = elimination.propose_elimination(engine, hid, period, ss.get("rg_method", "by_assistance"), ss.get("rg_note") or None, principal=me)
     except AccessDenied as exc:
         ss["_rg_error"] = t("access.denied_township") if exc.code == "township" else t("access.denied", action=exc.code)
     except common.WorkflowError as exc:
@@ -41,7 +41,7 @@ def on_propose(hid: str) -> None:
 
 def on_resolve(pid: int, approve: bool) -> None:
     try:
-        (monitoring.approve_elimination if approve else monitoring.reject_elimination)(engine, pid, actor, ss.get("rg_a_note") or None, principal=me)
+        (elimination.approve_elimination if approve else elimination.reject_elimination)(engine, pid, ss.get("rg_a_note") or None, principal=me)
     except AccessDenied as exc:
         ss["_rg_error"] = t("access.denied_township") if exc.code == "township" else t("access.denied", action=exc.code)
     except common.WorkflowError as exc:
@@ -50,9 +50,9 @@ def on_resolve(pid: int, approve: bool) -> None:
         ss["_rg_flash"] = t("register.approved" if approve else "register.rejected", proposal=pid)
 
 with st.spinner(t("register.computing")):
-    panel = data.panel_scores(data.baseline(period))
+    panel = data.panel_scores()  # the baseline, each month with its line
 reg = monitoring.register(engine, panel, period if period in panel.periods else None, principal=me)
-elig = monitoring.elimination_eligibility(engine, reg["household_id"].tolist(), period).frame
+elig = elimination.elimination_eligibility(engine, reg["household_id"].tolist(), period, principal=me).frame
 reg = reg.merge(elig[["household_id", "months_above", "spending_ok", "eligible"]], on="household_id", how="left")
 early = monitoring.early_eliminations(engine, principal=me)
 hist_all = monitoring.monitoring_history(engine, principal=me)
@@ -110,8 +110,8 @@ with left:
         hid = st.selectbox(t("common.household_id"), candidates, key="rg_hid")
         row = elig.set_index("household_id").loc[hid]
         checks = [
-            (bool(row["months_above"] >= monitoring.STABLE_MONTHS), t("register.rule_income", n=int(row["months_above"]), months=monitoring.STABLE_MONTHS)),
-            (bool(row["spending_ok"]), t("register.rule_spending", spending=fmt.yuan(float(row["spending"]), lang), share=fmt.pct(monitoring.SPENDING_SHARE, 0))),
+            (bool(row["months_above"] >= elimination.STABLE_MONTHS), t("register.rule_income", n=int(row["months_above"]), months=elimination.STABLE_MONTHS)),
+            (bool(row["spending_ok"]), t("register.rule_spending", spending=fmt.yuan(float(row["spending"]), lang), share=fmt.pct(elimination.SPENDING_SHARE, 0))),
             (not bool(row["no_labour"]), t("register.rule_labour")),
         ]
         for ok, text in checks:
@@ -120,7 +120,7 @@ with left:
         if pd.notna(ident) and monitoring.early_elimination(int(ident), period):
             st.warning(t("register.early_flag", since=format_period(int(ident), lang)))
         method = st.radio(t("register.method"), list(common.METHODS), format_func=lambda c: t(f"wf.method.{c}"), key="rg_method", horizontal=True)
-        if method == "by_assistance" and not monitoring.development_measures(engine, hid):
+        if method == "by_assistance" and not elimination.development_measures(engine, hid, principal=me):
             st.warning(t("register.no_development"))
         note = st.text_input(t("register.note"), key="rg_note")
         st.button(t("register.propose_button"), key="rg_propose", type="primary", disabled=not (bool(row["eligible"]) and can(me, "elimination_propose")), on_click=on_propose, args=(hid,))

@@ -8,7 +8,9 @@ person's approval.  ``seed_workflow`` writes exactly that history, month by mont
 through the real workflow functions (``create_order``, ``start_verification``,
 ``decide_order``, ``propose_elimination``, ``approve_elimination`` with ``now=``
 timestamps inside the demo's months), so every row (orders and their versions,
-order_clues, monitoring, audit) is what the app itself would have written.
+order_clues, monitoring, audit) is what the app itself would have written.  The system acts
+(``SYSTEM``'s rights) under the names of the demo's people (``cw_<township>``, ``leader_demo``),
+so the who/when columns and the two-person rule read as a real county's would.
 
 Who gets an order and what is decided is chosen vectorised from the clues and the
 panel (households below or near the line at the clue's month are included); only the
@@ -21,16 +23,21 @@ It has its own random stream, so the rest of the county does not change with it.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from fanpin.store import schema as S
+from fanpin.access.roles import SYSTEM, Principal
+from fanpin.engine.income_line import IncomeLine
+from fanpin.store import clues as clue_store
+from fanpin.store import households as household_store
+from fanpin.store import monitoring as monitoring_store
 from fanpin.store.io import shift_period
-from fanpin.workflow import common, monitoring, orders
+from fanpin.store.regions import load_regions
+from fanpin.workflow import common, elimination, monitoring, orders
 
 #: Orders over the demo's months per household (the default 20k county: about 400).
 ORDER_SHARE = 0.02
@@ -55,16 +62,16 @@ LEADER = "leader_demo"
 
 _CHUNK = 1_000
 _RISK_ORDER = {r: i for i, r in enumerate(common.RISK_TYPES)}
+_NOTE = "收入连续6个月稳定高于监测线 / income stably above the line for 6 months"
 _REASON = "入户核查：人均纯收入高于监测线，无大额刚性支出 / verified at home: income above the monitoring line, no large unavoidable spending"
 
 
 def _actors(engine: Engine) -> dict[str, str]:
     """Township code -> case-worker account name ``cw_<short English name>`` (unique)."""
-    r = S.regions.c
-    with engine.connect() as conn:
-        rows = conn.execute(select(r.region_code, r.name_en).where(r.level == "township").order_by(r.region_code)).fetchall()
+    towns = load_regions(engine)
+    towns = towns[towns["level"] == "township"]
     out: dict[str, str] = {}
-    for code, name_en in rows:
+    for code, name_en in zip(towns["region_code"], towns["name_en"]):
         stem = re.sub(r"[^a-z0-9]+", "", (name_en or "").rsplit(" ", 1)[0].lower()) or str(code)[-3:]
         name = f"cw_{stem}"
         if name in out.values():
@@ -73,21 +80,14 @@ def _actors(engine: Engine) -> dict[str, str]:
     return out
 
 
+def _as(name: str) -> Principal:
+    """The system acting under a demo person's name (the audit log and who/when columns say ``name``)."""
+    return replace(SYSTEM, username=name)
+
+
 def _groups(engine: Engine, spec) -> pd.DataFrame:  # noqa: ANN001 - DemoSpec
     """Open clues grouped per (household, month), with the household and the month's panel row."""
-    c, p, h = S.clues.c, S.panel.c, S.households.c
-    q = (
-        select(c.clue_id, c.household_id, c.period, c.risk_type, c.source, c.received_at, p.income_pc, p.income_net, p.income_wage,
-               p.medical_oop, p.schooling_cost, p.disaster_loss, p.job_lost, h.township_code, h.household_type, h.no_labour_guarantee, h.n_labour)
-        .join_from(S.clues, S.panel, (p.household_id == c.household_id) & (p.period == c.period))
-        .join(S.households, h.household_id == c.household_id)
-        .where(c.status == "new", c.period <= int(spec.periods[-1]))
-        .order_by(c.clue_id)
-    )
-    with engine.connect() as conn:
-        rows = conn.execute(q).fetchall()
-    cols = [col.name for col in q.selected_columns]
-    f = pd.DataFrame(dict(zip(cols, (list(v) for v in zip(*rows))))) if rows else pd.DataFrame(columns=cols)
+    f = clue_store.new_clues_with_panel(engine, int(spec.periods[-1]))
     if f.empty:
         return f
     f["received_at"] = pd.to_datetime(f["received_at"])
@@ -101,12 +101,8 @@ def _groups(engine: Engine, spec) -> pd.DataFrame:  # noqa: ANN001 - DemoSpec
 
 
 def _line(lines: dict[int, float], period: int) -> float:
-    """The month's income line, as ``fanpin.policies.income_line_for`` reads it from meta."""
-    year = int(period) // 100
-    if year in lines:
-        return float(lines[year])
-    earlier = [y for y in lines if y <= year]
-    return float(lines[max(earlier)] if earlier else lines[min(lines)])
+    """The month's stored income line (the one year rule: ``fanpin.engine.income_line``)."""
+    return float(IncomeLine.stored(lines).stored_at(period))
 
 
 def _risk_types(risks: list[str], n_labour: int, job_lost: bool, wage_share: float) -> list[str]:
@@ -124,57 +120,47 @@ def _eligible_matrix(engine: Engine, spec, hids: list[str]) -> tuple[np.ndarray,
     periods = spec.periods
     if not hids:
         return np.zeros((0, len(periods)), dtype=bool), np.array(periods)
-    p, h = S.panel.c, S.households.c
-    rows, nolab = [], {}
     with engine.connect() as conn:
-        for i in range(0, len(hids), _CHUNK):
-            part = hids[i : i + _CHUNK]
-            rows += conn.execute(select(p.household_id, p.period, p.income_pc, p.income_net, p.medical_oop, p.schooling_cost, p.disaster_loss)
-                                 .where(p.household_id.in_(part))).fetchall()
-            nolab.update(conn.execute(select(h.household_id, h.no_labour_guarantee).where(h.household_id.in_(part))).fetchall())
-    f = pd.DataFrame(rows, columns=["household_id", "period", "income_pc", "income_net", "medical_oop", "schooling_cost", "disaster_loss"])
+        f = monitoring_store.rule_inputs(conn, hids)
+        attrs = household_store.attributes(conn, hids)
+    nolab = dict(zip(attrs["household_id"], attrs["no_labour_guarantee"]))
     lines = spec.lines()
     f["above"] = f["income_pc"].astype(float) >= f["period"].map(lambda x: _line(lines, x)).astype(float)
     spend = f[["medical_oop", "schooling_cost", "disaster_loss"]].astype(float).fillna(0.0).sum(axis=1)
     net = f["income_net"].astype(float).fillna(0.0)
-    f["spend_ok"] = (net > 0) & (spend < monitoring.SPENDING_SHARE * net)
+    f["spend_ok"] = (net > 0) & (spend < elimination.SPENDING_SHARE * net)
     above = f.pivot(index="household_id", columns="period", values="above").reindex(index=hids, columns=periods).eq(True).to_numpy()
     spend_ok = f.pivot(index="household_id", columns="period", values="spend_ok").reindex(index=hids, columns=periods).eq(True).to_numpy()
     run = np.zeros_like(above, dtype=int)
     for t in range(above.shape[1]):  # consecutive months above the line ending at t (36 columns, vectorised over households)
         run[:, t] = np.where(above[:, t], (run[:, t - 1] if t else 0) + 1, 0)
     no_labour = np.array([bool(nolab.get(x)) for x in hids])
-    return (run >= monitoring.STABLE_MONTHS) & spend_ok & ~no_labour[:, None], np.array(periods)
+    return (run >= elimination.STABLE_MONTHS) & spend_ok & ~no_labour[:, None], np.array(periods)
 
 
 def _development_households(engine: Engine, hids: list[str]) -> pd.DataFrame:
-    a = S.assistance.c
-    rows = []
+    """household_id, period of the households' development-type measures."""
     with engine.connect() as conn:
-        for i in range(0, len(hids), _CHUNK):
-            rows += conn.execute(select(a.household_id, a.period).where(a.household_id.in_(hids[i : i + _CHUNK]), a.measure.in_(monitoring.DEVELOPMENT_MEASURES))).fetchall()
-    return pd.DataFrame(rows, columns=["household_id", "period"])
+        return household_store.measures(conn, hids, elimination.DEVELOPMENT_MEASURES)[["household_id", "period"]]
 
 
 def _at(day: pd.Timestamp, rng: np.random.Generator) -> datetime:
     return (day.normalize() + timedelta(hours=int(rng.integers(9, 18)), minutes=int(rng.integers(0, 60)))).to_pydatetime()
 
 
-def seed_workflow(engine: Engine, spec, rng: np.random.Generator | None = None) -> dict[str, int]:  # noqa: ANN001 - DemoSpec
-    """Replay orders, decisions and eliminations over the demo's months; returns counts
-    (orders, decided, overdue at the last month's end, monitored, eliminated)."""
-    rng = rng if rng is not None else np.random.default_rng([int(spec.seed), 0x0DE5])
-    periods = spec.periods
-    last = int(periods[-1])
-    end = pd.Timestamp(common.as_of_date(last)) + timedelta(hours=18)
-    counts = {"orders": 0, "decided": 0, "overdue": 0, "monitored": 0, "eliminated": 0}
-    g = _groups(engine, spec)
-    if g.empty:
-        return counts
-    actors = _actors(engine)
-    lines = spec.lines()
+@dataclass
+class _Recovery:
+    """Per at-risk household x month: the elimination rules hold (``ok``), over the demo's ``periods``."""
 
-    # ---- who gets an order: one (household, month) per household, at-risk ones for "included"
+    ok: np.ndarray
+    periods: np.ndarray
+    row_of: dict[str, int]
+
+
+def _choose_orders(engine: Engine, spec, g: pd.DataFrame, rng: np.random.Generator) -> tuple[pd.DataFrame, _Recovery]:  # noqa: ANN001 - DemoSpec
+    """Who gets an order: one (household, month) per household, at-risk ones for "included", some of
+    them households whose income later holds above the line (so eliminations exist)."""
+    lines, last = spec.lines(), int(spec.periods[-1])
     line = g["period"].map(lambda x: _line(lines, x)).astype(float)
     rigid = g[["medical_oop", "schooling_cost", "disaster_loss"]].astype(float).fillna(0.0).sum(axis=1)
     net = g["income_net"].astype(float).fillna(0.0)
@@ -183,11 +169,8 @@ def seed_workflow(engine: Engine, spec, rng: np.random.Generator | None = None) 
     g["sudden"] = (rigid > 0) & (rigid >= 0.5 * net.clip(lower=0))
     g = g.iloc[rng.permutation(len(g))].drop_duplicates("household_id").reset_index(drop=True)
     g["recent"] = g["period"] >= shift_period(last, -1)
-    # Monitored households recover (assistance works): some of the included are households whose
-    # income later holds above the line for six months, found on the panel.
     risk_hids = g.loc[g["at_risk"], "household_id"].tolist()
     ok, per = _eligible_matrix(engine, spec, risk_hids)
-    row_of = {h: j for j, h in enumerate(risk_hids)}
     g["recovers"] = False
     if risk_hids:
         soon = np.array([shift_period(int(x), MIN_ELIMINATION_GAP + 1) for x in g.loc[g["at_risk"], "period"]])
@@ -202,27 +185,29 @@ def seed_workflow(engine: Engine, spec, rng: np.random.Generator | None = None) 
         rest = pool[pool["at_risk"] & ~pool["household_id"].isin(rec["household_id"])].head(k_in - len(rec))
         take += [rec, rest, pool[~pool["at_risk"]].head(k - len(rec) - len(rest))]
     o = pd.concat(take).sort_values(["first_at", "household_id"]).reset_index(drop=True)
-    m = len(o)
-    if m == 0:
-        return counts
+    return o, _Recovery(ok, per, {h: j for j, h in enumerate(risk_hids)})
 
-    # ---- the timeline of each order (vectorised draws, then clamped to the demo's last day)
+
+def _schedule(o: pd.DataFrame, rng: np.random.Generator, end: pd.Timestamp, actors: dict[str, str]) -> pd.DataFrame:
+    """Each order's timeline (vectorised draws, clamped to the demo's last day), assignee, people and decision."""
+    m = len(o)
     first = o["first_at"]
     day = pd.to_timedelta(1, "D")
     created_day = first.dt.normalize() + day * rng.integers(1, 6, m)
     created = [min(_at(d, rng), end.to_pydatetime()) for d in created_day]
-    created = [max(c, f.to_pydatetime() + timedelta(minutes=30)) for c, f in zip(created, first)]
-    verify = [c + timedelta(days=int(k), hours=int(hh)) for c, k, hh in zip(created, rng.integers(0, 4, m), rng.integers(1, 6, m))]
+    o["created"] = [max(c, f.to_pydatetime() + timedelta(minutes=30)) for c, f in zip(created, first)]
+    o["verify"] = [c + timedelta(days=int(k), hours=int(hh)) for c, k, hh in zip(o["created"], rng.integers(0, 4, m), rng.integers(1, 6, m))]
     late = rng.random(m) < LATE_SHARE
     offset = np.where(late, rng.integers(17, 46, m), rng.integers(3, 15, m))
-    decided = [max(_at(f.normalize() + day * int(k), rng), _at(pd.Timestamp(v) + day, rng)) for f, k, v in zip(first, offset, verify)]
+    decided = [max(_at(f.normalize() + day * int(k), rng), _at(pd.Timestamp(v) + day, rng)) for f, k, v in zip(first, offset, o["verify"])]
     hold = o["recent"].to_numpy() & (rng.random(m) < 0.5)
-    is_decided = np.array([d <= end.to_pydatetime() for d in decided]) & ~hold
-    is_verifying = ~is_decided & np.array([v <= end.to_pydatetime() for v in verify]) & (rng.random(m) < 0.65)
-    dept = (rng.random(m) < DEPARTMENT_SHARE) & o["sources"].map(lambda s: any(x not in ("cadre", "household", "scoring", "supervision") for x in s)).to_numpy()
+    o["decided"] = decided
+    o["is_decided"] = np.array([d <= end.to_pydatetime() for d in decided]) & ~hold
+    o["is_verifying"] = ~o["is_decided"].to_numpy() & np.array([v <= end.to_pydatetime() for v in o["verify"]]) & (rng.random(m) < 0.65)
+    people = ("cadre", "household", "scoring", "supervision")
+    dept = (rng.random(m) < DEPARTMENT_SHARE) & o["sources"].map(lambda s: any(x not in people for x in s)).to_numpy()
     o["assignee_kind"] = np.where(dept, "department", "township")
-    o["assignee"] = [next((x for x in s if x not in ("cadre", "household", "scoring", "supervision")), t) if d else t
-                     for s, t, d in zip(o["sources"], o["township_code"], dept)]
+    o["assignee"] = [next((x for x in s if x not in people), t) if d else t for s, t, d in zip(o["sources"], o["township_code"], dept)]
     o["worker"] = [f"dept_{a}" if d else actors.get(t, "cw_demo") for a, t, d in zip(o["assignee"], o["township_code"], dept)]
     o["creator"] = [LEADER if d else w for w, d in zip(o["worker"], dept)]
     o["included"] = o["at_risk"]
@@ -230,80 +215,106 @@ def seed_workflow(engine: Engine, spec, rng: np.random.Generator | None = None) 
     wage_share = o["income_wage"].astype(float).fillna(0.0) / o["income_net"].astype(float).where(o["income_net"].astype(float) > 0)
     o["risk_types"] = [_risk_types(r, int(nl or 0), bool(j), float(w) if w == w else 0.0) for r, nl, j, w in zip(o["risks"], o["n_labour"], o["job_lost"], wage_share)]
     o["ident"] = [int(d.strftime("%Y%m")) for d in decided]
+    return o
 
-    # ---- eliminations: included, decided, eligible some months after identification
-    elim_rows: list[tuple] = []
-    inc_idx = np.flatnonzero(o["included"].to_numpy() & is_decided)
-    if len(inc_idx):
-        hids = o.loc[inc_idx, "household_id"].tolist()
-        dev = _development_households(engine, hids)
-        lag = rng.integers(0, 3, len(inc_idx))
-        chosen = rng.random(len(inc_idx)) < ELIMINATION_SHARE
-        pday, aday, pending = rng.integers(3, 21, len(inc_idx)), rng.integers(1, 8, len(inc_idx)), rng.random(len(inc_idx)) < 0.5
-        for j, i in enumerate(inc_idx):  # a few hundred included households
-            hid = hids[j]
-            earliest = shift_period(int(o.at[i, "ident"]), MIN_ELIMINATION_GAP + int(lag[j]))
-            cols = np.flatnonzero(ok[row_of[hid]] & (per >= earliest))
-            if not chosen[j] or not len(cols):
-                continue
-            p = int(per[cols[0]])
-            y, mo = divmod(p, 100)
-            prop_at = _at(pd.Timestamp(year=y, month=mo, day=int(pday[j])), rng)
-            month_end = pd.Timestamp(common.as_of_date(p)) + timedelta(hours=18)
-            appr_at = min(prop_at + timedelta(days=int(aday[j]), hours=1), month_end.to_pydatetime())
-            d = dev[dev["household_id"] == hid]
-            method = "by_assistance" if len(d) and (d["period"] <= p).any() else "natural"
-            elim_rows.append((i, p, prop_at, None if (p == last and pending[j]) else appr_at, method))
 
-    # ---- replay in time order through the workflow functions
+def _eliminations(engine: Engine, o: pd.DataFrame, rec: _Recovery, rng: np.random.Generator, last: int) -> list[tuple]:
+    """(order row, month, proposed at, approved at or None, method) for included, decided households
+    eligible some months after identification."""
+    out: list[tuple] = []
+    inc_idx = np.flatnonzero(o["included"].to_numpy() & o["is_decided"].to_numpy())
+    if not len(inc_idx):
+        return out
+    hids = o.loc[inc_idx, "household_id"].tolist()
+    dev = _development_households(engine, hids)
+    lag = rng.integers(0, 3, len(inc_idx))
+    chosen = rng.random(len(inc_idx)) < ELIMINATION_SHARE
+    pday, aday, pending = rng.integers(3, 21, len(inc_idx)), rng.integers(1, 8, len(inc_idx)), rng.random(len(inc_idx)) < 0.5
+    for j, i in enumerate(inc_idx):  # a few hundred included households
+        hid = hids[j]
+        earliest = shift_period(int(o.at[i, "ident"]), MIN_ELIMINATION_GAP + int(lag[j]))
+        cols = np.flatnonzero(rec.ok[rec.row_of[hid]] & (rec.periods >= earliest))
+        if not chosen[j] or not len(cols):
+            continue
+        p = int(rec.periods[cols[0]])
+        y, mo = divmod(p, 100)
+        prop_at = _at(pd.Timestamp(year=y, month=mo, day=int(pday[j])), rng)
+        month_end = pd.Timestamp(common.as_of_date(p)) + timedelta(hours=18)
+        appr_at = min(prop_at + timedelta(days=int(aday[j]), hours=1), month_end.to_pydatetime())
+        d = dev[dev["household_id"] == hid]
+        method = "by_assistance" if len(d) and (d["period"] <= p).any() else "natural"
+        out.append((i, p, prop_at, None if (p == last and pending[j]) else appr_at, method))
+    return out
+
+
+def _events(o: pd.DataFrame, elim_rows: list[tuple]) -> list[tuple[datetime, int, str, int]]:
+    """Every step of every order and elimination, in time order."""
     events: list[tuple[datetime, int, str, int]] = []
-    for i in range(m):
-        events.append((created[i], 0, "create", i))
-        if is_decided[i] or is_verifying[i]:
-            events.append((verify[i], 1, "verify", i))
-        if is_decided[i]:
-            events.append((decided[i], 2, "decide", i))
-    elim_of: dict[int, tuple] = {}
+    for i, r in enumerate(o.itertuples(index=False)):
+        events.append((pd.Timestamp(r.created).to_pydatetime(), 0, "create", i))
+        if r.is_decided or r.is_verifying:
+            events.append((pd.Timestamp(r.verify).to_pydatetime(), 1, "verify", i))
+        if r.is_decided:
+            events.append((pd.Timestamp(r.decided).to_pydatetime(), 2, "decide", i))
     for row in elim_rows:
-        elim_of[row[0]] = row
         events.append((row[2], 3, "propose", row[0]))
         if row[3] is not None:
             events.append((row[3], 4, "approve", row[0]))
-    events.sort(key=lambda e: (e[0], e[1], e[3]))
+    return sorted(events, key=lambda e: (e[0], e[1], e[3]))
+
+
+def _replay(engine: Engine, o: pd.DataFrame, elim_rows: list[tuple], actors: dict[str, str], counts: dict[str, int]) -> None:
+    """Run the steps through the workflow functions, each as the demo person who took it."""
+    elim_of = {row[0]: row for row in elim_rows}
     oid: dict[int, int] = {}
     version: dict[int, int] = {}
     proposal: dict[int, int] = {}
-    for at, _, kind, i in events:
+    for at, _, kind, i in _events(o, elim_rows):
         r = o.iloc[i]
         if kind == "create":
-            oid[i] = orders.create_order(engine, assignee_kind=r["assignee_kind"], assignee=r["assignee"], actor=r["creator"], clue_ids=r["clue_ids"], now=at)
+            oid[i] = orders.create_order(engine, assignee_kind=r["assignee_kind"], assignee=r["assignee"], clue_ids=r["clue_ids"], now=at, principal=_as(r["creator"]))
             version[i] = 1
         elif kind == "verify":
-            orders.start_verification(engine, oid[i], version[i], r["worker"], now=at)
+            orders.start_verification(engine, oid[i], version[i], now=at, principal=_as(r["worker"]))
             version[i] += 1
         elif kind == "decide":
             findings = f"入户核查：人均纯收入{float(r['income_pc']):,.0f}元 / home visit: income per person {float(r['income_pc']):,.0f} yuan"
-            if r["included"]:
-                orders.decide_order(engine, oid[i], version[i], included=True, actor=r["worker"], period=int(r["ident"]), category=r["category"],
-                               risk_types=r["risk_types"], findings=findings, now=at)
-            else:
-                orders.decide_order(engine, oid[i], version[i], included=False, actor=r["worker"], period=int(r["ident"]), reason=_REASON, findings=findings, now=at)
+            decision = {"category": r["category"], "risk_types": r["risk_types"]} if r["included"] else {"reason": _REASON}
+            orders.decide_order(engine, oid[i], version[i], included=bool(r["included"]), principal=_as(r["worker"]), period=int(r["ident"]),
+                                findings=findings, now=at, **decision)
             version[i] += 1
             counts["decided"] += 1
         elif kind == "propose":
             _, p, _, _, method = elim_of[i]
-            actor = actors.get(r["township_code"], "cw_demo")
+            who = _as(actors.get(r["township_code"], "cw_demo"))
             try:
-                proposal[i] = monitoring.propose_elimination(engine, r["household_id"], p, method, actor, note="收入连续6个月稳定高于监测线 / income stably above the line for 6 months", now=at)
+                proposal[i] = elimination.propose_elimination(engine, r["household_id"], p, method, note=_NOTE, now=at, principal=who)
             except common.WorkflowError:  # the vectorised check and the workflow's disagree: skip, never force
                 continue
         elif kind == "approve" and i in proposal:
-            monitoring.approve_elimination(engine, proposal[i], LEADER, now=at)
+            elimination.approve_elimination(engine, proposal[i], now=at, principal=_as(LEADER))
             counts["eliminated"] += 1
     counts["orders"] = len(oid)
-    loop = orders.closed_loop(engine, common.as_of_date(last))
-    counts["overdue"] = loop.overdue
-    counts["monitored"] = len(monitoring.register(engine))
+
+
+def seed_workflow(engine: Engine, spec, rng: np.random.Generator | None = None) -> dict[str, int]:  # noqa: ANN001 - DemoSpec
+    """Replay orders, decisions and eliminations over the demo's months; returns counts
+    (orders, decided, overdue at the last month's end, monitored, eliminated)."""
+    rng = rng if rng is not None else np.random.default_rng([int(spec.seed), 0x0DE5])
+    last = int(spec.periods[-1])
+    end = pd.Timestamp(common.as_of_date(last)) + timedelta(hours=18)
+    counts = {"orders": 0, "decided": 0, "overdue": 0, "monitored": 0, "eliminated": 0}
+    g = _groups(engine, spec)
+    if g.empty:
+        return counts
+    actors = _actors(engine)
+    o, recovery = _choose_orders(engine, spec, g, rng)
+    if len(o) == 0:
+        return counts
+    o = _schedule(o, rng, end, actors)
+    _replay(engine, o, _eliminations(engine, o, recovery, rng, last), actors, counts)
+    counts["overdue"] = orders.closed_loop(engine, common.as_of_date(last), principal=SYSTEM).overdue
+    counts["monitored"] = len(monitoring.register(engine, principal=SYSTEM))
     return counts
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from fanpin.access.audit import record
-from fanpin.access.roles import Principal, require, require_household
+from fanpin.access.roles import AccessDenied, Principal, require, require_household
 
 CATEGORIES = ("unstable_former_poor", "marginal", "sudden_hardship")
 RISK_TYPES = ("illness", "disability", "schooling", "disaster", "accident", "industry_failure", "unstable_work", "lack_of_labour", "housing", "water", "other")
@@ -64,27 +64,35 @@ def as_of_date(period: int, today: date | None = None) -> date:
     return min(end, today)
 
 
-def _now(now: datetime | None) -> datetime:
+def stamp_time(now: datetime | None) -> datetime:
+    """``now`` (or the clock) to the second, as every who/when column stores it."""
     return (now or datetime.now()).replace(microsecond=0)
 
 
-def _audit(conn: Connection, actor: str, action: str, target: str, detail: dict, at: datetime) -> None:
-    """One vocabulary for the log: ``fanpin.audit.record`` in the change's own transaction."""
-    record(conn, actor, action, target, detail, at=at)
+def audit_change(conn: Connection, principal: Principal, action: str, target: str, detail: dict, at: datetime) -> None:
+    """One vocabulary for the log: ``fanpin.access.audit.record`` in the change's own transaction,
+    the principal as the actor."""
+    record(conn, principal.actor, action, target, detail, at=at)
 
 
-def _check(principal: Principal | None, action: str, conn: Connection | None = None, household_id: str | None = None) -> None:
-    """Refuse unless ``principal`` may do ``action`` (on ``household_id``); no principal: no check."""
-    if principal is None:
-        return
+def check_access(principal: Principal, action: str, conn: Connection | Engine | None = None, household_id: str | None = None) -> None:
+    """Refuse (``AccessDenied``) unless ``principal`` may do ``action`` (on ``household_id``).
+
+    No principal is refused like a role without the right: there is no "check nothing"."""
     if household_id is None:
         require(principal, action)
     else:
         require_household(principal, conn, household_id, action)
 
 
-def _scope_where(q, principal: Principal | None, column):  # noqa: ANN001, ANN202
-    """Add ``township_code IN (...)`` for a scoped principal."""
-    if principal is not None and principal.townships is not None:
-        q = q.where(column.in_(sorted(principal.townships)))
-    return q
+def read_scope(principal: Principal) -> frozenset[str] | None:
+    """The townships a reader may see (None: all); refuses a missing principal."""
+    if not isinstance(principal, Principal):
+        raise AccessDenied("principal", "no principal: household data are read and changed on someone's behalf")
+    return principal.townships
+
+
+def actor_of(principal: Principal) -> str:
+    """The name written to who/when columns and the audit log; refuses a missing principal."""
+    read_scope(principal)
+    return principal.actor

@@ -1,19 +1,13 @@
-"""The monitoring workflow: clues -> verification orders -> decision -> monitoring -> risk elimination.
+"""Verification orders (核查工单): from clues to a decision, with optimistic locking.
 
-Every change is one transaction that records who and when (``audit_log`` for
-decisions and eliminations).  Two people editing the same order cannot overwrite
-each other: an order update carries the ``version`` its editor read and only
-succeeds if the row still has it (``UPDATE ... WHERE version = :read``, atomic on
-SQLite and PostgreSQL alike); otherwise ``StaleOrder`` says who changed it and
-when.  ``monitoring`` is append-only: a proposal, its approval or rejection, each
-is a new row, and a unique index on ``proposal_id`` lets the database refuse a
-second approval of the same proposal.
-
-Domain functions take an ``engine`` and plain values; all SQL is SQLAlchemy Core.
-Pages also pass the logged-in ``principal`` (``fanpin.access.Principal``): a change
-is then refused (``AccessDenied``) unless the role may make it and, for a case
-worker, the household lies in their townships; lists keep only those townships.
-``principal=None`` (the command line, batch jobs) checks nothing.
+Every change is one transaction that records who (``principal.actor``) and when, with an
+``audit_log`` row for creation and decision.  Two people editing the same order cannot
+overwrite each other: an update carries the ``version`` its editor read and only succeeds if
+the row still has it (``fanpin.store.orders.update_if_version``); otherwise ``StaleOrder``
+says who changed it and when.  Every function takes the acting ``principal``
+(``fanpin.access.roles.Principal``): a change is refused (``AccessDenied``) unless the role may
+make it and, for a case worker, the household lies in their townships; lists keep only those
+townships.  The demo and batch jobs pass ``SYSTEM``, commands ``system_principal()``.
 """
 
 from __future__ import annotations
@@ -23,27 +17,54 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from fanpin.access.roles import AccessDenied, Principal, require_household
-from fanpin.store import schema as S
+from fanpin.store import clues as clue_store
+from fanpin.store import households as household_store
+from fanpin.store import monitoring as monitoring_store
+from fanpin.store import orders as store
 from fanpin.workflow.common import (
     CATEGORIES,
     DUE_DAYS,
     RISK_TYPES,
     StaleOrder,
     WorkflowError,
-    _audit,
-    _check,
-    _now,
-    _scope_where,
+    actor_of,
+    audit_change,
+    check_access,
+    read_scope,
+    stamp_time,
 )
 
 ORDER_STATES = ("open", "verifying", "decided")
+ASSIGNEE_KINDS = ("township", "department")
 
 
-# --------------------------------------------------------------------------- orders
+def _assignee_kind(kind: str) -> None:
+    if kind not in ASSIGNEE_KINDS:
+        raise WorkflowError("bad_assignee", f"assignee kind must be township or department, not {kind!r}")
+
+
+def _order_household(conn: Connection, clue_ids: list[int], household_id: str | None, principal: Principal) -> tuple[str, datetime | None]:
+    """The one household the order is about and its first clue's receipt (None without clues)."""
+    if clue_ids:
+        rows = clue_store.clue_rows(conn, clue_ids)
+        if len(rows) != len(clue_ids):
+            raise WorkflowError("no_clue", "some clues do not exist")
+        hh = set(rows["household_id"])
+        if len(hh) != 1:
+            raise WorkflowError("mixed_households", "an order covers one household: the clues are about several", households=sorted(hh))
+        if household_id and household_id not in hh:
+            raise WorkflowError("mixed_households", "the clues are about another household")
+        return hh.pop(), pd.Timestamp(rows["received_at"].min()).to_pydatetime()
+    if not household_id:
+        raise WorkflowError("no_household", "give clues or a household ID")
+    if not household_store.exists(conn, household_id):
+        if principal.townships is not None:  # do not tell a scoped user what exists elsewhere
+            raise AccessDenied("township", f"household {household_id} is outside {principal.username}'s townships")
+        raise WorkflowError("no_household", f"no household {household_id}")
+    return household_id, None
 
 
 def create_order(
@@ -51,137 +72,126 @@ def create_order(
     *,
     assignee_kind: str,
     assignee: str,
-    actor: str,
+    principal: Principal,
     clue_ids: Sequence[int] = (),
     household_id: str | None = None,
     due_days: int = DUE_DAYS,
     now: datetime | None = None,
-    principal: Principal | None = None,
 ) -> int:
     """A verification order from new clues about one household (or from a household ID alone).
 
     The due date counts ``due_days`` from the first clue's receipt (from today without clues).
     """
-    if assignee_kind not in ("township", "department"):
-        raise WorkflowError("bad_assignee", f"assignee kind must be township or department, not {assignee_kind!r}")
-    at = _now(now)
+    _assignee_kind(assignee_kind)
+    at = stamp_time(now)
     ids = sorted({int(i) for i in clue_ids})
-    c = S.clues.c
+    actor = actor_of(principal)
     with engine.begin() as conn:
-        first_at = at
-        if ids:
-            rows = conn.execute(select(c.clue_id, c.household_id, c.status, c.received_at).where(c.clue_id.in_(ids))).fetchall()
-            if len(rows) != len(ids):
-                raise WorkflowError("no_clue", "some clues do not exist")
-            hh = {r.household_id for r in rows}
-            if len(hh) != 1:
-                raise WorkflowError("mixed_households", "an order covers one household: the clues are about several", households=sorted(hh))
-            if household_id and household_id not in hh:
-                raise WorkflowError("mixed_households", "the clues are about another household")
-            household_id = hh.pop()
-            first_at = min(r.received_at for r in rows)
-        elif not household_id:
-            raise WorkflowError("no_household", "give clues or a household ID")
-        else:
-            if conn.execute(select(S.households.c.household_id).where(S.households.c.household_id == household_id)).first() is None:
-                if principal is not None and principal.townships is not None:  # do not tell a scoped user what exists elsewhere
-                    raise AccessDenied("township", f"household {household_id} is outside {principal.username}'s townships")
-                raise WorkflowError("no_household", f"no household {household_id}")
-        _check(principal, "order_create", conn, household_id)
-        res = conn.execute(
-            insert(S.orders).values(
-                household_id=household_id, assignee_kind=assignee_kind, assignee=assignee, created_at=at, created_by=actor,
-                due_date=(first_at.date() + timedelta(days=int(due_days))), state="open", version=1, updated_at=at, updated_by=actor,
-                first_clue_at=first_at,
-            )
-        )
-        oid = int(res.inserted_primary_key[0])
+        household_id, first_at = _order_household(conn, ids, household_id, principal)
+        first_at = first_at or at
+        check_access(principal, "order_create", conn, household_id)
+        oid = store.insert_order(conn, {
+            "household_id": household_id, "assignee_kind": assignee_kind, "assignee": assignee, "created_at": at, "created_by": actor,
+            "due_date": first_at.date() + timedelta(days=int(due_days)), "state": "open", "version": 1, "updated_at": at, "updated_by": actor,
+            "first_clue_at": first_at,
+        })
         if ids:
             # Atomic claim: only clues still "new" move; anything else means someone got there first.
-            n = conn.execute(update(S.clues).where(c.clue_id.in_(ids), c.status == "new").values(status="ordered")).rowcount
-            if n != len(ids):
+            if clue_store.claim_new(conn, ids) != len(ids):
                 raise WorkflowError("clue_taken", "a clue is already in an order or closed; reload", clue_ids=ids)
-            conn.execute(insert(S.order_clues), [{"order_id": oid, "clue_id": i} for i in ids])
-        _audit(conn, actor, "order_created", f"order:{oid}", {"household_id": household_id, "clues": ids, "assignee": f"{assignee_kind}:{assignee}"}, at)
+            store.link_clues(conn, oid, ids)
+        detail = {"household_id": household_id, "clues": ids, "assignee": f"{assignee_kind}:{assignee}"}
+        audit_change(conn, principal, "order_created", f"order:{oid}", detail, at)
     return oid
 
 
-def get_order(engine: Engine, order_id: int, principal: Principal | None = None) -> dict:
+def _readable_order(conn: Connection, order_id: int, principal: Principal) -> dict:
+    row = store.order_row(conn, order_id)
+    if row is None:
+        raise WorkflowError("no_order", f"no order {order_id}")
+    read_scope(principal)
+    require_household(principal, conn, row["household_id"])
+    return row
+
+
+def get_order(engine: Engine, order_id: int, *, principal: Principal) -> dict:
+    """The order's row and its ``clue_ids`` (refused outside a case worker's townships)."""
     with engine.connect() as conn:
-        row = conn.execute(select(S.orders).where(S.orders.c.order_id == int(order_id))).mappings().first()
-        if row is None:
-            raise WorkflowError("no_order", f"no order {order_id}")
-        if principal is not None:
-            require_household(principal, conn, row["household_id"])
-        out = dict(row)
-        out["clue_ids"] = [r[0] for r in conn.execute(select(S.order_clues.c.clue_id).where(S.order_clues.c.order_id == int(order_id)).order_by(S.order_clues.c.clue_id))]
+        out = _readable_order(conn, order_id, principal)
+        out["clue_ids"] = store.clue_ids(conn, order_id)
     return out
 
 
-def order_risk_types(engine: Engine, order_id: int) -> list[str]:
+def order_risk_types(engine: Engine, order_id: int, *, principal: Principal) -> list[str]:
     """The risk types named by an order's clues (the decision form's default)."""
-    c, oc = S.clues.c, S.order_clues.c
     with engine.connect() as conn:
-        rows = conn.execute(select(c.risk_type).join_from(S.order_clues, S.clues, oc.clue_id == c.clue_id).where(oc.order_id == int(order_id)).distinct())
-        return sorted(r[0] for r in rows if r[0] in RISK_TYPES)
+        _readable_order(conn, order_id, principal)
+        return [r for r in store.risk_types(conn, order_id) if r in RISK_TYPES]
 
 
 def _update_order(
-    conn: Connection, order_id: int, version: int, actor: str, at: datetime, values: dict, allowed_states: Sequence[str],
-    principal: Principal | None = None, action: str = "order_work",
+    conn: Connection, order_id: int, version: int, principal: Principal, at: datetime, values: dict, allowed_states: Sequence[str],
+    action: str = "order_work",
 ) -> dict:
     """Apply ``values`` if the order still has ``version`` and is in an allowed state; returns the old row."""
-    o = S.orders.c
-    row = conn.execute(select(S.orders).where(o.order_id == int(order_id))).mappings().first()
+    row = store.order_row(conn, order_id)
     if row is None:
         raise WorkflowError("no_order", f"no order {order_id}")
-    _check(principal, action, conn, row["household_id"])
+    check_access(principal, action, conn, row["household_id"])
     if row["version"] != int(version):
         raise StaleOrder(int(order_id), row["updated_by"], row["updated_at"], row["version"])
     if row["state"] not in allowed_states:
         raise WorkflowError("bad_transition", f"order {order_id} is {row['state']}: not allowed", order_id=order_id, state=row["state"])
-    n = conn.execute(
-        update(S.orders)
-        .where(o.order_id == int(order_id), o.version == int(version), o.state.in_(list(allowed_states)))
-        .values(**values, version=o.version + 1, updated_at=at, updated_by=actor)
-    ).rowcount
-    if n != 1:  # someone committed between our read and our write
-        cur = conn.execute(select(o.updated_by, o.updated_at, o.version).where(o.order_id == int(order_id))).first()
-        raise StaleOrder(int(order_id), cur.updated_by, cur.updated_at, cur.version)
-    return dict(row)
+    if not store.update_if_version(conn, order_id, version, allowed_states, values, actor=principal.actor, at=at):
+        raise StaleOrder(int(order_id), *store.stamp(conn, order_id))  # someone committed between our read and our write
+    return row
 
 
-def start_verification(engine: Engine, order_id: int, version: int, actor: str, now: datetime | None = None, *, principal: Principal | None = None) -> None:
+def start_verification(engine: Engine, order_id: int, version: int, now: datetime | None = None, *, principal: Principal) -> None:
     """open -> verifying."""
     with engine.begin() as conn:
-        _update_order(conn, order_id, version, actor, _now(now), {"state": "verifying"}, ("open",), principal)
+        _update_order(conn, order_id, version, principal, stamp_time(now), {"state": "verifying"}, ("open",))
 
 
 def assign_order(
-    engine: Engine, order_id: int, version: int, assignee_kind: str, assignee: str, actor: str, now: datetime | None = None, *, principal: Principal | None = None
+    engine: Engine, order_id: int, version: int, assignee_kind: str, assignee: str, now: datetime | None = None, *, principal: Principal
 ) -> None:
     """Hand an undecided order to another township or department."""
-    if assignee_kind not in ("township", "department"):
-        raise WorkflowError("bad_assignee", f"assignee kind must be township or department, not {assignee_kind!r}")
+    _assignee_kind(assignee_kind)
     with engine.begin() as conn:
-        _update_order(conn, order_id, version, actor, _now(now), {"assignee_kind": assignee_kind, "assignee": assignee}, ("open", "verifying"), principal)
+        _update_order(conn, order_id, version, principal, stamp_time(now), {"assignee_kind": assignee_kind, "assignee": assignee}, ("open", "verifying"))
 
 
 def add_note(
-    engine: Engine, order_id: int, version: int, text: str, actor: str, *, findings: str | None = None, now: datetime | None = None, principal: Principal | None = None
+    engine: Engine, order_id: int, version: int, text: str, *, findings: str | None = None, now: datetime | None = None, principal: Principal
 ) -> None:
-    """Append a note (and optionally replace the findings) on an undecided order."""
-    at = _now(now)
+    """Append a note (signed with the principal's name) and optionally replace the findings on an undecided order."""
+    at, actor = stamp_time(now), actor_of(principal)
     with engine.begin() as conn:
-        row = conn.execute(select(S.orders.c.notes).where(S.orders.c.order_id == int(order_id))).first()
+        row = store.order_row(conn, order_id)
         if row is None:
             raise WorkflowError("no_order", f"no order {order_id}")
         values: dict = {}
         if text.strip():
-            values["notes"] = (row.notes + "\n" if row.notes else "") + f"{at:%Y-%m-%d %H:%M} {actor}: {text.strip()}"
+            values["notes"] = (row["notes"] + "\n" if row["notes"] else "") + f"{at:%Y-%m-%d %H:%M} {actor}: {text.strip()}"
         if findings is not None:
             values["findings"] = findings
-        _update_order(conn, order_id, version, actor, at, values, ("open", "verifying"), principal)
+        _update_order(conn, order_id, version, principal, at, values, ("open", "verifying"))
+
+
+def _decision_values(included: bool, category: str | None, risk_types: Sequence[str], reason: str | None) -> dict:
+    """The decision's columns, refused when an inclusion lacks a category or known risk types, or a refusal a reason."""
+    if included:
+        if category not in CATEGORIES:
+            raise WorkflowError("need_category", "a monitored household needs a category")
+        if not risk_types or any(r not in RISK_TYPES for r in risk_types):
+            raise WorkflowError("need_risk", "a monitored household needs at least one known risk type")
+    elif not (reason and reason.strip()):
+        raise WorkflowError("need_reason", "say why the household is not included")
+    return {
+        "state": "decided", "decision": "included" if included else "not_included", "category": category if included else None,
+        "risk_types": ",".join(risk_types) if included else None, "reason": reason,
+    }
 
 
 def decide_order(
@@ -190,69 +200,38 @@ def decide_order(
     version: int,
     *,
     included: bool,
-    actor: str,
     period: int,
+    principal: Principal,
     category: str | None = None,
     risk_types: Sequence[str] = (),
     reason: str | None = None,
     findings: str | None = None,
     now: datetime | None = None,
-    principal: Principal | None = None,
 ) -> None:
     """Decide a verifying (or open) order: into monitoring with a category and risk types,
     or not included with a reason.  Closes its clues; writes monitoring and audit rows."""
-    at = _now(now)
-    if included:
-        if category not in CATEGORIES:
-            raise WorkflowError("need_category", "a monitored household needs a category")
-        if not risk_types or any(r not in RISK_TYPES for r in risk_types):
-            raise WorkflowError("need_risk", "a monitored household needs at least one known risk type")
-    elif not (reason and reason.strip()):
-        raise WorkflowError("need_reason", "say why the household is not included")
-    values = {
-        "state": "decided", "decision": "included" if included else "not_included", "category": category if included else None,
-        "risk_types": ",".join(risk_types) if included else None, "reason": reason, "decided_at": at, "decided_by": actor,
-    }
+    at = stamp_time(now)
+    values = {**_decision_values(included, category, risk_types, reason), "decided_at": at, "decided_by": actor_of(principal)}
     if findings is not None:
         values["findings"] = findings
     with engine.begin() as conn:
-        row = _update_order(conn, order_id, version, actor, at, values, ("open", "verifying"), principal, "order_decide")
-        ids = [r[0] for r in conn.execute(select(S.order_clues.c.clue_id).where(S.order_clues.c.order_id == int(order_id)))]
-        if ids:
-            conn.execute(update(S.clues).where(S.clues.c.clue_id.in_(ids)).values(status="closed"))
+        row = _update_order(conn, order_id, version, principal, at, values, ("open", "verifying"), "order_decide")
+        clue_store.close_clues(conn, store.clue_ids(conn, order_id))
         if included:
-            conn.execute(
-                insert(S.monitoring).values(
-                    household_id=row["household_id"], period=int(period), status="monitored", category=category, risk_types=",".join(risk_types),
-                    recorded_at=at, recorded_by=actor, order_id=int(order_id),
-                )
-            )
-        _audit(conn, actor, "order_decided", f"order:{order_id}", {"household_id": row["household_id"], **{k: values[k] for k in ("decision", "category", "risk_types", "reason")}}, at)
+            monitoring_store.insert_record(conn, {
+                "household_id": row["household_id"], "period": int(period), "status": "monitored", "category": category,
+                "risk_types": ",".join(risk_types), "recorded_at": at, "recorded_by": principal.actor, "order_id": int(order_id),
+            })
+        detail = {"household_id": row["household_id"], **{k: values[k] for k in ("decision", "category", "risk_types", "reason")}}
+        audit_change(conn, principal, "order_decided", f"order:{order_id}", detail, at)
 
 
 def list_orders(
-    engine: Engine, *, states: Sequence[str] = ORDER_STATES, township: str | None = None, today: date | None = None, principal: Principal | None = None
+    engine: Engine, *, principal: Principal, states: Sequence[str] = ORDER_STATES, township: str | None = None, today: date | None = None
 ) -> pd.DataFrame:
     """Orders with township, clue count, days open and an ``overdue`` flag (past due and undecided,
-    or decided after the due date)."""
-    o, h, oc = S.orders.c, S.households.c, S.order_clues.c
-    n_clues = select(oc.order_id, func.count().label("n_clues")).group_by(oc.order_id).subquery()
-    q = (
-        select(
-            o.order_id, o.household_id, h.township_code, o.assignee_kind, o.assignee, o.state, o.decision, o.category, o.risk_types, o.reason,
-            o.findings, o.notes, o.first_clue_at, o.created_at, o.created_by, o.due_date, o.decided_at, o.decided_by, o.version, o.updated_at,
-            o.updated_by, func.coalesce(n_clues.c.n_clues, 0).label("n_clues"),
-        )
-        .join_from(S.orders, S.households, o.household_id == h.household_id)
-        .outerjoin(n_clues, n_clues.c.order_id == o.order_id)
-        .where(o.state.in_(list(states)))
-        .order_by(o.order_id.desc())
-    )
-    q = _scope_where(q, principal, h.township_code)
-    if township:
-        q = q.where(h.township_code == township)
-    with engine.connect() as conn:
-        f = pd.DataFrame(conn.execute(q).fetchall(), columns=[c.name for c in q.selected_columns])
+    or decided after the due date); a case worker's townships only."""
+    f = store.order_frame(engine, states=states, township=township, townships=read_scope(principal))
     return _order_times(f, today or date.today())
 
 
@@ -283,7 +262,7 @@ class ClosedLoop:
     by_department: pd.DataFrame = field(repr=False)  # assignee (department), same columns
 
 
-def closed_loop(engine: Engine, today: date | None = None, principal: Principal | None = None) -> ClosedLoop:
+def closed_loop(engine: Engine, today: date | None = None, *, principal: Principal) -> ClosedLoop:
     """The figures the overview and the 预警处置 page show (one query, grouped in pandas)."""
     f = list_orders(engine, today=today, principal=principal)
 

@@ -11,12 +11,12 @@ from sqlalchemy import func, insert, select
 
 from fanpin import store
 from fanpin.access import audit, masking, roles
-from fanpin.access.roles import AccessDenied, Principal
+from fanpin.access.roles import SYSTEM, AccessDenied, Principal
 from fanpin.engine.policies import adopt_policy, save_policy
 from fanpin.engine.scoring import RiskPolicy
 from fanpin.model import suggest
 from fanpin.store import schema as S
-from fanpin.workflow import clues, monitoring, orders
+from fanpin.workflow import clues, elimination, monitoring, orders
 from fanpin.workflow import profile as P
 from tests.conftest import insert_tiny_regions
 
@@ -50,7 +50,7 @@ EXPECTED_ACTIONS = {
     },
     "trainer": set(),
     "data_steward": {"household_view", "export", "import", "clue_add"},
-    "admin": set(roles.ACTIONS),
+    "admin": set(roles.PERMISSIONS),
 }
 
 
@@ -63,8 +63,8 @@ def test_role_page_matrix(role: str) -> None:
 @pytest.mark.parametrize("role", roles.ROLES)
 def test_role_action_matrix(role: str) -> None:
     principal = Principal("u", role, frozenset({T1}) if role == "case_worker" else None)
-    assert {a for a in roles.ACTIONS if roles.can(principal, a)} == EXPECTED_ACTIONS[role]
-    for action in roles.ACTIONS:
+    assert {a for a in roles.PERMISSIONS if roles.can(principal, a)} == EXPECTED_ACTIONS[role]
+    for action in roles.PERMISSIONS:
         if action in EXPECTED_ACTIONS[role]:
             roles.require(principal, action)
         else:
@@ -121,7 +121,9 @@ def test_scope_frame_keeps_a_case_workers_townships_only() -> None:
     f = pd.DataFrame({"household_id": HH, "township_code": [T1, T1, T2, T2]})
     assert roles.scope_frame(f, CW1)["household_id"].tolist() == HH[:2]
     assert roles.scope_frame(f, CW2)["household_id"].tolist() == HH[2:]
-    assert roles.scope_frame(f, ANALYST) is f and roles.scope_frame(f, None) is f
+    assert roles.scope_frame(f, ANALYST) is f
+    with pytest.raises(AccessDenied):  # no principal is refused, never read as "all"
+        roles.scope_frame(f, None)
     assert roles.scope_frame(f.drop(columns="township_code"), CW1).empty  # fails closed
     nobody = Principal("n", "case_worker", frozenset())
     assert roles.scope_frame(f, nobody).empty
@@ -202,32 +204,32 @@ def test_workflow_refuses_roles_and_townships(eng) -> None:
     with pytest.raises(AccessDenied):
         clues.add_clue(eng, HH[0], 202412, "cadre_visit", "cadre", "illness", principal=LEADER)
     # an order about another township's household, by clue or by ID, is refused (and nothing is written)
-    cid2 = clues.add_clue(eng, HH[2], 202412, "cadre_visit", "cadre", "water")
+    cid2 = clues.add_clue(eng, HH[2], 202412, "cadre_visit", "cadre", "water", principal=SYSTEM)
     with pytest.raises(AccessDenied):
-        orders.create_order(eng, clue_ids=[cid2], assignee_kind="township", assignee=T2, actor="cw1", principal=CW1)
+        orders.create_order(eng, clue_ids=[cid2], assignee_kind="township", assignee=T2, principal=CW1)
     with pytest.raises(AccessDenied):
-        orders.create_order(eng, household_id=HH[3], assignee_kind="township", assignee=T2, actor="cw1", principal=CW1)
+        orders.create_order(eng, household_id=HH[3], assignee_kind="township", assignee=T2, principal=CW1)
     with pytest.raises(AccessDenied) as exc:  # an unknown ID gets the same answer as one elsewhere
-        orders.create_order(eng, household_id="nope", assignee_kind="township", assignee=T1, actor="cw1", principal=CW1)
+        orders.create_order(eng, household_id="nope", assignee_kind="township", assignee=T1, principal=CW1)
     assert exc.value.code == "township"
-    assert orders.list_orders(eng).empty
-    oid = orders.create_order(eng, clue_ids=[cid], assignee_kind="township", assignee=T1, actor="cw1", principal=CW1)
+    assert orders.list_orders(eng, principal=SYSTEM).empty
+    oid = orders.create_order(eng, clue_ids=[cid], assignee_kind="township", assignee=T1, principal=CW1)
     # lists: each case worker sees their own township's clues and orders
     assert clues.clue_inbox(eng, principal=CW1, statuses=("new", "ordered"))["household_id"].tolist() == [HH[0]]
     assert clues.clue_inbox(eng, principal=CW2)["household_id"].tolist() == [HH[2]]
-    assert len(clues.clue_inbox(eng, statuses=("new", "ordered"))) == 2
+    assert len(clues.clue_inbox(eng, statuses=("new", "ordered"), principal=SYSTEM)) == 2
     assert orders.list_orders(eng, principal=CW2).empty and orders.list_orders(eng, principal=CW1)["order_id"].tolist() == [oid]
     assert orders.closed_loop(eng, principal=CW2).orders == 0 and orders.closed_loop(eng, principal=CW1).orders == 1
     with pytest.raises(AccessDenied):
         orders.get_order(eng, oid, principal=CW2)
     # working and deciding: the other township's case worker and the leader are refused
     with pytest.raises(AccessDenied):
-        orders.start_verification(eng, oid, 1, "cw2", principal=CW2)
+        orders.start_verification(eng, oid, 1, principal=CW2)
     with pytest.raises(AccessDenied):
-        orders.decide_order(eng, oid, 1, included=True, actor="boss", period=202412, category="marginal", risk_types=["illness"], principal=LEADER)
-    assert orders.get_order(eng, oid)["version"] == 1
-    orders.start_verification(eng, oid, 1, "cw1", principal=CW1)
-    orders.decide_order(eng, oid, 2, included=True, actor="cw1", period=202412, category="marginal", risk_types=["illness"], principal=CW1)
+        orders.decide_order(eng, oid, 1, included=True, period=202412, category="marginal", risk_types=["illness"], principal=LEADER)
+    assert orders.get_order(eng, oid, principal=SYSTEM)["version"] == 1
+    orders.start_verification(eng, oid, 1, principal=CW1)
+    orders.decide_order(eng, oid, 2, included=True, period=202412, category="marginal", risk_types=["illness"], principal=CW1)
     assert _audit(eng, "order_decided") == [("cw1", f"order:{oid}")]
     assert _audit(eng, "order_created") == [("cw1", f"order:{oid}")]
     assert monitoring.register(eng, principal=CW1)["household_id"].tolist() == [HH[0]]
@@ -241,24 +243,24 @@ def test_elimination_approval_is_refused_outside_the_scope(eng) -> None:
         pid = int(res.inserted_primary_key[0])
     for who in (CW1, ANALYST, STEWARD):
         with pytest.raises(AccessDenied):
-            monitoring.approve_elimination(eng, pid, who.actor, principal=who)
+            elimination.approve_elimination(eng, pid, principal=who)
         with pytest.raises(AccessDenied):
-            monitoring.reject_elimination(eng, pid, who.actor, principal=who)
-    monitoring.approve_elimination(eng, pid, "boss", principal=LEADER)
+            elimination.reject_elimination(eng, pid, principal=who)
+    elimination.approve_elimination(eng, pid, principal=LEADER)
     assert _audit(eng, "elimination_approved") == [("boss", HH[2])]
     with pytest.raises(AccessDenied):
-        monitoring.propose_elimination(eng, HH[2], 202412, "natural", "cw1", principal=CW1)
+        elimination.propose_elimination(eng, HH[2], 202412, "natural", principal=CW1)
 
 
 def test_policy_adoption_and_model_clues_need_the_role(eng) -> None:
     pol = RiskPolicy.default(income_line=8000.0)
     with pytest.raises(AccessDenied):
-        save_policy(eng, pol, "s1", user="cw1", principal=CW1)
-    save_policy(eng, pol, "s1", user="ana", principal=ANALYST)
+        save_policy(eng, pol, "s1", principal=CW1)
+    save_policy(eng, pol, "s1", principal=ANALYST)
     for who in (ANALYST, CW1, TRAINER):
         with pytest.raises(AccessDenied):
-            adopt_policy(eng, "s1", who.actor, principal=who)
-    adopt_policy(eng, "s1", "boss", principal=LEADER)
+            adopt_policy(eng, "s1", principal=who)
+    adopt_policy(eng, "s1", principal=LEADER)
     assert _audit(eng, "policy_adopted") == [("boss", "s1")]
 
     picked = pd.DataFrame({"probability": [0.8], "risk_type": ["illness"], "factor_1": ["inc_ratio"]}, index=pd.Index([HH[0]], name="household_id"))

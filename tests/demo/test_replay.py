@@ -16,7 +16,7 @@ from fanpin.demo.spec import DemoSpec
 from fanpin.quality import rules as R
 from fanpin.store import schema as S
 from fanpin.store.io import shift_period
-from fanpin.workflow import common, monitoring
+from fanpin.workflow import common, elimination, monitoring
 from fanpin.workflow import orders as orders_mod
 from tests.conftest import backend_url
 
@@ -103,7 +103,7 @@ def test_decisions_were_made_by_workflow_calls(county) -> None:
 
 def test_closed_loop_shows_work_under_way(county) -> None:
     engine, counts = county
-    loop = orders_mod.closed_loop(engine, common.as_of_date(SPEC.periods[-1]))
+    loop = orders_mod.closed_loop(engine, common.as_of_date(SPEC.periods[-1]), principal=SYSTEM)
     assert loop.orders > 0 and loop.decided > 0 and loop.overdue > 0
     assert (loop.orders, loop.decided, loop.overdue) == (counts["workflow_orders"], counts["workflow_decided"], counts["workflow_overdue"])
     assert loop.decided < loop.orders  # some still open or verifying in the last months
@@ -113,7 +113,7 @@ def test_closed_loop_shows_work_under_way(county) -> None:
 
 def test_register_lists_the_monitored(county) -> None:
     engine, counts = county
-    reg = monitoring.register(engine)
+    reg = monitoring.register(engine, principal=SYSTEM)
     planted = store.load_json_meta(engine, "planted_households")["eliminated_too_fast"]
     ours = reg[~reg["household_id"].isin(_planted_monitoring(engine))]
     assert len(ours) == counts["workflow_monitored"] > 0
@@ -143,9 +143,9 @@ def test_eliminations_were_approved_by_a_second_person_and_not_too_fast(county) 
         assert not monitoring.early_elimination(identified, int(period))
         assert int(period) >= shift_period(identified, 3)
         if int(period) < SPEC.periods[-1]:  # planting may touch the last month's panel cells
-            assert monitoring.elimination_eligibility(engine, [hid], int(period)).row(hid)["eligible"]
+            assert elimination.elimination_eligibility(engine, [hid], int(period), principal=SYSTEM).row(hid)["eligible"]
     # the only too-fast eliminations are the planted ones
-    early = monitoring.early_eliminations(engine)
+    early = monitoring.early_eliminations(engine, principal=SYSTEM)
     assert set(early["household_id"]) <= set(store.load_json_meta(engine, "planted_households")["eliminated_too_fast"])
     audit = _table(engine, S.audit_log, "audit_id")
     assert (audit["action"] == "elimination_approved").sum() == len(elim)
@@ -185,7 +185,7 @@ def test_postgresql_holds_the_same_work(tmp_path) -> None:
         assert counts == counts2 and counts["workflow_orders"] > 0 and counts["workflow_decided"] > 0
         for table, key in ((S.orders, "order_id"), (S.monitoring, "record_id")):
             pd.testing.assert_frame_equal(_table(pg, table, key), _table(lite, table, key), check_dtype=False)
-        assert orders_mod.closed_loop(pg, common.as_of_date(spec.periods[-1])).overdue == counts["workflow_overdue"]
+        assert orders_mod.closed_loop(pg, common.as_of_date(spec.periods[-1]), principal=SYSTEM).overdue == counts["workflow_overdue"]
     finally:
         pg.dispose()
         lite.dispose()

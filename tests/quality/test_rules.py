@@ -379,7 +379,7 @@ def test_state_token_moves_with_clues_and_monitoring(tiny) -> None:
     engine, _ = tiny
     before = R.state_token(engine)
     assert R.state_token(engine) == before
-    clues.add_clue(engine, "MC1", P, "cadre_visit", "cadre", "illness", "走访")
+    clues.add_clue(engine, "MC1", P, "cadre_visit", "cadre", "illness", "走访", principal=SYSTEM)
     after = R.state_token(engine)
     assert after != before
     # the new illness clue answers the medical finding

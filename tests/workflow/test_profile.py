@@ -15,11 +15,14 @@ import pytest
 from sqlalchemy import func, select
 
 from fanpin import store
+from fanpin.access.roles import SYSTEM, AccessDenied, Principal
 from fanpin.engine.policies import baseline_policy
 from fanpin.engine.scoring import TIERS, Scorer
 from fanpin.engine.trends import score_panel
 from fanpin.store import schema as S
 from fanpin.workflow import profile as P
+from fanpin.workflow import standing as SD
+from fanpin.workflow import timeline as TL
 
 COUNTY, TOWN_A, TOWN_B = "990101000000", "990101001000", "990101002000"
 VIL_A1, VIL_A2, VIL_B1 = "990101001001", "990101001002", "990101002001"
@@ -130,22 +133,22 @@ def tiny(db_url: str):
 # --------------------------------------------------------------------------- search
 def test_find_by_prefix_exact_and_area(tiny) -> None:
     engine, _, _ = tiny
-    assert P.find_households(engine, "9901010010010")["household_id"].tolist() == [H1, H2]
-    assert P.find_households(engine, f"  {H1} ")["household_id"].tolist() == [H1]
-    assert P.find_households(engine, "99010100100", township=TOWN_A)["household_id"].tolist() == [H1, H2, H3]
-    assert P.find_households(engine, "", township=TOWN_A)["household_id"].tolist() == [H1, H2, H3]
-    assert P.find_households(engine, "", village=VIL_A2)["household_id"].tolist() == [H3]
-    assert P.find_households(engine, "", township=TOWN_A, village=VIL_B1).empty  # village outside the township
-    assert P.find_households(engine, "", township=TOWN_A, limit=2)["household_id"].tolist() == [H1, H2]
-    found = P.find_households(engine, H4)
+    assert P.find_households(engine, "9901010010010", principal=SYSTEM)["household_id"].tolist() == [H1, H2]
+    assert P.find_households(engine, f"  {H1} ", principal=SYSTEM)["household_id"].tolist() == [H1]
+    assert P.find_households(engine, "99010100100", township=TOWN_A, principal=SYSTEM)["household_id"].tolist() == [H1, H2, H3]
+    assert P.find_households(engine, "", township=TOWN_A, principal=SYSTEM)["household_id"].tolist() == [H1, H2, H3]
+    assert P.find_households(engine, "", village=VIL_A2, principal=SYSTEM)["household_id"].tolist() == [H3]
+    assert P.find_households(engine, "", township=TOWN_A, village=VIL_B1, principal=SYSTEM).empty  # village outside the township
+    assert P.find_households(engine, "", township=TOWN_A, limit=2, principal=SYSTEM)["household_id"].tolist() == [H1, H2]
+    found = P.find_households(engine, H4, principal=SYSTEM)
     assert found.iloc[0].to_dict() == {"household_id": H4, "village_code": VIL_B1, "township_code": TOWN_B, "household_type": "ordinary", "size": 2}
 
 
 def test_no_criteria_lists_nothing(tiny) -> None:
     engine, _, _ = tiny
-    assert P.find_households(engine, "").empty
-    assert P.find_households(engine, None).empty
-    assert list(P.find_households(engine, "   ").columns) == list(P.SEARCH_COLUMNS)
+    assert P.find_households(engine, "", principal=SYSTEM).empty
+    assert P.find_households(engine, None, principal=SYSTEM).empty
+    assert list(P.find_households(engine, "   ", principal=SYSTEM).columns) == list(P.SEARCH_COLUMNS)
 
 
 @pytest.mark.parametrize(
@@ -154,8 +157,8 @@ def test_no_criteria_lists_nothing(tiny) -> None:
 )
 def test_search_text_is_data(tiny, text: str) -> None:
     engine, _, _ = tiny
-    assert P.find_households(engine, text).empty
-    assert P.find_households(engine, text, township=TOWN_A).empty
+    assert P.find_households(engine, text, principal=SYSTEM).empty
+    assert P.find_households(engine, text, township=TOWN_A, principal=SYSTEM).empty
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(S.households)).scalar_one() == 4
 
@@ -163,7 +166,7 @@ def test_search_text_is_data(tiny, text: str) -> None:
 # --------------------------------------------------------------------------- detail
 def test_detail_gathers_everything_about_one_household(tiny) -> None:
     engine, clue_ids, order_id = tiny
-    d = P.household_detail(engine, H1)
+    d = P.household_detail(engine, H1, principal=SYSTEM)
     assert d is not None and d.household_id == H1
     assert d.household["household_type"] == "former_poor" and d.household["phone"] == "13912345678"
     assert d.members["name"].tolist() == ["张三丰", "李梅"]
@@ -180,18 +183,18 @@ def test_detail_gathers_everything_about_one_household(tiny) -> None:
 
 def test_detail_of_a_quiet_and_an_unknown_household(tiny) -> None:
     engine, _, _ = tiny
-    d = P.household_detail(engine, H4)
+    d = P.household_detail(engine, H4, principal=SYSTEM)
     assert d.members.empty and d.clues.empty and d.orders.empty and d.assistance.empty
     assert d.events["event_type"].tolist() == ["drought"]  # its township's area event
     assert d.monitoring_status() is None
-    assert P.timeline(d)["kind"].tolist() == ["area_event"]
-    assert P.household_detail(engine, "' OR 1=1 --") is None
-    assert P.household_detail(engine, "nope") is None
+    assert TL.timeline(d)["kind"].tolist() == ["area_event"]
+    assert P.household_detail(engine, "' OR 1=1 --", principal=SYSTEM) is None
+    assert P.household_detail(engine, "nope", principal=SYSTEM) is None
 
 
 def test_timeline_is_ordered_by_month(tiny) -> None:
     engine, _, _ = tiny
-    tl = P.timeline(P.household_detail(engine, H1))
+    tl = TL.timeline(P.household_detail(engine, H1, principal=SYSTEM))
     assert tl["period"].is_monotonic_increasing
     assert tl[tl["period"] == 202402]["kind"].tolist() == ["area_event", "clue", "order", "monitoring", "assistance"]
     assert tl["kind"].value_counts().to_dict() == {"assistance": 4, "clue": 2, "event": 1, "area_event": 1, "order": 1, "monitoring": 2}
@@ -201,7 +204,7 @@ def test_timeline_is_ordered_by_month(tiny) -> None:
 # --------------------------------------------------------------------------- personal data
 def test_members_are_masked_unless_asked(tiny) -> None:
     engine, _, _ = tiny
-    d = P.household_detail(engine, H1)
+    d = P.household_detail(engine, H1, principal=SYSTEM)
     masked = P.members_masked(d.members, unmask=False, as_of=202410)
     assert masked["name"].tolist() == ["张*", "李*"]
     assert masked["id_number"].tolist() == ["990101********0012", "990101********002X"]
@@ -217,7 +220,7 @@ def test_members_are_masked_unless_asked(tiny) -> None:
     assert d.members["id_number"].tolist() == [ID_HEAD, ID_SPOUSE]  # the input is not changed
     assert P.phone_shown(d.household) == "139****5678"
     assert P.phone_shown(d.household, unmask=True) == "13912345678"
-    assert P.phone_shown(P.household_detail(engine, H2).household) == ""
+    assert P.phone_shown(P.household_detail(engine, H2, principal=SYSTEM).household) == ""
 
 
 def test_who_may_unmask() -> None:
@@ -226,18 +229,21 @@ def test_who_may_unmask() -> None:
 
 def test_every_view_and_unmask_is_audited(tiny) -> None:
     engine, _, _ = tiny
-    P.log_view(engine, "case_worker", H1, detail={"period": 202412, "page": "profile"})
-    P.log_view(engine, "case_worker", H1, detail={"period": 202412, "page": "profile"})
-    P.log_view(engine, "analyst", H2)
-    P.log_view(engine, "case_worker", H1, action="unmask", detail={"period": 202412})
-    views = P.audit_entries(engine, target=H1, action="household_view")
+    cw, analyst = Principal("case_worker", "case_worker"), Principal("analyst", "analyst")
+    P.log_view(engine, H1, principal=cw, detail={"period": 202412, "page": "profile"})
+    P.log_view(engine, H1, principal=cw, detail={"period": 202412, "page": "profile"})
+    P.log_view(engine, H2, principal=analyst)
+    P.log_view(engine, H1, principal=cw, action="unmask", detail={"period": 202412})
+    with pytest.raises(AccessDenied):  # the trail is the administrator's to read
+        P.audit_entries(engine, principal=cw)
+    views = P.audit_entries(engine, principal=SYSTEM, target=H1, action="household_view")
     assert len(views) == 2 and set(views["actor"]) == {"case_worker"}
     assert json.loads(views["detail"].iloc[0]) == {"page": "profile", "period": 202412}
-    unmasks = P.audit_entries(engine, target=H1, action="unmask")
+    unmasks = P.audit_entries(engine, principal=SYSTEM, target=H1, action="unmask")
     assert unmasks[["actor", "target"]].values.tolist() == [["case_worker", H1]]
-    assert len(P.audit_entries(engine)) == 4
-    assert P.audit_entries(engine, target=H2)["actor"].tolist() == ["analyst"]
-    newest = P.audit_entries(engine, limit=1)
+    assert len(P.audit_entries(engine, principal=SYSTEM)) == 4
+    assert P.audit_entries(engine, principal=SYSTEM, target=H2)["actor"].tolist() == ["analyst"]
+    newest = P.audit_entries(engine, principal=SYSTEM, limit=1)
     assert newest["action"].tolist() == ["unmask"]
     assert isinstance(newest["at"].iloc[0], (datetime, pd.Timestamp))
 
@@ -245,13 +251,13 @@ def test_every_view_and_unmask_is_audited(tiny) -> None:
 # --------------------------------------------------------------------------- 幸福清单
 def test_assistance_summary_by_hand(tiny) -> None:
     engine, _, _ = tiny
-    s = P.assistance_summary(P.household_detail(engine, H1).assistance)
+    s = TL.assistance_summary(P.household_detail(engine, H1, principal=SYSTEM).assistance)
     assert s.to_dict("records") == [
         {"measure": "health", "count": 2, "amount": 5920.0, "first_period": 202402, "last_period": 202405},
         {"measure": "industry", "count": 1, "amount": 2500.0, "first_period": 202403, "last_period": 202403},
         {"measure": "employment", "count": 1, "amount": 0.0, "first_period": 202404, "last_period": 202404},
     ]
-    assert P.assistance_summary(P.household_detail(engine, H4).assistance).empty
+    assert TL.assistance_summary(P.household_detail(engine, H4, principal=SYSTEM).assistance).empty
 
 
 # --------------------------------------------------------------------------- reasons and history (small demo)
@@ -269,13 +275,13 @@ def test_indicator_table_adds_up_to_the_score(month) -> None:
     _, _, _, frame, scorer, policy, res = month
     rows = np.arange(0, scorer.n, 97)
     for row in rows:
-        table = P.indicator_table(scorer, res, int(row), policy)
+        table = SD.indicator_table(scorer, res, int(row), policy)
         assert table["contribution"].sum() == pytest.approx(float(res.score[row]), abs=1e-3)
         assert table["hit"].tolist() == scorer.warnings_hit(res.policy, np.array([row]))[0].tolist()
         assert table["missing"].tolist() == scorer.missing_mask(np.array([row]))[0].tolist()
         assert table["weight"].sum() == pytest.approx(1.0)
     # the income indicator is in yuan per person, its warning line 1.5 x the line
-    table = P.indicator_table(scorer, res, 0)
+    table = SD.indicator_table(scorer, res, 0)
     inc = table.set_index("key").loc["income_ratio"]
     assert inc["value"] == pytest.approx(frame["income_pc"].iloc[0], rel=1e-6)
     assert inc["warning_line"] == pytest.approx(1.5 * policy.income_line)
@@ -288,7 +294,7 @@ def test_standing_matches_the_scorer(month) -> None:
     forced_rows = np.flatnonzero((res.score < policy.cutoffs[0]) & (res.tier > 0))
     assert len(forced_rows), "the demo has households lifted by the income rule"
     for row in [0, 1, int(np.argmax(res.score)), *forced_rows[:3].tolist()]:
-        sd = P.standing(scorer, res, ids[row])
+        sd = SD.standing(scorer, res, ids[row])
         assert sd.score == pytest.approx(float(res.score[row]))
         assert sd.tier == TIERS[res.tier[row]]
         if row in forced_rows:
@@ -307,7 +313,7 @@ def test_standing_matches_the_scorer(month) -> None:
         flagged = sd.indicators["hit"] | sd.indicators["missing"]
         assert len(short) == max(2, int(flagged.sum()))
         assert set(short["key"]) >= set(sd.indicators.loc[flagged, "key"])
-    assert P.standing(scorer, res, "no-such-household") is None
+    assert SD.standing(scorer, res, "no-such-household") is None
 
 
 def test_score_history_is_the_panel_row(month) -> None:
@@ -315,26 +321,26 @@ def test_score_history_is_the_panel_row(month) -> None:
     frames = store.load_snapshots(engine, spec.periods)
     ps = score_panel(frames, baseline_policy(engine, period), spec.lines())
     hid = ps.household_ids[5]
-    h = P.score_history(ps, hid)
+    h = SD.score_history(ps, hid)
     assert h["period"].tolist() == spec.periods
     np.testing.assert_allclose(h["score"].to_numpy(), ps.score[5].astype(float), equal_nan=True)
     assert h["tier"].tolist() == [TIERS[t] if t >= 0 else None for t in ps.tier[5]]
     assert h["income_line"].tolist() == [spec.lines()[p // 100] for p in spec.periods]
-    assert P.score_history(ps, "nobody").empty
+    assert SD.score_history(ps, "nobody").empty
 
 
 def test_display_helpers() -> None:
-    assert P.pick_language("重大疾病住院 / serious illness", "zh") == "重大疾病住院"
-    assert P.pick_language("重大疾病住院 / serious illness", "en") == "serious illness"
-    assert P.pick_language("洪涝灾害", "en") == "洪涝灾害"
-    assert P.pick_language(None, "en") == "" and P.pick_language(float("nan"), "zh") == ""
-    assert P.format_indicator("medical_oop", 12345.0, "zh") == "12,345元"
-    assert P.format_indicator("medical_oop", 12345.0, "en") == "¥12,345"
-    assert P.format_indicator("income_ratio", 9750.0, "zh", income_line=7500.0) == "9,750元（监测线的 1.30 倍）"
-    assert P.format_indicator("income_ratio", 9750.0, "en", income_line=7500.0) == "¥9,750 (1.30x the line)"
-    assert P.format_indicator("dependency_ratio", 0.75, "zh") == "75.0%"
-    assert P.format_indicator("job_lost", 1.0, "zh") == "是" and P.format_indicator("job_lost", 0.0, "en") == "No"
-    assert P.format_indicator("serious_ill", 2.0, "zh") == "2 人"
-    assert P.format_indicator("months_worked", 6.0, "en") == "6.0 months"
-    assert P.format_indicator("housing_grade", 3.0, "zh") == "C 级危房"
-    assert P.format_indicator("medical_oop", float("nan"), "zh") == "—"
+    assert TL.pick_language("重大疾病住院 / serious illness", "zh") == "重大疾病住院"
+    assert TL.pick_language("重大疾病住院 / serious illness", "en") == "serious illness"
+    assert TL.pick_language("洪涝灾害", "en") == "洪涝灾害"
+    assert TL.pick_language(None, "en") == "" and TL.pick_language(float("nan"), "zh") == ""
+    assert SD.format_indicator("medical_oop", 12345.0, "zh") == "12,345元"
+    assert SD.format_indicator("medical_oop", 12345.0, "en") == "¥12,345"
+    assert SD.format_indicator("income_ratio", 9750.0, "zh", income_line=7500.0) == "9,750元（监测线的 1.30 倍）"
+    assert SD.format_indicator("income_ratio", 9750.0, "en", income_line=7500.0) == "¥9,750 (1.30x the line)"
+    assert SD.format_indicator("dependency_ratio", 0.75, "zh") == "75.0%"
+    assert SD.format_indicator("job_lost", 1.0, "zh") == "是" and SD.format_indicator("job_lost", 0.0, "en") == "No"
+    assert SD.format_indicator("serious_ill", 2.0, "zh") == "2 人"
+    assert SD.format_indicator("months_worked", 6.0, "en") == "6.0 months"
+    assert SD.format_indicator("housing_grade", 3.0, "zh") == "C 级危房"
+    assert SD.format_indicator("medical_oop", float("nan"), "zh") == "—"

@@ -12,15 +12,21 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from fanpin import store
+from fanpin.access.roles import SYSTEM, AccessDenied, Principal
 from fanpin.engine.trends import PanelScores
 from fanpin.store import schema as S
-from fanpin.workflow import clues, common, monitoring, orders
+from fanpin.workflow import clues, common, elimination, monitoring, orders
 from tests.conftest import insert_tiny_regions
 
 T1, T2 = "990101001000", "990101002000"
 V1, V2 = "990101001001", "990101002001"
 HH = ["99010100100100001", "99010100100100002", "99010100200100003", "99010100200100004"]
 LINE = {2024: 7800.0, 2025: 8100.0}
+
+
+def P(name: str) -> Principal:
+    """A county-wide user who may do everything, named ``name`` (who/when columns say it)."""
+    return Principal(name, "admin")
 
 
 def _db(url: str):
@@ -46,7 +52,7 @@ def _panel(engine, hid: str, incomes: dict[int, float], spend: float = 0.0, net:
 
 
 def _clue(engine, hid: str, risk: str = "illness", period: int = 202506, at: datetime = datetime(2025, 6, 3, 9)) -> int:
-    return clues.add_clue(engine, hid, period, "department", "medical_insurance", risk, "test", 12000.0, received_at=at)
+    return clues.add_clue(engine, hid, period, "department", "medical_insurance", risk, "test", 12000.0, received_at=at, principal=SYSTEM)
 
 
 @pytest.fixture
@@ -61,15 +67,15 @@ def test_clues_merge_and_inbox_filters(eng) -> None:
     b = _clue(eng, HH[0], at=datetime(2025, 6, 5))  # same household, cause, month -> merged
     c = _clue(eng, HH[0], risk="disaster")  # other cause: its own clue
     d = _clue(eng, HH[0], period=202507, at=datetime(2025, 7, 2))  # other month
-    e = clues.add_clue(eng, HH[2], 202506, "self_report", "household", "accident", received_at=datetime(2025, 6, 20))
-    box = clues.clue_inbox(eng, today=date(2025, 7, 3))
+    e = clues.add_clue(eng, HH[2], 202506, "self_report", "household", "accident", received_at=datetime(2025, 6, 20), principal=SYSTEM)
+    box = clues.clue_inbox(eng, principal=SYSTEM, today=date(2025, 7, 3))
     assert sorted(box["clue_id"]) == sorted([a, c, d, e])
-    merged = clues.clue_inbox(eng, statuses=("merged",), today=date(2025, 7, 3))
+    merged = clues.clue_inbox(eng, principal=SYSTEM, statuses=("merged",), today=date(2025, 7, 3))
     assert merged["clue_id"].tolist() == [b] and merged["merged_into"].tolist() == [a]
-    assert clues.clue_inbox(eng, township=T2)["clue_id"].tolist() == [e]
-    assert clues.clue_inbox(eng, source="household")["clue_id"].tolist() == [e]
-    assert sorted(clues.clue_inbox(eng, risk_type="illness")["clue_id"]) == sorted([a, d])
-    young = clues.clue_inbox(eng, max_age_days=14, today=date(2025, 7, 3))
+    assert clues.clue_inbox(eng, principal=SYSTEM, township=T2)["clue_id"].tolist() == [e]
+    assert clues.clue_inbox(eng, principal=SYSTEM, source="household")["clue_id"].tolist() == [e]
+    assert sorted(clues.clue_inbox(eng, principal=SYSTEM, risk_type="illness")["clue_id"]) == sorted([a, d])
+    young = clues.clue_inbox(eng, principal=SYSTEM, max_age_days=14, today=date(2025, 7, 3))
     assert sorted(young["clue_id"]) == sorted([d, e])
     assert young.set_index("clue_id").loc[e, "age_days"] == 13
     # feed duplicates inserted in bulk (as the demo does) merge after the fact, once
@@ -85,10 +91,10 @@ def test_scoring_clues_are_idempotent(eng) -> None:
     tier = np.array([[0, 2], [2, 2], [1, 2], [-1, 2]], dtype=np.int8)  # newly red: HH0, HH2 (HH1 already red, HH3 absent before)
     ps = PanelScores([202505, 202506], ids, np.array([T1, T1, T2, T2], dtype=object), np.array([T1, T2], dtype=object),
                      np.full((4, 2), 70.0, dtype=np.float32), tier, np.zeros((4, 2), dtype=np.float32), np.array([7800.0, 7800.0]))
-    cadre = clues.add_clue(eng, HH[2], 202506, "cadre_visit", "cadre", "other", "收入偏低", received_at=datetime(2025, 6, 2))
-    assert clues.generate_scoring_clues(eng, 202506, ps) == 2
-    assert clues.generate_scoring_clues(eng, 202506, ps) == 0
-    box = clues.clue_inbox(eng, source="scoring", statuses=("new", "merged"))
+    cadre = clues.add_clue(eng, HH[2], 202506, "cadre_visit", "cadre", "other", "收入偏低", received_at=datetime(2025, 6, 2), principal=SYSTEM)
+    assert clues.generate_scoring_clues(eng, 202506, ps, principal=SYSTEM) == 2
+    assert clues.generate_scoring_clues(eng, 202506, ps, principal=SYSTEM) == 0
+    box = clues.clue_inbox(eng, principal=SYSTEM, source="scoring", statuses=("new", "merged"))
     assert sorted(box["household_id"]) == [HH[0], HH[2]]
     # HH2 was already reported for "other" this month: its scoring clue merged into the cadre's
     assert box.set_index("household_id").loc[HH[2], "merged_into"] == cadre
@@ -100,27 +106,27 @@ def test_order_state_machine_and_audit(eng) -> None:
     c = _clue(eng, HH[0], risk="disaster", at=datetime(2025, 6, 1, 8))
     x = _clue(eng, HH[2])
     with pytest.raises(common.WorkflowError) as err:
-        orders.create_order(eng, clue_ids=[a, x], assignee_kind="township", assignee=T1, actor="u1")
+        orders.create_order(eng, clue_ids=[a, x], assignee_kind="township", assignee=T1, principal=P("u1"))
     assert err.value.code == "mixed_households"
-    oid = orders.create_order(eng, clue_ids=[a, c], assignee_kind="township", assignee=T1, actor="u1", now=datetime(2025, 6, 4, 10))
-    o = orders.get_order(eng, oid)
+    oid = orders.create_order(eng, clue_ids=[a, c], assignee_kind="township", assignee=T1, principal=P("u1"), now=datetime(2025, 6, 4, 10))
+    o = orders.get_order(eng, oid, principal=SYSTEM)
     assert o["state"] == "open" and o["version"] == 1 and o["clue_ids"] == sorted([a, c])
     assert o["due_date"] == date(2025, 6, 16)  # 15 days from the first clue (June 1)
     with pytest.raises(common.WorkflowError) as err:  # clue already taken
-        orders.create_order(eng, clue_ids=[a], assignee_kind="township", assignee=T1, actor="u2")
+        orders.create_order(eng, clue_ids=[a], assignee_kind="township", assignee=T1, principal=P("u2"))
     assert err.value.code == "clue_taken"
-    orders.start_verification(eng, oid, 1, "u1")
-    orders.assign_order(eng, oid, 2, "department", "medical_insurance", "u1")
-    orders.add_note(eng, oid, 3, "入户核实", "u2", findings="医疗支出属实")
-    o = orders.get_order(eng, oid)
+    orders.start_verification(eng, oid, 1, principal=P("u1"))
+    orders.assign_order(eng, oid, 2, "department", "medical_insurance", principal=P("u1"))
+    orders.add_note(eng, oid, 3, "入户核实", findings="医疗支出属实", principal=P("u2"))
+    o = orders.get_order(eng, oid, principal=SYSTEM)
     assert (o["state"], o["assignee"], o["version"], o["updated_by"], o["findings"]) == ("verifying", "medical_insurance", 4, "u2", "医疗支出属实")
     assert "u2: 入户核实" in o["notes"]
     with pytest.raises(common.WorkflowError) as err:
-        orders.decide_order(eng, oid, 4, included=True, actor="u1", period=202506, category=None, risk_types=["illness"])
+        orders.decide_order(eng, oid, 4, included=True, principal=P("u1"), period=202506, category=None, risk_types=["illness"])
     assert err.value.code == "need_category"
-    orders.decide_order(eng, oid, 4, included=True, actor="u1", period=202506, category="sudden_hardship", risk_types=["illness", "disaster"], now=datetime(2025, 6, 10, 15))
+    orders.decide_order(eng, oid, 4, included=True, principal=P("u1"), period=202506, category="sudden_hardship", risk_types=["illness", "disaster"], now=datetime(2025, 6, 10, 15))
     with pytest.raises(common.WorkflowError) as err:  # deciding a decided order
-        orders.decide_order(eng, oid, 5, included=False, actor="u2", period=202506, reason="x")
+        orders.decide_order(eng, oid, 5, included=False, principal=P("u2"), period=202506, reason="x")
     assert err.value.code == "bad_transition" and "decided" in str(err.value)
     with eng.connect() as conn:
         statuses = {r[0] for r in conn.execute(select(S.clues.c.status).where(S.clues.c.clue_id.in_([a, c])))}
@@ -130,50 +136,50 @@ def test_order_state_machine_and_audit(eng) -> None:
     assert len(mon) == 1 and mon[0]["category"] == "sudden_hardship" and mon[0]["risk_types"] == "illness,disaster" and mon[0]["order_id"] == oid
     assert audit == ["order_created", "order_decided"]
     # not included needs a reason; an order from a household ID alone
-    o2 = orders.create_order(eng, household_id=HH[2], assignee_kind="township", assignee=T2, actor="u1", now=datetime(2025, 6, 1))
+    o2 = orders.create_order(eng, household_id=HH[2], assignee_kind="township", assignee=T2, principal=P("u1"), now=datetime(2025, 6, 1))
     with pytest.raises(common.WorkflowError) as err:
-        orders.decide_order(eng, o2, 1, included=False, actor="u1", period=202506, reason=" ")
+        orders.decide_order(eng, o2, 1, included=False, principal=P("u1"), period=202506, reason=" ")
     assert err.value.code == "need_reason"
-    orders.decide_order(eng, o2, 1, included=False, actor="u1", period=202506, reason="收入达标", now=datetime(2025, 6, 30))
+    orders.decide_order(eng, o2, 1, included=False, principal=P("u1"), period=202506, reason="收入达标", now=datetime(2025, 6, 30))
     # closed loop: o1 decided in 9 days (June 1 -> 10), on time; o2 decided on June 30, due June 16 -> overdue
-    o3 = orders.create_order(eng, household_id=HH[1], assignee_kind="department", assignee="hrss", actor="u1", now=datetime(2025, 6, 1))
-    cl = orders.closed_loop(eng, today=date(2025, 7, 1))  # o3 open and past due
+    o3 = orders.create_order(eng, household_id=HH[1], assignee_kind="department", assignee="hrss", principal=P("u1"), now=datetime(2025, 6, 1))
+    cl = orders.closed_loop(eng, today=date(2025, 7, 1), principal=SYSTEM)  # o3 open and past due
     assert (cl.orders, cl.decided, cl.median_days, cl.overdue) == (3, 2, (9 + 29) / 2, 2)
     assert cl.overdue_share == pytest.approx(2 / 3)
     bt = cl.by_township.set_index("township_code")
     assert bt.loc[T1, "orders"] == 2 and bt.loc[T1, "overdue"] == 1 and bt.loc[T2, "overdue_share"] == 1.0
     bd = cl.by_department.set_index("assignee")
     assert set(bd.index) == {"medical_insurance", "hrss"} and bd.loc["hrss", "overdue"] == 1
-    lst = orders.list_orders(eng, states=("open",), today=date(2025, 7, 1))
+    lst = orders.list_orders(eng, states=("open",), today=date(2025, 7, 1), principal=SYSTEM)
     assert lst["order_id"].tolist() == [o3] and bool(lst["overdue"].iloc[0])
 
 
 def test_stale_order_is_refused_with_who_and_when(eng) -> None:
-    oid = orders.create_order(eng, household_id=HH[0], assignee_kind="township", assignee=T1, actor="u1")
-    orders.start_verification(eng, oid, 1, "alice", now=datetime(2025, 6, 5, 9, 30))
+    oid = orders.create_order(eng, household_id=HH[0], assignee_kind="township", assignee=T1, principal=P("u1"))
+    orders.start_verification(eng, oid, 1, principal=P("alice"), now=datetime(2025, 6, 5, 9, 30))
     with pytest.raises(common.StaleOrder) as err:  # bob still holds version 1
-        orders.add_note(eng, oid, 1, "my note", "bob")
+        orders.add_note(eng, oid, 1, "my note", principal=P("bob"))
     assert err.value.changed_by == "alice" and err.value.changed_at == datetime(2025, 6, 5, 9, 30) and err.value.version == 2
     assert "alice" in str(err.value) and "2025-06-05 09:30" in str(err.value) and "reload" in str(err.value)
-    assert orders.get_order(eng, oid)["notes"] is None
+    assert orders.get_order(eng, oid, principal=SYSTEM)["notes"] is None
 
 
 def test_two_concurrent_writers_cannot_overwrite_each_other(db_url: str) -> None:
     e0 = _db(db_url)
-    oid = orders.create_order(e0, household_id=HH[0], assignee_kind="township", assignee=T1, actor="u0")
-    orders.start_verification(e0, oid, 1, "u0")
+    oid = orders.create_order(e0, household_id=HH[0], assignee_kind="township", assignee=T1, principal=P("u0"))
+    orders.start_verification(e0, oid, 1, principal=P("u0"))
     engines = [store.make_engine(db_url), store.make_engine(db_url)]
     barrier = threading.Barrier(2)
     results: dict[str, object] = {}
 
     def work(name: str, engine, included: bool) -> None:
-        version = orders.get_order(engine, oid)["version"]  # both read version 2
+        version = orders.get_order(engine, oid, principal=SYSTEM)["version"]  # both read version 2
         barrier.wait()
         try:
             if included:
-                orders.decide_order(engine, oid, version, included=True, actor=name, period=202506, category="marginal", risk_types=["illness"])
+                orders.decide_order(engine, oid, version, included=True, principal=P(name), period=202506, category="marginal", risk_types=["illness"])
             else:
-                orders.decide_order(engine, oid, version, included=False, actor=name, period=202506, reason="not needed")
+                orders.decide_order(engine, oid, version, included=False, principal=P(name), period=202506, reason="not needed")
             results[name] = "ok"
         except common.StaleOrder as exc:
             results[name] = exc
@@ -189,7 +195,7 @@ def test_two_concurrent_writers_cannot_overwrite_each_other(db_url: str) -> None
     assert len(winners) == 1, results
     loser = "bob" if winners == ["alice"] else "alice"
     assert isinstance(results[loser], common.StaleOrder) and results[loser].changed_by == winners[0]
-    o = orders.get_order(e0, oid)
+    o = orders.get_order(e0, oid, principal=SYSTEM)
     assert o["version"] == 3 and o["decided_by"] == winners[0]
     with e0.connect() as conn:
         n_mon = conn.execute(select(func.count()).select_from(S.monitoring)).scalar()
@@ -209,17 +215,17 @@ def test_elimination_rules_edge_cases(eng) -> None:
     _panel(eng, HH[1], {**{m: 9000.0 for m in months}, 202503: 8099.0})  # one month below: run of 3
     _panel(eng, HH[2], {m: 9000.0 for m in months}, spend=9000.0, net=30000.0)  # spending 30% of income: not below
     _panel(eng, HH[3], {m: 9000.0 for m in months})  # no labour capacity: stays monitored
-    el = monitoring.elimination_eligibility(eng, HH, 202506).frame.set_index("household_id")
+    el = elimination.elimination_eligibility(eng, HH, 202506, principal=SYSTEM).frame.set_index("household_id")
     assert el["months_above"].tolist() == [6, 3, 6, 6]
     assert el["income_ok"].tolist() == [True, False, True, True]
     assert el["spending_ok"].tolist() == [True, True, False, True]
     assert el["eligible"].tolist() == [True, False, False, False]
     # five months of data only
-    assert monitoring.elimination_eligibility(eng, [HH[0]], 202505).frame["months_above"].tolist() == [5]
-    assert monitoring.elimination_eligibility(eng, [HH[0]], 202505).frame["eligible"].tolist() == [False]
+    assert elimination.elimination_eligibility(eng, [HH[0]], 202505, principal=SYSTEM).frame["months_above"].tolist() == [5]
+    assert elimination.elimination_eligibility(eng, [HH[0]], 202505, principal=SYSTEM).frame["eligible"].tolist() == [False]
     # the 2024 line applies to 2024 months: Dec 2024 at 7,900 is above 7,800
     _panel(eng, HH[0], {202412: 7900.0})
-    assert monitoring.elimination_eligibility(eng, [HH[0]], 202506, stable_months=7).frame["eligible"].tolist() == [True]
+    assert elimination.elimination_eligibility(eng, [HH[0]], 202506, stable_months=7, principal=SYSTEM).frame["eligible"].tolist() == [True]
     assert monitoring.early_elimination(202505, 202506) and monitoring.early_elimination(202506, 202506)
     assert not monitoring.early_elimination(202504, 202506) and not monitoring.early_elimination(202512, 202602) and monitoring.early_elimination(202512, 202601)
 
@@ -228,33 +234,33 @@ def test_elimination_needs_a_second_person(eng) -> None:
     _panel(eng, HH[0], {m: 9000.0 for m in _months(202501, 6)})
     _panel(eng, HH[1], {m: 5000.0 for m in _months(202501, 6)})
     with pytest.raises(common.WorkflowError) as err:  # not monitored yet
-        monitoring.propose_elimination(eng, HH[0], 202506, "by_assistance", "alice")
+        elimination.propose_elimination(eng, HH[0], 202506, "by_assistance", principal=P("alice"))
     assert err.value.code == "not_monitored"
     for hid in HH[:2]:
-        oid = orders.create_order(eng, household_id=hid, assignee_kind="township", assignee=T1, actor="alice")
-        orders.decide_order(eng, oid, 1, included=True, actor="alice", period=202505, category="marginal", risk_types=["illness"])
+        oid = orders.create_order(eng, household_id=hid, assignee_kind="township", assignee=T1, principal=P("alice"))
+        orders.decide_order(eng, oid, 1, included=True, principal=P("alice"), period=202505, category="marginal", risk_types=["illness"])
     with pytest.raises(common.WorkflowError) as err:
-        monitoring.propose_elimination(eng, HH[1], 202506, "natural", "alice")
+        elimination.propose_elimination(eng, HH[1], 202506, "natural", principal=P("alice"))
     assert err.value.code == "not_eligible" and err.value.fields["months_above"] == 0
-    pid = monitoring.propose_elimination(eng, HH[0], 202506, "by_assistance", "alice")
+    pid = elimination.propose_elimination(eng, HH[0], 202506, "by_assistance", principal=P("alice"))
     with pytest.raises(common.WorkflowError) as err:
-        monitoring.propose_elimination(eng, HH[0], 202506, "by_assistance", "bob")
+        elimination.propose_elimination(eng, HH[0], 202506, "by_assistance", principal=P("bob"))
     assert err.value.code == "already_proposed"
-    reg = monitoring.register(eng).set_index("household_id")
+    reg = monitoring.register(eng, principal=SYSTEM).set_index("household_id")
     assert reg.loc[HH[0], "status"] == "proposed" and reg.loc[HH[0], "proposed_by"] == "alice" and reg.loc[HH[0], "since"] == 202505
     with pytest.raises(common.WorkflowError) as err:
-        monitoring.approve_elimination(eng, pid, "alice")
+        elimination.approve_elimination(eng, pid, principal=P("alice"))
     assert err.value.code == "self_approval"
-    monitoring.approve_elimination(eng, pid, "bob")
+    elimination.approve_elimination(eng, pid, principal=P("bob"))
     with pytest.raises(common.WorkflowError) as err:
-        monitoring.approve_elimination(eng, pid, "carol")
+        elimination.approve_elimination(eng, pid, principal=P("carol"))
     assert err.value.code in ("already_resolved", "no_proposal")
-    hist = monitoring.monitoring_history(eng, HH[0])
+    hist = monitoring.monitoring_history(eng, HH[0], principal=SYSTEM)
     assert hist["status"].tolist() == ["monitored", "proposed", "eliminated"]  # append-only history
     last = hist.iloc[-1]
     assert (last["method"], last["recorded_by"], last["approved_by"], last["proposal_id"]) == ("by_assistance", "alice", "bob", pid)
-    assert HH[0] not in set(monitoring.register(eng)["household_id"])
-    early = monitoring.early_eliminations(eng)
+    assert HH[0] not in set(monitoring.register(eng, principal=SYSTEM)["household_id"])
+    early = monitoring.early_eliminations(eng, principal=SYSTEM)
     assert early.query("status == 'eliminated'")["household_id"].tolist() == [HH[0]]  # identified May, eliminated June
     with eng.connect() as conn:
         actions = [r[0] for r in conn.execute(select(S.audit_log.c.action).order_by(S.audit_log.c.audit_id))]
@@ -288,20 +294,20 @@ def test_concurrent_claims_and_approvals_have_one_winner(db_url: str) -> None:
     a, b = store.make_engine(db_url), store.make_engine(db_url)
     # two people dispatch the same clue at once: one order, the other is told the clue is taken
     res = _race([
-        lambda: orders.create_order(a, clue_ids=[cid], assignee_kind="township", assignee=T1, actor="alice"),
-        lambda: orders.create_order(b, clue_ids=[cid], assignee_kind="department", assignee="hrss", actor="bob"),
+        lambda: orders.create_order(a, clue_ids=[cid], assignee_kind="township", assignee=T1, principal=P("alice")),
+        lambda: orders.create_order(b, clue_ids=[cid], assignee_kind="department", assignee="hrss", principal=P("bob")),
     ])
     oids = [r for r in res if isinstance(r, int)]
     errs = [r for r in res if isinstance(r, common.WorkflowError)]
     assert len(oids) == 1 and len(errs) == 1 and errs[0].code == "clue_taken", res
-    assert len(orders.list_orders(e0)) == 1  # the loser's order was rolled back with its claim
-    orders.decide_order(e0, oids[0], 1, included=True, actor="alice", period=202501, category="marginal", risk_types=["illness"])
-    pid = monitoring.propose_elimination(e0, HH[0], 202506, "natural", "alice")
+    assert len(orders.list_orders(e0, principal=SYSTEM)) == 1  # the loser's order was rolled back with its claim
+    orders.decide_order(e0, oids[0], 1, included=True, principal=P("alice"), period=202501, category="marginal", risk_types=["illness"])
+    pid = elimination.propose_elimination(e0, HH[0], 202506, "natural", principal=P("alice"))
     # two approvers at once: one elimination row, the other refused
-    res = _race([lambda: monitoring.approve_elimination(a, pid, "bob"), lambda: monitoring.approve_elimination(b, pid, "carol")])
+    res = _race([lambda: elimination.approve_elimination(a, pid, principal=P("bob")), lambda: elimination.approve_elimination(b, pid, principal=P("carol"))])
     assert sum(isinstance(r, int) for r in res) == 1, res
     assert [r.code for r in res if isinstance(r, common.WorkflowError)] == ["already_resolved"]
-    assert monitoring.monitoring_history(e0, HH[0])["status"].tolist() == ["monitored", "proposed", "eliminated"]
+    assert monitoring.monitoring_history(e0, HH[0], principal=SYSTEM)["status"].tolist() == ["monitored", "proposed", "eliminated"]
     for e in (a, b, e0):
         e.dispose()
 
@@ -313,5 +319,38 @@ def test_development_measures_flag(eng) -> None:
             {"household_id": HH[1], "period": 202503, "measure": "employment"},
             {"household_id": HH[1], "period": 202504, "measure": "industry"},
         ])
-    assert monitoring.development_measures(eng, HH[0]) == []
-    assert monitoring.development_measures(eng, HH[1]) == ["employment", "industry"]
+    assert elimination.development_measures(eng, HH[0], principal=SYSTEM) == []
+    assert elimination.development_measures(eng, HH[1], principal=SYSTEM) == ["employment", "industry"]
+
+
+def test_no_principal_is_refused_never_unchecked(eng) -> None:
+    """``principal=None`` is not "check nothing": every read and write refuses it."""
+    cid = _clue(eng, HH[0])
+    oid = orders.create_order(eng, clue_ids=[cid], assignee_kind="township", assignee=T1, principal=P("u1"))
+    calls = [
+        lambda: clues.add_clue(eng, HH[0], 202506, "cadre_visit", "cadre", "water", principal=None),
+        lambda: clues.clue_inbox(eng, principal=None),
+        lambda: orders.create_order(eng, household_id=HH[1], assignee_kind="township", assignee=T1, principal=None),
+        lambda: orders.get_order(eng, oid, principal=None),
+        lambda: orders.start_verification(eng, oid, 1, principal=None),
+        lambda: orders.list_orders(eng, principal=None),
+        lambda: orders.closed_loop(eng, principal=None),
+        lambda: monitoring.register(eng, principal=None),
+        lambda: monitoring.monitoring_history(eng, principal=None),
+        lambda: elimination.elimination_eligibility(eng, HH, 202506, principal=None),
+        lambda: elimination.propose_elimination(eng, HH[0], 202506, "natural", principal=None),
+    ]
+    for call in calls:
+        with pytest.raises(AccessDenied):
+            call()
+    assert orders.get_order(eng, oid, principal=SYSTEM)["version"] == 1
+
+
+def test_who_acted_is_the_principal(eng) -> None:
+    """Who/when columns and audit rows name ``principal.actor``; there is no separate actor argument."""
+    oid = orders.create_order(eng, household_id=HH[0], assignee_kind="township", assignee=T1, principal=P("carol"))
+    orders.start_verification(eng, oid, 1, principal=P("dave"))
+    o = orders.get_order(eng, oid, principal=SYSTEM)
+    assert (o["created_by"], o["updated_by"]) == ("carol", "dave")
+    with eng.connect() as conn:
+        assert [r[0] for r in conn.execute(select(S.audit_log.c.actor))] == ["carol"]
