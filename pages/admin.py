@@ -1,176 +1,189 @@
 """用户与审计 Users and the audit log (admin): accounts, adding and disabling users, the audit trail.
 
 The audit log is shown read-only (a plain table, no editor) and the database refuses
-UPDATE and DELETE on it; downloads of it are themselves logged.
+UPDATE and DELETE on it; downloads of it go through the one audited download path.
+The rules (who may change accounts, that an administrator cannot lock themself out) are
+in ``fanpin.access.users``; this page draws the forms and says what happened.
 """
 
 from datetime import date, timedelta
 
 import pandas as pd
 import streamlit as st
+from sqlalchemy.engine import Engine
 
 from fanpin.access import users
 from fanpin.access.audit import audit_actions, audit_actors, audit_query
-from fanpin.access.roles import ROLES, AccessDenied, require
-from fanpin.report.export import csv_bytes, xlsx_bytes
+from fanpin.access.roles import ROLES, AccessDenied, Principal, require
+from fanpin.ui.downloads import download_table
 from fanpin.ui.i18n import lbl, t
-from fanpin.ui.login import record_export
-from fanpin.ui.sidebar import page_context
+from fanpin.ui.messages import flash, show_flash
+from fanpin.ui.sidebar import Context, page_context
 
-ctx = page_context("admin")
-engine, me, lang = ctx.data.engine, ctx.principal, ctx.lang
-try:
-    require(me, "user_manage")
-except AccessDenied:
-    st.error(t("error.forbidden", role=lbl("role", ctx.role)))
-    st.stop()
+PAGE = "admin"
+AUDIT_LIMIT = 2000
+AUDIT_COLUMNS = ("audit_id", "at", "actor", "action", "target", "detail")
 ss = st.session_state
-st.title(t("nav.admin"))
-flash, error = ss.pop("_ad_flash", None), ss.pop("_ad_error", None)
-if flash:
-    st.success(flash)
-if error:
-    st.error(error)
-
-towns = {k: v for k, v in ctx.data.township_names(lang).items() if not k.endswith("000000")}
-# Widgets whose option labels change with the language are keyed per language (see
-# fanpin.ui.sidebar.choose): one keyed alone would keep showing the other language's label.
-tab_users, tab_audit = st.tabs([t("access.admin_users"), t("access.admin_audit")])
 
 
-def on_add() -> None:
+# --------------------------------------------------------------------------- actions (button callbacks)
+def _refused(exc: Exception) -> None:
+    if isinstance(exc, users.UserError) and exc.code == "not_self":
+        flash(PAGE, "error", t("access.not_self"))
+    else:
+        flash(PAGE, "error", t("access.user_error", error=str(exc)))
+
+
+def _chosen_townships(role: str, key: str) -> list[str] | None:
+    return list(ss.get(key) or []) if role == "case_worker" else None
+
+
+def on_add(engine: Engine, me: Principal, lang: str) -> None:
     name = (ss.get("ad_name") or "").strip()
     pw, pw2 = ss.get("ad_pw") or "", ss.get("ad_pw2") or ""
     ss["ad_pw"], ss["ad_pw2"] = "", ""  # passwords do not stay in the session
     if pw != pw2:
-        ss["_ad_error"] = t("access.passwords_differ")
+        flash(PAGE, "error", t("access.passwords_differ"))
         return
     role = ss.get(f"ad_role_{lang}", "analyst")
     try:
-        require(me, "user_manage")
         users.add_user(
-            engine, name, role, pw, townships=list(ss.get(f"ad_towns_{lang}") or []) if role == "case_worker" else None,
-            display_name=(ss.get("ad_display") or "").strip() or None, created_by=me.actor,
+            engine, name, role, pw, principal=me, townships=_chosen_townships(role, f"ad_towns_{lang}"),
+            display_name=(ss.get("ad_display") or "").strip() or None,
         )
     except (users.UserError, AccessDenied) as exc:
-        ss["_ad_error"] = t("access.user_error", error=str(exc))
+        _refused(exc)
         return
-    ss["_ad_flash"] = t("access.user_added", user=name)
+    flash(PAGE, "success", t("access.user_added", user=name))
     ss["ad_name"], ss["ad_display"] = "", ""
 
 
-def on_disable(disabled: bool) -> None:
+def on_disable(engine: Engine, me: Principal, disabled: bool) -> None:
     name = ss.get("ad_target")
     if not name:
         return
-    if disabled and name == me.username:
-        ss["_ad_error"] = t("access.not_self")
-        return
     try:
-        require(me, "user_manage")
-        users.set_disabled(engine, name, disabled, actor=me.actor)
+        users.set_disabled(engine, name, disabled, principal=me)
     except (users.UserError, AccessDenied) as exc:
-        ss["_ad_error"] = t("access.user_error", error=str(exc))
+        _refused(exc)
         return
-    ss["_ad_flash"] = t("access.user_disabled" if disabled else "access.user_enabled", user=name)
+    flash(PAGE, "success", t("access.user_disabled" if disabled else "access.user_enabled", user=name))
 
 
-def on_role() -> None:
+def on_role(engine: Engine, me: Principal, lang: str) -> None:
     name, role = ss.get("ad_target"), ss.get(f"ad_new_role_{lang}", "analyst")
     if not name:
         return
-    if name == me.username and role != "admin":
-        ss["_ad_error"] = t("access.not_self")
-        return
     try:
-        require(me, "user_manage")
-        users.set_role(engine, name, role, list(ss.get(f"ad_new_towns_{lang}") or []) if role == "case_worker" else None, actor=me.actor)
+        users.set_role(engine, name, role, _chosen_townships(role, f"ad_new_towns_{lang}"), principal=me)
     except (users.UserError, AccessDenied) as exc:
-        ss["_ad_error"] = t("access.user_error", error=str(exc))
+        _refused(exc)
         return
-    ss["_ad_flash"] = t("access.role_changed", user=name, role=lbl("role", role))
+    flash(PAGE, "success", t("access.role_changed", user=name, role=lbl("role", role)))
 
 
-with tab_users:
-    frame = users.list_users(engine)
-    now = pd.Timestamp.now()
-    state = [
-        "disabled" if d else ("locked" if lu is not None and not pd.isna(lu) and pd.Timestamp(lu) > now else "active")
-        for d, lu in zip(frame["disabled"], frame["locked_until"])
-    ]
-    shown = pd.DataFrame(
+# --------------------------------------------------------------------------- the users tab
+def users_table(frame: pd.DataFrame, towns: dict[str, str]) -> pd.DataFrame:
+    """The account list as shown: labels for roles, townships and states, no hashes."""
+    def town_names(v: object) -> str:
+        return "、".join(towns.get(c, c) for c in str(v).split(",")) if isinstance(v, str) and v else ""
+
+    return pd.DataFrame(
         {
             "username": frame["username"],
             "display_name": frame["display_name"].fillna(""),
             "role": [lbl("role", r) for r in frame["role"]],
-            "townships": [("、".join(towns.get(c, c) for c in str(v).split(",")) if isinstance(v, str) and v else "") for v in frame["townships"]],
-            "state": [t(f"access.state.{s}") for s in state],
+            "townships": [town_names(v) for v in frame["townships"]],
+            "state": [t(f"access.state.{s}") for s in users.account_states(frame)],
             "last_login_at": frame["last_login_at"].map(lambda v: "" if v is None or pd.isna(v) else f"{pd.Timestamp(v):%Y-%m-%d %H:%M}"),
             "created_at": frame["created_at"],
         }
     )
+
+
+def add_form(engine: Engine, me: Principal, lang: str, towns: dict[str, str]) -> None:
+    st.subheader(t("access.add_user"))
+    with st.form("ad_add_form"):
+        a1, a2 = st.columns(2)
+        a1.text_input(t("access.username"), key="ad_name", max_chars=users.USERNAME_MAX)
+        a2.text_input(t("access.display_name"), key="ad_display", max_chars=64)
+        # option labels change with the language: keyed per language (see fanpin.ui.sidebar.choose)
+        st.selectbox(t("access.role"), list(ROLES), format_func=lambda r: lbl("role", r), key=f"ad_role_{lang}")
+        st.multiselect(t("access.townships"), list(towns), format_func=lambda c: towns.get(c, c), key=f"ad_towns_{lang}", placeholder=t("access.pick_townships"))
+        p1, p2 = st.columns(2)
+        p1.text_input(t("access.password"), type="password", key="ad_pw", max_chars=256)
+        p2.text_input(t("access.password_repeat"), type="password", key="ad_pw2", max_chars=256)
+        st.form_submit_button(t("access.add_button"), type="primary", on_click=on_add, args=(engine, me, lang), key="ad_add")
+
+
+def change_form(engine: Engine, me: Principal, lang: str, towns: dict[str, str], names: list[str]) -> None:
+    st.subheader(t("access.disable_user"))
+    if not names:
+        return
+    st.selectbox(t("access.username"), names, key="ad_target")
+    b1, b2 = st.columns(2)
+    b1.button(t("access.disable_button"), key="ad_disable", on_click=on_disable, args=(engine, me, True))
+    b2.button(t("access.enable_button"), key="ad_enable", on_click=on_disable, args=(engine, me, False))
+    st.selectbox(t("access.role"), list(ROLES), format_func=lambda r: lbl("role", r), key=f"ad_new_role_{lang}")
+    st.multiselect(t("access.townships"), list(towns), format_func=lambda c: towns.get(c, c), key=f"ad_new_towns_{lang}", placeholder=t("access.pick_townships"))
+    st.button(t("access.role_button"), key="ad_role_change", on_click=on_role, args=(engine, me, lang), help=t("access.role_help"))
+
+
+def users_tab(engine: Engine, me: Principal, lang: str, towns: dict[str, str]) -> None:
+    frame = users.list_users(engine)
+    shown = users_table(frame, towns)
     st.dataframe(
         shown, hide_index=True, width="stretch", key="ad_users",
         column_config={c: st.column_config.Column(t(f"access.col.{c}")) for c in shown.columns},
     )
-
     left, right = st.columns(2, gap="large")
     with left:
-        st.subheader(t("access.add_user"))
-        with st.form("ad_add_form"):
-            a1, a2 = st.columns(2)
-            a1.text_input(t("access.username"), key="ad_name", max_chars=users.USERNAME_MAX)
-            a2.text_input(t("access.display_name"), key="ad_display", max_chars=64)
-            st.selectbox(t("access.role"), list(ROLES), format_func=lambda r: lbl("role", r), key=f"ad_role_{lang}")
-            st.multiselect(t("access.townships"), list(towns), format_func=lambda c: towns.get(c, c), key=f"ad_towns_{lang}", placeholder=t("access.pick_townships"))
-            p1, p2 = st.columns(2)
-            p1.text_input(t("access.password"), type="password", key="ad_pw", max_chars=256)
-            p2.text_input(t("access.password_repeat"), type="password", key="ad_pw2", max_chars=256)
-            st.form_submit_button(t("access.add_button"), type="primary", on_click=on_add, key="ad_add")
+        add_form(engine, me, lang, towns)
     with right:
-        st.subheader(t("access.disable_user"))
-        names = frame["username"].tolist()
-        if names:
-            st.selectbox(t("access.username"), names, key="ad_target")
-            b1, b2 = st.columns(2)
-            b1.button(t("access.disable_button"), key="ad_disable", on_click=on_disable, args=(True,))
-            b2.button(t("access.enable_button"), key="ad_enable", on_click=on_disable, args=(False,))
-            st.selectbox(t("access.role"), list(ROLES), format_func=lambda r: lbl("role", r), key=f"ad_new_role_{lang}")
-            st.multiselect(t("access.townships"), list(towns), format_func=lambda c: towns.get(c, c), key=f"ad_new_towns_{lang}", placeholder=t("access.pick_townships"))
-            st.button(t("access.role_button"), key="ad_role_change", on_click=on_role, help=t("access.role_help"))
+        change_form(engine, me, lang, towns, frame["username"].tolist())
 
 
-with tab_audit:
-    st.caption(t("access.admin_caption"))
-    f1, f2, f3, f4, f5 = st.columns([1, 1, 1, 1, 1])
+# --------------------------------------------------------------------------- the audit tab
+def audit_filters(engine: Engine, lang: str, today: date) -> dict[str, object]:
+    """The filter row; returns ``audit_query``'s keyword arguments."""
+    f1, f2, f3, f4, f5 = st.columns(5)
     actor = f1.selectbox(t("access.filter_actor"), [None, *audit_actors(engine)], format_func=lambda a: t("common.all") if a is None else a, key=f"ad_f_actor_{lang}")
     action = f2.selectbox(
         t("access.filter_action"), [None, *audit_actions(engine)], format_func=lambda a: t("common.all") if a is None else lbl("audit_action", a), key=f"ad_f_action_{lang}"
     )
     target = f3.text_input(t("access.filter_target"), key="ad_f_target", max_chars=64)
-    today = date.today()
     since = f4.date_input(t("access.filter_from"), value=today - timedelta(days=30), key="ad_f_from")
     until = f5.date_input(t("access.filter_to"), value=today, key="ad_f_to")
-    LIMIT = 2000
-    log, total = audit_query(engine, actor=actor, action=action, target_contains=target or None, since=since, until=until, limit=LIMIT)
-    st.caption(t("access.audit_count", n=f"{total:,}", limit=f"{LIMIT:,}"))
-    table = pd.DataFrame(
-        {
-            t("access.col.audit_id"): log["audit_id"],
-            t("access.col.at"): log["at"],
-            t("access.col.actor"): log["actor"],
-            t("access.col.action"): [lbl("audit_action", a) for a in log["action"]],
-            t("access.col.target"): log["target"],
-            t("access.col.detail"): log["detail"],
-        }
-    )
-    st.dataframe(table, hide_index=True, width="stretch", height=420, key="ad_audit")
-    c1, c2, _ = st.columns([1, 1, 4])
-    c1.download_button(
-        t("common.download_csv"), csv_bytes(table), file_name=f"audit_log_{today:%Y%m%d}.csv", mime="text/csv", key="ad_audit_csv",
-        on_click=record_export, args=("audit_log", len(table), "csv"),
-    )
-    c2.download_button(
-        t("common.download_xlsx"), xlsx_bytes(table), file_name=f"audit_log_{today:%Y%m%d}.xlsx",
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="ad_audit_xlsx", on_click=record_export, args=("audit_log", len(table), "xlsx"),
-    )
+    return {"actor": actor, "action": action, "target_contains": target or None, "since": since, "until": until}
+
+
+def audit_tab(ctx: Context, today: date) -> None:
+    engine = ctx.data.engine
+    st.caption(t("access.admin_caption"))
+    log, total = audit_query(engine, **audit_filters(engine, ctx.lang, today), limit=AUDIT_LIMIT)
+    st.caption(t("access.audit_count", n=f"{total:,}", limit=f"{AUDIT_LIMIT:,}"))
+    table = log[list(AUDIT_COLUMNS)].assign(action=[lbl("audit_action", a) for a in log["action"]])
+    labels = {c: t(f"access.col.{c}") for c in AUDIT_COLUMNS}
+    st.dataframe(table.rename(columns=labels), hide_index=True, width="stretch", height=420, key="ad_audit")
+    download_table(ctx, table, f"audit_log_{today:%Y%m%d}", "ad_audit", labels=labels)
+
+
+# --------------------------------------------------------------------------- the page
+def main() -> None:
+    ctx = page_context(PAGE)
+    try:
+        require(ctx.principal, "user_manage")
+    except AccessDenied:
+        st.error(t("error.forbidden", role=lbl("role", ctx.role)))
+        st.stop()
+    st.title(t("nav.admin"))
+    show_flash(PAGE)
+    towns = {k: v for k, v in ctx.data.township_names(ctx.lang).items() if not k.endswith("000000")}
+    tab_users, tab_audit = st.tabs([t("access.admin_users"), t("access.admin_audit")])
+    with tab_users:
+        users_tab(ctx.data.engine, ctx.principal, ctx.lang, towns)
+    with tab_audit:
+        audit_tab(ctx, date.today())
+
+
+main()

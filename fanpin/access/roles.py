@@ -1,6 +1,6 @@
 """Roles, what each may open and do, case-worker township scoping, and masking of personal data.
 
-The rules live here, in one table each (``ROLE_PAGES``, ``ROLE_ACTIONS``), and are
+The rules live here, in one table each (``ROLE_PAGES``, ``ROLE_PERMISSIONS``), and are
 enforced where data are loaded and changed: loaders keep only a case worker's
 townships (``scope_frame``), domain functions that change data call ``require``
 (and ``require_household`` for one household) before they write.  Hiding a button
@@ -17,11 +17,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pandas as pd
+from sqlalchemy.engine import Connection, Engine
+
+from fanpin.store.households import township_of
 
 ROLES: tuple[str, ...] = ("leader", "analyst", "case_worker", "trainer", "data_steward", "admin")
 
 
-# --------------------------------------------------------------------------- pages and actions
+# --------------------------------------------------------------------------- pages and permissions
 PAGES: tuple[str, ...] = ("overview", "map", "simulator", "profile", "clues", "register", "model", "training", "import", "quality", "admin")
 ROLE_PAGES: dict[str, frozenset[str]] = {
     "leader": frozenset({"overview", "map", "simulator", "register", "model", "training", "quality"}),
@@ -33,7 +36,8 @@ ROLE_PAGES: dict[str, frozenset[str]] = {
 }
 
 #: What a role may do (beyond opening pages).  Codes, one per guarded domain function.
-ACTIONS: tuple[str, ...] = (
+#: Not to be confused with ``fanpin.access.audit.AUDIT_ACTIONS`` (what the audit log records).
+PERMISSIONS: tuple[str, ...] = (
     "household_view",  # open one household's detail (profile)
     "unmask",  # see one household's names, ID numbers, phones in full
     "export",  # download tables
@@ -52,7 +56,7 @@ ACTIONS: tuple[str, ...] = (
     "audit_view",
     "user_manage",
 )
-ROLE_ACTIONS: dict[str, frozenset[str]] = {
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "leader": frozenset({"export", "policy_adopt", "policy_save", "elimination_approve"}),
     "analyst": frozenset({"household_view", "unmask", "export", "policy_save", "model_train", "model_to_clues", "clue_generate"}),
     "case_worker": frozenset(
@@ -60,7 +64,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
     ),
     "trainer": frozenset(),
     "data_steward": frozenset({"household_view", "export", "import", "clue_add"}),
-    "admin": frozenset(ACTIONS),
+    "admin": frozenset(PERMISSIONS),
 }
 
 
@@ -123,9 +127,9 @@ def can(principal: Principal | str | None, action: str) -> bool:
     role = principal if isinstance(principal, str) else principal.role
     if action.startswith("page:"):
         return can_open(role, action[5:])
-    if action not in ACTIONS:
-        raise ValueError(f"unknown action {action!r}")
-    return action in ROLE_ACTIONS.get(role, frozenset())
+    if action not in PERMISSIONS:
+        raise ValueError(f"unknown permission {action!r}")
+    return action in ROLE_PERMISSIONS.get(role, frozenset())
 
 
 def require(principal: Principal | None, action: str) -> None:
@@ -135,12 +139,14 @@ def require(principal: Principal | None, action: str) -> None:
         raise AccessDenied(action, f"{who} may not {action}")
 
 
-def township_filter(principal: Principal | None) -> frozenset[str] | None:
-    """The townships to keep, or None for all."""
-    return None if principal is None else principal.townships
+def township_filter(principal: Principal) -> frozenset[str] | None:
+    """The townships to keep, or None for all.  No principal is refused, never read as "all"."""
+    if principal is None:
+        raise AccessDenied("township", "nobody may see households")
+    return principal.townships
 
 
-def scope_frame(frame: pd.DataFrame, principal: Principal | None, column: str = "township_code") -> pd.DataFrame:
+def scope_frame(frame: pd.DataFrame, principal: Principal, column: str = "township_code") -> pd.DataFrame:
     """Keep only rows in the principal's townships (all rows for everyone else).
 
     Vectorised: one ``isin`` over the column.  A frame without the column keeps
@@ -153,7 +159,7 @@ def scope_frame(frame: pd.DataFrame, principal: Principal | None, column: str = 
     return frame[frame[column].astype(str).isin(list(towns))]
 
 
-def scope_ids(ids: Iterable[str], township_of: pd.Series, principal: Principal | None) -> list[str]:
+def scope_ids(ids: Iterable[str], township_of: pd.Series, principal: Principal) -> list[str]:
     """The household IDs (of ``ids``) whose township (``township_of``: household_id -> code) the principal sees."""
     towns = township_filter(principal)
     ids = [str(i) for i in ids]
@@ -163,21 +169,12 @@ def scope_ids(ids: Iterable[str], township_of: pd.Series, principal: Principal |
     return [i for i, c in zip(ids, codes) if isinstance(c, str) and c in towns]
 
 
-def household_township(engine, household_id: str) -> str | None:  # noqa: ANN001 - Engine or Connection
+def household_township(engine: Engine | Connection, household_id: str) -> str | None:
     """The household's township code (None when there is no such household)."""
-    from sqlalchemy import select
-    from sqlalchemy.engine import Connection
-
-    from fanpin.store.schema import households
-
-    stmt = select(households.c.township_code).where(households.c.household_id == str(household_id))
-    if isinstance(engine, Connection):
-        return engine.execute(stmt).scalar()
-    with engine.connect() as conn:
-        return conn.execute(stmt).scalar()
+    return township_of(engine, household_id)
 
 
-def require_household(principal: Principal | None, engine, household_id: str, action: str | None = None) -> None:  # noqa: ANN001
+def require_household(principal: Principal, engine: Engine | Connection, household_id: str, action: str | None = None) -> None:
     """``require(action)`` and, for a scoped principal, that the household lies in their townships.
 
     An unknown household is refused like one outside the scope, so the answer does

@@ -11,6 +11,11 @@ Lock-out: ``MAX_FAILURES`` failed logins in a row lock the account for
 answer to a failed login is the same whether the user exists, is disabled, is
 locked or typed a wrong password, so the form cannot be used to probe for names.
 Every login and failed login is written to the audit log.
+
+Changing an account takes the acting ``principal`` (required; the command line passes
+``system_principal()``), checks ``user_manage`` and writes the audit row as that principal.
+An administrator cannot disable themself or take away their own admin role, so the last
+way in is not locked by a slip.  The SQL is in ``fanpin.store.users``.
 """
 
 from __future__ import annotations
@@ -21,12 +26,12 @@ from datetime import datetime, timedelta
 import pandas as pd
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from fanpin.access.audit import record
-from fanpin.access.roles import ROLES, Principal
-from fanpin.store.schema import regions, users
+from fanpin.access.roles import ROLES, Principal, require
+from fanpin.store import users as store
+from fanpin.store.users import UserRow
 
 MAX_FAILURES = 5
 LOCK_MINUTES = 15
@@ -105,7 +110,7 @@ def _parse_townships(text: str | None) -> frozenset[str] | None:
     return frozenset(c for c in (p.strip() for p in text.split(",")) if c)
 
 
-def _user(row) -> User:  # noqa: ANN001 - a Row
+def _user(row: UserRow) -> User:
     return User(
         username=row.username,
         role=row.role,
@@ -119,11 +124,8 @@ def _user(row) -> User:  # noqa: ANN001 - a Row
 
 
 def township_codes(engine: Engine | Connection) -> set[str]:
-    stmt = select(regions.c.region_code).where(regions.c.level == "township")
-    if isinstance(engine, Connection):
-        return {r[0] for r in engine.execute(stmt)}
-    with engine.connect() as conn:
-        return {r[0] for r in conn.execute(stmt)}
+    """The township codes a case worker may be scoped to."""
+    return store.township_codes(engine)
 
 
 def validate(engine: Engine, username: str, role: str, townships: list[str] | None, password: str | None) -> frozenset[str] | None:
@@ -138,7 +140,7 @@ def validate(engine: Engine, username: str, role: str, townships: list[str] | No
     if role == "case_worker":
         if not townships:
             raise UserError("need_townships", "a case worker needs --townships (township region codes)")
-        known = township_codes(engine)
+        known = store.township_codes(engine)
         bad = sorted(set(townships) - known)
         if bad:
             raise UserError("bad_townships", f"not township codes in this database: {', '.join(bad)}")
@@ -148,85 +150,96 @@ def validate(engine: Engine, username: str, role: str, townships: list[str] | No
     return None
 
 
+def _not_self(principal: Principal, username: str) -> None:
+    if principal.username == username:
+        raise UserError("not_self", "an administrator cannot disable themself or give up their own admin role")
+
+
 def add_user(
     engine: Engine,
     username: str,
     role: str,
     password: str | None,
     *,
+    principal: Principal,
     townships: list[str] | None = None,
     display_name: str | None = None,
-    created_by: str = "cli",
     now: datetime | None = None,
 ) -> User:
     """Create an account.  ``password=None`` makes an identity-provider account (no local login)."""
+    require(principal, "user_manage")
     towns = validate(engine, username, role, townships, password)
     username = username.strip()
     at = _now(now)
     with engine.begin() as conn:
-        if conn.execute(select(users.c.username).where(users.c.username == username)).first():
+        if store.exists(conn, username):
             raise UserError("exists", f"user {username} exists already")
-        conn.execute(
-            insert(users).values(
-                username=username, display_name=display_name or None, password_hash=hash_password(password) if password else None,
-                role=role, townships=_townships_text(towns), disabled=False, failed_logins=0, created_at=at, created_by=created_by,
-                password_changed_at=at if password else None,
-            )
-        )
-        record(conn, created_by, "user_changed", username, {"op": "add", "role": role, "townships": _townships_text(towns)}, at=at)
+        store.insert_user(conn, {
+            "username": username, "display_name": display_name or None, "password_hash": hash_password(password) if password else None,
+            "role": role, "townships": _townships_text(towns), "disabled": False, "failed_logins": 0, "created_at": at,
+            "created_by": principal.actor, "password_changed_at": at if password else None,
+        })
+        record(conn, principal.actor, "user_changed", username, {"op": "add", "role": role, "townships": _townships_text(towns)}, at=at)
     return get_user(engine, username)
 
 
-def set_password(engine: Engine, username: str, password: str, *, actor: str = "cli", now: datetime | None = None) -> None:
+def _change(engine: Engine, principal: Principal, username: str, values: dict, detail: dict, at: datetime | None = None) -> None:
+    """One audited change of one account, in one transaction."""
+    with engine.begin() as conn:
+        if not store.update_user(conn, username, values):
+            raise UserError("no_user", f"no user {username}")
+        record(conn, principal.actor, "user_changed", username, detail, at=at)
+
+
+def set_password(engine: Engine, username: str, password: str, *, principal: Principal, now: datetime | None = None) -> None:
     """A new password; also clears failures and a lock-out."""
+    require(principal, "user_manage")
     if len(password or "") < MIN_PASSWORD:
         raise UserError("short_password", f"a password needs at least {MIN_PASSWORD} characters")
     at = _now(now)
-    with engine.begin() as conn:
-        n = conn.execute(
-            update(users).where(users.c.username == username)
-            .values(password_hash=hash_password(password), password_changed_at=at, failed_logins=0, locked_until=None)
-        ).rowcount
-        if not n:
-            raise UserError("no_user", f"no user {username}")
-        record(conn, actor, "user_changed", username, {"op": "passwd"}, at=at)
+    values = {"password_hash": hash_password(password), "password_changed_at": at, "failed_logins": 0, "locked_until": None}
+    _change(engine, principal, username, values, {"op": "passwd"}, at)
 
 
-def set_disabled(engine: Engine, username: str, disabled: bool = True, *, actor: str = "cli", now: datetime | None = None) -> None:
-    at = _now(now)
-    with engine.begin() as conn:
-        n = conn.execute(update(users).where(users.c.username == username).values(disabled=bool(disabled))).rowcount
-        if not n:
-            raise UserError("no_user", f"no user {username}")
-        record(conn, actor, "user_changed", username, {"op": "disable" if disabled else "enable"}, at=at)
+def set_disabled(engine: Engine, username: str, disabled: bool = True, *, principal: Principal, now: datetime | None = None) -> None:
+    """Disable (or enable again) an account; a disabled user's session ends at the next run."""
+    require(principal, "user_manage")
+    if disabled:
+        _not_self(principal, username)
+    _change(engine, principal, username, {"disabled": bool(disabled)}, {"op": "disable" if disabled else "enable"}, _now(now))
 
 
-def set_role(engine: Engine, username: str, role: str, townships: list[str] | None = None, *, actor: str = "cli") -> None:
+def set_role(engine: Engine, username: str, role: str, townships: list[str] | None = None, *, principal: Principal) -> None:
+    """A new role (and, for a case worker, townships)."""
+    require(principal, "user_manage")
+    if role != "admin":
+        _not_self(principal, username)
     towns = validate(engine, username, role, townships, None)
-    with engine.begin() as conn:
-        n = conn.execute(update(users).where(users.c.username == username).values(role=role, townships=_townships_text(towns))).rowcount
-        if not n:
-            raise UserError("no_user", f"no user {username}")
-        record(conn, actor, "user_changed", username, {"op": "role", "role": role, "townships": _townships_text(towns)})
+    values = {"role": role, "townships": _townships_text(towns)}
+    _change(engine, principal, username, values, {"op": "role", "role": role, "townships": _townships_text(towns)})
 
 
 def get_user(engine: Engine, username: str) -> User | None:
-    with engine.connect() as conn:
-        row = conn.execute(select(users).where(users.c.username == str(username))).first()
+    row = store.user_row(engine, username)
     return _user(row) if row else None
 
 
 def user_count(engine: Engine) -> int:
-    with engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(users)).scalar() or 0)
+    return store.user_count(engine)
 
 
 def list_users(engine: Engine) -> pd.DataFrame:
     """Every account without its hash (the admin page's list)."""
-    cols = [c for c in users.columns if c.name != "password_hash"]
-    with engine.connect() as conn:
-        rows = conn.execute(select(*cols).order_by(users.c.username)).all()
-    return pd.DataFrame(rows, columns=[c.name for c in cols])
+    return store.list_users(engine)
+
+
+def account_states(frame: pd.DataFrame, now: datetime | None = None) -> list[str]:
+    """Each listed account's state code: ``disabled``, ``locked`` (a lock-out still running) or ``active``."""
+    at = pd.Timestamp(_now(now))
+    return [
+        "disabled" if d else ("locked" if lu is not None and not pd.isna(lu) and pd.Timestamp(lu) > at else "active")
+        for d, lu in zip(frame["disabled"], frame["locked_until"])
+    ]
 
 
 def principal_for(engine: Engine, username: str | None) -> Principal | None:
@@ -240,46 +253,53 @@ def principal_for(engine: Engine, username: str | None) -> Principal | None:
     return u.principal()
 
 
+def _refusal(row: UserRow, password: str, at: datetime) -> str:
+    """Why this login is refused ("" = it is not); the password is verified whatever the answer."""
+    locked = row.locked_until is not None and row.locked_until > at
+    ok = verify_password(row.password_hash, password)
+    if locked:
+        return "locked"
+    if row.disabled:
+        return "disabled"
+    return "" if ok else "password"
+
+
 def authenticate(engine: Engine, username: str, password: str, *, now: datetime | None = None) -> Principal:
     """Check a login; returns the principal or raises ``LoginFailed`` (same message whatever the reason).
 
-    Counts failures in the database and locks the account after ``MAX_FAILURES``;
-    writes ``login`` / ``login_failed`` to the audit log."""
+    No principal yet: the audit rows are written as the name typed.  Counts failures in the
+    database and locks the account after ``MAX_FAILURES``; writes ``login`` / ``login_failed``."""
     at = _now(now)
     name = (username or "").strip()[:USERNAME_MAX]
-    with engine.begin() as conn:
-        row = conn.execute(select(users).where(users.c.username == name)).first() if name else None
+    with engine.begin() as conn:  # the failure rows must commit: nothing raises inside
+        row = store.user_row(conn, name) if name else None
         if row is None:
             _verify_dummy(password or "")
             record(conn, name or "?", "login_failed", name or None, {"reason": "unknown"}, at=at)
             reason = "unknown"
         else:
-            locked = row.locked_until is not None and row.locked_until > at
-            ok = verify_password(row.password_hash, password or "")
-            if locked:
-                reason = "locked"
-            elif row.disabled:
-                reason = "disabled"
-            elif not ok:
-                reason = "password"
-            else:
-                reason = ""
-            if reason:
-                failures = int(row.failed_logins or 0) + (reason == "password")
-                values: dict = {"failed_logins": failures}
-                if reason == "password" and failures >= MAX_FAILURES:
-                    values["locked_until"] = at + timedelta(minutes=LOCK_MINUTES)
-                    values["failed_logins"] = 0
-                conn.execute(update(users).where(users.c.username == name).values(**values))
-                record(conn, name, "login_failed", name, {"reason": reason, **({"locked": True} if "locked_until" in values else {})}, at=at)
-            else:
-                values = {"failed_logins": 0, "locked_until": None, "last_login_at": at}
-                if _hasher.check_needs_rehash(row.password_hash):
-                    values["password_hash"] = hash_password(password)
-                conn.execute(update(users).where(users.c.username == name).values(**values))
-                record(conn, name, "login", name, {"role": row.role}, at=at)
-                return _user(row).principal()
-    raise LoginFailed(reason)
+            reason = _refusal(row, password or "", at)
+            _note_login(conn, row, name, reason, password or "", at)
+    if reason:
+        raise LoginFailed(reason)
+    return _user(row).principal()
+
+
+def _note_login(conn: Connection, row: UserRow, name: str, reason: str, password: str, at: datetime) -> None:
+    """Write a known account's login or failure: counters, lock-out, rehash, the audit row."""
+    if not reason:
+        values: dict = {"failed_logins": 0, "locked_until": None, "last_login_at": at}
+        if _hasher.check_needs_rehash(row.password_hash):
+            values["password_hash"] = hash_password(password)
+        store.update_user(conn, name, values)
+        record(conn, name, "login", name, {"role": row.role}, at=at)
+        return
+    failures = int(row.failed_logins or 0) + (reason == "password")
+    values = {"failed_logins": failures}
+    if reason == "password" and failures >= MAX_FAILURES:
+        values = {"failed_logins": 0, "locked_until": at + timedelta(minutes=LOCK_MINUTES)}
+    store.update_user(conn, name, values)
+    record(conn, name, "login_failed", name, {"reason": reason, **({"locked": True} if "locked_until" in values else {})}, at=at)
 
 
 def login_external(engine: Engine, email: str | None, *, now: datetime | None = None) -> Principal | None:
@@ -288,10 +308,10 @@ def login_external(engine: Engine, email: str | None, *, now: datetime | None = 
     at = _now(now)
     mail = (email or "").strip().lower()
     with engine.begin() as conn:
-        row = conn.execute(select(users).where(func.lower(users.c.username) == mail)).first() if mail else None
+        row = store.user_row_by_email(conn, mail) if mail else None
         if row is None or row.disabled or row.role not in ROLES:
             record(conn, mail or "?", "login_failed", mail or None, {"reason": "oidc_unknown" if row is None else "disabled"}, at=at)
             return None
-        conn.execute(update(users).where(users.c.username == row.username).values(last_login_at=at))
+        store.update_user(conn, row.username, {"last_login_at": at})
         record(conn, row.username, "login", row.username, {"role": row.role, "via": "oidc"}, at=at)
         return _user(row).principal()

@@ -2,7 +2,9 @@
 
 Passwords are never command-line arguments (they would show in ``ps`` and the shell
 history): they are typed at a ``getpass`` prompt (twice) or read from standard
-input with ``--password-stdin`` (one line, for scripts).
+input with ``--password-stdin`` (one line, for scripts).  Every change is made as
+``system_principal()`` (``cli:<os user>`` in the audit log): whoever runs the command at the
+server can open the database anyway.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import functools
 import getpass
 import sys
 
-from fanpin.access.roles import ROLES
+from fanpin.access.roles import ROLES, system_principal
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -110,7 +112,7 @@ def cmd_add(args: argparse.Namespace) -> int:
         password = read_password(args.password_stdin)
         if password is None:
             return 2
-    u = users.add_user(engine, args.username, args.role, password, townships=_townships(args.townships), display_name=args.display_name, created_by="cli")
+    u = users.add_user(engine, args.username, args.role, password, townships=_townships(args.townships), display_name=args.display_name, principal=system_principal())
     scope = f" townships {','.join(sorted(u.townships))}" if u.townships else ""
     print(f"user {u.username} added: role {u.role}{scope}")
     return 0
@@ -126,7 +128,7 @@ def cmd_passwd(args: argparse.Namespace) -> int:
     password = read_password(args.password_stdin)
     if password is None:
         return 2
-    users.set_password(engine, args.username, password, actor="cli")
+    users.set_password(engine, args.username, password, principal=system_principal())
     print(f"password of {args.username} changed")
     return 0
 
@@ -134,7 +136,7 @@ def cmd_passwd(args: argparse.Namespace) -> int:
 def cmd_disable(args: argparse.Namespace, disabled: bool) -> int:
     from fanpin.access import users
 
-    users.set_disabled(_engine(args), args.username, disabled, actor="cli")
+    users.set_disabled(_engine(args), args.username, disabled, principal=system_principal())
     print(f"user {args.username} {'disabled' if disabled else 'enabled'}")
     return 0
 
@@ -143,7 +145,7 @@ def cmd_role(args: argparse.Namespace) -> int:
     """A new role takes effect at the user's next click (the app re-reads the row on every run)."""
     from fanpin.access import users
 
-    users.set_role(_engine(args), args.username, args.role, _townships(args.townships), actor="cli")
+    users.set_role(_engine(args), args.username, args.role, _townships(args.townships), principal=system_principal())
     scope = f" townships {args.townships}" if args.townships else ""
     print(f"user {args.username}: role {args.role}{scope}")
     return 0
@@ -185,8 +187,8 @@ def cmd_first_admin(args: argparse.Namespace) -> int:
     password = read_password(False)
     try:
         if password is None:
-            raise users.UserError("the passwords differ")
-        u = users.add_user(engine, name, "admin", password, created_by="cli")
+            raise users.UserError("differ", "the passwords differ")
+        u = users.add_user(engine, name, "admin", password, principal=system_principal())
     except users.UserError as exc:
         print(f"fanpin: {exc}; create one later with `.venv/bin/fanpin user add NAME --role admin`", file=sys.stderr)
         return 0

@@ -1,22 +1,33 @@
-"""The monthly brief's download button on the overview page."""
+"""The monthly brief's buttons on the overview page: build it, then download the .docx and .xlsx.
+
+Building (``fanpin.report.document.produce``, as the logged-in principal) writes the ``brief``
+audit row; each download goes through the one audited download path (``download_file``:
+the export right checked, one ``export`` row).  A role without the export right sees neither
+the build button nor the downloads.
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from fanpin.access.roles import can
+from fanpin.report.export import DOCX_MIME, XLSX_MIME
+from fanpin.ui.downloads import download_file
 from fanpin.ui.i18n import t
+from fanpin.ui.sidebar import Context
+from fanpin.ui.text import md
 
-DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+#: At most this many built briefs are kept per session (a few months, two languages).
+MAX_CACHED = 4
 
 
-def _key(ctx) -> tuple:  # noqa: ANN001
+def _key(ctx: Context) -> tuple:
     """One brief per (database, data version, month, language, township scope) and session."""
-    scope = ctx.principal.townships if ctx.principal is not None else None
+    scope = ctx.principal.townships
     return (ctx.data.url, ctx.data.version, int(ctx.period), ctx.lang, tuple(sorted(scope)) if scope is not None else None)
 
 
-def _build(ctx) -> dict:  # noqa: ANN001
+def _build(ctx: Context) -> dict:
     from fanpin.report.document import produce
 
     data = ctx.data
@@ -29,32 +40,51 @@ def _build(ctx) -> dict:  # noqa: ANN001
             scores = data.model_scores(model, ctx.period)
         except Exception:  # noqa: BLE001 - the brief says why the model could not score (compute_brief retries and reports)
             scores = None
-    made = produce(data.engine, ctx.period, ctx.lang, ctx.actor, ps=ps, policy_name=policy.name, principal=ctx.principal, model=model, use_saved_model=False, model_scores=scores)
+    made = produce(
+        data.engine, ctx.period, ctx.lang, principal=ctx.principal, ps=ps, policy_name=policy.name,
+        model=model, use_saved_model=False, model_scores=scores,
+    )
     return {"docx": made.docx, "xlsx": made.xlsx, "name": t("brief.file", period=ctx.period)}
 
 
-def brief_download(ctx) -> None:  # noqa: ANN001
+def _built(ctx: Context, cache: dict, key: tuple, where) -> dict | None:  # noqa: ANN001 - a Streamlit placeholder
+    """The build button; on its click, the brief built and kept in ``cache``."""
+    if not where.button(t("brief.ui.button"), key="ov_brief", help=t("brief.ui.help"), icon="📄"):
+        return None
+    with st.spinner(t("brief.ui.building")):
+        try:
+            made = _build(ctx)
+        except Exception as exc:  # noqa: BLE001 - shown to the user, the page goes on
+            st.error(t("brief.ui.failed", error=md(exc)))
+            return None
+    if len(cache) >= MAX_CACHED:
+        cache.clear()
+    cache[key] = made
+    return made
+
+
+def brief_download(ctx: Context) -> None:
     """Offer the month's brief (.docx) and its tables (.xlsx) for download.
 
-    The first click builds both (and writes the audit row); they are kept in the session per
-    data version, month and language, so reruns and later clicks do not rebuild.
+    The first click builds both (and writes the ``brief`` audit row); they are kept in the
+    session per data version, month, language and scope, so reruns do not rebuild.  Each
+    download writes its own ``export`` row.
     """
+    if not can(ctx.principal, "export"):
+        return
     cache: dict = st.session_state.setdefault("_briefs", {})
     key = _key(ctx)
-    made = cache.get(key)
     cols = st.columns([1, 1, 3])
     first = cols[0].empty()  # the build button, replaced in place by the Word download once built
+    made = cache.get(key) or _built(ctx, cache, key, first)
     if made is None:
-        if first.button(t("brief.ui.button"), key="ov_brief", help=t("brief.ui.help"), icon="📄"):
-            with st.spinner(t("brief.ui.building")):
-                try:
-                    made = _build(ctx)
-                except Exception as exc:  # noqa: BLE001 - shown to the user, the page goes on
-                    st.error(t("brief.ui.failed", error=str(exc)))
-                    return
-            if len(cache) >= 4:
-                cache.clear()  # a few months' briefs at most per session
-            cache[key] = made
-    if made is not None:
-        first.download_button(t("brief.ui.download_docx"), made["docx"], file_name=f"{made['name']}.docx", mime=DOCX_MIME, key="ov_brief_docx", icon="📄")
-        cols[1].download_button(t("brief.ui.download_xlsx"), made["xlsx"], file_name=f"{made['name']}.xlsx", mime=XLSX_MIME, key="ov_brief_xlsx", icon="📊")
+        return
+    name = made["name"]
+    download_file(
+        ctx, lambda: made["docx"], f"{name}.docx", DOCX_MIME, "ov_brief_docx", audit_name=f"brief_{ctx.period}", fmt="docx",
+        where=first, label=t("brief.ui.download_docx"), icon="📄",
+    )
+    download_file(
+        ctx, lambda: made["xlsx"], f"{name}.xlsx", XLSX_MIME, "ov_brief_xlsx", audit_name=f"brief_{ctx.period}", fmt="xlsx",
+        where=cols[1], label=t("brief.ui.download_xlsx"), icon="📊",
+    )

@@ -162,13 +162,3 @@ def _login_body(engine: Engine) -> None:
         st.form_submit_button(t("access.login"), type="primary", on_click=_on_login, args=(engine,), key="login_submit")
     st.caption(t("access.login_help"))
 
-
-def record_export(name: str, rows: int, kind: str = "csv") -> None:
-    """``on_click`` of a download button: one ``export`` audit row (who, which table, format, rows).
-
-    ``st.download_button(..., on_click=record_export, args=(name, len(frame), "csv"))``; the
-    button still downloads, the click also reruns the script with this callback first."""
-    from fanpin.ui.data import engine_or_stop
-
-    who = st.session_state.get(AUTH_USER) or "?"
-    record(engine_or_stop(), str(who), "export", str(name)[:64], {"format": kind, "rows": int(rows)})

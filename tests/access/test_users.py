@@ -9,12 +9,13 @@ from sqlalchemy import select
 
 from fanpin import store
 from fanpin.access import users
-from fanpin.access.roles import Principal
+from fanpin.access.roles import AccessDenied, Principal
 from fanpin.store import schema as S
 from tests.conftest import insert_tiny_regions
 
 T1, T2 = "990101001000", "990101002000"
 T0 = datetime(2025, 3, 1, 9, 0, 0)
+ROOT = Principal("root", "admin")
 
 
 @pytest.fixture
@@ -38,7 +39,7 @@ def _row(engine, name: str):
 
 
 def test_passwords_are_stored_as_argon2_hashes(eng) -> None:
-    u = users.add_user(eng, "wang", "analyst", "correct horse", display_name="王分析", now=T0)
+    u = users.add_user(eng, "wang", "analyst", "correct horse", display_name="王分析", now=T0, principal=ROOT)
     assert (u.username, u.role, u.townships, u.display_name, u.has_password) == ("wang", "analyst", None, "王分析", True)
     stored = _row(eng, "wang").password_hash
     assert stored.startswith("$argon2id$") and "correct horse" not in stored
@@ -46,13 +47,13 @@ def test_passwords_are_stored_as_argon2_hashes(eng) -> None:
     assert not users.verify_password(stored, "correct horsE")
     assert not users.verify_password(None, "x") and not users.verify_password("not-a-hash", "x")
     # the same password twice: two different hashes (salted)
-    users.add_user(eng, "li", "analyst", "correct horse")
+    users.add_user(eng, "li", "analyst", "correct horse", principal=ROOT)
     assert _row(eng, "li").password_hash != stored
-    assert _log(eng) == [("cli", "user_changed", "wang"), ("cli", "user_changed", "li")]
+    assert _log(eng) == [("root", "user_changed", "wang"), ("root", "user_changed", "li")]
 
 
 def test_login_gives_the_principal_from_the_database(eng) -> None:
-    users.add_user(eng, "cw", "case_worker", "pass-word-1", townships=[T2, T1], display_name="刘干部")
+    users.add_user(eng, "cw", "case_worker", "pass-word-1", townships=[T2, T1], display_name="刘干部", principal=ROOT)
     p = users.authenticate(eng, "cw", "pass-word-1", now=T0)
     assert p == Principal("cw", "case_worker", frozenset({T1, T2}), "刘干部")
     assert _row(eng, "cw").townships == f"{T1},{T2}"
@@ -75,17 +76,17 @@ def test_validation(eng) -> None:
     ]
     for kwargs, code in cases:
         with pytest.raises(users.UserError) as exc:
-            users.add_user(eng, kwargs.pop("username"), kwargs.pop("role"), kwargs.pop("password"), **kwargs)
+            users.add_user(eng, kwargs.pop("username"), kwargs.pop("role"), kwargs.pop("password"), **kwargs, principal=ROOT)
         assert exc.value.code == code, kwargs
-    users.add_user(eng, "a", "analyst", "longenough")
+    users.add_user(eng, "a", "analyst", "longenough", principal=ROOT)
     with pytest.raises(users.UserError) as exc:
-        users.add_user(eng, "a", "leader", "longenough")
+        users.add_user(eng, "a", "leader", "longenough", principal=ROOT)
     assert exc.value.code == "exists"
     assert users.user_count(eng) == 1
 
 
 def test_five_failures_lock_the_account_for_fifteen_minutes(eng) -> None:
-    users.add_user(eng, "wang", "analyst", "right-password")
+    users.add_user(eng, "wang", "analyst", "right-password", principal=ROOT)
     for i in range(users.MAX_FAILURES - 1):
         with pytest.raises(users.LoginFailed):
             users.authenticate(eng, "wang", "wrong", now=T0 + timedelta(seconds=i))
@@ -109,39 +110,39 @@ def test_five_failures_lock_the_account_for_fifteen_minutes(eng) -> None:
 
 
 def test_a_new_password_lifts_the_lock(eng) -> None:
-    users.add_user(eng, "wang", "analyst", "right-password")
+    users.add_user(eng, "wang", "analyst", "right-password", principal=ROOT)
     for _ in range(users.MAX_FAILURES):
         with pytest.raises(users.LoginFailed):
             users.authenticate(eng, "wang", "wrong", now=T0)
-    users.set_password(eng, "wang", "new-password-2", actor="admin")
+    users.set_password(eng, "wang", "new-password-2", principal=ROOT)
     assert users.authenticate(eng, "wang", "new-password-2", now=T0).username == "wang"
     with pytest.raises(users.LoginFailed):
         users.authenticate(eng, "wang", "right-password", now=T0)
     with pytest.raises(users.UserError):
-        users.set_password(eng, "nobody", "new-password-2")
+        users.set_password(eng, "nobody", "new-password-2", principal=ROOT)
 
 
 def test_a_disabled_user_cannot_log_in_and_loses_the_session(eng) -> None:
-    users.add_user(eng, "wang", "leader", "right-password")
+    users.add_user(eng, "wang", "leader", "right-password", principal=ROOT)
     assert users.principal_for(eng, "wang") is not None
-    users.set_disabled(eng, "wang", True, actor="root")
+    users.set_disabled(eng, "wang", True, principal=ROOT)
     assert users.principal_for(eng, "wang") is None  # the next run of a logged-in session ends it
     with pytest.raises(users.LoginFailed) as exc:
         users.authenticate(eng, "wang", "right-password", now=T0)
     assert exc.value.reason == "disabled"
-    users.set_disabled(eng, "wang", False, actor="root")
+    users.set_disabled(eng, "wang", False, principal=ROOT)
     assert users.authenticate(eng, "wang", "right-password", now=T0).role == "leader"
     assert ("root", "user_changed", "wang") in _log(eng)
 
 
 def test_role_change_applies_at_once(eng) -> None:
-    users.add_user(eng, "wang", "analyst", "right-password")
-    users.set_role(eng, "wang", "case_worker", [T1], actor="root")
+    users.add_user(eng, "wang", "analyst", "right-password", principal=ROOT)
+    users.set_role(eng, "wang", "case_worker", [T1], principal=ROOT)
     assert users.principal_for(eng, "wang") == Principal("wang", "case_worker", frozenset({T1}), "wang")
 
 
 def test_identity_provider_accounts_map_the_email(eng) -> None:
-    users.add_user(eng, "zhang@bureau.example", "leader", None)
+    users.add_user(eng, "zhang@bureau.example", "leader", None, principal=ROOT)
     assert users.get_user(eng, "zhang@bureau.example").has_password is False
     with pytest.raises(users.LoginFailed):  # no local password: the form cannot log this account in
         users.authenticate(eng, "zhang@bureau.example", "", now=T0)
@@ -151,6 +152,36 @@ def test_identity_provider_accounts_map_the_email(eng) -> None:
 
 
 def test_the_list_has_no_hashes(eng) -> None:
-    users.add_user(eng, "wang", "analyst", "right-password")
+    users.add_user(eng, "wang", "analyst", "right-password", principal=ROOT)
     frame = users.list_users(eng)
     assert "password_hash" not in frame.columns and frame["username"].tolist() == ["wang"]
+
+
+def test_only_a_user_manager_changes_accounts_and_the_audit_row_names_them(eng) -> None:
+    users.add_user(eng, "wang", "analyst", "right-password", principal=ROOT)
+    for role in ("leader", "analyst", "case_worker", "trainer", "data_steward"):
+        who = Principal("x", role, frozenset({T1}) if role == "case_worker" else None)
+        with pytest.raises(AccessDenied):
+            users.add_user(eng, "li", "analyst", "right-password", principal=who)
+        with pytest.raises(AccessDenied):
+            users.set_password(eng, "wang", "new-password-2", principal=who)
+        with pytest.raises(AccessDenied):
+            users.set_disabled(eng, "wang", True, principal=who)
+        with pytest.raises(AccessDenied):
+            users.set_role(eng, "wang", "admin", principal=who)
+    with pytest.raises(AccessDenied):
+        users.add_user(eng, "li", "analyst", "right-password", principal=None)
+    assert users.get_user(eng, "li") is None and _log(eng) == [("root", "user_changed", "wang")]
+    users.set_role(eng, "wang", "leader", principal=Principal("boss", "admin"))
+    assert _log(eng)[-1] == ("boss", "user_changed", "wang")
+
+
+def test_an_admin_cannot_lock_themself_out(eng) -> None:
+    users.add_user(eng, "root", "admin", "right-password", principal=ROOT)
+    for change in (lambda: users.set_disabled(eng, "root", True, principal=ROOT), lambda: users.set_role(eng, "root", "analyst", principal=ROOT)):
+        with pytest.raises(users.UserError) as exc:
+            change()
+        assert exc.value.code == "not_self"
+    users.set_disabled(eng, "root", False, principal=ROOT)  # enabling oneself is harmless
+    users.set_role(eng, "root", "admin", principal=ROOT)
+    assert users.principal_for(eng, "root").role == "admin"

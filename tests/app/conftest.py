@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from fanpin import store
 from fanpin.access import users
+from fanpin.access.roles import SYSTEM
 
 
 @pytest.fixture
@@ -52,7 +53,7 @@ def ensure_user(role: str, username: str | None = None, townships: list[str] | N
         if users.get_user(engine, username) is None:
             if role == "case_worker" and townships is None:
                 townships = sorted(users.township_codes(engine))
-            users.add_user(engine, username, role, password_of(username), townships=townships, created_by="test")
+            users.add_user(engine, username, role, password_of(username), townships=townships, principal=SYSTEM)
         return username
     finally:
         engine.dispose()

@@ -82,11 +82,12 @@ def ensure_user(db_url: str, username: str, role: str, password: str, townships:
     """A user in the server's database (created once)."""
     from fanpin import store
     from fanpin.access import users
+    from fanpin.access.roles import SYSTEM
 
     engine = store.make_engine(db_url)
     try:
         if users.get_user(engine, username) is None:
-            users.add_user(engine, username, role, password, townships=townships, created_by="test")
+            users.add_user(engine, username, role, password, townships=townships, principal=SYSTEM)
     finally:
         engine.dispose()
 
