@@ -329,3 +329,7 @@ def test_policy_for_uses_the_years_line() -> None:
     assert policy_for(p, lines, 202512).income_line == 7800.0  # the latest known year carries on
     assert policy_for(p, lines, 202201).income_line == 7500.0
     assert policy_for(replace(p, income_line=9000.0), None, 202405).income_line == 9000.0
+    # a line the analyst set for 2024 (an adopted scenario) holds in 2024 only, as on every page
+    adopted = replace(p, income_line=7000.0, line_year=2024)
+    assert policy_for(adopted, lines, 202405).income_line == 7000.0
+    assert policy_for(adopted, lines, 202312).income_line == 7500.0
