@@ -136,7 +136,7 @@ def _load(engine) -> None:  # noqa: ANN001
     name = ss.get("sim_load_name")
     if not name:
         return
-    _set_controls(load_policy(engine, name))
+    _set_controls(data.for_month(load_policy(engine, name), period))  # the scenario as it scores this month
     ss["sim_mode"] = "hand"
     _flash("success", t("simulator.loaded", name=name))
 
