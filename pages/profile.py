@@ -176,7 +176,7 @@ if status is None:
     badges.append(f":gray-badge[{t('profile.not_monitored')}]")
 else:
     colour = "orange" if status["status"] == "monitored" else "green"
-    badges.append(f":{colour}-badge[{lbl('profile.status', status['status'])}]")
+    badges.append(f":{colour}-badge[{lbl('monitoring_status', status['status'])}]")
     if status.get("category"):
         badges.append(f":{colour}-badge[{lbl('category', status['category'])}]")
 if hh["no_labour_guarantee"]:
@@ -209,7 +209,7 @@ if can(me, "audit_view"):  # who looked at this household: the administrator rev
     with st.expander(t("profile.audit_title")):
         trail = P.audit_entries(engine, principal=me, target=hid, limit=50)
         st.dataframe(
-            trail.assign(action=[lbl("profile.action", a) for a in trail["action"]], actor=[lbl("role", a) for a in trail["actor"]])[["at", "actor", "action", "detail"]],
+            trail.assign(action=[lbl("audit_action", a) for a in trail["action"]], actor=[lbl("role", a) for a in trail["actor"]])[["at", "actor", "action", "detail"]],
             hide_index=True,
             width="stretch",
             key="pf_audit",
@@ -366,9 +366,9 @@ def _code_label(kind: str, code: object) -> str:
     if kind == "clue":
         return lbl("risk", str(code))
     if kind == "order":
-        return lbl("profile.order_state", str(code))
+        return lbl("order_state", str(code))
     if kind == "monitoring":
-        return lbl("profile.status", str(code))
+        return lbl("monitoring_status", str(code))
     return lbl("measure", str(code))
 
 
@@ -509,7 +509,7 @@ with tab_c:
                     "risk_type": [_lb("risk", v) for v in c["risk_type"]],
                     "amount": pd.to_numeric(c["amount"], errors="coerce"),
                     "detail": [TL.pick_language(v, lang) for v in c["detail"]],
-                    "status": [_lb("profile.clue_status", v) for v in c["status"]],
+                    "status": [_lb("clue_status", v) for v in c["status"]],
                 }
             ),
             hide_index=True,
@@ -532,8 +532,8 @@ with tab_c:
                     "created_at": [_when(v) for v in o["created_at"]],
                     "assignee": [_source_label(v) if k == "department" else tnames.get(v, v) for k, v in zip(o["assignee_kind"], o["assignee"])],
                     "due_date": [_when(v) for v in o["due_date"]],
-                    "state": [_lb("profile.order_state", v) for v in o["state"]],
-                    "decision": [_lb("profile.decision", v) for v in o["decision"]],
+                    "state": [_lb("order_state", v) for v in o["state"]],
+                    "decision": [_lb("decision", v) for v in o["decision"]],
                     "category": [_lb("category", v) for v in o["category"]],
                     "risk_types": ["、".join(lbl("risk", r) for r in str(v).split(",") if r) if isinstance(v, str) else "" for v in o["risk_types"]],
                     "clue_ids": o["clue_ids"],
@@ -555,10 +555,10 @@ with tab_c:
             pd.DataFrame(
                 {
                     "month": [format_period(p, lang) for p in mo["period"]],
-                    "status": [_lb("profile.status", v) for v in mo["status"]],
+                    "status": [_lb("monitoring_status", v) for v in mo["status"]],
                     "category": [_lb("category", v) for v in mo["category"]],
                     "risk_types": ["、".join(lbl("risk", r) for r in str(v).split(",") if r) if isinstance(v, str) else "" for v in mo["risk_types"]],
-                    "method": [_lb("profile.method", v) for v in mo["method"]],
+                    "method": [_lb("elimination_method", v) for v in mo["method"]],
                     "recorded_at": [_when(v) for v in mo["recorded_at"]],
                 }
             ),

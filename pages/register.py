@@ -1,180 +1,198 @@
 """监测台账 Monitoring register: who is monitored, since when, why, what assistance; risk elimination
 proposed by one person when the rules hold and approved by a second."""
 
+from __future__ import annotations
+
 import pandas as pd
 import streamlit as st
 
-from fanpin.access.roles import AccessDenied, can
+from fanpin.access.roles import can
 from fanpin.core import fmt
 from fanpin.core.periods import format_period
 from fanpin.ui.downloads import download_table
 from fanpin.ui.i18n import lbl, lkey, t
-from fanpin.ui.sidebar import page_context
+from fanpin.ui.messages import show_flash
+from fanpin.ui.sidebar import Context, page_context
+from fanpin.ui.text import md
+from fanpin.ui.workflow_widgets import codes_text, label_or_blank, run_step, townships_only
 from fanpin.workflow import common, elimination, monitoring
 
-ctx = page_context("register")
-data, period, lang, actor, me = ctx.data, ctx.period, ctx.lang, ctx.actor, ctx.principal
-engine = data.engine
-names = {k: v for k, v in data.township_names(lang).items() if not k.endswith("000000")}
-
-st.title(t("register.title"))
-st.caption(t("register.caption", month=format_period(period, lang), months=elimination.STABLE_MONTHS, share=fmt.pct(elimination.SPENDING_SHARE, 0)))
-flash, error = st.session_state.pop("_rg_flash", None), st.session_state.pop("_rg_error", None)
-if flash:
-    st.success(flash)
-if error:
-    st.error(error)
-ss = st.session_state
+PAGE = "register"
+TABLE_LABELS = {
+    "household_id": "common.household_id", "township": "common.township", "status": "register.status", "since": "register.since",
+    "category": "register.category", "risk_types": "register.risk_types", "measures": "register.measures", "score": "common.score",
+    "tier": "common.tier", "months_above": "register.months_above", "eligible": "register.eligible", "no_labour": "register.no_labour",
+}
+HISTORY_LABELS = {
+    "record_id": "register.record", "household_id": "common.household_id", "month": "register.month", "status": "register.status",
+    "category": "register.category", "method": "register.method", "recorded_by": "register.recorded_by", "approved_by": "register.approved_by",
+    "recorded_at": "register.recorded_at",
+}
 
 
-# Actions run as button callbacks (before the script), reading the widgets from the session state.
-def on_propose(hid: str) -> None:
-    try:
-        pid = elimination.propose_elimination(engine, hid, period, ss.get("rg_method", "by_assistance"), ss.get("rg_note") or None, principal=me)
-    except AccessDenied as exc:
-        ss["_rg_error"] = t("access.denied_township") if exc.code == "township" else t("access.denied", action=exc.code)
-    except common.WorkflowError as exc:
-        ss["_rg_error"] = t(f"wf.err.{exc.code}") if exc.code in common.ERROR_CODES else str(exc)
-    else:
-        ss["_rg_flash"] = t("register.proposed", proposal=pid, hid=hid)
+def _month(p: object, lang: str) -> str:
+    return format_period(int(p), lang) if pd.notna(p) else ""
 
 
-def on_resolve(pid: int, approve: bool) -> None:
-    try:
-        (elimination.approve_elimination if approve else elimination.reject_elimination)(engine, pid, ss.get("rg_a_note") or None, principal=me)
-    except AccessDenied as exc:
-        ss["_rg_error"] = t("access.denied_township") if exc.code == "township" else t("access.denied", action=exc.code)
-    except common.WorkflowError as exc:
-        ss["_rg_error"] = t(f"wf.err.{exc.code}") if exc.code in common.ERROR_CODES else str(exc)
-    else:
-        ss["_rg_flash"] = t("register.approved" if approve else "register.rejected", proposal=pid)
-
-with st.spinner(t("register.computing")):
-    panel = data.panel_scores()  # the baseline, each month with its line
-reg = monitoring.register(engine, panel, period if period in panel.periods else None, principal=me)
-elig = elimination.elimination_eligibility(engine, reg["household_id"].tolist(), period, principal=me).frame
-reg = reg.merge(elig[["household_id", "months_above", "spending_ok", "eligible"]], on="household_id", how="left")
-early = monitoring.early_eliminations(engine, principal=me)
-hist_all = monitoring.monitoring_history(engine, principal=me)
-
-m = st.columns(4)
-m[0].metric(t("register.monitored"), fmt.count(int((reg["status"] == "monitored").sum()), lang))
-m[1].metric(t("register.pending"), fmt.count(int((reg["status"] == "proposed").sum()), lang))
-m[2].metric(t("register.eliminated"), fmt.count(int((hist_all["status"] == "eliminated").sum()) if len(hist_all) else 0, lang))
-m[3].metric(t("register.eligible_now"), fmt.count(int((reg["eligible"].fillna(False) & (reg["status"] == "monitored")).sum()), lang), help=t("register.eligible_help"))
-
-f1, f2 = st.columns(2)
-town = f1.selectbox(t("common.township"), [None, *(c for c in names if me.sees(c))], format_func=lambda c: t("common.all") if c is None else names[c], key=lkey("rg_town"))
-cat = f2.selectbox(t("register.category"), [None, *common.CATEGORIES], format_func=lambda c: t("common.all") if c is None else lbl("category", c), key=lkey("rg_cat"))
-view = reg
-if town:
-    view = view[view["township_code"] == town]
-if cat:
-    view = view[view["category"] == cat]
+# ---- button callbacks: run before the script, reading the widgets from the session state
+def on_propose(ctx: Context, hid: str) -> None:
+    ss = st.session_state
+    run_step(PAGE, lambda: elimination.propose_elimination(
+        ctx.engine, hid, ctx.period, ss.get("rg_method", "by_assistance"), ss.get("rg_note") or None, principal=ctx.principal,
+    ), lambda pid: t("register.proposed", proposal=pid, hid=hid))
 
 
-def labels(codes: object, kind: str) -> str:
-    return "、".join(lbl(kind, c) for c in str(codes).split(",") if c) if isinstance(codes, str) else ""
+def on_resolve(ctx: Context, pid: int, approve: bool) -> None:
+    resolve = elimination.approve_elimination if approve else elimination.reject_elimination
+    run_step(PAGE, lambda: resolve(ctx.engine, pid, st.session_state.get("rg_a_note") or None, principal=ctx.principal),
+             t("register.approved" if approve else "register.rejected", proposal=pid))
 
 
-table = pd.DataFrame(
-    {
-        t("common.household_id"): view["household_id"],
-        t("common.township"): view["township_code"].map(names),
-        t("register.status"): view["status"].map(lambda s: t(f"wf.mon.{s}")),
-        t("register.since"): view["since"].map(lambda p: format_period(int(p), lang) if pd.notna(p) else ""),
-        t("register.category"): view["category"].map(lambda c: lbl("category", c)),
-        t("register.risk_types"): view["risk_types"].map(lambda c: labels(c, "risk")),
-        t("register.measures"): view["measures"].map(lambda c: labels(c, "measure")),
-        t("common.score"): view["score"],
-        t("common.tier"): view["tier"].map(lambda x: lbl("tier", x) if isinstance(x, str) else ""),
-        t("register.months_above"): view["months_above"],
-        t("register.eligible"): view["eligible"].map(lambda v: t("register.yes") if v is True else ""),
-        t("register.no_labour"): view["no_labour_guarantee"].map(lambda v: t("register.yes") if v else ""),
-    }
-)
-st.subheader(t("register.table", n=fmt.count(len(table), lang)))
-if table.empty:
-    st.info(t("register.empty"))
-st.dataframe(table, hide_index=True, width="stretch", height=320, key="rg_table")
-download_table(ctx, table, f"register_{period}", "rg_dl")
+# ---- the page's parts
+def load(ctx: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The register (with the month's scores and the elimination rules) and the eligibility frame."""
+    with st.spinner(t("register.computing")):
+        panel = ctx.data.panel_scores()  # the baseline, each month with its line
+    reg = monitoring.register(ctx.engine, panel, ctx.period if ctx.period in panel.periods else None, principal=ctx.principal)
+    elig = elimination.elimination_eligibility(ctx.engine, reg["household_id"].tolist(), ctx.period, principal=ctx.principal).frame
+    reg = reg.merge(elig[["household_id", "months_above", "spending_ok", "eligible"]], on="household_id", how="left")
+    return reg, elig
 
-left, right = st.columns(2)
-# ---- propose an elimination (the rules are checked first)
-with left:
+
+def metrics(reg: pd.DataFrame, hist_all: pd.DataFrame, lang: str) -> None:
+    m = st.columns(4)
+    m[0].metric(t("register.monitored"), fmt.count(int((reg["status"] == "monitored").sum()), lang))
+    m[1].metric(t("register.pending"), fmt.count(int((reg["status"] == "proposed").sum()), lang))
+    m[2].metric(t("register.eliminated"), fmt.count(int((hist_all["status"] == "eliminated").sum()) if len(hist_all) else 0, lang))
+    eligible_now = int((reg["eligible"].fillna(False) & (reg["status"] == "monitored")).sum())
+    m[3].metric(t("register.eligible_now"), fmt.count(eligible_now, lang), help=t("register.eligible_help"))
+
+
+def register_frame(view: pd.DataFrame, names: dict[str, str], lang: str) -> pd.DataFrame:
+    """The register with code-name columns, values labelled."""
+    return pd.DataFrame({
+        "household_id": view["household_id"], "township": view["township_code"].map(names),
+        "status": view["status"].map(lambda s: lbl("monitoring_status", s)), "since": view["since"].map(lambda p: _month(p, lang)),
+        "category": view["category"].map(lambda c: label_or_blank("category", c)), "risk_types": view["risk_types"].map(lambda c: codes_text(c, "risk")),
+        "measures": view["measures"].map(lambda c: codes_text(c, "measure")), "score": view["score"],
+        "tier": view["tier"].map(lambda x: label_or_blank("tier", x)), "months_above": view["months_above"],
+        "eligible": view["eligible"].map(lambda v: t("register.yes") if v is True else ""),
+        "no_labour": view["no_labour_guarantee"].map(lambda v: t("register.yes") if v else ""),
+    })
+
+
+def register_table(ctx: Context, reg: pd.DataFrame, names: dict[str, str]) -> None:
+    f1, f2 = st.columns(2)
+    towns = [c for c in names if ctx.principal.sees(c)]
+    town = f1.selectbox(t("common.township"), [None, *towns], format_func=lambda c: t("common.all") if c is None else names[c], key=lkey("rg_town"))
+    cat = f2.selectbox(t("register.category"), [None, *common.CATEGORIES], format_func=lambda c: t("common.all") if c is None else lbl("category", c), key=lkey("rg_cat"))
+    view = reg[(reg["township_code"] == town) if town else slice(None)]
+    view = view[view["category"] == cat] if cat else view
+    table, labels = register_frame(view, names, ctx.lang), {c: t(k) for c, k in TABLE_LABELS.items()}
+    st.subheader(t("register.table", n=fmt.count(len(table), ctx.lang)))
+    if table.empty:
+        st.info(t("register.empty"))
+    st.dataframe(table, hide_index=True, width="stretch", height=320, key="rg_table", column_config={k: st.column_config.Column(v) for k, v in labels.items()})
+    download_table(ctx, table, f"register_{ctx.period}", "rg_dl", labels=labels)
+
+
+def propose_form(ctx: Context, reg: pd.DataFrame, elig: pd.DataFrame) -> None:
+    """Propose an elimination: the rules are shown, checked and the button enabled only when they hold."""
     st.subheader(t("register.propose"))
     candidates = reg[reg["status"] == "monitored"]["household_id"].tolist()
     if not candidates:
         st.info(t("register.no_candidates"))
-    else:
-        hid = st.selectbox(t("common.household_id"), candidates, key="rg_hid")
-        row = elig.set_index("household_id").loc[hid]
-        checks = [
-            (bool(row["months_above"] >= elimination.STABLE_MONTHS), t("register.rule_income", n=int(row["months_above"]), months=elimination.STABLE_MONTHS)),
-            (bool(row["spending_ok"]), t("register.rule_spending", spending=fmt.yuan(float(row["spending"]), lang), share=fmt.pct(elimination.SPENDING_SHARE, 0))),
-            (not bool(row["no_labour"]), t("register.rule_labour")),
-        ]
-        for ok, text in checks:
-            st.markdown(("✅ " if ok else "❌ ") + text)
-        ident = reg.set_index("household_id").loc[hid, "since"]
-        if pd.notna(ident) and monitoring.early_elimination(int(ident), period):
-            st.warning(t("register.early_flag", since=format_period(int(ident), lang)))
-        method = st.radio(t("register.method"), list(common.METHODS), format_func=lambda c: t(f"wf.method.{c}"), key="rg_method", horizontal=True)
-        if method == "by_assistance" and not elimination.development_measures(engine, hid, principal=me):
-            st.warning(t("register.no_development"))
-        note = st.text_input(t("register.note"), key="rg_note")
-        st.button(t("register.propose_button"), key="rg_propose", type="primary", disabled=not (bool(row["eligible"]) and can(me, "elimination_propose")), on_click=on_propose, args=(hid,))
+        return
+    hid = st.selectbox(t("common.household_id"), candidates, key="rg_hid")
+    row = elig.set_index("household_id").loc[hid]
+    share = fmt.pct(elimination.SPENDING_SHARE, 0)
+    checks = [
+        (bool(row["months_above"] >= elimination.STABLE_MONTHS), t("register.rule_income", n=int(row["months_above"]), months=elimination.STABLE_MONTHS)),
+        (bool(row["spending_ok"]), t("register.rule_spending", spending=fmt.yuan(float(row["spending"]), ctx.lang), share=share)),
+        (not bool(row["no_labour"]), t("register.rule_labour")),
+    ]
+    for ok, text in checks:
+        st.markdown(("✅ " if ok else "❌ ") + text)
+    ident = reg.set_index("household_id").loc[hid, "since"]
+    if pd.notna(ident) and monitoring.early_elimination(int(ident), ctx.period):
+        st.warning(t("register.early_flag", since=format_period(int(ident), ctx.lang)))
+    method = st.radio(t("register.method"), list(common.METHODS), format_func=lambda c: lbl("elimination_method", c), key="rg_method", horizontal=True)
+    if method == "by_assistance" and not elimination.development_measures(ctx.engine, hid, principal=ctx.principal):
+        st.warning(t("register.no_development"))
+    st.text_input(t("register.note"), key="rg_note")
+    allowed = bool(row["eligible"]) and can(ctx.principal, "elimination_propose")
+    st.button(t("register.propose_button"), key="rg_propose", type="primary", disabled=not allowed, on_click=on_propose, args=(ctx, hid))
 
-# ---- approve or reject (a second person)
-with right:
+
+def approve_form(ctx: Context, reg: pd.DataFrame) -> None:
+    """Approve or reject a pending proposal (a second person: the domain refuses the proposer)."""
     st.subheader(t("register.approve"))
     pending = reg[reg["status"] == "proposed"]
     if pending.empty:
         st.info(t("register.no_pending"))
-    else:
-        pids = pending["proposal_id"].astype(int).tolist()
-        info = pending.set_index(pending["proposal_id"].astype(int))
-        pid = st.selectbox(
-            t("register.proposal"), pids, key=lkey("rg_pid"),
-            format_func=lambda p: t("register.proposal_label", proposal=p, hid=info.loc[p, "household_id"], method=t(f"wf.method.{info.loc[p, 'method']}"), who=lbl("role", info.loc[p, "proposed_by"])),
-        )
-        st.caption(t("register.approve_hint", who=lbl("role", actor)))
-        a_note = st.text_input(t("register.note"), key="rg_a_note")
-        b1, b2 = st.columns(2)
-        for col, approve, key in ((b1, True, "rg_approve"), (b2, False, "rg_reject")):
-            col.button(t("register.approve_button") if approve else t("register.reject_button"), key=key, type="primary" if approve else "secondary", disabled=not can(me, "elimination_approve"), on_click=on_resolve, args=(pid, approve))
+        return
+    info = pending.set_index(pending["proposal_id"].astype(int))
 
-# ---- flags and history
-st.subheader(t("register.flags"))
-st.caption(t("register.flags_hint"))
-if early.empty:
-    st.write(t("register.no_flags"))
-else:
-    st.dataframe(
-        pd.DataFrame({
-            t("common.household_id"): early["household_id"],
-            t("register.since"): early["identified"].map(lambda p: format_period(int(p), lang)),
-            t("register.elim_month"): early["eliminated"].map(lambda p: format_period(int(p), lang)),
-            t("register.status"): early["status"].map(lambda s: t(f"wf.mon.{s}")),
-        }),
-        hide_index=True, width="stretch",
-    )
+    def label(p: int) -> str:
+        r = info.loc[p]
+        return t("register.proposal_label", proposal=p, hid=r["household_id"], method=lbl("elimination_method", r["method"]), who=lbl("role", r["proposed_by"]))
 
-with st.expander(t("register.history")):
-    if hist_all.empty:
-        st.write(t("register.empty"))
-    else:
+    pid = st.selectbox(t("register.proposal"), info.index.tolist(), key=lkey("rg_pid"), format_func=label)
+    st.caption(t("register.approve_hint", who=md(lbl("role", ctx.actor))))
+    st.text_input(t("register.note"), key="rg_a_note")
+    for col, approve, key in zip(st.columns(2), (True, False), ("rg_approve", "rg_reject")):
+        col.button(t("register.approve_button") if approve else t("register.reject_button"), key=key, type="primary" if approve else "secondary",
+                   disabled=not can(ctx.principal, "elimination_approve"), on_click=on_resolve, args=(ctx, pid, approve))
+
+
+def flags(early: pd.DataFrame, lang: str) -> None:
+    st.subheader(t("register.flags"))
+    st.caption(t("register.flags_hint"))
+    if early.empty:
+        st.write(t("register.no_flags"))
+        return
+    shown = pd.DataFrame({
+        "household_id": early["household_id"], "since": early["identified"].map(lambda p: _month(p, lang)),
+        "elim_month": early["eliminated"].map(lambda p: _month(p, lang)), "status": early["status"].map(lambda s: lbl("monitoring_status", s)),
+    })
+    labels = {"household_id": "common.household_id", "since": "register.since", "elim_month": "register.elim_month", "status": "register.status"}
+    st.dataframe(shown, hide_index=True, width="stretch", column_config={k: st.column_config.Column(t(v)) for k, v in labels.items()})
+
+
+def history(ctx: Context, hist_all: pd.DataFrame) -> None:
+    with st.expander(t("register.history")):
+        if hist_all.empty:
+            st.write(t("register.empty"))
+            return
         h = hist_all.sort_values("record_id", ascending=False)
-        hist_table = pd.DataFrame({
-            t("register.record"): h["record_id"],
-            t("common.household_id"): h["household_id"],
-            t("register.month"): h["period"].map(lambda p: format_period(int(p), lang)),
-            t("register.status"): h["status"].map(lambda s: t(f"wf.mon.{s}")),
-            t("register.category"): h["category"].map(lambda c: lbl("category", c)),
-            t("register.method"): h["method"].map(lambda c: t(f"wf.method.{c}") if isinstance(c, str) else ""),
-            t("register.recorded_by"): h["recorded_by"].map(lambda r: lbl("role", r)),
-            t("register.approved_by"): h["approved_by"].map(lambda r: lbl("role", r) if isinstance(r, str) else ""),
-            t("register.recorded_at"): h["recorded_at"],
+        table = pd.DataFrame({
+            "record_id": h["record_id"], "household_id": h["household_id"], "month": h["period"].map(lambda p: _month(p, ctx.lang)),
+            "status": h["status"].map(lambda s: lbl("monitoring_status", s)), "category": h["category"].map(lambda c: label_or_blank("category", c)),
+            "method": h["method"].map(lambda c: label_or_blank("elimination_method", c)), "recorded_by": h["recorded_by"].map(lambda r: lbl("role", r)),
+            "approved_by": h["approved_by"].map(lambda r: label_or_blank("role", r)), "recorded_at": h["recorded_at"],
         })
-        st.dataframe(hist_table, hide_index=True, width="stretch", height=260)
-        download_table(ctx, hist_table, "monitoring_history", "rg_hist_dl")
+        labels = {c: t(k) for c, k in HISTORY_LABELS.items()}
+        st.dataframe(table, hide_index=True, width="stretch", height=260, column_config={k: st.column_config.Column(v) for k, v in labels.items()})
+        download_table(ctx, table, "monitoring_history", "rg_hist_dl", labels=labels)
+
+
+def main() -> None:
+    ctx = page_context(PAGE)
+    names = townships_only(ctx.data.township_names(ctx.lang))
+    st.title(t("register.title"))
+    st.caption(t("register.caption", month=format_period(ctx.period, ctx.lang), months=elimination.STABLE_MONTHS, share=fmt.pct(elimination.SPENDING_SHARE, 0)))
+    show_flash(PAGE)
+    reg, elig = load(ctx)
+    hist_all = monitoring.monitoring_history(ctx.engine, principal=ctx.principal)
+    metrics(reg, hist_all, ctx.lang)
+    register_table(ctx, reg, names)
+    left, right = st.columns(2)
+    with left:
+        propose_form(ctx, reg, elig)
+    with right:
+        approve_form(ctx, reg)
+    flags(monitoring.early_eliminations(ctx.engine, principal=ctx.principal), ctx.lang)
+    history(ctx, hist_all)
+
+
+main()

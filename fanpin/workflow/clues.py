@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 
 from fanpin.access.roles import Principal
 from fanpin.store import clues as store
+from fanpin.store import households as household_store
 from fanpin.workflow.common import RISK_TYPES, WorkflowError, check_access, read_scope, stamp_time
 
 CHANNELS = ("self_report", "cadre_visit", "department")
@@ -44,6 +45,8 @@ def add_clue(
     at = stamp_time(received_at)
     with engine.begin() as conn:
         check_access(principal, "clue_add", conn, household_id)
+        if not household_store.exists(conn, household_id):  # a scoped principal was refused above, alike
+            raise WorkflowError("no_household", f"no household {household_id}")
         first = store.first_open_clue(conn, household_id, period, risk_type)
         row = {
             "household_id": household_id, "period": int(period), "channel": channel, "source": source, "risk_type": risk_type,

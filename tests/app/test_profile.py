@@ -266,5 +266,5 @@ def test_admin_sees_the_trail_of_views(demo) -> None:
     at = open_profile(role="admin", household=hid)
     trail = next(d.value for d in at.dataframe if "actor" in d.value.columns)
     assert len(trail) == min(views(engine, hid) + views(engine, hid, "unmask"), 50)
-    assert trail["action"].iloc[0] == translate("profile.action.household_view", "zh")
+    assert trail["action"].iloc[0] == translate("audit_action.household_view", "zh")
     assert trail["actor"].iloc[0] == translate("role.admin", "zh")

@@ -78,6 +78,9 @@ def test_clues_merge_and_inbox_filters(eng) -> None:
     young = clues.clue_inbox(eng, principal=SYSTEM, max_age_days=14, today=date(2025, 7, 3))
     assert sorted(young["clue_id"]) == sorted([d, e])
     assert young.set_index("clue_id").loc[e, "age_days"] == 13
+    with pytest.raises(common.WorkflowError) as err:  # an unknown household: a clear refusal, not a foreign-key error
+        clues.add_clue(eng, "no-such-household", 202506, "cadre_visit", "cadre", "illness", principal=SYSTEM)
+    assert err.value.code == "no_household"
     # feed duplicates inserted in bulk (as the demo does) merge after the fact, once
     with eng.begin() as conn:
         conn.execute(insert(S.clues), [{"household_id": HH[1], "period": 202506, "channel": "department", "source": "hrss", "risk_type": "unstable_work",
