@@ -64,7 +64,7 @@ def main() -> None:
         print(f"built the default demo in {time.perf_counter() - t0:.1f} s -> {db}")
 
     from fanpin import store
-    from fanpin.access.roles import Principal
+    from fanpin.access.roles import SYSTEM, Principal
     from fanpin.core.periods import parse_period
     from fanpin.model import persist, train
     from fanpin.report.document import produce
@@ -73,7 +73,7 @@ def main() -> None:
     period = parse_period(args.period) if args.period else store.periods(engine)[-1]
     if args.with_model:
         t0 = time.perf_counter()
-        persist.save_model(train.train(engine))
+        persist.save_model(train.train(engine, principal=SYSTEM))
         print(f"trained a model in {time.perf_counter() - t0:.1f} s (not part of the brief's time)")
 
     out = Path(tempfile.mkdtemp(prefix="fanpin-bench-brief-"))

@@ -179,12 +179,13 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Train the risk model, print its held-out metrics beside the two rules, save it."""
+    from fanpin.access.roles import system_principal
     from fanpin.model import evaluate, features, persist, train
 
     engine = store.make_engine(args.db)
     store.check_schema(engine)
     try:
-        model = train.train(engine, args.horizon, eval_months=args.eval_months, progress=_progress_printer())
+        model = train.train(engine, args.horizon, principal=system_principal(), eval_months=args.eval_months, progress=_progress_printer())
     except features.ModelError as exc:
         print(f"fanpin: {exc}", file=sys.stderr)
         return 2

@@ -93,3 +93,27 @@ def rule_scores(engine_or_policy: Engine | Callable, frame: pd.DataFrame, line: 
         "income_line": -frame["income_pc"].to_numpy(dtype=np.float64) / line,
         "index_tiers": res.tier.astype(np.float64) * 1e6 + s,
     }
+
+
+# --------------------------------------------------------------------------- the page's comparison
+def method_table(evaluation: pd.DataFrame, k: float) -> pd.DataFrame:
+    """One row per method (``method`` code): ROC AUC and PR AUC (3 places), Brier score (NaN for
+    the rules, which give no probability), precision and recall in % (1 place) at the visit
+    budget ``k`` (top share of households per held-out month)."""
+    y, groups = evaluation["y"].to_numpy(), evaluation["month"].to_numpy()
+    rows = []
+    for m in METHODS:
+        s = evaluation[m].to_numpy()
+        rk = ranking_metrics(y, s)
+        prec, rec = precision_recall_at(y, s, k, groups)
+        rows.append(
+            {
+                "method": m,
+                "roc_auc": round(rk["roc_auc"], 3),
+                "pr_auc": round(rk["pr_auc"], 3),
+                "brier": brier(y, s) if m in ("model", "logistic") else float("nan"),
+                "precision": round(100 * prec, 1),
+                "recall": round(100 * rec, 1),
+            }
+        )
+    return pd.DataFrame(rows)

@@ -7,11 +7,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import and_, select
 from sqlalchemy.engine import Engine
 
 from fanpin import store
-from fanpin.store.schema import clues, events
+from fanpin.store import model as model_store
 
 DEFAULT_HORIZON = 6
 #: Months of history the change and volatility features read.
@@ -118,25 +117,18 @@ class PanelData:
 
 
 def load_panel(engine: Engine, periods: Sequence[int] | None = None) -> PanelData:
-    """Snapshots, household events and clues for ``periods`` (default: all months)."""
+    """Snapshots, household events and clues for ``periods`` (default: all months).
+
+    The model's own loader, without a principal: its callers (``train``, ``score_period``) check
+    theirs, and nothing it returns leaves the model except through them."""
     from fanpin.engine.policies import income_line_for
 
     ps = sorted(int(p) for p in (periods if periods is not None else store.periods(engine)))
     if not ps:
         raise ModelError("no panel months in the database")
     snaps = store.load_snapshots(engine, ps)
-    lo, hi = ps[0], ps[-1]
-    with engine.connect() as conn:
-        ev = conn.execute(
-            select(events.c.household_id, events.c.period, events.c.event_type).where(
-                and_(events.c.household_id.is_not(None), events.c.period >= lo, events.c.period <= hi)
-            )
-        ).all()
-        cl = conn.execute(
-            select(clues.c.household_id, clues.c.period).where(and_(clues.c.period >= lo, clues.c.period <= hi, clues.c.source != "model"))
-        ).all()
-    ev_f = pd.DataFrame(ev, columns=["household_id", "period", "event_type"])
-    cl_f = pd.DataFrame(cl, columns=["household_id", "period"])
+    ev_f = model_store.household_events(engine, ps[0], ps[-1])
+    cl_f = model_store.clue_months(engine, ps[0], ps[-1])
     lines = {p: float(income_line_for(engine, p) or np.nan) for p in ps}
     return PanelData(snaps, ev_f, cl_f, lines)
 
@@ -168,75 +160,115 @@ def _counts(frame: pd.DataFrame, ids: pd.Index, months: Sequence[int], mask: np.
     return np.bincount(pos, minlength=len(ids)).astype(np.float64)
 
 
-def features_for(data: PanelData, t: int) -> pd.DataFrame:
-    """The feature frame for month ``t`` (index household_id, columns FEATURES); reads months <= t only."""
-    f = data.snapshots[t]
-    ids = pd.Index(f["household_id"].astype(str), name="household_id")
-    line = data.lines.get(t, np.nan)
-    size = np.maximum(f["size"].to_numpy(dtype=np.float64), 1.0)
-    col = lambda c: f[c].to_numpy(dtype=np.float64)
-    pc = lambda c: col(c) / size / line
+@dataclass(frozen=True)
+class _Month:
+    """One month's snapshot as float columns, with what every feature group divides by."""
+
+    data: PanelData
+    t: int
+    frame: pd.DataFrame
+    ids: pd.Index
+    line: float
+    size: np.ndarray
+    workers: np.ndarray
+
+    @classmethod
+    def of(cls, data: PanelData, t: int) -> _Month:
+        f = data.snapshots[t]
+        ids = pd.Index(f["household_id"].astype(str), name="household_id")
+        size = np.maximum(f["size"].to_numpy(dtype=np.float64), 1.0)
+        workers = np.maximum(f["n_labour"].to_numpy(dtype=np.float64) + f["n_weak_labour"].to_numpy(dtype=np.float64), 1.0)
+        return cls(data, t, f, ids, data.lines.get(t, np.nan), size, workers)
+
+    def col(self, c: str) -> np.ndarray:
+        return self.frame[c].to_numpy(dtype=np.float64)
+
+    def pc(self, c: str) -> np.ndarray:
+        """Per head, in units of the month's line."""
+        return self.col(c) / self.size / self.line
+
+    def past(self, months_back: int, column: str) -> np.ndarray:
+        """``column`` ``months_back`` months earlier, for these households (NaN where absent)."""
+        p = store.shift_period(self.t, -months_back)
+        if p not in self.data.snapshots:
+            return np.full(len(self.ids), np.nan)
+        return _aligned(self.data.snapshots[p], self.ids, column)
+
+
+def _levels(m: _Month) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
-    inc = col("income_pc")
-    out["inc_ratio"] = inc / line
+    inc = m.col("income_pc")
+    out["inc_ratio"] = inc / m.line
     with np.errstate(divide="ignore", invalid="ignore"):
-        prev = col("income_pc_12m_ago")
+        prev = m.col("income_pc_12m_ago")
         out["income_change_12m"] = np.where(prev > 0, inc / prev - 1.0, np.nan)
-    out["wage_pc_ratio"] = pc("income_wage")
-    out["business_pc_ratio"] = pc("income_business")
-    out["business_cost_pc_ratio"] = pc("business_cost")
-    out["property_pc_ratio"] = pc("income_property")
-    out["transfer_pc_ratio"] = pc("income_transfer")
-    out["benefits_pc_ratio"] = pc("benefits")
-    out["medical_pc_ratio"] = pc("medical_oop")
-    out["schooling_pc_ratio"] = pc("schooling_cost")
-    out["debt_pc_ratio"] = pc("debt")
-    out["disaster_pc_ratio"] = pc("disaster_loss")
-    out["housing_grade"] = col("housing_grade")
-    out["water_unsafe"] = 1.0 - col("water_safe")
-    workers = np.maximum(col("n_labour") + col("n_weak_labour"), 1.0)
-    out["months_worked_per_worker"] = col("months_worked") / workers
+    for name, column in (
+        ("wage_pc_ratio", "income_wage"), ("business_pc_ratio", "income_business"), ("business_cost_pc_ratio", "business_cost"),
+        ("property_pc_ratio", "income_property"), ("transfer_pc_ratio", "income_transfer"), ("benefits_pc_ratio", "benefits"),
+        ("medical_pc_ratio", "medical_oop"), ("schooling_pc_ratio", "schooling_cost"), ("debt_pc_ratio", "debt"),
+        ("disaster_pc_ratio", "disaster_loss"),
+    ):
+        out[name] = m.pc(column)
+    out["housing_grade"] = m.col("housing_grade")
+    out["water_unsafe"] = 1.0 - m.col("water_safe")
+    out["months_worked_per_worker"] = m.col("months_worked") / m.workers
     for c in ("dibao", "tekun", "job_lost"):
-        out[c] = col(c)
+        out[c] = m.col(c)
+    return out
 
-    # Changes and volatility over the last 3 and 6 months (in units of this month's line).
-    def past(months_back: int, column: str) -> np.ndarray:
-        p = store.shift_period(t, -months_back)
-        if p not in data.snapshots:
-            return np.full(len(ids), np.nan)
-        return _aligned(data.snapshots[p], ids, column)
 
-    out["inc_chg_3m"] = (inc - past(3, "income_pc")) / line
-    out["inc_chg_6m"] = (inc - past(6, "income_pc")) / line
+def _changes(m: _Month) -> dict[str, np.ndarray]:
+    """Changes and volatility over the last 3 and 6 months (in units of this month's line)."""
+    out: dict[str, np.ndarray] = {}
+    inc = m.col("income_pc")
+    out["inc_chg_3m"] = (inc - m.past(3, "income_pc")) / m.line
+    out["inc_chg_6m"] = (inc - m.past(6, "income_pc")) / m.line
     for back, name in ((3, "inc_vol_3m"), (6, "inc_vol_6m")):
-        months = _window(data.periods, t, back + 1)
+        months = _window(m.data.periods, m.t, back + 1)
         if len(months) >= 2:
-            m = np.column_stack([_aligned(data.snapshots[p], ids, "income_pc") for p in months])
+            hist = np.column_stack([_aligned(m.data.snapshots[p], m.ids, "income_pc") for p in months])
             with np.errstate(invalid="ignore"):
-                out[name] = np.nanstd(np.diff(m, axis=1), axis=1) / line
+                out[name] = np.nanstd(np.diff(hist, axis=1), axis=1) / m.line
         else:
-            out[name] = np.full(len(ids), np.nan)
-    out["wage_chg_3m"] = (col("income_wage") - past(3, "income_wage")) / size / line
-    out["business_chg_3m"] = (col("income_business") - past(3, "income_business")) / size / line
-    out["medical_chg_3m"] = (col("medical_oop") - past(3, "medical_oop")) / size / line
-    out["months_worked_chg_3m"] = (col("months_worked") - past(3, "months_worked")) / workers
+            out[name] = np.full(len(m.ids), np.nan)
+    out["wage_chg_3m"] = (m.col("income_wage") - m.past(3, "income_wage")) / m.size / m.line
+    out["business_chg_3m"] = (m.col("income_business") - m.past(3, "income_business")) / m.size / m.line
+    out["medical_chg_3m"] = (m.col("medical_oop") - m.past(3, "medical_oop")) / m.size / m.line
+    out["months_worked_chg_3m"] = (m.col("months_worked") - m.past(3, "months_worked")) / m.workers
+    return out
 
-    for c in ("size", "no_labour_guarantee", "relocated", "n_labour", "n_weak_labour", "n_elderly", "n_children", "n_chronic", "n_serious", "n_disabled", "n_students", "n_uninsured"):
-        out[c] = col(c)
-    out["former_poor"] = (f["household_type"].to_numpy() == "former_poor").astype(np.float64)
-    out["dependency"] = (col("n_elderly") + col("n_children")) / size
 
-    last3 = _window(data.periods, t, 3)
-    last6 = _window(data.periods, t, 6)
-    ev = data.events
+def _structure(m: _Month) -> dict[str, np.ndarray]:
+    out = {
+        c: m.col(c)
+        for c in ("size", "no_labour_guarantee", "relocated", "n_labour", "n_weak_labour", "n_elderly", "n_children", "n_chronic", "n_serious", "n_disabled", "n_students", "n_uninsured")
+    }
+    out["former_poor"] = (m.frame["household_type"].to_numpy() == "former_poor").astype(np.float64)
+    out["dependency"] = (m.col("n_elderly") + m.col("n_children")) / m.size
+    return out
+
+
+def _activity(m: _Month) -> dict[str, np.ndarray]:
+    """Recorded events (by group) and clues in the last 3 and 6 months."""
+    last3 = _window(m.data.periods, m.t, 3)
+    last6 = _window(m.data.periods, m.t, 6)
+    ev = m.data.events
     kinds = ev["event_type"].to_numpy() if len(ev) else np.array([], dtype=object)
+    out: dict[str, np.ndarray] = {}
     for name in sorted(set(EVENT_GROUPS.values())):
         types = [k for k, v in EVENT_GROUPS.items() if v == name]
-        out[name] = _counts(ev, ids, last3, np.isin(kinds, types))
-    out["ev_other_3m"] = _counts(ev, ids, last3, ~np.isin(kinds, list(EVENT_GROUPS)))
-    out["clues_3m"] = _counts(data.clues, ids, last3)
-    out["clues_6m"] = _counts(data.clues, ids, last6)
-    return pd.DataFrame({k: out[k] for k in FEATURES}, index=ids)
+        out[name] = _counts(ev, m.ids, last3, np.isin(kinds, types))
+    out["ev_other_3m"] = _counts(ev, m.ids, last3, ~np.isin(kinds, list(EVENT_GROUPS)))
+    out["clues_3m"] = _counts(m.data.clues, m.ids, last3)
+    out["clues_6m"] = _counts(m.data.clues, m.ids, last6)
+    return out
+
+
+def features_for(data: PanelData, t: int) -> pd.DataFrame:
+    """The feature frame for month ``t`` (index household_id, columns FEATURES); reads months <= t only."""
+    m = _Month.of(data, t)
+    out = {**_levels(m), **_changes(m), **_structure(m), **_activity(m)}
+    return pd.DataFrame({k: out[k] for k in FEATURES}, index=m.ids)
 
 
 def labels_for(data: PanelData, t: int, horizon: int) -> tuple[np.ndarray, np.ndarray]:

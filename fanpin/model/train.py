@@ -30,6 +30,7 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 
 from fanpin import store
+from fanpin.access.roles import Principal, require
 from fanpin.model.evaluate import (
     METHODS,
     brier,
@@ -130,52 +131,10 @@ def _versions() -> dict[str, str]:
     return {"scikit-learn": sklearn.__version__, "numpy": np.__version__, "pandas": pd.__version__}
 
 
-def train(
-    engine: Engine,
-    horizon: int = DEFAULT_HORIZON,
-    *,
-    eval_months: int | None = None,
-    ks: Sequence[float] = (0.05, 0.10, 0.20),
-    progress: Progress | None = None,
-    data: PanelData | None = None,
-    importance_rows: int = 20_000,
-    seed: int = 0,
-) -> RiskModel:
-    """Fit on earlier months, evaluate on later unseen months against the two rules, explain.
-
-    Steps report to ``progress(message, fraction)`` (the page's bar, the CLI's line).
-    """
-    from sklearn.inspection import permutation_importance
-
-    from fanpin.engine.policies import baseline_policy
-
-    say = progress or (lambda m, f: None)
-    say("loading", 0.0)
-    data = data or load_panel(engine)
-    train_m, eval_m = split_months(data.periods, horizon, eval_months)
-    say("features", 0.15)
-    Xtr, ytr, _, _ = _dataset(data, train_m, horizon)
-    if ytr.all() or not ytr.any():
-        raise ModelError("the training months hold only one class: nothing to learn")
-    policies: dict[int, object] = {}
-
-    def policy_for(p: int):  # noqa: ANN202
-        if p not in policies:
-            policies[p] = baseline_policy(engine, p)
-        return policies[p]
-
-    Xev, yev, mev, rules = _dataset(data, eval_m, horizon, with_rules=policy_for)
-    say("gradient boosting", 0.35)
-    hgb, logit = _pipelines(seed)
-    A = Xtr.to_numpy(dtype=np.float64, copy=True)
-    A[:, np.isnan(A).all(axis=0)] = 0.0  # e.g. no year-ago income in a short panel: a constant the trees ignore
-    hgb.fit(A, ytr)
-    say("logistic baseline", 0.6)
-    logit.fit(A, ytr)
-    say("evaluating", 0.7)
-    model = RiskModel(hgb, logit, {})
+def _evaluate(model: RiskModel, Xev: pd.DataFrame, yev: np.ndarray, mev: np.ndarray, rules: dict[str, np.ndarray], ks: Sequence[float]) -> tuple[pd.DataFrame, dict[str, dict]]:
+    """The held-out rows scored by every method, and each method's metrics at each budget."""
     p_model = model.probability(Xev)
-    p_logit = logit.predict_proba(Xev.to_numpy(dtype=np.float64))[:, 1]
+    p_logit = model.logit.predict_proba(Xev.to_numpy(dtype=np.float64))[:, 1]
     evaluation = pd.DataFrame({"month": mev, "y": yev, "model": p_model, "logistic": p_logit, **rules})
     metrics: dict[str, dict] = {}
     for m in METHODS:
@@ -186,17 +145,27 @@ def train(
             metrics[m][f"recall@{k:g}"] = r
     metrics["model"]["brier"] = brier(yev, p_model)
     metrics["logistic"]["brier"] = brier(yev, p_logit)
-    say("feature importance", 0.8)
+    return evaluation, metrics
+
+
+def _importance(hgb: object, Xev: pd.DataFrame, yev: np.ndarray, rows: int, seed: int) -> pd.DataFrame:
+    """Permutation importance (drop in ROC AUC) on a sample of the held-out rows, largest first."""
+    from sklearn.inspection import permutation_importance
+
     rng = np.random.default_rng(seed)
-    take = rng.choice(len(yev), size=min(importance_rows, len(yev)), replace=False)
+    take = rng.choice(len(yev), size=min(rows, len(yev)), replace=False)
     if yev[take].any() and not yev[take].all():
         pi = permutation_importance(hgb, Xev.to_numpy(dtype=np.float64)[take], yev[take], scoring="roc_auc", n_repeats=3, random_state=seed, n_jobs=1)
         importance = pd.DataFrame({"feature": FEATURES, "importance": pi.importances_mean, "std": pi.importances_std})
     else:
         importance = pd.DataFrame({"feature": FEATURES, "importance": 0.0, "std": 0.0})
     importance["risk_type"] = importance["feature"].map(FEATURE_RISK)
-    importance = importance.sort_values("importance", ascending=False, ignore_index=True)
-    model.meta = {
+    return importance.sort_values("importance", ascending=False, ignore_index=True)
+
+
+def _meta(engine: Engine, horizon: int, train_m: Sequence[int], eval_m: Sequence[int], ytr: np.ndarray, yev: np.ndarray, p_model: np.ndarray, metrics: dict) -> dict:
+    """The model's record: what it was trained on, how it did, and the database it belongs to."""
+    return {
         "trained_at": datetime.now().isoformat(timespec="seconds"),
         "horizon": int(horizon),
         "train_months": [int(m) for m in train_m],
@@ -214,7 +183,62 @@ def train(
         "schema_head": store.head_revision(),
         "database": engine.url.render_as_string(hide_password=True),
     }
-    model.evaluation = evaluation
-    model.importance = importance
+
+
+def _baseline_per_month(engine: Engine) -> Callable[[int], object]:
+    """The baseline policy of a month, looked up once per month (the index-tier rule's policy)."""
+    from fanpin.engine.policies import baseline_policy
+
+    policies: dict[int, object] = {}
+
+    def policy_for(p: int):  # noqa: ANN202 - a RiskPolicy
+        if p not in policies:
+            policies[p] = baseline_policy(engine, p)
+        return policies[p]
+
+    return policy_for
+
+
+def train(
+    engine: Engine,
+    horizon: int = DEFAULT_HORIZON,
+    *,
+    principal: Principal,
+    eval_months: int | None = None,
+    ks: Sequence[float] = (0.05, 0.10, 0.20),
+    progress: Progress | None = None,
+    data: PanelData | None = None,
+    importance_rows: int = 20_000,
+    seed: int = 0,
+) -> RiskModel:
+    """Fit on earlier months, evaluate on later unseen months against the two rules, explain.
+
+    Refused (``AccessDenied``) unless the principal may train the model (it reads every
+    household's history).  Steps report to ``progress(message, fraction)`` (the page's bar,
+    the CLI's line).
+    """
+    require(principal, "model_train")
+    say = progress or (lambda m, f: None)
+    say("loading", 0.0)
+    data = data or load_panel(engine)
+    train_m, eval_m = split_months(data.periods, horizon, eval_months)
+    say("features", 0.15)
+    Xtr, ytr, _, _ = _dataset(data, train_m, horizon)
+    if ytr.all() or not ytr.any():
+        raise ModelError("the training months hold only one class: nothing to learn")
+    Xev, yev, mev, rules = _dataset(data, eval_m, horizon, with_rules=_baseline_per_month(engine))
+    say("gradient boosting", 0.35)
+    hgb, logit = _pipelines(seed)
+    A = Xtr.to_numpy(dtype=np.float64, copy=True)
+    A[:, np.isnan(A).all(axis=0)] = 0.0  # e.g. no year-ago income in a short panel: a constant the trees ignore
+    hgb.fit(A, ytr)
+    say("logistic baseline", 0.6)
+    logit.fit(A, ytr)
+    say("evaluating", 0.7)
+    model = RiskModel(hgb, logit, {})
+    model.evaluation, metrics = _evaluate(model, Xev, yev, mev, rules, ks)
+    say("feature importance", 0.8)
+    model.importance = _importance(hgb, Xev, yev, importance_rows, seed)
+    model.meta = _meta(engine, horizon, train_m, eval_m, ytr, yev, model.evaluation["model"].to_numpy(), metrics)
     say("done", 1.0)
     return model

@@ -139,7 +139,7 @@ def compute_brief(
     names = _names(engine)
     table, hot_note = _with_hotspots(engine, ps, township_table(ps, period), period, prev)
     as_of = as_of_date(period, today)
-    model_status, model_note, cand, cand_total, horizon = _model_part(engine, period, model, model_scores, ps, scope)
+    model_status, model_note, cand, cand_total, horizon = _model_part(engine, period, model, model_scores, ps, scope, principal)
     f_status, findings, f_total = _findings(engine, period, principal)
     brief = Brief(
         period=period,
@@ -248,7 +248,7 @@ def monitoring_movements(engine: Engine, period: int, principal: Principal) -> M
     )
 
 
-def _model_part(engine: Engine, period: int, model: object, scores: pd.DataFrame | None, ps: PanelScores, scope: frozenset[str] | None):  # noqa: ANN202 - (status, note, top list, total, horizon)
+def _model_part(engine: Engine, period: int, model: object, scores: pd.DataFrame | None, ps: PanelScores, scope: frozenset[str] | None, principal: Principal):  # noqa: ANN202 - (status, note, top list, total, horizon)
     """(status, note, masked top list, total, horizon): the model's high-risk households not yet monitored."""
     from fanpin.model import features, persist, suggest
 
@@ -265,10 +265,10 @@ def _model_part(engine: Engine, period: int, model: object, scores: pd.DataFrame
     horizon = int(getattr(model, "meta", {}).get("horizon") or features.DEFAULT_HORIZON)
     try:
         if scores is None:
-            scores = suggest.score_period(model, engine, period)
+            scores = suggest.score_period(model, engine, period, principal=principal)
     except (KeyError, features.ModelError) as exc:
         return "no_month", str(exc), None, 0, horizon
-    cand = suggest.candidates(scores, suggest.monitored_households(engine) | suggest.sent_households(engine), MODEL_THRESHOLD, limit=len(scores))
+    cand = suggest.candidates(scores, suggest.followed_households(engine), MODEL_THRESHOLD, limit=len(scores))
     town = pd.Series(ps.township, index=ps.household_ids.astype(str))
     cand = cand.assign(township_code=town.reindex(cand.index.astype(str)).to_numpy())
     if scope is not None:

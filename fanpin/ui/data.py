@@ -130,10 +130,11 @@ def _saved_model(path: str, mtime: float, _engine: Engine, url: str, version: st
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _model_scores(_model, _engine: Engine, url: str, version: str, period: int, mtime: float) -> pd.DataFrame:  # noqa: ANN001
+def _model_scores(_model, _principal: Principal, _engine: Engine, url: str, version: str, period: int, mtime: float, towns: str) -> pd.DataFrame:  # noqa: ANN001
+    """Cached per model file, data version, month and township scope (``towns``: the principal's)."""
     from fanpin.model import suggest
 
-    return suggest.score_period(_model, _engine, period)
+    return suggest.score_period(_model, _engine, period, principal=_principal)
 
 
 def _model_path() -> Path:
@@ -238,10 +239,7 @@ class Data:
 
     def model_scores(self, model, period: int) -> pd.DataFrame:  # noqa: ANN001
         """The model's probabilities and main factors for a month (cached per model file and data version)."""
-        scores = _model_scores(model, self.engine, self.url, self.version, int(period), _model_path().stat().st_mtime)
-        if not self.towns_key:
-            return scores
-        return scores[scores.index.isin(self.snapshot(period)["household_id"])]
+        return _model_scores(model, self.principal, self.engine, self.url, self.version, int(period), _model_path().stat().st_mtime, self.towns_key)
 
     def scorer(self, period: int) -> Scorer:
         """This session's scorer for a month (buffers are reused between runs)."""

@@ -266,8 +266,10 @@ def test_policy_adoption_and_model_clues_need_the_role(eng) -> None:
     picked = pd.DataFrame({"probability": [0.8], "risk_type": ["illness"], "factor_1": ["inc_ratio"]}, index=pd.Index([HH[0]], name="household_id"))
     for who in (LEADER, CW1, STEWARD):
         with pytest.raises(AccessDenied):
-            suggest.send_to_clues(eng, picked, 202412, who.actor, 6, principal=who)
-    assert suggest.send_to_clues(eng, picked, 202412, "ana", 6, principal=ANALYST) == 1
+            suggest.send_to_clues(eng, picked, 202412, 6, principal=who)
+    with pytest.raises(AccessDenied):  # no principal is refused, never "check nothing"
+        suggest.send_to_clues(eng, picked, 202412, 6, principal=None)
+    assert suggest.send_to_clues(eng, picked, 202412, 6, principal=ANALYST) == 1
     assert _audit(eng, "model_to_clues") == [("ana", "1 households")]
     with eng.connect() as conn:
         assert conn.execute(select(func.count()).select_from(S.clues).where(S.clues.c.source == "model")).scalar() == 1

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
 from fanpin import store
+from fanpin.access.roles import SYSTEM, Principal
 from fanpin.model import evaluate, persist, suggest, train
 from fanpin.store.schema import audit_log, clues
 from tests.conftest import copy_sqlite
@@ -35,7 +36,7 @@ def model_db(small_demo, tmp_path_factory):
     src, _ = small_demo
     path = tmp_path_factory.mktemp("model_db") / "copy.db"
     engine = store.make_engine(copy_sqlite(src, path))
-    model = train.train(engine, 3, eval_months=3, importance_rows=2000)
+    model = train.train(engine, 3, principal=SYSTEM, eval_months=3, importance_rows=2000)
     return engine, model
 
 
@@ -101,11 +102,11 @@ def test_a_person_sends_picked_households_to_the_clue_inbox(env) -> None:
     engine, model = env
     persist.save_model(model)
     period = store.periods(engine)[-1]
-    scores = suggest.score_period(model, engine, period)
+    scores = suggest.score_period(model, engine, period, principal=Principal("analyst", "analyst"))
     at = open_page("model", role="analyst")
     at.slider(key="md_threshold").set_value(0.05).run()
     assert not at.exception, at.exception
-    cand = suggest.candidates(scores, suggest.monitored_households(engine) | suggest.sent_households(engine), 0.05)
+    cand = suggest.candidates(scores, suggest.followed_households(engine), 0.05)
     assert len(cand) >= 2
     shown = at.dataframe[1].value
     assert shown["household_id"].tolist() == cand.index.tolist()
@@ -132,7 +133,7 @@ def test_profile_shows_the_model_suggestion_beside_the_rules(env, lang: str) -> 
 
     engine, model = env
     period = store.periods(engine)[-1]
-    scores = suggest.score_period(model, engine, period)
+    scores = suggest.score_period(model, engine, period, principal=Principal("analyst", "analyst"))
     hid = scores[~scores["below_line_now"]].sort_values("probability").index[-1]
     at = AppTest.from_file(APP, default_timeout=90)
     at.session_state["lang"] = lang

@@ -10,10 +10,13 @@ import pytest
 from sqlalchemy import select
 
 from fanpin import store
+from fanpin.access.roles import AccessDenied, Principal
 from fanpin.model import evaluate, features, persist, suggest
 from fanpin.model import train as train_mod
 from fanpin.store.schema import audit_log, clues
 from tests.conftest import copy_sqlite
+
+ANALYST = Principal("analyst", "analyst")
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +29,7 @@ def panel(small_demo):
 def trained(small_demo, panel):
     engine, _ = small_demo
     steps = []
-    model = train_mod.train(engine, 3, eval_months=3, data=panel, importance_rows=2000, progress=lambda m, f: steps.append(f))
+    model = train_mod.train(engine, 3, principal=ANALYST, eval_months=3, data=panel, importance_rows=2000, progress=lambda m, f: steps.append(f))
     return model, steps
 
 
@@ -232,14 +235,14 @@ def test_candidates_and_sending_to_clues(trained, small_demo, tmp_path):
     src, _ = small_demo
     engine = store.make_engine(copy_sqlite(src, tmp_path / "copy.db"))
     period = store.periods(engine)[-1]
-    scores = suggest.score_period(model, engine, period)
+    scores = suggest.score_period(model, engine, period, principal=ANALYST)
     assert len(scores) == len(store.load_snapshot(engine, period))
     cand = suggest.candidates(scores, set(), threshold=0.0, limit=5)
     assert len(cand) == 5 and cand["probability"].is_monotonic_decreasing and not cand["below_line_now"].any()
     assert suggest.candidates(scores, {cand.index[0]}, 0.0, 5).index[0] != cand.index[0]
     with engine.connect() as conn:
         n0 = len(conn.execute(select(clues.c.clue_id)).all())
-    assert suggest.send_to_clues(engine, cand.head(2), period, "analyst", 3) == 2
+    assert suggest.send_to_clues(engine, cand.head(2), period, 3, principal=ANALYST) == 2
     with engine.connect() as conn:
         rows = conn.execute(select(clues).where(clues.c.source == "model")).mappings().all()
         audit = conn.execute(select(audit_log).where(audit_log.c.action == "model_to_clues")).mappings().all()
@@ -267,3 +270,26 @@ def test_fanpin_train_command(small_demo, tmp_path, capsys):
     assert saved.meta["horizon"] == 3
     assert main(["--db", url, "train", "--horizon", "12", "--out", str(tmp_path / "x")]) == 2
     assert "too short" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- who may
+def test_training_needs_the_model_train_right(small_demo, panel):
+    engine, _ = small_demo
+    for who in (Principal("boss", "leader"), Principal("cw", "case_worker", frozenset()), Principal("tr", "trainer"), Principal("ds", "data_steward"), None):
+        with pytest.raises(AccessDenied):
+            train_mod.train(engine, 3, principal=who, eval_months=3, data=panel)
+
+
+def test_a_case_worker_gets_the_scores_of_their_townships_only(trained, small_demo):
+    model, _ = trained
+    engine, _ = small_demo
+    period = store.periods(engine)[-1]
+    snap = store.load_snapshot(engine, period)
+    town = sorted(snap["township_code"].unique())[0]
+    everyone = suggest.score_period(model, engine, period, principal=ANALYST)
+    mine = suggest.score_period(model, engine, period, principal=Principal("cw", "case_worker", frozenset({town})))
+    inside = set(snap.loc[snap["township_code"] == town, "household_id"].astype(str))
+    assert set(mine.index) == inside and 0 < len(mine) < len(everyone)
+    pd.testing.assert_frame_equal(mine, everyone[everyone.index.isin(inside)])  # scoping changes no one's score
+    with pytest.raises(AccessDenied):
+        suggest.score_period(model, engine, period, principal=None)

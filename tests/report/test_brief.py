@@ -184,7 +184,7 @@ def trained(worked):
     from fanpin.model import train
 
     engine, _ = worked
-    return train.train(engine, 3, eval_months=3, importance_rows=2000)
+    return train.train(engine, 3, principal=SYSTEM, eval_months=3, importance_rows=2000)
 
 
 def test_the_models_list_is_predict_candidates_masked(worked, trained) -> None:
@@ -193,7 +193,7 @@ def test_the_models_list_is_predict_candidates_masked(worked, trained) -> None:
     engine, spec = worked
     period = spec.periods[-1]
     b = B.compute_brief(engine, period, principal=LEADER, model=trained, today=TODAY)
-    scores = suggest.score_period(trained, engine, period)
+    scores = suggest.score_period(trained, engine, period, principal=LEADER)
     expected = suggest.candidates(scores, suggest.monitored_households(engine) | suggest.sent_households(engine), A.MODEL_THRESHOLD, limit=len(scores))
     assert b.model_status == "ok" and b.model_horizon == 3
     assert b.model_candidates_total == len(expected)
