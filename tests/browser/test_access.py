@@ -178,3 +178,79 @@ def test_users_made_with_the_command_line_see_exactly_their_pages(browser, app_s
             assert errors_on_page(pg) == [] and rec.external() == []
         finally:
             context.close()
+
+
+# ---------------------------------------------------------------- downloads: one audited path
+TRAINER = ("browser_trainer", "browser-trainer-pass")
+
+
+def _exports(db_url: str, actor: str) -> list[tuple[str, str]]:
+    engine = store.make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            a = S.audit_log.c
+            q = select(a.target, a.detail).where(a.action == "export", a.actor == actor).order_by(a.audit_id)
+            return [tuple(r) for r in conn.execute(q)]
+    finally:
+        engine.dispose()
+
+
+def _download_once(pg, button, db_url: str, actor: str) -> tuple[str, list[tuple[str, str]]]:
+    """Click a download button; return the file's name and the export rows it wrote (waited for)."""
+    import time
+
+    before = len(_exports(db_url, actor))
+    with pg.expect_download(timeout=60_000) as info:
+        button.click()
+    name = info.value.suggested_filename
+    info.value.path()  # the whole file has arrived
+    deadline = time.time() + 10
+    while len(_exports(db_url, actor)) == before and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(1.0)  # a second row, if one were written, would be there by now
+    return name, _exports(db_url, actor)[before:]
+
+
+def test_a_download_writes_exactly_one_export_row_and_a_trainer_gets_none(browser, app_server, small_demo) -> None:
+    """AppTest cannot run a deferred download: here a real click on the overview's township table
+    and on the audit log (用户与审计) each writes one ``export`` row; a trainer sees no download."""
+    engine, _ = small_demo
+    url = engine.url.render_as_string(hide_password=False)
+    context = browser.new_context(viewport={"width": 1500, "height": 1100}, locale="zh-CN", accept_downloads=True)
+    pg = context.new_page()
+    try:
+        pg.goto(f"{app_server}/")
+        wait_ready(pg)
+        login(pg, *ADMIN)
+        buttons = pg.locator('[data-testid="stMain"] [data-testid="stDownloadButton"] button')
+        buttons.first.wait_for(timeout=30_000)
+        name, rows = _download_once(pg, buttons.first, url, ADMIN[0])
+        assert name.startswith("townships_") and name.endswith(".csv"), name
+        assert len(rows) == 1 and rows[0][0] == name.removesuffix(".csv") and '"format": "csv"' in rows[0][1], rows
+
+        _nav(pg, "用户与审计")
+        pg.get_by_role("tab", name="审计日志").click()
+        pg.wait_for_timeout(800)
+        wait_ready(pg)
+        audit_buttons = pg.locator('[data-testid="stMain"] [data-testid="stDownloadButton"] button:visible')
+        audit_buttons.first.wait_for(timeout=30_000)
+        name, rows = _download_once(pg, audit_buttons.first, url, ADMIN[0])
+        assert name.startswith("audit_log_") and name.endswith(".csv"), name
+        assert len(rows) == 1 and rows[0][0].startswith("audit_log_") and '"format": "csv"' in rows[0][1], rows
+        assert errors_on_page(pg) == []
+    finally:
+        context.close()
+
+    ensure_user(url, TRAINER[0], "trainer", TRAINER[1])
+    context, pg, rec = _new_page(browser)
+    try:
+        pg.goto(f"{app_server}/")
+        wait_ready(pg)
+        login(pg, *TRAINER)
+        assert pg.locator('[data-testid="stMain"] h1').first.inner_text().endswith("总览")
+        assert pg.locator('[data-testid="stMetric"]').count() > 0  # the page is there ...
+        assert pg.locator('[data-testid="stDownloadButton"]').count() == 0  # ... without a download
+        assert pg.get_by_role("button", name="生成月报").count() == 0
+        assert errors_on_page(pg) == [] and rec.external() == []
+    finally:
+        context.close()
