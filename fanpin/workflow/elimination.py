@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from fanpin.access.roles import Principal, require_household
-from fanpin.engine.policies import income_line_for
+from fanpin.engine.policies import stored_lines
 from fanpin.store import households as household_store
 from fanpin.store import monitoring as store
 from fanpin.store.io import shift_period
@@ -64,7 +64,7 @@ def elimination_eligibility(
     spending_share: float = SPENDING_SHARE,
 ) -> Eligibility:
     """Risk elimination rules at ``period``: income_pc at or above each month's income line for
-    ``stable_months`` consecutive months ending at ``period`` (``income_line_for`` per month),
+    ``stable_months`` consecutive months ending at ``period`` (each month's stored line),
     medical + schooling + disaster spending below ``spending_share`` of net income, and not a
     household with no labour capacity (兜底: stays monitored).  A case worker's townships only."""
     towns = read_scope(principal)
@@ -79,7 +79,8 @@ def elimination_eligibility(
     if not ids:
         return Eligibility(pd.DataFrame(columns=_COLUMNS))
     nolab = dict(zip(attrs["household_id"], attrs["no_labour_guarantee"]))
-    run = _months_above(f, ids, months, {m: income_line_for(engine, m) for m in months})
+    lines = stored_lines(engine)  # the one year rule (fanpin.engine.income_line)
+    run = _months_above(f, ids, months, {m: lines.stored_at(m) for m in months})
     cur = f[f["period"] == int(period)].set_index("household_id").reindex(ids)
     spending = cur[["medical_oop", "schooling_cost", "disaster_loss"]].astype(float).fillna(0.0).sum(axis=1).to_numpy()
     net = cur["income_net"].astype(float).to_numpy()

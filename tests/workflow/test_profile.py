@@ -16,6 +16,8 @@ from sqlalchemy import func, select
 
 from fanpin import store
 from fanpin.access.roles import SYSTEM, AccessDenied, Principal
+from fanpin.core import fmt
+from fanpin.core.i18n import translate
 from fanpin.engine.policies import baseline_policy
 from fanpin.engine.scoring import TIERS, Scorer
 from fanpin.engine.trends import score_panel
@@ -142,6 +144,24 @@ def test_find_by_prefix_exact_and_area(tiny) -> None:
     assert P.find_households(engine, "", township=TOWN_A, limit=2, principal=SYSTEM)["household_id"].tolist() == [H1, H2]
     found = P.find_households(engine, H4, principal=SYSTEM)
     assert found.iloc[0].to_dict() == {"household_id": H4, "village_code": VIL_B1, "township_code": TOWN_B, "household_type": "ordinary", "size": 2}
+
+
+def test_search_areas_and_search_keep_a_case_workers_townships(tiny) -> None:
+    engine, _, _ = tiny
+    from fanpin.store.regions import load_regions
+
+    cw = Principal("cw_b", "case_worker", frozenset({TOWN_B}))
+    areas = P.search_areas(load_regions(engine), principal=cw)
+    assert areas.townships == [TOWN_B] and areas.villages_in(None) == [VIL_B1] and areas.villages_in(TOWN_A) == []
+    assert areas.parent_of == {VIL_B1: TOWN_B}
+    everyone = P.search_areas(load_regions(engine), principal=SYSTEM)
+    assert everyone.townships == [TOWN_A, TOWN_B] and everyone.villages_in(TOWN_A) == [VIL_A1, VIL_A2]
+    assert P.find_households(engine, "990101", principal=cw)["household_id"].tolist() == [H4]
+    assert P.find_households(engine, "", township=TOWN_A, principal=cw).empty
+    with pytest.raises(AccessDenied):
+        P.find_households(engine, "990101", principal=None)
+    with pytest.raises(AccessDenied):
+        P.household_detail(engine, H1, principal=cw)
 
 
 def test_no_criteria_lists_nothing(tiny) -> None:
@@ -314,6 +334,24 @@ def test_standing_matches_the_scorer(month) -> None:
         assert len(short) == max(2, int(flagged.sum()))
         assert set(short["key"]) >= set(sd.indicators.loc[flagged, "key"])
     assert SD.standing(scorer, res, "no-such-household") is None
+
+
+def test_forced_reason_says_which_rule_raised_the_tier(month) -> None:
+    _, _, _, frame, scorer, policy, res = month
+    ids = frame["household_id"].to_numpy()
+    forced_rows = np.flatnonzero((res.score < policy.cutoffs[0]) & (res.tier > 0))
+    sd = SD.standing(scorer, res, ids[forced_rows[0]])
+    assert sd.forced
+    text_zh, text_en = SD.forced_reason(sd, policy.income_line, "zh"), SD.forced_reason(sd, policy.income_line, "en")
+    causes = SD.forced_causes(sd, policy.income_line, "en")
+    assert causes and all(c in text_en for c in causes)
+    assert translate("tier." + sd.tier, "zh") in text_zh and translate("tier." + sd.tier, "en") in text_en
+    if any(r.indicator == "income_ratio" for r in sd.rules_hit if r.tier == sd.tier):
+        rule = next(r for r in sd.rules_hit if r.indicator == "income_ratio" and r.tier == sd.tier)
+        assert fmt.yuan(rule.threshold * policy.income_line, "en") in text_en  # "income below ... (8,100 yuan)"
+    calm = SD.standing(scorer, res, ids[int(np.argmin(res.score))])
+    assert not calm.forced and SD.forced_reason(calm, policy.income_line, "zh") is None
+    assert SD.line_text("serious_ill", 2.0, "zh") == "≥ 2 人" and SD.line_text("medical_oop", float("nan")) == "—"
 
 
 def test_score_history_is_the_panel_row(month) -> None:
