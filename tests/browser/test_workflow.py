@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from fanpin import store
+from fanpin.access.roles import SYSTEM
 from fanpin.workflow import orders as orders_mod
 from tests.conftest import copy_sqlite
 
@@ -57,7 +58,7 @@ def test_dispatch_an_order_from_a_ticked_clue(browser, wf_server) -> None:
         wait_ready(pg)
         pg.locator('[data-testid="stAlert"]').filter(has_text="已建立工单").first.wait_for(timeout=15_000)
         engine = store.make_engine(url)
-        orders = orders_mod.list_orders(engine)
+        orders = orders_mod.list_orders(engine, principal=SYSTEM)
         engine.dispose()
         assert len(orders) == 1 and orders["n_clues"].iloc[0] == 1
         pg.get_by_role("tab", name="核查工单").click()
