@@ -217,20 +217,24 @@ def _local(w: Mapping[str, float], d: str) -> dict[str, float]:
     return local if sum(local.values()) > 0 else dict.fromkeys(local, 1.0)
 
 
-def apply_dimension_weights(policy: RiskPolicy, dim_weights: Mapping[str, float]) -> RiskPolicy:
-    """The policy with each dimension's indicators scaled so the dimension totals match ``dim_weights``.
+def dimension_scaled(weights: Mapping[str, float], dim_weights: Mapping[str, float]) -> dict[str, float]:
+    """Catalogue weights with each dimension's indicators scaled so the dimension totals match ``dim_weights``.
 
-    Hierarchical: shares within a dimension are kept (equal shares if they were
-    all 0); dimensions missing from ``dim_weights`` keep their current share.
-    The result's weights sum to 1.
+    Hierarchical: shares within a dimension are kept (equal shares if they were all 0);
+    dimensions missing from ``dim_weights`` keep their current share.  The result sums to 1.
     """
     unknown = sorted(set(dim_weights) - set(DIMENSIONS))
     if unknown:
         raise ValueError(f"unknown dimensions: {', '.join(unknown)}")
-    current = dimension_weights(policy) if set(dim_weights) != set(DIMENSIONS) else {}
+    current = dimension_weights(weights) if set(dim_weights) != set(DIMENSIONS) else {}
     target = {d: float(dim_weights[d]) if d in dim_weights else current[d] for d in DIMENSIONS}
-    g = wts.hierarchical(target, {d: _local(policy.weights, d) for d in DIMENSIONS})
-    return replace(policy, weights={k: g[k] for k in KEYS})
+    g = wts.hierarchical(target, {d: _local(weights, d) for d in DIMENSIONS})
+    return {k: g[k] for k in KEYS}
+
+
+def apply_dimension_weights(policy: RiskPolicy, dim_weights: Mapping[str, float]) -> RiskPolicy:
+    """The policy with its weights :func:`dimension_scaled` to ``dim_weights`` (summing to 1)."""
+    return replace(policy, weights=dimension_scaled(policy.weights, dim_weights))
 
 
 def scale_dimension(weights: Mapping[str, float], dimension: str, total: float) -> dict[str, float]:
