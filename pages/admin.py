@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from fanpin.access import users
 from fanpin.access.audit import audit_actions, audit_actors, audit_query
 from fanpin.access.roles import ROLES, AccessDenied, Principal, require
+from fanpin.core.i18n import catalogue
 from fanpin.ui.downloads import download_table
 from fanpin.ui.i18n import lbl, t
 from fanpin.ui.messages import flash, show_flash
@@ -30,6 +31,8 @@ ss = st.session_state
 def _refused(exc: Exception) -> None:
     if isinstance(exc, users.UserError) and exc.code == "not_self":
         flash(PAGE, "error", t("access.not_self"))
+    elif isinstance(exc, users.UserError) and f"user_error.{exc.code}" in catalogue():
+        flash(PAGE, "error", t("access.user_error", error=t(f"user_error.{exc.code}", n=users.MIN_PASSWORD)))
     else:
         flash(PAGE, "error", t("access.user_error", error=str(exc)))
 

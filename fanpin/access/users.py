@@ -29,13 +29,14 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy.engine import Connection, Engine
 
 from fanpin.access.audit import record
+from fanpin.access.passwords import MIN_LENGTH as MIN_PASSWORD
+from fanpin.access.passwords import password_problem
 from fanpin.access.roles import ROLES, Principal, require
 from fanpin.store import users as store
 from fanpin.store.users import UserRow
 
 MAX_FAILURES = 5
 LOCK_MINUTES = 15
-MIN_PASSWORD = 8
 USERNAME_MAX = 64
 
 _hasher = PasswordHasher()
@@ -128,6 +129,21 @@ def township_codes(engine: Engine | Connection) -> set[str]:
     return store.township_codes(engine)
 
 
+_PASSWORD_MESSAGES = {
+    "short": f"a password needs at least {MIN_PASSWORD} characters",
+    "blank": "a password cannot be only spaces",
+    "common": "this password is among the most common ones an attacker tries first; choose another",
+}
+
+
+def check_password(password: str) -> None:
+    """Raise ``UserError`` (``short_password`` / ``blank_password`` / ``common_password``) for a
+    password the policy refuses (``fanpin.access.passwords``)."""
+    problem = password_problem(password)
+    if problem:
+        raise UserError(f"{problem}_password", _PASSWORD_MESSAGES[problem])
+
+
 def validate(engine: Engine, username: str, role: str, townships: list[str] | None, password: str | None) -> frozenset[str] | None:
     """Check an account's fields; returns the townships to store (None = all)."""
     name = (username or "").strip()
@@ -135,8 +151,8 @@ def validate(engine: Engine, username: str, role: str, townships: list[str] | No
         raise UserError("bad_name", f"a user name is 1-{USERNAME_MAX} characters without spaces")
     if role not in ROLES:
         raise UserError("bad_role", f"unknown role {role!r}; one of {', '.join(ROLES)}")
-    if password is not None and len(password) < MIN_PASSWORD:
-        raise UserError("short_password", f"a password needs at least {MIN_PASSWORD} characters")
+    if password is not None:
+        check_password(password)
     if role == "case_worker":
         if not townships:
             raise UserError("need_townships", "a case worker needs --townships (township region codes)")
@@ -194,8 +210,7 @@ def _change(engine: Engine, principal: Principal, username: str, values: dict, d
 def set_password(engine: Engine, username: str, password: str, *, principal: Principal, now: datetime | None = None) -> None:
     """A new password; also clears failures and a lock-out."""
     require(principal, "user_manage")
-    if len(password or "") < MIN_PASSWORD:
-        raise UserError("short_password", f"a password needs at least {MIN_PASSWORD} characters")
+    check_password(password or "")
     at = _now(now)
     values = {"password_hash": hash_password(password), "password_changed_at": at, "failed_logins": 0, "locked_until": None}
     _change(engine, principal, username, values, {"op": "passwd"}, at)
@@ -253,11 +268,11 @@ def principal_for(engine: Engine, username: str | None) -> Principal | None:
     return u.principal()
 
 
-def _refusal(row: UserRow, password: str, at: datetime) -> str:
-    """Why this login is refused ("" = it is not); the password is verified whatever the answer."""
-    locked = row.locked_until is not None and row.locked_until > at
-    ok = verify_password(row.password_hash, password)
-    if locked:
+def _refusal(row: UserRow, attempt: int | None, ok: bool) -> str:
+    """Why this login is refused ("" = it is not).  ``attempt`` is the claimed failure count
+    (None: the account was locked): an attempt past ``MAX_FAILURES`` is refused even with the
+    right password, because the guesses before it were in flight at the same time."""
+    if attempt is None or attempt > MAX_FAILURES:
         return "locked"
     if row.disabled:
         return "disabled"
@@ -267,25 +282,28 @@ def _refusal(row: UserRow, password: str, at: datetime) -> str:
 def authenticate(engine: Engine, username: str, password: str, *, now: datetime | None = None) -> Principal:
     """Check a login; returns the principal or raises ``LoginFailed`` (same message whatever the reason).
 
-    No principal yet: the audit rows are written as the name typed.  Counts failures in the
-    database and locks the account after ``MAX_FAILURES``; writes ``login`` / ``login_failed``."""
+    No principal yet: the audit rows are written as the name typed.  The attempt is counted in
+    the database before the password is checked (``store.claim_attempt``), and the account is
+    locked after ``MAX_FAILURES`` failures in a row; writes ``login`` / ``login_failed``."""
     at = _now(now)
     name = (username or "").strip()[:USERNAME_MAX]
-    with engine.begin() as conn:  # the failure rows must commit: nothing raises inside
-        row = store.user_row(conn, name) if name else None
-        if row is None:
-            _verify_dummy(password or "")
+    row = store.user_row(engine, name) if name else None
+    if row is None:
+        _verify_dummy(password or "")
+        with engine.begin() as conn:
             record(conn, name or "?", "login_failed", name or None, {"reason": "unknown"}, at=at)
-            reason = "unknown"
-        else:
-            reason = _refusal(row, password or "", at)
-            _note_login(conn, row, name, reason, password or "", at)
+        raise LoginFailed("unknown")
+    attempt = store.claim_attempt(engine, name, at)
+    ok = verify_password(row.password_hash, password or "")  # checked whatever the answer: same timing
+    reason = _refusal(row, attempt, ok)
+    with engine.begin() as conn:  # the failure rows must commit: nothing raises inside
+        _note_login(conn, row, name, reason, attempt, password or "", at)
     if reason:
         raise LoginFailed(reason)
     return _user(row).principal()
 
 
-def _note_login(conn: Connection, row: UserRow, name: str, reason: str, password: str, at: datetime) -> None:
+def _note_login(conn: Connection, row: UserRow, name: str, reason: str, attempt: int | None, password: str, at: datetime) -> None:
     """Write a known account's login or failure: counters, lock-out, rehash, the audit row."""
     if not reason:
         values: dict = {"failed_logins": 0, "locked_until": None, "last_login_at": at}
@@ -294,12 +312,12 @@ def _note_login(conn: Connection, row: UserRow, name: str, reason: str, password
         store.update_user(conn, name, values)
         record(conn, name, "login", name, {"role": row.role}, at=at)
         return
-    failures = int(row.failed_logins or 0) + (reason == "password")
-    values = {"failed_logins": failures}
-    if reason == "password" and failures >= MAX_FAILURES:
-        values = {"failed_logins": 0, "locked_until": at + timedelta(minutes=LOCK_MINUTES)}
-    store.update_user(conn, name, values)
-    record(conn, name, "login_failed", name, {"reason": reason, **({"locked": True} if "locked_until" in values else {})}, at=at)
+    locks = attempt is not None and (attempt > MAX_FAILURES or (reason == "password" and attempt >= MAX_FAILURES))
+    if locks:
+        store.lock(conn, name, at, at + timedelta(minutes=LOCK_MINUTES))
+    elif reason == "disabled" and attempt is not None:
+        store.add_failures(conn, name, -1)  # only wrong passwords count
+    record(conn, name, "login_failed", name, {"reason": reason, **({"locked": True} if locks else {})}, at=at)
 
 
 def login_external(engine: Engine, email: str | None, *, now: datetime | None = None) -> Principal | None:

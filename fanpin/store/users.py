@@ -7,9 +7,10 @@ row commit together; reads take an Engine or a Connection.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.sql import Select
 
@@ -53,6 +54,32 @@ def insert_user(conn: Connection, values: Mapping[str, object]) -> None:
 def update_user(conn: Connection, username: str, values: Mapping[str, object]) -> int:
     """Change columns of one account; returns the rows changed (0: no such user)."""
     return int(conn.execute(update(users).where(users.c.username == str(username)).values(**values)).rowcount or 0)
+
+
+def _unlocked(at: datetime):  # noqa: ANN202 - a SQL condition
+    return or_(users.c.locked_until.is_(None), users.c.locked_until <= at)
+
+
+def claim_attempt(engine: Engine, username: str, at: datetime) -> int | None:
+    """Count a login attempt as a failure before its password is checked, in a transaction of its
+    own, and return the new count; None (and no count) while the account is locked at ``at``.
+
+    One atomic UPDATE ... RETURNING: attempts sent in parallel each get their own number, so the
+    sixth of forty simultaneous guesses already knows it is over the limit (a read, a slow password
+    check and a write of count+1 let all forty through)."""
+    stmt = update(users).where(users.c.username == str(username), _unlocked(at)).values(failed_logins=users.c.failed_logins + 1).returning(users.c.failed_logins)
+    with engine.begin() as conn:
+        row = conn.execute(stmt).first()
+    return None if row is None else int(row[0])
+
+
+def lock(conn: Connection, username: str, at: datetime, until: datetime) -> None:
+    """Lock the account until ``until`` and clear its count (unless another attempt locked it already)."""
+    conn.execute(update(users).where(users.c.username == str(username), _unlocked(at)).values(failed_logins=0, locked_until=until))
+
+
+def add_failures(conn: Connection, username: str, delta: int) -> None:
+    conn.execute(update(users).where(users.c.username == str(username)).values(failed_logins=func.max(users.c.failed_logins + int(delta), 0) if conn.dialect.name == "sqlite" else func.greatest(users.c.failed_logins + int(delta), 0)))
 
 
 def user_count(engine: Engine) -> int:

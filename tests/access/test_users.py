@@ -185,3 +185,43 @@ def test_an_admin_cannot_lock_themself_out(eng) -> None:
     users.set_disabled(eng, "root", False, principal=ROOT)  # enabling oneself is harmless
     users.set_role(eng, "root", "admin", principal=ROOT)
     assert users.principal_for(eng, "root").role == "admin"
+
+
+def test_parallel_wrong_passwords_cannot_bypass_the_lock_out(eng) -> None:
+    """39 wrong passwords sent at once, then the right one (issue 17, item 1): before the count was
+    claimed atomically, all 39 were checked against a count of 0 and the account never locked."""
+    import threading
+
+    users.add_user(eng, "wang", "analyst", "right-password", principal=ROOT)
+    start = threading.Barrier(39)
+    refused: list[str] = []
+
+    def guess() -> None:
+        start.wait()
+        try:
+            users.authenticate(eng, "wang", "wrong-guess", now=T0)
+        except users.LoginFailed as exc:
+            refused.append(exc.reason)
+
+    threads = [threading.Thread(target=guess) for _ in range(39)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert len(refused) == 39
+    assert refused.count("password") <= users.MAX_FAILURES  # the rest were over the limit: not even checked as guesses
+    assert _row(eng, "wang").locked_until == T0 + timedelta(minutes=users.LOCK_MINUTES)
+    with pytest.raises(users.LoginFailed) as exc:
+        users.authenticate(eng, "wang", "right-password", now=T0 + timedelta(seconds=5))
+    assert exc.value.reason == "locked"
+
+
+@pytest.mark.parametrize("pw,code", [("        ", "blank_password"), ("12345678", "common_password"), ("Password1", "common_password"), ("short", "short_password")])
+def test_the_password_policy_refuses_blank_and_common_passwords(eng, pw: str, code: str) -> None:
+    with pytest.raises(users.UserError) as exc:
+        users.add_user(eng, "li", "analyst", pw, principal=ROOT)
+    assert exc.value.code == code
+    users.add_user(eng, "li", "analyst", "tea-kettle-42", principal=ROOT)
+    with pytest.raises(users.UserError) as exc:
+        users.set_password(eng, "li", pw, principal=ROOT)
+    assert exc.value.code == code
