@@ -102,7 +102,6 @@ def _sql_uses(path: Path) -> list[str]:
     return bad
 
 
-@pytest.mark.xfail(reason="redesign in progress: queries still outside fanpin/store", strict=False)
 def test_queries_live_in_the_store() -> None:
     files = [p for p in _modules() if _layer(p) != "store"] + sorted((ROOT / "pages").glob("*.py")) + [ROOT / "app.py"]
     bad = [b for p in files if p.relative_to(ROOT).as_posix() not in SQL_EXCEPTIONS for b in _sql_uses(p)]
