@@ -87,6 +87,13 @@ households = Table(
     Column("created_period", Integer, nullable=True),
     # 住房安全有保障 as marked in the roster (the supervision rules compare it with housing_grade).
     Column("housing_secured", Boolean, nullable=True),
+    # As the national system's household sheet records them (migration 0007): 危房等级 (0 safe,
+    # 1..4 = A..D as in the panel) and the 三保障和饮水安全 problems.
+    Column("housing_grade", Integer, nullable=True),
+    Column("housing_problem", Boolean, nullable=True),  # 住房出现安全问题
+    Column("dropout", Boolean, nullable=True),  # 义务教育阶段适龄儿童少年失学辍学
+    Column("water_problem", Boolean, nullable=True),  # 饮水出现安全问题
+    Column("uninsured_member", Boolean, nullable=True),  # 有家庭成员未参加基本医疗保险
     Index("ix_households_village", "village_code"),
     Index("ix_households_township", "township_code"),
 )
@@ -115,6 +122,8 @@ members = Table(
     Column("tekun", Boolean, nullable=False, default=False),  # 特困供养
     Column("public_welfare_job", Boolean, nullable=False, default=False),
     Column("deceased_period", Integer, nullable=True),
+    Column("work_months", Float, nullable=True),  # 务工时长(月), this year (0007)
+    Column("welfare_job_months", Float, nullable=True),  # 公益岗位聘用月数 (0007)
     UniqueConstraint("id_number", name="uq_members_id_number"),
     Index("ix_members_household", "household_id"),
 )
@@ -255,7 +264,65 @@ assistance = Table(
     Column("amount", Float, nullable=True),
     Column("description", Text, nullable=True),
     Column("cadre", String(32), nullable=True),
+    # 结束时间 of the national export (its 开始时间 is ``period``) and the 帮扶单位 (0007).
+    Column("end_period", Integer, nullable=True),
+    Column("cadre_unit", String(64), nullable=True),
     Index("ix_assistance_household", "household_id"),
+)
+
+# A household's monitoring record as the national system holds it: one row per household, codes
+# only (migration 0007).  The import and the workflow write it, the register, the overview and
+# the rules read it.  整户无劳动能力兜底保障户 lives on ``households.no_labour_guarantee``.
+monitoring_records = Table(
+    "monitoring_records",
+    metadata,
+    Column("household_id", String(20), ForeignKey("households.household_id"), primary_key=True),
+    Column("monitoring_category", String(24), nullable=True),  # unstable_former_poor / marginal / sudden_hardship
+    # 致贫/返贫风险1-5 in their order (risk codes, see DESIGN.md), and the 因自然灾害 sub-item.
+    Column("risk_1", String(24), nullable=True),
+    Column("risk_2", String(24), nullable=True),
+    Column("risk_3", String(24), nullable=True),
+    Column("risk_4", String(24), nullable=True),
+    Column("risk_5", String(24), nullable=True),
+    Column("disaster_subitem", String(24), nullable=True),
+    Column("identified_period", Integer, nullable=True),  # 识别监测时间 YYYYMM
+    Column("eliminated", Boolean, nullable=False, default=False),  # 风险是否已消除
+    Column("elimination_method", String(16), nullable=True),  # by_assistance / natural
+    Column("eliminated_period", Integer, nullable=True),  # 消除监测时间 YYYYMM
+    Column("development_measures", String(200), nullable=True),  # 实施开发式帮扶措施情况: measure codes, comma separated
+    Column("updated_at", DateTime, nullable=True),
+    Index("ix_monitoring_records_category", "monitoring_category"),
+)
+
+# Yearly income and spending by source and sub-item, as the national export's income sheet
+# holds them (yuan per year), beside the monthly panel (migration 0007).
+yearly_incomes = Table(
+    "yearly_incomes",
+    metadata,
+    Column("year", Integer, primary_key=True),
+    Column("household_id", String(20), ForeignKey("households.household_id"), primary_key=True),
+    Column("income_wage", Float, nullable=True),  # 工资性收入
+    Column("wage_work", Float, nullable=True),  # 务工
+    Column("wage_welfare_job", Float, nullable=True),  # 公益岗
+    Column("income_business", Float, nullable=True),  # 生产经营性收入
+    Column("business_farming", Float, nullable=True),  # 种植
+    Column("business_livestock", Float, nullable=True),  # 养殖
+    Column("business_forestry", Float, nullable=True),  # 林果
+    Column("income_property", Float, nullable=True),  # 财产性收入
+    Column("property_dividend", Float, nullable=True),  # 资产收益分红
+    Column("property_land", Float, nullable=True),  # 土地流转
+    Column("income_transfer", Float, nullable=True),  # 转移性收入
+    Column("transfer_dibao", Float, nullable=True),  # 低保金
+    Column("transfer_tekun", Float, nullable=True),  # 特困供养金
+    Column("transfer_pension", Float, nullable=True),  # 养老金
+    Column("transfer_ecological", Float, nullable=True),  # 生态补偿
+    Column("transfer_other", Float, nullable=True),  # 其他补贴
+    Column("business_cost", Float, nullable=True),  # 生产经营性支出
+    Column("income_net", Float, nullable=True),  # 家庭纯收入
+    Column("income_pc", Float, nullable=True),  # 家庭人均纯收入
+    Column("insurance_payout", Float, nullable=True),  # 理赔收入
+    Column("medical_oop", Float, nullable=True),  # 合规自付支出
+    Index("ix_yearly_incomes_household", "household_id"),
 )
 
 policies = Table(
