@@ -13,6 +13,7 @@ from fanpin.engine.policies import baseline_policy
 from fanpin.engine.scoring import Scorer
 from fanpin.geo import hotspots, townships
 from fanpin.store.regions import household_coords, load_regions, township_geojson
+from fanpin.ui.text import md
 
 from .conftest import open_page
 
@@ -149,7 +150,7 @@ def test_a_mismatching_upload_is_refused_with_the_codes(app_db) -> None:
     bad = {"type": "FeatureCollection", "features": fc["features"][1:] + [{**fc["features"][0], "properties": {"region_code": "990101099000"}}]}
     at = _upload(open_page("map", period=spec.periods[-1]), bad)
     assert not at.exception, at.exception
-    assert at.error and "towns.geojson" in at.error[0].value
+    assert at.error and md("towns.geojson") in at.error[0].value  # the file name is data: escaped for markdown
     listed = " ".join(m.value for m in at.markdown)
     assert "990101099000" in listed and dropped in listed
     assert "map_custom_fc" not in at.session_state
@@ -163,7 +164,7 @@ def test_a_matching_upload_is_used_for_the_map(app_db) -> None:
     at = _upload(open_page("map", period=spec.periods[-1]), renamed, "我的乡镇.geojson")
     assert not at.exception, at.exception
     assert not at.error
-    assert any("我的乡镇.geojson" in s.value for s in at.success)
+    assert any(md("我的乡镇.geojson") in s.value for s in at.success)  # the file name is data: escaped for markdown
     assert at.session_state["map_custom_fc"]["name"] == "我的乡镇.geojson"
     spec_json = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
     assert len(spec_json["layers"][0]["data"]["features"]) == len(fc["features"])

@@ -274,3 +274,46 @@ def test_apply_dimension_weights_matches_the_ahp_page(db) -> None:
         return apply_dimension_weights(base, dict.fromkeys(DIMENSIONS, 1.0))
 
     _assert_shown(at, *_expected(db, equal_dims))
+
+
+# --------------------------------------------------------------------------- downloads
+def test_movers_download_is_built_on_the_click_through_the_audited_export(db, monkeypatch) -> None:
+    """The movers' file (every mover, household IDs) is made on the click by report.export, which
+    writes one export row (before, the page's own lazy download wrote none)."""
+    import io
+
+    import pandas as pd
+    from sqlalchemy import select
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    from fanpin.store import schema as S
+
+    made: dict[str, object] = {}
+    real = MediaFileManager.add_deferred
+
+    def keep(self, data_callable, mimetype, coordinates, file_name=None, **kw):
+        made[file_name] = data_callable
+        return real(self, data_callable, mimetype, coordinates, file_name, **kw)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", keep)
+
+    def exports() -> list:
+        with db.connect() as conn:
+            return list(conn.execute(select(S.audit_log).where(S.audit_log.c.action == "export")))
+
+    at = _open()
+    at.number_input(key="sim_income_line").set_value(9500.0).run()
+    assert not at.exception
+    period = store.periods(db)[-1]
+    n = len(exports())  # drawing the buttons wrote nothing
+    assert {f"scenario_movers_{period}.csv", f"scenario_movers_{period}.xlsx", f"scenario_townships_{period}.csv"} <= set(made)
+    values, _ = _expected(db, lambda base, scorer: replace(base, income_line=9500.0))
+    moved = int(values["up"].replace(",", "")) + int(values["down"].replace(",", ""))
+
+    data = made[f"scenario_movers_{period}.csv"]()
+    frame = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig", dtype=str)
+    assert list(frame.columns) == ["户编号", "乡镇", "行政村", "基准风险分", "基准等级", "模拟风险分", "模拟等级", "分数变化"]
+    assert len(frame) == moved and frame["户编号"].is_unique
+    rows = exports()
+    assert len(rows) == n + 1
+    assert rows[-1].actor == "analyst" and rows[-1].target == f"scenario_movers_{period}"
