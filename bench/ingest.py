@@ -41,7 +41,7 @@ def roster(villages: np.ndarray, n: int, rng: np.random.Generator) -> pd.DataFra
         "与村主干路距离(公里)": np.round(rng.gamma(1.5, 1.2, n), 2),
         "是否加入农民专业合作组织": np.where(rng.random(n) < 0.3, "是", "否"),
         "住房安全有保障": "是",
-        "识别监测时间": "202401",
+        "建档年月": "202401",
     })
 
 

@@ -105,6 +105,8 @@ def _new_rows(spec: KindSpec, new: pd.DataFrame, cols: list[str], now: datetime)
             out[k] = np.zeros(n, dtype=np.int64)
         if "created_period" not in out or all(v is None for v in out["created_period"]):
             out["created_period"] = np.full(n, now.year * 100 + now.month, dtype=np.int64)
+    if spec.kind == "monitoring":
+        out["updated_at"] = np.full(n, now.strftime("%Y-%m-%d %H:%M:%S"), dtype=object)
     # Panel values a file does not give stay NULL: "not reported", which the scorer handles.
     return out
 
@@ -119,7 +121,11 @@ def _apply_upsert(conn: Connection, spec: KindSpec, plan: Plan, now: datetime) -
     if len(upd):
         keys = {k: _db_value(upd[k], spec.type_of(k)) for k in spec.key}
         values = {c: _db_value(upd[c], spec.type_of(c)) for c in cols if c not in spec.key}
-        store.update_rows(conn, spec.table, keys, values)
+        if spec.replace:  # a blank cell clears the stored value, except where the column has a default
+            values.update({c.name: _fill(values[c.name], c.default, len(upd)) for c in spec.columns if c.default is not None and c.name in values})
+        if spec.kind == "monitoring":
+            values["updated_at"] = np.full(len(upd), now, dtype=object)
+        store.update_rows(conn, spec.table, keys, values, keep_blank=not spec.replace)
     for part in (new, upd):
         if len(part) and "household_id" in part:
             touched |= set(part["household_id"].dropna().astype(str))
@@ -153,24 +159,32 @@ def _audit_detail(report: Report) -> dict:
     return {"kind": report.kind, "file": report.file_name, "sha256": report.file_hash, "added": report.added, "updated": report.updated, "unchanged": report.unchanged, "skipped": report.skipped}
 
 
+def write_part(conn: Connection, report: Report, principal: Principal, now: datetime, file_name: str | None = None) -> int | None:
+    """Write one passed table inside the caller's transaction: its batch row, its rows, its audit
+    row; None (nothing written) when a table with the same hash was applied meanwhile."""
+    spec = SPECS[report.kind]
+    prior = store.applied_batch(conn, report.file_hash)
+    if prior is not None:  # applied by someone else since validation
+        report.already_batch = prior
+        return None
+    name = file_name or report.file_name
+    batch = store.Batch(report.kind, name, report.file_hash, "applied", principal.actor, now, report.added, report.updated, report.detail())
+    batch_id = store.insert_batch(conn, batch)
+    if spec.key:
+        touched = _apply_upsert(conn, spec, report.plan, now)
+        if spec.kind == "members":
+            refresh_aggregates(conn, sorted(touched))
+    else:
+        _apply_append(conn, spec, report.plan, batch_id, now)
+    audit.record(conn, principal.actor, "import", target=f"batch:{batch_id}", detail={**_audit_detail(report), "file": name}, at=now)
+    return batch_id
+
+
 def _write(engine: Engine, report: Report, principal: Principal, now: datetime) -> int | None:
     """The write transaction of :func:`apply`; None when the file was applied since validation."""
-    spec = SPECS[report.kind]
     with engine.begin() as conn:
-        prior = store.applied_batch(conn, report.file_hash)
-        if prior is not None:  # applied by someone else since validation
-            report.already_batch = prior
-            return None
-        batch = store.Batch(report.kind, report.file_name, report.file_hash, "applied", principal.actor, now, report.added, report.updated, report.detail())
-        batch_id = store.insert_batch(conn, batch)
-        if spec.key:
-            touched = _apply_upsert(conn, spec, report.plan, now)
-            if spec.kind == "members":
-                refresh_aggregates(conn, sorted(touched))
-        else:
-            _apply_append(conn, spec, report.plan, batch_id, now)
-        audit.record(conn, principal.actor, "import", target=f"batch:{batch_id}", detail=_audit_detail(report), at=now)
-        if report.added or report.updated:
+        batch_id = write_part(conn, report, principal, now)
+        if batch_id is not None and (report.added or report.updated):
             bump_data_version(conn)
     return batch_id
 

@@ -39,6 +39,12 @@ class Cells:
     n: int = field(init=False)  # data rows
     raw: pd.DataFrame = field(init=False, repr=False)  # the cells as text, columns c0, c1, ...
     bad: np.ndarray = field(init=False, repr=False)
+    #: per row, whether 健康状况 names 残疾 (None: not given); set by :func:`parse_health`
+    disabled: pd.Series | None = field(default=None, repr=False)
+    #: households the workbook's household sheet adds (a member or a measure may name them)
+    pending_households: frozenset[str] = frozenset()
+    #: columns worked out from others (written like the file's own columns)
+    derived: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.n = len(self.grid.rows)
@@ -164,16 +170,66 @@ def parse_code(cells: Cells, c: Col, s: pd.Series, empty: np.ndarray) -> pd.Seri
 
 
 def parse_period(cells: Cells, c: Col, s: pd.Series, empty: np.ndarray) -> pd.Series:
-    m = s.str.extract(r"^(\d{4})\s*[-/.年]?\s*(\d{1,2})\s*(?:月|[-/.]\d{1,2}(?:\s+00:00(?::00)?)?)?$")
+    """YYYYMM, YYYY-MM, YYYY年M月, a date (YYYY-MM-DD, YYYYMMDD): the month; after this month
+    only where the column allows it (a measure's planned end)."""
+    s = s.where(~s.str.fullmatch(r"\d{8}"), s.str[:4] + "-" + s.str[4:6] + "-" + s.str[6:8])
+    m = s.str.extract(r"^(\d{4})\s*[-/.年]?\s*(\d{1,2})\s*(?:月|[-/.]\d{1,2}日?(?:\s+00:00(?::00)?)?)?$")
     y = pd.to_numeric(m[0], errors="coerce").to_numpy()
     mo = pd.to_numeric(m[1], errors="coerce").to_numpy()
     bad = (np.isnan(y) | np.isnan(mo) | (mo < 1) | (mo > 12) | (y < 2000)) & ~empty
     cells.add(bad, c.name, "bad_period")
     p = np.where(bad | empty, np.nan, y * 100 + mo)
     now = current_period(cells.today)
-    future = ~np.isnan(p) & (p > now)
+    future = ~np.isnan(p) & (p > now) & (not c.allow_future)
     cells.add(future, c.name, "future_period", now=now)
     return pd.Series(np.where(future, np.nan, p))
+
+
+def parse_year(cells: Cells, c: Col, s: pd.Series, empty: np.ndarray) -> pd.Series:
+    """A year (2024, 2024年, 2024年度), from 2000 to this year."""
+    y = pd.to_numeric(s.str.replace(r"年度?$", "", regex=True).where(~empty, None), errors="coerce").to_numpy(dtype=float)
+    bad = (np.isnan(y) | (y < 2000) | (y > cells.today.year) | (np.nan_to_num(y) % 1 != 0)) & ~empty
+    cells.add(bad, c.name, "bad_year", now=cells.today.year)
+    return pd.Series(np.where(bad | empty, np.nan, y))
+
+
+def parse_grade(cells: Cells, c: Col, s: pd.Series, empty: np.ndarray) -> pd.Series:
+    """A label standing for a number (危房等级 无/A级 … D级, or 0-4): the number."""
+    return pd.to_numeric(parse_code(cells, c, s, empty), errors="coerce").astype(float)
+
+
+_SEPARATORS = r"\s*[,，、;；/|]\s*"
+
+
+def _split_codes(cells: Cells, c: Col, s: pd.Series, empty: np.ndarray) -> tuple[pd.Series, np.ndarray]:
+    """Each cell's labels (separated by , ， 、 ; / |) as codes; and the rows with a label that is no code."""
+    vm = value_map(c)
+    parts = s.where(~empty, "").str.split(_SEPARATORS, regex=True)
+    codes = parts.map(lambda ps: [vm.get(norm(p)) for p in ps if p])
+    bad = codes.map(lambda cs: any(x is None for x in cs)).to_numpy(dtype=bool) & ~empty
+    cells.add(bad, c.name, "bad_code", options={lang: [code_label(c, k, lang) for k in c.codes] for lang in ("zh", "en")})
+    return codes.where(~bad, None), bad
+
+
+def parse_code_list(cells: Cells, c: Col, s: pd.Series, empty: np.ndarray) -> pd.Series:
+    """Several labels in one cell ("产业帮扶、就业帮扶"): their codes, comma separated, in the column's order;
+    无 stands for none (an empty list)."""
+    none = s.isin(("无", "否", "none")).to_numpy()
+    codes, bad = _split_codes(cells, c, s, empty | none)
+    order = {k: i for i, k in enumerate(c.codes)}
+    text = codes.map(lambda cs: ",".join(sorted(set(cs), key=order.get)) if isinstance(cs, list) else None)
+    return text.where(~(empty | bad), None).mask(none, "").astype(object)
+
+
+def parse_health(cells: Cells, c: Col, s: pd.Series, empty: np.ndarray) -> pd.Series:
+    """健康状况 as the national system writes it: 健康, 长期慢性病, 患有大病, 残疾 and combinations
+    ("残疾,长期慢性病"): the most serious illness; 残疾 is kept in ``cells.disabled`` for the
+    member's disability (see ``checks.member_disability``)."""
+    codes, bad = _split_codes(cells, c, s, empty)
+    rank = {"healthy": 0, "chronic": 1, "serious": 2}
+    health = codes.map(lambda cs: max((x for x in cs if x in rank), key=rank.get, default="healthy") if isinstance(cs, list) else None)
+    cells.disabled = codes.map(lambda cs: "disabled" in cs if isinstance(cs, list) else None)
+    return health.where(~(empty | bad), None).astype(object)
 
 
 def parse_date(cells: Cells, c: Col, s: pd.Series, empty: np.ndarray) -> pd.Series:
@@ -233,6 +289,7 @@ def parse_id(cells: Cells, c: Col, s: pd.Series, empty: np.ndarray) -> pd.Series
 PARSERS: dict[str, Parser] = {
     "text": parse_text, "household": parse_text, "village": parse_text, "region": parse_text,
     "int": parse_int, "float": parse_float, "bool": parse_bool, "code": parse_code, "period": parse_period,
+    "year": parse_year, "grade": parse_grade, "code_list": parse_code_list, "health": parse_health,
     "date": parse_date, "datetime": parse_datetime, "id": parse_id,
 }
 

@@ -11,7 +11,7 @@ import pandas as pd
 from sqlalchemy.engine import Connection
 
 from fanpin.ingest.cells import Cells, spread
-from fanpin.ingest.names import norm
+from fanpin.ingest.names import info_headers, norm
 from fanpin.ingest.specs import header_map
 from fanpin.store import imports as store
 
@@ -19,24 +19,44 @@ from fanpin.store import imports as store
 PERSON_KINDS: tuple[str, ...] = ("feeds", "dept_records")
 
 
-def map_headers(cells: Cells) -> bool:
-    """Find each column of the kind in the header row (``cells.cols``); False on a file-level error."""
+def unknown_columns(cells: Cells, headers: list[str], accepted: bool) -> None:
+    """Columns no table reads: an error until the user accepts dropping them (``accepted``), then a
+    warning; columns an export repeats from elsewhere (序号, region names) are only noted."""
+    info = info_headers()
+    for h in headers:
+        if norm(h) in info:
+            cells.file_problem("info_column", column=h, severity="warning", header=h)
+        elif accepted:
+            cells.file_problem("unknown_column", column=h, severity="warning", header=h)
+        else:
+            cells.file_problem("unknown_column_unaccepted", column=h, header=h)
+
+
+def map_headers(cells: Cells, *, accept_unknown: bool = False, only: frozenset[int] | None = None) -> bool:
+    """Find each column of the kind in the header row (``cells.cols``); False on a file-level error.
+
+    ``only``: the header positions this table owns (a workbook sheet may hold several tables; the
+    sheet reports its unknown columns itself)."""
     spec, header = cells.spec, cells.grid.header
     hmap = header_map(spec)
     seen: dict[str, int] = {}
+    unknown: list[str] = []
     for j, h in enumerate(header):
+        if only is not None and j not in only:
+            continue
         if not h.strip():
             if cells.raw[f"c{j}"].str.strip().ne("").any():
                 cells.file_problem("blank_header", column=f"#{j + 1}", index=j + 1)
             continue
         name = hmap.get(norm(h))
         if name is None:
-            cells.file_problem("unknown_column", column=h, severity="warning", header=h)
+            unknown.append(h)
         elif name in seen:
             cells.file_problem("duplicate_column", column=h, header=h, first=header[seen[name]])
         else:
             seen[name] = j
     cells.cols = seen
+    unknown_columns(cells, unknown, accept_unknown)
     for c in spec.columns:
         if c.required and c.name not in seen:
             cells.file_problem("missing_column", column=c.name, col=c, header={"zh": c.zh, "en": c.en})
@@ -60,10 +80,42 @@ def references(cells: Cells, conn: Connection) -> None:
                 cells.add(lv.notna().to_numpy() & (lv != "village").to_numpy(), c.name, "not_village")
                 cells.v[c.name] = s.where(lv == "village", None)
         elif c.type == "household":
-            known = store.known_households(conn, s.dropna().unique().tolist())
+            known = store.known_households(conn, s.dropna().unique().tolist()) | cells.pending_households
             missing = s.notna().to_numpy() & ~s.isin(known).to_numpy()
-            cells.add(missing, c.name, "unknown_household")
+            _missing_households(cells, c.name, s, missing)
             cells.v[c.name] = s.where(~missing, None)
+
+
+def _missing_households(cells: Cells, name: str, hids: pd.Series, missing: np.ndarray) -> None:
+    """One error per missing household (at its first row, with its number of rows), every row refused."""
+    if not missing.any():
+        return
+    frame = pd.DataFrame({"hid": hids[missing].to_numpy()}, index=np.flatnonzero(missing))
+    first = ~frame["hid"].duplicated().to_numpy()
+    count = frame.groupby("hid", sort=False)["hid"].transform("size").to_numpy()
+    at = np.zeros(cells.n, dtype=bool)
+    at[frame.index[first & (count == 1)]] = True
+    cells.add(at, name, "unknown_household")
+    many = np.zeros(cells.n, dtype=bool)
+    many[frame.index[first & (count > 1)]] = True
+    cells.add(many, name, "unknown_household_rows", row_params={"n": spread(cells.n, many, count[first & (count > 1)])})
+    cells.bad[missing] = True
+
+
+def member_disability(cells: Cells, conn: Connection) -> None:
+    """健康状况 naming 残疾 sets the disability: a grade given in 残疾等级 holds; else the stored grade,
+    or 4 (the mildest) for a member not yet disabled; 健康状况 without 残疾 means no disability."""
+    if cells.disabled is None or "id_number" not in cells.v:
+        return
+    disabled = cells.disabled
+    grade = cells.typed("disability").astype(float)
+    ids = cells.v["id_number"]
+    stored = ids.map(store.member_disability(conn, ids.dropna().unique().tolist())).astype(float)
+    kept = np.where(stored.fillna(0).to_numpy() > 0, stored.to_numpy(), 4.0)
+    derived = np.where(disabled.eq(True).to_numpy(), kept, np.where(disabled.eq(False).to_numpy(), 0.0, np.nan))
+    cells.v["disability"] = pd.Series(np.where(grade.notna().to_numpy(), grade.to_numpy(), derived))
+    if "disability" not in cells.derived:
+        cells.derived.append("disability")
 
 
 def duplicates(cells: Cells, keys: Sequence[str]) -> None:

@@ -41,7 +41,8 @@ def _keyed_frame(cells: Cells) -> tuple[pd.DataFrame, list[str]]:
     """Rows with a complete key (``_row``: their position in the file) and the columns to compare."""
     spec = cells.spec
     keyed = pd.DataFrame({k: cells.v[k] for k in spec.key}).notna().all(axis=1).to_numpy() if all(k in cells.v for k in spec.key) else np.zeros(cells.n, dtype=bool)
-    cols = [c for c in cells.cols if c in cells.v]
+    cols = [c for c in [*cells.cols, *cells.derived] if c in cells.v]
+    cols = list(dict.fromkeys(cols))
     frame = pd.DataFrame({c: cells.v[c] for c in cols})[keyed].copy()
     frame["_row"] = np.flatnonzero(keyed)
     if spec.kind == "households" and "village_code" in frame:
@@ -94,7 +95,8 @@ def plan_upsert(cells: Cells, conn: Connection) -> Plan:
     for c in cols:
         if c not in spec.key:
             same = _same(merged[c], merged[f"{c}_db"], spec.type_of(c))
-            changed |= merged[c].notna().to_numpy() & ~same & ~is_new
+            given = np.ones(len(merged), dtype=bool) if spec.replace else merged[c].notna().to_numpy()
+            changed |= given & ~same & ~is_new
     report.added = int(is_new.sum())
     report.updated = int(changed.sum())
     report.unchanged = int((~is_new & ~changed).sum())

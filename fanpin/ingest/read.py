@@ -224,16 +224,48 @@ def _merged_ranges(ws) -> list[tuple[str, int, int, int, int]]:  # noqa: ANN001
     return found
 
 
-def read_xlsx(data: bytes, is_header: Callable[[str], bool], preferred_sheets: tuple[str, ...] = ()) -> Grid:
-    """Read the one sheet with data (read-only mode: 100k rows in seconds, not a minute)."""
+def _open_workbook(data: bytes):  # noqa: ANN202 - an openpyxl read-only workbook
     from openpyxl import load_workbook
 
     try:
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        return load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         raise FileProblem("bad_xlsx") from exc
+
+
+def _has_data(ws) -> bool:  # noqa: ANN001 - an openpyxl worksheet
+    return any(v not in (None, "") for row in ws.iter_rows(max_row=50, values_only=True) for v in row)
+
+
+def _read_sheet(ws, is_header: Callable[[str], bool]) -> Grid:  # noqa: ANN001 - an openpyxl worksheet
+    """One worksheet as a grid (title rows above the header skipped, merged header cells refused)."""
+    raw: list[list[str]] = []
+    numbers: list[int] = []
+    lossy: set[tuple[int, int]] = set()
+    for i, row in enumerate(ws.iter_rows(values_only=True), start=1):
+        cells = []
+        for j, v in enumerate(row):
+            text, bad = _cell_text(v)
+            cells.append(text)
+            if bad:
+                lossy.add((i, j))
+        if i <= HEADER_SCAN_ROWS and _trimmed_len(cells) > MAX_COLUMNS:
+            raise FileProblem("too_many_columns", n=_trimmed_len(cells), limit=MAX_COLUMNS)
+        raw.append(cells)
+        numbers.append(i)
+    ranges = _merged_ranges(ws)
+
+    def merged(header_row: int) -> list[str]:
+        return [ref for ref, c0, r0, c1, r1 in ranges if r0 <= header_row <= r1 and c1 > c0]
+
+    return _finish(raw, numbers, is_header, "xlsx", ws.title, lossy, merged)
+
+
+def read_xlsx(data: bytes, is_header: Callable[[str], bool], preferred_sheets: tuple[str, ...] = ()) -> Grid:
+    """Read the one sheet with data (read-only mode: 100k rows in seconds, not a minute)."""
+    wb = _open_workbook(data)
     try:
-        with_data = [ws for ws in wb.worksheets if any(v not in (None, "") for row in ws.iter_rows(max_row=50, values_only=True) for v in row)]
+        with_data = [ws for ws in wb.worksheets if _has_data(ws)]
         if not with_data:
             raise FileProblem("empty_file")
         if len(with_data) == 1:
@@ -244,29 +276,41 @@ def read_xlsx(data: bytes, is_header: Callable[[str], bool], preferred_sheets: t
             if len(named) != 1:
                 raise FileProblem("sheets", sheets=[w.title for w in with_data], name=preferred_sheets[0] if preferred_sheets else "")
             ws = named[0]
-        raw: list[list[str]] = []
-        numbers: list[int] = []
-        lossy: set[tuple[int, int]] = set()
-        for i, row in enumerate(ws.iter_rows(values_only=True), start=1):
-            cells = []
-            for j, v in enumerate(row):
-                text, bad = _cell_text(v)
-                cells.append(text)
-                if bad:
-                    lossy.add((i, j))
-            if i <= HEADER_SCAN_ROWS and _trimmed_len(cells) > MAX_COLUMNS:
-                raise FileProblem("too_many_columns", n=_trimmed_len(cells), limit=MAX_COLUMNS)
-            raw.append(cells)
-            numbers.append(i)
-        ranges = _merged_ranges(ws)
-        title = ws.title
+        return _read_sheet(ws, is_header)
     finally:
         wb.close()
 
-    def merged(header_row: int) -> list[str]:
-        return [ref for ref, c0, r0, c1, r1 in ranges if r0 <= header_row <= r1 and c1 > c0]
 
-    return _finish(raw, numbers, is_header, "xlsx", title, lossy, merged)
+def _check_size(data: bytes) -> None:
+    if len(data) == 0:
+        raise FileProblem("empty_file")
+    if len(data) > MAX_FILE_BYTES:
+        raise FileProblem("file_too_large", mb=round(len(data) / 1048576, 1), limit=MAX_FILE_BYTES // 1048576)
+    if data.startswith(_XLS_MAGIC):
+        raise FileProblem("old_xls")
+
+
+def read_sheets(data: bytes, file_name: str, is_header: Callable[[str], bool]) -> list[tuple[str, Grid | FileProblem]]:
+    """Every sheet with data of a workbook, each as a grid or the problem that stopped it (so one
+    bad sheet does not hide the others); a CSV is a workbook of one sheet named after the file.
+    A problem with the file as a whole raises :class:`FileProblem`."""
+    _check_size(data)
+    if not data.startswith(b"PK\x03\x04"):
+        return [(file_name, read_table(data, file_name, is_header))]
+    wb = _open_workbook(data)
+    out: list[tuple[str, Grid | FileProblem]] = []
+    try:
+        sheets = [ws for ws in wb.worksheets if _has_data(ws)]
+        if not sheets:
+            raise FileProblem("empty_file")
+        for ws in sheets:
+            try:
+                out.append((ws.title, _read_sheet(ws, is_header)))
+            except FileProblem as exc:
+                out.append((ws.title, exc))
+    finally:
+        wb.close()
+    return out
 
 
 _XLS_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -274,12 +318,7 @@ _XLS_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 def read_table(data: bytes, file_name: str, is_header: Callable[[str], bool], preferred_sheets: tuple[str, ...] = ()) -> Grid:
     """Read CSV or .xlsx (chosen by content, not by the name's extension)."""
-    if len(data) == 0:
-        raise FileProblem("empty_file")
-    if len(data) > MAX_FILE_BYTES:
-        raise FileProblem("file_too_large", mb=round(len(data) / 1048576, 1), limit=MAX_FILE_BYTES // 1048576)
-    if data.startswith(_XLS_MAGIC):
-        raise FileProblem("old_xls")
+    _check_size(data)
     if data.startswith(b"PK\x03\x04"):
         return read_xlsx(data, is_header, preferred_sheets)
     if re.search(rb"\x00", data[:4096]) and not data.startswith((b"\xff\xfe", b"\xfe\xff")):

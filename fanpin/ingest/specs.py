@@ -25,7 +25,7 @@ class Col:
 
     name: str
     en: str
-    type: str  # text int float bool period date datetime code id village region household
+    type: str  # text int float bool period year date datetime code code_list grade health id village region household
     required: bool = False  # in every row
     required_new: bool = False  # in rows that create a record
     low: float | None = None
@@ -36,6 +36,7 @@ class Col:
     example: str = ""
     personal: str | None = None  # name / id_number / phone: masked in the report
     default: object = None  # for new rows when the cell is empty
+    allow_future: bool = False  # a period after this month is accepted (a measure's planned end)
     zh: str = ""  # the header shown (first name in the mapping table)
     aliases: tuple[str, ...] = ()  # more header names
     value_aliases: tuple[tuple[str, str], ...] = ()  # more accepted cell values -> code
@@ -51,6 +52,8 @@ class KindSpec:
     key: tuple[str, ...]  # upsert key; () for append-only kinds
     dedupe: tuple[str, ...] = ()  # append-only: a row equal on these to a stored one is skipped
     sheet_names: tuple[str, ...] = ()
+    #: an update row replaces the stored record (a blank cell clears it) instead of keeping stored values
+    replace: bool = False
     _by_name: dict[str, Col] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -64,16 +67,36 @@ class KindSpec:
         return name in self._by_name
 
     def type_of(self, name: str) -> str:
-        """The column's type; ``text`` for a name that is not a column (a derived one)."""
+        """The column's stored type (int, float, bool, period, date, datetime or text); ``text`` for a
+        name that is not a column, ``int`` for a derived member ``disability``."""
         c = self._by_name.get(name)
-        return c.type if c is not None else "text"
+        if c is None:
+            return "text"
+        return _STORED.get(c.type, c.type)
 
 
+#: How the types that read labels are stored.
+_STORED = {"grade": "int", "year": "int", "health": "code", "code_list": "code"}
 _BOOL = dict(type="bool")
+_GRADES = ("0", "1", "2", "3", "4")
+_YEAR_MONEY = dict(type="float", low=-1e8, high=1e8)
 _MONEY = dict(type="float", low=0.0, high=1e8)
 _RISKS = ("illness", "disability", "schooling", "disaster", "accident", "industry_failure", "unstable_work", "lack_of_labour", "housing", "water", "other")
 _MEASURES = ("industry", "employment", "finance", "public_welfare_job", "housing", "water", "health", "education", "other_education", "comprehensive", "social", "relocation")
 _SOURCES = ("civil_affairs", "medical_insurance", "health_commission", "housing", "education", "hrss", "emergency", "disability_federation", "public_security", "water_resources", "agriculture", "finance", "survey", "market_regulation", "transport", "cadre", "household")
+RELATIONS = ("head", "spouse", "child", "child_in_law", "parent", "grandchild", "sibling", "other")
+CATEGORIES = ("unstable_former_poor", "marginal", "sudden_hardship")
+DISASTERS = ("flood", "drought", "hail", "typhoon", "earthquake", "geological", "cold", "fire", "other")
+#: The yearly income table's money columns in the national sheet's order, with English headers.
+INCOME_ITEMS: tuple[tuple[str, str], ...] = (
+    ("income_wage", "Wage income"), ("wage_work", "of which: migrant work"), ("wage_welfare_job", "of which: public-welfare job"),
+    ("income_business", "Business income"), ("business_farming", "of which: crops"), ("business_livestock", "of which: livestock"),
+    ("business_forestry", "of which: forestry and fruit"), ("income_property", "Property income"), ("property_dividend", "of which: asset dividends"),
+    ("property_land", "of which: land transfer"), ("income_transfer", "Transfer income"), ("transfer_dibao", "of which: dibao"),
+    ("transfer_tekun", "of which: tekun support"), ("transfer_pension", "of which: pension"), ("transfer_ecological", "of which: ecological compensation"),
+    ("transfer_other", "of which: other subsidies"), ("business_cost", "Business cost"), ("income_net", "Net income"), ("income_pc", "Net income per person"),
+    ("insurance_payout", "Insurance payouts"), ("medical_oop", "Compliant out-of-pocket medical spending"),
+)
 _HID = Col("household_id", "Household ID", "household", required=True, max_len=20, example="99010100100100001")
 
 _SPECS: tuple[KindSpec, ...] = (
@@ -95,6 +118,11 @@ _SPECS: tuple[KindSpec, ...] = (
             Col("lon", "Longitude", "float", low=-180, high=180, example=""),
             Col("lat", "Latitude", "float", low=-90, high=90, example=""),
             Col("created_period", "Registered (YYYYMM)", "period", example="202401"),
+            Col("housing_grade", "Unsafe-house grade", "grade", codes=_GRADES, example="无"),
+            Col("housing_problem", "Housing safety problem", **_BOOL, example="否"),
+            Col("dropout", "School-age child out of school", **_BOOL, example="否"),
+            Col("water_problem", "Drinking-water problem", **_BOOL, example="否"),
+            Col("uninsured_member", "A member without basic medical insurance", **_BOOL, example="否"),
         ),
         key=("household_id",), sheet_names=("households", "户信息", "农户"),
     ),
@@ -106,12 +134,11 @@ _SPECS: tuple[KindSpec, ...] = (
             Col("id_number", "ID number", "id", required=True, personal="id_number", example="990101198001010014"),
             Col("sex", "Sex", "code", codes=("M", "F"), label_kind="sex", example="男"),
             Col("birth_date", "Birth date", "date", example="1980-01-01"),
-            Col("relation", "Relation to head", "code", required_new=True, codes=("head", "spouse", "child", "parent", "grandchild", "other"), label_kind="relation",
-                example="户主"),
+            Col("relation", "Relation to head", "code", required_new=True, codes=RELATIONS, label_kind="relation", example="户主"),
             Col("ethnicity", "Ethnicity", "text", max_len=16, example="汉族"),
             Col("education", "Education", "code", codes=("illiterate", "primary", "junior", "senior", "college"), example="初中"),
             Col("schooling", "Schooling", "code", codes=("none", "preschool", "primary", "junior", "senior", "college"), label_kind="schooling", default="none", example="非在校生"),
-            Col("health", "Health", "code", codes=("healthy", "chronic", "serious"), label_kind="health", default="healthy", example="健康"),
+            Col("health", "Health", "health", codes=("healthy", "chronic", "serious", "disabled"), label_kind="health", default="healthy", example="健康"),
             Col("disability", "Disability grade", "int", low=0, high=4, default=0, example="0"),
             Col("labour_capacity", "Labour capacity", "code", required_new=True, codes=("normal", "weak", "lost", "none"), label_kind="labour", example="普通劳动力"),
             Col("work_location", "Work location", "code", codes=("in_county", "in_province", "out_province"), example="省外"),
@@ -121,6 +148,8 @@ _SPECS: tuple[KindSpec, ...] = (
             Col("dibao", "Dibao", **_BOOL, default=False, example="否"),
             Col("tekun", "Tekun support", **_BOOL, default=False, example="否"),
             Col("public_welfare_job", "Public-welfare job", **_BOOL, default=False, example="否"),
+            Col("welfare_job_months", "Months employed in the job", "float", low=0, high=12, example=""),
+            Col("work_months", "Months worked away", "float", low=0, high=12, example="10"),
             Col("deceased_period", "Died (YYYYMM)", "period", example=""),
         ),
         key=("id_number",), sheet_names=("members", "成员信息", "家庭成员"),
@@ -140,7 +169,7 @@ _SPECS: tuple[KindSpec, ...] = (
             Col("medical_oop", "Compliant out-of-pocket medical spending", **_MONEY, example="1200"),
             Col("schooling_cost", "Schooling cost", **_MONEY, example="0"),
             Col("debt", "Debt", **_MONEY, example="0"),
-            Col("housing_grade", "Unsafe-house grade (0-4)", "int", low=0, high=4, example="0"),
+            Col("housing_grade", "Unsafe-house grade (0-4)", "grade", codes=_GRADES, example="0"),
             Col("water_safe", "Drinking water safe", **_BOOL, example="是"),
             Col("disaster_loss", "Disaster loss", **_MONEY, example="0"),
             Col("months_worked", "Months worked", "float", low=0, high=360, example="10"),
@@ -170,13 +199,41 @@ _SPECS: tuple[KindSpec, ...] = (
         "assistance", "assistance",
         (
             _HID,
-            Col("period", "Month (YYYYMM)", "period", required=True, example="202405"),
+            Col("period", "Start (YYYYMM)", "period", required=True, example="202405"),
             Col("measure", "Measure", "code", required=True, codes=_MEASURES, label_kind="measure", example="产业帮扶"),
             Col("amount", "Amount (yuan)", **_MONEY, example="3000"),
             Col("description", "Description", "text", max_len=2000, example="发放鸡苗 200 只"),
             Col("cadre", "Cadre", "text", max_len=32, example="县乡村振兴局"),
+            Col("cadre_unit", "Cadre's unit", "text", max_len=64, example=""),
+            Col("end_period", "End (YYYYMM)", "period", allow_future=True, example=""),
         ),
-        key=(), dedupe=("household_id", "period", "measure", "amount", "description", "cadre"), sheet_names=("assistance", "帮扶措施"),
+        key=(), dedupe=("household_id", "period", "measure", "amount", "description", "cadre", "cadre_unit", "end_period"), sheet_names=("assistance", "帮扶措施"),
+    ),
+    KindSpec(
+        "monitoring", "monitoring_records",
+        (
+            _HID,
+            Col("monitoring_category", "Monitoring category", "code", codes=CATEGORIES, label_kind="category", example="边缘易致贫户"),
+            *(Col(c, f"Risk {i}", "code", codes=_RISKS, label_kind="risk", example="因病" if i == 1 else "") for i, c in enumerate(names.RISK_COLUMNS, 1)),
+            Col("disaster_subitem", "Natural-disaster sub-item", "code", codes=DISASTERS, example=""),
+            Col("identified_period", "Identified (YYYYMM)", "period", example="202403"),
+            Col("eliminated", "Risk eliminated", **_BOOL, default=False, example="否"),
+            Col("elimination_method", "Elimination method", "code", codes=("by_assistance", "natural"), example=""),
+            Col("eliminated_period", "Eliminated (YYYYMM)", "period", example=""),
+            Col("development_measures", "Development-type measures", "code_list", codes=_MEASURES, label_kind="measure", max_len=200, example="产业帮扶,就业帮扶"),
+        ),
+        key=("household_id",), sheet_names=("monitoring", "监测信息"), replace=True,
+    ),
+    KindSpec(
+        "incomes", "yearly_incomes",
+        (
+            Col("year", "Year", "year", required=True, example="2024"),
+            _HID,
+            *(Col(c, en, **_MONEY, example="") for c, en in INCOME_ITEMS if c not in ("income_net", "income_pc")),
+            Col("income_net", "Net income", **_YEAR_MONEY, example="31000"),
+            Col("income_pc", "Net income per person", **_YEAR_MONEY, example="7750"),
+        ),
+        key=("year", "household_id"), sheet_names=("incomes", "收入支出", "收支情况"), replace=True,
     ),
     KindSpec(
         "dept_records", "dept_records",
@@ -220,6 +277,7 @@ SPECS: dict[str, KindSpec] = {s.kind: _named(s) for s in _SPECS}
 KINDS: tuple[str, ...] = tuple(SPECS)
 _CODE_EN = {  # English names of codes that have no label_kind in the locale files
     "illiterate": "illiterate", "in_county": "in county", "in_province": "in province", "out_province": "out of province",
+    "0": "safe", "1": "grade A", "2": "grade B", "3": "grade C", "4": "grade D", "cold": "cold snap and snow", "geological": "geological disaster",
 }
 
 

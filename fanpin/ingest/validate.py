@@ -23,7 +23,7 @@ from fanpin.ingest.report import Problem, Report
 from fanpin.ingest.specs import KINDS, SPECS, header_map
 from fanpin.store import imports as store
 
-__all__ = ["current_period", "file_hash", "validate"]
+__all__ = ["check_rows", "current_period", "file_hash", "validate"]
 
 
 def file_hash(data: bytes) -> str:
@@ -49,12 +49,13 @@ def _read(report: Report, data: bytes, file_name: str) -> Grid | None:
     return grid
 
 
-def _check_rows(cells: Cells, conn: Connection) -> None:
-    """The checks against the database and the rest of the file, then the plan."""
+def check_rows(cells: Cells, conn: Connection) -> None:
+    """The checks against the database and the rest of the file, then the plan (typed cells in)."""
     kind, spec = cells.spec.kind, cells.spec
     checks.references(cells, conn)
     if kind == "members":
         checks.members(cells, conn)
+        checks.member_disability(cells, conn)
     elif kind in checks.PERSON_KINDS:
         checks.people_to_households(cells, conn, required=(kind == "feeds"))
     if kind != "members":
@@ -62,11 +63,14 @@ def _check_rows(cells: Cells, conn: Connection) -> None:
     cells.report.plan = plan_upsert(cells, conn) if spec.key else plan_append(cells, conn)
 
 
-def validate(engine: Engine, kind: str, data: bytes, file_name: str, *, principal: Principal, today: date | None = None) -> Report:
+def validate(
+    engine: Engine, kind: str, data: bytes, file_name: str, *, principal: Principal, today: date | None = None, ignore_columns: bool = False
+) -> Report:
     """Check a file completely without writing anything; see :class:`Report`.
 
-    Only a principal who may import validates: the report tells which household a stored person
-    belongs to."""
+    A column no table reads is an error until ``ignore_columns`` accepts dropping it (nothing is
+    lost without the user saying so).  Only a principal who may import validates: the report
+    tells which household a stored person belongs to."""
     require(principal, "import")
     if kind not in SPECS:
         raise ValueError(f"unknown import kind {kind!r}: one of {', '.join(KINDS)}")
@@ -78,11 +82,11 @@ def validate(engine: Engine, kind: str, data: bytes, file_name: str, *, principa
     if grid is None:
         return report
     cells = Cells(SPECS[kind], grid, report, today or date.today())
-    if not checks.map_headers(cells):
+    if not checks.map_headers(cells, accept_unknown=ignore_columns):
         return report
     parse(cells)
     with engine.connect() as conn:
-        _check_rows(cells, conn)
+        check_rows(cells, conn)
     if report.n_errors:
         report.added = report.updated = report.unchanged = report.skipped = 0
         report.plan = None

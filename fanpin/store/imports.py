@@ -24,7 +24,7 @@ from fanpin.store.io import bulk_insert
 from fanpin.store.schema import households, import_batches, members, metadata, panel
 
 #: Tables an import may write (clues go through ``fanpin.store.clues``).
-IMPORT_TABLES: tuple[str, ...] = ("households", "members", "panel", "assistance", "dept_records", "official_relations")
+IMPORT_TABLES: tuple[str, ...] = ("households", "members", "panel", "assistance", "dept_records", "official_relations", "monitoring_records", "yearly_incomes")
 #: Per-household member counts kept on the household row (see ``fanpin.ingest.aggregates``).
 AGGREGATE_COLUMNS: tuple[str, ...] = ("size", "n_labour", "n_weak_labour", "n_elderly", "n_children", "n_chronic", "n_serious", "n_disabled", "n_students", "n_uninsured")
 #: Member columns the aggregates are computed from.
@@ -138,6 +138,12 @@ def member_households(conn: Connection, id_numbers: Sequence[str]) -> dict[str, 
     return dict(zip(found["id_number"], found["household_id"]))
 
 
+def member_disability(conn: Connection, id_numbers: Sequence[str]) -> dict[str, int]:
+    """The stored disability grade of each member among ``id_numbers``."""
+    found = stored_rows(conn, "members", "id_number", id_numbers, ["disability"])
+    return dict(zip(found["id_number"], found["disability"]))
+
+
 def table_columns(table: str) -> frozenset[str]:
     """The column names of an import table."""
     return frozenset(c.name for c in _table(table, lookup=True).columns)
@@ -161,15 +167,16 @@ def _python(x: object, is_date: bool) -> object:
     return x
 
 
-def update_rows(conn: Connection, table: str, keys: Mapping[str, Sequence], values: Mapping[str, Sequence]) -> int:
+def update_rows(conn: Connection, table: str, keys: Mapping[str, Sequence], values: Mapping[str, Sequence], *, keep_blank: bool = True) -> int:
     """Update the rows named by the ``keys`` arrays with the ``values`` arrays, row for row.
 
     A missing value (None/NaN) keeps the stored one (``COALESCE(new, stored)``): an empty cell in
-    an update row leaves the column as it was.  Returns the number of rows sent."""
+    an update row leaves the column as it was; with ``keep_blank=False`` it clears it (a record
+    replaced as a whole, such as a monitoring record).  Returns the number of rows sent."""
     t = _table(table)
     value_cols = list(values)
     stmt = update(t).where(*[t.c[k] == bindparam(f"k_{k}") for k in keys]).values(
-        {c: func.coalesce(bindparam(f"v_{c}", type_=t.c[c].type), t.c[c]) for c in value_cols}
+        {c: func.coalesce(bindparam(f"v_{c}", type_=t.c[c].type), t.c[c]) if keep_blank else bindparam(f"v_{c}", type_=t.c[c].type) for c in value_cols}
     )
     dates = {c for c in value_cols if isinstance(t.c[c].type, Date)}
     n = len(next(iter(keys.values()))) if keys else 0

@@ -73,8 +73,10 @@ CASES: list[tuple[str, str, list[tuple], list[tuple] | None]] = [
     ("empty.csv", "households", [(None, "", "文件是空的")], [(None, "", "The file is empty")]),
     ("header_only.csv", "households", [(None, "", "文件只有表头，没有数据行")], [(None, "", "The file has a header but no data rows")]),
     ("missing_column.csv", "members", [(None, "证件号码", "缺少必填列“证件号码”")], [(None, "ID number", 'Required column "ID number" is missing')]),
-    ("renamed_column.csv", "members", [(None, "身份证", "未识别的列“身份证”，已忽略"), (None, "证件号码", "缺少必填列“证件号码”")],
-     [(None, "身份证", 'Unrecognised column "身份证": ignored'), (None, "ID number", 'Required column "ID number" is missing')]),
+    # a column no table reads is an error until dropping it is accepted (issue 14: no silent loss)
+    ("renamed_column.csv", "members", [(None, "身份证", "未识别的列“身份证”：导入会丢弃这一列。确认丢弃（命令行加 --ignore-columns，或在页面上勾选确认）后才能导入"), (None, "证件号码", "缺少必填列“证件号码”")],
+     [(None, "身份证", 'Unrecognised column "身份证": importing would drop it. Accept dropping it (--ignore-columns on the command line, or the confirmation on the page) to import'),
+      (None, "ID number", 'Required column "ID number" is missing')]),
     ("text_in_numeric.csv", "households", [(2, "家庭人口数", "不是数字")], [(2, "家庭人口数", "Not a number")]),
     ("bad_check_char.csv", "members", [(2, "证件号码", "证件号码校验位为 1，应为 0")], [(2, "证件号码", "ID number check character is 1, expected 0")]),
     ("impossible_birth.csv", "members", [(2, "证件号码", "证件号码中的出生日期 19990230 不存在")], [(2, "证件号码", "ID number has an impossible birth date 19990230")]),
@@ -181,7 +183,7 @@ def _imp(engine, kind: str, data: bytes, name: str = "f.csv") -> apply.ImportRes
 def test_households_add_update_unchanged_and_reimport(fx_db) -> None:
     before_version = store.data_version(fx_db)
     text = (
-        "户编号,行政村代码,户类型,家庭人口数,联系电话,耕地面积(亩),住房安全有保障,识别监测时间\n"
+        "户编号,行政村代码,户类型,家庭人口数,联系电话,耕地面积(亩),住房安全有保障,建档年月\n"  # 识别监测时间 is the monitoring record's now (issue 14)
         f"99010100100200001,{fx.V2},脱贫户,4,13900000002,3.5,否,2024-03\n"
         f"{fx.H1},{fx.V1},一般农户,2,13800000009,,是,\n"  # phone changed, farmland left as stored
         f"{fx.H2},{fx.V1},脱贫户,,,1,,\n"  # same as stored

@@ -1,0 +1,119 @@
+"""Writing a checked workbook: every table still to apply, in one transaction, or nothing.
+
+:func:`import_workbook` is what ``fanpin import FILE`` (no ``--kind``) and the import page's
+workbook choice call: validate every sheet (``fanpin.ingest.workbook``), then apply all its tables
+or record the refusal.  Each table applied gets its own ``import_batches`` row (its content hash:
+the once-only key) and audit row; the data version changes once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from fanpin.access import audit
+from fanpin.access.roles import Principal, require
+from fanpin.core.i18n import DEFAULT_LANG, translate
+from fanpin.ingest.apply import write_part
+from fanpin.ingest.workbook import WorkbookReport, validate_workbook
+from fanpin.store import imports as store
+from fanpin.store.io import bump_data_version
+
+__all__ = ["WorkbookResult", "apply_workbook", "import_workbook", "record_workbook_refusal"]
+
+
+@dataclass
+class WorkbookResult:
+    """What a workbook import did: ``status`` applied / refused / already, the report, the batches."""
+
+    status: str
+    report: WorkbookReport
+    batch_ids: list[int] = field(default_factory=list)
+    refusal_batch: int | None = None
+    merged_clues: int = 0
+
+    def message(self, lang: str = DEFAULT_LANG) -> str:
+        r = self.report
+        if self.status == "already":
+            return r.summary(lang)
+        if self.status == "refused":
+            return translate("ingest.refused", lang, errors=r.n_errors, batch=self.refusal_batch)
+        done = [p.report for p in r.parts if p.report.already_batch is None]
+        return translate(
+            "ingest.workbook.applied", lang, tables=len(done), batches="、".join(map(str, self.batch_ids)),
+            added=sum(x.added for x in done), updated=sum(x.updated for x in done), unchanged=sum(x.unchanged for x in done), skipped=sum(x.skipped for x in done),
+        )
+
+
+def _write(engine: Engine, wr: WorkbookReport, principal: Principal, now: datetime) -> list[int]:
+    """The one transaction: each table not yet applied, in the order it was checked."""
+    ids: list[int] = []
+    with engine.begin() as conn:
+        changed = False
+        for part in wr.parts:
+            r = part.report
+            if r.already_batch is not None:
+                continue
+            batch_id = write_part(conn, r, principal, now, file_name=f"{wr.file_name} › {r.sheet}"[:255])
+            if batch_id is not None:
+                ids.append(batch_id)
+                changed = changed or bool(r.added or r.updated)
+        if changed:
+            bump_data_version(conn)
+    return ids
+
+
+def apply_workbook(engine: Engine, wr: WorkbookReport, *, principal: Principal, now: datetime | None = None) -> WorkbookResult:
+    """Write a passed workbook report in one transaction; a table applied meanwhile (same hash) is
+    skipped, and a race on the unique index rolls everything back and reports it."""
+    require(principal, "import")
+    if wr.already:
+        return WorkbookResult("already", wr)
+    if not wr.ok:
+        raise ValueError("the workbook has errors: it cannot be applied")
+    now = (now or datetime.now()).replace(microsecond=0)
+    try:
+        ids = _write(engine, wr, principal, now)
+    except IntegrityError:
+        found = False
+        for part in wr.parts:
+            prior = store.applied_batch(engine, part.report.file_hash)
+            if prior is not None and part.report.already_batch is None:
+                part.report.already_batch, found = prior, True
+        if not found:
+            raise
+        return WorkbookResult("already", wr)
+    if not ids:
+        return WorkbookResult("already", wr)
+    merged = 0
+    if any(p.kind == "feeds" and p.report.added and p.report.already_batch is None for p in wr.parts):
+        from fanpin.workflow.clues import merge_duplicates
+
+        merged = merge_duplicates(engine)
+    return WorkbookResult("applied", wr, ids, merged_clues=merged)
+
+
+def record_workbook_refusal(engine: Engine, wr: WorkbookReport, *, principal: Principal, now: datetime | None = None) -> int:
+    """Log a refused workbook: one ``import_batches`` row (kind workbook, status refused) and an audit entry."""
+    require(principal, "import")
+    now = (now or datetime.now()).replace(microsecond=0)
+    with engine.begin() as conn:
+        batch_id = store.insert_batch(conn, store.Batch("workbook", wr.file_name, wr.file_hash, "refused", principal.actor, now, detail=wr.detail()))
+        detail = {"kind": "workbook", "file": wr.file_name, "sha256": wr.file_hash, "errors": wr.n_errors}
+        audit.record(conn, principal.actor, "import_refused", target=f"batch:{batch_id}", detail=detail, at=now)
+    return batch_id
+
+
+def import_workbook(
+    engine: Engine, data: bytes, file_name: str, *, principal: Principal, today: date | None = None, now: datetime | None = None, ignore_columns: bool = False
+) -> WorkbookResult:
+    """Validate every sheet, then apply all the tables or record the refusal (nothing written)."""
+    wr = validate_workbook(engine, data, file_name, principal=principal, today=today, ignore_columns=ignore_columns)
+    if wr.already:
+        return WorkbookResult("already", wr)
+    if not wr.ok:
+        return WorkbookResult("refused", wr, refusal_batch=record_workbook_refusal(engine, wr, principal=principal, now=now))
+    return apply_workbook(engine, wr, principal=principal, now=now)
