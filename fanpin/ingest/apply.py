@@ -229,9 +229,11 @@ def record_refusal(engine: Engine, report: Report, *, principal: Principal, now:
     return batch_id
 
 
-def import_file(engine: Engine, kind: str, data: bytes, file_name: str, *, principal: Principal, today: date | None = None, now: datetime | None = None) -> ImportResult:
+def import_file(
+    engine: Engine, kind: str, data: bytes, file_name: str, *, principal: Principal, today: date | None = None, now: datetime | None = None, ignore_columns: bool = False
+) -> ImportResult:
     """Validate, then apply, or record the refusal; see the module docstring."""
-    report = validate(engine, kind, data, file_name, principal=principal, today=today)
+    report = validate(engine, kind, data, file_name, principal=principal, today=today, ignore_columns=ignore_columns)
     if report.already_batch is not None:
         return ImportResult("already", report)
     if not report.ok:

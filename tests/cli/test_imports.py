@@ -79,3 +79,26 @@ def test_dry_run_writes_nothing_and_report_file(fx_url: str, tmp_path: Path, cap
 def test_missing_file_exits_2(fx_url: str, capsys: pytest.CaptureFixture) -> None:
     assert main(["import", "--db", fx_url, "--kind", "panel", "/nonexistent/file.csv"]) == 2
     assert "file.csv" in capsys.readouterr().err
+
+
+def test_a_whole_workbook_without_kind_and_ignore_columns(fx_url: str, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """No --kind: the national-layout workbook's tables are recognised and applied together; a
+    column no table reads stops a CSV of one sheet until --ignore-columns accepts dropping it."""
+    from tests.ingest import test_workbook as tw
+
+    book = tmp_path / "national.xlsx"
+    book.write_bytes(tw.national_workbook())
+    assert main(["import", "--db", fx_url, "--lang", "en", str(book)]) == 0
+    out = capsys.readouterr().out
+    assert "Imported 5 tables (batches 1、2、3、4、5)" in out
+    assert _count(fx_url, S.monitoring_records) == 2 and _count(fx_url, S.yearly_incomes) == 2
+    assert main(["import", "--db", fx_url, "--lang", "en", str(book)]) == 0
+    assert "Every table of the workbook was already imported (batches 1、2、3、4、5)" in capsys.readouterr().out
+    extra = tmp_path / "members.csv"
+    extra.write_bytes(tw.csv_of([*tw.MEMBER_HEADER, "备注"], [[*m[:8], "长期慢性病", *m[9:], "x"] for m in tw.MEMBERS], "成员"))
+    assert main(["import", "--db", fx_url, "--lang", "en", "--dry-run", str(extra)]) == 1
+    assert 'Unrecognised column "备注": importing would drop it' in capsys.readouterr().err
+    assert main(["import", "--db", fx_url, "--lang", "en", "--ignore-columns", str(extra)]) == 0
+    assert 'Unrecognised column "备注": ignored' in capsys.readouterr().out
+    with store.make_engine(fx_url).connect() as conn:
+        assert conn.execute(select(func.count()).select_from(S.members).where(S.members.c.health == "chronic")).scalar() == 3
