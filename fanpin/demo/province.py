@@ -2,8 +2,8 @@
 
 Each county is the county demo's population and ``PanelSimulation`` (vectorised over
 households, one ``step`` per month) with its own code ``99CCKK`` (city CC, county KK
-of the fictional province 99) and its own random stream ``default_rng([seed, i])``,
-so a county is the same whatever the province's size or the order counties are
+of the fictional province 99) and its own random streams (``default_rng([seed, i])`` for
+its people and months, ``[seed, i, 0x1D]`` for its members' ID numbers), so a county is the same whatever the province's size or the order counties are
 built in, and the work is linear in households: no planting pass scans the county
 (the county demo's supervision and workflow replays are left out; a province's
 cases come from its own data).  Each county-month goes to
@@ -131,7 +131,9 @@ def build_county(root: str, spec: ProvinceSpec, i: int) -> list[PartitionInfo]:
     hh = _household_columns(rng, cspec, geo, pop, hids)
     plant = planted_people(spec)
     mine = plant["id_number"].to_numpy()[(plant["county_a"].to_numpy() == i) | (plant["county_b"].to_numpy() == i)]
-    infos = [store.write_members(cspec.county_code, hids[pop.hh], _member_ids(rng, cspec, pop, mine))]
+    # members from a stream of their own: the planted people (which depend on the province) move no panel draw
+    ids = _member_ids(np.random.default_rng([spec.seed, i, 0x1D]), cspec, pop, mine)
+    infos = [store.write_members(cspec.county_code, hids[pop.hh], ids)]
     sim = PanelSimulation(cspec, geo, pop, hids, rng)
     history: deque[np.ndarray] = deque(maxlen=12)
     for period in cspec.periods:
