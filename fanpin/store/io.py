@@ -1,16 +1,14 @@
 """Reading and writing in bulk: the hot paths between the database and numpy.
 
 Writes go through the fastest path each backend offers (``executemany`` on
-SQLite, ``COPY`` on PostgreSQL).  Reads build numpy columns straight from the
-DBAPI cursor, skipping pandas' per-cell conversion, and keep a Parquet copy of
-each month's snapshot keyed by the database's ``data_version`` so that the
-second load of a month costs milliseconds.
+SQLite, ``COPY`` on PostgreSQL).  Snapshot reads go through the columnar copy
+(``fanpin.store.columnar``: Parquet per month, keyed by the database's
+``data_version``), so a month costs milliseconds instead of a pass through SQL.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import os
@@ -50,8 +48,6 @@ HOUSEHOLD_COLUMNS: tuple[str, ...] = (
     "n_students",
     "n_uninsured",
 )
-_BOOL_COLUMNS = {"no_labour_guarantee", "relocated", "water_safe", "dibao", "tekun", "job_lost"}
-_TEXT_COLUMNS = {"household_id", "village_code", "township_code", "household_type"}
 
 
 _CHUNK = 100_000
@@ -139,62 +135,6 @@ def shift_period(period: int, months: int) -> int:
     return (idx // 12) * 100 + idx % 12 + 1
 
 
-def _fetch_columns(conn: Connection, sql: str, params: tuple, names: Sequence[str]) -> dict[str, np.ndarray]:
-    """Run raw SQL on the DBAPI cursor and return one numpy array per column.
-
-    Skips SQLAlchemy's result rows and pandas' per-cell inference: the rows go
-    into one object array in C, and each column is cast once.  NULL becomes NaN
-    in numeric columns and stays missing (NaN) in flag columns.
-    """
-    raw = conn.connection.driver_connection
-    cur = raw.cursor()
-    try:
-        cur.execute(sql, params)
-        rows = cur.fetchall()
-    finally:
-        cur.close()
-    if not rows:
-        return {k: np.array([], dtype=object if k in _TEXT_COLUMNS else bool if k in _BOOL_COLUMNS else float) for k in names}
-    table = np.array(rows, dtype=object)
-    del rows
-    out: dict[str, np.ndarray] = {}
-    for j, k in enumerate(names):
-        col = table[:, j]
-        if k in _TEXT_COLUMNS:
-            out[k] = col.copy()
-        elif k in _BOOL_COLUMNS:
-            nulls = np.equal(col, None)
-            if nulls.any():
-                out[k] = np.where(nulls, np.nan, np.where(nulls, 0, col).astype(bool).astype(np.float64))
-            else:
-                out[k] = col.astype(bool)
-        else:
-            out[k] = col.astype(np.float64)  # None -> NaN
-    return out
-
-
-def _in_list(dialect: str, n: int) -> str:
-    ph = "%s" if dialect == "postgresql" else "?"
-    return ", ".join([ph] * n)
-
-
-def _sorted_by_id(cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Order rows by household_id in numpy (database collations may differ)."""
-    ids = cols["household_id"].astype(str)
-    if len(ids) > 1 and not (ids[:-1] <= ids[1:]).all():
-        order = np.argsort(ids, kind="stable")
-        return {k: v[order] for k, v in cols.items()}
-    return cols
-
-
-def _align(ids: np.ndarray, ref_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Positions of ``ids`` in sorted ``ref_ids`` and whether each was found."""
-    if len(ref_ids) == 0:
-        return np.zeros(len(ids), dtype=np.intp), np.zeros(len(ids), dtype=bool)
-    pos = np.minimum(np.searchsorted(ref_ids, ids), len(ref_ids) - 1)
-    return pos, ref_ids[pos] == ids
-
-
 def database_id(engine: Engine) -> str:
     """A random identity written once per database (``fanpin db upgrade`` / a new demo); unlike the
     data version it survives writes, so a saved model can tell its own database from another one.
@@ -220,88 +160,13 @@ def data_version(engine: Engine) -> str:
         return get_meta(conn, "data_version", "0") or "0"
 
 
-def _cache_path(engine: Engine, period: int | str, version: str) -> Path:
-    ident = hashlib.sha1(engine.url.render_as_string(hide_password=True).encode()).hexdigest()[:12]
-    return cache_dir() / ident / f"snapshot_{period}_v{version}.parquet"
-
-
-def _write_cache(path: Path, frame: pd.DataFrame) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{uuid.uuid4().hex[:6]}.tmp")
-    frame.to_parquet(tmp, index=False)
-    tmp.replace(path)
-    for old in path.parent.glob(f"snapshot_{path.stem.split('_')[1]}_v*.parquet"):
-        if old != path:
-            old.unlink(missing_ok=True)
-
-
-def _load_households(engine: Engine, version: str, use_cache: bool) -> dict[str, np.ndarray]:
-    """The household attributes of every snapshot, read once per data version."""
-    path = _cache_path(engine, "households", version)
-    if use_cache and path.exists():
-        f = pd.read_parquet(path)
-        return {k: f[k].to_numpy() for k in HOUSEHOLD_COLUMNS}
-    sql = f"SELECT {', '.join(HOUSEHOLD_COLUMNS)} FROM households"
-    with engine.connect() as conn:
-        cols = _sorted_by_id(_fetch_columns(conn, sql, (), list(HOUSEHOLD_COLUMNS)))
-    if use_cache:
-        _write_cache(path, pd.DataFrame(cols))
-    return cols
-
-
 def load_snapshots(engine: Engine, periods_wanted: Sequence[int], *, use_cache: bool = True) -> dict[int, pd.DataFrame]:
-    """Several months at once: cached months from Parquet, the rest from SQL.
+    """Several months' frames of households x raw indicators (``fanpin.store.columnar``): the
+    household attributes, the panel values and ``income_pc_12m_ago`` (NaN where there is no month
+    a year before), ordered by household_id; read from the columnar copy, SQL only without one."""
+    from fanpin.store import columnar
 
-    Each frame holds the household attributes in ``HOUSEHOLD_COLUMNS``, the panel
-    values and ``income_pc_12m_ago`` (NaN where there is no month a year before),
-    ordered by household_id.  The SQL path reads each month as one range scan of
-    the period-clustered panel plus the incomes of a year before, and joins them
-    to the household table in numpy: index lookups per row made the join in SQL
-    three times slower.
-    """
-    version = data_version(engine) if use_cache else ""
-    out: dict[int, pd.DataFrame] = {}
-    todo: list[int] = []
-    for p in periods_wanted:
-        path = _cache_path(engine, p, version)
-        if use_cache and path.exists():
-            out[int(p)] = pd.read_parquet(path)
-        else:
-            todo.append(int(p))
-    if todo:
-        dialect = engine.dialect.name
-        hh = _load_households(engine, version, use_cache)
-        hh_ids = hh["household_id"].astype(str)
-        names = ["period", "household_id", *PANEL_VALUE_COLUMNS]
-        panel_sql = f"SELECT {', '.join(names)} FROM panel WHERE period IN ({_in_list(dialect, len(todo))}) ORDER BY period, household_id"
-        prev = [shift_period(p, -12) for p in todo]
-        prev_sql = f"SELECT period, household_id, income_pc FROM panel WHERE period IN ({_in_list(dialect, len(prev))})"
-        with engine.connect() as conn:
-            cols = _fetch_columns(conn, panel_sql, tuple(todo), names)
-            before = _fetch_columns(conn, prev_sql, tuple(prev), ["period", "household_id", "income_pc"])
-        per = cols["period"].astype(np.int64)
-        bper = before["period"].astype(np.int64)
-        for p, q in zip(todo, prev):
-            sel = np.flatnonzero(per == p)
-            month = _sorted_by_id({k: v[sel] for k, v in cols.items() if k != "period"})
-            ids = month["household_id"].astype(str)
-            pos, found = _align(ids, hh_ids)
-            if not found.all():
-                raise ValueError(f"panel rows for {p} name households that are not in the household table")
-            frame_cols = {k: hh[k][pos] for k in HOUSEHOLD_COLUMNS if k != "household_id"}
-            frame_cols = {"household_id": month["household_id"], **frame_cols}
-            frame_cols.update({k: month[k] for k in PANEL_VALUE_COLUMNS})
-            bsel = np.flatnonzero(bper == q)
-            b = _sorted_by_id({"household_id": before["household_id"][bsel], "income_pc": before["income_pc"][bsel]})
-            bpos, bfound = _align(ids, b["household_id"].astype(str))
-            frame_cols["income_pc_12m_ago"] = np.where(bfound, b["income_pc"][bpos] if len(bsel) else np.nan, np.nan).astype(np.float64)
-            frame = pd.DataFrame({k: frame_cols[k] for k in [*HOUSEHOLD_COLUMNS, *PANEL_VALUE_COLUMNS, "income_pc_12m_ago"]})
-            out[p] = frame
-            if use_cache and len(frame):
-                _write_cache(_cache_path(engine, p, version), frame)
-    for p, f in out.items():
-        f.attrs["period"] = p
-    return {int(p): out[int(p)] for p in periods_wanted}
+    return columnar.load_snapshots(engine, periods_wanted, use_cache=use_cache)
 
 
 def load_snapshot(engine: Engine, period: int, *, use_cache: bool = True) -> pd.DataFrame:
@@ -309,19 +174,12 @@ def load_snapshot(engine: Engine, period: int, *, use_cache: bool = True) -> pd.
     return load_snapshots(engine, [int(period)], use_cache=use_cache)[int(period)]
 
 
-def warm_cache(engine: Engine, max_rows: int = 300_000) -> int:
-    """Load every month once so the app's first views read Parquet; returns months cached.
+def warm_cache(engine: Engine) -> int:
+    """Write the columnar copy of every month that has none, one month at a time; returns the
+    months written (``fanpin demo`` calls it, so the app's first views read no SQL)."""
+    from fanpin.store import columnar
 
-    Months are fetched in groups of about ``max_rows`` panel rows: one query per
-    group keeps the round trips few without holding millions of Python objects.
-    """
-    ps = periods(engine)
-    with engine.connect() as conn:
-        n = conn.exec_driver_sql("SELECT COUNT(*) FROM households").scalar() or 1
-    step = max(1, max_rows // n)
-    for i in range(0, len(ps), step):
-        load_snapshots(engine, ps[i : i + step])
-    return len(ps)
+    return columnar.write_copies(engine)
 
 
 def load_panel_column(engine: Engine, column: str) -> pd.DataFrame:

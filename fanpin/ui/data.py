@@ -6,10 +6,19 @@ worker's snapshots, panel scores and model scores hold only their townships'
 households (the scoping is here, where data are loaded, not in the pages).  A ``Scorer`` reuses output buffers between runs,
 so each browser session gets its own (kept in session state); the read-only
 snapshot it is built from is shared.
+
+What is kept across runs is small: the panel scores (three households x months arrays,
+keyed by data version, policy and line), counts and aggregates.  Months are read one at a
+time from the columnar copy (``fanpin.store.columnar``), which the app starts writing in the
+background as soon as it sees a new data version (an import, a rebuilt demo), so a page
+after an import reads no month through SQL.  The sidebar's household count is a COUNT.
 """
 
 from __future__ import annotations
 
+import gc
+import logging
+import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -20,9 +29,11 @@ from sqlalchemy.engine import Engine
 from fanpin import store
 from fanpin.access.roles import Principal, scope_frame
 from fanpin.engine.income_line import IncomeLine
+from fanpin.engine.panel_stream import score_stored_panel
 from fanpin.engine.policies import baseline, policy_in_force
 from fanpin.engine.scoring import RiskPolicy, Scorer
-from fanpin.engine.trends import PanelScores, score_panel
+from fanpin.engine.trends import PanelScores
+from fanpin.store import columnar
 from fanpin.store import meta as meta_store
 from fanpin.store.engine import StoreError
 from fanpin.store.regions import load_regions, township_geojson
@@ -82,6 +93,10 @@ def _towns(key: str) -> Principal | None:
     return None if not key else Principal("scope", "case_worker", frozenset(key.split(",")))
 
 
+#: The stand-in principal of the county-wide cache entries (no township filter).
+_COUNTY = Principal("scope", "leader")
+
+
 @st.cache_data(show_spinner=False, max_entries=48)
 def scoped_snapshot(_engine: Engine, url: str, version: str, period: int, towns: str) -> pd.DataFrame:
     frame = snapshot(_engine, url, version, period)
@@ -90,7 +105,8 @@ def scoped_snapshot(_engine: Engine, url: str, version: str, period: int, towns:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def household_count(_engine: Engine, url: str, version: str, period: int, towns: str = "") -> int:
-    return len(scoped_snapshot(_engine, url, version, period, towns))
+    """Households in the month (the principal's townships): a COUNT, no snapshot loaded."""
+    return columnar.month_household_count(_engine, period, _towns(towns).townships if towns else None)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -110,12 +126,36 @@ def income_lines(_engine: Engine, url: str, version: str) -> dict[int, float]:
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _panel_scores(_engine: Engine, url: str, version: str, policy_json: str, line: IncomeLine, towns: str = "") -> PanelScores:
-    """The panel under a policy as saved; ``line`` (the policy's ``IncomeLine``) is part of the key."""
-    ps = store.periods(_engine)
-    frames = store.load_snapshots(_engine, ps)
-    if towns:  # scores depend on the policy's fixed bounds only, so scoping first changes no one's score
-        frames = {p: scope_frame(f, _towns(towns)).reset_index(drop=True) for p, f in frames.items()}
-    return score_panel(frames, RiskPolicy.from_json(policy_json), line)
+    """The panel under a policy as saved; ``line`` (the policy's ``IncomeLine``) is part of the key.
+    Streamed month by month with only the columns the score reads; only the result is kept."""
+    who = _towns(towns) if towns else _COUNTY
+    return score_stored_panel(_engine, RiskPolicy.from_json(policy_json), line, principal=who, version=version)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _copy_writer(_engine: Engine, url: str, version: str) -> threading.Thread | None:
+    """One background thread per database and data version writing the months' columnar copies
+    (none when every month has one).  Pages reading a month the thread is writing wait for it
+    (a lock per file) instead of reading SQL a second time."""
+    if not columnar.missing_copies(_engine, version):
+        return None
+    thread = threading.Thread(target=_write_copies, args=(_engine, version), name=f"fanpin-copies-{version}", daemon=True)
+    thread.start()
+    return thread
+
+
+def _write_copies(engine: Engine, version: str) -> None:
+    try:
+        if store.data_version(engine) == version:  # a newer write since: its own thread will do it
+            columnar.write_copies(engine)
+    except Exception:
+        logging.getLogger(__name__).exception("writing the columnar copy failed")
+
+
+def copies_pending(data: Data) -> bool:
+    """Whether the background copy of a new data version is still being written."""
+    thread = _copy_writer(data.engine, data.url, data.version)
+    return thread is not None and thread.is_alive()
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
@@ -251,7 +291,23 @@ class Data:
         return cache[key]
 
 
+_FROZEN = False
+
+
+def _freeze_once() -> None:
+    """Move everything alive after start-up (modules, Streamlit, pandas) out of the garbage
+    collector's sight: a full collection in a rerun then costs milliseconds, not 200 ms."""
+    global _FROZEN
+    if not _FROZEN:
+        gc.collect()
+        gc.freeze()
+        _FROZEN = True
+
+
 def get_data(principal: Principal | None = None) -> Data:
     url = store.default_url()
     engine = engine_or_stop(url)
-    return Data(engine, url, data_version(engine), principal)
+    data = Data(engine, url, data_version(engine), principal)
+    _copy_writer(engine, url, data.version)
+    _freeze_once()
+    return data

@@ -1,0 +1,138 @@
+"""Score the panel one month at a time: only the month in hand is in memory.
+
+``trends.score_panel`` takes every month's whole snapshot at once; at 100k households x 36
+months that is gigabytes of frames to keep three small arrays per household and month (score,
+tier, income).  ``score_months`` asks a loader for one month's rows and the columns the
+indicators read (``scoring_columns``), scores it, keeps the small results and lets the month
+go.  The result is the ``PanelScores`` that ``score_panel`` gives for the same months.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from functools import cache
+
+import numpy as np
+import pandas as pd
+from sqlalchemy.engine import Engine
+
+from fanpin.access.roles import Principal, township_filter
+from fanpin.core.indicators import CATALOGUE, indicator_matrix
+from fanpin.engine.income_line import IncomeLine
+from fanpin.engine.scoring import RiskPolicy, Scorer
+from fanpin.engine.trends import PanelScores
+from fanpin.store import columnar
+from fanpin.store import io as store_io
+
+#: A month for ``score_months``: positions of its households in ``household_ids`` (ascending)
+#: and a frame (or ``Columns``), in the same order, with at least ``scoring_columns()``.
+MonthRows = tuple[np.ndarray, "pd.DataFrame | Columns"]
+
+
+class _Recorder:
+    """A one-row stand-in frame that notes which columns an indicator reads."""
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+
+    def __getitem__(self, name: str) -> pd.Series:
+        self.seen.add(name)
+        return pd.Series([1.0])
+
+    def __len__(self) -> int:
+        return 1
+
+
+class Columns(dict):
+    """Named numpy columns read like a frame by the indicators (``frame[name].to_numpy(...)``),
+    without pandas gathering them into one block (a copy of the month)."""
+
+    def __getitem__(self, name: str) -> pd.Series:
+        return pd.Series(dict.__getitem__(self, name), copy=False)
+
+    def __len__(self) -> int:
+        return len(next(iter(self.values()))) if dict.__len__(self) else 0
+
+
+@cache
+def scoring_columns() -> tuple[str, ...]:
+    """The snapshot columns the indicator catalogue reads, plus ``income_pc`` (kept per month).
+    Found by running each indicator on a recording frame, so a new indicator needs no list here."""
+    rec = _Recorder()
+    for ind in CATALOGUE:
+        ind.compute(rec)
+    return tuple(sorted(rec.seen | {"income_pc"}))
+
+
+def score_months(
+    periods: Sequence[int],
+    load: Callable[[int], MonthRows],
+    household_ids: np.ndarray,
+    township: np.ndarray,
+    policy: RiskPolicy,
+    income_lines: Mapping[int, float] | IncomeLine | None = None,
+) -> PanelScores:
+    """Every month of ``periods`` scored under ``policy`` as saved, each with the line that holds
+    for it (``IncomeLine.of(policy, income_lines).apply``), as ``score_panel`` does.
+
+    ``household_ids`` (sorted) and ``township`` describe every household a month may name; those
+    that no month names are left out of the result."""
+    line_rule = IncomeLine.of(policy, income_lines)
+    periods = sorted(int(p) for p in periods)
+    n, P = len(household_ids), len(periods)
+    towns = np.array(sorted(set(township.tolist())), dtype=object)
+    town_idx = np.searchsorted(towns, township) if n else np.zeros(0, dtype=np.intp)
+    score = np.full((n, P), np.nan, dtype=np.float32)
+    tier = np.full((n, P), -1, dtype=np.int8)
+    income = np.full((n, P), np.nan, dtype=np.float32)
+    line = np.zeros(P)
+    present = np.zeros(n, dtype=bool)
+    for j, p in enumerate(periods):
+        rows, frame = load(p)
+        pol = line_rule.apply(policy, p)
+        line[j] = pol.income_line
+        if len(rows):
+            res = Scorer(indicator_matrix(frame), town_idx[rows], len(towns), owned=True).run(pol)
+            score[rows, j] = res.score
+            tier[rows, j] = res.tier
+            income[rows, j] = frame["income_pc"].to_numpy(dtype=np.float32)
+            present[rows] = True
+        del frame
+    if not present.all():
+        keep = np.flatnonzero(present)
+        household_ids, township = household_ids[keep], township[keep]
+        score, tier, income = score[keep], tier[keep], income[keep]
+    township = np.asarray(township, dtype=object)
+    kept_towns = np.array(sorted(set(township.tolist())), dtype=object)
+    return PanelScores(periods, np.asarray(household_ids).astype(str), township, kept_towns, score, tier, income, line)
+
+
+def score_stored_panel(
+    engine: Engine, policy: RiskPolicy, income_lines: Mapping[int, float] | IncomeLine | None = None, *,
+    principal: Principal, version: str | None = None,
+) -> PanelScores:
+    """Every stored month scored under ``policy`` (each with its line), read month by month from
+    the columnar copy with only ``scoring_columns()``; a scoped principal gets their townships only
+    (scoped before scoring, as ``Data.snapshot`` is)."""
+    version = store_io.data_version(engine) if version is None else version
+    table = columnar.household_table(engine, version=version)
+    towns = township_filter(principal)
+    keep = np.ones(len(table["household_id"]), dtype=bool) if towns is None else np.isin(table["township_code"].astype(str), sorted(towns))
+    sub = np.flatnonzero(keep)
+    remap = np.full(len(keep), -1, dtype=np.int64)
+    remap[sub] = np.arange(len(sub))
+    wanted = scoring_columns()
+    from_table = [c for c in wanted if c in table and c not in ("household_id", "township_code")]
+    from_month = [c for c in wanted if c not in table]
+
+    def load(period: int) -> MonthRows:
+        month = columnar.month_values(engine, period, from_month, version=version, table_ids=table["household_id"])
+        pos = remap[month.rows]
+        inside = pos >= 0
+        rows = month.rows[inside]
+        cols = {c: table[c][rows] for c in from_table}
+        cols.update({c: v[inside] for c, v in month.values.items()})
+        return pos[inside], Columns(cols)
+
+    ids, township = table["household_id"][sub], table["township_code"][sub]
+    return score_months(store_io.periods(engine), load, ids, township, policy, income_lines)
