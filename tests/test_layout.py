@@ -108,7 +108,6 @@ def test_queries_live_in_the_store() -> None:
     assert not bad, "SQL outside fanpin/store:\n" + "\n".join(bad)
 
 
-@pytest.mark.xfail(reason="redesign in progress: long pages", strict=False)
 @pytest.mark.parametrize("page", sorted(p.name for p in (ROOT / "pages").glob("*.py")))
 def test_pages_are_thin(page: str) -> None:
     n = len((ROOT / "pages" / page).read_text(encoding="utf-8").splitlines())
