@@ -247,9 +247,10 @@ def build_parser() -> argparse.ArgumentParser:
     from fanpin.cli import audit as cli_audit
     from fanpin.cli import brief as cli_brief
     from fanpin.cli import imports as cli_import
+    from fanpin.cli import national as cli_national
     from fanpin.cli import users as cli_user
 
-    for module in (cli_import, cli_user, cli_brief, cli_audit):
+    for module in (cli_import, cli_national, cli_user, cli_brief, cli_audit):
         module.register(sub, common)
     return p
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from fanpin.access import audit
@@ -61,9 +61,22 @@ def _write(engine: Engine, wr: WorkbookReport, principal: Principal, now: dateti
             if batch_id is not None:
                 ids.append(batch_id)
                 changed = changed or bool(r.added or r.updated)
+        _keep_roster_sizes(conn, wr)
         if changed:
             bump_data_version(conn)
     return ids
+
+
+def _keep_roster_sizes(conn: Connection, wr: WorkbookReport) -> None:
+    """The roster's 家庭人口数 holds over the member count a members table refreshes (the national
+    system registers the size; a member who died or moved out may still be listed)."""
+    roster = next((p.report for p in wr.parts if p.kind == "households" and p.report.already_batch is None and p.report.plan is not None), None)
+    members = any(p.kind == "members" and p.report.already_batch is None for p in wr.parts)
+    if roster is None or not members or "size" not in roster.plan.frame:
+        return
+    f = roster.plan.frame[roster.plan.frame["size"].notna()]
+    if len(f):
+        store.update_rows(conn, "households", {"household_id": f["household_id"].astype(str).to_numpy()}, {"size": f["size"].astype(int).to_numpy()})
 
 
 def apply_workbook(engine: Engine, wr: WorkbookReport, *, principal: Principal, now: datetime | None = None) -> WorkbookResult:

@@ -43,6 +43,8 @@ class Cells:
     disabled: pd.Series | None = field(default=None, repr=False)
     #: households the workbook's household sheet adds (a member or a measure may name them)
     pending_households: frozenset[str] = frozenset()
+    #: regions (code -> level) the workbook's region sheet adds
+    pending_regions: dict[str, str] = field(default_factory=dict)
     #: columns worked out from others (written like the file's own columns)
     derived: list[str] = field(default_factory=list)
 

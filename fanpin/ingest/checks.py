@@ -74,7 +74,7 @@ def references(cells: Cells, conn: Connection) -> None:
             continue
         s = cells.v[c.name]
         if c.type in ("village", "region"):
-            lv = s.map(store.region_levels(conn, s.dropna().unique().tolist()))
+            lv = s.map({**store.region_levels(conn, s.dropna().unique().tolist()), **cells.pending_regions})
             cells.add(s.notna().to_numpy() & lv.isna().to_numpy(), c.name, "unknown_region")
             if c.type == "village":
                 cells.add(lv.notna().to_numpy() & (lv != "village").to_numpy(), c.name, "not_village")

@@ -220,6 +220,16 @@ NAMES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("official_relations.relation", "sibling", ("兄弟姐妹",)),
     ("official_relations.relation", "grandparent", ("祖父母", "外祖父母")),
     ("official_relations.relation", "grandchild", ("孙子女", "外孙子女")),
+    # -- regions (fanpin's 行政区划 sheet: a fresh database learns the county's villages from it)
+    ("header:regions", "region_code", ("区划代码", "行政区划代码")),
+    ("header", "level", ("区划级别", "级别")),
+    ("level", "county", ("县", "县级")),
+    ("level", "township", ("乡镇", "乡级")),
+    ("level", "village", ("行政村", "村级")),
+    ("header", "parent_code", ("上级区划代码",)),
+    ("header:regions", "name", ("区划名称", "名称")),
+    ("header", "name_en", ("英文名称",)),
+    ("header", "geometry", ("边界(GeoJSON)", "边界")),
     # -- columns a bureau's export repeats from elsewhere: read, reported, not stored
     ("info", "", ("序号", "省", "省份", "市", "地市", "县", "县(市、区)", "县区", "乡镇", "乡(镇)", "乡", "村", "行政村", "村名称", "乡镇名称")),
 )

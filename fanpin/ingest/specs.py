@@ -210,6 +210,20 @@ _SPECS: tuple[KindSpec, ...] = (
         key=(), dedupe=("household_id", "period", "measure", "amount", "description", "cadre", "cadre_unit", "end_period"), sheet_names=("assistance", "帮扶措施"),
     ),
     KindSpec(
+        "regions", "regions",
+        (
+            Col("region_code", "Region code", "text", required=True, max_len=12, example="990101001001"),
+            Col("level", "Level", "code", required_new=True, codes=("county", "township", "village"), example="行政村"),
+            Col("parent_code", "Parent region code", "text", max_len=12, example="990101001000"),
+            Col("name", "Name", "text", required_new=True, max_len=64, example="一村"),
+            Col("name_en", "English name", "text", max_len=64, example=""),
+            Col("lon", "Longitude", "float", low=-180, high=180, example=""),
+            Col("lat", "Latitude", "float", low=-90, high=90, example=""),
+            Col("geometry", "Boundary (GeoJSON)", "text", max_len=32_767, example=""),
+        ),
+        key=("region_code",), sheet_names=("regions", "行政区划"),
+    ),
+    KindSpec(
         "monitoring", "monitoring_records",
         (
             _HID,

@@ -5,8 +5,9 @@ Recognition reads headers, never sheet names: a table claims a sheet when the sh
 table's required columns and one of its *signature* columns (a member sheet has 证件号码, an
 income sheet 年度, a measure sheet 帮扶措施 …).  The household sheet of the national export also
 carries the monitoring record (监测对象类别, 致贫/返贫风险1-5, …): it holds two tables, the
-household roster and the monitoring record, which share 户编号.  Any other sheet holds one table;
-a sheet that two tables claim, or none, is refused with the headers it has.
+household roster and the monitoring record, which share 户编号.  Any other sheet holds one table
+(a member or income sheet repeating a roster column is not a roster); a sheet that two such
+tables claim, or none, is refused with the headers it has.
 
 A column no table of its sheet reads is listed before anything is written and is an error until
 the user accepts dropping it (``ignore_columns``); the columns an export repeats from elsewhere
@@ -23,7 +24,7 @@ and re-importing it applies only the tables that changed.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cache
 
@@ -46,9 +47,10 @@ __all__ = ["ORDER", "SIGNATURES", "WorkbookReport", "recognise", "validate_workb
 
 #: The order tables are checked and written in: households first (others name them), the panel
 #: before members (member ages count at the newest panel month), then the rest.
-ORDER: tuple[str, ...] = ("households", "monitoring", "panel", "members", "incomes", "assistance", "feeds", "dept_records", "official_relations")
+ORDER: tuple[str, ...] = ("regions", "households", "monitoring", "panel", "members", "incomes", "assistance", "feeds", "dept_records", "official_relations")
 #: A table claims a sheet only with one of these columns (all of them for feeds).
 SIGNATURES: dict[str, tuple[str, ...]] = {
+    "regions": ("level",),
     "households": ("village_code", "household_type", "size", "farmland_mu", "housing_grade", "relocated"),
     "monitoring": ("monitoring_category", "risk_1", "identified_period", "eliminated", "elimination_method", "eliminated_period", "development_measures"),
     "panel": ("income_net", "income_pc", "income_wage", "medical_oop", "benefits", "job_lost", "debt"),
@@ -92,10 +94,10 @@ def recognise(header: list[str]) -> list[tuple[str, frozenset[int]]]:
         mapped = {j: hmap[norm(h)] for j, h in enumerate(header) if h.strip() and norm(h) in hmap}
         if _claims(kind, mapped):
             found.append((kind, frozenset(mapped)))
-    kinds = {k for k, _ in found}
-    if len(kinds) > 1 and not kinds <= _TOGETHER:
+    own = [(k, cols) for k, cols in found if k not in _TOGETHER]
+    if len(own) > 1:
         return []
-    return found
+    return own or found  # a sheet of its own table (its 危房等级 or 家庭人口数 is not the roster's)
 
 
 def part_hash(kind: str, grid: Grid, columns: frozenset[int]) -> str:
@@ -234,14 +236,29 @@ def _sheet(wr: WorkbookReport, title: str, grid: Grid | FileProblem, accept: boo
             _problem(sheet, "blank_header", column=f"#{j + 1}", index=j + 1)
     checks.unknown_columns(cells, unknown, accept)
     for kind, cols in parts:
-        report = _with_grid(Report(kind, wr.file_name, part_hash(kind, grid, cols)), grid)
-        wr.parts.append(Part(kind, grid, cols, report))
+        own = grid if len(parts) == 1 or kind == "households" else _rows_with_values(grid, cols, kind)
+        if not own.rows:
+            continue
+        report = _with_grid(Report(kind, wr.file_name, part_hash(kind, own, cols)), own)
+        wr.parts.append(Part(kind, own, cols, report))
+
+
+def _rows_with_values(grid: Grid, columns: frozenset[int], kind: str) -> Grid:
+    """The rows of a shared sheet that give this table anything besides the key (a roster row of
+    a household that is not monitored holds no monitoring record)."""
+    hmap, key = _header_maps()[kind], set(SPECS[kind].key)
+    value_cols = [j for j in columns if hmap[norm(grid.header[j])] not in key]
+    keep = [i for i, r in enumerate(grid.rows) if any(r[j].strip() for j in value_cols)]
+    pos = {i: k for k, i in enumerate(keep)}
+    lossy = {(pos[i], j) for i, j in grid.lossy if i in pos}
+    return replace(grid, rows=[grid.rows[i] for i in keep], row_numbers=[grid.row_numbers[i] for i in keep], lossy=lossy)
 
 
 def _check_parts(engine: Engine, wr: WorkbookReport, today: date) -> None:
     """Each table checked as a file of its kind, in :data:`ORDER`, households added earlier known."""
     wr.parts.sort(key=lambda p: ORDER.index(p.kind))
     pending: set[str] = set()
+    regions: dict[str, str] = {}
     with engine.connect() as conn:
         for part in wr.parts:
             report = part.report
@@ -250,12 +267,16 @@ def _check_parts(engine: Engine, wr: WorkbookReport, today: date) -> None:
                 continue
             cells = Cells(SPECS[part.kind], part.grid, report, today)
             cells.pending_households = frozenset(pending)
+            cells.pending_regions = regions
             if not checks.map_headers(cells, only=part.columns):
                 continue
             parse(cells)
             check_rows(cells, conn)
             if part.kind == "households":
                 pending |= set(cells.v["household_id"].dropna())
+            if part.kind == "regions":
+                levels = pd.DataFrame({"code": cells.typed("region_code"), "level": cells.typed("level")}).dropna()
+                regions.update(zip(levels["code"], levels["level"]))
             if report.n_errors:
                 report.added = report.updated = report.unchanged = report.skipped = 0
                 report.plan = None

@@ -24,7 +24,7 @@ from fanpin.store.io import bulk_insert
 from fanpin.store.schema import households, import_batches, members, metadata, panel
 
 #: Tables an import may write (clues go through ``fanpin.store.clues``).
-IMPORT_TABLES: tuple[str, ...] = ("households", "members", "panel", "assistance", "dept_records", "official_relations", "monitoring_records", "yearly_incomes")
+IMPORT_TABLES: tuple[str, ...] = ("regions", "households", "members", "panel", "assistance", "dept_records", "official_relations", "monitoring_records", "yearly_incomes")
 #: Per-household member counts kept on the household row (see ``fanpin.ingest.aggregates``).
 AGGREGATE_COLUMNS: tuple[str, ...] = ("size", "n_labour", "n_weak_labour", "n_elderly", "n_children", "n_chronic", "n_serious", "n_disabled", "n_students", "n_uninsured")
 #: Member columns the aggregates are computed from.
@@ -36,7 +36,7 @@ _UPDATE_CHUNK = 20_000
 def _table(name: str, *, lookup: bool = False) -> Table:
     """An import table by name (``lookup``: the region and clue tables too, which validation reads;
     clues are written through ``fanpin.store.clues``)."""
-    if name not in IMPORT_TABLES and not (lookup and name in ("regions", "clues")):
+    if name not in IMPORT_TABLES and not (lookup and name == "clues"):
         raise ValueError(f"not an import table: {name!r}")
     return metadata.tables[name]
 
@@ -215,3 +215,27 @@ def set_household_aggregates(conn: Connection, aggregates: pd.DataFrame) -> int:
     for chunk in chunks(rows, _UPDATE_CHUNK):
         conn.execute(stmt, list(chunk))
     return len(rows)
+
+
+# --------------------------------------------------------------------------- whole tables (the national export)
+
+
+def table_frame(engine: Engine | Connection, table: str, columns: Sequence[str] | None = None, order_by: Sequence[str] = ()) -> pd.DataFrame:
+    """Every row of an import table (or of ``regions``) with ``columns`` (default all), ordered by
+    ``order_by``: what the national-layout export writes."""
+    t = _table(table, lookup=True)
+    cols = [t.c[c] for c in (columns or [c.name for c in t.columns])]
+    stmt = select(*cols).order_by(*[t.c[c] for c in order_by])
+    names = [c.name for c in cols]
+    if isinstance(engine, Connection):
+        return pd.DataFrame(engine.execute(stmt).fetchall(), columns=names)
+    with engine.connect() as conn:
+        return pd.DataFrame(conn.execute(stmt).fetchall(), columns=names)
+
+
+def delete_all(conn: Connection, table: str) -> int:
+    """Empty a table derived from others (``yearly_incomes`` or ``monitoring_records``) before it is
+    written again from its sources; rows deleted."""
+    if table not in ("yearly_incomes", "monitoring_records"):
+        raise ValueError(f"not a derived table: {table!r}")
+    return conn.execute(metadata.tables[table].delete()).rowcount
