@@ -105,6 +105,14 @@ def write_sample(path: Path = SAMPLE_PATH, households: int = SAMPLE_HOUSEHOLDS) 
     return path
 
 
+def sample_bytes() -> bytes | None:
+    """The committed sample workbook (None when it is missing from this installation)."""
+    try:
+        return SAMPLE_PATH.read_bytes()
+    except OSError:
+        return None
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=str(SAMPLE_PATH))

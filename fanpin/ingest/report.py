@@ -82,6 +82,11 @@ class Report:
     def ok(self) -> bool:
         return self.n_errors == 0 and self.already_batch is None
 
+    @property
+    def unaccepted_columns(self) -> list[str]:
+        """Headers no table reads, waiting for the user to accept dropping them."""
+        return [p.column for p in self.problems if p.code == "unknown_column_unaccepted"]
+
     def _col_index(self, column: str) -> int | None:
         try:
             return self.header.index(column)

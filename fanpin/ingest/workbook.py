@@ -161,6 +161,11 @@ class WorkbookReport:
     def ok(self) -> bool:
         return self.n_errors == 0 and bool(self.parts) and not self.already
 
+    @property
+    def unaccepted_columns(self) -> list[str]:
+        """Headers no table of their sheet reads, waiting for the user to accept dropping them."""
+        return [c for r in self.reports for c in r.unaccepted_columns]
+
     def count(self, name: str) -> int:
         """added / updated / unchanged / skipped over the tables still to apply."""
         return sum(getattr(p.report, name) for p in self.parts if p.report.already_batch is None)

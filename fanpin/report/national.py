@@ -34,7 +34,6 @@ from fanpin.ingest.specs import INCOME_ITEMS, SPECS, Col
 from fanpin.report.export import XLSX_MIME, escape_cell, export_file
 from fanpin.store import imports as store
 from fanpin.store import monitoring_records
-from fanpin.store.schema import PANEL_VALUE_COLUMNS
 
 __all__ = ["MAX_ROWS", "SHEETS", "XLSX_MIME", "export_national", "national_workbook"]
 
@@ -69,7 +68,7 @@ SHEETS: tuple[Sheet, ...] = (
     ))),
     Sheet("家庭收支情况", (("incomes", "year"), ("incomes", "household_id"), *(("incomes", c) for c, _en in INCOME_ITEMS))),
     Sheet("帮扶措施", tuple(("assistance", c) for c in ("household_id", "measure", "period", "end_period", "amount", "description", "cadre", "cadre_unit"))),
-    Sheet("月度指标", (("panel", "period"), ("panel", "household_id"), *(("panel", c) for c in PANEL_VALUE_COLUMNS))),
+    Sheet("月度指标", tuple(("panel", c.name) for c in SPECS["panel"].columns)),
 )
 _INFO_HEADERS = {"township": "乡镇", "village": "行政村"}
 

@@ -26,10 +26,11 @@ def test_page_renders_for_a_data_steward(app_db, lang: str) -> None:
     assert ("数据导入" if lang == "zh" else "Data import") in text
     assert ("最近的导入批次" if lang == "zh" else "Recent import batches") in text
     box = at.selectbox(key=f"import_kind_{lang}")
-    assert box.options == [("农户信息" if lang == "zh" else "Household roster"), *box.options[1:]]
-    assert len(box.options) == len(specs.KINDS)
+    # a whole workbook first (issue 14), then each single-file kind
+    assert box.options[:2] == [("整个工作簿（自动识别各表）" if lang == "zh" else "A whole workbook (tables recognised)"), ("农户信息" if lang == "zh" else "Household roster")]
+    assert len(box.options) == len(specs.KINDS) + 1
     # Another kind shows its own column help; the page still runs cleanly.
-    box.select_index(specs.KINDS.index("members")).run()
+    box.select_index(1 + specs.KINDS.index("members")).run()
     assert not at.exception
     headers = at.dataframe[0].value.iloc[:, 0].tolist()
     assert headers[:3] == (["户编号", "姓名", "证件号码"] if lang == "zh" else ["Household ID", "Name", "ID number"])
@@ -41,6 +42,29 @@ def test_page_refuses_a_leader(app_db) -> None:
     assert not at.exception
     assert at.error and "数据导入" not in " ".join(x.value for x in at.title)
     assert not [s for s in at.selectbox if s.key.startswith("import_kind")]
+
+
+@pytest.fixture
+def empty_app_db(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    """A county's first days: its regions and one household with one month (the app opens only on
+    a database with monitoring data), pointed to by FANPIN_DB_URL."""
+    from fanpin import store
+    from fanpin.access.roles import SYSTEM
+    from fanpin.demo.national_sample import sample_bytes
+    from fanpin.ingest import apply
+
+    url = f"sqlite:///{tmp_path / 'first.db'}"
+    eng = store.make_engine(url, create=True)
+    store.upgrade(eng)
+    assert apply.import_file(eng, "regions", sample_bytes(), "sample.xlsx", principal=SYSTEM).status == "applied"  # its 行政区划 sheet
+    village = eng.connect().exec_driver_sql("SELECT region_code FROM regions WHERE level = 'village' ORDER BY region_code LIMIT 1").scalar()
+    hh = f"户编号,行政村代码,户类型,家庭人口数\n{village}99999,{village},一般农户,1\n".encode()
+    assert apply.import_file(eng, "households", hh, "hh.csv", principal=SYSTEM).status == "applied"
+    panel = f"年月,户编号,家庭纯收入,家庭人均纯收入\n202401,{village}99999,20000,20000\n".encode()
+    assert apply.import_file(eng, "panel", panel, "p.csv", principal=SYSTEM).status == "applied"
+    monkeypatch.setenv("FANPIN_DB_URL", url)
+    yield eng
+    eng.dispose()
 
 
 @pytest.fixture
@@ -58,6 +82,7 @@ def test_upload_refused_then_accepted_and_applied(import_db) -> None:
         village = conn.exec_driver_sql("SELECT region_code FROM regions WHERE level = 'village' ORDER BY region_code LIMIT 1").scalar()
         n_before = conn.exec_driver_sql("SELECT COUNT(*) FROM households").scalar()
     at = open_page("import", role="data_steward")
+    at.selectbox(key="import_kind_zh").select_index(1).run()  # one file of households
     bad = f"户编号,行政村代码,户类型,家庭人口数\n99990000000000001,{village},贫困户,3\n".encode("gb18030")
     at.get("file_uploader")[0].upload("bad.csv", bad, "text/csv")
     at.run()
@@ -79,3 +104,47 @@ def test_upload_refused_then_accepted_and_applied(import_db) -> None:
     with import_db.connect() as conn:
         assert conn.exec_driver_sql("SELECT COUNT(*) FROM households").scalar() == n_before + 1
         assert conn.execute(select(S.import_batches.c.status).order_by(S.import_batches.c.batch_id)).scalars().all() == ["refused", "applied"]
+
+
+def test_the_sample_workbook_through_the_page_into_an_empty_county(empty_app_db) -> None:
+    """A trainer's workshop: the whole-workbook choice takes the committed sample, shows the tables
+    it found and imports them all in one go."""
+    at = open_page("import", role="data_steward")
+    assert at.selectbox(key="import_kind_zh").value == "workbook"
+    at.toggle(key="import_use_sample").set_value(True).run()
+    assert not at.exception, [e.value for e in at.exception]
+    tables = next(d.value for d in at.dataframe if "表" in d.value.columns)
+    assert tables["表"].tolist() == ["行政区划", "农户信息", "监测信息", "月度指标", "家庭成员", "年度收支", "帮扶措施"]
+    assert "校验通过，可以导入" in _texts(at)
+    at.button(key="import_apply").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "已导入 7 张表" in _texts(at)
+    with empty_app_db.connect() as conn:
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM monitoring_records").scalar() > 10
+
+
+def test_unrecognised_columns_wait_for_the_confirmation(import_db) -> None:
+    from tests.ingest import test_workbook as tw
+
+    with import_db.connect() as conn:
+        hid = conn.exec_driver_sql("SELECT household_id FROM households ORDER BY household_id LIMIT 1").scalar()
+    at = open_page("import", role="data_steward")
+    data = tw.csv_of(["户编号", "监测对象类别", "致贫/返贫风险1", "识别监测时间", "备注"], [[hid, "边缘易致贫户", "因病", "202402", "x"]], "监测")
+    at.get("file_uploader")[0].upload("监测.csv", data, "text/csv")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not [b for b in at.button if b.key == "import_apply"]
+    at.checkbox(key="import_accept_columns").check().run()
+    assert "校验通过，可以导入" in _texts(at)
+    at.button(key="import_apply").click().run()
+    assert "已导入 1 张表" in _texts(at)
+    with import_db.connect() as conn:
+        assert conn.exec_driver_sql(f"SELECT monitoring_category, risk_1 FROM monitoring_records WHERE household_id = '{hid}'").all() == [("marginal", "illness")]
+
+
+def test_the_national_export_button_is_there_for_roles_that_export(app_db) -> None:
+    at = open_page("import", role="data_steward")
+    assert [b for b in at.get("download_button") if b.proto.id and "national_export" in str(b.proto)]
+    assert not [c for c in at.checkbox if c.key == "national_unmasked"]  # a data steward may not unmask
+    at = open_page("import", role="admin")
+    assert [c for c in at.checkbox if c.key == "national_unmasked"]
