@@ -151,6 +151,8 @@ def validate_geojson(fc_or_bytes: Mapping | bytes | str, known_codes: Iterable[s
             fc = json.loads(fc)
         except json.JSONDecodeError as exc:
             return None, [GeoProblem("not_json", detail=f"line {exc.lineno}, column {exc.colno}: {exc.msg}")]
+        except RecursionError:  # brackets nested beyond any real geometry (a hostile or broken file)
+            return None, [GeoProblem("too_deep")]
     if not isinstance(fc, Mapping) or fc.get("type") != "FeatureCollection" or not isinstance(fc.get("features"), list):
         return None, [GeoProblem("not_collection")]
     if not fc["features"]:
@@ -160,7 +162,10 @@ def validate_geojson(fc_or_bytes: Mapping | bytes | str, known_codes: Iterable[s
     features: list[dict] = []
     seen: dict[str, int] = {}
     for i, feat in enumerate(fc["features"]):
-        checked = _check_feature(i, feat, seen)
+        try:
+            checked = _check_feature(i, feat, seen)
+        except RecursionError:
+            return None, [GeoProblem("too_deep", feature=i)]
         if isinstance(checked, GeoProblem):
             problems.append(checked)
         else:

@@ -318,3 +318,16 @@ def test_every_problem_kind_has_a_message_in_both_languages() -> None:
         lines = geojson.describe_problems(problems, lang, limit=len(kinds))
         assert len(lines) == len(kinds) + 1  # the rest are counted on one line
         assert all(line and "{" not in line for line in lines)
+
+
+def test_a_geojson_nested_a_hundred_thousand_levels_deep_is_refused_not_a_traceback() -> None:
+    """Issue 17, item 6: json.loads raised RecursionError (with server paths on the page)."""
+    from fanpin.geo.geojson import describe_problems, validate_geojson
+
+    deep = '{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"region_code":"990101001000"},"geometry":{"type":"Polygon","coordinates":' + "[" * 100_000 + "]" * 100_000 + "}}]}"
+    fc, problems = validate_geojson(deep.encode(), ["990101001000"])
+    assert fc is None and [p.kind for p in problems] == ["too_deep"]
+    assert "嵌套" in describe_problems(problems, "zh")[0]
+    shallow_but_odd = '{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"region_code":"990101001000"},"geometry":{"type":"Polygon","coordinates":' + "[" * 400 + "]" * 400 + "}}]}"
+    fc, problems = validate_geojson(shallow_but_odd.encode(), ["990101001000"])
+    assert fc is None and problems  # refused as a bad geometry or too deep, never raised
