@@ -8,12 +8,16 @@ county, so regions exist), writes a CSV roster of N new households spread over i
 (and a members CSV with valid ID numbers), then times ``fanpin.ingest.validate`` and
 ``fanpin.ingest.apply`` separately and reports the peak RSS above the start of each step.
 Target from the issue: at most 30 s for validation + import of 100k households on SQLite.
+``--workbook`` (on by default) also imports the same households as one national-layout workbook
+(households with monitoring records, members, yearly incomes, measures: issue 14, target 60 s)
+into a fresh database.
 Never asserts on time.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 import tempfile
 import time
@@ -84,10 +88,79 @@ def step(engine, kind: str, data: bytes, name: str, title: str | None = None) ->
     return [title or kind, f"{report.n_rows:,}", f"{len(data) / 1e6:.1f} MB", f"{t_validate:.2f}", f"{t_apply:.2f}", f"{t_validate + t_apply:.2f}", fmt_bytes(mem_v["bytes"]), fmt_bytes(mem_a["bytes"])]
 
 
+def national_workbook(hh: pd.DataFrame, mem: pd.DataFrame, rng: np.random.Generator) -> bytes:
+    """The roster as the national system exports it: one workbook, title rows, units in headers,
+    labels; the household sheet with the monitoring record (a tenth of the households monitored),
+    members, the year's income by source and sub-item, measures with 开始时间/结束时间."""
+    from openpyxl import Workbook
+
+    n = len(hh)
+    monitored = rng.random(n) < 0.1
+    roster = hh.drop(columns=["识别监测时间"], errors="ignore").assign(**{
+        "监测对象类别": np.where(monitored, rng.choice(["脱贫不稳定户", "边缘易致贫户", "突发严重困难户"], n), ""),
+        "致贫/返贫风险1": np.where(monitored, rng.choice(["因病", "因残", "因学", "因自然灾害", "因务工就业不稳"], n), ""),
+        "识别监测时间": np.where(monitored, "202403", ""),
+        "风险是否已消除": np.where(monitored, "否", ""),
+        "危房等级": rng.choice(["无", "A级", "B级", "C级"], n, p=[0.9, 0.05, 0.03, 0.02]),
+        "耕地面积（亩）": hh["耕地面积(亩)"],
+    }).drop(columns=["耕地面积(亩)"])
+    wage = np.round(rng.gamma(2, 8000, n))
+    incomes = pd.DataFrame({"年度": 2024, "户编号": hh["户编号"], "工资性收入（元）": wage, "其中：务工收入（元）": wage,
+                            "生产经营性收入（元）": 3000.0, "其中：种植业收入（元）": 3000.0, "家庭纯收入（元）": wage + 3000,
+                            "家庭人均纯收入（元）": np.round((wage + 3000) / hh["家庭人口数"], 2), "合规自付支出（元）": 0.0})
+    who = hh["户编号"].to_numpy()[monitored]
+    measures = pd.DataFrame({"户编号": who, "帮扶措施": rng.choice(["产业帮扶", "就业帮扶", "公益岗位帮扶", "健康帮扶"], len(who)),
+                             "开始时间": "2024-04-01", "结束时间": "2024-12-31", "帮扶金额（元）": 2000.0, "帮扶责任人": "刘洋", "帮扶单位": "县乡村振兴局"})
+    wb = Workbook(write_only=True)
+    for title, frame in (("家庭基本信息", roster), ("家庭成员信息", mem), ("家庭收支情况", incomes), ("帮扶措施", measures)):
+        ws = wb.create_sheet(title)
+        ws.append([f"测试县防止返贫监测 {title}"])
+        ws.append(list(frame.columns))
+        for row in frame.itertuples(index=False, name=None):
+            ws.append(list(row))
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def workbook_step(engine, data: bytes) -> list:
+    """Validate and import the whole workbook (every sheet checked, one transaction)."""
+    from fanpin.access.roles import SYSTEM
+    from fanpin.ingest import book, workbook
+
+    with peak_rss_delta() as mem_v:
+        t0 = time.perf_counter()
+        report = workbook.validate_workbook(engine, data, "national.xlsx", principal=SYSTEM)
+        t_validate = time.perf_counter() - t0
+    assert report.ok, report.text("en", 10)
+    with peak_rss_delta() as mem_a:
+        t0 = time.perf_counter()
+        result = book.apply_workbook(engine, report, principal=SYSTEM)
+        t_apply = time.perf_counter() - t0
+    assert result.status == "applied"
+    rows = sum(p.report.n_rows for p in report.parts)
+    return ["national workbook (4 sheets, 6 tables)", f"{rows:,}", f"{len(data) / 1e6:.1f} MB", f"{t_validate:.2f}", f"{t_apply:.2f}",
+            f"{t_validate + t_apply:.2f}", fmt_bytes(mem_v["bytes"]), fmt_bytes(mem_a["bytes"])]
+
+
+def _fresh(tmp: str, name: str):
+    from fanpin import store
+    from fanpin.demo.build import build_demo
+    from fanpin.demo.spec import DemoSpec
+
+    engine = store.make_engine(f"sqlite:///{Path(tmp) / name}", create=True)
+    store.upgrade(engine)
+    build_demo(engine, DemoSpec(households=200, months=3, townships=14, villages=200))
+    return engine
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--households", type=int, default=100_000)
     ap.add_argument("--no-members", action="store_true")
+    ap.add_argument("--workbook", action=argparse.BooleanOptionalAction, default=True,
+                    help="also the same households as one national-layout workbook (target: validate + import <= 60 s)")
+    ap.add_argument("--only-workbook", action="store_true", help="only the workbook case")
     args = ap.parse_args()
     print_environment()
     from fanpin import store
@@ -104,11 +177,17 @@ def main() -> None:
         with engine.connect() as conn:
             villages = np.array([r[0] for r in conn.exec_driver_sql("SELECT region_code FROM regions WHERE level = 'village'")])
         hh = roster(villages, args.households, rng)
-        rows = [step(engine, "households", csv_bytes(hh), "roster.csv")]
-        changed = hh.assign(**{"联系电话": np.char.add("138", np.char.zfill(rng.integers(0, 10**8, len(hh)).astype(str), 8))})
-        rows.append(step(engine, "households", csv_bytes(changed), "roster-updated.csv", "households (every row updated)"))
-        if not args.no_members:
-            rows.append(step(engine, "members", csv_bytes(members(hh, rng)), "members.csv"))
+        rows = []
+        if not args.only_workbook:
+            rows.append(step(engine, "households", csv_bytes(hh), "roster.csv"))
+            changed = hh.assign(**{"联系电话": np.char.add("138", np.char.zfill(rng.integers(0, 10**8, len(hh)).astype(str), 8))})
+            rows.append(step(engine, "households", csv_bytes(changed), "roster-updated.csv", "households (every row updated)"))
+            if not args.no_members:
+                rows.append(step(engine, "members", csv_bytes(members(hh, rng)), "members.csv"))
+        if args.workbook:
+            book_rows = members(hh, rng) if not args.no_members else pd.DataFrame({"户编号": [], "证件号码": []})
+            data = national_workbook(hh, book_rows, np.random.default_rng(8))
+            rows.append(workbook_step(_fresh(tmp, "book.db"), data))  # a fresh database: the same households are new there
         print_table(["kind", "rows", "file", "validate s", "import s", "total s", "peak RSS validate", "peak RSS import"], rows,
                     title=f"fanpin import on SQLite ({args.households:,} new households)")
 

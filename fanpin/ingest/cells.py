@@ -5,6 +5,7 @@ numbers).  Every parser works on a whole column at once (pandas/numpy), never ce
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -165,7 +166,8 @@ def parse_bool(cells: Cells, c: Col, s: pd.Series, empty: np.ndarray) -> pd.Seri
 
 def parse_code(cells: Cells, c: Col, s: pd.Series, empty: np.ndarray) -> pd.Series:
     vm = value_map(c)
-    mapped = s.map(lambda v: vm.get(norm(v)) if v else None)
+    table = {v: vm.get(norm(v)) if v else None for v in s.unique()}  # each distinct label read once
+    mapped = s.map(table)
     bad = mapped.isna().to_numpy() & ~empty
     cells.add(bad, c.name, "bad_code", options={lang: [code_label(c, k, lang) for k in c.codes] for lang in ("zh", "en")})
     return mapped.astype(object)
@@ -206,8 +208,8 @@ _SEPARATORS = r"\s*[,，、;；/|]\s*"
 def _split_codes(cells: Cells, c: Col, s: pd.Series, empty: np.ndarray) -> tuple[pd.Series, np.ndarray]:
     """Each cell's labels (separated by , ， 、 ; / |) as codes; and the rows with a label that is no code."""
     vm = value_map(c)
-    parts = s.where(~empty, "").str.split(_SEPARATORS, regex=True)
-    codes = parts.map(lambda ps: [vm.get(norm(p)) for p in ps if p])
+    table = {v: [vm.get(norm(p)) for p in re.split(_SEPARATORS, v) if p] for v in s.where(~empty, "").unique()}
+    codes = s.where(~empty, "").map(table)
     bad = codes.map(lambda cs: any(x is None for x in cs)).to_numpy(dtype=bool) & ~empty
     cells.add(bad, c.name, "bad_code", options={lang: [code_label(c, k, lang) for k in c.codes] for lang in ("zh", "en")})
     return codes.where(~bad, None), bad

@@ -23,7 +23,7 @@ import csv
 import io
 import re
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
@@ -239,10 +239,15 @@ def _has_data(ws) -> bool:  # noqa: ANN001 - an openpyxl worksheet
 
 def _read_sheet(ws, is_header: Callable[[str], bool]) -> Grid:  # noqa: ANN001 - an openpyxl worksheet
     """One worksheet as a grid (title rows above the header skipped, merged header cells refused)."""
+    return _grid(enumerate(ws.iter_rows(values_only=True), start=1), ws.title, _merged_ranges(ws), is_header)
+
+
+def _grid(values: Iterable[tuple[int, Sequence[object]]], title: str, ranges: list[tuple[str, int, int, int, int]], is_header: Callable[[str], bool]) -> Grid:
+    """A sheet's (row number, cell values) as a grid: text cells, long numbers noted, merged header cells refused."""
     raw: list[list[str]] = []
     numbers: list[int] = []
     lossy: set[tuple[int, int]] = set()
-    for i, row in enumerate(ws.iter_rows(values_only=True), start=1):
+    for i, row in values:
         cells = []
         for j, v in enumerate(row):
             text, bad = _cell_text(v)
@@ -253,12 +258,48 @@ def _read_sheet(ws, is_header: Callable[[str], bool]) -> Grid:  # noqa: ANN001 -
             raise FileProblem("too_many_columns", n=_trimmed_len(cells), limit=MAX_COLUMNS)
         raw.append(cells)
         numbers.append(i)
-    ranges = _merged_ranges(ws)
 
     def merged(header_row: int) -> list[str]:
         return [ref for ref, c0, r0, c1, r1 in ranges if r0 <= header_row <= r1 and c1 > c0]
 
-    return _finish(raw, numbers, is_header, "xlsx", ws.title, lossy, merged)
+    return _finish(raw, numbers, is_header, "xlsx", title, lossy, merged)
+
+
+def _ranges_in(xml: bytes) -> list[tuple[str, int, int, int, int]]:
+    from openpyxl.utils.cell import range_boundaries
+
+    found: dict[str, tuple[str, int, int, int, int]] = {}
+    for m in _MERGE.finditer(xml):
+        ref = m.group(1).decode()
+        if ":" in ref and ref not in found:
+            min_col, min_row, max_col, max_row = range_boundaries(ref)
+            found[ref] = (ref, min_col, min_row, max_col, max_row)
+    return list(found.values())
+
+
+def _fast_sheets(data: bytes, is_header: Callable[[str], bool]) -> list[tuple[str, Grid | FileProblem]]:
+    """Every sheet with data through the fast reader (``fanpin.ingest.xlsx``); Unsupported when it cannot."""
+    from fanpin.ingest import xlsx
+
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        raise FileProblem("bad_xlsx") from exc
+    with zf:
+        strings, dates, base = xlsx.shared_strings(zf), xlsx.date_styles(zf), xlsx.epoch(zf)
+        out: list[tuple[str, Grid | FileProblem]] = []
+        for sheet in xlsx.sheets(zf):
+            head = list(xlsx.rows(zf, sheet, strings, dates, base, max_rows=50))
+            if not any(v not in (None, "") for _n, row in head for v in row):
+                continue
+            try:
+                grid = _grid(xlsx.rows(zf, sheet, strings, dates, base), sheet.title, _ranges_in(xlsx.sheet_xml(zf, sheet)), is_header)
+                out.append((sheet.title, grid))
+            except FileProblem as exc:
+                out.append((sheet.title, exc))
+    if not out:
+        raise FileProblem("empty_file")
+    return out
 
 
 def read_xlsx(data: bytes, is_header: Callable[[str], bool], preferred_sheets: tuple[str, ...] = ()) -> Grid:
@@ -297,6 +338,12 @@ def read_sheets(data: bytes, file_name: str, is_header: Callable[[str], bool]) -
     _check_size(data)
     if not data.startswith(b"PK\x03\x04"):
         return [(file_name, read_table(data, file_name, is_header))]
+    from fanpin.ingest.xlsx import Unsupported
+
+    try:
+        return _fast_sheets(data, is_header)
+    except (Unsupported, KeyError, ValueError, IndexError, UnicodeDecodeError):
+        pass  # openpyxl reads what the fast reader does not
     wb = _open_workbook(data)
     out: list[tuple[str, Grid | FileProblem]] = []
     try:
