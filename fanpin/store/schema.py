@@ -412,6 +412,21 @@ users = Table(
     Column("password_changed_at", DateTime, nullable=True),
 )
 
+# Login sessions (migration 0008): a browser holds a random token in a cookie; only its sha256 is
+# stored, so a copy of the database logs no one in.  ``account`` is a digest of the account's role,
+# townships, state and password date when the session began: any change ends the session.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("username", String(64), nullable=False),
+    Column("account", String(64), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("last_seen", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    Index("ix_sessions_username", "username"),
+)
+
 audit_log = Table(
     "audit_log",
     metadata,

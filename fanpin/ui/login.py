@@ -1,13 +1,26 @@
-"""Who is logged in: the login form, the idle timeout, logout, and the optional OIDC login.
+"""Who is logged in: the login form, sessions that survive a reload, the idle timeout, logout,
+and the optional OIDC login.
 
-``st.session_state`` keeps only the username and the last-seen time
-(``AUTH_USER``, ``AUTH_SEEN``); every run re-reads the user's row (role, townships,
-disabled) from the database, so editing other session keys (``role``...) gives
-nothing and disabling a user takes effect on their next click.
+A login issues a session token (``fanpin.access.sessions``: random, stored hashed, expiring,
+revocable).  ``st.session_state`` keeps the token for this browser session; the browser keeps it in
+a cookie, so a reload, a bookmarked page or a second tab (each a new Streamlit session) resumes the
+login until the idle timeout, logout, or a change to the account.  Every run re-reads the user's
+row (role, townships, disabled) from the database, so editing other session keys (``role``...)
+gives nothing and disabling a user takes effect on their next click.
+
+The cookie: ``st.context.cookies`` reads the cookies the browser sent when this session opened;
+Streamlit has no API to write one, so a one-line script rendered once after login
+(``st.html(..., unsafe_allow_javascript=True)``, fixed text plus the token, which is checked to be
+URL-safe base64) sets it: ``fanpin_session``, ``Path=/``, ``SameSite=Strict``, ``Secure`` under
+https, no ``Max-Age`` (it goes when the browser closes; the server ends it sooner).  It holds the
+token only, never the password or the username.  The token is not put in the URL: a URL leaks
+into the browser history, bookmarks, screenshots and server logs.  A script can read the cookie
+(it cannot be HttpOnly when a script sets it), which is why pages escape data (``md()``) and why
+the token dies at logout, after the idle timeout and at the latest after ``FANPIN_SESSION_HOURS``.
 
 With an ``[auth]`` section in ``.streamlit/secrets.toml`` the bureau's identity
-provider logs users in (``st.login``); the e-mail it returns must name a row in
-``users`` (username = e-mail), whose role applies.  An unknown e-mail is refused.
+provider logs users in (``st.login``, whose own cookie survives reloads); the e-mail it returns
+must name a row in ``users`` (username = e-mail), whose role applies.  An unknown e-mail is refused.
 """
 
 from __future__ import annotations
@@ -18,14 +31,18 @@ import time
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from fanpin.access import users
+from fanpin.access import sessions, users
 from fanpin.access.audit import record
 from fanpin.access.roles import Principal
 from fanpin.ui.i18n import t
 
-AUTH_USER = "auth_user"
-AUTH_SEEN = "auth_seen"
+AUTH_TOKEN = "auth_token"
+AUTH_USER = "auth_user"  # the identity-provider login's user name
+AUTH_SEEN = "auth_seen"  # the identity-provider login's last run (its idle timeout)
+COOKIE = "fanpin_session"
 _NOTICE = "_login_notice"
+_COOKIE_JS = "_login_cookie"  # a cookie to write on this run: the token, or "" to clear it
+_REFUSED = "_login_refused"  # a cookie token already refused in this browser session
 DEFAULT_IDLE_MINUTES = 30.0
 
 
@@ -50,17 +67,49 @@ _PER_USER = ("pf_unmasked", "_pf_viewed", "_cl_seen")
 
 
 def _forget() -> None:
-    for key in (AUTH_USER, AUTH_SEEN, *_PER_USER):
+    for key in (AUTH_TOKEN, AUTH_USER, AUTH_SEEN, *_PER_USER):
         st.session_state.pop(key, None)
 
 
+def browser_token() -> str | None:
+    """The session cookie the browser sent when this Streamlit session opened (None without one)."""
+    try:
+        value = st.context.cookies.get(COOKIE)
+    except Exception:  # noqa: BLE001 - no browser context (a bare script run)
+        return None
+    return value if sessions.looks_like_token(value) else None
+
+
+def _write_cookie(token: str) -> None:
+    """Set (a token) or clear ("") the browser's session cookie, from a one-line script."""
+    if token and not sessions.looks_like_token(token):
+        return
+    value = f"{COOKIE}={token}; Path=/; SameSite=Strict" + ("" if token else "; Max-Age=0")
+    script = f'<script>document.cookie="{value}"+(location.protocol==="https:"?"; Secure":"");</script>'
+    st.sidebar.html(script, unsafe_allow_javascript=True, width="content")
+
+
+def cookie_step() -> None:
+    """Write the cookie a login or a logout asked for (once, on the run that follows it)."""
+    pending = st.session_state.pop(_COOKIE_JS, None)
+    if pending is not None:
+        _write_cookie(pending)
+
+
 def logout(engine: Engine) -> None:
-    """The sidebar's logout button (a callback: runs before the next script run)."""
-    who = st.session_state.get(AUTH_USER)
+    """The sidebar's logout button (a callback: runs before the next script run): the audit row,
+    the session deleted (every tab of this login is out), the cookie cleared."""
+    ss = st.session_state
+    token, who = ss.get(AUTH_TOKEN), ss.get(AUTH_USER)
     if who:
         record(engine, who, "logout", who)
+    if token:
+        sessions.end(engine, token)
+    if browser_token():
+        ss[_REFUSED] = browser_token()
     _forget()
-    st.session_state[_NOTICE] = "logged_out"
+    ss[_COOKIE_JS] = ""
+    ss[_NOTICE] = "logged_out"
     if oidc_configured():
         st.logout()
 
@@ -74,39 +123,62 @@ def _on_login(engine: Engine) -> None:
     except users.LoginFailed:
         ss[_NOTICE] = "failed"
         return
+    sessions.prune(engine, idle_minutes())
+    token = sessions.issue(engine, principal)
+    ss[AUTH_TOKEN] = token
     ss[AUTH_USER] = principal.username
-    ss[AUTH_SEEN] = time.time()
+    ss[_COOKIE_JS] = token
     ss.pop(_NOTICE, None)
+
+
+#: The notice a refused session leaves on the login form.
+_REFUSAL_NOTICE = {"idle": "expired", "expired": "session_over", "revoked": "revoked", "unknown": "logged_out"}
 
 
 def current_principal(engine: Engine) -> Principal | None:
     """The logged-in user's principal, or None (then the caller draws the login form).
 
-    Applies the idle timeout: a session unseen for longer than ``idle_minutes``
-    is logged out and says so."""
-    ss = st.session_state
-    name = ss.get(AUTH_USER)
-    now = time.time()
-    if name:
-        seen = ss.get(AUTH_SEEN)
-        if not isinstance(seen, (int, float)) or now - float(seen) > idle_minutes() * 60:
-            record(engine, str(name), "logout", str(name), {"reason": "idle"})
-            _forget()
-            ss[_NOTICE] = "expired"
-            if oidc_configured():
-                st.logout()  # the provider's session cookie goes too
-            return None
+    The token comes from this session or, on a reload or a new tab, from the cookie; the
+    session table applies the idle timeout (across tabs), the absolute end and revocation."""
     if oidc_configured():
-        return _oidc_principal(engine)
-    if not name:
+        return _oidc_session(engine)
+    ss = st.session_state
+    token = ss.get(AUTH_TOKEN)
+    cookie = browser_token()
+    if not token and cookie and cookie != ss.get(_REFUSED):
+        token = cookie
+    if not token:
         return None
-    principal = users.principal_for(engine, str(name))
-    if principal is None:  # deleted or disabled since: out at once
+    resumed = sessions.resume(engine, token, idle_minutes())
+    if resumed.principal is not None:
+        ss[AUTH_TOKEN] = token
+        ss[AUTH_USER] = resumed.principal.username
+        return resumed.principal
+    if resumed.reason == "idle" and resumed.username:
+        record(engine, resumed.username, "logout", resumed.username, {"reason": "idle"})
+    if resumed.reason == "revoked" and resumed.username:
+        record(engine, resumed.username, "logout", resumed.username, {"reason": "account_changed"})
+    if cookie:
+        ss[_REFUSED] = cookie
+        ss[_COOKIE_JS] = ""
+    had_session = bool(ss.get(AUTH_TOKEN))
+    _forget()
+    if had_session or resumed.reason != "unknown":
+        ss[_NOTICE] = _REFUSAL_NOTICE.get(resumed.reason, "logged_out")
+    return None
+
+
+def _oidc_session(engine: Engine) -> Principal | None:
+    """The identity provider's login, with the idle timeout kept in this session."""
+    ss = st.session_state
+    name, seen = ss.get(AUTH_USER), ss.get(AUTH_SEEN)
+    if name and (not isinstance(seen, (int, float)) or time.time() - float(seen) > idle_minutes() * 60):
+        record(engine, str(name), "logout", str(name), {"reason": "idle"})
         _forget()
-        ss[_NOTICE] = "failed"
+        ss[_NOTICE] = "expired"
+        st.logout()  # the provider's session cookie goes too
         return None
-    ss[AUTH_SEEN] = now
-    return principal
+    return _oidc_principal(engine)
 
 
 def _oidc_principal(engine: Engine) -> Principal | None:
@@ -145,6 +217,10 @@ def _login_body(engine: Engine) -> None:
         st.warning(t("access.expired", minutes=f"{idle_minutes():g}"))
     elif notice == "logged_out":
         st.info(t("access.logged_out"))
+    elif notice == "session_over":
+        st.warning(t("session.over", hours=f"{sessions.session_hours():g}"))
+    elif notice == "revoked":
+        st.warning(t("session.revoked"))
     elif notice == "oidc_unknown":
         st.error(t("access.oidc_unknown"))
     if users.user_count(engine) == 0:

@@ -138,7 +138,7 @@ def page_context(page: str) -> Context:
     drawn on every run (its widgets keep their values across pages).  A page
     opened by URL without the right role shows a refusal, not the data.
     """
-    from fanpin.ui.login import current_principal, login_form
+    from fanpin.ui.login import cookie_step, current_principal, login_form
 
     _leave_pages_directory_mode()
     nav = st.sidebar.container()  # the page links go above the language switch
@@ -146,6 +146,7 @@ def page_context(page: str) -> Context:
     data = get_data()
     with database_guard(_short(data.url)):
         principal = current_principal(data.engine)
+    cookie_step()  # the session cookie a login or a logout asked for
     nav_links(nav, principal)
     if principal is None:
         login_form(data.engine)

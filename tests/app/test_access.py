@@ -5,7 +5,6 @@ fed SQL and HTML, audit rows for each event, and an audit log the admin page can
 from __future__ import annotations
 
 import sqlite3
-import time
 
 import pytest
 from sqlalchemy import func, select, text, update
@@ -129,14 +128,22 @@ def test_five_failures_lock_out_even_the_right_password(db) -> None:
     assert not _login_form(at)
 
 
+def _last_seen(eng, username: str, minutes: float) -> None:
+    """The user's login sessions last seen ``minutes`` ago (the idle timeout is kept with the session)."""
+    from datetime import datetime, timedelta
+
+    with eng.begin() as conn:
+        conn.execute(update(S.sessions).where(S.sessions.c.username == username).values(last_seen=datetime.now() - timedelta(minutes=minutes)))
+
+
 def test_idle_timeout_logs_out(db, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FANPIN_IDLE_MINUTES", "30")
     at = open_page("overview", role="leader")
     assert at.metric
-    at.session_state["auth_seen"] = time.time() - 29 * 60  # 29 minutes: still in
+    _last_seen(db, "leader", minutes=29)  # 29 minutes: still in
     at.run()
     assert at.metric and not _login_form(at)
-    at.session_state["auth_seen"] = time.time() - 31 * 60
+    _last_seen(db, "leader", minutes=31)
     at.run()
     assert _login_form(at) and not at.metric
     assert "30" in " ".join(w.value for w in at.warning)
