@@ -17,6 +17,7 @@ from fanpin.access.roles import AccessDenied, Principal, can
 from fanpin.core import fmt
 from fanpin.core.periods import format_period
 from fanpin.model import evaluate, features, persist, suggest, train
+from fanpin.ui import jobs
 from fanpin.ui.downloads import download_table
 from fanpin.ui.i18n import lbl, t
 from fanpin.ui.messages import flash, show_flash
@@ -44,20 +45,24 @@ def retrain(engine: Engine, me: Principal, horizon: int, expanded: bool) -> bool
         h = c1.number_input(t("model.horizon"), 1, 12, value=int(horizon), key="md_horizon")
         n_eval = c2.number_input(t("model.eval_months"), 1, 12, value=6, key="md_eval_months")
         st.button(t("model.train_button"), key="md_train", type="primary", on_click=_request, args=("md_train_requested",))
-        if not st.session_state.pop("md_train_requested", False):
+        run = jobs.runner()  # training runs in the background: the page stays usable
+        if st.session_state.pop("md_train_requested", False):
+            run.start(me.username, "train", "job.train", lambda report: train_and_save(engine, me, int(h), int(n_eval), report))
+        job = run.get(me.username, "train")
+        if job is None:
             return False
-        bar = st.progress(0.0, text=t("model.training", step=""))
-        try:
-            fitted = train.train(
-                engine, int(h), principal=me, eval_months=int(n_eval),
-                progress=lambda step, f: bar.progress(min(f, 1.0), text=t("model.training", step=step)),
-            )
-            path = persist.save_model(fitted)
-        except (features.ModelError, AccessDenied) as exc:
-            st.error(t("model.train_failed", msg=md(exc)))
+        jobs.show(job)
+        if job.running:
             return False
-        st.success(t("model.trained", path=md(path)))
-        return True
+        run.forget(me.username, "train")
+        return not job.failed
+
+
+def train_and_save(engine: Engine, me: Principal, horizon: int, n_eval: int, report: jobs.Report) -> None:
+    """The background job: train (``model_train`` checked, audited by ``train``) and save."""
+    fitted = train.train(engine, horizon, principal=me, eval_months=n_eval, progress=report)
+    report("saving", 0.95)
+    persist.save_model(fitted)
 
 
 def meta_caption(meta: dict, lang: str) -> None:

@@ -1,7 +1,7 @@
 """The monthly brief's buttons on the overview page: build it, then download the .docx and .xlsx.
 
-Building (``fanpin.report.document.produce``, as the logged-in principal) writes the ``brief``
-audit row; each download goes through the one audited download path (``download_file``:
+Building (``fanpin.report.document.produce``, as the logged-in principal) runs in the background
+(``fanpin.ui.jobs``: the page stays usable, the progress is shown) and writes the ``brief`` audit row; each download goes through the one audited download path (``download_file``:
 the export right checked, one ``export`` row).  A role without the export right sees neither
 the build button nor the downloads.
 """
@@ -12,10 +12,10 @@ import streamlit as st
 
 from fanpin.access.roles import can
 from fanpin.report.export import DOCX_MIME, XLSX_MIME
+from fanpin.ui import jobs
 from fanpin.ui.downloads import download_file
 from fanpin.ui.i18n import t
 from fanpin.ui.sidebar import Context
-from fanpin.ui.text import md
 
 #: At most this many built briefs are kept per session (a few months, two languages).
 MAX_CACHED = 4
@@ -27,9 +27,8 @@ def _key(ctx: Context) -> tuple:
     return (ctx.data.url, ctx.data.version, int(ctx.period), ctx.lang, tuple(sorted(scope)) if scope is not None else None)
 
 
-def _build(ctx: Context) -> dict:
-    from fanpin.report.document import produce
-
+def _inputs(ctx: Context) -> dict:
+    """What the brief is made from, gathered on the page's run (the cached panel, the model)."""
     data = ctx.data
     policy = data.baseline(ctx.period)
     ps = data.panel_scores(policy)  # the overview's cached panel: the same numbers as the page
@@ -40,27 +39,50 @@ def _build(ctx: Context) -> dict:
             scores = data.model_scores(model, ctx.period)
         except Exception:  # noqa: BLE001 - the brief says why the model could not score (compute_brief retries and reports)
             scores = None
-    made = produce(
-        data.engine, ctx.period, ctx.lang, principal=ctx.principal, ps=ps, policy_name=policy.name,
-        model=model, use_saved_model=False, model_scores=scores,
-    )
-    return {"docx": made.docx, "xlsx": made.xlsx, "name": t("brief.file", period=ctx.period)}
+    return {
+        "engine": data.engine, "period": ctx.period, "lang": ctx.lang, "principal": ctx.principal, "ps": ps, "policy_name": policy.name,
+        "model": model, "model_scores": scores, "name": t("brief.file", period=ctx.period),
+    }
+
+
+def _make(inputs: dict, report: jobs.Report) -> dict:
+    """The background job: figures, charts, the .docx and .xlsx, the ``brief`` audit row."""
+    from fanpin.report.document import produce
+
+    args = dict(inputs)
+    name, key = args.pop("name"), args.pop("key")
+    report("figures", 0.1)
+    made = produce(args.pop("engine"), args.pop("period"), args.pop("lang"), use_saved_model=False, **args)
+    return {"docx": made.docx, "xlsx": made.xlsx, "name": name, "key": key}
+
+
+#: One brief job per user: a language switch or another month while it runs still shows it.
+JOB = "brief"
 
 
 def _built(ctx: Context, cache: dict, key: tuple, where) -> dict | None:  # noqa: ANN001 - a Streamlit placeholder
-    """The build button; on its click, the brief built and kept in ``cache``."""
-    if not where.button(t("brief.ui.button"), key="ov_brief", help=t("brief.ui.help"), icon="📄"):
-        return None
-    with st.spinner(t("brief.ui.building")):
-        try:
-            made = _build(ctx)
-        except Exception as exc:  # noqa: BLE001 - shown to the user, the page goes on
-            st.error(t("brief.ui.failed", error=md(exc)))
+    """The build button; its click starts the brief in the background (the page stays usable),
+    whose progress is drawn until it is done; the finished brief is kept in ``cache`` under the
+    month, language and scope it was made for."""
+    owner = ctx.principal.username
+    run = jobs.runner()
+    job = run.get(owner, JOB)
+    if job is None:
+        if not where.button(t("brief.ui.button"), key="ov_brief", help=t("brief.ui.help"), icon="📄"):
             return None
+        inputs = {**_inputs(ctx), "key": key}
+        job = run.start(owner, JOB, "job.brief", lambda report: _make(inputs, report))
+    if job.running or job.failed:
+        with where.container():
+            jobs.show(job)
+        if job.failed:
+            run.forget(owner, JOB)  # the button again, for another try
+        return None
+    run.forget(owner, JOB)
     if len(cache) >= MAX_CACHED:
         cache.clear()
-    cache[key] = made
-    return made
+    cache[job.result["key"]] = job.result
+    return cache.get(key) or _built(ctx, cache, key, where)
 
 
 def brief_download(ctx: Context) -> None:

@@ -95,3 +95,18 @@ def run_as(at: AppTest, role: str, username: str | None = None) -> AppTest:
     username = ensure_user(role, username)
     at.run()
     return login(at, username)
+
+
+def finish_jobs(at: AppTest, timeout: float = 120.0) -> AppTest:
+    """Wait for the background jobs (``fanpin.ui.jobs``) to end, then run the page once more
+    (in a browser the progress fragment reruns it; AppTest has no timer)."""
+    import time
+
+    from fanpin.ui import jobs
+
+    deadline = time.time() + timeout
+    while any(job.running for job in jobs.runner().jobs.values()):
+        if time.time() > deadline:
+            raise TimeoutError("a background job did not finish")
+        time.sleep(0.05)
+    return at.run()

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from fanpin.store.schema import audit_log
 
-from .conftest import open_page
+from .conftest import finish_jobs, open_page
 
 
 def _briefs(engine) -> int:
@@ -22,6 +22,7 @@ def test_brief_button_offers_docx_and_xlsx(app_db) -> None:
     before = _briefs(engine)
     at.button(key="ov_brief").click()
     at.run()
+    finish_jobs(at)  # the brief is made in the background
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
     labels = [d.proto.label for d in at.get("download_button")]
@@ -37,6 +38,7 @@ def test_brief_button_in_english(app_db) -> None:
     assert not at.exception, at.exception
     at.button(key="ov_brief").click()
     at.run()
+    finish_jobs(at)
     assert not at.exception, at.exception
     labels = [d.proto.label for d in at.get("download_button")]
     assert "Download the brief (Word)" in labels and "Download the tables (Excel)" in labels

@@ -12,7 +12,7 @@ from fanpin.model import evaluate, persist, suggest, train
 from fanpin.store.schema import audit_log, clues
 from tests.conftest import copy_sqlite
 
-from .conftest import APP, run_as
+from .conftest import APP, finish_jobs, run_as
 
 
 def open_page(page: str, lang: str = "zh", role: str = "analyst", **state: object) -> AppTest:
@@ -73,7 +73,11 @@ def test_training_from_the_page_saves_a_model(env) -> None:
     at.number_input(key="md_eval_months").set_value(3)
     at.button(key="md_train").click().run()
     assert not at.exception, at.exception
+    assert any("风险模型训练正在后台进行" in p.proto.text for p in at.get("progress")) or not at.get("progress")
+    finish_jobs(at)  # training runs in the background
+    assert not at.exception, at.exception
     assert at.success, [e.value for e in at.error]
+    assert "/" not in at.success[0].value and "风险模型训练已完成" in at.success[0].value  # done, in Chinese, no server path
     saved = persist.load_model(engine)
     assert saved.meta["horizon"] == 3 and len(saved.meta["eval_months"]) == 3
     assert len(at.dataframe) >= 2  # metrics and the candidate list
