@@ -135,10 +135,10 @@ def _panel_scores(_engine: Engine, url: str, version: str, policy_json: str, lin
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _copy_writer(_engine: Engine, url: str, version: str) -> threading.Thread | None:
     """One background thread per database and data version writing the months' columnar copies
-    (none when every month has one).  Pages reading a month the thread is writing wait for it
-    (a lock per file) instead of reading SQL a second time."""
-    if not columnar.missing_copies(_engine, version):
-        return None
+    (it ends at once when every month has one).  Pages reading a month the thread is writing
+    wait for it (a lock per file) instead of reading SQL a second time.  The thread, not the page,
+    looks for missing copies: a damaged database then fails where the page guards its reads
+    (after login, with a message), not here."""
     thread = threading.Thread(target=_write_copies, args=(_engine, version), name=f"fanpin-copies-{version}", daemon=True)
     thread.start()
     return thread
@@ -146,8 +146,8 @@ def _copy_writer(_engine: Engine, url: str, version: str) -> threading.Thread | 
 
 def _write_copies(engine: Engine, version: str) -> None:
     try:
-        if store.data_version(engine) == version:  # a newer write since: its own thread will do it
-            columnar.write_copies(engine)
+        if store.data_version(engine) == version and columnar.missing_copies(engine, version):
+            columnar.write_copies(engine)  # (a newer write since: its own thread will do it)
     except Exception:
         logging.getLogger(__name__).exception("writing the columnar copy failed")
 
