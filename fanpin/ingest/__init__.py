@@ -5,4 +5,8 @@ import kinds and their columns; ``read`` a file into text cells; ``report`` the 
 plan; ``cells`` typing each column; ``checks`` the header row, references and cross-row rules;
 ``plan`` what an import would write; ``validate`` all of that, writing nothing; ``aggregates``
 the member counts on household rows; ``apply`` writing a passed report once, in one transaction.
+
+A whole workbook (the national monitoring system's export): ``xlsx`` reads its sheets fast,
+``workbook`` recognises each sheet's tables from their headers and checks them all (as
+``validate`` does one file), ``book`` writes them in one transaction, once per table and content.
 """

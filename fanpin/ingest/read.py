@@ -289,11 +289,12 @@ def _fast_sheets(data: bytes, is_header: Callable[[str], bool]) -> list[tuple[st
         strings, dates, base = xlsx.shared_strings(zf), xlsx.date_styles(zf), xlsx.epoch(zf)
         out: list[tuple[str, Grid | FileProblem]] = []
         for sheet in xlsx.sheets(zf):
-            head = list(xlsx.rows(zf, sheet, strings, dates, base, max_rows=50))
+            xml = xlsx.sheet_text(zf, sheet)
+            head = list(xlsx.rows(xml, strings, dates, base, max_rows=50))
             if not any(v not in (None, "") for _n, row in head for v in row):
                 continue
             try:
-                grid = _grid(xlsx.rows(zf, sheet, strings, dates, base), sheet.title, _ranges_in(xlsx.sheet_xml(zf, sheet)), is_header)
+                grid = _grid(xlsx.rows(xml, strings, dates, base), sheet.title, _ranges_in(xml.encode()), is_header)
                 out.append((sheet.title, grid))
             except FileProblem as exc:
                 out.append((sheet.title, exc))

@@ -19,7 +19,7 @@ import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
 from openpyxl.utils.cell import column_index_from_string
@@ -39,7 +39,6 @@ _T = re.compile(r"<t(?:\s[^>]*)?>(.*?)</t>|<t(?:\s[^>]*)?/>", re.S)
 _RPH = re.compile(r"<rPh\b.*?</rPh>", re.S)
 _ROW = re.compile(r"<row\b([^>]*?)(?:/>|>(.*?)</row>)", re.S)
 _CELL = re.compile(r"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.S)
-_ATTR = re.compile(r'\b(r|t|s)="([^"]*)"')
 _V = re.compile(r"<v(?:\s[^>]*)?>(.*?)</v>", re.S)
 _IS = re.compile(r"<is>(.*?)</is>", re.S)
 _XF = re.compile(r"<xf\b([^>]*?)(?:/>|>)", re.S)
@@ -55,7 +54,6 @@ class Sheet:
 
 
 _PLAIN_T = re.compile(r"<t(?:\s[^>]*)?>([^<]*)</t>")
-_ROW_R = re.compile(r'\br="(\d+)"')
 _CELL_R = re.compile(r"([A-Z]+)")
 
 
@@ -127,15 +125,32 @@ def _number(v: str) -> int | float:
     return float(v) if ("." in v or "E" in v or "e" in v) else int(v)
 
 
-def _value(a: dict[str, str], body: str, strings: list[str], dates: frozenset[int], base) -> object:  # noqa: ANN001 - a datetime
-    kind = a.get("t", "n")
-    if kind == "inlineStr":
-        m = _IS.search(body)
-        return _text(m.group(1)) if m else None
-    m = _V.search(body)
-    if m is None:
+def _attr(attrs: str, name: str) -> str | None:
+    """One attribute of a tag's attribute text (string search: a regex per cell cost more than the cell)."""
+    k = attrs.find(f' {name}="')
+    if k < 0:
         return None
-    v = m.group(1)
+    k += len(name) + 3
+    return attrs[k : attrs.index('"', k)]
+
+
+_text_of = lru_cache(maxsize=1 << 16)(_text)  # labels repeat down a column: each distinct one is read once
+
+
+def _value(attrs: str, body: str, strings: list[str], dates: frozenset[int], base) -> object:  # noqa: ANN001 - a datetime
+    kind = _attr(attrs, "t") or "n"
+    if kind == "inlineStr":
+        if body.startswith("<is>") and body.endswith("</is>"):
+            return _text_of(body[4:-5])
+        m = _IS.search(body)
+        return _text_of(m.group(1)) if m else None
+    if body.startswith("<v>") and body.endswith("</v>"):
+        v = body[3:-4]
+    else:
+        m = _V.search(body)
+        if m is None:
+            return None
+        v = m.group(1)
     if v == "" and kind != "str":  # a formula never calculated: openpyxl gives None
         return None
     if kind == "s":
@@ -149,36 +164,37 @@ def _value(a: dict[str, str], body: str, strings: list[str], dates: frozenset[in
     if kind != "n":
         raise Unsupported(f"cell type {kind}")
     x = _number(v)
-    if dates and int(a.get("s", 0) or 0) in dates:
+    if dates and int(_attr(attrs, "s") or 0) in dates:
         return from_excel(x, base)
     return x
 
 
-def rows(zf: zipfile.ZipFile, sheet: Sheet, strings: list[str], dates: frozenset[int], base, max_rows: int | None = None) -> Iterator[tuple[int, list[object]]]:  # noqa: ANN001 - a datetime
-    """(row number, cell values by column) for every row the sheet stores, as openpyxl gives them."""
+def sheet_text(zf: zipfile.ZipFile, sheet: Sheet) -> str:
+    """The sheet's XML (Unsupported when its tags carry namespace prefixes)."""
     xml = _read(zf, sheet.path)
     if _PREFIXED.search(xml[:4096]):
         raise Unsupported("prefixed tags")
+    return xml
+
+
+def rows(xml: str, strings: list[str], dates: frozenset[int], base, max_rows: int | None = None) -> Iterator[tuple[int, list[object]]]:  # noqa: ANN001 - a datetime
+    """(row number, cell values by column) for every row the sheet's XML stores, as openpyxl gives them."""
     start = xml.find("<sheetData")
     end = xml.rfind("</sheetData>")
     data = xml[start:end] if start >= 0 and end > start else ""
     number = 0
-    for row in _ROW.finditer(data):
-        m = _ROW_R.search(row.group(1))
-        number = int(m.group(1)) if m else number + 1
+    for row_attrs, body in _ROW.findall(data):
+        r = _attr(" " + row_attrs, "r")
+        number = int(r) if r else number + 1
         if max_rows is not None and number > max_rows:
             return
         values: list[object] = []
-        for cell in _CELL.finditer(row.group(2) or ""):
-            a = dict(_ATTR.findall(cell.group(1)))
-            ref = a.get("r")
+        for attrs, cell in _CELL.findall(body):
+            ref = _attr(" " + attrs, "r")
             j = _column(_CELL_R.match(ref).group(1)) if ref else len(values)
             if j >= len(values):
                 values.extend([None] * (j + 1 - len(values)))
-            values[j] = _value(a, cell.group(2) or "", strings, dates, base)
+            values[j] = _value(" " + attrs, cell, strings, dates, base)
         yield number, values
 
 
-def sheet_xml(zf: zipfile.ZipFile, sheet: Sheet) -> bytes:
-    """The sheet's XML as stored (for the merged ranges, which sit after the rows)."""
-    return zf.read(sheet.path)

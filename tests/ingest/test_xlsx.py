@@ -58,7 +58,7 @@ def _fast_cells(data: bytes) -> list[tuple[str, list[tuple[int, list]]]]:
 
     zf = zipfile.ZipFile(io.BytesIO(data))
     strings, dates, base = xlsx.shared_strings(zf), xlsx.date_styles(zf), xlsx.epoch(zf)
-    return [(s.title, [(i, _trim(r)) for i, r in xlsx.rows(zf, s, strings, dates, base) if any(v is not None for v in r)]) for s in xlsx.sheets(zf)]
+    return [(s.title, [(i, _trim(r)) for i, r in xlsx.rows(xlsx.sheet_text(zf, s), strings, dates, base) if any(v is not None for v in r)]) for s in xlsx.sheets(zf)]
 
 
 @pytest.mark.parametrize("write_only", [False, True], ids=["shared strings", "inline strings"])
