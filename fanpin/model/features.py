@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -13,9 +13,12 @@ from fanpin import store
 from fanpin.store import model as model_store
 
 DEFAULT_HORIZON = 6
-#: Months of history the change and volatility features read.
-HISTORY = 6
+#: Months of history the features read: 6 for the changes and volatility, 13 for the income
+#: that will leave the rolling 12-month window over the horizon (and the change a year ago).
+HISTORY = 13
 MIN_HISTORY = 3
+#: Months past the panel whose (stored, announced) income line the features may read.
+LINE_AHEAD = 12
 
 Progress = Callable[[str, float], None]
 
@@ -87,11 +90,29 @@ _ACTIVITY = {
     "clues_3m": "other",
     "clues_6m": "other",
 }
-FEATURE_RISK: dict[str, str] = {**_LEVELS, **_CHANGES, **_STRUCTURE, **_ACTIVITY}
+# Where income is heading (all in units of the line): the rolling 12-month income moves each
+# month by this month's flow minus the flow of 12 months before, so the month's change of
+# ``income_pc`` says how this month compares with a year ago, and the changes 12 months back
+# say what leaves the window over the horizon (a wage cut a year ago leaving lifts the income).
+_HEADING = {
+    "inc_d1": "other",  # income_pc(t) - income_pc(t-1)
+    "inc_d2": "other",  # income_pc(t-1) - income_pc(t-2)
+    "inc_leaving": "other",  # the changes of months t-11..t-12+H, which reverse as those months leave
+    "inc_proj": "other",  # income in H months if this month's change persists, less what leaves, over the line then
+    "inc_proj_trend": "other",  # income plus H times the mean of the last two changes, over the line then
+    "trend_rule": "other",  # min(income, income + 2 x 3-month change): the clerk's two-term rule
+    "line_ahead_ratio": "other",  # income over the highest line of the next H months that is known
+    "wage_d1": "unstable_work",
+    "business_d1": "industry_failure",
+    "medical_d1": "illness",  # spending that has started this month
+    "months_worked_d1": "unstable_work",
+}
+FEATURE_RISK: dict[str, str] = {**_LEVELS, **_CHANGES, **_HEADING, **_STRUCTURE, **_ACTIVITY}
 FEATURES: tuple[str, ...] = tuple(FEATURE_RISK)
 FEATURE_GROUP: dict[str, str] = {
     **{f: "level" for f in _LEVELS},
     **{f: "change" for f in _CHANGES},
+    **{f: "heading" for f in _HEADING},
     **{f: "structure" for f in _STRUCTURE},
     **{f: "activity" for f in _ACTIVITY},
 }
@@ -109,7 +130,7 @@ class PanelData:
     snapshots: dict[int, pd.DataFrame]  # period -> frame ordered by household_id
     events: pd.DataFrame  # household_id, period, event_type (household events only)
     clues: pd.DataFrame  # household_id, period (clues the model itself sent are left out)
-    lines: dict[int, float]  # period -> income line
+    lines: dict[int, float]  # period -> income line (panel months, and later months whose year's line is stored)
 
     @property
     def periods(self) -> list[int]:
@@ -121,7 +142,7 @@ def load_panel(engine: Engine, periods: Sequence[int] | None = None) -> PanelDat
 
     The model's own loader, without a principal: its callers (``train``, ``score_period``) check
     theirs, and nothing it returns leaves the model except through them."""
-    from fanpin.engine.policies import income_line_for
+    from fanpin.engine.policies import stored_lines
 
     ps = sorted(int(p) for p in (periods if periods is not None else store.periods(engine)))
     if not ps:
@@ -129,7 +150,13 @@ def load_panel(engine: Engine, periods: Sequence[int] | None = None) -> PanelDat
     snaps = store.load_snapshots(engine, ps)
     ev_f = model_store.household_events(engine, ps[0], ps[-1])
     cl_f = model_store.clue_months(engine, ps[0], ps[-1])
-    lines = {p: float(income_line_for(engine, p) or np.nan) for p in ps}
+    stored = stored_lines(engine)
+    lines = {p: float(stored.stored_at(p) or np.nan) for p in ps}
+    years = {y for y, _ in stored.yearly}
+    for k in range(1, LINE_AHEAD + 1):  # announced lines of the months after the panel
+        p = store.shift_period(ps[-1], k)
+        if p // 100 in years:
+            lines[p] = float(stored.stored_at(p))
     return PanelData(snaps, ev_f, cl_f, lines)
 
 
@@ -171,14 +198,22 @@ class _Month:
     line: float
     size: np.ndarray
     workers: np.ndarray
+    horizon: int = DEFAULT_HORIZON
+    _positions: dict = field(default_factory=dict)
 
     @classmethod
-    def of(cls, data: PanelData, t: int) -> _Month:
+    def of(cls, data: PanelData, t: int, horizon: int = DEFAULT_HORIZON) -> _Month:
         f = data.snapshots[t]
         ids = pd.Index(f["household_id"].astype(str), name="household_id")
         size = np.maximum(f["size"].to_numpy(dtype=np.float64), 1.0)
         workers = np.maximum(f["n_labour"].to_numpy(dtype=np.float64) + f["n_weak_labour"].to_numpy(dtype=np.float64), 1.0)
-        return cls(data, t, f, ids, data.lines.get(t, np.nan), size, workers)
+        return cls(data, t, f, ids, data.lines.get(t, np.nan), size, workers, int(horizon))
+
+    def line_ahead(self) -> float:
+        """The highest line of months t+1..t+H that is known (stored), else this month's."""
+        ahead = [self.data.lines.get(store.shift_period(self.t, h), np.nan) for h in range(1, self.horizon + 1)]
+        known = [v for v in ahead if v == v]
+        return max([self.line, *known])
 
     def col(self, c: str) -> np.ndarray:
         return self.frame[c].to_numpy(dtype=np.float64)
@@ -189,10 +224,19 @@ class _Month:
 
     def past(self, months_back: int, column: str) -> np.ndarray:
         """``column`` ``months_back`` months earlier, for these households (NaN where absent)."""
+        if months_back == 0:
+            return self.col(column)
         p = store.shift_period(self.t, -months_back)
         if p not in self.data.snapshots:
             return np.full(len(self.ids), np.nan)
-        return _aligned(self.data.snapshots[p], self.ids, column)
+        frame = self.data.snapshots[p]
+        if p not in self._positions:
+            self._positions[p] = pd.Index(frame["household_id"].astype(str)).get_indexer(self.ids)
+        pos = self._positions[p]
+        out = np.full(len(self.ids), np.nan)
+        ok = pos >= 0
+        out[ok] = frame[column].to_numpy(dtype=np.float64)[pos[ok]]
+        return out
 
 
 def _levels(m: _Month) -> dict[str, np.ndarray]:
@@ -238,6 +282,28 @@ def _changes(m: _Month) -> dict[str, np.ndarray]:
     return out
 
 
+def _heading(m: _Month) -> dict[str, np.ndarray]:
+    """Where income is heading over the horizon (see ``_HEADING``), from months t-13..t only."""
+    h, line, ahead = m.horizon, m.line, m.line_ahead()
+    inc = m.col("income_pc")
+    hist = {k: m.past(k, "income_pc") for k in range(0, 14)}
+    d = {k: hist[k] - hist[k + 1] for k in range(0, 13)}  # d[k]: the change k months ago
+    leaving = np.sum([d[12 - j] for j in range(1, h + 1) if 12 - j >= 0], axis=0)
+    d1, d12 = d[0], np.nan_to_num(d[12])
+    out: dict[str, np.ndarray] = {"inc_d1": d1 / line, "inc_d2": d[1] / line, "inc_leaving": leaving / line}
+    out["inc_proj"] = (inc + h * (d1 + d12) - np.nan_to_num(leaving)) / ahead
+    recent = np.where(np.isnan(d[1]), d1, 0.5 * (d1 + d[1]))
+    out["inc_proj_trend"] = (inc + h * recent) / ahead
+    out["trend_rule"] = np.fmin(inc, inc + 2.0 * (inc - hist[3])) / line
+    out["line_ahead_ratio"] = inc / ahead
+    per_head = lambda c: (m.col(c) - m.past(1, c)) / m.size / line
+    out["wage_d1"] = per_head("income_wage")
+    out["business_d1"] = per_head("income_business")
+    out["medical_d1"] = per_head("medical_oop")
+    out["months_worked_d1"] = (m.col("months_worked") - m.past(1, "months_worked")) / m.workers
+    return out
+
+
 def _structure(m: _Month) -> dict[str, np.ndarray]:
     out = {
         c: m.col(c)
@@ -264,10 +330,12 @@ def _activity(m: _Month) -> dict[str, np.ndarray]:
     return out
 
 
-def features_for(data: PanelData, t: int) -> pd.DataFrame:
-    """The feature frame for month ``t`` (index household_id, columns FEATURES); reads months <= t only."""
-    m = _Month.of(data, t)
-    out = {**_levels(m), **_changes(m), **_structure(m), **_activity(m)}
+def features_for(data: PanelData, t: int, horizon: int = DEFAULT_HORIZON) -> pd.DataFrame:
+    """The feature frame for month ``t`` (index household_id, columns FEATURES); reads months <= t
+    only, and the income lines of months t+1..t+horizon where they are stored (announced)."""
+    m = _Month.of(data, t, horizon)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = {**_levels(m), **_changes(m), **_heading(m), **_structure(m), **_activity(m)}
     return pd.DataFrame({k: out[k] for k in FEATURES}, index=m.ids)
 
 

