@@ -79,18 +79,72 @@ _CLUE_SOURCES = {
 }
 
 
-class _Sink:
-    """Collects events and clues as column lists, flushed to the database in bulk."""
+#: How household events reach the database: (share recorded, probabilities of 0, 1, 2 months' delay).
+#: Not every illness is settled through medical insurance, not every lost job is registered,
+#: and department feeds arrive a month or two after the fact (the recorded period is the arrival).
+EVENT_RECORDING: dict[str, tuple[float, tuple[float, ...]]] = {
+    "illness": (0.7, (0.2, 0.5, 0.3)),
+    "accident": (0.5, (0.5, 0.5)),
+    "job_loss": (0.5, (0.6, 0.4)),
+    "price_crash": (0.6, (0.0, 1.0)),
+    "flood": (0.9, (0.6, 0.4)),
+    "drought": (0.9, (0.6, 0.4)),
+    "school_entry": (1.0, (1.0,)),
+}
+#: Department feeds' delay (months) by source; cadre visits and self-reports arrive in their month.
+CLUE_DELAY: dict[str, tuple[float, ...]] = {
+    "medical_insurance": (0.2, 0.5, 0.3),
+    "emergency": (0.6, 0.4),
+    "housing": (0.3, 0.4, 0.3),
+    "education": (0.7, 0.3),
+    "hrss": (0.5, 0.5),
+    "disability_federation": (0.2, 0.5, 0.3),
+    "civil_affairs": (0.6, 0.4),
+}
+#: Share of work losses the panel's ``job_lost`` flag hears of (registration, a cadre's visit).
+JOB_LOSS_SEEN = 0.7
 
-    def __init__(self) -> None:
+
+def _delay(obs: np.random.Generator, n: int, p: tuple[float, ...]) -> np.ndarray:
+    return obs.choice(len(p), size=n, p=p) if len(p) > 1 else np.zeros(n, dtype=np.int64)
+
+
+class _Sink:
+    """Collects events and clues as column lists, flushed to the database in bulk.
+
+    What it records is what reaches a bureau: ``obs`` (an observation stream of its own, so the
+    county's incomes do not depend on it) drops the events no feed reports and delays the feeds
+    (``EVENT_RECORDING``, ``CLUE_DELAY``); records arriving after ``end`` are not in the database.
+    """
+
+    def __init__(self, obs: np.random.Generator | None = None, end: int | None = None) -> None:
+        self.obs, self.end = obs, end
         self.events: dict[str, list] = {k: [] for k in ("period", "event_type", "household_id", "region_code", "severity", "amount", "description")}
         self.clues: dict[str, list] = {k: [] for k in ("household_id", "period", "channel", "source", "risk_type", "detail", "amount", "received_at")}
+
+    def _recorded(self, period: int, kind: str, n: int, household: bool) -> tuple[np.ndarray, np.ndarray]:
+        """(kept mask, recorded period) of ``n`` household events of ``kind`` in ``period``."""
+        if self.obs is None or not household or kind not in EVENT_RECORDING:
+            return np.ones(n, dtype=bool), np.full(n, period)
+        share, delay = EVENT_RECORDING[kind]
+        keep = self.obs.random(n) < share
+        return keep, _shifted(period, _delay(self.obs, n, delay))
 
     def event(self, period: int, kind: str, hids: np.ndarray, region: np.ndarray | str | None, severity: np.ndarray | float | None, amount: np.ndarray | float | None, description: str) -> None:
         n = len(hids)
         if n == 0:
             return
-        self.events["period"].append(np.full(n, period))
+        keep, when = self._recorded(period, kind, n, hids[0] is not None)
+        if self.end is not None:
+            keep &= when <= self.end
+        if not keep.all():
+            hids = np.asarray(hids, dtype=object)[keep]
+            severity = severity if np.ndim(severity) == 0 else np.asarray(severity)[keep]
+            amount = amount if np.ndim(amount) == 0 else np.asarray(amount)[keep]
+            when, n = when[keep], int(keep.sum())
+            if n == 0:
+                return
+        self.events["period"].append(when)
         self.events["event_type"].append(np.full(n, kind, dtype=object))
         self.events["household_id"].append(np.asarray(hids, dtype=object))
         self.events["region_code"].append(np.broadcast_to(np.asarray(region, dtype=object), (n,)))
@@ -102,12 +156,22 @@ class _Sink:
         n = len(hids)
         if n == 0:
             return
-        y, m = divmod(period, 100)
         day = rng.integers(1, 29, n)
         hour = rng.integers(8, 18, n)
-        received = np.char.add(np.char.add(f"{y:04d}-{m:02d}-", np.char.zfill(day.astype(str), 2)), np.char.add(" ", np.char.add(np.char.zfill(hour.astype(str), 2), ":00:00")))
-        self.clues["household_id"].append(np.asarray(hids, dtype=object))
-        self.clues["period"].append(np.full(n, period))
+        when = np.full(n, period)
+        if self.obs is not None and source in CLUE_DELAY:
+            when = _shifted(period, _delay(self.obs, n, CLUE_DELAY[source]))
+        keep = when <= self.end if self.end is not None else np.ones(n, dtype=bool)
+        hids, day, hour, when = np.asarray(hids, dtype=object)[keep], day[keep], hour[keep], when[keep]
+        if np.ndim(amount) and amount is not None:
+            amount = np.asarray(amount)[keep]
+        n = len(hids)
+        if n == 0:
+            return
+        ym = np.char.add(np.char.add(np.char.zfill((when // 100).astype(str), 4), "-"), np.char.zfill((when % 100).astype(str), 2))
+        received = np.char.add(np.char.add(ym, "-"), np.char.add(np.char.zfill(day.astype(str), 2), np.char.add(" ", np.char.add(np.char.zfill(hour.astype(str), 2), ":00:00"))))
+        self.clues["household_id"].append(hids)
+        self.clues["period"].append(when)
         self.clues["channel"].append(np.full(n, channel, dtype=object))
         self.clues["source"].append(np.full(n, source, dtype=object))
         self.clues["risk_type"].append(np.full(n, risk_type, dtype=object))
@@ -123,6 +187,12 @@ class _Sink:
 
     def frames(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         return self._concat(self.events), self._concat(self.clues)
+
+
+def _shifted(period: int, months: np.ndarray) -> np.ndarray:
+    """``period`` (YYYYMM) moved on by ``months`` (an array), as YYYYMM."""
+    k = (period // 100) * 12 + (period % 100 - 1) + np.asarray(months, dtype=np.int64)
+    return (k // 12) * 100 + k % 12 + 1
 
 
 def _school_cost(age: np.ndarray, student: np.ndarray) -> np.ndarray:
@@ -176,7 +246,9 @@ class PanelSimulation:
         self.shocks = _plan_area_shocks(rng, spec, geo, pop)
         self.t_codes = np.array([t.code for t in geo.townships], dtype=object)
         self.v_codes = np.array([v.code for v in geo.villages], dtype=object)
-        self.sink = _Sink()
+        # what reaches the database is drawn from a stream of its own: the county's lives are the same
+        self.obs = np.random.default_rng([spec.seed, 0x0B5E])
+        self.sink = _Sink(self.obs, self.end)
         # monthly baseline flows (yuan per month) per household
         self.business = (pop.farmland * 95.0 + pop.livestock * 900.0 + pop.cash_crop * 700.0) * rng.lognormal(0, 0.3, n)
         self.prop = np.where(pop.former_poor, rng.uniform(40, 130, n), rng.uniform(0, 60, n)) + pop.farmland * 0.2 * 50.0
@@ -210,6 +282,7 @@ class PanelSimulation:
         self.debt = np.where(rng.random(n) < 0.25, rng.lognormal(9.0, 0.8, n), 0.0)
         self.house_grade = pop.house_grade.copy()
         self.dibao = np.zeros(n, dtype=bool)
+        self.lost_work_seen = np.full(n, -99)  # the month (index) a recorded work loss last began
         first_member = pop.age[np.concatenate([[0], np.cumsum(pop.size)[:-1]])]
         self.tekun = (pop.size == 1) & (np.bincount(hh, weights=pop.labour >= 2, minlength=n) >= 1) & (first_member >= 60) & (rng.random(n) < 0.5)
 
@@ -235,10 +308,18 @@ class PanelSimulation:
             "benefit": np.zeros(n),
         }
 
-    def _cut_wages(self, idx: np.ndarray, until: np.ndarray | int) -> None:
+    def _cut_wages(self, idx: np.ndarray, until: np.ndarray | int, t: int) -> None:
         """One worker's share of the household wage lost until ``until`` (the larger cut holds)."""
         self.wage_cut_until[idx] = until
         self.wage_cut[idx] = np.maximum(self.wage_cut[idx], 1.0 / np.maximum(self.hh_workers[idx], 1))
+        self._lost_work(idx, t)
+
+    def _lost_work(self, idx: np.ndarray, t: int) -> None:
+        """A member of these households lost work in month ``t``; the panel's ``job_lost`` hears of
+        ``JOB_LOSS_SEEN`` of such losses (drawn from the observation stream).  How long the loss
+        lasts stays hidden: the flag says only that one began in the last 3 months."""
+        seen = idx[self.obs.random(len(idx)) < JOB_LOSS_SEEN]
+        self.lost_work_seen[seen] = t
 
     # ------------------------------------------------------------------ household shocks
     def _illness(self, t: int, period: int) -> None:
@@ -254,7 +335,7 @@ class PanelSimulation:
         self.oop_until[sick_h] = t + months - 1
         self.oop_month[sick_h] = total_cost * oop_share / months
         lose = rng.random(len(sick_h)) < 0.6
-        self._cut_wages(sick_h[lose], t + rng.integers(4, 12, lose.sum()))
+        self._cut_wages(sick_h[lose], t + rng.integers(4, 12, lose.sum()), t)
         self.debt[sick_h] += total_cost * oop_share * rng.uniform(0.2, 0.7, len(sick_h))
         self.sink.event(period, "illness", self.hids[sick_h], None, None, np.round(total_cost, -1), "重大疾病住院 / serious illness")
         report = sick_h[(total_cost * oop_share > 10_000) & (rng.random(len(sick_h)) < 0.9)]
@@ -271,7 +352,7 @@ class PanelSimulation:
         self.oop_until[acc] = t + 2
         self.oop_month[acc] = np.maximum(self.oop_month[acc], cost * 0.4 / 3)
         disabled = rng.random(len(acc)) < 0.35
-        self._cut_wages(acc[disabled], t + 36)
+        self._cut_wages(acc[disabled], t + 36, t)
         self.sink.event(period, "accident", hids[acc], None, disabled.astype(float), np.round(cost, -1), "意外事故 / accident")
         rep = acc[disabled & (rng.random(len(acc)) < 0.7)]
         self.sink.clue(rng, period, hids[rep], "disability", "department", "disability_federation", "新办残疾证 / new disability certificate")
@@ -284,7 +365,7 @@ class PanelSimulation:
         jl = np.flatnonzero((self.hh_wage > 0) & (rng.random(self.n) < 0.003))
         if not len(jl):
             return
-        self._cut_wages(jl, t + rng.integers(2, 6, len(jl)))
+        self._cut_wages(jl, t + rng.integers(2, 6, len(jl)), t)
         self.sink.event(period, "job_loss", self.hids[jl], None, None, None, "务工人员失业 / migrant worker lost job")
         rep = jl[rng.random(len(jl)) < 0.3]
         self.sink.clue(rng, period, self.hids[rep], "unstable_work", "department", "hrss", "失业登记 / unemployment registration")
@@ -326,6 +407,7 @@ class PanelSimulation:
         share = np.bincount(hh, weights=self.member_wage * (pop.work_loc == 3), minlength=n)[hit] / np.maximum(self.hh_wage[hit], 1)
         self.wage_cut_until[hit] = t + rng.integers(3, s.duration + 3, len(hit))
         self.wage_cut[hit] = np.clip(share * s.severity, 0, 1)
+        self._lost_work(hit, t)
         self.sink.event(period, "job_loss", self.hids[hit], None, share, None, "工厂关停失业返乡 / factory closure")
         rep = hit[rng.random(len(hit)) < 0.6]
         self.sink.clue(rng, period, self.hids[rep], "unstable_work", "department", "hrss", "失业登记：工厂关停 / unemployment registration: factory closure")
@@ -397,7 +479,7 @@ class PanelSimulation:
             "benefits": np.round(r["benefit"], 0),
             "dibao": self.dibao,
             "tekun": self.tekun,
-            "job_lost": self.wage_cut_until >= t,
+            "job_lost": t - self.lost_work_seen < 3,  # a member lost work in the last 3 months (as recorded)
         }, net
 
     def step(self, period: int) -> dict[str, np.ndarray]:
