@@ -76,6 +76,19 @@ def write_records(conn: Connection, frame: pd.DataFrame, now: datetime | None = 
     return bulk_insert(conn, monitoring_records, out)
 
 
+def update_record(conn: Connection, household_id: str, now: datetime | None = None, **fields: object) -> None:
+    """Set some fields of one household's record (created when it has none), keeping the others:
+    what the workflow calls when a case is decided (category, risks, identified_period) or
+    eliminated (eliminated, elimination_method, eliminated_period, development_measures)."""
+    unknown = set(fields) - set(COLUMNS)
+    if unknown:
+        raise ValueError(f"not monitoring record columns: {sorted(unknown)}")
+    found = records(conn, [household_id])
+    row = found.drop(columns=["no_labour_guarantee"]).iloc[0].to_dict() if len(found) else {"household_id": household_id}
+    row.update(fields)
+    write_records(conn, pd.DataFrame([row]), now)
+
+
 def _risks(text: object) -> list[str | None]:
     codes = [c for c in str(text or "").split(",") if c][:5]
     return codes + [None] * (5 - len(codes))

@@ -153,3 +153,24 @@ def test_the_committed_sample_imports_into_an_empty_database(tmp_path: Path) -> 
     assert 200 <= len(_table(engine, "households")) <= 400 and len(_table(engine, "monitoring_records")) > 10
     assert SYSTEM  # the sample is synthetic: unmasked, region codes beginning with 99
     assert set(_table(engine, "regions")["region_code"].str[:2]) == {"99"}
+
+
+def test_update_record_keeps_the_other_fields(county) -> None:
+    """The workflow's writer: one field set, the rest of the record kept; a household without a record gets one."""
+    from datetime import datetime
+
+    from fanpin.store import monitoring_records as mr
+
+    engine, _url = county
+    with engine.connect() as conn:
+        first = mr.records(conn).iloc[0]
+        other = conn.exec_driver_sql("SELECT household_id FROM households WHERE household_id NOT IN (SELECT household_id FROM monitoring_records) LIMIT 1").scalar()
+    with engine.begin() as conn:
+        mr.update_record(conn, first["household_id"], eliminated=True, elimination_method="natural", eliminated_period=202502, now=datetime(2025, 2, 1))
+        mr.update_record(conn, other, monitoring_category="marginal", risk_1="illness", identified_period=202501)
+        got = mr.records(conn, [first["household_id"], other]).set_index("household_id")
+        with pytest.raises(ValueError):
+            mr.update_record(conn, other, tier="red")
+    assert got.loc[first["household_id"], ["monitoring_category", "risk_1", "eliminated", "elimination_method", "eliminated_period"]].tolist() == [
+        first["monitoring_category"], first["risk_1"], True, "natural", 202502]
+    assert got.loc[other, ["monitoring_category", "risk_1", "identified_period", "eliminated"]].tolist() == ["marginal", "illness", 202501, False]
