@@ -51,6 +51,10 @@ def _is_replaceable(url: str) -> bool:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    if getattr(args, "province", False):  # a province goes to the analytic store (fanpin.cli.province)
+        from fanpin.cli.province import cmd_demo_province
+
+        return cmd_demo_province(args)
     from fanpin.demo.build import build_demo
     from fanpin.demo.spec import DemoSpec
 
@@ -136,6 +140,10 @@ def cmd_score(args: argparse.Namespace) -> int:
     from fanpin.report.export import write_table
     from fanpin.store.regions import load_regions
 
+    if getattr(args, "engine", None):  # the province's month from the analytic store (fanpin.cli.province)
+        from fanpin.cli.province import cmd_score_province
+
+        return cmd_score_province(args)
     try:
         period = parse_period(args.period)
     except ValueError as exc:
@@ -223,6 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--no-cache", action="store_true", help="do not pre-load the snapshot cache after building")
     d.add_argument("--force", action="store_true", help="replace the database even if it is not a demo county")
     d.set_defaults(func=cmd_demo)
+    from fanpin.cli import province as cli_province
+
+    cli_province.add_demo_flags(d)
 
     db = sub.add_parser("db", help="database schema")
     dbs = db.add_subparsers(dest="db_command", required=True)
@@ -236,6 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--policy", help="policy JSON file (default: the adopted baseline or the shipped default)")
     s.add_argument("--out", help="write every household's score to .csv or .xlsx")
     s.set_defaults(func=cmd_score)
+    cli_province.add_score_flags(s)
 
     tr = sub.add_parser("train", parents=[common], help="train the risk prediction model and save it")
     tr.add_argument("--horizon", type=int, default=6, help="months ahead (default 6)")
@@ -250,7 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     from fanpin.cli import national as cli_national
     from fanpin.cli import users as cli_user
 
-    for module in (cli_import, cli_national, cli_user, cli_brief, cli_audit):
+    for module in (cli_import, cli_national, cli_user, cli_brief, cli_audit, cli_province):
         module.register(sub, common)
     return p
 

@@ -95,14 +95,46 @@ class WorkerMemory:
     peak: int
 
 
+def _status_bytes(field: str) -> int | None:
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
 def _memory() -> tuple[int, int]:
+    """(resident now, peak resident): the peak since the last ``_reset_peak`` (VmHWM), else since start."""
     import psutil
 
-    return int(psutil.Process().memory_info().rss), int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+    rss = int(psutil.Process().memory_info().rss)
+    peak = _status_bytes("VmHWM") or int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+    return rss, max(peak, rss)
+
+
+def _reset_peak() -> bool:
+    """Reset this process's peak resident memory (VmHWM) to its current one (Linux >= 4.0)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def reset_peak_memory(client: object | None) -> None:
+    """Start measuring peaks afresh: on every worker (or in this process, without a client)."""
+    if client is None:
+        _reset_peak()
+    else:
+        client.run(_reset_peak)  # type: ignore[attr-defined]
 
 
 def worker_memory(client: object | None) -> list[WorkerMemory]:
-    """Per worker (or this process, without a client): resident and peak memory."""
+    """Per worker (or this process, without a client): resident and peak memory (since ``reset_peak_memory``)."""
     if client is None:
         rss, peak = _memory()
         return [WorkerMemory("local", rss, peak)]
