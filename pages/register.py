@@ -53,17 +53,18 @@ def load(ctx: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The register (with the month's scores and the elimination rules) and the eligibility frame."""
     with st.spinner(t("register.computing")):
         panel = ctx.data.panel_scores()  # the baseline, each month with its line
-    reg = monitoring.register(ctx.engine, panel, ctx.period if ctx.period in panel.periods else None, principal=ctx.principal)
+    reg = monitoring.register(ctx.engine, panel, ctx.period if ctx.period in panel.periods else None, include_eliminated=True, principal=ctx.principal)
     elig = elimination.elimination_eligibility(ctx.engine, reg["household_id"].tolist(), ctx.period, principal=ctx.principal).frame
     reg = reg.merge(elig[["household_id", "months_above", "spending_ok", "eligible"]], on="household_id", how="left")
     return reg, elig
 
 
-def metrics(reg: pd.DataFrame, hist_all: pd.DataFrame, lang: str) -> None:
+def metrics(reg: pd.DataFrame, lang: str) -> None:
+    """The headline counts, from the same register rows the table shows."""
     m = st.columns(4)
     m[0].metric(t("register.monitored"), fmt.count(int((reg["status"] == "monitored").sum()), lang))
     m[1].metric(t("register.pending"), fmt.count(int((reg["status"] == "proposed").sum()), lang))
-    m[2].metric(t("register.eliminated"), fmt.count(int((hist_all["status"] == "eliminated").sum()) if len(hist_all) else 0, lang))
+    m[2].metric(t("register.eliminated"), fmt.count(int((reg["status"] == "eliminated").sum()), lang))
     eligible_now = int((reg["eligible"].fillna(False) & (reg["status"] == "monitored")).sum())
     m[3].metric(t("register.eligible_now"), fmt.count(eligible_now, lang), help=t("register.eligible_help"))
 
@@ -184,8 +185,8 @@ def main() -> None:
     show_flash(PAGE)
     reg, elig = load(ctx)
     hist_all = monitoring.monitoring_history(ctx.engine, principal=ctx.principal)
-    metrics(reg, hist_all, ctx.lang)
-    register_table(ctx, reg, names)
+    metrics(reg, ctx.lang)
+    register_table(ctx, reg[reg["status"] != "eliminated"], names)
     left, right = st.columns(2)
     with left:
         propose_form(ctx, reg, elig)

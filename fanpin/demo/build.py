@@ -241,6 +241,8 @@ def _finish(engine: Engine, spec: DemoSpec, hids: np.ndarray, end: PanelEnd) -> 
 
 def build_demo(engine: Engine, spec: DemoSpec | None = None, progress: Progress | None = None) -> dict[str, int]:
     """Generate the demo county into an empty, migrated database (the default ``DemoSpec`` when none is given). Returns row counts."""
+    from fanpin.access.roles import SYSTEM
+    from fanpin.demo.national_sample import fill_national_tables
     from fanpin.demo.plant import plant_findings
     from fanpin.demo.replay import seed_workflow
     from fanpin.workflow.clues import merge_duplicates
@@ -274,6 +276,9 @@ def build_demo(engine: Engine, spec: DemoSpec | None = None, progress: Progress 
         say("workflow", 0.975)
         counts.update({f"workflow_{k}": v for k, v in seed_workflow(engine, spec, np.random.default_rng([spec.seed, 0x0DE5])).items()})
         say("supervision cases", 0.999)
+    # The national system's tables (the monitoring record of every case, yearly income by source),
+    # so the demo county looks like a bureau's export and the county checks read what they would.
+    counts.update(fill_national_tables(engine, principal=SYSTEM))
     # Supervision-rule cases in known numbers (own random stream; bumps the data version).
     counts.update({f"planted_{k}": v for k, v in plant_findings(engine, spec, np.random.default_rng([spec.seed, 0x5E1F])).items()})
     say("done", 1.0)

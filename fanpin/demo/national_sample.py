@@ -62,7 +62,7 @@ def yearly_incomes(panel: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def fill_national_tables(engine: Engine, *, principal: Principal = SYSTEM) -> dict[str, int]:
+def fill_national_tables(engine: Engine, *, principal: Principal) -> dict[str, int]:
     """Write the monitoring records (from the history) and the yearly incomes (from the panel) of
     a demo county; row counts.  Replaces what those two tables held."""
     require(principal, "import")
@@ -98,7 +98,7 @@ def write_sample(path: Path = SAMPLE_PATH, households: int = SAMPLE_HOUSEHOLDS) 
         engine = db.make_engine(f"sqlite:///{Path(tmp) / 'demo.db'}", create=True)
         db.upgrade(engine)
         build_demo(engine)
-        fill_national_tables(engine)
+        fill_national_tables(engine, principal=SYSTEM)
         data = national_workbook(engine, SYSTEM, unmasked=True, households=sample_households(engine, households))
         engine.dispose()
     path.write_bytes(data)

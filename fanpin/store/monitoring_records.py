@@ -89,6 +89,40 @@ def update_record(conn: Connection, household_id: str, now: datetime | None = No
     write_records(conn, pd.DataFrame([row]), now)
 
 
+def record_inclusion(conn: Connection, household_id: str, category: str | None, risk_types: Sequence[str], period: int, now: datetime | None = None) -> None:
+    """A case decided into monitoring in fanpin: category, risks 1-5, 识别监测时间; not eliminated
+    (a household included again after an elimination starts a new record)."""
+    risks = [str(r) for r in risk_types if r][:5]
+    update_record(
+        conn, str(household_id), now, monitoring_category=category, **dict(zip(RISK_COLUMNS, risks + [None] * (5 - len(risks)))),
+        identified_period=int(period), eliminated=False, elimination_method=None, eliminated_period=None, development_measures=None,
+    )
+
+
+def record_elimination(conn: Connection, household_id: str, method: str, period: int, now: datetime | None = None) -> None:
+    """A risk elimination approved in fanpin: 风险消除方式, 消除监测时间 and the development-type
+    measures recorded since identification (实施开发式帮扶措施情况)."""
+    found = records(conn, [household_id])
+    since = found["identified_period"].iloc[0] if len(found) and pd.notna(found["identified_period"].iloc[0]) else 0
+    dev = _development(conn, pd.Series({str(household_id): int(since)}))
+    update_record(
+        conn, str(household_id), now, eliminated=True, elimination_method=method, eliminated_period=int(period),
+        development_measures=dev.get(str(household_id)) or None,
+    )
+
+
+def current(conn: Connection) -> pd.DataFrame:
+    """The register's records: every household's record, and for a household worked in fanpin
+    before this table existed (a history but no record) the record its history gives."""
+    have = records(conn)
+    derived = records_from_history(conn)
+    missing = derived[~derived["household_id"].isin(have["household_id"])]
+    if missing.empty:
+        return have
+    missing = missing.reindex(columns=have.columns)
+    return pd.concat([have, missing], ignore_index=True).sort_values("household_id").reset_index(drop=True)
+
+
 def _risks(text: object) -> list[str | None]:
     codes = [c for c in str(text or "").split(",") if c][:5]
     return codes + [None] * (5 - len(codes))

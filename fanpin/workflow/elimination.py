@@ -21,6 +21,7 @@ from fanpin.access.roles import Principal, require_household
 from fanpin.engine.policies import stored_lines
 from fanpin.store import households as household_store
 from fanpin.store import monitoring as store
+from fanpin.store import monitoring_records as records_store
 from fanpin.store.io import shift_period
 from fanpin.workflow.common import METHODS, WorkflowError, actor_of, audit_change, check_access, read_scope, stamp_time
 from fanpin.workflow.monitoring import early_elimination, identified_period
@@ -31,7 +32,7 @@ STABLE_MONTHS = 6
 #: loss (rolling 12 months) below this share of the household's net income.
 SPENDING_SHARE = 0.3
 #: 开发式帮扶措施: counties flag 帮扶消除 with none of these recorded.
-DEVELOPMENT_MEASURES = ("industry", "employment", "finance", "public_welfare_job")
+DEVELOPMENT_MEASURES = records_store.DEVELOPMENT_MEASURES
 _COLUMNS = ["household_id", "months_above", "income_ok", "spending", "income_net", "spending_ok", "no_labour", "eligible"]
 
 
@@ -153,6 +154,8 @@ def _resolve(engine: Engine, proposal_id: int, approve: bool, note: str | None, 
             })
         except IntegrityError as exc:  # a concurrent approval/rejection won the unique proposal_id
             raise WorkflowError("already_resolved", f"proposal {proposal_id} was already approved or rejected; reload") from exc
+        if approve:  # the national record: 风险已消除, 消除方式, 消除监测时间, 开发式帮扶措施
+            records_store.record_elimination(conn, prop["household_id"], prop["method"], int(prop["period"]), at)
         detail = {"proposal_id": int(proposal_id), "method": prop["method"], "proposer": prop["recorded_by"], "note": note}
         audit_change(conn, principal, "elimination_approved" if approve else "elimination_rejected", prop["household_id"], detail, at)
     return rid

@@ -16,28 +16,21 @@ from fanpin.access.roles import Principal
 from fanpin.engine.scoring import TIERS
 from fanpin.store import households as household_store
 from fanpin.store import monitoring as store
+from fanpin.store import monitoring_records as records_store
 from fanpin.store.io import shift_period
 from fanpin.workflow.common import read_scope
 
 #: Monitoring statuses (labels: locale ``monitoring_status.<code>``).
 MONITORING_STATUSES = ("monitored", "proposed", "eliminated")
 REGISTER_COLUMNS = (
-    "household_id", "township_code", "household_type", "status", "since", "category", "risk_types", "measures", "n_measures",
-    "no_labour_guarantee", "proposal_id", "method", "proposed_by", "score", "tier",
+    "household_id", "township_code", "household_type", "status", "since", "eliminated_period", "category", "risk_types", "measures",
+    "n_measures", "no_labour_guarantee", "proposal_id", "method", "proposed_by", "score", "tier",
 )
 
 
 def monitoring_history(engine: Engine, household_id: str | None = None, *, principal: Principal) -> pd.DataFrame:
     """Every monitoring record (of one household, or all), oldest first; a case worker's townships only."""
     return store.history(engine, household_id, read_scope(principal))
-
-
-def _since(hist: pd.DataFrame) -> pd.Series:
-    """Per household: the first "monitored" month after its last elimination."""
-    hist = hist.sort_values("record_id")
-    elim = hist[hist["status"] == "eliminated"].groupby("household_id")["record_id"].max()
-    after = hist["record_id"] > hist["household_id"].map(elim).fillna(-1)
-    return hist[after & (hist["status"] == "monitored")].groupby("household_id")["period"].min()
 
 
 def _with_measures(out: pd.DataFrame, assist: pd.DataFrame) -> pd.DataFrame:
@@ -66,31 +59,47 @@ def _with_scores(out: pd.DataFrame, panel, period: int | None) -> pd.DataFrame: 
 
 
 def _register_rows(conn: Connection, towns: frozenset[str] | None, include_eliminated: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The latest record per household in scope, with the household's attributes, and their assistance."""
+    """One register for imported and in-app cases: each household's national record
+    (``monitoring_records``: category, risks 1-5, identified and eliminated months), with a pending
+    elimination proposal from the history laid over it; the household's attributes; its assistance."""
+    rec = records_store.current(conn)
+    risks = rec[list(records_store.RISK_COLUMNS)].astype(object)
+    out = pd.DataFrame({
+        "household_id": rec["household_id"].astype(str),
+        "status": np.where(rec["eliminated"].fillna(False).astype(bool), "eliminated", "monitored"),
+        "since": pd.to_numeric(rec["identified_period"], errors="coerce").astype("Int64"),
+        "eliminated_period": pd.to_numeric(rec["eliminated_period"], errors="coerce").astype("Int64"),
+        "category": rec["monitoring_category"].to_numpy(dtype=object),
+        "risk_types": [",".join(str(r) for r in row if r is not None and r == r) or None for row in risks.itertuples(index=False)],
+        "method": rec["elimination_method"].to_numpy(dtype=object),
+    })
     last = store.latest_records(conn)
+    pending = last[last["status"] == "proposed"].set_index("household_id")
+    waiting = out["household_id"].isin(pending.index) & (out["status"] == "monitored")
+    hid = out.loc[waiting, "household_id"]
+    out.loc[waiting, "status"] = "proposed"
+    out["proposal_id"] = hid.map(pending["record_id"]).reindex(out.index)
+    out["proposed_by"] = hid.map(pending["recorded_by"]).reindex(out.index)
+    out.loc[waiting, "method"] = hid.map(pending["method"])
     if not include_eliminated:
-        last = last[last["status"] != "eliminated"]
-    hh = household_store.attributes(conn, last["household_id"].tolist())
+        out = out[out["status"] != "eliminated"]
+    hh = household_store.attributes(conn, out["household_id"].tolist())
     if towns is not None:
         hh = hh[hh["township_code"].isin(sorted(towns))]
-    out = last.merge(hh, on="household_id", how="inner" if towns is not None else "left")
-    out["since"] = out["household_id"].map(_since(store.status_rows(conn)))
+    out = out.merge(hh, on="household_id", how="inner" if towns is not None else "left")
     return out, household_store.measures(conn, out["household_id"].tolist())
 
 
 def register(engine: Engine, panel=None, period: int | None = None, include_eliminated: bool = False, *, principal: Principal) -> pd.DataFrame:  # noqa: ANN001 - PanelScores
     """Who is monitored (or has a pending elimination proposal), since when, category, risk types,
     assistance measures, and the latest score and tier from ``panel`` (PanelScores) if given.
-    A case worker's townships only."""
+    With ``include_eliminated`` also the households whose risk was eliminated.  Imported records
+    and cases decided in fanpin are one register.  A case worker's townships only."""
     towns = read_scope(principal)
     with engine.connect() as conn:
         out, assist = _register_rows(conn, towns, include_eliminated)
     if out.empty:
         return pd.DataFrame(columns=list(REGISTER_COLUMNS))
-    proposed = out["status"] == "proposed"
-    out["proposal_id"] = np.where(proposed, out["record_id"], np.nan)
-    out["proposed_by"] = np.where(proposed, out["recorded_by"], None)
-    out["method"] = np.where(proposed, out["method"], None)
     out = _with_scores(_with_measures(out, assist), panel, period)
     return out[list(REGISTER_COLUMNS)].sort_values("household_id").reset_index(drop=True)
 

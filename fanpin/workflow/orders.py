@@ -23,6 +23,7 @@ from fanpin.access.roles import AccessDenied, Principal, require_household
 from fanpin.store import clues as clue_store
 from fanpin.store import households as household_store
 from fanpin.store import monitoring as monitoring_store
+from fanpin.store import monitoring_records as records_store
 from fanpin.store import orders as store
 from fanpin.workflow.common import (
     CATEGORIES,
@@ -36,6 +37,9 @@ from fanpin.workflow.common import (
     read_scope,
     stamp_time,
 )
+
+#: 致贫/返贫风险1-5: the national record has five places.
+MAX_RISKS = len(records_store.RISK_COLUMNS)
 
 ORDER_STATES = ("open", "verifying", "decided")
 ASSIGNEE_KINDS = ("township", "department")
@@ -186,6 +190,8 @@ def _decision_values(included: bool, category: str | None, risk_types: Sequence[
             raise WorkflowError("need_category", "a monitored household needs a category")
         if not risk_types or any(r not in RISK_TYPES for r in risk_types):
             raise WorkflowError("need_risk", "a monitored household needs at least one known risk type")
+        if len(set(risk_types)) > MAX_RISKS:
+            raise WorkflowError("too_many_risks", f"the monitoring record holds at most {MAX_RISKS} risk types", limit=MAX_RISKS)
     elif not (reason and reason.strip()):
         raise WorkflowError("need_reason", "say why the household is not included")
     return {
@@ -222,6 +228,8 @@ def decide_order(
                 "household_id": row["household_id"], "period": int(period), "status": "monitored", "category": category,
                 "risk_types": ",".join(risk_types), "recorded_at": at, "recorded_by": principal.actor, "order_id": int(order_id),
             })
+            # the national record (监测对象类别, 风险1-5, 识别监测时间): imported and in-app cases are one register
+            records_store.record_inclusion(conn, row["household_id"], category, list(dict.fromkeys(risk_types)), int(period), at)
         detail = {"household_id": row["household_id"], **{k: values[k] for k in ("decision", "category", "risk_types", "reason")}}
         audit_change(conn, principal, "order_decided", f"order:{order_id}", detail, at)
 

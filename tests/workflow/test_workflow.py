@@ -14,6 +14,7 @@ from sqlalchemy import func, insert, select
 from fanpin import store
 from fanpin.access.roles import SYSTEM, AccessDenied, Principal
 from fanpin.engine.trends import PanelScores
+from fanpin.store import monitoring_records
 from fanpin.store import schema as S
 from fanpin.workflow import clues, common, elimination, monitoring, orders
 from tests.conftest import insert_tiny_regions
@@ -263,6 +264,12 @@ def test_elimination_needs_a_second_person(eng) -> None:
     last = hist.iloc[-1]
     assert (last["method"], last["recorded_by"], last["approved_by"], last["proposal_id"]) == ("by_assistance", "alice", "bob", pid)
     assert HH[0] not in set(monitoring.register(eng, principal=SYSTEM)["household_id"])
+    # the national record is written by the same steps: one register for imported and in-app cases
+    rec = monitoring_records.records(eng, HH[:2]).set_index("household_id")
+    assert rec.loc[HH[1], ["monitoring_category", "risk_1", "risk_2", "identified_period", "eliminated"]].tolist() == ["marginal", "illness", None, 202505, False]
+    assert rec.loc[HH[0], ["identified_period", "eliminated", "elimination_method", "eliminated_period"]].tolist() == [202505, True, "by_assistance", 202506]
+    full = monitoring.register(eng, include_eliminated=True, principal=SYSTEM).set_index("household_id")
+    assert full.loc[HH[0], "status"] == "eliminated" and full.loc[HH[1], "status"] == "monitored"
     early = monitoring.early_eliminations(eng, principal=SYSTEM)
     assert early.query("status == 'eliminated'")["household_id"].tolist() == [HH[0]]  # identified May, eliminated June
     with eng.connect() as conn:
