@@ -11,7 +11,20 @@ rule -> count) and the planted household ids to ``meta["planted_households"]``.
 
 Plantings are minimally invasive: single member fields, a few panel cells of the last
 month (kept consistent: net income stays the sum of its parts), department records,
-officials' relations and monitoring rows; no member is added or removed.
+officials' relations, monitoring cases and their assistance measures; no member is added or
+removed.
+
+The county checks (``risk_no_measure``, ``assistance_no_development``, ``eliminated_too_fast``,
+``eliminated_below_line``) read the monitoring record.  A planted case is written the way the
+workflow writes one: the history (identification, then proposal and approved elimination), the
+record derived from that history (``store.monitoring_records.records_from_history``) and the
+measures; it goes to a "quiet" household (no clue, no monitoring of its own), and each comes
+with near misses just on the clean side of the rule's boundary.  Before counting, every risk type
+of the replayed cases gets a matching measure from its identification month (the demo's
+assistance follows only some clues and is drawn before the replay decides the risk types), so
+``risk_no_measure`` finds only what is planted.  ``eliminated_below_line`` may find a few natural
+cases: replayed households eliminated after six months above the line whose year's income fell
+back below it later in the year (a relapse the check rightly reports).
 """
 
 from __future__ import annotations
@@ -32,6 +45,7 @@ from fanpin.demo.spec import DemoSpec
 from fanpin.quality import rules as R
 from fanpin.store import demo as dstore
 from fanpin.store import io as sio
+from fanpin.store import monitoring_records as mrstore
 from fanpin.store import quality as qstore
 
 
@@ -60,6 +74,18 @@ def _at(period: int, day: int = 15) -> datetime:
     return datetime(period // 100, period % 100, day, 10, 0, 0)
 
 
+@dataclass(frozen=True)
+class _Case:
+    """One planted monitoring case: identified at ``ident``; eliminated at ``elim`` (None: still monitored)."""
+
+    household_id: str
+    ident: int
+    risks: tuple[str, ...]
+    category: str = "marginal"
+    elim: int | None = None
+    method: str | None = None
+
+
 @dataclass
 class _Planting:
     """One planting: the last month's frames, the picker, and the changes collected rule by rule.
@@ -81,8 +107,12 @@ class _Planting:
     panel_updates: list[dict] = field(default_factory=list)  # {"household_id": ..., column: value}
     dept_rows: list[dict] = field(default_factory=list)
     relation_rows: list[dict] = field(default_factory=list)
-    first_rows: list[dict] = field(default_factory=list)  # monitoring: the identifications
-    elim_of: dict[str, int] = field(default_factory=dict)  # household -> month its risk is eliminated
+    quiet: set[str] = field(default_factory=set)  # households with no clue, no monitoring history and no record
+    assisted: set[str] = field(default_factory=set)  # households with any assistance measure
+    line_of_year: dict[int, float] = field(default_factory=dict)
+    year_income: dict[int, pd.Series] = field(default_factory=dict)  # year -> income per head (the rule's reading)
+    cases: list[_Case] = field(default_factory=list)  # monitoring cases, in planting order
+    measure_rows: list[dict] = field(default_factory=list)  # assistance
 
     @cached_property
     def alive(self) -> pd.DataFrame:
@@ -100,6 +130,24 @@ class _Planting:
         return sio.shift_period(self.period, months)
 
 
+def _year_incomes(conn: Connection, d: R.MonthData, years: Iterable[int]) -> dict[int, pd.Series]:
+    """Per year: every household's income per head as ``eliminated_below_line`` reads it (the yearly
+    income, else the panel's rolling income at the year's latest month up to the month checked)."""
+    months = pd.Series(qstore.panel_periods_until(conn, d.period), dtype=int)
+    last = months.groupby(months // 100).max()
+    years = sorted({int(x) for x in years})
+    yearly = qstore.yearly_income_rows(conn, years)
+    yearly = yearly.assign(year=pd.to_numeric(yearly["year"]).astype(int), income_pc=pd.to_numeric(yearly["income_pc"], errors="coerce"))
+    out: dict[int, pd.Series] = {}
+    for y in years:
+        got = yearly[yearly["year"] == y].set_index("household_id")["income_pc"].dropna()
+        if y in last.index:
+            pan = qstore.panel_rows(conn, int(last[y]), ("household_id", "income_pc")).set_index("household_id")["income_pc"]
+            got = got.combine_first(pd.to_numeric(pan, errors="coerce").dropna())
+        out[y] = got.astype(float)
+    return out
+
+
 def _read(engine: Engine, spec: DemoSpec, rng: np.random.Generator) -> tuple[_Planting, dict[str, int]]:
     """Count the natural findings and load the last month's frames the plantings choose from."""
     P = int(spec.periods[-1])
@@ -111,12 +159,19 @@ def _read(engine: Engine, spec: DemoSpec, rng: np.random.Generator) -> tuple[_Pl
         extra = dstore.panel_parts(conn, P)
         clue_hh = set(qstore.clue_households(conn))
         illness_hh = set(d.illness_clue_households(12))
+        monitored = set(qstore.record_rows(conn)["household_id"]) | set(qstore.history_households(conn))
+        assisted = set(qstore.assisted_households(conn))
+        years = {sio.shift_period(P, -k) // 100 for k in range(9)}
+        lines = {y: d.line_of_year(y) for y in years}
+        incomes = _year_incomes(conn, d, years)
     pan = pan.merge(extra, on="household_id").merge(hh[["household_id", "village_code", "size", "no_labour_guarantee"]], on="household_id")
     pan = pan.sort_values("household_id").reset_index(drop=True)
     mem = mem.sort_values("member_id").reset_index(drop=True)
     mem["age"] = R._age_at_end_of(mem["birth_date"], P)
     pick = _Picker(rng, set(natural["household_id"].astype(str)))
-    return _Planting(rng, P, max(3, spec.households // 2000), pick, hh, mem, pan, clue_hh, illness_hh), nat
+    quiet = set(pan["household_id"].astype(str)) - clue_hh - monitored
+    return _Planting(rng, P, max(3, spec.households // 2000), pick, hh, mem, pan, clue_hh, illness_hh, quiet=quiet, assisted=assisted,
+                     line_of_year=lines, year_income=incomes), nat
 
 
 def _plant_deceased_benefit(c: _Planting) -> None:
@@ -281,27 +336,102 @@ def _plant_medical_no_clue(c: _Planting) -> None:
     c.planted["medical_no_clue"] = chosen
 
 
-def _identified(h: str, period: int, category: str, risk: str) -> dict:
-    return {"household_id": h, "period": period, "status": "monitored", "category": category, "risk_types": risk, "recorded_at": _at(period), "recorded_by": "demo_cadre"}
+_MEASURE_AMOUNT = {"health": 3_000.0, "comprehensive": 2_400.0, "social": 2_000.0, "education": 2_500.0, "other_education": 2_000.0, "housing": 15_000.0,
+                   "relocation": 30_000.0, "water": 1_200.0, "employment": 1_500.0, "public_welfare_job": 6_000.0, "industry": 3_000.0, "finance": 5_000.0}
+
+
+def _measure(h: str, measure: str, start: int, end: int | None = None) -> dict:
+    return {"household_id": h, "period": int(start), "measure": measure, "amount": _MEASURE_AMOUNT[measure], "description": "监测户帮扶 / assistance of a monitored household",
+            "cadre": "驻村工作队", "end_period": None if end is None else int(end)}
+
+
+def _quiet(c: _Planting, *, unassisted: bool = False, years: Iterable[int] = (), band: tuple[float, float] | None = None) -> list[str]:
+    """Quiet households not used yet (with no measure at all if ``unassisted``) whose income per head
+    in each of ``years`` lies within ``band`` (multiples of the year's line, lower bound included)."""
+    cand = c.quiet - c.pick.used - (c.assisted if unassisted else set())
+    for y in years:
+        inc, line = c.year_income.get(int(y), pd.Series(dtype=float)), c.line_of_year[int(y)]
+        lo, hi = band if band is not None else (1.0, np.inf)
+        cand &= set(inc.index[(inc >= lo * line) & (inc < hi * line)])
+    return sorted(cand)
+
+
+def _eliminated(c: _Planting, h: str, ident: int, elim: int, method: str = "natural") -> None:
+    """An eliminated case with 因病 answered by 健康帮扶 from its identification (clean for ``risk_no_measure``)."""
+    c.cases.append(_Case(h, ident, ("illness",), elim=elim, method=method))
+    c.measure_rows.append(_measure(h, "health", ident))
+
+
+def _plant_risk_no_measure(c: _Planting) -> None:
+    """Monitored cases whose risk type has no matching measure in effect (half of them with one that
+    ended the month before the identification); near misses: a matching measure open since before the
+    identification, one that ended in the identification month, a risk type the check does not read."""
+    checked = list(R.MATCHING_MEASURES)
+    ident = c.shifted(-3)
+    chosen = c.pick.pick(_quiet(c, unassisted=True), c.k)
+    for i, h in enumerate(chosen):
+        risk = checked[i % len(checked)]
+        c.cases.append(_Case(h, ident, (risk,)))
+        if i % 2 == 1:
+            c.measure_rows.append(_measure(h, R.MATCHING_MEASURES[risk][0], c.shifted(-6), sio.shift_period(ident, -1)))
+    c.planted["risk_no_measure"] = chosen
+    for i, h in enumerate(c.pick.pick(_quiet(c, unassisted=True), c.k)):
+        risk = checked[(i + 1) % len(checked)]
+        if i % 3 == 0:
+            c.cases.append(_Case(h, ident, (risk,)))
+            c.measure_rows.append(_measure(h, R.MATCHING_MEASURES[risk][-1], c.shifted(-5)))
+        elif i % 3 == 1:
+            c.cases.append(_Case(h, ident, ("disaster", risk)))
+            c.measure_rows.append(_measure(h, R.MATCHING_MEASURES[risk][0], c.shifted(-6), ident))
+        else:
+            c.cases.append(_Case(h, ident, (("accident", "lack_of_labour", "other")[(i // 3) % 3],)))
+
+
+def _plant_assistance_no_development(c: _Planting) -> None:
+    """帮扶消除 with no development-type measure in effect (half with an industry measure that ended
+    before the identification); near misses: employment from the identification, finance open since
+    before it, a public welfare job started in the month of elimination, and a 自然消除 with none."""
+    ident, elim = c.shifted(-7), c.shifted(-3)
+    chosen = c.pick.pick(_quiet(c, unassisted=True, years=[elim // 100]), c.k)
+    for i, h in enumerate(chosen):
+        _eliminated(c, h, ident, elim, "by_assistance")
+        if i % 2 == 1:
+            c.measure_rows.append(_measure(h, "industry", c.shifted(-8), c.shifted(-8)))
+    c.planted["assistance_no_development"] = chosen
+    for i, h in enumerate(c.pick.pick(_quiet(c, unassisted=True, years=[elim // 100]), c.k + 1)):
+        j = i % 4
+        _eliminated(c, h, ident, elim, "natural" if j == 3 else "by_assistance")
+        if j < 3:
+            c.measure_rows.append(_measure(h, *(("employment", ident), ("finance", c.shifted(-8)), ("public_welfare_job", elim))[j]))
 
 
 def _plant_eliminated_too_fast(c: _Planting) -> None:
-    """Monitoring: eliminations in the same / next month as identification, slower ones, still monitored."""
-    k = c.k
-    quiet = sorted(set(c.pan["household_id"]) - c.clue_hh - c.pick.used)[: 3 * k]  # low ids, households no feed mentions
-    quiet = [str(x) for x in c.rng.permutation(np.array(quiet, dtype=object))]
-    fast, slow, still = quiet[:k], quiet[k : 2 * k], quiet[2 * k : 3 * k]
-    c.pick.used.update(quiet)
-    c.planted["eliminated_too_fast"] = sorted(fast)
+    """Eliminations 0, 1 and 2 months after identification; near misses 3 months after (the boundary)
+    and 5 months after, and cases still monitored."""
+    k, ident = c.k, c.shifted(-6)
+    years = {sio.shift_period(ident, g) // 100 for g in range(6)}
+    fast = c.pick.pick(_quiet(c, years=years), k)
+    c.planted["eliminated_too_fast"] = fast
     for i, h in enumerate(fast):
-        ident = c.shifted(-4)
-        c.first_rows.append(_identified(h, ident, "marginal", "illness"))
-        c.elim_of[h] = ident if i % 2 == 0 else sio.shift_period(ident, 1)
-    for h in slow:
-        c.first_rows.append(_identified(h, c.shifted(-8), "sudden_hardship", "disaster"))
-        c.elim_of[h] = c.shifted(-3)
-    for h in still:
-        c.first_rows.append(_identified(h, c.shifted(-2), "unstable_former_poor", "unstable_work"))
+        _eliminated(c, h, ident, sio.shift_period(ident, i % (R.FAST_ELIMINATION_MONTHS + 1)))
+    for i, h in enumerate(c.pick.pick(_quiet(c, years=years), k)):
+        _eliminated(c, h, ident, sio.shift_period(ident, R.FAST_ELIMINATION_MONTHS + 1 + 2 * (i % 2)))
+    for h in c.pick.pick(_quiet(c), k):
+        c.cases.append(_Case(h, c.shifted(-2), ("unstable_work",), "unstable_former_poor"))
+        c.measure_rows.append(_measure(h, "employment", c.shifted(-2)))
+
+
+def _plant_eliminated_below_line(c: _Planting) -> None:
+    """Eliminated while the year's income per head is below its line; near misses just above it."""
+    ident, elim = c.shifted(-7), c.shifted(-3)
+    y = elim // 100
+    chosen = c.pick.pick(_quiet(c, years=[y], band=(0.0, 1.0)), c.k)
+    for h in chosen:
+        _eliminated(c, h, ident, elim)
+    c.planted["eliminated_below_line"] = chosen
+    near = _quiet(c, years=[y], band=(1.0, 1.15)) or _quiet(c, years=[y])
+    for h in c.pick.pick(near, c.k):
+        _eliminated(c, h, ident, elim)
 
 
 def _plant_school_not_enrolled(c: _Planting) -> None:
@@ -334,21 +464,28 @@ def _plant_welfare_job_no_labour(c: _Planting) -> None:
 STEPS: tuple[Callable[[_Planting], None], ...] = (
     _plant_deceased_benefit, _plant_death_not_recorded, _plant_income_vs_dept, _plant_official_relative_dibao, _plant_duplicate_person,
     _plant_no_labour_wage, _plant_identical_income, _plant_medical_no_clue, _plant_eliminated_too_fast, _plant_school_not_enrolled,
-    _plant_unsafe_house_secured, _plant_welfare_job_no_labour,
+    _plant_unsafe_house_secured, _plant_welfare_job_no_labour, _plant_risk_no_measure, _plant_assistance_no_development, _plant_eliminated_below_line,
 )
 
 
-def _eliminations(conn: Connection, elim_of: dict[str, int]) -> None:
-    """Proposals, then approved eliminations pointing at them, for the planted monitoring histories."""
-    order = sorted(elim_of.items())
-    dstore.insert_rows(conn, "monitoring", [
-        {"household_id": h, "period": p, "status": "proposed", "category": "marginal", "risk_types": "illness", "method": "by_assistance",
-         "recorded_at": _at(p, 20), "recorded_by": "demo_cadre"} for h, p in order])
-    ids = dstore.proposal_ids(conn, sorted(elim_of))
-    dstore.insert_rows(conn, "monitoring", [
-        {"household_id": h, "period": p, "status": "eliminated", "category": "marginal", "risk_types": "illness", "method": "by_assistance",
-         "recorded_at": _at(p, 25), "recorded_by": "demo_cadre", "approved_by": "demo_head", "proposal_id": int(ids[h])}
-        for h, p in order])
+def _history(conn: Connection, cases: list[_Case]) -> None:
+    """The cases' monitoring history as the workflow writes it: the identification, then for an
+    eliminated case the proposal and the approved elimination pointing at it."""
+    def row(cs: _Case, period: int, status: str, day: int) -> dict:
+        return {"household_id": cs.household_id, "period": period, "status": status, "category": cs.category, "risk_types": ",".join(cs.risks),
+                "method": cs.method if status != "monitored" else None, "recorded_at": _at(period, day), "recorded_by": "demo_cadre"}
+
+    dstore.insert_rows(conn, "monitoring", [row(cs, cs.ident, "monitored", 15) for cs in cases])
+    done = sorted((cs for cs in cases if cs.elim is not None), key=lambda cs: cs.household_id)
+    dstore.insert_rows(conn, "monitoring", [row(cs, int(cs.elim), "proposed", 20) for cs in done])
+    ids = dstore.proposal_ids(conn, [cs.household_id for cs in done])
+    dstore.insert_rows(conn, "monitoring", [{**row(cs, int(cs.elim), "eliminated", 25), "approved_by": "demo_head", "proposal_id": int(ids[cs.household_id])}
+                                            for cs in done])
+
+
+def _measure_columns(rows: list[dict]) -> dict[str, np.ndarray]:
+    keys = ["household_id", "period", "measure", "amount", "description", "cadre", "end_period"]
+    return {k: np.array([r[k] for r in rows], dtype=object) for k in keys}
 
 
 def _write(engine: Engine, c: _Planting, totals: dict[str, int]) -> None:
@@ -359,12 +496,38 @@ def _write(engine: Engine, c: _Planting, totals: dict[str, int]) -> None:
         dstore.insert_rows(conn, "dept_records", c.dept_rows)
         dstore.insert_rows(conn, "official_relations", c.relation_rows)
         dstore.mark_housing_secured(conn, c.planted["unsafe_house_secured"])
-        if c.first_rows:
-            dstore.insert_rows(conn, "monitoring", c.first_rows)
-            _eliminations(conn, c.elim_of)
+        if c.cases:
+            dstore.write_columns(conn, "assistance", _measure_columns(c.measure_rows))
+            _history(conn, c.cases)
+            recs = mrstore.records_from_history(conn)  # each case's record as its history gives it
+            mrstore.write_records(conn, recs[recs["household_id"].isin({cs.household_id for cs in c.cases})], _at(c.period, 28))
         sio.set_meta(conn, "planted_findings", json.dumps(totals, sort_keys=True))
         sio.set_meta(conn, "planted_households", json.dumps({code: c.planted.get(code, []) for code in sorted(totals)}, sort_keys=True))
         sio.bump_data_version(conn)
+
+
+def _match_recorded_risks(engine: Engine, period: int) -> None:
+    """Give every risk type of the county's monitoring records that has no matching measure one from
+    its identification month (the first of ``MATCHING_MEASURES``), and name a development-type one in
+    the record's 实施开发式帮扶措施情况 too."""
+    with engine.begin() as conn:
+        d = R.MonthData(conn, period)
+        miss = R.unmatched_risks(d)
+        if miss.empty:
+            return
+        start = d.records.set_index("household_id")["start"]
+        when = miss["household_id"].map(start).fillna(period).astype(int)
+        measure = miss["risk"].map(lambda r: R.MATCHING_MEASURES[r][0])
+        dstore.write_columns(conn, "assistance", _measure_columns([_measure(h, m, p) for h, m, p in zip(miss["household_id"], measure, when)]))
+        dev = miss.assign(measure=measure)[measure.isin(mrstore.DEVELOPMENT_MEASURES)]
+        if dev.empty:
+            return
+        recs = mrstore.records(conn, dev["household_id"].unique().tolist()).drop(columns=["no_labour_guarantee", "updated_at"])
+        added = dev.groupby("household_id")["measure"].agg(set)
+        had = recs["development_measures"].fillna("").astype(str).str.split(",").map(lambda xs: {x for x in xs if x})
+        codes = [had_i | added[h] for h, had_i in zip(recs["household_id"], had)]
+        recs["development_measures"] = [",".join(m for m in mrstore.DEVELOPMENT_MEASURES if m in cs) for cs in codes]
+        mrstore.write_records(conn, recs, _at(period, 28))
 
 
 def plant_findings(engine: Engine, spec: DemoSpec, rng: np.random.Generator | None = None) -> dict[str, int]:
@@ -372,6 +535,7 @@ def plant_findings(engine: Engine, spec: DemoSpec, rng: np.random.Generator | No
     rng = rng if rng is not None else np.random.default_rng([int(spec.seed), 0x5E1F])
     with engine.begin() as conn:  # the roster's housing-security marks agree with the month's grade
         dstore.secure_housing_by_grade(conn, int(spec.periods[-1]), R.UNSAFE_GRADE)
+    _match_recorded_risks(engine, int(spec.periods[-1]))  # and every recorded risk type has its measure
     c, nat = _read(engine, spec, rng)
     for step in STEPS:
         step(c)

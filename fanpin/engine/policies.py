@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from fanpin.access.audit import record
 from fanpin.access.roles import Principal, require
@@ -21,8 +21,8 @@ from fanpin.store import meta as meta_store
 from fanpin.store import policies as store
 
 
-def stored_lines(engine: Engine) -> IncomeLine:
-    """The yearly income lines stored with the data."""
+def stored_lines(engine: Engine | Connection) -> IncomeLine:
+    """The yearly income lines stored with the data (read through an engine or an open connection)."""
     return IncomeLine.stored(meta_store.income_lines(engine))
 
 

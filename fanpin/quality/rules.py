@@ -7,6 +7,16 @@ default) and returns one row per (rule, household); ``findings_to_clues`` turns
 findings into warning clues (source ``supervision``) once, however often it is asked.
 
 Thresholds are module constants so that an inspector can read what "large" means.
+
+Four rules are the checks counties already run on the national system's exports; they read the
+monitoring record (``monitoring_records``: one row per household, imported or written by the
+workflow), not the append-only history: a risk type with no matching measure (``risk_no_measure``),
+帮扶消除 with no development-type measure (``assistance_no_development``), elimination within two
+months of identification (``eliminated_too_fast``) and an eliminated household whose income per
+head in its elimination year is below that year's line (``eliminated_below_line``).  A record is
+read as it stood at the end of the month checked: identified by then, and eliminated only if its
+消除监测时间 is not later (the table holds the latest episode only, so a month before a
+re-identification does not see the earlier episode).
 """
 
 from __future__ import annotations
@@ -23,9 +33,13 @@ from sqlalchemy.engine import Connection, Engine
 
 from fanpin.access.masking import mask_frame
 from fanpin.access.roles import AccessDenied, Principal, can, scope_frame
+from fanpin.core.i18n import label
+from fanpin.engine.income_line import IncomeLine
+from fanpin.engine.policies import baseline, stored_lines
 from fanpin.store import quality as qstore
 from fanpin.store.clues import insert_clues
 from fanpin.store.io import shift_period
+from fanpin.store.monitoring_records import DEVELOPMENT_MEASURES, RISK_COLUMNS
 
 SEVERITIES: tuple[str, ...] = ("high", "medium", "low")
 #: A car or commercial house worth at least this many years of declared net income contradicts it.
@@ -40,6 +54,19 @@ SCHOOL_AGES = (7, 14)
 UNSAFE_GRADE = 3
 #: Department record types that speak of wealth.
 ASSET_TYPES = ("car", "commercial_house", "business")
+#: Risk types the county check reads, and the assistance measures that answer each (any one of them
+#: in effect during the monitoring will do).  公益岗位 is a job placement, so it answers 务工就业不稳;
+#: 易地搬迁 answers housing and water.  Risk types not listed are not checked.
+MATCHING_MEASURES: dict[str, tuple[str, ...]] = {
+    "illness": ("health", "comprehensive", "social"),
+    "disability": ("comprehensive", "social", "health"),
+    "schooling": ("education", "other_education"),
+    "housing": ("housing", "relocation"),
+    "water": ("water", "relocation"),
+    "unstable_work": ("employment", "public_welfare_job"),
+}
+#: Eliminated within this many months of identification (识别监测时间 + 2 months or earlier) is too fast.
+FAST_ELIMINATION_MONTHS = 2
 
 FINDING_COLUMNS = ["rule", "severity", "household_id", "township_code", "village_code", "period", "detail"]
 CLUE_SOURCE = "supervision"
@@ -114,8 +141,71 @@ class MonthData:
         return qstore.relation_rows(self.conn)
 
     @cached_property
-    def monitoring(self) -> pd.DataFrame:
-        return qstore.monitoring_until(self.conn, self.period)
+    def records(self) -> pd.DataFrame:
+        """The monitoring records as they stood at the end of the month: identified by then (or
+        undated), ``eliminated`` only if eliminated by then (or undated); ``start`` / ``end`` the
+        months the monitoring covers (识别监测时间, and 消除监测时间 or this month; NaN: unknown)."""
+        f = qstore.record_rows(self.conn)
+        for c in ("identified_period", "eliminated_period"):
+            f[c] = pd.to_numeric(f[c], errors="coerce").astype(float)
+        f = f[~(f["identified_period"] > self.period)].copy()
+        f["eliminated"] = f["eliminated"].fillna(False).astype(bool) & ~(f["eliminated_period"] > self.period)
+        f["start"] = f["identified_period"]
+        f["end"] = np.where(f["eliminated"] & f["eliminated_period"].notna(), f["eliminated_period"], float(self.period))
+        return f.reset_index(drop=True)
+
+    @cached_property
+    def assistance(self) -> pd.DataFrame:
+        """Assistance measures started by this month (``period`` the start, ``end_period`` NaN when open)."""
+        f = qstore.assistance_rows_until(self.conn, self.period)
+        for c in ("period", "end_period"):
+            f[c] = pd.to_numeric(f[c], errors="coerce").astype(float)
+        return f
+
+    def measures_in_effect(self, recs: pd.DataFrame, measures: Iterable[str]) -> pd.DataFrame:
+        """household_id, measure of ``measures`` in effect during each record's monitoring: an
+        assistance row started by its ``end`` and not ended before its ``start`` (an unknown bound
+        does not exclude), or named in its 实施开发式帮扶措施情况 (``development_measures``)."""
+        wanted = list(measures)
+        a = self.assistance[self.assistance["measure"].isin(wanted)].merge(recs[["household_id", "start", "end"]], on="household_id")
+        a = a[~(a["period"] > a["end"]) & ~(a["end_period"] < a["start"])]
+        named = recs[["household_id", "development_measures"]].assign(measure=recs["development_measures"].fillna("").astype(str).str.split(","))
+        named = named.explode("measure")
+        named = named[named["measure"].isin(wanted)]
+        return pd.concat([a[["household_id", "measure"]], named[["household_id", "measure"]]], ignore_index=True).drop_duplicates()
+
+    @cached_property
+    def lines(self) -> IncomeLine:
+        """The stored yearly income lines (the one year rule: ``fanpin.engine.income_line``)."""
+        return stored_lines(self.conn)
+
+    def line_of_year(self, year: int) -> float:
+        """The income line of ``year``: the stored line by the year rule; with no line stored at all,
+        the baseline policy's own line (what the scorer then uses for every month)."""
+        line = self.lines.stored_at(int(year) * 100 + 12)
+        return float(line) if line is not None else float(baseline(self.conn.engine).income_line)
+
+    @cached_property
+    def elimination_income(self) -> pd.DataFrame:
+        """household_id, year, income_pc, source of each eliminated record's elimination year: the
+        yearly income per head (``yearly_incomes``, source "yearly") when the year has one, else the
+        panel's rolling 12-month income per head at the year's latest month up to this one (December
+        for a past year; source "panel")."""
+        r = self.records[self.records["eliminated"] & self.records["eliminated_period"].notna()]
+        want = pd.DataFrame({"household_id": r["household_id"].to_numpy(), "year": (r["eliminated_period"] // 100).astype(int).to_numpy()})
+        y = qstore.eliminated_yearly_incomes(self.conn)
+        y = y.assign(year=pd.to_numeric(y["year"]).astype(int), income_pc=pd.to_numeric(y["income_pc"], errors="coerce").astype(float)).dropna(subset=["income_pc"])
+        out = want.merge(y, on=["household_id", "year"], how="left").assign(source="yearly")
+        missing = out["income_pc"].isna()
+        if missing.any():
+            months = pd.Series(qstore.panel_periods_until(self.conn, self.period), dtype=int)
+            last = months.groupby(months // 100).max()  # year -> its latest month up to this one
+            p = qstore.eliminated_panel_incomes(self.conn, last.tolist())
+            p = p.assign(year=pd.to_numeric(p["period"]).astype(int) // 100, income_pc=pd.to_numeric(p["income_pc"], errors="coerce").astype(float))
+            fill = out.loc[missing, ["household_id", "year"]].merge(p[["household_id", "year", "income_pc"]], on=["household_id", "year"], how="left")
+            out.loc[missing, "income_pc"] = fill["income_pc"].to_numpy()
+            out.loc[missing, "source"] = "panel"
+        return out.dropna(subset=["income_pc"]).reset_index(drop=True)
 
     def illness_clue_households(self, months: int = 12) -> np.ndarray:
         """Households with an illness clue in the ``months`` up to this one."""
@@ -246,20 +336,66 @@ def _medical_no_clue(d: MonthData) -> pd.DataFrame:
     return _hits(f["household_id"], [f"近12个月合规自付医疗费用{v:,.0f}元，未产生因病风险线索 / out-of-pocket medical costs of {v:,.0f} yuan in 12 months but no illness clue was raised" for v in f["medical_oop"]])
 
 
+def _month_index(period: pd.Series) -> pd.Series:
+    """YYYYMM as a count of months (so that differences are months)."""
+    p = period.astype(int)
+    return (p // 100) * 12 + p % 100
+
+
+def unmatched_risks(d: MonthData) -> pd.DataFrame:
+    """household_id, risk: each checked risk type of a record (致贫/返贫风险1-5, in their order)
+    with none of its ``MATCHING_MEASURES`` in effect during the monitoring."""
+    r = d.records
+    risks = r.melt(id_vars=["household_id"], value_vars=list(RISK_COLUMNS), var_name="slot", value_name="risk")
+    risks = risks[risks["risk"].isin(list(MATCHING_MEASURES))].sort_values(["household_id", "slot"]).drop_duplicates(["household_id", "risk"])
+    if risks.empty:
+        return pd.DataFrame({"household_id": pd.Series(dtype=object), "risk": pd.Series(dtype=object)})
+    have = d.measures_in_effect(r, {m for ms in MATCHING_MEASURES.values() for m in ms})
+    need = pd.DataFrame([(k, m) for k, ms in MATCHING_MEASURES.items() for m in ms], columns=["risk", "measure"])
+    met = risks.merge(need, on="risk").merge(have, on=["household_id", "measure"])[["household_id", "risk"]].drop_duplicates()
+    key = pd.MultiIndex.from_frame(risks[["household_id", "risk"]])
+    return risks[~key.isin(pd.MultiIndex.from_frame(met))][["household_id", "risk"]].reset_index(drop=True)
+
+
+def _risk_no_measure(d: MonthData) -> pd.DataFrame:
+    miss = unmatched_risks(d)
+    names = {k: ("、".join(label("measure", m, "zh") for m in ms), ", ".join(label("measure", m, "en").lower() for m in ms)) for k, ms in MATCHING_MEASURES.items()}
+    return _join_details(_hits(miss["household_id"], [
+        f"风险类型{label('risk', k, 'zh')}，监测期间无对应帮扶措施（{names[k][0]}） / risk type {label('risk', k, 'en').lower()} with no matching measure during monitoring ({names[k][1]})"
+        for k in miss["risk"]]))
+
+
+def _assistance_no_development(d: MonthData) -> pd.DataFrame:
+    r = d.records[d.records["eliminated"] & (d.records["elimination_method"] == "by_assistance")]
+    have = d.measures_in_effect(r, DEVELOPMENT_MEASURES)
+    r = r[~r["household_id"].isin(have["household_id"])]
+    when = [_ym(p) if p == p else "时间不详" for p in r["eliminated_period"]]
+    when_en = [_ym(p) if p == p else "date unknown" for p in r["eliminated_period"]]
+    return _hits(r["household_id"], [f"{w}帮扶消除，监测期间无产业、就业、金融、公益岗位等开发式帮扶措施 / eliminated by assistance ({e}) with no development-type measure "
+                                     "(industry, employment, finance, public welfare job) during monitoring" for w, e in zip(when, when_en)])
+
+
 def _eliminated_too_fast(d: MonthData) -> pd.DataFrame:
-    h = d.monitoring
-    if h.empty:
+    r = d.records
+    r = r[r["eliminated"] & r["identified_period"].notna() & r["eliminated_period"].notna()]
+    gap = _month_index(r["eliminated_period"]) - _month_index(r["identified_period"])
+    r = r[gap <= FAST_ELIMINATION_MONTHS]
+    gap = gap[gap <= FAST_ELIMINATION_MONTHS]
+    return _hits(r["household_id"], [f"{_ym(i)}识别为监测对象，{_ym(p)}即消除风险（相隔{g}个月） / identified {_ym(i)}, risk eliminated {_ym(p)} ({g} month(s) later)"
+                                     for i, p, g in zip(r["identified_period"], r["eliminated_period"], gap)])
+
+
+def _eliminated_below_line(d: MonthData) -> pd.DataFrame:
+    inc = d.elimination_income
+    if inc.empty:
         return _hits([], [])
-    h = h.copy()
-    elim = h["status"] == "eliminated"
-    # episode: rows up to and including an elimination belong to the same identification
-    h["ep"] = elim.astype(int).groupby(h["household_id"]).cumsum() - elim.astype(int)
-    mon = h[h["status"] == "monitored"].groupby(["household_id", "ep"])["period"].min().rename("identified")
-    e = h[elim].join(mon, on=["household_id", "ep"]).dropna(subset=["identified"])
-    nxt = e["identified"].astype(int).map(lambda p: shift_period(p, 1))
-    e = e[e["period"].astype(int) <= nxt]
-    return _join_details(_hits(e["household_id"], [f"{_ym(i)}识别为监测对象，{_ym(p)}即消除风险 / identified {_ym(i)}, risk eliminated {_ym(p)}"
-                                                   for i, p in zip(e["identified"], e["period"])]))
+    lines = {int(y): d.line_of_year(int(y)) for y in inc["year"].unique()}
+    inc = inc.assign(line=inc["year"].map(lines))
+    inc = inc[inc["income_pc"] < inc["line"]]
+    src = {"yearly": ("年度收支", "yearly income"), "panel": ("月度滚动", "rolling 12 months")}
+    return _hits(inc["household_id"], [f"已消除风险，{y}年人均纯收入{v:,.0f}元（{src[s][0]}）低于当年监测线{x:,.0f}元 / risk eliminated but income per head in {y} "
+                                       f"of {v:,.0f} yuan ({src[s][1]}) is below that year's line of {x:,.0f}"
+                                       for y, v, s, x in zip(inc["year"], inc["income_pc"], inc["source"], inc["line"])])
 
 
 def _age_at_end_of(birth: pd.Series, period: int) -> pd.Series:
@@ -327,10 +463,26 @@ RULES: tuple[Rule, ...] = (
          f"Out-of-pocket medical costs of at least {MEDICAL_LARGE:,.0f} yuan over 12 months but no illness clue was raised in that time.",
          "medium", ("panel.medical_oop", "clues.risk_type=illness", "clues.period"),
          "大额医疗支出未预警", "Large medical cost, no clue", "illness", _medical_no_clue),
-    Rule("eliminated_too_fast", "识别为监测对象的当月或次月即消除风险（“体外循环”“数字消除”风险）。",
-         "Risk eliminated in the same or the next month as identification (a paper elimination risk).",
-         "high", ("monitoring.status", "monitoring.period"),
+    Rule("risk_no_measure", "监测对象的致贫/返贫风险类型在监测期间没有对应的帮扶措施：因病无健康帮扶、综合保障或社会帮扶，因残无综合保障、社会帮扶或健康帮扶，"
+         "因学无教育帮扶，因住房安全无住房安全保障或搬迁，因饮水安全无饮水安全保障或搬迁，因务工就业不稳无就业帮扶或公益岗位。",
+         "A monitored household's risk type has no matching assistance measure in effect during its monitoring: illness without health, "
+         "comprehensive or social assistance; disability without comprehensive, social or health; schooling without education; housing "
+         "without housing safety or relocation; water without drinking-water safety or relocation; unstable work without employment or a public welfare job.",
+         "medium", ("monitoring_records.risk_1-5", "monitoring_records.identified_period", "monitoring_records.eliminated_period",
+                    "monitoring_records.development_measures", "assistance.measure", "assistance.period", "assistance.end_period"),
+         "风险类型无对应帮扶措施", "Risk without matching measure", "other", _risk_no_measure),
+    Rule("assistance_no_development", "以帮扶消除方式消除风险，但监测期间没有产业、就业、金融、公益岗位等开发式帮扶措施。",
+         "Risk eliminated by assistance (帮扶消除) but no development-type measure (industry, employment, finance, public welfare job) was in effect during monitoring.",
+         "high", ("monitoring_records.elimination_method", "monitoring_records.development_measures", "assistance.measure", "assistance.period", "assistance.end_period"),
+         "帮扶消除无开发式措施", "Assisted elimination, no development measure", "other", _assistance_no_development),
+    Rule("eliminated_too_fast", f"识别为监测对象后{FAST_ELIMINATION_MONTHS}个月内（含当月）即消除风险（“体外循环”“数字消除”风险）。",
+         f"Risk eliminated within {FAST_ELIMINATION_MONTHS} months of identification (the same month included): a paper elimination risk.",
+         "high", ("monitoring_records.identified_period", "monitoring_records.eliminated", "monitoring_records.eliminated_period"),
          "识别后过快消除风险", "Eliminated too fast", "other", _eliminated_too_fast),
+    Rule("eliminated_below_line", "已消除风险的家庭，消除当年的人均纯收入（年度收支，无则月度滚动收入）低于当年监测线。",
+         "A household whose risk was eliminated has an income per head in the year of elimination (the yearly income, else the rolling monthly one) below that year's line.",
+         "high", ("monitoring_records.eliminated", "monitoring_records.eliminated_period", "yearly_incomes.income_pc", "panel.income_pc", "meta.income_lines"),
+         "消除后收入低于监测线", "Eliminated below the line", "other", _eliminated_below_line),
     Rule("school_not_enrolled", f"义务教育阶段（{SCHOOL_AGES[0]}-{SCHOOL_AGES[1]}岁）儿童未在学（控辍保学）。",
          f"A child of compulsory school age ({SCHOOL_AGES[0]}-{SCHOOL_AGES[1]}) is not enrolled.",
          "medium", ("members.birth_date", "members.schooling", "members.deceased_period"),
@@ -502,6 +654,6 @@ def findings_to_clues(engine: Engine, findings: pd.DataFrame | None, period: int
 
 
 __all__ = [
-    "BY_CODE", "RULES", "MonthData", "Rule", "by_rule", "by_township", "clue_detail", "detail_text", "find", "findings_to_clues", "household_heads",
-    "latest_period", "state_token",
+    "BY_CODE", "FAST_ELIMINATION_MONTHS", "MATCHING_MEASURES", "RULES", "MonthData", "Rule", "by_rule", "by_township", "clue_detail", "detail_text", "find",
+    "findings_to_clues", "household_heads", "latest_period", "state_token", "unmatched_risks",
 ]

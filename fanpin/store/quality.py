@@ -1,6 +1,9 @@
 """The reads the supervision rules need (one month's tables), their cache token, and the
 supervision clues already written (so a finding becomes a clue once).
 
+The county checks read the national monitoring record (``monitoring_records``: one row per
+household, imported or written by the workflow), the assistance measures and the yearly incomes.
+
 Frames are built column-wise from the cursor's rows (``zip`` runs in C): building them from
 Row objects probes each one and was five times slower on the demo county.
 """
@@ -14,7 +17,19 @@ import pandas as pd
 from sqlalchemy import Select, Table, func, or_, select
 from sqlalchemy.engine import Connection, Engine
 
-from fanpin.store.schema import clues, dept_records, households, members, meta, monitoring, official_relations, panel
+from fanpin.store.schema import (
+    assistance,
+    clues,
+    dept_records,
+    households,
+    members,
+    meta,
+    monitoring,
+    monitoring_records,
+    official_relations,
+    panel,
+    yearly_incomes,
+)
 
 HOUSEHOLD_COLUMNS: tuple[str, ...] = ("household_id", "village_code", "township_code", "size", "no_labour_guarantee", "n_labour", "n_weak_labour", "housing_secured")
 MEMBER_COLUMNS: tuple[str, ...] = ("member_id", "household_id", "name", "id_number", "sex", "birth_date", "relation", "schooling", "labour_capacity",
@@ -22,7 +37,9 @@ MEMBER_COLUMNS: tuple[str, ...] = ("member_id", "household_id", "name", "id_numb
 PANEL_COLUMNS: tuple[str, ...] = ("household_id", "income_wage", "income_business", "income_net", "income_pc", "medical_oop", "housing_grade", "dibao", "tekun")
 DEPT_COLUMNS: tuple[str, ...] = ("record_id", "id_number", "household_id", "source", "record_type", "period", "value")
 RELATION_COLUMNS: tuple[str, ...] = ("official_post", "region_code", "relative_id_number", "relation")
-MONITORING_COLUMNS: tuple[str, ...] = ("record_id", "household_id", "period", "status")
+RECORD_COLUMNS: tuple[str, ...] = ("household_id", "monitoring_category", "risk_1", "risk_2", "risk_3", "risk_4", "risk_5", "identified_period",
+                                   "eliminated", "elimination_method", "eliminated_period", "development_measures")
+ASSISTANCE_COLUMNS: tuple[str, ...] = ("household_id", "measure", "period", "end_period")
 
 
 def _frame(conn: Connection, q: Select, columns: Sequence[str]) -> pd.DataFrame:
@@ -61,10 +78,57 @@ def relation_rows(conn: Connection) -> pd.DataFrame:
     return _frame(conn, _pick(official_relations, RELATION_COLUMNS), RELATION_COLUMNS)
 
 
-def monitoring_until(conn: Connection, period: int) -> pd.DataFrame:
-    """Monitoring records up to ``period``, in household then record order (the history's order)."""
-    m = monitoring.c
-    return _frame(conn, _pick(monitoring, MONITORING_COLUMNS).where(m.period <= int(period)).order_by(m.household_id, m.record_id), MONITORING_COLUMNS)
+def record_rows(conn: Connection) -> pd.DataFrame:
+    """Every household's monitoring record (``RECORD_COLUMNS``), as the table holds it now."""
+    return _frame(conn, _pick(monitoring_records, RECORD_COLUMNS).order_by(monitoring_records.c.household_id), RECORD_COLUMNS)
+
+
+def assistance_rows_until(conn: Connection, period: int) -> pd.DataFrame:
+    """Assistance measures started by ``period`` of the households that have a monitoring record
+    (``ASSISTANCE_COLUMNS``: start month ``period``, ``end_period`` or None)."""
+    a, r = assistance.c, monitoring_records.c
+    q = _pick(assistance, ASSISTANCE_COLUMNS).join_from(assistance, monitoring_records, a.household_id == r.household_id).where(a.period <= int(period))
+    return _frame(conn, q, ASSISTANCE_COLUMNS)
+
+
+def eliminated_yearly_incomes(conn: Connection) -> pd.DataFrame:
+    """household_id, year, income_pc of the yearly incomes of households whose record says eliminated."""
+    y, r = yearly_incomes.c, monitoring_records.c
+    q = (select(y.household_id, y.year, y.income_pc).join_from(yearly_incomes, monitoring_records, y.household_id == r.household_id)
+         .where(r.eliminated.is_(True)))
+    return _frame(conn, q, ("household_id", "year", "income_pc"))
+
+
+def eliminated_panel_incomes(conn: Connection, periods: Sequence[int]) -> pd.DataFrame:
+    """household_id, period, income_pc of the panel in ``periods`` for households whose record says eliminated."""
+    cols = ("household_id", "period", "income_pc")
+    if not len(periods):
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+    p, r = panel.c, monitoring_records.c
+    q = (select(p.household_id, p.period, p.income_pc).join_from(panel, monitoring_records, p.household_id == r.household_id)
+         .where(r.eliminated.is_(True), p.period.in_([int(x) for x in periods])))
+    return _frame(conn, q, cols)
+
+
+def yearly_income_rows(conn: Connection, years: Sequence[int]) -> pd.DataFrame:
+    """household_id, year, income_pc of every household's yearly income in ``years``."""
+    y = yearly_incomes.c
+    return _frame(conn, select(y.household_id, y.year, y.income_pc).where(y.year.in_([int(x) for x in years])), ("household_id", "year", "income_pc"))
+
+
+def history_households(conn: Connection) -> list[str]:
+    """Households with any row in the monitoring history."""
+    return [r[0] for r in conn.execute(select(monitoring.c.household_id).distinct())]
+
+
+def assisted_households(conn: Connection) -> list[str]:
+    """Households with any assistance measure."""
+    return [r[0] for r in conn.execute(select(assistance.c.household_id).distinct())]
+
+
+def panel_periods_until(conn: Connection, period: int) -> list[int]:
+    """The panel's months up to ``period``, ascending."""
+    return [int(r[0]) for r in conn.execute(select(panel.c.period).distinct().where(panel.c.period <= int(period)).order_by(panel.c.period))]
 
 
 def clue_households(conn: Connection, risk_type: str | None = None, first: int | None = None, last: int | None = None) -> np.ndarray:
@@ -121,24 +185,34 @@ def latest_period(engine_or_conn: Engine | Connection) -> int | None:
 
 def state_token(engine: Engine) -> str:
     """Changes whenever the rules' inputs may have: the data version (snapshot writes and imports)
-    plus the newest clue, monitoring record, department record and relation (written without bumping it)."""
-    parts = [select(func.max(t.c[k])) for t, k in ((clues, "clue_id"), (monitoring, "record_id"), (dept_records, "record_id"), (official_relations, "relation_id"))]
+    plus the newest clue, monitoring history row, department record, relation and assistance
+    measure, and the monitoring records' count and latest update (written without bumping it)."""
+    parts = [select(func.max(t.c[k])) for t, k in ((clues, "clue_id"), (monitoring, "record_id"), (dept_records, "record_id"), (official_relations, "relation_id"),
+                                                   (assistance, "assistance_id"), (monitoring_records, "updated_at"))]
+    parts.append(select(func.count()).select_from(monitoring_records))
     with engine.connect() as conn:
         version = conn.execute(select(meta.c.value).where(meta.c.key == "data_version")).scalar()
         return "|".join([str(version), *(str(conn.execute(q).scalar()) for q in parts)])
 
 
 __all__ = [
+    "assisted_households",
+    "assistance_rows_until",
     "clue_households",
     "dept_rows_until",
+    "eliminated_panel_incomes",
+    "eliminated_yearly_incomes",
+    "history_households",
     "household_heads",
     "household_rows",
     "household_townships",
     "latest_period",
     "member_rows",
-    "monitoring_until",
+    "panel_periods_until",
     "panel_rows",
+    "record_rows",
     "relation_rows",
     "state_token",
     "supervision_clues",
+    "yearly_income_rows",
 ]

@@ -15,10 +15,13 @@ from fanpin.core.ids import id_check_char
 from fanpin.demo.plant import planted_counts
 from fanpin.quality import rules as R
 from fanpin.store import schema as S
+from fanpin.store.io import shift_period
 from fanpin.workflow import clues, common
 from tests.conftest import copy_sqlite
 
 P = 202506
+#: The county's stored income lines (the year rule: a month takes its year's line).
+LINES = {2024: 7_800.0, 2025: 8_100.0}
 T1, T2 = "990101001000", "990101002000"
 V1, V2, V3 = "990101001001", "990101001002", "990101002001"
 ANALYST = Principal("analyst1", "analyst")
@@ -36,6 +39,9 @@ class County:
         self.rel: list[dict] = []
         self.clues: list[dict] = []
         self.mon: list[dict] = []
+        self.rec: list[dict] = []  # monitoring_records
+        self.measures: list[dict] = []  # assistance
+        self.yearly: list[dict] = []  # yearly_incomes
         self.seq = 0
 
     def id_number(self, birth: date, sex: str = "M", addr: str = "990101", seq: int | None = None) -> str:
@@ -73,6 +79,17 @@ class County:
         self.mem.append(m)
         return m
 
+    def record(self, hid: str, ident: int | None, risks: tuple[str, ...] = (), elim: int | None = None, method: str | None = None,
+               dev: str | None = None, eliminated: bool | None = None) -> None:
+        """The household's monitoring record (eliminated when ``elim`` or ``eliminated`` says so)."""
+        row = {"household_id": hid, "monitoring_category": "marginal", "identified_period": ident, "eliminated": bool(elim) if eliminated is None else eliminated,
+               "elimination_method": method, "eliminated_period": elim, "development_measures": dev}
+        row.update({f"risk_{i}": (risks[i - 1] if i <= len(risks) else None) for i in range(1, 6)})
+        self.rec.append(row)
+
+    def measure(self, hid: str, measure: str, start: int, end: int | None = None) -> None:
+        self.measures.append({"household_id": hid, "measure": measure, "period": start, "end_period": end})
+
     def write(self, engine) -> None:
         regions = [{"region_code": "990101000000", "level": "county", "parent_code": None, "name": "县"},
                    {"region_code": T1, "level": "township", "parent_code": "990101000000", "name": "甲镇"},
@@ -85,12 +102,14 @@ class County:
             conn.execute(insert(S.households), self.hh)
             conn.execute(insert(S.members), self.mem)
             conn.execute(insert(S.panel), self.panel)
-            for table, rows in ((S.dept_records, self.dept), (S.official_relations, self.rel), (S.clues, self.clues)):
+            for table, rows in ((S.dept_records, self.dept), (S.official_relations, self.rel), (S.clues, self.clues), (S.monitoring_records, self.rec),
+                                (S.assistance, self.measures), (S.yearly_incomes, self.yearly)):
                 if rows:  # executemany takes its columns from the first row: give every row every key
                     keys = sorted({k for r in rows for k in r})
                     conn.execute(insert(table), [{k: r.get(k) for k in keys} for r in rows])
-            for row in self.mon:  # in order: the episode logic reads record ids
+            for row in self.mon:  # the history, in order
                 conn.execute(insert(S.monitoring).values(**row))
+            store.set_meta(conn, "income_lines", json.dumps({str(k): v for k, v in LINES.items()}))
 
 
 def clue(hid: str, period: int, risk: str = "illness") -> dict:
@@ -174,15 +193,82 @@ def build() -> tuple[County, dict[str, set[str]]]:
     c.household("MC5", medical_oop=20_000.0)
     c.clues.append(clue("MC5", P, "other"))  # a clue, but not about illness
     exp["medical_no_clue"] = {"MC1", "MC4", "MC5"}
-    # eliminated_too_fast
-    for hid in ("EF1", "EF2", "EF3", "EF4", "EF5"):
+    # eliminated_too_fast: the record's months, eliminated at most 2 months after identification
+    for hid in ("EF1", "EF2", "EF3", "EF4", "EF5", "EF6", "EF7", "EF8", "EF9"):
         c.household(hid)
-    c.mon += [mon("EF1", 202501, "monitored"), mon("EF1", 202502, "proposed"), mon("EF1", 202502, "eliminated")]
-    c.mon += [mon("EF2", 202501, "monitored"), mon("EF2", 202503, "eliminated")]
-    c.mon += [mon("EF3", 202401, "monitored"), mon("EF3", 202406, "eliminated"), mon("EF3", 202503, "monitored"), mon("EF3", 202503, "eliminated")]
-    c.mon += [mon("EF4", 202507, "monitored"), mon("EF4", 202507, "eliminated")]  # after the month
-    c.mon += [mon("EF5", 202505, "monitored"), mon("EF5", 202505, "proposed")]  # proposed, not eliminated
-    exp["eliminated_too_fast"] = {"EF1", "EF3"}
+    c.record("EF1", 202501, elim=202502, method="natural")  # 1 month
+    c.record("EF2", 202501, elim=202503, method="natural")  # 2 months: still too fast
+    c.record("EF3", 202501, elim=202504, method="natural")  # 3 months: clean
+    c.record("EF4", 202506, elim=202507, method="natural")  # eliminated after the month: not yet
+    c.record("EF5", 202505)  # monitored, not eliminated
+    c.record("EF6", 202412, elim=202502, method="natural")  # 2 months across the new year
+    c.record("EF7", 202411, elim=202502, method="natural")  # 3 months across the new year: clean
+    c.record("EF8", 202501, eliminated=True, method="natural")  # eliminated, month not recorded: cannot tell
+    c.record("EF9", P, elim=P, method="natural")  # the same month
+    c.mon += [mon("EF3", 202401, "monitored"), mon("EF3", 202401, "eliminated")]  # the history alone is not read
+    exp["eliminated_too_fast"] = {"EF1", "EF2", "EF6", "EF9"}
+    # risk_no_measure: each checked risk type against the measures in effect from identification to elimination (or the month)
+    for i in range(1, 14):
+        c.household(f"RM{i}")
+    c.record("RM1", 202503, ("illness",))  # no measure at all
+    c.record("RM2", 202503, ("illness",))
+    c.measure("RM2", "health", 202503)
+    c.record("RM3", 202503, ("illness",))
+    c.measure("RM3", "comprehensive", 202401, 202502)  # ended the month before the identification
+    c.record("RM4", 202503, ("illness",))
+    c.measure("RM4", "social", 202401, 202503)  # ended in the identification month: in effect
+    c.record("RM5", 202503, ("illness",))
+    c.measure("RM5", "health", 202507)  # starts after the month
+    c.record("RM6", 202503, ("disaster", "schooling", "unstable_work"))
+    c.measure("RM6", "other_education", 202409)
+    c.measure("RM6", "public_welfare_job", 202504, 202512)
+    c.record("RM7", 202503, ("unstable_work", "housing"))
+    c.measure("RM7", "employment", 202503)  # work answered, housing not
+    c.record("RM8", 202503, ("unstable_work",), dev="industry,employment")  # named in 实施开发式帮扶措施情况
+    c.record("RM9", 202503, ("disability",))
+    c.measure("RM9", "education", 202503)  # a measure, but not one that answers disability
+    c.record("RM10", 202503, ("accident", "lack_of_labour"))  # risk types the check does not read
+    c.record("RM11", 202503, ("water",))
+    c.measure("RM11", "relocation", 202504)
+    c.record("RM12", 202401, ("illness",), elim=202406, method="natural")
+    c.measure("RM12", "health", 202407)  # after the elimination: not during the monitoring
+    c.record("RM13", 202507, ("illness",))  # identified after the month
+    exp["risk_no_measure"] = {"RM1", "RM3", "RM5", "RM7", "RM9", "RM12"}
+    # assistance_no_development: 帮扶消除 with no development-type measure in effect from identification to elimination
+    for i in range(1, 10):
+        c.household(f"AD{i}")
+    c.record("AD1", 202409, elim=202502, method="by_assistance")
+    c.record("AD2", 202409, elim=202502, method="by_assistance")
+    c.measure("AD2", "industry", 202410)
+    c.record("AD3", 202409, elim=202502, method="by_assistance", dev="finance")
+    c.record("AD4", 202409, elim=202502, method="by_assistance")
+    c.measure("AD4", "employment", 202401, 202408)  # ended before the identification
+    c.record("AD5", 202409, elim=202502, method="by_assistance")
+    c.measure("AD5", "public_welfare_job", 202502)  # started in the month of elimination
+    c.record("AD6", 202409, elim=202502, method="by_assistance")
+    c.measure("AD6", "industry", 202503)  # after the elimination
+    c.record("AD7", 202409, elim=202502, method="natural")
+    c.record("AD8", 202409, elim=202502, method="by_assistance", dev="health")
+    c.measure("AD8", "health", 202409)  # not development-type
+    c.record("AD9", 202409, elim=202507, method="by_assistance")  # eliminated after the month
+    exp["assistance_no_development"] = {"AD1", "AD4", "AD6", "AD8"}
+    # eliminated_below_line: the elimination year's income per head (yearly, else the panel) against that year's line
+    c.household("EB1")
+    c.household("EB2")
+    c.household("EB3", income_pc=8_099.0)
+    c.household("EB4", income_pc=8_100.0)
+    c.household("EB5")
+    c.household("EB6", income_pc=3_000.0)
+    c.household("EB7", income_pc=20_000.0)
+    c.household("EB8")
+    for hid, elim in (("EB1", 202412), ("EB2", 202412), ("EB3", 202503), ("EB4", 202503), ("EB5", 202412), ("EB7", 202503), ("EB8", 202412)):
+        c.record(hid, shift_period(elim, -6), elim=elim, method="natural")
+    c.record("EB6", 202501)  # monitored, not eliminated
+    c.yearly += [{"household_id": "EB1", "year": 2024, "income_pc": 7_799.0}, {"household_id": "EB2", "year": 2024, "income_pc": 7_800.0},
+                 {"household_id": "EB5", "year": 2024, "income_pc": 9_000.0}, {"household_id": "EB5", "year": 2025, "income_pc": 5_000.0},
+                 {"household_id": "EB7", "year": 2025, "income_pc": 8_000.0}, {"household_id": "EB3", "year": 2024, "income_pc": 1_000.0},
+                 {"household_id": "EB8", "year": 2024, "income_pc": 7_499.0}]
+    exp["eliminated_below_line"] = {"EB1", "EB3", "EB7", "EB8"}
     # school_not_enrolled (age at the end of June 2025)
     c.household("SC1", members=({"birth": date(2015, 3, 1), "schooling": "none"},))
     c.household("SC2", members=({"birth": date(2018, 7, 1), "schooling": "none"},))  # 6
@@ -253,10 +339,47 @@ def test_an_earlier_month_reads_that_month(tiny) -> None:
     assert set(f.loc[f["rule"] == "medical_no_clue", "household_id"]) == set()
     assert set(f.loc[f["rule"] == "identical_income", "household_id"]) == set()
     assert set(f.loc[f["rule"] == "unsafe_house_secured", "household_id"]) == {"UH1", "UH2"}  # grades set in both months
-    # EF1 was eliminated in 202502, EF3's second episode in 202503: both before P-1
-    assert set(f.loc[f["rule"] == "eliminated_too_fast", "household_id"]) == {"EF1", "EF3"}
+    # EF9 is identified (and eliminated) only in P
+    assert set(f.loc[f["rule"] == "eliminated_too_fast", "household_id"]) == {"EF1", "EF2", "EF6"}
+    # EB3's income in P-1 is the default (above the line); EB7 reads its yearly income whatever the month
+    assert set(f.loc[f["rule"] == "eliminated_below_line", "household_id"]) == {"EB1", "EB7", "EB8"}
+    # RM5's measure still starts after the month; RM12 and the others as in P
+    assert set(f.loc[f["rule"] == "risk_no_measure", "household_id"]) == {"RM1", "RM3", "RM5", "RM7", "RM9", "RM12"}
     # DB5's death registration (P) is not yet known in P-1
     assert set(f.loc[f["rule"] == "death_not_recorded", "household_id"]) == {"DB4"}
+
+
+COUNTY_CHECKS = ["risk_no_measure", "assistance_no_development", "eliminated_too_fast", "eliminated_below_line"]
+
+
+def test_county_checks_say_what_contradicts(tiny) -> None:
+    engine, _ = tiny
+    f = R.find(engine, codes=COUNTY_CHECKS, principal=SYSTEM).set_index(["rule", "household_id"])["detail"]
+    assert f["eliminated_too_fast", "EF2"] == "2025-01识别为监测对象，2025-03即消除风险（相隔2个月） / identified 2025-01, risk eliminated 2025-03 (2 month(s) later)"
+    assert f["eliminated_too_fast", "EF9"].endswith("(0 month(s) later)")
+    assert f["eliminated_below_line", "EB1"] == ("已消除风险，2024年人均纯收入7,799元（年度收支）低于当年监测线7,800元 / risk eliminated but income per head in 2024 "
+                                                "of 7,799 yuan (yearly income) is below that year's line of 7,800")
+    assert "2025年人均纯收入8,099元（月度滚动）低于当年监测线8,100元" in f["eliminated_below_line", "EB3"]  # no yearly income for 2025: the panel
+    assert "8,000元（年度收支）" in f["eliminated_below_line", "EB7"]  # the yearly income before the panel's 20,000
+    assert f["risk_no_measure", "RM7"] == ("风险类型因住房安全，监测期间无对应帮扶措施（住房安全保障、搬迁） / risk type housing safety with no matching measure "
+                                            "during monitoring (housing safety, relocation)")
+    assert "因残" in f["risk_no_measure", "RM9"] and "因病" in f["risk_no_measure", "RM1"]
+    assert f["assistance_no_development", "AD1"].startswith("2025-02帮扶消除，监测期间无产业、就业、金融、公益岗位等开发式帮扶措施 / eliminated by assistance (2025-02)")
+    # the findings carry the rule's severity and become clues like the others
+    assert {R.BY_CODE[c].severity for c in COUNTY_CHECKS} == {"medium", "high"}
+
+
+def test_with_no_line_stored_the_baseline_policys_line_holds(tiny) -> None:
+    """A county whose lines are not stored: every year is checked against the baseline policy's own line (7,500 by default)."""
+    from fanpin.engine.policies import baseline
+
+    engine, _ = tiny
+    with engine.begin() as conn:
+        conn.execute(S.meta.delete().where(S.meta.c.key == "income_lines"))
+    assert baseline(engine).income_line == 7_500
+    f = R.find(engine, codes=["eliminated_below_line"], principal=SYSTEM)
+    assert set(f["household_id"]) == {"EB8"}  # 7,499 < 7,500; EB1's 7,799 and EB3's 8,099 are above it
+    assert f["detail"].iloc[0].endswith("below that year's line of 7,500")
 
 
 def test_principal_scoping_and_summaries(tiny) -> None:
@@ -384,6 +507,18 @@ def test_state_token_moves_with_clues_and_monitoring(tiny) -> None:
     assert after != before
     # the new illness clue answers the medical finding
     assert "MC1" not in set(R.find(engine, codes=["medical_no_clue"], principal=SYSTEM)["household_id"])
+    # the workflow records a measure and writes a record (the data version unchanged): the token moves each time
+    from fanpin.store import monitoring_records as mr
+
+    with engine.begin() as conn:
+        conn.execute(insert(S.assistance).values(household_id="RM1", measure="health", period=P))
+    assert R.state_token(engine) != after
+    assert "RM1" not in set(R.find(engine, codes=["risk_no_measure"], principal=SYSTEM)["household_id"])
+    again = R.state_token(engine)
+    with engine.begin() as conn:
+        mr.update_record(conn, "EF3", identified_period=202503, now=datetime(2030, 1, 1))
+    assert R.state_token(engine) != again
+    assert "EF3" in set(R.find(engine, codes=["eliminated_too_fast"], principal=SYSTEM)["household_id"])
 
 
 def test_find_needs_a_principal_who_reads_findings(tiny) -> None:
