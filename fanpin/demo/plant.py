@@ -7,7 +7,8 @@ what the county already contains (some rules find natural cases: a child not in 
 a large medical bill no feed reported); then each rule gets a handful of cases in
 households no rule flagged and no other planting touched, so that the rules find exactly
 ``natural + planted`` afterwards.  Those totals go to ``meta["planted_findings"]`` (JSON,
-rule -> count) and the planted household ids to ``meta["planted_households"]``.
+rule -> count), the planted household ids to ``meta["planted_households"]`` and the county
+checks' near misses (households just on the clean side, rule -> ids) to ``meta["planted_near_misses"]``.
 
 Plantings are minimally invasive: single member fields, a few panel cells of the last
 month (kept consistent: net income stays the sum of its parts), department records,
@@ -18,8 +19,8 @@ The county checks (``risk_no_measure``, ``assistance_no_development``, ``elimina
 ``eliminated_below_line``) read the monitoring record.  A planted case is written the way the
 workflow writes one: the history (identification, then proposal and approved elimination), the
 record derived from that history (``store.monitoring_records.records_from_history``) and the
-measures; it goes to a "quiet" household (no clue, no monitoring of its own), and each comes
-with near misses just on the clean side of the rule's boundary.  Before counting, every risk type
+measures; it goes to a household with no monitoring of its own (and, but for the income below the
+line, no clue either), and each comes with near misses just on the clean side of the boundary.  Before counting, every risk type
 of the replayed cases gets a matching measure from its identification month (the demo's
 assistance follows only some clues and is drawn before the replay decides the risk types), so
 ``risk_no_measure`` finds only what is planted.  ``eliminated_below_line`` may find a few natural
@@ -103,11 +104,13 @@ class _Planting:
     clue_hh: set[str]
     illness_hh: set[str]
     planted: dict[str, list[str]] = field(default_factory=dict)
+    near: dict[str, list[str]] = field(default_factory=dict)  # the county checks' near misses (clean), per rule
     member_updates: list[dict] = field(default_factory=list)  # {"member_id": ..., column: value}
     panel_updates: list[dict] = field(default_factory=list)  # {"household_id": ..., column: value}
     dept_rows: list[dict] = field(default_factory=list)
     relation_rows: list[dict] = field(default_factory=list)
-    quiet: set[str] = field(default_factory=set)  # households with no clue, no monitoring history and no record
+    unmonitored: set[str] = field(default_factory=set)  # households with no monitoring history and no record
+    quiet: set[str] = field(default_factory=set)  # of those, the ones with no clue either
     assisted: set[str] = field(default_factory=set)  # households with any assistance measure
     line_of_year: dict[int, float] = field(default_factory=dict)
     year_income: dict[int, pd.Series] = field(default_factory=dict)  # year -> income per head (the rule's reading)
@@ -169,8 +172,8 @@ def _read(engine: Engine, spec: DemoSpec, rng: np.random.Generator) -> tuple[_Pl
     mem = mem.sort_values("member_id").reset_index(drop=True)
     mem["age"] = R._age_at_end_of(mem["birth_date"], P)
     pick = _Picker(rng, set(natural["household_id"].astype(str)))
-    quiet = set(pan["household_id"].astype(str)) - clue_hh - monitored
-    return _Planting(rng, P, max(3, spec.households // 2000), pick, hh, mem, pan, clue_hh, illness_hh, quiet=quiet, assisted=assisted,
+    unmonitored = set(pan["household_id"].astype(str)) - monitored
+    return _Planting(rng, P, max(3, spec.households // 2000), pick, hh, mem, pan, clue_hh, illness_hh, unmonitored=unmonitored, quiet=unmonitored - clue_hh, assisted=assisted,
                      line_of_year=lines, year_income=incomes), nat
 
 
@@ -345,10 +348,11 @@ def _measure(h: str, measure: str, start: int, end: int | None = None) -> dict:
             "cadre": "驻村工作队", "end_period": None if end is None else int(end)}
 
 
-def _quiet(c: _Planting, *, unassisted: bool = False, years: Iterable[int] = (), band: tuple[float, float] | None = None) -> list[str]:
-    """Quiet households not used yet (with no measure at all if ``unassisted``) whose income per head
-    in each of ``years`` lies within ``band`` (multiples of the year's line, lower bound included)."""
-    cand = c.quiet - c.pick.used - (c.assisted if unassisted else set())
+def _quiet(c: _Planting, *, unassisted: bool = False, years: Iterable[int] = (), band: tuple[float, float] | None = None, with_clues: bool = False) -> list[str]:
+    """Quiet households (or, ``with_clues``, any not monitored) not used yet (with no measure at all if
+    ``unassisted``) whose income per head in each of ``years`` lies within ``band`` (multiples of the
+    year's line, lower bound included)."""
+    cand = (c.unmonitored if with_clues else c.quiet) - c.pick.used - (c.assisted if unassisted else set())
     for y in years:
         inc, line = c.year_income.get(int(y), pd.Series(dtype=float)), c.line_of_year[int(y)]
         lo, hi = band if band is not None else (1.0, np.inf)
@@ -375,7 +379,8 @@ def _plant_risk_no_measure(c: _Planting) -> None:
         if i % 2 == 1:
             c.measure_rows.append(_measure(h, R.MATCHING_MEASURES[risk][0], c.shifted(-6), sio.shift_period(ident, -1)))
     c.planted["risk_no_measure"] = chosen
-    for i, h in enumerate(c.pick.pick(_quiet(c, unassisted=True), c.k)):
+    c.near["risk_no_measure"] = c.pick.pick(_quiet(c, unassisted=True), c.k)
+    for i, h in enumerate(c.near["risk_no_measure"]):
         risk = checked[(i + 1) % len(checked)]
         if i % 3 == 0:
             c.cases.append(_Case(h, ident, (risk,)))
@@ -398,7 +403,8 @@ def _plant_assistance_no_development(c: _Planting) -> None:
         if i % 2 == 1:
             c.measure_rows.append(_measure(h, "industry", c.shifted(-8), c.shifted(-8)))
     c.planted["assistance_no_development"] = chosen
-    for i, h in enumerate(c.pick.pick(_quiet(c, unassisted=True, years=[elim // 100]), c.k + 1)):
+    c.near["assistance_no_development"] = c.pick.pick(_quiet(c, unassisted=True, years=[elim // 100]), c.k + 1)
+    for i, h in enumerate(c.near["assistance_no_development"]):
         j = i % 4
         _eliminated(c, h, ident, elim, "natural" if j == 3 else "by_assistance")
         if j < 3:
@@ -414,23 +420,27 @@ def _plant_eliminated_too_fast(c: _Planting) -> None:
     c.planted["eliminated_too_fast"] = fast
     for i, h in enumerate(fast):
         _eliminated(c, h, ident, sio.shift_period(ident, i % (R.FAST_ELIMINATION_MONTHS + 1)))
-    for i, h in enumerate(c.pick.pick(_quiet(c, years=years), k)):
+    c.near["eliminated_too_fast"] = c.pick.pick(_quiet(c, years=years), k)
+    for i, h in enumerate(c.near["eliminated_too_fast"]):
         _eliminated(c, h, ident, sio.shift_period(ident, R.FAST_ELIMINATION_MONTHS + 1 + 2 * (i % 2)))
-    for h in c.pick.pick(_quiet(c), k):
+    still = c.pick.pick(_quiet(c), k)
+    c.near["eliminated_too_fast"] += still
+    for h in still:
         c.cases.append(_Case(h, c.shifted(-2), ("unstable_work",), "unstable_former_poor"))
         c.measure_rows.append(_measure(h, "employment", c.shifted(-2)))
 
 
 def _plant_eliminated_below_line(c: _Planting) -> None:
-    """Eliminated while the year's income per head is below its line; near misses just above it."""
+    """Eliminated while the year's income per head is below its line (households below the line mostly
+    have clues: any household not monitored will do); near misses just above it."""
     ident, elim = c.shifted(-7), c.shifted(-3)
     y = elim // 100
-    chosen = c.pick.pick(_quiet(c, years=[y], band=(0.0, 1.0)), c.k)
+    chosen = c.pick.pick(_quiet(c, years=[y], band=(0.0, 1.0), with_clues=True), c.k)
     for h in chosen:
         _eliminated(c, h, ident, elim)
     c.planted["eliminated_below_line"] = chosen
-    near = _quiet(c, years=[y], band=(1.0, 1.15)) or _quiet(c, years=[y])
-    for h in c.pick.pick(near, c.k):
+    c.near["eliminated_below_line"] = c.pick.pick(_quiet(c, years=[y], band=(1.0, 1.15)) or _quiet(c, years=[y]), c.k)
+    for h in c.near["eliminated_below_line"]:
         _eliminated(c, h, ident, elim)
 
 
@@ -503,6 +513,7 @@ def _write(engine: Engine, c: _Planting, totals: dict[str, int]) -> None:
             mrstore.write_records(conn, recs[recs["household_id"].isin({cs.household_id for cs in c.cases})], _at(c.period, 28))
         sio.set_meta(conn, "planted_findings", json.dumps(totals, sort_keys=True))
         sio.set_meta(conn, "planted_households", json.dumps({code: c.planted.get(code, []) for code in sorted(totals)}, sort_keys=True))
+        sio.set_meta(conn, "planted_near_misses", json.dumps(c.near, sort_keys=True))
         sio.bump_data_version(conn)
 
 

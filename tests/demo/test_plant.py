@@ -15,7 +15,11 @@ from fanpin.demo.plant import planted_counts
 from fanpin.demo.spec import DemoSpec
 from fanpin.quality import rules as R
 from fanpin.store import schema as S
+from fanpin.store.monitoring_records import records_from_history
 from tests.conftest import backend_url
+
+#: The county checks: every planted case found, no near miss (nor any other clean household) flagged.
+COUNTY_CHECKS = ("risk_no_measure", "assistance_no_development", "eliminated_too_fast", "eliminated_below_line")
 
 
 def _table(engine, table) -> pd.DataFrame:
@@ -105,6 +109,53 @@ def test_same_seed_same_plantings_on_both_backends(small_demo, tmp_path) -> None
         pg.dispose()
 
 
+def _below_the_line(engine, spec: DemoSpec) -> set[str]:
+    """Worked out apart from the rule: households eliminated by the last month whose yearly income per head
+    of the elimination year is below the line the demo set for that year."""
+    recs, inc = _table(engine, S.monitoring_records), _table(engine, S.yearly_incomes)
+    e = recs[recs["eliminated"].astype(bool) & recs["eliminated_period"].notna()]
+    e = e[e["eliminated_period"].astype(int) <= spec.periods[-1]].assign(year=lambda x: x["eliminated_period"].astype(int) // 100)
+    e = e.merge(inc[["household_id", "year", "income_pc"]], on=["household_id", "year"])
+    return set(e.loc[e["income_pc"] < e["year"].map(spec.lines()), "household_id"])
+
+
+def _month_gap(a: pd.Series, b: pd.Series) -> pd.Series:
+    a, b = a.astype(int), b.astype(int)
+    return (b // 100 - a // 100) * 12 + b % 100 - a % 100
+
+
+def test_planted_monitoring_cases_are_their_historys_records(small_demo) -> None:
+    """Each planted case's record is what its history gives (as the workflow's would be), the months sit
+    where the rule's boundaries are, and with no replay (no natural case) each check finds exactly its plants."""
+    engine, spec = small_demo
+    planted = store.load_json_meta(engine, "planted_households")
+    near = store.load_json_meta(engine, "planted_near_misses")
+    assert set(near) == set(COUNTY_CHECKS) and all(near[c] for c in COUNTY_CHECKS)
+    hids = sorted({h for c in COUNTY_CHECKS for h in (*planted[c], *near[c])})
+    recs = _table(engine, S.monitoring_records).set_index("household_id")
+    with engine.connect() as conn:
+        hist = records_from_history(conn).set_index("household_id")
+    cols = ["monitoring_category", "risk_1", "risk_2", "identified_period", "eliminated", "elimination_method", "eliminated_period", "development_measures"]
+
+    def rows(f: pd.DataFrame) -> list[list[str]]:
+        f = f.astype(object).where(f.notna(), None)
+        for c in ("identified_period", "eliminated_period"):
+            f[c] = f[c].map(lambda v: None if v is None else int(v))
+        return [[str(v) for v in r] for r in f.to_numpy()]
+
+    assert rows(recs.loc[hids, cols]) == rows(hist.loc[hids, cols])
+    fast = recs.loc[planted["eliminated_too_fast"]]
+    assert sorted(_month_gap(fast["identified_period"], fast["eliminated_period"])) == [0, 1, 2]
+    slow = recs.loc[near["eliminated_too_fast"]]
+    slow = slow[slow["eliminated"].astype(bool)]
+    assert set(_month_gap(slow["identified_period"], slow["eliminated_period"])) == {R.FAST_ELIMINATION_MONTHS + 1, R.FAST_ELIMINATION_MONTHS + 3}
+    assert set(recs.loc[planted["assistance_no_development"], "elimination_method"]) == {"by_assistance"}
+    assert set(recs.loc[planted["risk_no_measure"], "risk_1"]) <= set(R.MATCHING_MEASURES)
+    f = R.find(engine, codes=list(COUNTY_CHECKS), principal=SYSTEM)
+    assert {c: set(f.loc[f["rule"] == c, "household_id"]) for c in COUNTY_CHECKS} == {c: set(planted[c]) for c in COUNTY_CHECKS}
+    assert _below_the_line(engine, spec) == set(planted["eliminated_below_line"])
+
+
 def _build(path, spec: DemoSpec):
     eng = store.make_engine(f"sqlite:///{path}", create=True)
     store.upgrade(eng)
@@ -121,6 +172,14 @@ def test_rules_find_exactly_the_recorded_counts(households: int, seed: int, tmp_
         assert f["rule"].value_counts().reindex([r.code for r in R.RULES], fill_value=0).to_dict() == planted_counts(eng)
         planted = store.load_json_meta(eng, "planted_households")
         assert all(len(v) > 0 for v in planted.values())
+        # the county checks over the replayed workflow: the plants, no near miss, and for the income check
+        # the replayed households whose year's income fell back below the line (worked out apart from the rule)
+        near = store.load_json_meta(eng, "planted_near_misses")
+        below = _below_the_line(eng, spec)
+        for code in COUNTY_CHECKS:
+            flagged = set(f.loc[f["rule"] == code, "household_id"])
+            assert near[code] and not flagged & set(near[code]), code
+            assert flagged == set(planted[code]) | (below if code == "eliminated_below_line" else set()), code
     finally:
         eng.dispose()
 
