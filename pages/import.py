@@ -156,7 +156,7 @@ def upload_section(ctx: Context, kind: str) -> None:
         return
     problems(ctx, report)
     if report.unaccepted_columns or accept:
-        st.checkbox(t("ingest.page.accept_columns", columns="、".join(report.unaccepted_columns)), key="import_accept_columns")
+        st.checkbox(t("ingest.page.accept_columns", columns=md("、".join(report.unaccepted_columns))), key="import_accept_columns")
     if report.ok:
         st.success(t("ingest.page.passed"))
         apply_button(ctx, kind, data, name, accept)

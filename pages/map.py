@@ -79,7 +79,8 @@ def boundaries(ctx: Context, township_codes: list[str], names: dict[str, str]) -
     if custom:
         st.caption(t("map.custom_active", name=md(custom["name"])))
         return custom["fc"], "custom:" + custom["key"]
-    return ctx.data.townships_geojson(), f"db:{ctx.data.url}:{ctx.data.version}"
+    fc = ctx.data.townships_geojson()  # a township without a usable stored boundary is left off the map
+    return {**fc, "features": [f for f in fc["features"] if f.get("geometry")]}, f"db:{ctx.data.url}:{ctx.data.version}"
 
 
 def choices(township_codes: list[str], names: dict[str, str]) -> tuple[str, str | None, str]:
@@ -191,6 +192,9 @@ def main() -> None:
     st.title(t("map.title", place=md(ctx.county), month=format_period(period, lang)))
     st.caption(t("map.caption", policy=md(policy.name), line=fmt.yuan(policy.income_line, lang)))
     fc, fc_key = boundaries(ctx, township_codes, names)
+    if not fc["features"]:
+        st.info(t("map.no_boundaries"))
+        return
     metric, township, contiguity = choices(township_codes, names)
     if prev_result is None:
         st.info(t("map.no_prev", month=format_period(period, lang)))

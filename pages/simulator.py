@@ -234,7 +234,7 @@ def adopt_tab(run: Run, saved: list[dict]) -> None:
     adopted = [r for r in saved if r["adopted_at"] is not None]
     if adopted:
         last = max(adopted, key=lambda r: r["adopted_at"])
-        st.caption(t("simulator.adopt_history", name=md(last["name"]), who=lbl("role", last["adopted_by"]), when=when_text(last["adopted_at"])))
+        st.caption(t("simulator.adopt_history", name=md(last["name"]), who=md(lbl("role", last["adopted_by"])), when=when_text(last["adopted_at"])))
     if not saved:
         st.caption(t("simulator.none_saved"))
         return

@@ -15,11 +15,14 @@ Every login and failed login is written to the audit log.
 Changing an account takes the acting ``principal`` (required; the command line passes
 ``system_principal()``), checks ``user_manage`` and writes the audit row as that principal.
 An administrator cannot disable themself or take away their own admin role, so the last
-way in is not locked by a slip.  The SQL is in ``fanpin.store.users``.
+way in is not locked by a slip.  User names are ASCII letters, digits and ``._@-`` only
+(``username_ok``); display names lose invisible characters (``clean_display_name``).  The SQL is
+in ``fanpin.store.users``.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -32,12 +35,15 @@ from fanpin.access.audit import record
 from fanpin.access.passwords import MIN_LENGTH as MIN_PASSWORD
 from fanpin.access.passwords import password_problem
 from fanpin.access.roles import ROLES, Principal, require
+from fanpin.core.text import strip_invisible
 from fanpin.store import users as store
 from fanpin.store.users import UserRow
 
 MAX_FAILURES = 5
 LOCK_MINUTES = 15
 USERNAME_MAX = 64
+DISPLAY_NAME_MAX = 64
+_USERNAME = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._@-]{{0,{USERNAME_MAX - 1}}}")
 
 _hasher = PasswordHasher()
 #: Verified against when the user does not exist, so that a wrong name costs as long as a wrong password.
@@ -147,8 +153,8 @@ def check_password(password: str) -> None:
 def validate(engine: Engine, username: str, role: str, townships: list[str] | None, password: str | None) -> frozenset[str] | None:
     """Check an account's fields; returns the townships to store (None = all)."""
     name = (username or "").strip()
-    if not name or len(name) > USERNAME_MAX or any(ch.isspace() for ch in name):
-        raise UserError("bad_name", f"a user name is 1-{USERNAME_MAX} characters without spaces")
+    if not username_ok(name):
+        raise UserError("bad_name", f"a user name is 1-{USERNAME_MAX} characters: letters, digits, '.', '_', '@' and '-', starting with a letter or digit")
     if role not in ROLES:
         raise UserError("bad_role", f"unknown role {role!r}; one of {', '.join(ROLES)}")
     if password is not None:
@@ -164,6 +170,21 @@ def validate(engine: Engine, username: str, role: str, townships: list[str] | No
     if townships:
         raise UserError("townships_not_case_worker", "only case workers are scoped to townships")
     return None
+
+
+def username_ok(name: str) -> bool:
+    """Whether ``name`` is a safe user name: ASCII letters and digits, ``.``, ``_``, ``@`` and ``-``
+    (an email address fits), starting with a letter or digit, at most ``USERNAME_MAX`` characters.
+    A name is shown on every page and in the audit log: invisible characters (a right-to-left
+    override makes one name look like another), look-alike letters and markup are refused."""
+    return bool(_USERNAME.fullmatch(name or ""))
+
+
+def clean_display_name(text: str | None) -> str | None:
+    """A display name without invisible characters and with every run of whitespace (tabs,
+    newlines) one space; None when nothing is left."""
+    cleaned = " ".join(strip_invisible(text or "").split())
+    return cleaned[:DISPLAY_NAME_MAX] or None
 
 
 def _not_self(principal: Principal, username: str) -> None:
@@ -191,7 +212,7 @@ def add_user(
         if store.exists(conn, username):
             raise UserError("exists", f"user {username} exists already")
         store.insert_user(conn, {
-            "username": username, "display_name": display_name or None, "password_hash": hash_password(password) if password else None,
+            "username": username, "display_name": clean_display_name(display_name), "password_hash": hash_password(password) if password else None,
             "role": role, "townships": _townships_text(towns), "disabled": False, "failed_logins": 0, "created_at": at,
             "created_by": principal.actor, "password_changed_at": at if password else None,
         })

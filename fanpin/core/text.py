@@ -9,7 +9,9 @@ markdown, HTML) is refused at the door rather than escaped everywhere it is show
 
 from __future__ import annotations
 
+import functools
 import re
+import sys
 import unicodedata
 
 import numpy as np
@@ -39,3 +41,32 @@ def household_ids_ok(values: pd.Series | np.ndarray) -> np.ndarray:
     """Vectorised ``household_id_ok`` over a column of strings (NaN is not well formed)."""
     s = pd.Series(values, dtype="object").astype("string")
     return s.str.fullmatch(_HOUSEHOLD_ID.pattern).fillna(False).to_numpy(dtype=bool)
+
+
+
+@functools.cache
+def _invisible() -> frozenset[str]:
+    """Every character ``strip_invisible`` removes: format characters (Cf) and the controls (Cc)
+    but tab and newline (built once, on first use: a pass over all of Unicode takes ~0.2 s)."""
+    cats = (unicodedata.category(chr(i)) for i in range(sys.maxunicode + 1))
+    return frozenset(chr(i) for i, cat in enumerate(cats) if cat == "Cf" or (cat == "Cc" and chr(i) not in "\t\n"))
+
+
+def needs_cleaning(text: str) -> bool:
+    """Whether ``strip_invisible`` would change ``text``: one set of its characters (C speed), so
+    a whole block of text is checked at once."""
+    return not _invisible().isdisjoint(set(text)) or (not text.isascii() and not unicodedata.is_normalized("NFC", text))
+
+
+def strip_invisible_rows(rows: list[list[str]]) -> list[list[str]]:
+    """Every cell of a grid through ``strip_invisible``; the rows are looked at as one block first,
+    so a clean file (nearly all of them) costs one pass instead of a call per cell."""
+    if not rows or not needs_cleaning("".join("".join(r) for r in rows)):
+        return rows
+    return [[strip_invisible(c) if needs_cleaning(c) else c for c in r] for r in rows]
+
+
+def strip_invisible_text(value: object) -> object:
+    """A stored free text (a clue's detail, an order's notes) without invisible characters; other
+    values (None, numbers) unchanged.  Tabs and newlines stay."""
+    return strip_invisible(value) if isinstance(value, str) and needs_cleaning(value) else value

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import shapely
@@ -114,19 +114,39 @@ def _check_feature(i: int, feat: object, seen: dict[str, int]) -> dict | GeoProb
         return GeoProblem("duplicate_code", code=code, feature=i)
     seen[code] = i
     geom = feat.get("geometry")
+    problem = geometry_problem(geom)
+    if problem is not None:
+        return replace(problem, code=code, feature=i)
+    return {"type": "Feature", "id": code, "properties": {**dict(props), "region_code": code}, "geometry": dict(geom)}
+
+
+def geometry_problem(geom: object) -> GeoProblem | None:
+    """Why one township or county boundary cannot be drawn (None: it can): it must be a valid
+    Polygon or MultiPolygon in longitude/latitude degrees.  ``geom`` is the geometry object or its
+    JSON text (the ``regions.geometry`` column, a cell of an imported regions table); a text that
+    is not JSON, or nests its brackets past any real geometry, is refused, never raised."""
+    if isinstance(geom, str):
+        try:
+            geom = json.loads(geom)
+        except json.JSONDecodeError as exc:
+            return GeoProblem("not_json", detail=f"line {exc.lineno}, column {exc.colno}: {exc.msg}")
+        except RecursionError:
+            return GeoProblem("too_deep")
     if not isinstance(geom, Mapping) or geom.get("type") not in ("Polygon", "MultiPolygon"):
         kind = geom.get("type") if isinstance(geom, Mapping) else None
-        return GeoProblem("bad_geometry", code=code, feature=i, detail=str(kind))
+        return GeoProblem("bad_geometry", detail=str(kind))
     try:
         g = shape(geom)
+    except RecursionError:
+        return GeoProblem("too_deep")
     except Exception as exc:  # noqa: BLE001 -- shapely raises several types for malformed rings
-        return GeoProblem("invalid_geometry", code=code, feature=i, detail=str(exc))
+        return GeoProblem("invalid_geometry", detail=str(exc))
     if g.is_empty or not g.is_valid:
-        return GeoProblem("invalid_geometry", code=code, feature=i, detail="empty" if g.is_empty else shapely.is_valid_reason(g))
+        return GeoProblem("invalid_geometry", detail="empty" if g.is_empty else shapely.is_valid_reason(g))
     minx, miny, maxx, maxy = g.bounds
     if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-        return GeoProblem("not_lonlat", code=code, feature=i, detail=f"{minx:.0f}, {miny:.0f}")
-    return {"type": "Feature", "id": code, "properties": {**dict(props), "region_code": code}, "geometry": dict(geom)}
+        return GeoProblem("not_lonlat", detail=f"{minx:.0f}, {miny:.0f}")
+    return None
 
 
 def validate_geojson(fc_or_bytes: Mapping | bytes | str, known_codes: Iterable[str]) -> tuple[dict | None, list[GeoProblem]]:

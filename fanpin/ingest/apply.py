@@ -22,6 +22,13 @@ Every step takes the acting :class:`~fanpin.access.roles.Principal` (required): 
 import may, and the audit row and the batch name ``principal.actor``.  Messages are produced as
 codes plus parameters and translated at the end (``translate("ingest.p.<code>", lang, ...)``), so
 one validation serves zh and en.  Personal values (names, ID numbers, phones) are masked in the report.
+
+An applied import of real data into the demo county's database ends its life as a demo (meta
+``demo`` cleared in the same transaction, ``fanpin.store.meta.clear_demo``): trainers, limited to
+the demo county, no longer see it, and ``fanpin demo`` no longer replaces it.  Rows whose region
+codes, ID numbers and household IDs all begin with 99 (no real province: the committed sample
+workbook ``data/demo_national_export.xlsx``, a trainer's prepared file) are synthetic and leave
+the flag as it was (:func:`synthetic`).
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ from fanpin.ingest.report import Plan, Report
 from fanpin.ingest.specs import SPECS, KindSpec
 from fanpin.ingest.validate import validate
 from fanpin.store import imports as store
+from fanpin.store import meta
 from fanpin.store.clues import insert_clues
 from fanpin.store.io import bump_data_version
 
@@ -176,8 +184,33 @@ def write_part(conn: Connection, report: Report, principal: Principal, now: date
             refresh_aggregates(conn, sorted(touched))
     else:
         _apply_append(conn, spec, report.plan, batch_id, now)
-    audit.record(conn, principal.actor, "import", target=f"batch:{batch_id}", detail={**_audit_detail(report), "file": name}, at=now)
+    detail = {**_audit_detail(report), "file": name}
+    if (report.added or report.updated) and not synthetic(report.plan) and meta.clear_demo(conn):
+        detail["demo_cleared"] = True
+    audit.record(conn, principal.actor, "import", target=f"batch:{batch_id}", detail=detail, at=now)
     return batch_id
+
+
+#: Columns whose values carry a region code: region codes, ID numbers (their first six digits),
+#: household IDs (the demo county's begin with its village code).
+_PLACE_COLUMNS: tuple[str, ...] = (
+    "region_code", "parent_code", "village_code", "township_code", "household_id", "id_number", "official_id_number", "relative_id_number",
+)
+
+
+def synthetic(plan: Plan | None) -> bool:
+    """Whether the rows a plan writes are all about the synthetic demo county: every region code,
+    ID number and household ID in them begins with 99 (no real province).  Such an import (the
+    committed sample workbook of the demo county, a trainer's prepared file) leaves a demo database
+    a demo; any other applied import makes it a real one (``fanpin.store.meta.clear_demo``)."""
+    if plan is None:
+        return True
+    for c in _PLACE_COLUMNS:
+        if c in plan.frame:
+            values = plan.frame[c].dropna().astype(str)
+            if not values.str.startswith(meta.SYNTHETIC_PREFIX).all():
+                return False
+    return True
 
 
 def _write(engine: Engine, report: Report, principal: Principal, now: datetime) -> int | None:

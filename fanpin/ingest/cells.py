@@ -13,7 +13,9 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from fanpin.core.i18n import translate
 from fanpin.core.ids import id_check_char
+from fanpin.core.text import HOUSEHOLD_ID_MAX, household_ids_ok
 from fanpin.ingest.names import bool_words, norm
 from fanpin.ingest.read import Grid
 from fanpin.ingest.report import Problem, Report
@@ -290,8 +292,50 @@ def parse_id(cells: Cells, c: Col, s: pd.Series, empty: np.ndarray) -> pd.Series
     return u.where(good, None).astype(object)
 
 
+#: A Chinese mobile number, or a landline with its area code (0 + 2-3 digits, an optional dash,
+#: 7-8 digits); spaces and dashes inside a mobile number are allowed and dropped.
+_MOBILE = r"1[3-9]\d{9}"
+_LANDLINE = r"0\d{2,3}-?\d{7,8}"
+
+
+def parse_phone(cells: Cells, c: Col, s: pd.Series, empty: np.ndarray) -> pd.Series:
+    """A phone number (empty allowed): a mobile 1[3-9]XXXXXXXXX or a landline 0XX(X)-XXXXXXX(X)."""
+    compact = s.str.replace(r"[\s()（）]", "", regex=True)
+    mobile = compact.str.replace("-", "", regex=False)
+    is_mobile = mobile.str.fullmatch(_MOBILE).to_numpy(dtype=bool)
+    is_landline = compact.str.fullmatch(_LANDLINE).to_numpy(dtype=bool)
+    bad = ~(is_mobile | is_landline) & ~empty
+    cells.add(bad, c.name, "bad_phone")
+    return pd.Series(np.where(is_mobile, mobile, compact), dtype=object).where(~(empty | bad), None)
+
+
+def parse_geometry(cells: Cells, c: Col, s: pd.Series, empty: np.ndarray) -> pd.Series:
+    """A boundary (GeoJSON geometry, empty allowed) checked as the map checks an uploaded file:
+    JSON, not nested past reason, a valid Polygon or MultiPolygon in longitude/latitude."""
+    from fanpin.geo.geojson import geometry_problem
+
+    long = _too_long(cells, c, s)
+    problems = np.array([None if e or too else geometry_problem(text) for text, e, too in zip(s, empty, long)], dtype=object)
+    bad = np.array([p is not None for p in problems], dtype=bool)
+    reasons = np.array([{lang: translate(f"ingest.geometry.{p.kind}", lang, detail=p.detail) for lang in ("zh", "en")} if p else "" for p in problems], dtype=object)
+    cells.add(bad, c.name, "bad_geometry", row_params={"reason": reasons})
+    return s.where(~(empty | long | bad), None).astype(object)
+
+
+def check_household_ids(cells: Cells) -> None:
+    """Every kind's household ID in the national format (``fanpin.core.text.household_id_ok``:
+    letters, digits, ``-`` and ``_``): markdown, HTML or spaces in an ID are refused here, once,
+    rather than escaped on every page that shows it."""
+    v = cells.v.get("household_id")
+    if v is None:
+        return
+    bad = v.notna().to_numpy() & ~household_ids_ok(v.to_numpy(dtype=object))
+    cells.add(bad, "household_id", "bad_household_id", max=HOUSEHOLD_ID_MAX)
+    cells.v["household_id"] = v.where(~bad, None)
+
+
 PARSERS: dict[str, Parser] = {
-    "text": parse_text, "household": parse_text, "village": parse_text, "region": parse_text,
+    "text": parse_text, "household": parse_text, "village": parse_text, "region": parse_text, "phone": parse_phone, "geojson": parse_geometry,
     "int": parse_int, "float": parse_float, "bool": parse_bool, "code": parse_code, "period": parse_period,
     "year": parse_year, "grade": parse_grade, "code_list": parse_code_list, "health": parse_health,
     "date": parse_date, "datetime": parse_datetime, "id": parse_id,
@@ -316,3 +360,4 @@ def parse(cells: Cells) -> None:
         if c.required:
             cells.add(empty & ~lossy, c.name, "required")
         cells.v[c.name] = PARSERS[c.type](cells, c, s, empty)
+    check_household_ids(cells)

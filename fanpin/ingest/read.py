@@ -14,7 +14,9 @@ Encoding detection (documented in the import page's help and tested on the bad-i
 
 Nothing here knows the column specs: the result is strings (``""`` for an empty cell) with
 the spreadsheet row number of each data row, so the report can point at the row a person
-sees in Excel.  Problems with the file as a whole raise :class:`FileProblem`.
+sees in Excel.  Every cell is read without invisible characters (bidi overrides, zero-width and
+control characters: ``fanpin.core.text.strip_invisible``), before any check sees it.  Problems
+with the file as a whole raise :class:`FileProblem`.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+
+from fanpin.core.text import strip_invisible_rows
 
 MAX_FILE_BYTES = 100 * 1024 * 1024
 MAX_COLUMNS = 200
@@ -102,7 +106,10 @@ def _detect_header(raw: list[list[str]], is_header: Callable[[str], bool]) -> in
 
 
 def _finish(raw: list[list[str]], numbers: list[int], is_header: Callable[[str], bool], encoding: str, sheet: str | None = None, lossy: set | None = None, merged: Callable[[int], list[str]] | None = None) -> Grid:
-    """Drop empty rows, find the header, pad the data rows to its width."""
+    """Invisible characters out of every cell (``fanpin.core.text.strip_invisible``: right-to-left
+    overrides, zero-width and control characters make one ID or name look like another), drop
+    empty rows, find the header, pad the data rows to its width."""
+    raw = strip_invisible_rows(raw)
     keep = [i for i, r in enumerate(raw) if any(c.strip() for c in r)]
     raw = [raw[i] for i in keep]
     numbers = [numbers[i] for i in keep]

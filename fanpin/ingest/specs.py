@@ -25,7 +25,7 @@ class Col:
 
     name: str
     en: str
-    type: str  # text int float bool period year date datetime code code_list grade health id village region household
+    type: str  # text int float bool period year date datetime code code_list grade health id village region household phone geojson
     required: bool = False  # in every row
     required_new: bool = False  # in rows that create a record
     low: float | None = None
@@ -76,7 +76,7 @@ class KindSpec:
 
 
 #: How the types that read labels are stored.
-_STORED = {"grade": "int", "year": "int", "health": "code", "code_list": "code"}
+_STORED = {"grade": "int", "year": "int", "health": "code", "code_list": "code", "phone": "text", "geojson": "text"}
 _BOOL = dict(type="bool")
 _GRADES = ("0", "1", "2", "3", "4")
 _YEAR_MONEY = dict(type="float", low=-1e8, high=1e8)
@@ -107,7 +107,7 @@ _SPECS: tuple[KindSpec, ...] = (
             Col("village_code", "Village code", "village", required_new=True, example="990101001001"),
             Col("household_type", "Household type", "code", required_new=True, codes=("former_poor", "ordinary"), label_kind="household_type", example="脱贫户"),
             Col("size", "Household size", "int", required_new=True, low=1, high=30, example="4"),
-            Col("phone", "Phone", "text", max_len=20, personal="phone", example="13800000000"),
+            Col("phone", "Phone", "phone", max_len=20, personal="phone", example="13800000000"),
             Col("relocated", "Relocated", **_BOOL, default=False, example="否"),
             Col("no_labour_guarantee", "No-labour guarantee household", **_BOOL, default=False, example="否"),
             Col("farmland_mu", "Farmland (mu)", "float", low=0, high=10_000, example="3.5"),
@@ -219,7 +219,7 @@ _SPECS: tuple[KindSpec, ...] = (
             Col("name_en", "English name", "text", max_len=64, example=""),
             Col("lon", "Longitude", "float", low=-180, high=180, example=""),
             Col("lat", "Latitude", "float", low=-90, high=90, example=""),
-            Col("geometry", "Boundary (GeoJSON)", "text", max_len=32_767, example=""),
+            Col("geometry", "Boundary (GeoJSON)", "geojson", max_len=32_767, example=""),
         ),
         key=("region_code",), sheet_names=("regions", "行政区划"),
     ),

@@ -15,6 +15,7 @@ import pandas as pd
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
+from fanpin.core.text import strip_invisible_text
 from fanpin.store.io import bulk_insert
 from fanpin.store.schema import clues, households, panel
 
@@ -29,6 +30,9 @@ def insert_clues(conn: Connection, rows: Sequence[Mapping[str, object]] | Mappin
     ``rows`` is either a list of dicts (the workflow, rules, model: returns the new clue IDs in
     order) or a mapping of column arrays (the demo's bulk feeds: returns the number written,
     through ``bulk_insert``'s COPY/executemany path).  Missing optional columns take the defaults.
+    The free-text ``detail`` (typed by a cadre, sent by a department) is kept as written but for
+    invisible characters (bidi overrides, zero-width, controls: ``fanpin.core.text``), removed here,
+    where every clue's text enters the database.
     """
     if isinstance(rows, Mapping):
         missing = [c for c in REQUIRED if c not in rows]
@@ -36,6 +40,8 @@ def insert_clues(conn: Connection, rows: Sequence[Mapping[str, object]] | Mappin
             raise ValueError(f"clue columns missing: {', '.join(missing)}")
         n = len(next(iter(rows.values()))) if rows else 0
         cols = dict(rows)
+        if "detail" in cols:
+            cols["detail"] = np.array([strip_invisible_text(v) for v in cols["detail"]], dtype=object)
         for k, v in _DEFAULTS.items():
             cols.setdefault(k, np.full(n, v, dtype=object))
         return bulk_insert(conn, clues, cols)
@@ -44,7 +50,7 @@ def insert_clues(conn: Connection, rows: Sequence[Mapping[str, object]] | Mappin
         missing = [c for c in REQUIRED if r.get(c) is None]
         if missing:
             raise ValueError(f"clue columns missing: {', '.join(missing)}")
-        full.append({**_DEFAULTS, **r})
+        full.append({**_DEFAULTS, **r, "detail": strip_invisible_text(r.get("detail"))})
     if not full:
         return []
     if len(full) == 1:

@@ -6,7 +6,7 @@ import json
 
 from sqlalchemy.engine import Connection, Engine
 
-from fanpin.store.io import get_meta
+from fanpin.store.io import get_meta, set_meta
 
 
 def _raw(target: Engine | Connection, key: str) -> str | None:
@@ -25,3 +25,19 @@ def income_lines(target: Engine | Connection) -> dict[int, float]:
 def is_demo(target: Engine | Connection) -> bool:
     """Whether the database is the synthetic demo county (meta ``demo`` = "1")."""
     return _raw(target, "demo") == "1"
+
+
+#: Region codes (and the ID numbers and household IDs made from them) of the synthetic demo county:
+#: no real province has code 99.
+SYNTHETIC_PREFIX = "99"
+
+
+def clear_demo(conn: Connection) -> bool:
+    """Mark the database as no longer (only) the synthetic demo county, in the caller's transaction
+    (an import of real data: trainers lose it, ``fanpin demo`` no longer replaces it); True when
+    it was the demo county until now."""
+    if get_meta(conn, "demo") != "1":
+        return False
+    set_meta(conn, "demo", "0")
+    return True
+

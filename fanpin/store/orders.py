@@ -13,6 +13,7 @@ import pandas as pd
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
+from fanpin.core.text import strip_invisible_text
 from fanpin.store.schema import clues, households, order_clues, orders
 
 _o, _oc = orders.c, order_clues.c
@@ -28,9 +29,19 @@ def _frame(conn: Connection, stmt) -> pd.DataFrame:  # noqa: ANN001 - a Select
     return pd.DataFrame(conn.execute(stmt).fetchall(), columns=[col.name for col in stmt.selected_columns])
 
 
+#: The order's free-text columns (typed by people): kept as written but for invisible characters.
+TEXT_COLUMNS: tuple[str, ...] = ("reason", "findings", "notes")
+
+
+def _clean(values: Mapping[str, object]) -> dict[str, object]:
+    """``values`` with the free texts stripped of bidi overrides, zero-width and control characters
+    (``fanpin.core.text.strip_invisible``; tabs and newlines stay): every order's text enters here."""
+    return {k: strip_invisible_text(v) if k in TEXT_COLUMNS else v for k, v in values.items()}
+
+
 def insert_order(conn: Connection, values: Mapping[str, object]) -> int:
     """A new order row; returns its ID."""
-    return int(conn.execute(insert(orders).values(**values)).inserted_primary_key[0])
+    return int(conn.execute(insert(orders).values(**_clean(values))).inserted_primary_key[0])
 
 
 def link_clues(conn: Connection, order_id: int, clue_ids: Sequence[int]) -> None:
@@ -65,7 +76,7 @@ def update_if_version(
     stmt = (
         update(orders)
         .where(_o.order_id == int(order_id), _o.version == int(version), _o.state.in_(list(states)))
-        .values(**values, version=_o.version + 1, updated_at=at, updated_by=actor)
+        .values(**_clean(values), version=_o.version + 1, updated_at=at, updated_by=actor)
     )
     return conn.execute(stmt).rowcount == 1
 

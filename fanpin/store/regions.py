@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import numpy as np
 import pandas as pd
+from shapely.geometry import shape
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from fanpin.store.schema import households, regions
+
+log = logging.getLogger(__name__)
 
 
 def load_regions(engine: Engine) -> pd.DataFrame:
@@ -33,11 +37,30 @@ def township_geojson(engine: Engine) -> dict:
             "type": "Feature",
             "id": code,
             "properties": {"region_code": code, "name": name, "name_en": name_en},
-            "geometry": json.loads(geom) if geom else None,
+            "geometry": _geometry(code, geom),
         }
         for code, name, name_en, geom in rows
     ]
     return {"type": "FeatureCollection", "features": feats}
+
+
+def _geometry(code: str, text: str | None) -> dict | None:
+    """A stored boundary as a GeoJSON geometry, or None (drawn as a township without a boundary)
+    when none is stored or the stored text cannot be one: not JSON, nested past reason, not a
+    Polygon/MultiPolygon shapely can build.  Imports check boundaries (``fanpin.ingest``); a row
+    written before that, or behind the import's back, is skipped with a warning, never raised."""
+    if not text:
+        return None
+    try:
+        geom = json.loads(text)
+        if not isinstance(geom, dict) or geom.get("type") not in ("Polygon", "MultiPolygon"):
+            raise ValueError(f"not a Polygon or MultiPolygon: {type(geom).__name__}")
+        if shape(geom).is_empty:
+            raise ValueError("empty geometry")
+    except Exception as exc:  # noqa: BLE001 - JSON, recursion and shapely's several errors alike: the map must still draw
+        log.warning("region %s: stored geometry skipped (%s: %s)", code, type(exc).__name__, str(exc)[:200])
+        return None
+    return geom
 
 
 def household_coords(engine: Engine) -> pd.DataFrame:

@@ -91,14 +91,14 @@ def sidebar(data: Data, principal: Principal) -> Context:
     names = data.township_names(current)
     county_code = next((c for c in names if c.endswith("000000")), None)
     county = names.get(county_code, "") if county_code else ""
-    st.sidebar.caption(t("common.database", county=county, households=f"{data.household_count(period):,}", url=_short(data.url)))
+    st.sidebar.caption(t("common.database", county=md(county), households=f"{data.household_count(period):,}", url=md(_short(data.url))))
     who, user = md(principal.display_name or principal.username), md(principal.username)
     if who == user:
         st.sidebar.markdown(t("access.signed_in_plain", user=user, role=lbl("role", principal.role)))
     else:
         st.sidebar.markdown(t("access.signed_in", who=who, user=user, role=lbl("role", principal.role)))
     if principal.townships is not None:
-        towns = "、".join(names.get(c, c) for c in sorted(principal.townships))
+        towns = md("、".join(names.get(c, c) for c in sorted(principal.townships)))
         st.sidebar.caption(t("access.scope", townships=towns))
     st.sidebar.button(t("access.logout"), key="sb_logout", on_click=logout, args=(data.engine,))
     return Context(data=data, period=int(period), lang=current, role=principal.role, county=county, principal=principal)
