@@ -366,6 +366,8 @@ def _risk_no_measure(d: MonthData) -> pd.DataFrame:
 
 
 def _assistance_no_development(d: MonthData) -> pd.DataFrame:
+    """帮扶消除 records with no development-type measure (``DEVELOPMENT_MEASURES``) in effect from
+    identification to elimination: neither an assistance row nor the record's 实施开发式帮扶措施情况."""
     r = d.records[d.records["eliminated"] & (d.records["elimination_method"] == "by_assistance")]
     have = d.measures_in_effect(r, DEVELOPMENT_MEASURES)
     r = r[~r["household_id"].isin(have["household_id"])]
@@ -376,6 +378,7 @@ def _assistance_no_development(d: MonthData) -> pd.DataFrame:
 
 
 def _eliminated_too_fast(d: MonthData) -> pd.DataFrame:
+    """Records eliminated at most ``FAST_ELIMINATION_MONTHS`` months after their 识别监测时间 (both months known)."""
     r = d.records
     r = r[r["eliminated"] & r["identified_period"].notna() & r["eliminated_period"].notna()]
     gap = _month_index(r["eliminated_period"]) - _month_index(r["identified_period"])
@@ -386,6 +389,13 @@ def _eliminated_too_fast(d: MonthData) -> pd.DataFrame:
 
 
 def _eliminated_below_line(d: MonthData) -> pd.DataFrame:
+    """Eliminated records whose income per head in the year of 消除监测时间 is below that year's line.
+
+    The income is the household's yearly income per head of that year (``yearly_incomes.income_pc``,
+    the national income sheet's 家庭人均纯收入) when there is one, else the panel's rolling 12-month
+    income per head at the year's latest month up to the month checked (December for a past year);
+    the line is the stored line of the year (``stored_lines(...).stored_at``, the one year rule).
+    Income exactly at the line is not below it."""
     inc = d.elimination_income
     if inc.empty:
         return _hits([], [])
