@@ -165,8 +165,9 @@ def _months(store: SnapshotStore, horizon: int, train_months: int | None) -> tup
 
 
 def train_province(store: SnapshotStore, client: object | None = None, *, horizon: int = 6, rounds: int = 60,
-                   train_months: int | None = 3, fraction: float = 1.0) -> ProvinceModel:
-    """Train on the province's county-months (XGBoost on Dask with a client, else in this process)."""
+                   train_months: int | None = 3, fraction: float = 1.0, evaluate: bool = True) -> ProvinceModel:
+    """Train on the province's county-months (XGBoost on Dask with a client, else in this process);
+    ``evaluate``: also the held-out AUC (``evaluate_province``)."""
     import xgboost as xgb
 
     man = store.manifest()
@@ -189,7 +190,8 @@ def train_province(store: SnapshotStore, client: object | None = None, *, horizo
         rows = int(ddf.shape[0].compute())  # type: ignore[attr-defined]
         del ddf, dtrain
     model = ProvinceModel(booster, horizon, train, ev, rows)
-    model.auc = evaluate_province(store, model, client)
+    if evaluate:
+        model.auc = evaluate_province(store, model, client)
     return model
 
 
@@ -205,7 +207,7 @@ def _run(client: object | None, fn: object, args: Sequence[tuple]) -> list:
 def evaluate_province(store: SnapshotStore, model: ProvinceModel, client: object | None = None) -> float:
     """Held-out ROC AUC from per-task histograms (no score leaves its task)."""
     man = store.manifest()
-    booster = client.scatter(model.booster, broadcast=True) if client is not None else model.booster  # type: ignore[attr-defined]
+    booster = client.scatter(model.booster, broadcast=True, hash=False) if client is not None else model.booster  # type: ignore[attr-defined]
     args = [(str(store.root), c, t, model.horizon, dict(man.income_lines), man.periods, booster, 0.5, True) for t in model.eval_months for c in man.counties]
     figs = _run(client, scoring_task, args)
     return auc_from_histograms(np.sum([f.hist_pos for f in figs], axis=0), np.sum([f.hist_neg for f in figs], axis=0))
@@ -216,7 +218,7 @@ def score_province(store: SnapshotStore, model: ProvinceModel, period: int, clie
     man = store.manifest()
     if period not in man.periods:
         raise KeyError(f"no month {period} in the analytic store")
-    booster = client.scatter(model.booster, broadcast=True) if client is not None else model.booster  # type: ignore[attr-defined]
+    booster = client.scatter(model.booster, broadcast=True, hash=False) if client is not None else model.booster  # type: ignore[attr-defined]
     args = [(str(store.root), c, period, model.horizon, dict(man.income_lines), man.periods, booster, threshold, False)
             for c in man.counties if (period, c) in man.partitions]
     figs = _run(client, scoring_task, args)

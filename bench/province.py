@@ -1,0 +1,372 @@
+"""A province on one machine and on a LocalCluster: build, month, scenario, 36-month trends, model.
+
+    .venv/bin/python bench/province.py                          # 1M households (10 counties x 100k) x 36 months
+    .venv/bin/python bench/province.py --sizes 1000000,5000000  # and 5M (50 counties)
+    .venv/bin/python bench/province.py --sizes 10000000 --repeats 1
+
+For each size the demo province (``fanpin.demo.province``, 100k households per county) is
+built into the analytic store once with the LocalCluster and kept under
+``/tmp/fanpin-bench/province_c<counties>_h<households>_m<months>_s<seed>/`` (``--rebuild``
+rebuilds; a kept store's recorded build figures are printed again), and once more in a
+single process into a scratch directory that is compared partition by partition with the
+kept one and deleted.  Then, each step in a fresh subprocess (so that a process's peak is
+the step's own), once per engine per round, engines interleaved within a round:
+
+- ``local``: ``ProvinceEngine`` / ``train_province`` with no client: the same task functions
+  one after another in that process (the single-machine path);
+- ``dask``: the same with a client of one LocalCluster (``--workers`` single-threaded workers,
+  ``--worker-memory`` each, no dashboard) made by this script, reached through
+  ``FANPIN_DASK_SCHEDULER`` as a real cluster would be; the workers are restarted before
+  each step and their peaks reset, so each worker's peak is that step's.
+
+Steps: build; the last month (its three months before are scored too, for newly red and
+rising); scenario vs baseline for the last month (cold, then again on the scorers the
+workers keep); trends over every month by county; model training (``xgboost`` in process
+or ``xgboost.dask``: 3 training months, ``--model-fraction`` of the households, 60 rounds,
+horizon 6) and its held-out evaluation (AUC from per-task histograms) and one month's
+scoring.  And, single process only, the ways that do not stream: the whole month of every
+county in one frame and one ``Scorer`` (up to ``--one-frame-max`` households), and the whole
+panel in memory through ``score_panel`` (up to ``--panel-max``).  Results of the two engines
+are compared (frame hashes; the model's AUCs side by side).  Never asserts on time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import BENCH_DIR, DEMO_SEED, fmt_bytes, print_environment, print_table
+
+ROOT = Path(__file__).resolve().parents[1]
+PER_COUNTY = 100_000
+STEPS = ("month", "scenario", "trends", "model")
+STEP_TIMEOUT = 3 * 3600  # a step that hangs is reported, not waited for
+
+
+# =========================================================================== one step, in its own process
+def _status(field: str) -> int:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _frame_hash(frame) -> str:
+    import pandas as pd
+
+    h = hashlib.sha256(",".join(map(str, frame.columns)).encode())
+    h.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def _scenario_policies(period: int):
+    from dataclasses import replace
+
+    from fanpin.engine.scoring import RiskPolicy
+
+    base = RiskPolicy.default()
+    return base, replace(base, income_line=9_000.0, line_year=period // 100, cutoffs=(22.0, 38.0), name="scenario")
+
+
+def run_step(step: str, store_dir: str, engine_kind: str, spec_args: dict, fraction: float) -> dict:
+    """One step on one engine; wall times, this process's peak, each worker's peak, a result hash."""
+    from fanpin.engine.distributed import ProvinceEngine, engine_client, reset_peak_memory, worker_memory
+    from fanpin.engine.scoring import RiskPolicy
+    from fanpin.store.snapshot import SnapshotStore
+
+    out: dict = {"step": step, "engine": engine_kind, "times": {}}
+    store = SnapshotStore(store_dir)
+    address = os.environ.get("FANPIN_DASK_SCHEDULER") if engine_kind == "dask" else None
+    ctx = engine_client(address) if engine_kind == "dask" else _nothing()
+    with ctx as client:
+        if client is not None:
+            reset_peak_memory(client)
+        out["rss_before"] = _status("VmRSS")
+        t0 = time.perf_counter()
+        if step == "build":
+            from fanpin.demo.province import ProvinceSpec, build_province
+
+            if store.root.exists():
+                shutil.rmtree(store.root)
+            res = build_province(store, ProvinceSpec(**spec_args), client=client)
+            out["times"]["build"] = time.perf_counter() - t0
+            out["result"] = hashlib.sha256(json.dumps(sorted((f"{k[0]}/{k[1]}", v.digest) for k, v in res.manifest.partitions.items())).encode()).hexdigest()[:16]
+            out["household_months"] = res.household_months
+        else:
+            engine = ProvinceEngine(store, client)
+            period = engine.periods[-1]
+            if step == "month":
+                agg = engine.month(RiskPolicy.default(), period)
+                out["times"]["month"] = time.perf_counter() - t0
+                out["result"] = _frame_hash(agg.frame)
+                out["counts"] = agg.at("province")[["green", "yellow", "red"]].iloc[0].astype(int).tolist()
+            elif step == "scenario":
+                base, scen = _scenario_policies(period)
+                first = engine.scenario(period, base, scen)
+                out["times"]["scenario cold"] = time.perf_counter() - t0
+                t1 = time.perf_counter()
+                again = engine.scenario(period, base, scen)
+                out["times"]["scenario again"] = time.perf_counter() - t1
+                assert (again.transition == first.transition).all()
+                out["result"] = _frame_hash(first.frame) + ":" + ",".join(map(str, first.transition.ravel()))
+            elif step == "trends":
+                agg = engine.trends(RiskPolicy.default())
+                out["times"]["trends"] = time.perf_counter() - t0
+                out["result"] = _frame_hash(agg.frame)
+                out["months"] = len(agg.periods)
+            elif step == "model":
+                from fanpin.model.province import evaluate_province, score_province, train_province
+
+                model = train_province(store, client, horizon=6, rounds=60, train_months=3, fraction=fraction, evaluate=False)
+                out["times"]["model train"] = time.perf_counter() - t0
+                t1 = time.perf_counter()
+                model.auc = evaluate_province(store, model, client)
+                out["times"]["model evaluate"] = time.perf_counter() - t1
+                t2 = time.perf_counter()
+                sums = score_province(store, model, period, client)
+                out["times"]["model score month"] = time.perf_counter() - t2
+                out["result"] = f"AUC {model.auc:.4f}, {model.rows:,} rows"
+                out["auc"], out["rows"], out["expected"] = model.auc, model.rows, float(sums["expected"].sum())
+            elif step == "one-frame":
+                out.update(_one_frame(store, period))
+                out["times"]["one frame"] = time.perf_counter() - t0
+            elif step == "one-panel":
+                out.update(_one_panel(store))
+                out["times"]["one panel"] = time.perf_counter() - t0
+            else:
+                raise SystemExit(f"unknown step {step}")
+        out["workers"] = [{"name": m.name, "peak": m.peak} for m in worker_memory(client)] if client is not None else []
+    out["peak"] = _status("VmHWM")
+    return out
+
+
+class _nothing:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _one_frame(store, period: int) -> dict:
+    """The whole month of every county in one frame and one Scorer (missing values at the province's
+    median, not each county's: the only difference from the engine)."""
+    import numpy as np
+    import pandas as pd
+
+    from fanpin.engine.distributed import ProvinceEngine, one_blas_thread
+    from fanpin.engine.scoring import RiskPolicy, Scorer
+
+    engine = ProvinceEngine(store)
+    frame = pd.concat([store.read_month(period, c) for c in engine.counties], ignore_index=True)
+    policy = engine.policy_for(RiskPolicy.default(), period)
+    with one_blas_thread():
+        res = Scorer.from_frame(frame).run(policy, normalise=False)
+    return {"counts": np.bincount(res.tier, minlength=3).astype(int).tolist(), "result": f"{len(frame):,} rows in one frame"}
+
+
+def _one_panel(store) -> dict:
+    """The whole panel in memory: every month of every county, then ``score_panel`` (the app's county path)."""
+    import pandas as pd
+
+    from fanpin.engine.distributed import one_blas_thread
+    from fanpin.engine.scoring import RiskPolicy
+    from fanpin.engine.trends import score_panel
+
+    man = store.manifest()
+    frames = {p: pd.concat([store.read_month(p, c) for c in man.counties], ignore_index=True) for p in man.periods}
+    with one_blas_thread():
+        panel = score_panel(frames, RiskPolicy.default(), man.income_lines)
+    last = panel.tier_counts().iloc[-1]
+    return {"counts": [int(last[t]) for t in ("green", "yellow", "red")], "result": f"{len(frames)} months x {len(frames[man.periods[-1]]):,}"}
+
+
+# =========================================================================== the orchestra
+def _subprocess_step(step: str, store: Path, engine: str, spec: dict, fraction: float, address: str | None, log: Path) -> dict:
+    env = dict(os.environ)
+    env.pop("FANPIN_DASK_SCHEDULER", None)
+    if address:
+        env["FANPIN_DASK_SCHEDULER"] = address
+    cmd = [sys.executable, __file__, "--step", step, "--store", str(store), "--engine", engine, "--spec", json.dumps(spec),
+           "--model-fraction", str(fraction)]
+    load = os.getloadavg()[0]
+    with log.open("a") as fh:
+        fh.write(f"\n$ {' '.join(cmd)}\n")
+        fh.flush()
+        try:
+            proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=fh, text=True, env=env, cwd=ROOT, timeout=STEP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            return {"step": step, "engine": engine, "error": f"no result in {STEP_TIMEOUT} s (see {log})", "times": {}, "load": load}
+    if proc.returncode != 0:
+        return {"step": step, "engine": engine, "error": f"exit {proc.returncode} (see {log})", "times": {}, "load": load}
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    got["load"] = load
+    return got
+
+
+def _gb(n: float | None) -> str:
+    return "n/a" if n is None else f"{n / 2**30:.2f} GB"
+
+
+def _du(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def bench_size(households: int, args: argparse.Namespace, client, address: str) -> list[str]:
+    counties = max(1, households // PER_COUNTY)
+    spec = {"counties": counties, "households_per_county": PER_COUNTY, "months": args.months, "seed": args.seed}
+    where = BENCH_DIR / f"province_c{counties}_h{PER_COUNTY}_m{args.months}_s{args.seed}"
+    where.mkdir(parents=True, exist_ok=True)
+    store, meta_path, log = where / "store", where / "build.json", where / "bench.log"
+    n = counties * PER_COUNTY
+    title = f"{n:,} households ({counties} counties x {PER_COUNTY:,}) x {args.months} months"
+    print(f"\n== {title}: {store}", flush=True)
+    results: list[dict] = []
+
+    # ------------------------------------------------------------------ build: dask (kept), then single process (compared, deleted)
+    meta = json.loads(meta_path.read_text()) if meta_path.exists() and not args.rebuild else None
+    if meta is None or not (store / "_manifest.json").exists():
+        client.restart()
+        print("building with the LocalCluster ...", flush=True)
+        dask_build = _subprocess_step("build", store, "dask", spec, args.model_fraction, address, log)
+        print("building in one process (scratch copy) ...", flush=True)
+        scratch = where / "store-single-process"
+        local_build = _subprocess_step("build", scratch, "local", spec, args.model_fraction, None, log)
+        same = dask_build.get("result") == local_build.get("result")
+        shutil.rmtree(scratch, ignore_errors=True)
+        meta = {"dask": dask_build, "local": local_build, "same": same, "store_bytes": _du(store), "at": time.strftime("%Y-%m-%d %H:%M")}
+        meta_path.write_text(json.dumps(meta))
+    else:
+        print(f"(store kept from {meta['at']}; its build figures are those recorded then: --rebuild to measure again)")
+    results += [meta["local"], meta["dask"]]
+    print(f"store: {_gb(meta['store_bytes'])} of Parquet on disk; the two builds' partitions identical: {meta['same']}", flush=True)
+
+    # ------------------------------------------------------------------ steps, engines interleaved within a round
+    steps = list(STEPS) if not args.no_model else [s for s in STEPS if s != "model"]
+    for step in steps:
+        repeats = 1 if step == "model" else args.repeats
+        runs: dict[str, list[dict]] = {"local": [], "dask": []}
+        for r in range(repeats):
+            for eng in ("local", "dask") if r % 2 == 0 else ("dask", "local"):
+                if eng == "dask":
+                    client.restart()
+                print(f"{step} on {eng} (round {r + 1}/{repeats}) ...", flush=True)
+                runs[eng].append(_subprocess_step(step, store, eng, spec, args.model_fraction, address if eng == "dask" else None, log))
+        results += [_merge(runs["local"]), _merge(runs["dask"])]
+    for step, limit in (("one-frame", args.one_frame_max), ("one-panel", args.panel_max)):
+        if n <= limit:
+            print(f"{step} in one process ...", flush=True)
+            results.append(_subprocess_step(step, store, "local", spec, args.model_fraction, None, log))
+        else:
+            results.append({"step": step, "engine": "local", "skipped": f"over --{step}-max ({limit:,}) on a 24 GB machine shared with others", "times": {}})
+    return _report(title, n, args.months, results, meta)
+
+
+def _merge(runs: list[dict]) -> dict:
+    """Rounds of one step on one engine: median and min of each time, max of the peaks."""
+    ok = [r for r in runs if "error" not in r]
+    if not ok:
+        return runs[0]
+    out = dict(ok[0])
+    out["times"] = {k: {"median": statistics.median(r["times"][k] for r in ok), "min": min(r["times"][k] for r in ok), "n": len(ok)} for k in ok[0]["times"]}
+    out["peak"] = max(r["peak"] for r in ok)
+    out["workers"] = [{"name": w["name"], "peak": max(r["workers"][i]["peak"] for r in ok if len(r["workers"]) > i)} for i, w in enumerate(ok[0]["workers"])]
+    out["same_result"] = len({r.get("result") for r in ok}) == 1
+    out["load"] = statistics.median(r["load"] for r in ok)
+    return out
+
+
+def _report(title: str, n: int, months: int, results: list[dict], meta: dict) -> list[str]:
+    rows, by = [], {}
+    for r in results:
+        if "skipped" in r:
+            rows.append((r["step"], r["engine"], "skipped", "", "", "", "", r["skipped"]))
+            continue
+        if "error" in r:
+            rows.append((r["step"], r["engine"], "failed", "", "", "", "", r["error"]))
+            continue
+        for k, t in r["times"].items():
+            med = t["median"] if isinstance(t, dict) else t
+            mn = t["min"] if isinstance(t, dict) else t
+            reps = t["n"] if isinstance(t, dict) else 1
+            by[(k, r["engine"])] = med
+            base = by.get((k, "local"))
+            vs = f"{med / base:.2f}x" if r["engine"] == "dask" and base else ("1.00x" if r["engine"] == "local" else "")
+            workers = ", ".join(_gb(w["peak"]) for w in r.get("workers", []))
+            check = r.get("result", "")
+            rows.append((k, r["engine"], f"{med:.1f}", f"{mn:.1f}" if reps > 1 else "", vs, _gb(r["peak"]), workers or "-", f"{check} (load {r.get('load', 0):.1f}, n={reps})"))
+    lines = [print_table(["step", "engine", "median s", "min s", "vs local", "process peak", "worker peaks", "result (load, rounds)"], rows,
+                         title=f"{title}: wall seconds, peak resident memory of the process (for dask: the client) and of each worker")]
+    # agreement and rates
+    res = {(r["step"], r["engine"]): r for r in results if "times" in r and "error" not in r and "skipped" not in r}
+    notes = []
+    for step in ("month", "scenario", "trends"):
+        a, b = res.get((step, "local")), res.get((step, "dask"))
+        if a and b:
+            notes.append(f"{step}: local and dask results {'identical' if a['result'] == b['result'] else 'DIFFER'}")
+    m_l, m_d = res.get(("model", "local")), res.get(("model", "dask"))
+    if m_l and m_d:
+        notes.append(f"model: AUC local {m_l['auc']:.4f}, dask {m_d['auc']:.4f}; training rows {m_l['rows']:,} / {m_d['rows']:,}")
+    mon = res.get(("month", "local"))
+    for step in ("one-frame", "one-panel"):
+        r = res.get((step, "local"))
+        if r and mon:
+            same = r["counts"] == mon["counts"]
+            notes.append(f"{step}: last month's tiers {r['counts']} vs the engine's {mon['counts']}"
+                         f"{'' if same else ' (missing values at the province median, not the county median)'}; "
+                         f"{fmt_bytes(r['peak'] / n)} peak per household")
+    tr = res.get(("trends", "local"))
+    if tr:
+        t = tr["times"]["trends"]["median"]
+        notes.append(f"trends, one process: {t / (n * months) * 1e9:.0f} ns per household-month; peak {_gb(tr['peak'])} "
+                     f"(independent of the province's size: a county's months at a time)")
+    print("\n".join(notes), flush=True)
+    return [*lines, *notes]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sizes", default="1000000", help="households, comma-separated (multiples of 100,000)")
+    ap.add_argument("--months", type=int, default=36)
+    ap.add_argument("--seed", type=int, default=DEMO_SEED)
+    ap.add_argument("--repeats", type=int, default=3, help="rounds per step and engine (the model: once)")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--worker-memory", default="6GB")
+    ap.add_argument("--model-fraction", type=float, default=0.25, help="share of households in the training months")
+    ap.add_argument("--one-frame-max", type=int, default=5_000_000)
+    ap.add_argument("--panel-max", type=int, default=1_000_000)
+    ap.add_argument("--no-model", action="store_true")
+    ap.add_argument("--rebuild", action="store_true")
+    # internal: one step in this process
+    ap.add_argument("--step")
+    ap.add_argument("--store")
+    ap.add_argument("--engine")
+    ap.add_argument("--spec")
+    args = ap.parse_args()
+    if args.step:
+        print(json.dumps(run_step(args.step, args.store, args.engine, json.loads(args.spec), args.model_fraction)))
+        return
+
+    print_environment()
+    from fanpin.engine.distributed import engine_client
+
+    with engine_client(None, n_workers=args.workers, memory_limit=args.worker_memory) as client:
+        address = client.scheduler.address  # type: ignore[attr-defined]
+        print(f"LocalCluster {address}: {args.workers} single-threaded workers, {args.worker_memory} each, no dashboard", flush=True)
+        for size in [int(s) for s in args.sizes.split(",") if s]:
+            bench_size(size, args, client, address)
+
+
+if __name__ == "__main__":
+    main()
