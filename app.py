@@ -9,6 +9,7 @@ from fanpin.ui.i18n import t
 
 st.set_page_config(page_title="fanpin 防返贫监测", page_icon="🏠", layout="wide")
 pages = [
+    st.Page("pages/todo.py", title=t("nav.todo"), icon="✅", url_path="todo"),
     st.Page("pages/overview.py", title=t("nav.overview"), icon="📊", url_path="overview", default=True),
     st.Page("pages/map.py", title=t("nav.map"), icon="🗺️", url_path="map"),
     st.Page("pages/simulator.py", title=t("nav.simulator"), icon="🎚️", url_path="simulator"),

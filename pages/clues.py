@@ -13,6 +13,7 @@ from fanpin.access.roles import can
 from fanpin.core import fmt
 from fanpin.core.indicators import DEPARTMENTS
 from fanpin.core.periods import format_period
+from fanpin.ui.decision_form import decision_form
 from fanpin.ui.downloads import download_table
 from fanpin.ui.i18n import lbl, lkey, t
 from fanpin.ui.messages import show_flash
@@ -107,7 +108,7 @@ def _order_step(b: Board, oid: int, version: int, kind: str) -> Callable[[], obj
     inc = ss.get(lkey("cl_decision"), "included") == "included"
     return partial(
         orders_mod.decide_order, eng, oid, version, included=inc, period=b.ctx.period, principal=me, category=ss.get(lkey("cl_category")) if inc else None,
-        risk_types=ss.get(lkey(f"cl_risks_{oid}"), []) if inc else [], reason=None if inc else ss.get("cl_reason"),
+        risk_types=ss.get(lkey(f"cl_risks_{oid}"), []) if inc else [], reason=None if inc else ss.get("cl_reason"), findings=ss.get(f"cl_dfindings_{oid}_{version}"),
     )
 
 
@@ -242,16 +243,7 @@ def order_steps(b: Board, order: dict, version: int) -> None:
         st.text_area(t("clues.note_text"), key="cl_note")
         st.text_area(t("clues.findings"), value=order["findings"] or "", key=f"cl_findings_{oid}")
         st.button(t("clues.note_button"), key="cl_note_save", on_click=on_order_step, args=args("note"))
-    st.subheader(t("clues.decide"))
-    inc = st.radio(t("clues.decision"), ["included", "not_included"], format_func=lambda d: lbl("decision", d), key=lkey("cl_decision"), horizontal=True)
-    if inc == "included":
-        c1, c2 = st.columns(2)
-        c1.selectbox(t("clues.category"), list(common.CATEGORIES), format_func=lambda c: lbl("category", c), key=lkey("cl_category"))
-        clue_risks = orders_mod.order_risk_types(b.ctx.engine, oid, principal=b.ctx.principal)
-        c2.multiselect(t("clues.risk_types"), list(common.RISK_TYPES), default=clue_risks, format_func=lambda c: lbl("risk", c), key=lkey(f"cl_risks_{oid}"))
-    else:
-        st.text_input(t("clues.reason"), key="cl_reason")
-    st.button(t("clues.decide_button"), key="cl_decide", type="primary", on_click=on_order_step, args=args("decide"))
+    decision_form(b.ctx.engine, b.ctx.principal, order, on_order_step, args("decide"))
 
 
 def loop_tab(b: Board, loop: orders_mod.ClosedLoop) -> None:

@@ -1,7 +1,10 @@
-"""监测台账 Monitoring register: who is monitored, since when, why, what assistance; risk elimination
-proposed by one person when the rules hold and approved by a second."""
+"""监测台账 Monitoring register: who is monitored, since when, why, what assistance; where every case
+of the official procedure stands (纳入监测 and 风险消除: village review, notice, township check,
+county approval) and the step it waits for; risk elimination proposed when the rules hold."""
 
 from __future__ import annotations
+
+from datetime import date
 
 import pandas as pd
 import streamlit as st
@@ -9,13 +12,13 @@ import streamlit as st
 from fanpin.access.roles import can
 from fanpin.core import fmt
 from fanpin.core.periods import format_period
+from fanpin.ui.case_widgets import CASE_LABELS, case_frame, case_panel, case_table
 from fanpin.ui.downloads import download_table
 from fanpin.ui.i18n import lbl, lkey, t
 from fanpin.ui.messages import show_flash
 from fanpin.ui.sidebar import Context, page_context
-from fanpin.ui.text import md
 from fanpin.ui.workflow_widgets import codes_text, label_or_blank, run_step, townships_only
-from fanpin.workflow import common, elimination, monitoring
+from fanpin.workflow import common, elimination, monitoring, procedure
 
 PAGE = "register"
 TABLE_LABELS = {
@@ -42,21 +45,14 @@ def on_propose(ctx: Context, hid: str) -> None:
     ), lambda pid: t("register.proposed", proposal=pid, hid=hid))
 
 
-def on_resolve(ctx: Context, pid: int, approve: bool) -> None:
-    resolve = elimination.approve_elimination if approve else elimination.reject_elimination
-    run_step(PAGE, lambda: resolve(ctx.engine, pid, st.session_state.get("rg_a_note") or None, principal=ctx.principal),
-             t("register.approved" if approve else "register.rejected", proposal=pid))
-
-
 # ---- the page's parts
 def load(ctx: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The register (with the month's scores and the elimination rules) and the eligibility frame."""
     with st.spinner(t("register.computing")):
         panel = ctx.data.panel_scores()  # the baseline, each month with its line
     reg = monitoring.register(ctx.engine, panel, ctx.period if ctx.period in panel.periods else None, include_eliminated=True, principal=ctx.principal)
-    elig = elimination.elimination_eligibility(ctx.engine, reg["household_id"].tolist(), ctx.period, principal=ctx.principal).frame
-    reg = reg.merge(elig[["household_id", "months_above", "spending_ok", "eligible"]], on="household_id", how="left")
-    return reg, elig
+    reg, elig = elimination.with_eligibility(ctx.engine, reg, ctx.period, principal=ctx.principal)
+    return reg, elig.frame
 
 
 def metrics(reg: pd.DataFrame, lang: str) -> None:
@@ -65,8 +61,7 @@ def metrics(reg: pd.DataFrame, lang: str) -> None:
     m[0].metric(t("register.monitored"), fmt.count(int((reg["status"] == "monitored").sum()), lang))
     m[1].metric(t("register.pending"), fmt.count(int((reg["status"] == "proposed").sum()), lang))
     m[2].metric(t("register.eliminated"), fmt.count(int((reg["status"] == "eliminated").sum()), lang))
-    eligible_now = int((reg["eligible"].fillna(False) & (reg["status"] == "monitored")).sum())
-    m[3].metric(t("register.eligible_now"), fmt.count(eligible_now, lang), help=t("register.eligible_help"))
+    m[3].metric(t("register.eligible_now"), fmt.count(int(reg["eligible_now"].sum()), lang), help=t("register.eligible_help"))
 
 
 def register_frame(view: pd.DataFrame, names: dict[str, str], lang: str) -> pd.DataFrame:
@@ -125,25 +120,22 @@ def propose_form(ctx: Context, reg: pd.DataFrame, elig: pd.DataFrame) -> None:
     st.button(t("register.propose_button"), key="rg_propose", type="primary", disabled=not allowed, on_click=on_propose, args=(ctx, hid))
 
 
-def approve_form(ctx: Context, reg: pd.DataFrame) -> None:
-    """Approve or reject a pending proposal (a second person: the domain refuses the proposer)."""
-    st.subheader(t("register.approve"))
-    pending = reg[reg["status"] == "proposed"]
-    if pending.empty:
-        st.info(t("register.no_pending"))
+def cases_section(ctx: Context, names: dict[str, str]) -> None:
+    """Where every case of the official procedure stands; one case's steps and the step it waits for."""
+    st.subheader(t("register.cases"))
+    st.caption(t("register.cases_hint", days=procedure.notice_days(ctx.engine)))
+    show_closed = st.toggle(t("register.cases_closed"), key="rg_cases_closed")
+    cases = procedure.cases(ctx.engine, principal=ctx.principal, include_closed=show_closed)
+    if cases.empty:
+        st.info(t("register.no_cases"))
         return
-    info = pending.set_index(pending["proposal_id"].astype(int))
-
-    def label(p: int) -> str:
-        r = info.loc[p]
-        return t("register.proposal_label", proposal=p, hid=r["household_id"], method=lbl("elimination_method", r["method"]), who=lbl("role", r["proposed_by"]))
-
-    pid = st.selectbox(t("register.proposal"), info.index.tolist(), key=lkey("rg_pid"), format_func=label)
-    st.caption(t("register.approve_hint", who=md(lbl("role", ctx.actor))))
-    st.text_input(t("register.note"), key="rg_a_note")
-    for col, approve, key in zip(st.columns(2), (True, False), ("rg_approve", "rg_reject")):
-        col.button(t("register.approve_button") if approve else t("register.reject_button"), key=key, type="primary" if approve else "secondary",
-                   disabled=not can(ctx.principal, "elimination_approve"), on_click=on_resolve, args=(ctx, pid, approve))
+    case_table(cases, names, "rg_cases")
+    download_table(ctx, case_frame(cases, names), "cases", "rg_cases_dl", labels={k: t(v) for k, v in CASE_LABELS.items()})
+    ids = cases["case_id"].astype(int).tolist()
+    info = cases.set_index(cases["case_id"].astype(int))
+    cid = st.selectbox(t("register.case"), ids, key="rg_case", format_func=lambda c: t("register.case_label", case=c, hid=info.loc[c, "household_id"],
+                                                                                        state=lbl("case_state", info.loc[c, "state"])))
+    case_panel(ctx, PAGE, info.loc[cid], procedure.steps(ctx.engine, [cid], principal=ctx.principal), date.today())
 
 
 def flags(early: pd.DataFrame, lang: str) -> None:
@@ -187,11 +179,8 @@ def main() -> None:
     hist_all = monitoring.monitoring_history(ctx.engine, principal=ctx.principal)
     metrics(reg, ctx.lang)
     register_table(ctx, reg[reg["status"] != "eliminated"], names)
-    left, right = st.columns(2)
-    with left:
-        propose_form(ctx, reg, elig)
-    with right:
-        approve_form(ctx, reg)
+    cases_section(ctx, names)
+    propose_form(ctx, reg[reg["status"] != "eliminated"], elig)
     flags(monitoring.early_eliminations(ctx.engine, principal=ctx.principal), ctx.lang)
     history(ctx, hist_all)
 

@@ -21,15 +21,18 @@ from sqlalchemy.engine import Connection, Engine
 
 from fanpin.store.households import township_of
 
-ROLES: tuple[str, ...] = ("leader", "analyst", "case_worker", "trainer", "data_steward", "admin")
+ROLES: tuple[str, ...] = ("leader", "analyst", "case_worker", "township_leader", "trainer", "data_steward", "admin")
+#: Roles scoped to their townships (a user row lists them): they see and work only those households.
+TOWNSHIP_ROLES: tuple[str, ...] = ("case_worker", "township_leader")
 
 
 # --------------------------------------------------------------------------- pages and permissions
-PAGES: tuple[str, ...] = ("overview", "map", "simulator", "profile", "clues", "register", "model", "training", "import", "quality", "admin")
+PAGES: tuple[str, ...] = ("todo", "overview", "map", "simulator", "profile", "clues", "register", "model", "training", "import", "quality", "admin")
 ROLE_PAGES: dict[str, frozenset[str]] = {
-    "leader": frozenset({"overview", "map", "simulator", "register", "model", "training", "quality"}),
+    "leader": frozenset({"todo", "overview", "map", "simulator", "register", "model", "training", "quality"}),
     "analyst": frozenset({"overview", "map", "simulator", "profile", "clues", "register", "model", "training", "quality"}),
-    "case_worker": frozenset({"overview", "map", "profile", "clues", "register", "training", "quality"}),
+    "case_worker": frozenset({"todo", "overview", "map", "profile", "clues", "register", "training", "quality"}),
+    "township_leader": frozenset({"todo", "overview", "map", "profile", "clues", "register", "quality"}),
     "trainer": frozenset({"training", "overview", "map"}),
     "data_steward": frozenset({"overview", "map", "profile", "clues", "import", "quality"}),
     "admin": frozenset(PAGES),
@@ -47,7 +50,8 @@ PERMISSIONS: tuple[str, ...] = (
     "order_work",  # start, reassign, note
     "order_decide",
     "elimination_propose",
-    "elimination_approve",  # approve or reject a proposal
+    "case_local",  # the township's steps of a case: village review, notice, township check; resubmit, withdraw
+    "case_county",  # the county's approval of a case (县级审定)
     "policy_save",
     "policy_adopt",
     "model_train",
@@ -57,11 +61,12 @@ PERMISSIONS: tuple[str, ...] = (
     "user_manage",
 )
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    "leader": frozenset({"export", "policy_adopt", "policy_save", "elimination_approve"}),
+    "leader": frozenset({"export", "policy_adopt", "policy_save", "case_county"}),
     "analyst": frozenset({"household_view", "unmask", "export", "policy_save", "model_train", "model_to_clues", "clue_generate"}),
     "case_worker": frozenset(
-        {"household_view", "unmask", "export", "clue_add", "clue_generate", "order_create", "order_work", "order_decide", "elimination_propose", "elimination_approve"}
+        {"household_view", "unmask", "export", "clue_add", "clue_generate", "order_create", "order_work", "order_decide", "elimination_propose", "case_local"}
     ),
+    "township_leader": frozenset({"household_view", "export", "case_local"}),
     "trainer": frozenset(),
     "data_steward": frozenset({"household_view", "export", "import", "clue_add"}),
     "admin": frozenset(PERMISSIONS),

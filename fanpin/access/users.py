@@ -34,7 +34,7 @@ from sqlalchemy.engine import Connection, Engine
 from fanpin.access.audit import record
 from fanpin.access.passwords import MIN_LENGTH as MIN_PASSWORD
 from fanpin.access.passwords import password_problem
-from fanpin.access.roles import ROLES, Principal, require
+from fanpin.access.roles import ROLES, TOWNSHIP_ROLES, Principal, require
 from fanpin.core.text import strip_invisible
 from fanpin.store import users as store
 from fanpin.store.users import UserRow
@@ -159,16 +159,16 @@ def validate(engine: Engine, username: str, role: str, townships: list[str] | No
         raise UserError("bad_role", f"unknown role {role!r}; one of {', '.join(ROLES)}")
     if password is not None:
         check_password(password)
-    if role == "case_worker":
+    if role in TOWNSHIP_ROLES:
         if not townships:
-            raise UserError("need_townships", "a case worker needs --townships (township region codes)")
+            raise UserError("need_townships", "a case worker or township leader needs --townships (township region codes)")
         known = store.township_codes(engine)
         bad = sorted(set(townships) - known)
         if bad:
             raise UserError("bad_townships", f"not township codes in this database: {', '.join(bad)}")
         return frozenset(townships)
     if townships:
-        raise UserError("townships_not_case_worker", "only case workers are scoped to townships")
+        raise UserError("townships_not_case_worker", "only case workers and township leaders are scoped to townships")
     return None
 
 

@@ -3,14 +3,16 @@
 A real bureau never starts from an empty register: clues have been turned into
 verification orders, most decided within the 15 days, some late, some still open;
 households have been identified as monitored (监测对象) and some of them, once their
-income held above the line for six months, eliminated (风险消除) with a second
-person's approval.  ``seed_workflow`` writes exactly that history, month by month,
-through the real workflow functions (``create_order``, ``start_verification``,
-``decide_order``, ``propose_elimination``, ``approve_elimination`` with ``now=``
-timestamps inside the demo's months), so every row (orders and their versions,
-order_clues, monitoring, audit) is what the app itself would have written.  The system acts
-(``SYSTEM``'s rights) under the names of the demo's people (``cw_<township>``, ``leader_demo``),
-so the who/when columns and the two-person rule read as a real county's would.
+income held above the line for six months, eliminated (风险消除), each through the official
+procedure (village review, notice, township check, county approval).  ``seed_workflow`` writes
+exactly that history, month by month, through the real workflow functions (``create_order``,
+``start_verification``, ``decide_order``, ``propose_elimination`` and the steps of
+``fanpin.workflow.procedure`` with ``now=`` timestamps inside the demo's months), so every row
+(orders and their versions, cases and steps, monitoring, audit) is what the app itself would have
+written; cases opened near the end stop at the step they have reached.  The system acts
+(``SYSTEM``'s rights) under the names of the demo's people (``cw_<township>``, ``tl_<township>``,
+``leader_demo``), so the who/when columns and the rule that each step is someone else's read as a
+real county's would.
 
 Who gets an order and what is decided is chosen vectorised from the clues and the
 panel (households below or near the line at the clue's month are included); only the
@@ -32,12 +34,13 @@ from sqlalchemy.engine import Engine
 
 from fanpin.access.roles import SYSTEM, Principal
 from fanpin.engine.income_line import IncomeLine
+from fanpin.store import cases as case_store
 from fanpin.store import clues as clue_store
 from fanpin.store import households as household_store
 from fanpin.store import monitoring as monitoring_store
 from fanpin.store.io import shift_period
 from fanpin.store.regions import load_regions
-from fanpin.workflow import common, elimination, monitoring, orders
+from fanpin.workflow import common, elimination, monitoring, orders, procedure
 
 #: Orders over the demo's months per household (the default 20k county: about 400).
 ORDER_SHARE = 0.02
@@ -56,14 +59,17 @@ RECENT_SHARE = 0.08
 DEPARTMENT_SHARE = 0.12
 #: Share of eligible monitored households whose elimination is proposed (and approved).
 ELIMINATION_SHARE = 0.7
-#: Elimination no sooner than this many months after identification (the rule flags 0 and 1).
+#: Elimination no sooner than this many months after identification (the rule flags 0, 1 and 2).
 MIN_ELIMINATION_GAP = 3
 LEADER = "leader_demo"
 
 _CHUNK = 1_000
 _RISK_ORDER = {r: i for i, r in enumerate(common.RISK_TYPES)}
-_NOTE = "收入连续6个月稳定高于监测线 / income stably above the line for 6 months"
-_REASON = "入户核查：人均纯收入高于监测线，无大额刚性支出 / verified at home: income above the monitoring line, no large unavoidable spending"
+_NOTE = "收入连续6个月稳定高于监测线"
+_REASON = "入户核查：人均纯收入高于监测线，无大额刚性支出"
+_MEETING = "村民代表会议记录（评议通过）"
+_NOTICE = "村务公开栏公示"
+_ANNOUNCEMENT = "县乡村振兴局公告"
 
 
 def _actors(engine: Engine) -> dict[str, str]:
@@ -109,7 +115,7 @@ def _risk_types(risks: list[str], n_labour: int, job_lost: bool, wage_share: flo
     """The clues' risk types; a bare "other" (a dibao or cadre-visit clue) made specific from the household."""
     out = [r for r in risks if r != "other"]
     if out:
-        return out
+        return out[:5]  # the national record has five places
     if n_labour == 0:
         return ["lack_of_labour"]
     return ["unstable_work"] if job_lost or wage_share < 0.3 else ["other"]
@@ -247,8 +253,23 @@ def _eliminations(engine: Engine, o: pd.DataFrame, rec: _Recovery, rng: np.rando
     return out
 
 
-def _events(o: pd.DataFrame, elim_rows: list[tuple]) -> list[tuple[datetime, int, str, int]]:
-    """Every step of every order and elimination, in time order."""
+#: The official procedure's steps after a decision or a proposal, in order (``fanpin.workflow.procedure``).
+CHAIN = ("village_review", "notice", "township_check", "county_approval")
+
+
+def _chain(start: datetime, rng: np.random.Generator, notice_days: int) -> list[tuple[str, datetime]]:
+    """When each step of a case opened at ``start`` is taken: the village meets within days, the
+    notice goes up the same or the next day and runs its days, the township checks after it ends,
+    the county approves within the week."""
+    review = (pd.Timestamp(start).normalize() + timedelta(days=int(rng.integers(1, 4)), hours=10)).to_pydatetime()
+    notice = review + timedelta(days=int(rng.integers(0, 2)), hours=1)
+    check = (pd.Timestamp(notice).normalize() + timedelta(days=notice_days + int(rng.integers(0, 3)), hours=15)).to_pydatetime()
+    county = check + timedelta(days=int(rng.integers(1, 5)), hours=-5)
+    return list(zip(CHAIN, (review, notice, check, county)))
+
+
+def _events(o: pd.DataFrame, elim_rows: list[tuple], rng: np.random.Generator, notice_days: int, end: datetime) -> list[tuple[datetime, int, str, int]]:
+    """Every step of every order, case and elimination up to ``end``, in time order."""
     events: list[tuple[datetime, int, str, int]] = []
     for i, r in enumerate(o.itertuples(index=False)):
         events.append((pd.Timestamp(r.created).to_pydatetime(), 0, "create", i))
@@ -256,21 +277,39 @@ def _events(o: pd.DataFrame, elim_rows: list[tuple]) -> list[tuple[datetime, int
             events.append((pd.Timestamp(r.verify).to_pydatetime(), 1, "verify", i))
         if r.is_decided:
             events.append((pd.Timestamp(r.decided).to_pydatetime(), 2, "decide", i))
+            if r.included:
+                events += [(at, 5 + k, f"inc:{step}", i) for k, (step, at) in enumerate(_chain(pd.Timestamp(r.decided).to_pydatetime(), rng, notice_days))]
     for row in elim_rows:
         events.append((row[2], 3, "propose", row[0]))
-        if row[3] is not None:
-            events.append((row[3], 4, "approve", row[0]))
-    return sorted(events, key=lambda e: (e[0], e[1], e[3]))
+        chain = _chain(row[2], rng, notice_days)
+        events += [(at, 10 + k, f"elim:{step}", row[0]) for k, (step, at) in enumerate(chain if row[3] is not None else chain[:2])]
+    return sorted((e for e in events if e[0] <= end), key=lambda e: (e[0], e[1], e[3]))
 
 
-def _replay(engine: Engine, o: pd.DataFrame, elim_rows: list[tuple], actors: dict[str, str], counts: dict[str, int]) -> None:
-    """Run the steps through the workflow functions, each as the demo person who took it."""
+def _step(engine: Engine, case_id: int, version: int, step: str, at: datetime, who: str) -> None:
+    """One step of the official procedure, passed, as the demo person ``who``."""
+    p = _as(who)
+    if step == "village_review":
+        procedure.village_review(engine, case_id, version, passed=True, meeting_date=at.date(), document=_MEETING, now=at, principal=p)
+    elif step == "notice":
+        procedure.start_notice(engine, case_id, version, first_day=at.date(), document=_NOTICE, now=at, principal=p)
+    elif step == "township_check":
+        procedure.township_check(engine, case_id, version, passed=True, now=at, principal=p)
+    else:
+        procedure.county_approval(engine, case_id, version, passed=True, document=_ANNOUNCEMENT, now=at, principal=p)
+
+
+def _replay(engine: Engine, o: pd.DataFrame, elim_rows: list[tuple], actors: dict[str, str], counts: dict[str, int], rng: np.random.Generator, end: datetime) -> None:
+    """Run the steps through the workflow functions, each as the demo person who took it: the
+    township's case worker opens cases, holds the village review and posts the notice, the
+    township leader checks, the bureau leader approves for the county."""
     elim_of = {row[0]: row for row in elim_rows}
     oid: dict[int, int] = {}
     version: dict[int, int] = {}
-    proposal: dict[int, int] = {}
-    for at, _, kind, i in _events(o, elim_rows):
+    case: dict[str, list[int]] = {}  # "inc:i" / "elim:i" -> [case_id, version]
+    for at, _, kind, i in _events(o, elim_rows, rng, procedure.notice_days(engine), end):
         r = o.iloc[i]
+        worker = actors.get(r["township_code"], "cw_demo")
         if kind == "create":
             oid[i] = orders.create_order(engine, assignee_kind=r["assignee_kind"], assignee=r["assignee"], clue_ids=r["clue_ids"], now=at, principal=_as(r["creator"]))
             version[i] = 1
@@ -278,22 +317,29 @@ def _replay(engine: Engine, o: pd.DataFrame, elim_rows: list[tuple], actors: dic
             orders.start_verification(engine, oid[i], version[i], now=at, principal=_as(r["worker"]))
             version[i] += 1
         elif kind == "decide":
-            findings = f"入户核查：人均纯收入{float(r['income_pc']):,.0f}元 / home visit: income per person {float(r['income_pc']):,.0f} yuan"
+            findings = f"入户核查：人均纯收入{float(r['income_pc']):,.0f}元"
             decision = {"category": r["category"], "risk_types": r["risk_types"]} if r["included"] else {"reason": _REASON}
-            orders.decide_order(engine, oid[i], version[i], included=bool(r["included"]), principal=_as(r["worker"]), period=int(r["ident"]),
-                                findings=findings, now=at, **decision)
+            made = orders.decide_order(engine, oid[i], version[i], included=bool(r["included"]), principal=_as(r["worker"]), period=int(r["ident"]),
+                                       findings=findings, now=at, **decision)
             version[i] += 1
             counts["decided"] += 1
+            if made is not None:
+                case[f"inc:{i}"] = [made, 1]
         elif kind == "propose":
             _, p, _, _, method = elim_of[i]
-            who = _as(actors.get(r["township_code"], "cw_demo"))
             try:
-                proposal[i] = elimination.propose_elimination(engine, r["household_id"], p, method, note=_NOTE, now=at, principal=who)
-            except common.WorkflowError:  # the vectorised check and the workflow's disagree: skip, never force
+                pid = elimination.propose_elimination(engine, r["household_id"], p, method, note=_NOTE, now=at, principal=_as(worker))
+            except common.WorkflowError:  # the vectorised check and the workflow's disagree (or the inclusion is not approved yet): skip
                 continue
-        elif kind == "approve" and i in proposal:
-            elimination.approve_elimination(engine, proposal[i], now=at, principal=_as(LEADER))
-            counts["eliminated"] += 1
+            with engine.connect() as conn:
+                case[f"elim:{i}"] = [int(case_store.case_by_proposal(conn, pid)["case_id"]), 1]
+        elif kind.split(":")[0] + f":{i}" in case:
+            key, step = kind.split(":")[0] + f":{i}", kind.split(":")[1]
+            who = {"township_check": worker.replace("cw_", "tl_", 1), "county_approval": LEADER}.get(step, worker)
+            _step(engine, case[key][0], case[key][1], step, at, who)
+            case[key][1] += 1
+            if step == "county_approval" and key.startswith("elim"):
+                counts["eliminated"] += 1
     counts["orders"] = len(oid)
 
 
@@ -312,7 +358,7 @@ def seed_workflow(engine: Engine, spec, rng: np.random.Generator | None = None) 
     if len(o) == 0:
         return counts
     o = _schedule(o, rng, end, actors)
-    _replay(engine, o, _eliminations(engine, o, recovery, rng, last), actors, counts)
+    _replay(engine, o, _eliminations(engine, o, recovery, rng, last), actors, counts, rng, end.to_pydatetime())
     counts["overdue"] = orders.closed_loop(engine, common.as_of_date(last), principal=SYSTEM).overdue
     counts["monitored"] = len(monitoring.register(engine, principal=SYSTEM))
     return counts

@@ -40,6 +40,7 @@ from fanpin.store import quality as qstore
 from fanpin.store.clues import insert_clues
 from fanpin.store.io import shift_period
 from fanpin.store.monitoring_records import DEVELOPMENT_MEASURES, RISK_COLUMNS
+from fanpin.workflow.monitoring import EARLY_MONTHS
 
 SEVERITIES: tuple[str, ...] = ("high", "medium", "low")
 #: A car or commercial house worth at least this many years of declared net income contradicts it.
@@ -66,7 +67,7 @@ MATCHING_MEASURES: dict[str, tuple[str, ...]] = {
     "unstable_work": ("employment", "public_welfare_job"),
 }
 #: Eliminated within this many months of identification (识别监测时间 + 2 months or earlier) is too fast.
-FAST_ELIMINATION_MONTHS = 2
+FAST_ELIMINATION_MONTHS = EARLY_MONTHS
 
 FINDING_COLUMNS = ["rule", "severity", "household_id", "township_code", "village_code", "period", "detail"]
 CLUE_SOURCE = "supervision"

@@ -189,3 +189,11 @@ def new_clues_with_panel(engine: Engine, until_period: int) -> pd.DataFrame:
     cols = [col.name for col in stmt.selected_columns]
     return pd.DataFrame(dict(zip(cols, (list(v) for v in zip(*rows))))) if rows else pd.DataFrame(columns=cols)
 
+
+
+def channels(conn: Connection, clue_ids: Sequence[int]) -> list[str]:
+    """The channels (self_report, cadre_visit, department, scoring) of these clues."""
+    ids = sorted({int(i) for i in clue_ids})
+    if not ids:
+        return []
+    return [str(r[0]) for r in conn.execute(select(clues.c.channel).where(clues.c.clue_id.in_(ids)).distinct())]

@@ -41,3 +41,21 @@ def clear_demo(conn: Connection) -> bool:
     set_meta(conn, "demo", "0")
     return True
 
+
+#: 村内公示 lasts at least this many days before the township step (provinces set their own).
+DEFAULT_NOTICE_DAYS = 5
+
+
+def notice_days(target: Engine | Connection) -> int:
+    """The province's minimum notice period in days (meta ``notice_days``, default 5)."""
+    raw = _raw(target, "notice_days")
+    try:
+        return max(1, int(raw)) if raw else DEFAULT_NOTICE_DAYS
+    except ValueError:
+        return DEFAULT_NOTICE_DAYS
+
+
+def set_notice_days(conn: Connection, days: int) -> None:
+    if int(days) < 1:
+        raise ValueError("a notice lasts at least one day")
+    set_meta(conn, "notice_days", str(int(days)))

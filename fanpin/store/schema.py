@@ -412,6 +412,55 @@ users = Table(
     Column("password_changed_at", DateTime, nullable=True),
 )
 
+# The official procedure (migration 0009): a case carries one household's inclusion (纳入监测) or
+# risk elimination (风险消除) through 村级民主评议, 村内公示, 乡镇审核 and 县级审定; ``state`` is
+# the step it waits for (or returned / approved / withdrawn).  At most one open case per household:
+# a partial unique index, so two people opening one at the same moment leave one case.
+cases = Table(
+    "cases",
+    metadata,
+    Column("case_id", Integer, primary_key=True, autoincrement=True),
+    Column("household_id", String(20), ForeignKey("households.household_id"), nullable=False),
+    Column("kind", String(16), nullable=False),  # inclusion / elimination
+    Column("origin", String(16), nullable=False),  # application / cadre / department (inclusion), proposal (elimination)
+    Column("order_id", Integer, nullable=True),
+    Column("proposal_id", Integer, nullable=True),  # elimination: the monitoring history's "proposed" row
+    Column("period", Integer, nullable=False),  # the month the case is about (YYYYMM)
+    Column("category", String(24), nullable=True),
+    Column("risk_types", String(200), nullable=True),
+    Column("method", String(16), nullable=True),
+    Column("state", String(20), nullable=False),
+    Column("closed", Boolean, nullable=False, default=False),
+    Column("opened_by", String(64), nullable=False),
+    Column("opened_at", DateTime, nullable=False),
+    Column("notice_start", Date, nullable=True),
+    Column("notice_end", Date, nullable=True),  # the first day the township step may start
+    Column("returned_reason", Text, nullable=True),
+    Column("version", Integer, nullable=False, default=1),
+    Column("updated_at", DateTime, nullable=False),
+    Column("updated_by", String(64), nullable=False),
+    Index("ix_cases_state", "state"),
+    Index("uq_cases_open_household", "household_id", unique=True, sqlite_where=text("closed = 0"), postgresql_where=text("NOT closed")),
+)
+
+# Each step of a case, append-only: who, when, the result and the document (the village meeting's
+# record, the notice's text and dates, the county's 公告 number).
+case_steps = Table(
+    "case_steps",
+    metadata,
+    Column("step_id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", Integer, ForeignKey("cases.case_id"), nullable=False),
+    Column("step", String(20), nullable=False),  # opened, village_review, notice, township_check, county_approval, resubmitted, withdrawn
+    Column("result", String(12), nullable=False),  # passed / rejected / done
+    Column("done_by", String(64), nullable=False),
+    Column("done_at", DateTime, nullable=False),
+    Column("step_date", Date, nullable=True),  # the meeting's date, the notice's first day
+    Column("notice_end", Date, nullable=True),
+    Column("document", Text, nullable=True),
+    Column("reason", Text, nullable=True),
+    Index("ix_case_steps_case", "case_id"),
+)
+
 # Login sessions (migration 0008): a browser holds a random token in a cookie; only its sha256 is
 # stored, so a copy of the database logs no one in.  ``account`` is a digest of the account's role,
 # townships, state and password date when the session began: any change ends the session.

@@ -42,7 +42,8 @@ AUTH_SEEN = "auth_seen"  # the identity-provider login's last run (its idle time
 COOKIE = "fanpin_session"
 _NOTICE = "_login_notice"
 _COOKIE_JS = "_login_cookie"  # a cookie to write on this run: the token, or "" to clear it
-_REFUSED = "_login_refused"  # a cookie token already refused in this browser session
+_REFUSED = "_login_refused"
+FRESH_LOGIN = "_fresh_login"  # set by a login; the first page run after it may go to the role's home page  # a cookie token already refused in this browser session
 DEFAULT_IDLE_MINUTES = 30.0
 
 
@@ -128,6 +129,7 @@ def _on_login(engine: Engine) -> None:
     ss[AUTH_TOKEN] = token
     ss[AUTH_USER] = principal.username
     ss[_COOKIE_JS] = token
+    ss[FRESH_LOGIN] = True  # the role's first page is shown once (``fanpin.ui.sidebar.page_context``)
     ss.pop(_NOTICE, None)
 
 

@@ -43,19 +43,38 @@ class Context:
 #: the sidebar then lists only the pages the logged-in user's role may open.
 SIDEBAR_NAV = False
 NAV_ICONS = {
-    "overview": "📊", "map": "🗺️", "simulator": "🎚️", "profile": "🏡", "clues": "📨", "register": "📋", "model": "📈",
+    "todo": "✅", "overview": "📊", "map": "🗺️", "simulator": "🎚️", "profile": "🏡", "clues": "📨", "register": "📋", "model": "📈",
     "training": "🎓", "import": "📥", "quality": "🔍", "admin": "🔐",
 }
 
 
-def nav_links(where, principal: Principal | None) -> None:  # noqa: ANN001 - a sidebar container
-    """Links to the pages the role may open (nothing before login); a page opened by URL is still
-    checked by ``page_context``, so hiding a link is a courtesy, not the rule."""
+#: The page a role lands on after login (the default page otherwise: the overview).
+HOME = {"case_worker": "todo", "township_leader": "todo"}
+
+
+@st.cache_data(ttl=20, show_spinner=False, max_entries=64)
+def todo_count(_engine, url: str, principal: Principal, day: str) -> int:  # noqa: ANN001 - an Engine
+    """How many items wait for the principal (the sidebar's badge; recounted every 20 s)."""
+    from datetime import date
+
+    from fanpin.workflow.todo import my_work
+
+    return my_work(_engine, principal=principal, today=date.fromisoformat(day)).count
+
+
+def nav_links(where, principal: Principal | None, data: Data | None = None) -> None:  # noqa: ANN001 - a sidebar container
+    """Links to the pages the role may open (nothing before login), 我的待办 with its count; a page
+    opened by URL is still checked by ``page_context``, so hiding a link is a courtesy, not the rule."""
     if not SIDEBAR_NAV or principal is None:
         return
     for page in PAGES:
         if can_open(principal.role, page):
-            where.page_link(f"pages/{page}.py", label=t(f"nav.{page}"), icon=NAV_ICONS.get(page))
+            label = t(f"nav.{page}")
+            if page == "todo" and data is not None:
+                from datetime import date
+
+                label = t("nav.todo_count", n=todo_count(data.engine, data.url, principal, date.today().isoformat()))
+            where.page_link(f"pages/{page}.py", label=label, icon=NAV_ICONS.get(page))
     where.divider()
 
 
@@ -138,7 +157,7 @@ def page_context(page: str) -> Context:
     drawn on every run (its widgets keep their values across pages).  A page
     opened by URL without the right role shows a refusal, not the data.
     """
-    from fanpin.ui.login import cookie_step, current_principal, login_form
+    from fanpin.ui.login import FRESH_LOGIN, cookie_step, current_principal, login_form
 
     _leave_pages_directory_mode()
     nav = st.sidebar.container()  # the page links go above the language switch
@@ -147,11 +166,13 @@ def page_context(page: str) -> Context:
     with database_guard(_short(data.url)):
         principal = current_principal(data.engine)
     cookie_step()  # the session cookie a login or a logout asked for
-    nav_links(nav, principal)
+    nav_links(nav, principal, data)
     if principal is None:
         login_form(data.engine)
         st.stop()
     data.principal = principal
+    if st.session_state.pop(FRESH_LOGIN, False) and page == "overview" and HOME.get(principal.role, "overview") != page:
+        st.switch_page(f"pages/{HOME[principal.role]}.py")  # a case worker's day starts with what waits for them
     with database_guard(_short(data.url)):
         ctx = sidebar(data, principal)
     if not can_open(ctx.role, page):

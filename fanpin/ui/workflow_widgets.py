@@ -69,7 +69,7 @@ def refusal_text(exc: Exception) -> str:
         at = f"{exc.changed_at:%Y-%m-%d %H:%M:%S}" if exc.changed_at else "?"
         return t("clues.stale", order=exc.order_id, who=lbl("role", exc.changed_by), at=at)
     if isinstance(exc, WorkflowError) and exc.code in ERROR_CODES:
-        return t(f"wf.err.{exc.code}")
+        return t(f"wf.err.{exc.code}", **{k: md(v) for k, v in exc.fields.items()})
     return str(exc)
 
 

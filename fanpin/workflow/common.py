@@ -19,7 +19,8 @@ DUE_DAYS = 15
 ERROR_CODES = (
     "bad_channel", "bad_risk", "no_clue", "mixed_households", "no_household", "bad_assignee", "clue_taken", "no_order", "bad_transition",
     "need_category", "need_risk", "need_reason", "bad_method", "not_eligible", "not_monitored", "already_proposed", "no_proposal",
-    "self_approval", "already_resolved", "too_many_risks",
+    "self_approval", "already_resolved", "too_many_risks", "not_verifying", "need_findings",
+    "already_open", "no_case", "stale_case", "bad_case", "future_date", "date_before_case", "date_before_review", "notice_running", "same_person",
 )
 
 

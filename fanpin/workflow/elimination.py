@@ -1,9 +1,12 @@
-"""Risk elimination (风险消除): the rules, one person's proposal and a second person's approval.
+"""Risk elimination (风险消除): the rules and the proposal that opens its case.
 
-A proposal is refused unless the rules hold at the month; the approver must be another person
-than the proposer (their principals' usernames differ).  Each step appends a monitoring row
-and an audit row in one transaction; a unique index on ``proposal_id`` lets the database
-refuse a second approval of the same proposal made at the same moment.
+A proposal is refused unless the rules hold at the month (income stably above the line for six
+months, the large unavoidable spending resolved, not a household without labour capacity).  It
+appends a ``proposed`` row to the monitoring history and opens an elimination case, which then
+passes the official procedure (``fanpin.workflow.procedure``: village review, notice, township
+check, county approval by people other than the proposer); the county's approval eliminates.
+One open case per household is enforced by the database, so two proposals made at the same
+moment leave one.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 
 from fanpin.access.roles import Principal, require_household
 from fanpin.engine.policies import stored_lines
@@ -23,7 +25,8 @@ from fanpin.store import households as household_store
 from fanpin.store import monitoring as store
 from fanpin.store import monitoring_records as records_store
 from fanpin.store.io import shift_period
-from fanpin.workflow.common import METHODS, WorkflowError, actor_of, audit_change, check_access, read_scope, stamp_time
+from fanpin.workflow import procedure
+from fanpin.workflow.common import METHODS, WorkflowError, audit_change, check_access, read_scope, stamp_time
 from fanpin.workflow.monitoring import early_elimination, identified_period
 
 #: Income must be at or above the month's line for this many consecutive months.
@@ -94,6 +97,16 @@ def elimination_eligibility(
     }))
 
 
+def with_eligibility(engine: Engine, reg: pd.DataFrame, period: int, *, principal: Principal) -> tuple[pd.DataFrame, Eligibility]:
+    """The register with the elimination rules at ``period`` (months_above, spending_ok, eligible)
+    and ``eligible_now``: monitored (no proposal pending) and the rules hold."""
+    active = reg[reg["status"] != "eliminated"]["household_id"].tolist()
+    elig = elimination_eligibility(engine, active, period, principal=principal)
+    out = reg.merge(elig.frame[["household_id", "months_above", "spending_ok", "eligible"]], on="household_id", how="left")
+    out["eligible_now"] = out["eligible"].eq(True) & (out["status"] == "monitored")
+    return out, elig
+
+
 def development_measures(engine: Engine, household_id: str, *, principal: Principal) -> list[str]:
     """The development-type assistance measures recorded for a household (empty: flag 帮扶消除);
     refused outside a case worker's townships."""
@@ -109,7 +122,7 @@ def propose_elimination(
 ) -> int:
     """Propose eliminating a monitored household's risk; refused unless the rules hold.
 
-    Returns the proposal's record_id.  A second person approves (``approve_elimination``).
+    Returns the proposal's record_id; its case (``procedure``) carries it to the county's approval.
     """
     if method not in METHODS:
         raise WorkflowError("bad_method", f"method must be one of {METHODS}")
@@ -128,44 +141,11 @@ def propose_elimination(
             "risk_types": last["risk_types"], "method": method, "recorded_at": at, "recorded_by": principal.actor,
             "order_id": last["order_id"], "note": note,
         })
+        case = procedure.open_case(
+            conn, household_id=household_id, kind="elimination", origin="proposal", period=int(period), principal=principal, at=at,
+            proposal_id=rid, category=last["category"], risk_types=[r for r in (last["risk_types"] or "").split(",") if r], method=method,
+        )
         early = early_elimination(identified_period(store.household_records(conn, household_id).sort_values("record_id")), period)
-        audit_change(conn, principal, "elimination_proposed", household_id, {"proposal_id": rid, "method": method, "period": int(period), "early": early}, at)
+        detail = {"proposal_id": rid, "case_id": case.case_id, "method": method, "period": int(period), "early": early}
+        audit_change(conn, principal, "elimination_proposed", household_id, detail, at)
     return rid
-
-
-def _resolve(engine: Engine, proposal_id: int, approve: bool, note: str | None, now: datetime | None, principal: Principal) -> int:
-    """Approve (an ``eliminated`` row) or reject (a ``monitored`` row) a pending proposal."""
-    at, actor = stamp_time(now), actor_of(principal)
-    with engine.begin() as conn:
-        prop = store.record_by_id(conn, proposal_id)
-        if prop is None or prop["status"] != "proposed":
-            raise WorkflowError("no_proposal", f"no elimination proposal {proposal_id}")
-        check_access(principal, "elimination_approve", conn, prop["household_id"])
-        if approve and prop["recorded_by"] == principal.username:
-            raise WorkflowError("self_approval", "the proposer cannot approve their own proposal; a second person must", proposer=prop["recorded_by"])
-        if store.latest_record_id(conn, prop["household_id"]) != int(proposal_id):
-            raise WorkflowError("already_resolved", f"proposal {proposal_id} was already approved or rejected; reload")
-        try:
-            rid = store.insert_record(conn, {
-                "household_id": prop["household_id"], "period": prop["period"], "status": "eliminated" if approve else "monitored",
-                "category": prop["category"], "risk_types": prop["risk_types"], "method": prop["method"] if approve else None,
-                "recorded_at": at, "recorded_by": prop["recorded_by"] if approve else actor, "approved_by": actor if approve else None,
-                "order_id": prop["order_id"], "proposal_id": int(proposal_id), "note": note,
-            })
-        except IntegrityError as exc:  # a concurrent approval/rejection won the unique proposal_id
-            raise WorkflowError("already_resolved", f"proposal {proposal_id} was already approved or rejected; reload") from exc
-        if approve:  # the national record: 风险已消除, 消除方式, 消除监测时间, 开发式帮扶措施
-            records_store.record_elimination(conn, prop["household_id"], prop["method"], int(prop["period"]), at)
-        detail = {"proposal_id": int(proposal_id), "method": prop["method"], "proposer": prop["recorded_by"], "note": note}
-        audit_change(conn, principal, "elimination_approved" if approve else "elimination_rejected", prop["household_id"], detail, at)
-    return rid
-
-
-def approve_elimination(engine: Engine, proposal_id: int, note: str | None = None, now: datetime | None = None, *, principal: Principal) -> int:
-    """A second person approves: appends an ``eliminated`` row (approver != proposer)."""
-    return _resolve(engine, proposal_id, True, note, now, principal)
-
-
-def reject_elimination(engine: Engine, proposal_id: int, note: str | None = None, now: datetime | None = None, *, principal: Principal) -> int:
-    """Reject a proposal: the household stays monitored (a new ``monitored`` row)."""
-    return _resolve(engine, proposal_id, False, note, now, principal)

@@ -116,13 +116,18 @@ def identified_period(history: pd.DataFrame) -> int | None:
     return start
 
 
+#: Counties flag an elimination within this many months of identification (the supervision rule
+#: ``eliminated_too_fast`` reads the same number).
+EARLY_MONTHS = 2
+
+
 def early_elimination(identified: int | None, eliminated: int) -> bool:
-    """Flag: elimination in the same or the next month as identification."""
-    return identified is not None and int(eliminated) <= shift_period(int(identified), 1)
+    """Flag: elimination within ``EARLY_MONTHS`` of identification (same month up to two after)."""
+    return identified is not None and int(eliminated) <= shift_period(int(identified), EARLY_MONTHS)
 
 
 def early_eliminations(engine: Engine, *, principal: Principal) -> pd.DataFrame:
-    """Eliminated (or proposed) households whose elimination month is the same or next month as identification."""
+    """Eliminated (or proposed) households whose elimination month is within two months of identification."""
     h = monitoring_history(engine, principal=principal)
     cols = ["household_id", "identified", "eliminated", "status"]
     if h.empty:

@@ -22,9 +22,9 @@ from sqlalchemy.engine import Connection, Engine
 from fanpin.access.roles import AccessDenied, Principal, require_household
 from fanpin.store import clues as clue_store
 from fanpin.store import households as household_store
-from fanpin.store import monitoring as monitoring_store
 from fanpin.store import monitoring_records as records_store
 from fanpin.store import orders as store
+from fanpin.workflow import procedure
 from fanpin.workflow.common import (
     CATEGORIES,
     DUE_DAYS,
@@ -153,8 +153,10 @@ def _update_order(
 
 def start_verification(engine: Engine, order_id: int, version: int, now: datetime | None = None, *, principal: Principal) -> None:
     """open -> verifying."""
+    at = stamp_time(now)
     with engine.begin() as conn:
-        _update_order(conn, order_id, version, principal, stamp_time(now), {"state": "verifying"}, ("open",))
+        row = _update_order(conn, order_id, version, principal, at, {"state": "verifying"}, ("open",))
+        audit_change(conn, principal, "order_started", f"order:{order_id}", {"household_id": row["household_id"]}, at)
 
 
 def assign_order(
@@ -181,6 +183,7 @@ def add_note(
         if findings is not None:
             values["findings"] = findings
         _update_order(conn, order_id, version, principal, at, values, ("open", "verifying"))
+        audit_change(conn, principal, "order_note", f"order:{order_id}", {"household_id": row["household_id"], "findings": findings is not None}, at)
 
 
 def _decision_values(included: bool, category: str | None, risk_types: Sequence[str], reason: str | None) -> dict:
@@ -213,25 +216,38 @@ def decide_order(
     reason: str | None = None,
     findings: str | None = None,
     now: datetime | None = None,
-) -> None:
-    """Decide a verifying (or open) order: into monitoring with a category and risk types,
-    or not included with a reason.  Closes its clues; writes monitoring and audit rows."""
+) -> int | None:
+    """Decide an order under verification: into monitoring with a category and risk types (an
+    inclusion case opens: the village review, notice, township and county steps follow, and only
+    the county's approval puts the household on the register), or not included with a reason.
+
+    A decision needs a started verification and its findings (typed now or recorded before): a
+    household is not judged from the clue alone.  Closes the order's clues; returns the case's ID
+    for an inclusion."""
     at = stamp_time(now)
     values = {**_decision_values(included, category, risk_types, reason), "decided_at": at, "decided_by": actor_of(principal)}
-    if findings is not None:
-        values["findings"] = findings
+    if findings is not None and findings.strip():
+        values["findings"] = findings.strip()
     with engine.begin() as conn:
-        row = _update_order(conn, order_id, version, principal, at, values, ("open", "verifying"), "order_decide")
+        before = store.order_row(conn, order_id)
+        if before is not None and before["version"] == int(version) and before["state"] in ("open", "verifying"):
+            check_access(principal, "order_decide", conn, before["household_id"])  # who may decide, before what the order lacks
+            if before["state"] == "open":
+                raise WorkflowError("not_verifying", "start the verification before deciding", order_id=order_id)
+            if not values.get("findings") and not (before["findings"] or "").strip():
+                raise WorkflowError("need_findings", "record the verification's findings before deciding", order_id=order_id)
+        row = _update_order(conn, order_id, version, principal, at, values, ("verifying",), "order_decide")
         clue_store.close_clues(conn, store.clue_ids(conn, order_id))
+        case_id = None
         if included:
-            monitoring_store.insert_record(conn, {
-                "household_id": row["household_id"], "period": int(period), "status": "monitored", "category": category,
-                "risk_types": ",".join(risk_types), "recorded_at": at, "recorded_by": principal.actor, "order_id": int(order_id),
-            })
-            # the national record (监测对象类别, 风险1-5, 识别监测时间): imported and in-app cases are one register
-            records_store.record_inclusion(conn, row["household_id"], category, list(dict.fromkeys(risk_types)), int(period), at)
-        detail = {"household_id": row["household_id"], **{k: values[k] for k in ("decision", "category", "risk_types", "reason")}}
+            channels = clue_store.channels(conn, store.clue_ids(conn, order_id))
+            case_id = procedure.open_case(
+                conn, household_id=row["household_id"], kind="inclusion", origin=procedure.origin_of(channels), period=int(period), principal=principal,
+                at=at, order_id=int(order_id), category=category, risk_types=list(dict.fromkeys(risk_types)),
+            ).case_id
+        detail = {"household_id": row["household_id"], **{k: values[k] for k in ("decision", "category", "risk_types", "reason")}, "case_id": case_id}
         audit_change(conn, principal, "order_decided", f"order:{order_id}", detail, at)
+    return case_id
 
 
 def list_orders(

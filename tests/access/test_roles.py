@@ -16,9 +16,10 @@ from fanpin.engine.policies import adopt_policy, save_policy
 from fanpin.engine.scoring import RiskPolicy
 from fanpin.model import suggest
 from fanpin.store import schema as S
-from fanpin.workflow import clues, elimination, monitoring, orders
+from fanpin.workflow import clues, elimination, monitoring, orders, procedure
 from fanpin.workflow import profile as P
 from tests.conftest import insert_tiny_regions
+from tests.workflow.chain import version_of, walk
 
 T1, T2 = "990101001000", "990101002000"
 V1, V2 = "990101001001", "990101002001"
@@ -34,20 +35,22 @@ STEWARD = Principal("ds", "data_steward")
 
 # ---------------------------------------------------------------- the matrices, written out by hand
 EXPECTED_PAGES = {
-    "leader": {"overview", "map", "simulator", "register", "model", "training", "quality"},
+    "leader": {"todo", "overview", "map", "simulator", "register", "model", "training", "quality"},
     "analyst": {"overview", "map", "simulator", "profile", "clues", "register", "model", "training", "quality"},
-    "case_worker": {"overview", "map", "profile", "clues", "register", "training", "quality"},
+    "case_worker": {"todo", "overview", "map", "profile", "clues", "register", "training", "quality"},
+    "township_leader": {"todo", "overview", "map", "profile", "clues", "register", "quality"},
     "trainer": {"overview", "map", "training"},
     "data_steward": {"overview", "map", "profile", "clues", "import", "quality"},
     "admin": set(roles.PAGES),
 }
 EXPECTED_ACTIONS = {
-    "leader": {"export", "policy_save", "policy_adopt", "elimination_approve"},
+    "leader": {"export", "policy_save", "policy_adopt", "case_county"},
     "analyst": {"household_view", "unmask", "export", "policy_save", "model_train", "model_to_clues", "clue_generate"},
     "case_worker": {
         "household_view", "unmask", "export", "clue_add", "clue_generate", "order_create", "order_work", "order_decide",
-        "elimination_propose", "elimination_approve",
+        "elimination_propose", "case_local",
     },
+    "township_leader": {"household_view", "export", "case_local"},
     "trainer": set(),
     "data_steward": {"household_view", "export", "import", "clue_add"},
     "admin": set(roles.PERMISSIONS),
@@ -229,27 +232,47 @@ def test_workflow_refuses_roles_and_townships(eng) -> None:
         orders.decide_order(eng, oid, 1, included=True, period=202412, category="marginal", risk_types=["illness"], principal=LEADER)
     assert orders.get_order(eng, oid, principal=SYSTEM)["version"] == 1
     orders.start_verification(eng, oid, 1, principal=CW1)
-    orders.decide_order(eng, oid, 2, included=True, period=202412, category="marginal", risk_types=["illness"], principal=CW1)
+    case_id = orders.decide_order(eng, oid, 2, included=True, period=202412, category="marginal", risk_types=["illness"], findings="核实", principal=CW1, now=datetime(2024, 12, 19))
     assert _audit(eng, "order_decided") == [("cw1", f"order:{oid}")]
     assert _audit(eng, "order_created") == [("cw1", f"order:{oid}")]
+    # the township's steps by the township, the county's by the county; the other township is refused
+    now = datetime(2024, 12, 20, 9)
+    with pytest.raises(AccessDenied):
+        procedure.village_review(eng, case_id, 1, passed=True, meeting_date=now.date(), principal=CW2, now=now)
+    with pytest.raises(AccessDenied):
+        procedure.village_review(eng, case_id, 1, passed=True, meeting_date=now.date(), principal=LEADER, now=now)
+    assert procedure.cases(eng, principal=CW2).empty and len(procedure.cases(eng, principal=CW1)) == 1
+    walk(eng, case_id, local=CW1, checker=Principal("tl1", "township_leader", frozenset({T1})), county=LEADER, start=now)
     assert monitoring.register(eng, principal=CW1)["household_id"].tolist() == [HH[0]]
     assert monitoring.register(eng, principal=CW2).empty
     assert monitoring.monitoring_history(eng, principal=CW2).empty and len(monitoring.monitoring_history(eng, principal=CW1)) == 1
 
 
-def test_elimination_approval_is_refused_outside_the_scope(eng) -> None:
+def test_the_county_step_is_the_countys_and_the_township_step_the_townships(eng) -> None:
     with eng.begin() as conn:
-        res = conn.execute(insert(S.monitoring).values(household_id=HH[2], period=202412, status="proposed", method="natural", recorded_at=datetime(2024, 12, 5), recorded_by="cw2"))
-        pid = int(res.inserted_primary_key[0])
-    for who in (CW1, ANALYST, STEWARD):
+        conn.execute(insert(S.monitoring).values(household_id=HH[2], period=202412, status="monitored", category="marginal", recorded_at=datetime(2024, 12, 1), recorded_by="cw2"))
+    _six_months_above(eng, HH[2])
+    cw2 = Principal("cw2", "case_worker", frozenset({T2}))
+    pid = elimination.propose_elimination(eng, HH[2], 202412, "natural", principal=cw2, now=datetime(2024, 12, 20, 9))
+    case_id = int(procedure.cases(eng, principal=SYSTEM).iloc[0]["case_id"])
+    walk(eng, case_id, local=cw2, checker=Principal("tl2", "township_leader", frozenset({T2})), county=LEADER, start=datetime(2024, 12, 21, 9), until="township_check")
+    for who in (CW1, ANALYST, STEWARD, cw2, TRAINER):
         with pytest.raises(AccessDenied):
-            elimination.approve_elimination(eng, pid, principal=who)
-        with pytest.raises(AccessDenied):
-            elimination.reject_elimination(eng, pid, principal=who)
-    elimination.approve_elimination(eng, pid, principal=LEADER)
+            procedure.county_approval(eng, case_id, version_of(eng, case_id), passed=True, principal=who, now=datetime(2025, 1, 5))
+    procedure.county_approval(eng, case_id, version_of(eng, case_id), passed=True, principal=LEADER, now=datetime(2025, 1, 5))
     assert _audit(eng, "elimination_approved") == [("boss", HH[2])]
+    assert monitoring.monitoring_history(eng, HH[2], principal=SYSTEM)["status"].tolist()[-1] == "eliminated" and pid
     with pytest.raises(AccessDenied):
         elimination.propose_elimination(eng, HH[2], 202412, "natural", principal=CW1)
+
+
+def _six_months_above(eng, hid: str) -> None:
+    with eng.begin() as conn:
+        store.set_meta(conn, "income_lines", '{"2024": 7800.0}')
+        conn.execute(insert(S.panel), [
+            {"period": p, "household_id": hid, "income_net": 30000.0, "income_pc": 9999.0, "medical_oop": 0.0, "schooling_cost": 0.0, "disaster_loss": 0.0}
+            for p in (202407, 202408, 202409, 202410, 202411, 202412)
+        ])
 
 
 def test_policy_adoption_and_model_clues_need_the_role(eng) -> None:

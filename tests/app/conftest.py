@@ -51,7 +51,7 @@ def ensure_user(role: str, username: str | None = None, townships: list[str] | N
     try:
         username = username or role
         if users.get_user(engine, username) is None:
-            if role == "case_worker" and townships is None:
+            if role in ("case_worker", "township_leader") and townships is None:
                 townships = sorted(users.township_codes(engine))
             users.add_user(engine, username, role, password_of(username), townships=townships, principal=SYSTEM)
         return username

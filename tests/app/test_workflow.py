@@ -3,15 +3,19 @@ on a copy of the small demo county (the shared one stays untouched)."""
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from fanpin import store
 from fanpin.access.roles import SYSTEM, Principal
+from fanpin.core.i18n import translate
 from fanpin.store import schema as S
-from fanpin.workflow import clues, common, elimination, monitoring
+from fanpin.workflow import clues, common, elimination, monitoring, procedure
 from fanpin.workflow import orders as orders_mod
 from tests.app.conftest import open_page, switch_user
+from tests.workflow.chain import decide, walk
 
 
 @pytest.fixture
@@ -73,13 +77,19 @@ def test_clue_to_decision_and_elimination(wf_db) -> None:
     at.radio(key="cl_decision_zh").set_value("included").run()
     at.selectbox(key="cl_category_zh").set_value("sudden_hardship").run()
     assert at.multiselect(key=f"cl_risks_{oid}_zh").value == orders_mod.order_risk_types(eng, oid, principal=SYSTEM)
+    assert at.button(key="cl_decide").disabled  # not confirmed yet: a double click decides nothing
+    at.checkbox(key=f"cl_confirm_{oid}_3").check().run()
     at.button(key="cl_decide").click().run()
     _no_exception(at)
     o = orders_mod.get_order(eng, oid, principal=SYSTEM)
-    assert (o["state"], o["decision"], o["category"], o["decided_by"]) == ("decided", "included", "sudden_hardship", "case_worker")
+    assert (o["state"], o["decision"], o["category"], o["decided_by"], o["findings"]) == ("decided", "included", "sudden_hardship", "case_worker", "自付支出属实")
     with eng.connect() as conn:
         assert conn.execute(select(S.clues.c.status).where(S.clues.c.clue_id == clue_id)).scalar() == "closed"
-        assert [r[0] for r in conn.execute(select(S.audit_log.c.action).where(S.audit_log.c.action.like("order_%")))] == ["order_created", "order_decided"]
+        actions = [r[0] for r in conn.execute(select(S.audit_log.c.action).where(S.audit_log.c.action.like("order_%")).order_by(S.audit_log.c.audit_id))]
+    assert actions == ["order_created", "order_started", "order_note", "order_decided"]
+    case = procedure.cases(eng, household_id=hid, principal=SYSTEM).iloc[0]
+    cid = int(case["case_id"])
+    assert (case["kind"], case["state"]) == ("inclusion", "village_review") and hid not in set(monitoring.register(eng, principal=SYSTEM)["household_id"])
 
     # someone else changes an order this user has open: a clear message, nothing overwritten
     leader = Principal("leader", "admin")  # someone else, with the rights to work the order
@@ -92,31 +102,70 @@ def test_clue_to_decision_and_elimination(wf_db) -> None:
     assert any("leader" in str(e.value) or "局领导" in str(e.value) for e in at.error) or any("局领导" in str(w.value) for w in at.warning)
     assert orders_mod.get_order(eng, o2, principal=SYSTEM)["version"] == 2
 
+    # ---- the official procedure on the register page, each step by its own person
+    _age_case(eng, cid, days=10)  # the days a real case takes: its opening moved ten days back
+    today = date.today()
+    at = open_page("register", role="case_worker")
+    _no_exception(at)
+    at.selectbox(key="rg_case").set_value(cid).run()
+    at.date_input(key=f"cs_date_{cid}").set_value(today - timedelta(days=9))
+    at.text_input(key=f"cs_doc_{cid}").input("村民代表会议记录第3号")
+    at.button(key=f"cs_submit_{cid}").click().run()
+    _no_exception(at)
+    assert _state(eng, cid) == "notice"
+    at.date_input(key=f"cs_date_{cid}").set_value(today - timedelta(days=8))
+    at.button(key=f"cs_submit_{cid}").click().run()
+    _no_exception(at)
+    assert _state(eng, cid) == "township_check"
+    assert translate("case.not_you", "zh") in _texts(at)  # the opener does not check their own case
+    switch_user(at, "township_leader")
+    at.selectbox(key="rg_case").set_value(cid).run()
+    at.button(key=f"cs_submit_{cid}").click().run()
+    _no_exception(at)
+    assert _state(eng, cid) == "county_approval"
+    switch_user(at, "leader")
+    at.selectbox(key="rg_case").set_value(cid).run()
+    at.text_input(key=f"cs_doc_{cid}").input("县乡村振兴局公告2025第7号")
+    at.button(key=f"cs_submit_{cid}").click().run()
+    _no_exception(at)
+    assert _state(eng, cid) == "approved"
+    steps = procedure.steps(eng, [cid], principal=SYSTEM)
+    assert steps["done_by"].tolist() == ["case_worker", "case_worker", "case_worker", "township_leader", "leader"]
+    assert hid in set(monitoring.register(eng, principal=SYSTEM)["household_id"])
+
     if not ok:  # no eligible household among the clues: take one by household ID
         all_ids = elimination.elimination_eligibility(eng, [hid], last, principal=SYSTEM).frame
         pytest.skip(f"no eligible household among the demo clues ({all_ids.to_dict('records')})")
 
-    # ---- the register: propose, refuse self-approval, approve as a second person
-    at = open_page("register", role="case_worker")
-    _no_exception(at)
-    assert hid in list(at.dataframe[0].value.iloc[:, 0])
+    # ---- risk elimination: proposed on the page, its chain, approved by the county on the page
+    switch_user(at, "case_worker")
     at.selectbox(key="rg_hid").set_value(hid).run()
     at.radio(key="rg_method").set_value("by_assistance").run()
     at.button(key="rg_propose").click().run()
     _no_exception(at)
     hist = monitoring.monitoring_history(eng, hid, principal=SYSTEM)
     assert hist["status"].tolist() == ["monitored", "proposed"]
-    at.button(key="rg_approve").click().run()
-    assert any("另一人" in str(e.value) for e in at.error)  # the proposer cannot approve
-    assert monitoring.monitoring_history(eng, hid, principal=SYSTEM)["status"].tolist() == ["monitored", "proposed"]
+    ecid = int(procedure.cases(eng, household_id=hid, kinds=["elimination"], principal=SYSTEM).iloc[0]["case_id"])
+    walk(eng, ecid, local=Principal("case_worker", "case_worker"), checker=Principal("tl", "township_leader", None), county=Principal("x", "leader"),
+         start=datetime.now(), until="township_check")
     switch_user(at, "leader")
-    at.button(key="rg_approve").click().run()
+    at.selectbox(key="rg_case").set_value(ecid).run()
+    at.button(key=f"cs_submit_{ecid}").click().run()
     _no_exception(at)
     hist = monitoring.monitoring_history(eng, hid, principal=SYSTEM)
     assert hist["status"].tolist() == ["monitored", "proposed", "eliminated"]
     assert (hist["recorded_by"].iloc[-1], hist["approved_by"].iloc[-1], hist["method"].iloc[-1]) == ("case_worker", "leader", "by_assistance")
-    # identified and eliminated in the same month: flagged
-    assert monitoring.early_eliminations(eng, principal=SYSTEM)["household_id"].tolist()[-1] == hid
+
+
+def _age_case(eng, case_id: int, days: int) -> None:
+    with eng.begin() as conn:
+        row = conn.execute(select(S.cases.c.opened_at).where(S.cases.c.case_id == case_id)).scalar()
+        conn.execute(update(S.cases).where(S.cases.c.case_id == case_id).values(opened_at=row - timedelta(days=days)))
+
+
+def _state(eng, case_id: int) -> str:
+    with eng.connect() as conn:
+        return conn.execute(select(S.cases.c.state).where(S.cases.c.case_id == case_id)).scalar()
 
 
 @pytest.mark.parametrize("page", ["clues", "register"])
@@ -126,7 +175,7 @@ def test_pages_in_english(wf_db, page: str) -> None:
     box = clues.clue_inbox(eng, principal=SYSTEM, until_period=last)
     analyst = Principal("analyst", "admin")
     o1 = orders_mod.create_order(eng, clue_ids=[int(box["clue_id"].iloc[0])], assignee_kind="township", assignee=box["township_code"].iloc[0], principal=analyst)
-    orders_mod.decide_order(eng, o1, 1, included=True, principal=analyst, period=last, category="marginal", risk_types=["illness"])
+    decide(eng, o1, analyst, included=True, period=last, category="marginal", risk_types=["illness"])
     orders_mod.create_order(eng, household_id=box["household_id"].iloc[1], assignee_kind="department", assignee="hrss", principal=analyst)
     at = open_page(page, lang="en")
     _no_exception(at)

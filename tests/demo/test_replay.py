@@ -16,7 +16,7 @@ from fanpin.demo.spec import DemoSpec
 from fanpin.quality import rules as R
 from fanpin.store import schema as S
 from fanpin.store.io import shift_period
-from fanpin.workflow import common, elimination, monitoring
+from fanpin.workflow import common, elimination, monitoring, procedure
 from fanpin.workflow import orders as orders_mod
 from tests.conftest import backend_url
 
@@ -189,3 +189,24 @@ def test_postgresql_holds_the_same_work(tmp_path) -> None:
     finally:
         pg.dispose()
         lite.dispose()
+
+
+def test_cases_passed_the_official_procedure_by_different_people(county) -> None:
+    engine, _counts = county
+    cases = procedure.cases(engine, principal=SYSTEM)
+    steps = procedure.steps(engine, cases["case_id"].tolist(), principal=SYSTEM)
+    approved = cases[cases["state"] == "approved"]
+    assert len(approved) > 0 and set(approved["kind"]) == {"inclusion", "elimination"}
+    by_case = steps.groupby("case_id")
+    order = by_case["step"].agg(list)
+    assert all(order[c] == ["opened", "village_review", "notice", "township_check", "county_approval"] for c in approved["case_id"])
+    who = steps.pivot_table(index="case_id", columns="step", values="done_by", aggfunc="last").loc[approved["case_id"]]
+    assert (who["township_check"] != who["opened"]).all() and (who["county_approval"] != who["township_check"]).all()
+    notice = steps[steps["step"] == "notice"].set_index("case_id")
+    check = steps[steps["step"] == "township_check"].set_index("case_id")
+    ended = pd.to_datetime(notice.loc[check.index, "notice_end"]).dt.date
+    assert (pd.to_datetime(check["done_at"]).dt.date >= ended).all()  # no township check before the notice ended
+    # an approved inclusion is on the register since its month; the register's households all passed the chain or were planted
+    reg = monitoring.register(engine, include_eliminated=True, principal=SYSTEM)
+    inc = approved[approved["kind"] == "inclusion"]
+    assert set(inc["household_id"]) <= set(reg["household_id"])

@@ -32,8 +32,9 @@ from fanpin.report import tables as T
 from fanpin.report.document import document_text, headline_text, produce, render_docx
 from fanpin.store import schema as S
 from fanpin.workflow.common import as_of_date
-from fanpin.workflow.orders import ClosedLoop, closed_loop, create_order, decide_order
+from fanpin.workflow.orders import ClosedLoop, closed_loop, create_order
 from tests.conftest import copy_sqlite
+from tests.workflow.chain import decide, walk
 
 ROOT = Path(__file__).resolve().parents[2]
 TODAY = date(2026, 1, 15)
@@ -44,6 +45,8 @@ def _panel(engine, period: int):
     periods = store.periods(engine)
     return score_panel(store.load_snapshots(engine, periods), baseline_policy(engine, period), stored_lines(engine))
 
+#: The people who work the fixture's cases (each step by someone else, as the procedure requires).
+CW, TOWN, COUNTY = Principal("cw_brief", "admin"), Principal("tl_brief", "admin"), Principal("leader_brief", "admin")
 
 @pytest.fixture(scope="module")
 def worked(small_demo, tmp_path_factory):
@@ -59,10 +62,11 @@ def worked(small_demo, tmp_path_factory):
         town = dict(conn.execute(select(S.households.c.household_id, S.households.c.township_code).where(S.households.c.household_id.in_(hids))).fetchall())
     for i, h in enumerate(hids):
         oid = create_order(eng, assignee_kind="township", assignee=town[h], principal=SYSTEM, household_id=h, now=start + timedelta(days=i))
-        if i < 3:  # decided within 4..6 days: into monitoring this month
-            decide_order(eng, oid, 1, included=True, principal=SYSTEM, period=period, category="marginal", risk_types=["illness"], now=start + timedelta(days=i + 4))
+        if i < 3:  # decided within 4..6 days, through the official procedure by the 15th: into monitoring this month
+            case = decide(eng, oid, CW, at=start + timedelta(days=i + 4), included=True, period=period, category="marginal", risk_types=["illness"])
+            walk(eng, case, local=CW, checker=TOWN, county=COUNTY, start=start + timedelta(days=i + 5))
         elif i == 3:
-            decide_order(eng, oid, 1, included=False, principal=SYSTEM, period=period, reason="income fine", now=start + timedelta(days=20))
+            decide(eng, oid, CW, at=start + timedelta(days=20), included=False, period=period, reason="income fine")
     return eng, spec
 
 

@@ -16,8 +16,9 @@ from fanpin.access.roles import SYSTEM, AccessDenied, Principal
 from fanpin.engine.trends import PanelScores
 from fanpin.store import monitoring_records
 from fanpin.store import schema as S
-from fanpin.workflow import clues, common, elimination, monitoring, orders
+from fanpin.workflow import clues, common, elimination, monitoring, orders, procedure
 from tests.conftest import insert_tiny_regions
+from tests.workflow.chain import decide, version_of, walk
 
 T1, T2 = "990101001000", "990101002000"
 V1, V2 = "990101001001", "990101002001"
@@ -128,7 +129,9 @@ def test_order_state_machine_and_audit(eng) -> None:
     with pytest.raises(common.WorkflowError) as err:
         orders.decide_order(eng, oid, 4, included=True, principal=P("u1"), period=202506, category=None, risk_types=["illness"])
     assert err.value.code == "need_category"
-    orders.decide_order(eng, oid, 4, included=True, principal=P("u1"), period=202506, category="sudden_hardship", risk_types=["illness", "disaster"], now=datetime(2025, 6, 10, 15))
+    case_id = orders.decide_order(
+        eng, oid, 4, included=True, principal=P("u1"), period=202506, category="sudden_hardship", risk_types=["illness", "disaster"], now=datetime(2025, 6, 10, 15),
+    )
     with pytest.raises(common.WorkflowError) as err:  # deciding a decided order
         orders.decide_order(eng, oid, 5, included=False, principal=P("u2"), period=202506, reason="x")
     assert err.value.code == "bad_transition" and "decided" in str(err.value)
@@ -137,14 +140,25 @@ def test_order_state_machine_and_audit(eng) -> None:
         mon = conn.execute(select(S.monitoring)).mappings().all()
         audit = [r[0] for r in conn.execute(select(S.audit_log.c.action).order_by(S.audit_log.c.audit_id))]
     assert statuses == {"closed"}
-    assert len(mon) == 1 and mon[0]["category"] == "sudden_hardship" and mon[0]["risk_types"] == "illness,disaster" and mon[0]["order_id"] == oid
-    assert audit == ["order_created", "order_decided"]
+    assert mon == []  # an inclusion takes effect at the county's approval, not at the decision
+    case = procedure.cases(eng, principal=SYSTEM).iloc[0]
+    assert (case["case_id"], case["kind"], case["state"], case["origin"], case["category"], case["risk_types"]) == (
+        case_id, "inclusion", "village_review", "department", "sudden_hardship", "illness,disaster")
+    assert audit == ["order_created", "order_started", "order_note", "order_decided"]
     # not included needs a reason; an order from a household ID alone
     o2 = orders.create_order(eng, household_id=HH[2], assignee_kind="township", assignee=T2, principal=P("u1"), now=datetime(2025, 6, 1))
     with pytest.raises(common.WorkflowError) as err:
         orders.decide_order(eng, o2, 1, included=False, principal=P("u1"), period=202506, reason=" ")
     assert err.value.code == "need_reason"
-    orders.decide_order(eng, o2, 1, included=False, principal=P("u1"), period=202506, reason="收入达标", now=datetime(2025, 6, 30))
+    with pytest.raises(common.WorkflowError) as err:  # no verification started: no decision (a double click on 提交研判)
+        orders.decide_order(eng, o2, 1, included=False, principal=P("u1"), period=202506, reason="收入达标", findings="收入达标")
+    assert err.value.code == "not_verifying"
+    orders.start_verification(eng, o2, 1, principal=P("u1"), now=datetime(2025, 6, 2))
+    with pytest.raises(common.WorkflowError) as err:  # verification started, nothing found yet
+        orders.decide_order(eng, o2, 2, included=False, principal=P("u1"), period=202506, reason="收入达标")
+    assert err.value.code == "need_findings"
+    assert orders.get_order(eng, o2, principal=SYSTEM)["state"] == "verifying"
+    orders.decide_order(eng, o2, 2, included=False, principal=P("u1"), period=202506, reason="收入达标", findings="工资流水核实", now=datetime(2025, 6, 30))
     # closed loop: o1 decided in 9 days (June 1 -> 10), on time; o2 decided on June 30, due June 16 -> overdue
     o3 = orders.create_order(eng, household_id=HH[1], assignee_kind="department", assignee="hrss", principal=P("u1"), now=datetime(2025, 6, 1))
     cl = orders.closed_loop(eng, today=date(2025, 7, 1), principal=SYSTEM)  # o3 open and past due
@@ -181,9 +195,9 @@ def test_two_concurrent_writers_cannot_overwrite_each_other(db_url: str) -> None
         barrier.wait()
         try:
             if included:
-                orders.decide_order(engine, oid, version, included=True, principal=P(name), period=202506, category="marginal", risk_types=["illness"])
+                orders.decide_order(engine, oid, version, included=True, principal=P(name), period=202506, category="marginal", risk_types=["illness"], findings="f")
             else:
-                orders.decide_order(engine, oid, version, included=False, principal=P(name), period=202506, reason="not needed")
+                orders.decide_order(engine, oid, version, included=False, principal=P(name), period=202506, reason="not needed", findings="f")
             results[name] = "ok"
         except common.StaleOrder as exc:
             results[name] = exc
@@ -202,9 +216,9 @@ def test_two_concurrent_writers_cannot_overwrite_each_other(db_url: str) -> None
     o = orders.get_order(e0, oid, principal=SYSTEM)
     assert o["version"] == 3 and o["decided_by"] == winners[0]
     with e0.connect() as conn:
-        n_mon = conn.execute(select(func.count()).select_from(S.monitoring)).scalar()
+        n_cases = conn.execute(select(func.count()).select_from(S.cases)).scalar()
         n_audit = conn.execute(select(func.count()).select_from(S.audit_log).where(S.audit_log.c.action == "order_decided")).scalar()
-    assert n_mon == (1 if winners == ["alice"] else 0) and n_audit == 1
+    assert n_cases == (1 if winners == ["alice"] else 0) and n_audit == 1
     for e in (*engines, e0):
         e.dispose()
 
@@ -231,38 +245,72 @@ def test_elimination_rules_edge_cases(eng) -> None:
     _panel(eng, HH[0], {202412: 7900.0})
     assert elimination.elimination_eligibility(eng, [HH[0]], 202506, stable_months=7, principal=SYSTEM).frame["eligible"].tolist() == [True]
     assert monitoring.early_elimination(202505, 202506) and monitoring.early_elimination(202506, 202506)
-    assert not monitoring.early_elimination(202504, 202506) and not monitoring.early_elimination(202512, 202602) and monitoring.early_elimination(202512, 202601)
+    assert monitoring.early_elimination(202504, 202506) and monitoring.early_elimination(202512, 202602)  # two months: still flagged
+    assert not monitoring.early_elimination(202503, 202506) and not monitoring.early_elimination(202511, 202602)
 
 
-def test_elimination_needs_a_second_person(eng) -> None:
+def test_inclusion_and_elimination_pass_the_official_procedure(eng) -> None:
+    """Both cases pass village review, notice (at least the province's days), a township check by
+    someone other than the opener and a county approval by someone other than both; only the
+    county's approval changes the register, the history and the national record."""
+    alice, bob, carol = P("alice"), P("bob"), P("carol")
     _panel(eng, HH[0], {m: 9000.0 for m in _months(202501, 6)})
     _panel(eng, HH[1], {m: 5000.0 for m in _months(202501, 6)})
     with pytest.raises(common.WorkflowError) as err:  # not monitored yet
-        elimination.propose_elimination(eng, HH[0], 202506, "by_assistance", principal=P("alice"))
+        elimination.propose_elimination(eng, HH[0], 202506, "by_assistance", principal=alice)
     assert err.value.code == "not_monitored"
+    start = datetime(2025, 5, 6, 10)
+    cases = {}
     for hid in HH[:2]:
-        oid = orders.create_order(eng, household_id=hid, assignee_kind="township", assignee=T1, principal=P("alice"))
-        orders.decide_order(eng, oid, 1, included=True, principal=P("alice"), period=202505, category="marginal", risk_types=["illness"])
+        oid = orders.create_order(eng, household_id=hid, assignee_kind="township", assignee=T1, principal=alice, now=start)
+        cases[hid] = decide(eng, oid, alice, at=start, included=True, period=202505, category="marginal", risk_types=["illness"])
+    cid = cases[HH[0]]
+    assert monitoring.register(eng, principal=SYSTEM).empty  # decided, not yet approved
+    procedure.village_review(eng, cid, version_of(eng, cid), passed=True, meeting_date=date(2025, 5, 7), document="会议记录", principal=alice, now=datetime(2025, 5, 7, 9))
+    end = procedure.start_notice(eng, cid, version_of(eng, cid), first_day=date(2025, 5, 8), principal=alice, now=datetime(2025, 5, 8, 9))
+    assert end == date(2025, 5, 13)  # five days by default
+    with pytest.raises(common.WorkflowError) as err:  # the notice is still running
+        procedure.township_check(eng, cid, version_of(eng, cid), passed=True, principal=bob, now=datetime(2025, 5, 12, 18))
+    assert err.value.code == "notice_running" and err.value.fields["days"] == 1
+    with pytest.raises(common.WorkflowError) as err:  # the opener does not check their own case
+        procedure.township_check(eng, cid, version_of(eng, cid), passed=True, principal=alice, now=datetime(2025, 5, 13, 9))
+    assert err.value.code == "same_person"
+    procedure.township_check(eng, cid, version_of(eng, cid), passed=True, principal=bob, now=datetime(2025, 5, 13, 9))
+    with pytest.raises(common.WorkflowError) as err:  # nor approves the case they checked
+        procedure.county_approval(eng, cid, version_of(eng, cid), passed=True, principal=bob, now=datetime(2025, 5, 14, 9))
+    assert err.value.code == "same_person"
+    with pytest.raises(common.WorkflowError) as err:  # a rejection needs its reason
+        procedure.county_approval(eng, cid, version_of(eng, cid), passed=False, principal=carol, now=datetime(2025, 5, 14, 9))
+    assert err.value.code == "need_reason"
+    procedure.county_approval(eng, cid, version_of(eng, cid), passed=False, reason="公示材料不全", principal=carol, now=datetime(2025, 5, 14, 9))
+    case = procedure.cases(eng, household_id=HH[0], principal=SYSTEM).iloc[0]
+    assert (case["state"], case["returned_reason"], bool(case["closed"])) == ("returned", "公示材料不全", False)
+    procedure.resubmit(eng, cid, version_of(eng, cid), note="补齐材料", principal=alice, now=datetime(2025, 5, 15, 9))
+    walk(eng, cid, local=alice, checker=bob, county=carol, start=datetime(2025, 5, 15, 10))
+    walk(eng, cases[HH[1]], local=alice, checker=bob, county=carol, start=datetime(2025, 5, 15, 10))
+    steps = procedure.steps(eng, [cid], principal=SYSTEM)
+    assert steps["step"].tolist() == ["opened", "village_review", "notice", "township_check", "county_approval", "resubmitted",
+                                      "village_review", "notice", "township_check", "county_approval"]
+    assert steps["result"].tolist()[4] == "rejected" and steps["done_by"].tolist()[-2:] == ["bob", "carol"]
+    reg = monitoring.register(eng, principal=SYSTEM).set_index("household_id")
+    assert reg.loc[HH[0], "status"] == "monitored" and reg.loc[HH[0], "since"] == 202505
+    # risk elimination: the rules, then the same chain
     with pytest.raises(common.WorkflowError) as err:
-        elimination.propose_elimination(eng, HH[1], 202506, "natural", principal=P("alice"))
+        elimination.propose_elimination(eng, HH[1], 202506, "natural", principal=alice)
     assert err.value.code == "not_eligible" and err.value.fields["months_above"] == 0
-    pid = elimination.propose_elimination(eng, HH[0], 202506, "by_assistance", principal=P("alice"))
+    pid = elimination.propose_elimination(eng, HH[0], 202506, "by_assistance", principal=alice, now=datetime(2025, 7, 1, 9))
     with pytest.raises(common.WorkflowError) as err:
-        elimination.propose_elimination(eng, HH[0], 202506, "by_assistance", principal=P("bob"))
+        elimination.propose_elimination(eng, HH[0], 202506, "by_assistance", principal=bob)
     assert err.value.code == "already_proposed"
     reg = monitoring.register(eng, principal=SYSTEM).set_index("household_id")
-    assert reg.loc[HH[0], "status"] == "proposed" and reg.loc[HH[0], "proposed_by"] == "alice" and reg.loc[HH[0], "since"] == 202505
-    with pytest.raises(common.WorkflowError) as err:
-        elimination.approve_elimination(eng, pid, principal=P("alice"))
-    assert err.value.code == "self_approval"
-    elimination.approve_elimination(eng, pid, principal=P("bob"))
-    with pytest.raises(common.WorkflowError) as err:
-        elimination.approve_elimination(eng, pid, principal=P("carol"))
-    assert err.value.code in ("already_resolved", "no_proposal")
+    assert reg.loc[HH[0], "status"] == "proposed" and reg.loc[HH[0], "proposed_by"] == "alice" and reg.loc[HH[0], "proposal_id"] == pid
+    ecase = procedure.cases(eng, household_id=HH[0], kinds=["elimination"], principal=SYSTEM).iloc[0]
+    assert (ecase["state"], ecase["proposal_id"], ecase["method"]) == ("village_review", pid, "by_assistance")
+    walk(eng, int(ecase["case_id"]), local=alice, checker=bob, county=carol, start=datetime(2025, 7, 2, 9))
     hist = monitoring.monitoring_history(eng, HH[0], principal=SYSTEM)
     assert hist["status"].tolist() == ["monitored", "proposed", "eliminated"]  # append-only history
     last = hist.iloc[-1]
-    assert (last["method"], last["recorded_by"], last["approved_by"], last["proposal_id"]) == ("by_assistance", "alice", "bob", pid)
+    assert (last["method"], last["recorded_by"], last["approved_by"], last["proposal_id"]) == ("by_assistance", "alice", "carol", pid)
     assert HH[0] not in set(monitoring.register(eng, principal=SYSTEM)["household_id"])
     # the national record is written by the same steps: one register for imported and in-app cases
     rec = monitoring_records.records(eng, HH[:2]).set_index("household_id")
@@ -270,11 +318,41 @@ def test_elimination_needs_a_second_person(eng) -> None:
     assert rec.loc[HH[0], ["identified_period", "eliminated", "elimination_method", "eliminated_period"]].tolist() == [202505, True, "by_assistance", 202506]
     full = monitoring.register(eng, include_eliminated=True, principal=SYSTEM).set_index("household_id")
     assert full.loc[HH[0], "status"] == "eliminated" and full.loc[HH[1], "status"] == "monitored"
-    early = monitoring.early_eliminations(eng, principal=SYSTEM)
-    assert early.query("status == 'eliminated'")["household_id"].tolist() == [HH[0]]  # identified May, eliminated June
     with eng.connect() as conn:
         actions = [r[0] for r in conn.execute(select(S.audit_log.c.action).order_by(S.audit_log.c.audit_id))]
-    assert actions[-2:] == ["elimination_proposed", "elimination_approved"]
+    assert actions[-6:] == ["elimination_proposed", "case_step", "case_step", "case_step", "case_step", "elimination_approved"]
+
+
+def test_a_withdrawn_elimination_leaves_the_household_monitored(eng) -> None:
+    _panel(eng, HH[0], {m: 9000.0 for m in _months(202501, 6)})
+    oid = orders.create_order(eng, household_id=HH[0], assignee_kind="township", assignee=T1, principal=P("alice"), now=datetime(2025, 1, 3))
+    cid = decide(eng, oid, P("alice"), at=datetime(2025, 1, 3), included=True, period=202501, category="marginal", risk_types=["illness"])
+    walk(eng, cid, local=P("alice"), checker=P("bob"), county=P("carol"), start=datetime(2025, 1, 4, 9))
+    pid = elimination.propose_elimination(eng, HH[0], 202506, "natural", principal=P("alice"), now=datetime(2025, 7, 1, 9))
+    ecase = int(procedure.cases(eng, household_id=HH[0], kinds=["elimination"], principal=SYSTEM).iloc[0]["case_id"])
+    procedure.village_review(eng, ecase, version_of(eng, ecase), passed=False, meeting_date=date(2025, 7, 2), reason="收入不稳", principal=P("alice"), now=datetime(2025, 7, 2, 9))
+    with pytest.raises(common.WorkflowError) as err:
+        procedure.withdraw(eng, ecase, version_of(eng, ecase), reason=" ", principal=P("alice"))
+    assert err.value.code == "need_reason"
+    procedure.withdraw(eng, ecase, version_of(eng, ecase), reason="继续帮扶", principal=P("alice"), now=datetime(2025, 7, 3, 9))
+    hist = monitoring.monitoring_history(eng, HH[0], principal=SYSTEM)
+    assert hist["status"].tolist() == ["monitored", "proposed", "monitored"] and hist.iloc[-1]["proposal_id"] == pid
+    assert monitoring.register(eng, principal=SYSTEM).set_index("household_id").loc[HH[0], "status"] == "monitored"
+    # a new proposal may follow: the withdrawn case is closed
+    assert elimination.propose_elimination(eng, HH[0], 202506, "natural", principal=P("bob"), now=datetime(2025, 7, 4, 9)) > pid
+
+
+def test_the_notice_period_is_the_provinces(eng) -> None:
+    with eng.begin() as conn:
+        store.meta.set_notice_days(conn, 7)
+    oid = orders.create_order(eng, household_id=HH[0], assignee_kind="township", assignee=T1, principal=P("alice"), now=datetime(2025, 1, 3))
+    cid = decide(eng, oid, P("alice"), at=datetime(2025, 1, 3), included=True, period=202501, category="marginal", risk_types=["illness"])
+    walk(eng, cid, local=P("alice"), checker=P("bob"), county=P("carol"), start=datetime(2025, 1, 4, 9), until="notice")
+    case = procedure.cases(eng, principal=SYSTEM).iloc[0]
+    assert case["notice_end"] == date(2025, 1, 11)
+    with pytest.raises(common.WorkflowError) as err:
+        procedure.township_check(eng, cid, version_of(eng, cid), passed=True, principal=P("bob"), now=datetime(2025, 1, 10, 23))
+    assert err.value.code == "notice_running"
 
 
 def _race(fns) -> list[object]:
@@ -297,7 +375,7 @@ def _race(fns) -> list[object]:
     return out
 
 
-def test_concurrent_claims_and_approvals_have_one_winner(db_url: str) -> None:
+def test_concurrent_claims_proposals_and_approvals_have_one_winner(db_url: str) -> None:
     e0 = _db(db_url)
     _panel(e0, HH[0], {m: 9000.0 for m in _months(202501, 6)})
     cid = _clue(e0, HH[0])
@@ -311,13 +389,36 @@ def test_concurrent_claims_and_approvals_have_one_winner(db_url: str) -> None:
     errs = [r for r in res if isinstance(r, common.WorkflowError)]
     assert len(oids) == 1 and len(errs) == 1 and errs[0].code == "clue_taken", res
     assert len(orders.list_orders(e0, principal=SYSTEM)) == 1  # the loser's order was rolled back with its claim
-    orders.decide_order(e0, oids[0], 1, included=True, principal=P("alice"), period=202501, category="marginal", risk_types=["illness"])
-    pid = elimination.propose_elimination(e0, HH[0], 202506, "natural", principal=P("alice"))
-    # two approvers at once: one elimination row, the other refused
-    res = _race([lambda: elimination.approve_elimination(a, pid, principal=P("bob")), lambda: elimination.approve_elimination(b, pid, principal=P("carol"))])
-    assert sum(isinstance(r, int) for r in res) == 1, res
-    assert [r.code for r in res if isinstance(r, common.WorkflowError)] == ["already_resolved"]
-    assert monitoring.monitoring_history(e0, HH[0], principal=SYSTEM)["status"].tolist() == ["monitored", "proposed", "eliminated"]
+    case_id = decide(e0, oids[0], P("alice"), at=datetime(2025, 1, 3), included=True, period=202501, category="marginal", risk_types=["illness"])
+    walk(e0, case_id, local=P("alice"), checker=P("bob"), county=P("carol"), start=datetime(2025, 1, 4, 9))
+    # two people propose the same elimination at once: one proposal, one case (the database's index)
+    for _ in range(5):
+        res = _race([
+            lambda: elimination.propose_elimination(a, HH[0], 202506, "natural", principal=P("alice")),
+            lambda: elimination.propose_elimination(b, HH[0], 202506, "by_assistance", principal=P("bob")),
+        ])
+        won = [r for r in res if isinstance(r, int)]
+        assert len(won) == 1, res
+        assert {r.code for r in res if not isinstance(r, int)} <= {"already_proposed", "already_open"}, res
+        ecase = procedure.cases(e0, household_id=HH[0], kinds=["elimination"], include_closed=False, principal=SYSTEM)
+        assert len(ecase) == 1 and int(ecase.iloc[0]["proposal_id"]) == won[0]
+        hist = monitoring.monitoring_history(e0, HH[0], principal=SYSTEM)
+        assert (hist["status"] == "proposed").sum() == _ + 1  # the loser's proposal row was rolled back
+        case = int(ecase.iloc[0]["case_id"])
+        procedure.withdraw(e0, case, version_of(e0, case), reason="again", principal=P("alice"))
+    pid = elimination.propose_elimination(e0, HH[0], 202506, "natural", principal=P("alice"), now=datetime(2025, 7, 1, 9))
+    case = int(procedure.cases(e0, household_id=HH[0], include_closed=False, principal=SYSTEM).iloc[0]["case_id"])
+    walk(e0, case, local=P("alice"), checker=P("bob"), county=P("carol"), start=datetime(2025, 7, 2, 9), until="township_check")
+    # two county approvers at once: one elimination row, the other refused
+    v = version_of(e0, case)
+    res = _race([
+        lambda: procedure.county_approval(a, case, v, passed=True, principal=P("dave"), now=datetime(2025, 7, 9)),
+        lambda: procedure.county_approval(b, case, v, passed=True, principal=P("erin"), now=datetime(2025, 7, 9)),
+    ])
+    assert sum(r is None for r in res) == 1, res
+    assert [r.code for r in res if isinstance(r, common.WorkflowError)] in (["stale_case"], ["already_resolved"]), res
+    hist = monitoring.monitoring_history(e0, HH[0], principal=SYSTEM)
+    assert hist["status"].tolist()[-1] == "eliminated" and (hist["status"] == "eliminated").sum() == 1 and hist.iloc[-1]["proposal_id"] == pid
     for e in (a, b, e0):
         e.dispose()
 
@@ -363,4 +464,4 @@ def test_who_acted_is_the_principal(eng) -> None:
     o = orders.get_order(eng, oid, principal=SYSTEM)
     assert (o["created_by"], o["updated_by"]) == ("carol", "dave")
     with eng.connect() as conn:
-        assert [r[0] for r in conn.execute(select(S.audit_log.c.actor))] == ["carol"]
+        assert [r[0] for r in conn.execute(select(S.audit_log.c.actor).order_by(S.audit_log.c.audit_id))] == ["carol", "dave"]  # 开始核查 is audited too
