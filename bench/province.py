@@ -25,8 +25,9 @@ workers keep); trends over every month by county; model training (``xgboost`` in
 or ``xgboost.dask``: 3 training months, ``--model-fraction`` of the households, 60 rounds,
 horizon 6) and its held-out evaluation (AUC from per-task histograms) and one month's
 scoring.  And, single process only, the ways that do not stream: the whole month of every
-county in one frame and one ``Scorer`` (up to ``--one-frame-max`` households), and the whole
-panel in memory through ``score_panel`` (up to ``--panel-max``).  Results of the two engines
+county in one frame and one ``Scorer`` (up to ``--one-frame-max`` households), and the app's
+county path (``panel_stream.score_months``: month by month, the whole province each month, score,
+tier and income of every household-month kept) over the whole province (up to ``--app-path-max``).  Results of the two engines
 are compared (frame hashes; the model's AUCs side by side).  Never asserts on time.
 """
 
@@ -141,9 +142,9 @@ def run_step(step: str, store_dir: str, engine_kind: str, spec_args: dict, fract
             elif step == "one-frame":
                 out.update(_one_frame(store, period))
                 out["times"]["one frame"] = time.perf_counter() - t0
-            elif step == "one-panel":
-                out.update(_one_panel(store))
-                out["times"]["one panel"] = time.perf_counter() - t0
+            elif step == "app-path":
+                out.update(_app_path(store))
+                out["times"]["app path, all months"] = time.perf_counter() - t0
             else:
                 raise SystemExit(f"unknown step {step}")
         out["workers"] = [{"name": m.name, "peak": m.peak} for m in worker_memory(client)] if client is not None else []
@@ -176,20 +177,41 @@ def _one_frame(store, period: int) -> dict:
     return {"counts": np.bincount(res.tier, minlength=3).astype(int).tolist(), "result": f"{len(frame):,} rows in one frame"}
 
 
-def _one_panel(store) -> dict:
-    """The whole panel in memory: every month of every county, then ``score_panel`` (the app's county path)."""
+def _app_path(store) -> dict:
+    """The app's county path over the whole province in one process: ``panel_stream.score_months``,
+    month by month, each month every county's rows with only ``scoring_columns()``, keeping score,
+    tier and income for every household and month (as the overview does for a county)."""
+    import numpy as np
     import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
     from fanpin.engine.distributed import one_blas_thread
+    from fanpin.engine.panel_stream import Columns, score_months, scoring_columns
     from fanpin.engine.scoring import RiskPolicy
-    from fanpin.engine.trends import score_panel
 
     man = store.manifest()
-    frames = {p: pd.concat([store.read_month(p, c) for c in man.counties], ignore_index=True) for p in man.periods}
+    cols = [c for c in scoring_columns() if c not in ("household_id", "township_code")]
+    keys = None  # every household any month names, with its township (month by month: one month in memory)
+    for p in man.periods:
+        month = pd.concat([store.read_month(p, c, ["household_id", "township_code"]) for c in man.counties], ignore_index=True)
+        keys = month if keys is None else pd.concat([keys, month], ignore_index=True).drop_duplicates("household_id")
+    keys = keys.sort_values("household_id", ignore_index=True)
+    ids = keys["household_id"].to_numpy(dtype=str)
+    towns = keys["township_code"].to_numpy(dtype=object)
+    del keys, month
+
+    def load(period: int):
+        t = pa.concat_tables([pq.read_table(store.month_path(period, c), columns=["household_id", *cols]) for c in man.counties])
+        rows = np.searchsorted(ids, t["household_id"].to_numpy(zero_copy_only=False).astype(str))
+        order = np.argsort(rows, kind="stable")
+        return rows[order], Columns({c: t[c].to_numpy()[order] for c in cols})
+
     with one_blas_thread():
-        panel = score_panel(frames, RiskPolicy.default(), man.income_lines)
+        panel = score_months(man.periods, load, ids, towns, RiskPolicy.default(), man.income_lines)
     last = panel.tier_counts().iloc[-1]
-    return {"counts": [int(last[t]) for t in ("green", "yellow", "red")], "result": f"{len(frames)} months x {len(frames[man.periods[-1]]):,}"}
+    return {"counts": [int(last[t]) for t in ("green", "yellow", "red")],
+            "result": f"{len(panel.periods)} months x {len(ids):,} households"}
 
 
 # =========================================================================== the orchestra
@@ -217,6 +239,10 @@ def _subprocess_step(step: str, store: Path, engine: str, spec: dict, fraction: 
 
 def _gb(n: float | None) -> str:
     return "n/a" if n is None else f"{n / 2**30:.2f} GB"
+
+
+def _s(seconds: float) -> str:
+    return f"{seconds:.2f}" if seconds < 10 else f"{seconds:.1f}"
 
 
 def _du(path: Path) -> int:
@@ -264,7 +290,7 @@ def bench_size(households: int, args: argparse.Namespace, client, address: str) 
                 print(f"{step} on {eng} (round {r + 1}/{repeats}) ...", flush=True)
                 runs[eng].append(_subprocess_step(step, store, eng, spec, args.model_fraction, address if eng == "dask" else None, log))
         results += [_merge(runs["local"]), _merge(runs["dask"])]
-    for step, limit in (("one-frame", args.one_frame_max), ("one-panel", args.panel_max)):
+    for step, limit in (("one-frame", args.one_frame_max), ("app-path", args.app_path_max)):
         if n <= limit:
             print(f"{step} in one process ...", flush=True)
             results.append(_subprocess_step(step, store, "local", spec, args.model_fraction, None, log))
@@ -305,7 +331,7 @@ def _report(title: str, n: int, months: int, results: list[dict], meta: dict) ->
             vs = f"{med / base:.2f}x" if r["engine"] == "dask" and base else ("1.00x" if r["engine"] == "local" else "")
             workers = ", ".join(_gb(w["peak"]) for w in r.get("workers", []))
             check = r.get("result", "")
-            rows.append((k, r["engine"], f"{med:.1f}", f"{mn:.1f}" if reps > 1 else "", vs, _gb(r["peak"]), workers or "-", f"{check} (load {r.get('load', 0):.1f}, n={reps})"))
+            rows.append((k, r["engine"], _s(med), _s(mn) if reps > 1 else "", vs, _gb(r["peak"]), workers or "-", f"{check} (load {r.get('load', 0):.1f}, n={reps})"))
     lines = [print_table(["step", "engine", "median s", "min s", "vs local", "process peak", "worker peaks", "result (load, rounds)"], rows,
                          title=f"{title}: wall seconds, peak resident memory of the process (for dask: the client) and of each worker")]
     # agreement and rates
@@ -319,13 +345,13 @@ def _report(title: str, n: int, months: int, results: list[dict], meta: dict) ->
     if m_l and m_d:
         notes.append(f"model: AUC local {m_l['auc']:.4f}, dask {m_d['auc']:.4f}; training rows {m_l['rows']:,} / {m_d['rows']:,}")
     mon = res.get(("month", "local"))
-    for step in ("one-frame", "one-panel"):
+    for step in ("one-frame", "app-path"):
         r = res.get((step, "local"))
         if r and mon:
             same = r["counts"] == mon["counts"]
             notes.append(f"{step}: last month's tiers {r['counts']} vs the engine's {mon['counts']}"
                          f"{'' if same else ' (missing values at the province median, not the county median)'}; "
-                         f"{fmt_bytes(r['peak'] / n)} peak per household")
+                         f"{fmt_bytes((r['peak'] - r['rss_before']) / n)} per household above the process's start")
     tr = res.get(("trends", "local"))
     if tr:
         t = tr["times"]["trends"]["median"]
@@ -345,7 +371,7 @@ def main() -> None:
     ap.add_argument("--worker-memory", default="6GB")
     ap.add_argument("--model-fraction", type=float, default=0.25, help="share of households in the training months")
     ap.add_argument("--one-frame-max", type=int, default=5_000_000)
-    ap.add_argument("--panel-max", type=int, default=1_000_000)
+    ap.add_argument("--app-path-max", type=int, default=10_000_000)
     ap.add_argument("--no-model", action="store_true")
     ap.add_argument("--rebuild", action="store_true")
     # internal: one step in this process
