@@ -66,7 +66,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     snap = sub.add_parser("snapshot", help="the analytic store (Parquet, month x county) for a province")
     ss = snap.add_subparsers(dest="snapshot_command", required=True)
     sy = ss.add_parser("sync", parents=[common], help="copy the database's months into the analytic store (changed county-months only)")
-    sy.add_argument("--force", action="store_true", help="compare every county-month even if the data version is unchanged")
+    sy.add_argument("--force", action="store_true", help="compare every county-month even if the data version is unchanged; replace a store copied from another source")
     _store_flag(sy)
     sy.set_defaults(func=cmd_snapshot_sync)
     st = ss.add_parser("status", help="what the analytic store holds")

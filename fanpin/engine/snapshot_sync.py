@@ -15,6 +15,7 @@ counties, in the same transaction style as every other export.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -50,8 +51,9 @@ def _check(principal: Principal) -> None:
         raise AccessDenied("township", f"{principal.username} sees some townships only; a sync copies whole counties")
 
 
-def _sync_months(engine: Engine, store: SnapshotStore, known: dict, result: SyncResult) -> list[PartitionInfo]:
-    """Write the county-months whose digest changed; returns the infos to commit."""
+def _sync_months(engine: Engine, store: SnapshotStore, known: dict, result: SyncResult, previous: Iterable[tuple[int, str]]) -> list[PartitionInfo]:
+    """Write the county-months whose digest changed (``known``: the store's digests of this source);
+    the store's ``previous`` county-months the database lacks go to ``result.removed``."""
     out: list[PartitionInfo] = []
     present: set[tuple[int, str]] = set()
     for period in sio.periods(engine):
@@ -67,7 +69,7 @@ def _sync_months(engine: Engine, store: SnapshotStore, known: dict, result: Sync
             out.append(info)
             result.written.append((period, str(c)))
             result.rows += info.rows
-    result.removed = sorted(set(known) - present)
+    result.removed = sorted(set(previous) - present)
     return out
 
 
@@ -93,24 +95,36 @@ def _sync_members(engine: Engine, store: SnapshotStore, result: SyncResult) -> l
     return out
 
 
+class OtherSource(ValueError):
+    """The store holds another database's (or a demo province's) copy: replaced only when forced."""
+
+
 def sync_snapshots(engine: Engine, store: SnapshotStore, *, principal: Principal, force: bool = False) -> SyncResult:
-    """Bring the store up to the database's data version (only changed county-months are written)."""
+    """Bring the store up to the database's data version (only changed county-months are written).
+
+    A store copied from another source (another database, a demo province) is refused unless
+    ``force``; forced, its county-months and members that this database lacks are removed, so
+    the store never mixes two sources."""
     _check(principal)
     t0 = time.perf_counter()
     result = SyncResult(data_version=sio.data_version(engine))
     man = store.manifest()
     source = sio.database_id(engine)
+    if man.partitions and man.source != source and not force:
+        raise OtherSource(f"the analytic store {store.root} holds a copy of {man.source or 'another source'}, not of this database; "
+                          "sync into another store, or force it (--force) to replace that copy")
     if not force and man.data_version == result.data_version and man.source == source and man.partitions:
         result.up_to_date = True
         result.unchanged = len(man.partitions)
         result.seconds = time.perf_counter() - t0
         return result
     known = man.partitions if man.source == source else {}
-    infos = _sync_months(engine, store, known, result)
+    infos = _sync_months(engine, store, known, result, man.partitions)
     infos += _sync_members(engine, store, result)
+    gone_members = sorted(set(man.members) - {i.county for i in infos if i.period == 0})
     lines = sio.load_json_meta(engine, "income_lines", {}) or {}
     store.commit(infos, data_version=result.data_version, source=source, written_by=principal.actor,
-                 income_lines={int(k): float(v) for k, v in dict(lines).items()}, removed=result.removed)
+                 income_lines={int(k): float(v) for k, v in dict(lines).items()}, removed=result.removed, removed_members=gone_members)
     result.seconds = time.perf_counter() - t0
     detail = {
         "store": str(store.root), "data_version": result.data_version, "rows": result.rows, "members": result.members,

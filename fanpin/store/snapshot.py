@@ -199,8 +199,9 @@ class SnapshotStore:
         written_by: str,
         income_lines: dict[int, float] | None = None,
         removed: Iterable[tuple[int, str]] = (),
+        removed_members: Iterable[str] = (),
     ) -> Manifest:
-        """Record written partitions (and drop removed ones) in the manifest, atomically."""
+        """Record written partitions (and drop removed ones: county-months, counties' members) in the manifest, atomically."""
         man = self.manifest()
         for info in written:
             if info.period == 0:
@@ -210,6 +211,9 @@ class SnapshotStore:
         for key in removed:
             man.partitions.pop(key, None)
             self.month_path(*key).unlink(missing_ok=True)
+        for county in removed_members:
+            man.members.pop(county, None)
+            self.members_path(county).unlink(missing_ok=True)
         man.schema_version, man.data_version, man.source, man.written_by = SCHEMA_VERSION, data_version, source, written_by
         man.updated_at = datetime.now().replace(microsecond=0).isoformat()
         if income_lines is not None:

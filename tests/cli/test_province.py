@@ -24,6 +24,7 @@ import pytest
 
 from fanpin import store as db
 from fanpin.access.audit import audit_query
+from fanpin.access.roles import SYSTEM
 from fanpin.cli.main import main
 from fanpin.engine.distributed import SCHEDULER_ENV, ProvinceEngine
 from fanpin.engine.scoring import TIERS, RiskPolicy, Scorer, score
@@ -166,7 +167,7 @@ def test_sync_copies_the_database_incrementally_and_is_audited(small_demo, tmp_p
     code, out, _ = run(capsys, "--db", url, "snapshot", "sync", "--store", root, "--force")
     assert code == 0 and "0 county-months written" in out and f"{spec.months} unchanged" in out
     copy = db.make_engine(url)
-    log, n = audit_query(copy, action=AUDIT_ACTION)
+    log, n = audit_query(copy, principal=SYSTEM, action=AUDIT_ACTION)
     assert n == 2 and log["actor"].str.startswith("cli:").all()
     # the store's month gives the database's tiers
     period = spec.periods[-1]
@@ -178,6 +179,23 @@ def test_sync_copies_the_database_incrementally_and_is_audited(small_demo, tmp_p
     # a synced store is not replaced by a demo province unless forced
     code, _, err = run(capsys, "demo", "--province", "--counties", "1", "--households-per-county", "10", "--months", "2", "--store", root)
     assert code == 2 and "refusing to replace it" in err
+
+
+def test_sync_does_not_mix_two_sources(small_demo, tmp_path: Path, capsys) -> None:
+    engine, spec = small_demo
+    url = copy_sqlite(engine, tmp_path / "county.db")
+    root = tmp_path / "store"
+    assert main(["demo", "--province", "--counties", "2", "--households-per-county", "50", "--months", "3", "--seed", "1", "--store", str(root)]) == 0
+    code, _, err = run(capsys, "--db", url, "snapshot", "sync", "--store", str(root))
+    assert code == 2 and "demo-province:1" in err and "--force" in err
+    assert SnapshotStore(root).manifest().source == "demo-province:1"
+    code, out, err = run(capsys, "--db", url, "snapshot", "sync", "--store", str(root), "--force")
+    assert code == 0, err
+    man = SnapshotStore(root).manifest()
+    assert man.periods == spec.periods and man.counties == ["990101"] and sorted(man.members) == ["990101"]
+    assert "6 removed" in out  # the demo's 2 counties x 3 months (202301..202303), none of them the database's
+    assert not (root / "members" / "county=990102" / "part-0.parquet").exists()
+    assert not SnapshotStore(root).month_path(202301, "990101").exists()
 
 
 # --------------------------------------------------------------------------- a real cluster
