@@ -14,17 +14,18 @@ from sqlalchemy.engine import Engine
 
 from fanpin.access import users
 from fanpin.access.audit import audit_actions, audit_actors, audit_query
-from fanpin.access.roles import ROLES, AccessDenied, Principal, require
+from fanpin.access.roles import ROLES, TOWNSHIP_ROLES, AccessDenied, Principal, require
 from fanpin.core.i18n import catalogue
+from fanpin.ui.audit_text import detail_text
 from fanpin.ui.downloads import download_table
 from fanpin.ui.i18n import lbl, t
 from fanpin.ui.messages import flash, show_flash
 from fanpin.ui.sidebar import Context, page_context
+from fanpin.ui.text import md
 
 PAGE = "admin"
 AUDIT_LIMIT = 2000
 AUDIT_COLUMNS = ("audit_id", "at", "actor", "action", "target", "detail")
-ss = st.session_state
 
 
 # --------------------------------------------------------------------------- actions (button callbacks)
@@ -38,10 +39,11 @@ def _refused(exc: Exception) -> None:
 
 
 def _chosen_townships(role: str, key: str) -> list[str] | None:
-    return list(ss.get(key) or []) if role == "case_worker" else None
+    return list(st.session_state.get(key) or []) if role in TOWNSHIP_ROLES else None
 
 
 def on_add(engine: Engine, me: Principal, lang: str) -> None:
+    ss = st.session_state
     name = (ss.get("ad_name") or "").strip()
     pw, pw2 = ss.get("ad_pw") or "", ss.get("ad_pw2") or ""
     ss["ad_pw"], ss["ad_pw2"] = "", ""  # passwords do not stay in the session
@@ -62,7 +64,7 @@ def on_add(engine: Engine, me: Principal, lang: str) -> None:
 
 
 def on_disable(engine: Engine, me: Principal, disabled: bool) -> None:
-    name = ss.get("ad_target")
+    name = st.session_state.get("ad_target")
     if not name:
         return
     try:
@@ -73,12 +75,11 @@ def on_disable(engine: Engine, me: Principal, disabled: bool) -> None:
     flash(PAGE, "success", t("access.user_disabled" if disabled else "access.user_enabled", user=name))
 
 
-def on_role(engine: Engine, me: Principal, lang: str) -> None:
-    name, role = ss.get("ad_target"), ss.get(f"ad_new_role_{lang}", "analyst")
-    if not name:
-        return
+def on_role(engine: Engine, me: Principal, name: str, role_key: str, towns_key: str) -> None:
+    """Change the account's role and townships to what the form shows (confirmed)."""
+    role = st.session_state.get(role_key)
     try:
-        users.set_role(engine, name, role, _chosen_townships(role, f"ad_new_towns_{lang}"), principal=me)
+        users.set_role(engine, name, role, _chosen_townships(role, towns_key), principal=me)
     except (users.UserError, AccessDenied) as exc:
         _refused(exc)
         return
@@ -119,21 +120,35 @@ def add_form(engine: Engine, me: Principal, lang: str, towns: dict[str, str]) ->
         st.form_submit_button(t("access.add_button"), type="primary", on_click=on_add, args=(engine, me, lang), key="ad_add")
 
 
-def change_form(engine: Engine, me: Principal, lang: str, towns: dict[str, str], names: list[str]) -> None:
+def change_form(engine: Engine, me: Principal, lang: str, towns: dict[str, str], accounts: pd.DataFrame) -> None:
+    """Disable, enable, or change the role of one account.  The role and townships start at the
+    account's current values (keyed per account: one click without touching them changes
+    nothing), and a change asks for a confirmation that names it."""
     st.subheader(t("access.disable_user"))
-    if not names:
+    if accounts.empty:
         return
-    st.selectbox(t("access.username"), names, key="ad_target")
+    name = st.selectbox(t("access.username"), accounts["username"].tolist(), key="ad_target")
     b1, b2 = st.columns(2)
     b1.button(t("access.disable_button"), key="ad_disable", on_click=on_disable, args=(engine, me, True))
     b2.button(t("access.enable_button"), key="ad_enable", on_click=on_disable, args=(engine, me, False))
-    st.selectbox(t("access.role"), list(ROLES), format_func=lambda r: lbl("role", r), key=f"ad_new_role_{lang}")
-    st.multiselect(t("access.townships"), list(towns), format_func=lambda c: towns.get(c, c), key=f"ad_new_towns_{lang}", placeholder=t("access.pick_townships"))
-    st.button(t("access.role_button"), key="ad_role_change", on_click=on_role, args=(engine, me, lang), help=t("access.role_help"))
+    row = accounts.set_index("username").loc[name]
+    current_towns = sorted(c for c in str(row["townships"] or "").split(",") if c and c in towns) if isinstance(row["townships"], str) else []
+    role_key, towns_key = f"ad_new_role_{lang}_{name}", f"ad_new_towns_{lang}_{name}"
+    role = st.selectbox(t("access.role"), list(ROLES), index=list(ROLES).index(row["role"]) if row["role"] in ROLES else 0,
+                        format_func=lambda r: lbl("role", r), key=role_key)
+    chosen = st.multiselect(t("access.townships"), list(towns), default=current_towns, format_func=lambda c: towns.get(c, c), key=towns_key,
+                            placeholder=t("access.pick_townships"), disabled=role not in TOWNSHIP_ROLES)
+    changed = role != row["role"] or (role in TOWNSHIP_ROLES and sorted(chosen) != current_towns)
+    sure = False
+    if changed:
+        after = lbl("role", role) + (f"（{'、'.join(towns.get(c, c) for c in sorted(chosen))}）" if role in TOWNSHIP_ROLES else "")
+        sure = st.checkbox(t("access.role_confirm", user=md(name), before=lbl("role", row["role"]), after=md(after)), key=f"ad_role_sure_{name}_{role}_{','.join(sorted(chosen))}")
+    st.button(t("access.role_button"), key="ad_role_change", on_click=on_role, args=(engine, me, name, role_key, towns_key), help=t("access.role_help"),
+              disabled=not (changed and sure))
 
 
 def users_tab(engine: Engine, me: Principal, lang: str, towns: dict[str, str]) -> None:
-    frame = users.list_users(engine)
+    frame = users.list_users(engine, principal=me)
     shown = users_table(frame, towns)
     st.dataframe(
         shown, hide_index=True, width="stretch", key="ad_users",
@@ -143,16 +158,16 @@ def users_tab(engine: Engine, me: Principal, lang: str, towns: dict[str, str]) -
     with left:
         add_form(engine, me, lang, towns)
     with right:
-        change_form(engine, me, lang, towns, frame["username"].tolist())
+        change_form(engine, me, lang, towns, frame)
 
 
 # --------------------------------------------------------------------------- the audit tab
-def audit_filters(engine: Engine, lang: str, today: date) -> dict[str, object]:
+def audit_filters(engine: Engine, me: Principal, lang: str, today: date) -> dict[str, object]:
     """The filter row; returns ``audit_query``'s keyword arguments."""
     f1, f2, f3, f4, f5 = st.columns(5)
-    actor = f1.selectbox(t("access.filter_actor"), [None, *audit_actors(engine)], format_func=lambda a: t("common.all") if a is None else a, key=f"ad_f_actor_{lang}")
+    actor = f1.selectbox(t("access.filter_actor"), [None, *audit_actors(engine, principal=me)], format_func=lambda a: t("common.all") if a is None else a, key=f"ad_f_actor_{lang}")
     action = f2.selectbox(
-        t("access.filter_action"), [None, *audit_actions(engine)], format_func=lambda a: t("common.all") if a is None else lbl("audit_action", a), key=f"ad_f_action_{lang}"
+        t("access.filter_action"), [None, *audit_actions(engine, principal=me)], format_func=lambda a: t("common.all") if a is None else lbl("audit_action", a), key=f"ad_f_action_{lang}"
     )
     target = f3.text_input(t("access.filter_target"), key="ad_f_target", max_chars=64)
     since = f4.date_input(t("access.filter_from"), value=today - timedelta(days=30), key="ad_f_from")
@@ -163,9 +178,9 @@ def audit_filters(engine: Engine, lang: str, today: date) -> dict[str, object]:
 def audit_tab(ctx: Context, today: date) -> None:
     engine = ctx.data.engine
     st.caption(t("access.admin_caption"))
-    log, total = audit_query(engine, **audit_filters(engine, ctx.lang, today), limit=AUDIT_LIMIT)
+    log, total = audit_query(engine, principal=ctx.principal, **audit_filters(engine, ctx.principal, ctx.lang, today), limit=AUDIT_LIMIT)
     st.caption(t("access.audit_count", n=f"{total:,}", limit=f"{AUDIT_LIMIT:,}"))
-    table = log[list(AUDIT_COLUMNS)].assign(action=[lbl("audit_action", a) for a in log["action"]])
+    table = log[list(AUDIT_COLUMNS)].assign(action=[lbl("audit_action", a) for a in log["action"]], detail=[detail_text(d) for d in log["detail"]])
     labels = {c: t(f"access.col.{c}") for c in AUDIT_COLUMNS}
     st.dataframe(table.rename(columns=labels), hide_index=True, width="stretch", height=420, key="ad_audit")
     download_table(ctx, table, f"audit_log_{today:%Y%m%d}", "ad_audit", labels=labels)

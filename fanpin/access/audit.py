@@ -17,6 +17,7 @@ from datetime import date, datetime, time, timedelta
 import pandas as pd
 from sqlalchemy.engine import Connection, Engine
 
+from fanpin.access.roles import Principal, require
 from fanpin.store import audit as store
 
 #: Actions written to the log (codes; labels live in locales under ``audit_action``).
@@ -94,6 +95,7 @@ def _end(day: date | datetime | None) -> datetime | None:
 def audit_query(
     engine: Engine | Connection,
     *,
+    principal: Principal,
     actor: str | None = None,
     action: str | None = None,
     target: str | None = None,
@@ -106,19 +108,22 @@ def audit_query(
 
     ``target`` matches exactly (a household's history); ``target_contains`` is a substring
     search, a bound parameter with LIKE wildcards escaped, so it is data, never SQL.
-    ``since``/``until`` given as dates include the whole day."""
+    ``since``/``until`` given as dates include the whole day.  Reading the log needs ``audit_view``."""
+    require(principal, "audit_view")
     return store.query_entries(
         engine, actor=actor, action=action, target=target, target_contains=target_contains,
         since=_start(since), until=_end(until), limit=limit,
     )
 
 
-def audit_actors(engine: Engine) -> list[str]:
+def audit_actors(engine: Engine, *, principal: Principal) -> list[str]:
     """Everyone who appears in the log, sorted (the actor filter's choices)."""
+    require(principal, "audit_view")
     return sorted(store.distinct_values(engine, "actor"))
 
 
-def audit_actions(engine: Engine) -> list[str]:
+def audit_actions(engine: Engine, *, principal: Principal) -> list[str]:
     """The action codes in use (the known vocabulary first, in its order)."""
+    require(principal, "audit_view")
     used = store.distinct_values(engine, "action")
     return [a for a in AUDIT_ACTIONS if a in used] + sorted(used - set(AUDIT_ACTIONS))

@@ -264,8 +264,9 @@ def user_count(engine: Engine) -> int:
     return store.user_count(engine)
 
 
-def list_users(engine: Engine) -> pd.DataFrame:
-    """Every account without its hash (the admin page's list)."""
+def list_users(engine: Engine, *, principal: Principal) -> pd.DataFrame:
+    """Every account without its hash (the admin page's list); needs ``user_manage``."""
+    require(principal, "user_manage")
     return store.list_users(engine)
 
 

@@ -158,12 +158,15 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     from fanpin.access import users
 
-    frame = users.list_users(_engine(args))
+    from fanpin.access.roles import system_principal
+
+    frame = users.list_users(_engine(args), principal=system_principal())
     now = datetime.now()
     for r in frame.itertuples(index=False):
         locked = r.locked_until is not None and not pd.isna(r.locked_until) and pd.Timestamp(r.locked_until) > now
         state = "disabled" if r.disabled else ("locked" if locked else "active")
-        print(f"{r.username}\t{r.role}\t{r.townships or '-'}\t{state}")
+        towns = r.townships if isinstance(r.townships, str) and r.townships else "-"  # no "nan" for an account without townships
+        print(f"{r.username}\t{r.role}\t{towns}\t{state}")
     return 0
 
 

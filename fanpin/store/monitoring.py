@@ -13,6 +13,7 @@ import pandas as pd
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection, Engine
 
+from fanpin.core.text import strip_invisible_text
 from fanpin.store.schema import households, monitoring, panel
 
 _m = monitoring.c
@@ -75,7 +76,9 @@ def latest_record_id(conn: Connection, household_id: str) -> int | None:
 
 
 def insert_record(conn: Connection, values: Mapping[str, object]) -> int:
-    """Append one record; returns its ``record_id``."""
+    """Append one record; returns its ``record_id``.  Its note (typed by a person) is kept as
+    written but for invisible characters, like every free text that enters the store."""
+    values = {k: strip_invisible_text(v) if k == "note" and isinstance(v, str) else v for k, v in values.items()}
     return int(conn.execute(insert(monitoring).values(**values)).inserted_primary_key[0])
 
 

@@ -200,5 +200,4 @@ def audit_entries(
 ) -> pd.DataFrame:
     """Latest audit entries, newest first, optionally for one household and one action: the one
     audit reader (``fanpin.access.audit.audit_query``), for a principal who may read the log."""
-    require(principal, "audit_view")
-    return audit_query(engine, target=target, action=action, limit=limit)[0]
+    return audit_query(engine, principal=principal, target=target, action=action, limit=limit)[0]

@@ -304,17 +304,22 @@ def test_audit_query_filters_and_treats_text_as_data(eng) -> None:
     record(eng, "cw1", "household_view", HH[0], {"page": "profile"}, at=datetime(2024, 12, 1, 9))
     record(eng, "cw1", "unmask", HH[0], at=datetime(2024, 12, 2, 9))
     record(eng, "ana", "household_view", HH[2], at=datetime(2024, 12, 3, 9))
-    log, n = audit.audit_query(eng)
+    log, n = audit.audit_query(eng, principal=SYSTEM)
     assert n == 3 and log["actor"].tolist() == ["ana", "cw1", "cw1"]  # newest first
-    assert audit.audit_query(eng, actor="cw1")[1] == 2
-    assert audit.audit_query(eng, action="household_view")[0]["target"].tolist() == [HH[2], HH[0]]
-    assert audit.audit_query(eng, target_contains="0200")[0]["target"].tolist() == [HH[2]]
-    assert audit.audit_query(eng, target=HH[0])[0]["action"].tolist() == ["unmask", "household_view"]
-    assert audit.audit_query(eng, target=HH[0][:-1])[1] == 0  # exact, not a prefix
-    assert audit.audit_query(eng, target="%")[1] == 0
-    assert audit.audit_query(eng, since=date(2024, 12, 2), until=date(2024, 12, 2))[0]["action"].tolist() == ["unmask"]
+    assert audit.audit_query(eng, principal=SYSTEM, actor="cw1")[1] == 2
+    assert audit.audit_query(eng, principal=SYSTEM, action="household_view")[0]["target"].tolist() == [HH[2], HH[0]]
+    assert audit.audit_query(eng, principal=SYSTEM, target_contains="0200")[0]["target"].tolist() == [HH[2]]
+    assert audit.audit_query(eng, principal=SYSTEM, target=HH[0])[0]["action"].tolist() == ["unmask", "household_view"]
+    assert audit.audit_query(eng, principal=SYSTEM, target=HH[0][:-1])[1] == 0  # exact, not a prefix
+    assert audit.audit_query(eng, principal=SYSTEM, target="%")[1] == 0
+    assert audit.audit_query(eng, principal=SYSTEM, since=date(2024, 12, 2), until=date(2024, 12, 2))[0]["action"].tolist() == ["unmask"]
     for text in ("' OR 1=1 --", "%", "_", "<script>alert(1)</script>"):
-        assert audit.audit_query(eng, target_contains=text)[1] == 0
-    assert audit.audit_actors(eng) == ["ana", "cw1"]
-    assert audit.audit_actions(eng) == ["household_view", "unmask"]
-    assert audit.audit_query(eng, limit=1)[0].shape[0] == 1 and audit.audit_query(eng, limit=1)[1] == 3
+        assert audit.audit_query(eng, principal=SYSTEM, target_contains=text)[1] == 0
+    assert audit.audit_actors(eng, principal=SYSTEM) == ["ana", "cw1"]
+    assert audit.audit_actions(eng, principal=SYSTEM) == ["household_view", "unmask"]
+    for who in (ANALYST, LEADER, CW1, TRAINER, STEWARD):  # reading the log is the administrator's
+        with pytest.raises(AccessDenied):
+            audit.audit_query(eng, principal=who)
+        with pytest.raises(AccessDenied):
+            audit.audit_actors(eng, principal=who)
+    assert audit.audit_query(eng, principal=SYSTEM, limit=1)[0].shape[0] == 1 and audit.audit_query(eng, principal=SYSTEM, limit=1)[1] == 3

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from fanpin import store
 from fanpin.access import users
-from fanpin.access.roles import AccessDenied, Principal
+from fanpin.access.roles import SYSTEM, AccessDenied, Principal
 from fanpin.store import schema as S
 from tests.conftest import insert_tiny_regions
 
@@ -153,7 +153,7 @@ def test_identity_provider_accounts_map_the_email(eng) -> None:
 
 def test_the_list_has_no_hashes(eng) -> None:
     users.add_user(eng, "wang", "analyst", "right-password", principal=ROOT)
-    frame = users.list_users(eng)
+    frame = users.list_users(eng, principal=SYSTEM)
     assert "password_hash" not in frame.columns and frame["username"].tolist() == ["wang"]
 
 

@@ -375,21 +375,34 @@ def test_admin_changes_a_role_and_a_case_workers_townships(db) -> None:
     towns = _townships(db)
     users.add_user(db, "role_target", "analyst", "role-target-pass", principal=SYSTEM)
     at.run()
-    at.selectbox(key="ad_target").set_value("role_target")
-    at.selectbox(key="ad_new_role_zh").set_value("case_worker")
-    at.multiselect(key="ad_new_towns_zh").set_value(towns[:2])
+    at.selectbox(key="ad_target").set_value("role_target").run()
+    # the form starts at the account's current role: one click changes nothing (the button waits)
+    assert at.selectbox(key="ad_new_role_zh_role_target").value == "analyst"
+    assert at.button(key="ad_role_change").disabled
+    at.selectbox(key="ad_new_role_zh_role_target").set_value("case_worker").run()
+    at.multiselect(key="ad_new_towns_zh_role_target").set_value(towns[:2]).run()
+    assert at.button(key="ad_role_change").disabled  # a change asks for its confirmation first
+    box = [c for c in at.checkbox if c.key.startswith("ad_role_sure_role_target_case_worker")]
+    assert len(box) == 1 and "分析员" in box[0].label and "帮扶干部" in box[0].label
+    box[0].check().run()
     at.button(key="ad_role_change").click().run()
     assert not at.exception, at.exception
     u = users.get_user(db, "role_target")
     assert (u.role, u.townships) == ("case_worker", frozenset(towns[:2]))
     assert any(r.target == "role_target" and '"op": "role"' in r.detail for r in _log(db, "user_changed", "admin"))
+    # the form now shows the new values; the audit log reads in the user's language
+    at.run()
+    assert at.selectbox(key="ad_new_role_zh_role_target").value == "case_worker"
+    assert sorted(at.multiselect(key="ad_new_towns_zh_role_target").value) == sorted(towns[:2])
     # a case worker without townships is refused, and nothing changes
-    at.multiselect(key="ad_new_towns_zh").set_value([])
+    at.multiselect(key="ad_new_towns_zh_role_target").set_value([]).run()
+    [c for c in at.checkbox if c.key.startswith("ad_role_sure_role_target_case_worker")][0].check().run()
     at.button(key="ad_role_change").click().run()
     assert at.error and users.get_user(db, "role_target").townships == frozenset(towns[:2])
     # the admin cannot demote themself
-    at.selectbox(key="ad_target").set_value("admin")
-    at.selectbox(key="ad_new_role_zh").set_value("leader")
+    at.selectbox(key="ad_target").set_value("admin").run()
+    at.selectbox(key="ad_new_role_zh_admin").set_value("leader").run()
+    [c for c in at.checkbox if c.key.startswith("ad_role_sure_admin_leader")][0].check().run()
     at.button(key="ad_role_change").click().run()
     assert users.get_user(db, "admin").role == "admin"
 

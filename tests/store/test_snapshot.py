@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from fanpin import store as db
 from fanpin.access.audit import audit_query
-from fanpin.access.roles import AccessDenied, Principal
+from fanpin.access.roles import SYSTEM, AccessDenied, Principal
 from fanpin.engine.distributed import ProvinceEngine
 from fanpin.engine.scoring import TIERS, RiskPolicy
 from fanpin.engine.snapshot_sync import AUDIT_ACTION, sync_snapshots
@@ -94,7 +94,7 @@ def test_sync_is_incremental_and_audited(county) -> None:
     changed = sync_snapshots(engine, store, principal=ANALYST)
     assert changed.written == [(p, "990101")] and changed.unchanged == spec.months - 1
     assert store.manifest().data_version == sio.data_version(engine) != first.data_version
-    log, n = audit_query(engine, action=AUDIT_ACTION)
+    log, n = audit_query(engine, principal=SYSTEM, action=AUDIT_ACTION)
     assert n == 2 and set(log["actor"]) == {"ana"}
     assert f'"months": [{p}]' in log.iloc[0]["detail"]
 
@@ -146,4 +146,4 @@ def test_sync_from_either_backend(backend, tmp_path) -> None:
     assert res.rows == 900 and res.members > 300
     want = sio.load_snapshot(engine, 202503).sort_values(["township_code", "household_id"], ignore_index=True)
     pd.testing.assert_frame_equal(store.read_month(202503, "990101"), want, check_exact=True)
-    assert audit_query(engine, action=AUDIT_ACTION)[1] == 1
+    assert audit_query(engine, principal=SYSTEM, action=AUDIT_ACTION)[1] == 1
