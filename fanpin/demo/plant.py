@@ -26,6 +26,17 @@ assistance follows only some clues and is drawn before the replay decides the ri
 ``risk_no_measure`` finds only what is planted.  ``eliminated_below_line`` may find a few natural
 cases: replayed households eliminated after six months above the line whose year's income fell
 back below it later in the year (a relapse the check rightly reports).
+
+Every planted monitoring case carries its cases of the official procedure, written with the case
+store's functions as the workflow would have left them (``_procedure``): an approved inclusion and,
+when eliminated, an approved elimination, each through 村级民主评议, 村内公示 (at least the
+province's ``notice_days``), 乡镇审核 and 县级审定 by three different people, so the procedure's
+rules find none of them.  ``procedure_skipped`` plants eliminations that took effect with no case, a
+case without the notice, one whose township check never passed, and a withdrawn case; its near
+misses went through the whole chain again after a return.  ``notice_too_short`` plants approved
+eliminations checked two days before the notice ran its days; its near misses on the last day
+allowed.  (Inclusions are not planted: the rule reads inclusions decided from an order, and the
+small demo has no orders so that tests can count their own.)
 """
 
 from __future__ import annotations
@@ -33,7 +44,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 
 import numpy as np
@@ -44,8 +55,10 @@ from fanpin.access.roles import SYSTEM
 from fanpin.core.ids import id_check_char
 from fanpin.demo.spec import DemoSpec
 from fanpin.quality import rules as R
+from fanpin.store import cases as case_store
 from fanpin.store import demo as dstore
 from fanpin.store import io as sio
+from fanpin.store import meta as meta_store
 from fanpin.store import monitoring_records as mrstore
 from fanpin.store import quality as qstore
 
@@ -85,6 +98,10 @@ class _Case:
     category: str = "marginal"
     elim: int | None = None
     method: str | None = None
+    #: How its elimination went through the official procedure (``_procedure``): "complete", or a
+    #: planted fault: "none", "no_notice", "check_rejected", "withdrawn", "short_notice"; near
+    #: misses "exact_notice" and "resubmitted".
+    chain: str = "complete"
 
 
 @dataclass
@@ -360,9 +377,9 @@ def _quiet(c: _Planting, *, unassisted: bool = False, years: Iterable[int] = (),
     return sorted(cand)
 
 
-def _eliminated(c: _Planting, h: str, ident: int, elim: int, method: str = "natural") -> None:
+def _eliminated(c: _Planting, h: str, ident: int, elim: int, method: str = "natural", chain: str = "complete") -> None:
     """An eliminated case with 因病 answered by 健康帮扶 from its identification (clean for ``risk_no_measure``)."""
-    c.cases.append(_Case(h, ident, ("illness",), elim=elim, method=method))
+    c.cases.append(_Case(h, ident, ("illness",), elim=elim, method=method, chain=chain))
     c.measure_rows.append(_measure(h, "health", ident))
 
 
@@ -444,6 +461,27 @@ def _plant_eliminated_below_line(c: _Planting) -> None:
         _eliminated(c, h, ident, elim)
 
 
+#: The faults ``procedure_skipped`` plants, in turn.
+SKIPPED_CHAINS = ("none", "no_notice", "check_rejected", "withdrawn")
+
+
+def _plant_procedure(c: _Planting) -> None:
+    """Eliminations that took effect without the whole official procedure (``SKIPPED_CHAINS`` in
+    turn) or with a notice two days short; near misses: the whole chain again after a return, and
+    the township check on the notice's last day.  Clean otherwise: identified seven months ago,
+    eliminated four months later (``_eliminated``) with the year's income above its line."""
+    ident, elim = c.shifted(-7), c.shifted(-3)
+    y = elim // 100
+    for code, faults, near in (("procedure_skipped", SKIPPED_CHAINS, ("resubmitted",)), ("notice_too_short", ("short_notice",), ("exact_notice",))):
+        chosen = c.pick.pick(_quiet(c, years=[y]), c.k)
+        for i, h in enumerate(chosen):
+            _eliminated(c, h, ident, elim, chain=faults[i % len(faults)])
+        c.planted[code] = chosen
+        c.near[code] = c.pick.pick(_quiet(c, years=[y]), c.k)
+        for i, h in enumerate(c.near[code]):
+            _eliminated(c, h, ident, elim, chain=near[i % len(near)])
+
+
 def _plant_school_not_enrolled(c: _Planting) -> None:
     """A child of compulsory school age not enrolled."""
     alive = c.alive
@@ -475,6 +513,7 @@ STEPS: tuple[Callable[[_Planting], None], ...] = (
     _plant_deceased_benefit, _plant_death_not_recorded, _plant_income_vs_dept, _plant_official_relative_dibao, _plant_duplicate_person,
     _plant_no_labour_wage, _plant_identical_income, _plant_medical_no_clue, _plant_eliminated_too_fast, _plant_school_not_enrolled,
     _plant_unsafe_house_secured, _plant_welfare_job_no_labour, _plant_risk_no_measure, _plant_assistance_no_development, _plant_eliminated_below_line,
+    _plant_procedure,
 )
 
 
@@ -487,10 +526,66 @@ def _history(conn: Connection, cases: list[_Case]) -> None:
 
     dstore.insert_rows(conn, "monitoring", [row(cs, cs.ident, "monitored", 15) for cs in cases])
     done = sorted((cs for cs in cases if cs.elim is not None), key=lambda cs: cs.household_id)
-    dstore.insert_rows(conn, "monitoring", [row(cs, int(cs.elim), "proposed", 20) for cs in done])
+    dstore.insert_rows(conn, "monitoring", [row(cs, int(cs.elim), "proposed", 5) for cs in done])
     ids = dstore.proposal_ids(conn, [cs.household_id for cs in done])
     dstore.insert_rows(conn, "monitoring", [{**row(cs, int(cs.elim), "eliminated", 25), "approved_by": "demo_head", "proposal_id": int(ids[cs.household_id])}
                                             for cs in done])
+
+
+#: The demo's people who take the planted cases' steps (each step by someone else, as the procedure requires).
+_OPENER, _CHECKER, _APPROVER = "demo_cadre", "demo_township", "demo_head"
+_DAY = timedelta(days=1)
+
+
+def _case(conn: Connection, cs: _Case, kind: str, effect_at: datetime, chain: str, nd: int, proposal_id: int | None = None) -> None:
+    """One case of ``cs`` as the workflow writes it (the case, its steps), its county approval at
+    ``effect_at`` (when the history's row took effect) and the earlier steps counted back from it."""
+    county = effect_at
+    check = county - _DAY
+    notice = check - _DAY * ({"short_notice": max(0, nd - 2), "exact_notice": nd}.get(chain, nd + 1))
+    review = notice - _DAY
+    opened_at = review - _DAY * (4 if chain == "resubmitted" else 1)
+    if proposal_id is not None:  # an elimination's case opens with its proposal
+        opened_at = min(opened_at, _at(int(cs.elim), 5))
+    end = notice.date() + timedelta(days=nd)
+    steps: list[tuple[str, str, str, datetime]] = []
+    if chain == "resubmitted":  # returned by the village meeting once, then the whole chain again
+        steps += [("village_review", "rejected", _OPENER, opened_at + _DAY), ("resubmitted", "done", _OPENER, opened_at + 2 * _DAY)]
+    steps += [("village_review", "passed", _OPENER, review), ("notice", "done", _OPENER, notice),
+              ("township_check", "rejected" if chain == "check_rejected" else "passed", _CHECKER, check), ("county_approval", "passed", _APPROVER, county)]
+    if chain == "no_notice":
+        steps = [s for s in steps if s[0] != "notice"]
+    if chain == "withdrawn":
+        steps = [*steps[:3], ("withdrawn", "done", _OPENER, county - timedelta(hours=2))]
+    state = "withdrawn" if chain == "withdrawn" else "approved"
+    last = steps[-1][3]
+    case_id = case_store.insert_case(conn, {
+        "household_id": cs.household_id, "kind": kind, "origin": "proposal" if kind == "elimination" else "cadre", "order_id": None,
+        "proposal_id": proposal_id, "period": int(cs.elim if kind == "elimination" else cs.ident), "category": cs.category,
+        "risk_types": ",".join(cs.risks), "method": cs.method if kind == "elimination" else None, "state": state, "closed": True,
+        "opened_by": _OPENER, "opened_at": opened_at, "notice_start": None if chain == "no_notice" else notice.date(),
+        "notice_end": None if chain == "no_notice" else end, "version": len(steps) + 1, "updated_at": last, "updated_by": steps[-1][2],
+    })
+    case_store.insert_step(conn, {"case_id": case_id, "step": "opened", "result": "done", "done_by": _OPENER, "done_at": opened_at})
+    for step, result, who, at in steps:
+        case_store.insert_step(conn, {
+            "case_id": case_id, "step": step, "result": result, "done_by": who, "done_at": at,
+            "step_date": at.date() if step in ("village_review", "notice") else None, "notice_end": end if step == "notice" else None,
+            "reason": "材料不全 / papers incomplete" if result == "rejected" else ("补充材料后重新提交 / resubmitted" if step == "resubmitted" else None),
+        })
+
+
+def _procedure(conn: Connection, cases: list[_Case]) -> None:
+    """Each planted case's cases of the official procedure: its inclusion (approved when its
+    ``monitored`` row was written) and, when eliminated, its elimination (approved when its
+    ``eliminated`` row was; ``chain`` says how: a planted fault, a near miss, or complete)."""
+    nd = meta_store.notice_days(conn)
+    done = [cs for cs in cases if cs.elim is not None]
+    ids = dstore.proposal_ids(conn, [cs.household_id for cs in done])
+    for cs in sorted(cases, key=lambda x: x.household_id):
+        _case(conn, cs, "inclusion", _at(cs.ident, 15), "complete", nd)
+        if cs.elim is not None and cs.chain != "none":
+            _case(conn, cs, "elimination", _at(int(cs.elim), 25), cs.chain, nd, ids[cs.household_id])
 
 
 def _measure_columns(rows: list[dict]) -> dict[str, np.ndarray]:
@@ -509,6 +604,7 @@ def _write(engine: Engine, c: _Planting, totals: dict[str, int]) -> None:
         if c.cases:
             dstore.write_columns(conn, "assistance", _measure_columns(c.measure_rows))
             _history(conn, c.cases)
+            _procedure(conn, c.cases)
             recs = mrstore.records_from_history(conn)  # each case's record as its history gives it
             mrstore.write_records(conn, recs[recs["household_id"].isin({cs.household_id for cs in c.cases})], _at(c.period, 28))
         sio.set_meta(conn, "planted_findings", json.dumps(totals, sort_keys=True))

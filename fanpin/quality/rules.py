@@ -17,6 +17,13 @@ head in its elimination year is below that year's line (``eliminated_below_line`
 read as it stood at the end of the month checked: identified by then, and eliminated only if its
 消除监测时间 is not later (the table holds the latest episode only, so a month before a
 re-identification does not see the earlier episode).
+
+Two rules check the official procedure (``fanpin.workflow.procedure``): an inclusion or elimination
+that took effect in fanpin without an approved case whose last round passed every step
+(``procedure_skipped``: 村级民主评议 passed, 村内公示, 乡镇审核 passed, 县级审定 passed), and an
+approved case whose township check came fewer than the province's ``notice_days`` after the notice
+went up (``notice_too_short``).  Records imported from the national system (no history in fanpin)
+passed their chain elsewhere and are never flagged.
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ from fanpin.access.roles import AccessDenied, Principal, can, scope_frame
 from fanpin.core.i18n import label
 from fanpin.engine.income_line import IncomeLine
 from fanpin.engine.policies import baseline, stored_lines
+from fanpin.store import meta as meta_store
 from fanpin.store import quality as qstore
 from fanpin.store.clues import insert_clues
 from fanpin.store.io import shift_period
@@ -68,6 +76,10 @@ MATCHING_MEASURES: dict[str, tuple[str, ...]] = {
 }
 #: Eliminated within this many months of identification (识别监测时间 + 2 months or earlier) is too fast.
 FAST_ELIMINATION_MONTHS = EARLY_MONTHS
+
+#: The official procedure's steps a case must have passed in its last round (after its last
+#: resubmission) for what it carried to count as done by the book: (step, result).
+CHAIN_STEPS: tuple[tuple[str, str], ...] = (("village_review", "passed"), ("notice", "done"), ("township_check", "passed"), ("county_approval", "passed"))
 
 FINDING_COLUMNS = ["rule", "severity", "household_id", "township_code", "village_code", "period", "detail"]
 CLUE_SOURCE = "supervision"
@@ -207,6 +219,47 @@ class MonthData:
             out.loc[missing, "income_pc"] = fill["income_pc"].to_numpy()
             out.loc[missing, "source"] = "panel"
         return out.dropna(subset=["income_pc"]).reset_index(drop=True)
+
+    @cached_property
+    def effects(self) -> pd.DataFrame:
+        """What took effect in fanpin up to this month (the history's inclusions with an order and
+        approved eliminations): record_id, household_id, period, kind, and ``ref``, the order or
+        proposal that ties it to its case."""
+        f = qstore.effect_rows(self.conn, self.period)
+        elim = f["status"] == "eliminated"
+        ref = pd.to_numeric(f["proposal_id"].where(elim, f["order_id"]), errors="coerce")
+        return f.assign(kind=np.where(elim, "elimination", "inclusion"), ref=ref, period=pd.to_numeric(f["period"]))[
+            ["record_id", "household_id", "period", "kind", "ref"]]
+
+    @cached_property
+    def chains(self) -> pd.DataFrame:
+        """Every case with its last round (the steps after its last resubmission): case_id,
+        household_id, kind, ref (order or proposal), period, state, ``missing`` (the
+        ``CHAIN_STEPS`` it lacks, comma separated, "" when complete), ``notice_day`` (the notice's
+        first day) and ``check_day`` (the day the township check passed)."""
+        c = qstore.case_rows(self.conn)
+        s = qstore.step_rows(self.conn)
+        s["case_id"] = pd.to_numeric(s["case_id"])
+        s["step_id"] = pd.to_numeric(s["step_id"])
+        cut = s[s["step"] == "resubmitted"].groupby("case_id")["step_id"].max()
+        s = s[s["step_id"] > s["case_id"].map(cut).fillna(-1)]
+        have = set(zip(s["case_id"], s["step"], s["result"]))
+        ids = pd.to_numeric(c["case_id"]).astype(int)
+        missing = [",".join(step for step, result in CHAIN_STEPS if (cid, step, result) not in have) for cid in ids]
+        notice = s[s["step"] == "notice"].groupby("case_id")["step_date"].last()
+        check = s[(s["step"] == "township_check") & (s["result"] == "passed")].groupby("case_id")["done_at"].last()
+        elim = c["kind"] == "elimination"
+        return pd.DataFrame({
+            "case_id": ids, "household_id": c["household_id"], "kind": c["kind"],
+            "ref": pd.to_numeric(c["proposal_id"].where(elim, c["order_id"]), errors="coerce"), "period": pd.to_numeric(c["period"]),
+            "state": c["state"], "missing": missing,
+            "notice_day": pd.to_datetime(ids.map(notice)).dt.normalize(), "check_day": pd.to_datetime(ids.map(check)).dt.normalize(),
+        })
+
+    @cached_property
+    def notice_days(self) -> int:
+        """The province's minimum notice period (``meta.notice_days``)."""
+        return meta_store.notice_days(self.conn)
 
     def illness_clue_households(self, months: int = 12) -> np.ndarray:
         """Households with an illness clue in the ``months`` up to this one."""
@@ -409,6 +462,47 @@ def _eliminated_below_line(d: MonthData) -> pd.DataFrame:
                                        for y, v, s, x in zip(inc["year"], inc["income_pc"], inc["source"], inc["line"])])
 
 
+_KIND_TEXT = {"inclusion": ("纳入监测", "inclusion"), "elimination": ("风险消除", "risk elimination")}
+
+
+def _procedure_skipped(d: MonthData) -> pd.DataFrame:
+    """Inclusions (a history row ``monitored`` with an order) and eliminations (``eliminated`` with
+    a proposal) that took effect by this month without an approved case of the household carrying
+    that order or proposal whose last round passed every step of ``CHAIN_STEPS``."""
+    e = d.effects
+    if e.empty:
+        return _hits([], [])
+    ok = d.chains[d.chains["state"] == "approved"]
+    e = e.merge(ok[["household_id", "kind", "ref", "missing"]], on=["household_id", "kind", "ref"], how="left")
+    # several approved cases for one effect cannot happen in the app; the most complete one counts
+    e = e.assign(_n=e["missing"].fillna("?").str.len()).sort_values(["record_id", "_n"]).drop_duplicates("record_id")
+    bad = e[e["missing"].isna() | (e["missing"] != "")]
+    details = []
+    for kind, period, missing in zip(bad["kind"], bad["period"], bad["missing"]):
+        zh_k, en_k = _KIND_TEXT[kind]
+        if not isinstance(missing, str):
+            details.append(f"{_ym(period)}{zh_k}已生效，无审定通过的程序记录 / {en_k} of {_ym(period)} took effect with no approved case")
+            continue
+        steps = missing.split(",")
+        zh = "、".join(label("case_step", x, "zh") for x in steps)
+        en = ", ".join(label("case_step", x, "en").lower() for x in steps)
+        details.append(f"{_ym(period)}{zh_k}已生效，程序缺少{zh} / {en_k} of {_ym(period)} took effect without {en}")
+    return _join_details(_hits(bad["household_id"], details))
+
+
+def _notice_too_short(d: MonthData) -> pd.DataFrame:
+    """Approved cases (of months up to this one) whose township check passed fewer than
+    ``notice_days`` days after the notice's first day."""
+    c = d.chains
+    c = c[(c["state"] == "approved") & (c["period"] <= d.period) & c["notice_day"].notna() & c["check_day"].notna()]
+    days = (c["check_day"] - c["notice_day"]).dt.days
+    c, days = c[days < d.notice_days], days[days < d.notice_days]
+    need = d.notice_days
+    return _join_details(_hits(c["household_id"], [
+        f"{_KIND_TEXT[k][0]}公示自{n:%Y-%m-%d}起仅{g}天即乡镇审核（规定不少于{need}天） / {_KIND_TEXT[k][1]}: township check {g} day(s) after the notice "
+        f"went up on {n:%Y-%m-%d} ({need} required)" for k, n, g in zip(c["kind"], c["notice_day"], days)]))
+
+
 def _age_at_end_of(birth: pd.Series, period: int) -> pd.Series:
     b = pd.to_datetime(birth)
     y, m = divmod(int(period), 100)
@@ -494,6 +588,15 @@ RULES: tuple[Rule, ...] = (
          "A household whose risk was eliminated has an income per head in the year of elimination (the yearly income, else the rolling monthly one) below that year's line.",
          "high", ("monitoring_records.eliminated", "monitoring_records.eliminated_period", "yearly_incomes.income_pc", "panel.income_pc", "meta.income_lines"),
          "消除后收入低于监测线", "Eliminated below the line", "other", _eliminated_below_line),
+    Rule("procedure_skipped", "纳入监测或风险消除已在系统中生效，但没有经县级审定通过、且依次通过村级民主评议、村内公示、乡镇审核、县级审定的程序记录（导入的国家系统监测信息不检查）。",
+         "An inclusion or risk elimination took effect in fanpin without an approved case that passed the village review, the village notice, "
+         "the township check and the county approval (records imported from the national system are not checked).",
+         "high", ("monitoring.status", "monitoring.order_id", "monitoring.proposal_id", "cases.state", "case_steps.step", "case_steps.result"),
+         "未经完整程序纳入或消除", "Procedure skipped", "other", _procedure_skipped),
+    Rule("notice_too_short", "已审定的纳入或消除，村内公示开始后不足规定天数（省定公示天数）即完成乡镇审核。",
+         "An approved inclusion or elimination whose township check was done fewer days after the village notice went up than the province requires.",
+         "medium", ("case_steps.step=notice", "case_steps.step_date", "case_steps.step=township_check", "case_steps.done_at", "meta.notice_days"),
+         "公示时间不足", "Notice too short", "other", _notice_too_short),
     Rule("school_not_enrolled", f"义务教育阶段（{SCHOOL_AGES[0]}-{SCHOOL_AGES[1]}岁）儿童未在学（控辍保学）。",
          f"A child of compulsory school age ({SCHOOL_AGES[0]}-{SCHOOL_AGES[1]}) is not enrolled.",
          "medium", ("members.birth_date", "members.schooling", "members.deceased_period"),
@@ -665,6 +768,6 @@ def findings_to_clues(engine: Engine, findings: pd.DataFrame | None, period: int
 
 
 __all__ = [
-    "BY_CODE", "FAST_ELIMINATION_MONTHS", "MATCHING_MEASURES", "RULES", "MonthData", "Rule", "by_rule", "by_township", "clue_detail", "detail_text", "find",
+    "BY_CODE", "CHAIN_STEPS", "FAST_ELIMINATION_MONTHS", "MATCHING_MEASURES", "RULES", "MonthData", "Rule", "by_rule", "by_township", "clue_detail", "detail_text", "find",
     "findings_to_clues", "household_heads", "latest_period", "state_token", "unmatched_risks",
 ]

@@ -19,6 +19,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from fanpin.store.schema import (
     assistance,
+    case_steps,
+    cases,
     clues,
     dept_records,
     households,
@@ -40,6 +42,9 @@ RELATION_COLUMNS: tuple[str, ...] = ("official_post", "region_code", "relative_i
 RECORD_COLUMNS: tuple[str, ...] = ("household_id", "monitoring_category", "risk_1", "risk_2", "risk_3", "risk_4", "risk_5", "identified_period",
                                    "eliminated", "elimination_method", "eliminated_period", "development_measures")
 ASSISTANCE_COLUMNS: tuple[str, ...] = ("household_id", "measure", "period", "end_period")
+EFFECT_COLUMNS: tuple[str, ...] = ("record_id", "household_id", "period", "status", "order_id", "proposal_id")
+CASE_COLUMNS: tuple[str, ...] = ("case_id", "household_id", "kind", "order_id", "proposal_id", "period", "state")
+STEP_COLUMNS: tuple[str, ...] = ("step_id", "case_id", "step", "result", "done_at", "step_date")
 
 
 def _frame(conn: Connection, q: Select, columns: Sequence[str]) -> pd.DataFrame:
@@ -116,6 +121,27 @@ def yearly_income_rows(conn: Connection, years: Sequence[int]) -> pd.DataFrame:
     return _frame(conn, select(y.household_id, y.year, y.income_pc).where(y.year.in_([int(x) for x in years])), ("household_id", "year", "income_pc"))
 
 
+def effect_rows(conn: Connection, period: int) -> pd.DataFrame:
+    """The monitoring history's rows by which something took effect in fanpin up to ``period``
+    (``EFFECT_COLUMNS``): an inclusion (``monitored`` with an order, not the rejection of a
+    proposal) or an approved elimination (``eliminated`` with its proposal)."""
+    m = monitoring.c
+    inclusion = (m.status == "monitored") & m.order_id.is_not(None) & m.proposal_id.is_(None)
+    elimination = (m.status == "eliminated") & m.proposal_id.is_not(None)
+    q = _pick(monitoring, EFFECT_COLUMNS).where(or_(inclusion, elimination), m.period <= int(period)).order_by(m.record_id)
+    return _frame(conn, q, EFFECT_COLUMNS)
+
+
+def case_rows(conn: Connection) -> pd.DataFrame:
+    """Every case of the official procedure (``CASE_COLUMNS``)."""
+    return _frame(conn, _pick(cases, CASE_COLUMNS).order_by(cases.c.case_id), CASE_COLUMNS)
+
+
+def step_rows(conn: Connection) -> pd.DataFrame:
+    """Every step of every case (``STEP_COLUMNS``), in the order they were taken."""
+    return _frame(conn, _pick(case_steps, STEP_COLUMNS).order_by(case_steps.c.case_id, case_steps.c.step_id), STEP_COLUMNS)
+
+
 def history_households(conn: Connection) -> list[str]:
     """Households with any row in the monitoring history."""
     return [r[0] for r in conn.execute(select(monitoring.c.household_id).distinct())]
@@ -185,10 +211,11 @@ def latest_period(engine_or_conn: Engine | Connection) -> int | None:
 
 def state_token(engine: Engine) -> str:
     """Changes whenever the rules' inputs may have: the data version (snapshot writes and imports)
-    plus the newest clue, monitoring history row, department record, relation and assistance
-    measure, and the monitoring records' count and latest update (written without bumping it)."""
+    plus the newest clue, monitoring history row, department record, relation, assistance
+    measure and case step, and the monitoring records' count and latest update (written without bumping it)."""
     parts = [select(func.max(t.c[k])) for t, k in ((clues, "clue_id"), (monitoring, "record_id"), (dept_records, "record_id"), (official_relations, "relation_id"),
-                                                   (assistance, "assistance_id"), (monitoring_records, "updated_at"))]
+                                                   (assistance, "assistance_id"), (monitoring_records, "updated_at"),
+                                                   (case_steps, "step_id"))]
     parts.append(select(func.count()).select_from(monitoring_records))
     with engine.connect() as conn:
         version = conn.execute(select(meta.c.value).where(meta.c.key == "data_version")).scalar()
@@ -198,9 +225,11 @@ def state_token(engine: Engine) -> str:
 __all__ = [
     "assisted_households",
     "assistance_rows_until",
+    "case_rows",
     "clue_households",
     "dept_rows_until",
     "eliminated_panel_incomes",
+    "effect_rows",
     "eliminated_yearly_incomes",
     "history_households",
     "household_heads",
@@ -213,6 +242,7 @@ __all__ = [
     "record_rows",
     "relation_rows",
     "state_token",
+    "step_rows",
     "supervision_clues",
     "yearly_income_rows",
 ]

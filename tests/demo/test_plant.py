@@ -20,6 +20,8 @@ from tests.conftest import backend_url
 
 #: The county checks: every planted case found, no near miss (nor any other clean household) flagged.
 COUNTY_CHECKS = ("risk_no_measure", "assistance_no_development", "eliminated_too_fast", "eliminated_below_line")
+#: The official procedure's checks: likewise (their near misses passed the chain, or just).
+PROCEDURE_CHECKS = ("procedure_skipped", "notice_too_short")
 
 
 def _table(engine, table) -> pd.DataFrame:
@@ -130,7 +132,7 @@ def test_planted_monitoring_cases_are_their_historys_records(small_demo) -> None
     engine, spec = small_demo
     planted = store.load_json_meta(engine, "planted_households")
     near = store.load_json_meta(engine, "planted_near_misses")
-    assert set(near) == set(COUNTY_CHECKS) and all(near[c] for c in COUNTY_CHECKS)
+    assert set(near) == {*COUNTY_CHECKS, *PROCEDURE_CHECKS} and all(near[c] for c in near)
     hids = sorted({h for c in COUNTY_CHECKS for h in (*planted[c], *near[c])})
     recs = _table(engine, S.monitoring_records).set_index("household_id")
     with engine.connect() as conn:
@@ -180,6 +182,11 @@ def test_rules_find_exactly_the_recorded_counts(households: int, seed: int, tmp_
             flagged = set(f.loc[f["rule"] == code, "household_id"])
             assert near[code] and not flagged & set(near[code]), code
             assert flagged == set(planted[code]) | (below if code == "eliminated_below_line" else set()), code
+        # the procedure's checks over the replayed workflow and every planted monitoring case: the plants only
+        for code in PROCEDURE_CHECKS:
+            flagged = set(f.loc[f["rule"] == code, "household_id"])
+            assert near[code] and not flagged & set(near[code]), code
+            assert flagged == set(planted[code]), code
     finally:
         eng.dispose()
 

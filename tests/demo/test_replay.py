@@ -195,6 +195,9 @@ def test_cases_passed_the_official_procedure_by_different_people(county) -> None
     engine, _counts = county
     cases = procedure.cases(engine, principal=SYSTEM)
     steps = procedure.steps(engine, cases["case_id"].tolist(), principal=SYSTEM)
+    # the replay's own (the planted supervision cases, opened by demo_cadre, skip or shorten steps on purpose)
+    cases = cases[cases["opened_by"] != "demo_cadre"]
+    steps = steps[steps["case_id"].isin(cases["case_id"])]
     approved = cases[cases["state"] == "approved"]
     assert len(approved) > 0 and set(approved["kind"]) == {"inclusion", "elimination"}
     by_case = steps.groupby("case_id")
