@@ -32,6 +32,7 @@ AUDIT_ACTIONS: tuple[str, ...] = (
     "import",
     "import_refused",
     "policy_adopted",
+    "income_line_set",
     "order_created",
     "order_started",
     "order_note",

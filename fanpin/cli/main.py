@@ -259,10 +259,12 @@ def build_parser() -> argparse.ArgumentParser:
     from fanpin.cli import audit as cli_audit
     from fanpin.cli import brief as cli_brief
     from fanpin.cli import imports as cli_import
+    from fanpin.cli import lines as cli_lines
     from fanpin.cli import national as cli_national
+    from fanpin.cli import todo as cli_todo
     from fanpin.cli import users as cli_user
 
-    for module in (cli_import, cli_national, cli_user, cli_brief, cli_audit, cli_province):
+    for module in (cli_import, cli_national, cli_user, cli_brief, cli_audit, cli_province, cli_todo, cli_lines):
         module.register(sub, common)
     return p
 

@@ -26,6 +26,38 @@ def stored_lines(engine: Engine | Connection) -> IncomeLine:
     return IncomeLine.stored(meta_store.income_lines(engine))
 
 
+#: Years an income line may be set for (a typo such as 20255 is refused).
+LINE_YEARS = (2000, 2100)
+
+
+def set_income_line(engine: Engine, year: int, yuan: float, *, principal: Principal, now: datetime | None = None) -> float | None:
+    """Store the province's income line of ``year`` (yuan per person per year) with the data, with
+    an ``income_line_set`` audit row in the same transaction, and bump the data version (every
+    month's scores follow the stored lines); returns the line the year had before (None).
+
+    For a county imported from the national export, which brings no lines of its own.  Refused
+    (``AccessDenied``) unless the role may adopt the baseline; ``ValueError`` for a year outside
+    ``LINE_YEARS`` or a line that is not a positive number."""
+    import math
+
+    from fanpin.store.io import bump_data_version
+
+    require(principal, "policy_adopt")
+    year, yuan = int(year), float(yuan)
+    if not LINE_YEARS[0] <= year <= LINE_YEARS[1]:
+        raise ValueError(f"year {year} outside {LINE_YEARS[0]}..{LINE_YEARS[1]}")
+    if not math.isfinite(yuan) or yuan <= 0:
+        raise ValueError(f"an income line is a positive number of yuan, got {yuan}")
+    at = (now or datetime.now()).replace(microsecond=0)
+    with engine.begin() as conn:
+        lines = meta_store.income_lines(conn)
+        before = lines.get(year)
+        meta_store.set_income_lines(conn, {**lines, year: yuan})
+        bump_data_version(conn)
+        record(conn, principal.actor, "income_line_set", str(year), {"year": year, "yuan": yuan, "before": before}, at=at)
+    return before
+
+
 def income_line_for(engine: Engine, period: int) -> float | None:
     """The provincial income line of the period (the year rule over the stored lines), or None."""
     return stored_lines(engine).stored_at(period)

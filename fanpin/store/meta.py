@@ -22,6 +22,11 @@ def income_lines(target: Engine | Connection) -> dict[int, float]:
     return {int(k): float(v) for k, v in json.loads(raw).items()} if raw else {}
 
 
+def set_income_lines(conn: Connection, lines: dict[int, float]) -> None:
+    """Store the provincial income lines ({year: yuan}, replacing those stored)."""
+    set_meta(conn, "income_lines", json.dumps({str(int(k)): float(v) for k, v in sorted(lines.items())}))
+
+
 def is_demo(target: Engine | Connection) -> bool:
     """Whether the database is the synthetic demo county (meta ``demo`` = "1")."""
     return _raw(target, "demo") == "1"
