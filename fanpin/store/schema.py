@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -459,6 +460,34 @@ case_steps = Table(
     Column("document", Text, nullable=True),
     Column("reason", Text, nullable=True),
     Index("ix_case_steps_case", "case_id"),
+)
+
+# Evidence (migration 0010): photos (JPEG/PNG) and PDFs attached to a verification order or a case,
+# ``step`` naming the chain step a case's file documents (the village meeting's signed record).  The
+# bytes live in the row (``content``, with a small JPEG ``thumbnail``), so a backup of the database
+# carries them and they commit or roll back with the audit row; ``sha256`` is of the stored bytes,
+# and the same content is attached once per owner (a unique index, so two clicks leave one row).
+attachments = Table(
+    "attachments",
+    metadata,
+    Column("attachment_id", Integer, primary_key=True, autoincrement=True),
+    Column("owner_kind", String(8), nullable=False),  # order / case
+    Column("owner_id", Integer, nullable=False),
+    Column("step", String(20), nullable=True),  # village_review, notice, township_check, county_approval (cases)
+    Column("household_id", String(20), ForeignKey("households.household_id"), nullable=False),
+    Column("file_name", String(160), nullable=False),
+    Column("mime", String(40), nullable=False),  # image/jpeg, image/png, application/pdf
+    Column("size", Integer, nullable=False),  # bytes stored
+    Column("original_size", Integer, nullable=True),  # bytes uploaded, when the image was resized
+    Column("sha256", String(64), nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("thumbnail", LargeBinary, nullable=True),  # images only
+    Column("width", Integer, nullable=True),
+    Column("height", Integer, nullable=True),
+    Column("uploaded_by", String(64), nullable=False),
+    Column("uploaded_at", DateTime, nullable=False),
+    Index("uq_attachments_owner_content", "owner_kind", "owner_id", "sha256", unique=True),
+    Index("ix_attachments_household", "household_id"),
 )
 
 # Login sessions (migration 0008): a browser holds a random token in a cookie; only its sha256 is
