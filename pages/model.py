@@ -1,5 +1,6 @@
-"""模型评估 Risk model: held-out metrics against the two rules, calibration, budget curve, importance,
-and a list a person may send to the clue inbox.
+"""模型评估 Risk model: the backtest (distinct fallers found at a monthly visit budget on held-out
+windows, beside the rules, the logistic baseline and the ceiling), calibration, importance, and a
+list a person may send to the clue inbox.
 
 Training checks ``model_train`` and sending checks ``model_to_clues`` in ``fanpin.model`` (the
 buttons are hidden for other roles only as a courtesy); the page draws and says what happened.
@@ -16,7 +17,7 @@ from sqlalchemy.engine import Engine
 from fanpin.access.roles import AccessDenied, Principal, can
 from fanpin.core import fmt
 from fanpin.core.periods import format_period
-from fanpin.model import evaluate, features, persist, suggest, train
+from fanpin.model import backtest, evaluate, features, persist, suggest, train
 from fanpin.ui import jobs
 from fanpin.ui.downloads import download_table
 from fanpin.ui.i18n import lbl, t
@@ -25,7 +26,7 @@ from fanpin.ui.sidebar import Context, page_context
 from fanpin.ui.text import md
 
 PAGE = "model"
-METHOD_COLOURS = {"model": "#c0392b", "logistic": "#e67e22", "income_line": "#2980b9", "index_tiers": "#7f8c8d"}
+METHOD_COLOURS = {"model": "#c0392b", "logistic": "#e67e22", "trend_rule": "#27ae60", "index_tiers": "#7f8c8d", "income_line": "#2980b9", "ceiling": "#222222"}
 _LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10))
 
 
@@ -43,7 +44,7 @@ def retrain(engine: Engine, me: Principal, horizon: int, expanded: bool) -> bool
         st.caption(t("model.retrain_help"))
         c1, c2 = st.columns(2)
         h = c1.number_input(t("model.horizon"), 1, 12, value=int(horizon), key="md_horizon")
-        n_eval = c2.number_input(t("model.eval_months"), 1, 12, value=6, key="md_eval_months")
+        n_eval = c2.number_input(t("model.eval_months"), 1, 6, value=3, key="md_eval_months")
         st.button(t("model.train_button"), key="md_train", type="primary", on_click=_request, args=("md_train_requested",))
         run = jobs.runner()  # training runs in the background: the page stays usable
         if st.session_state.pop("md_train_requested", False):
@@ -76,37 +77,106 @@ def meta_caption(meta: dict, lang: str) -> None:
     )
 
 
-# --------------------------------------------------------------------------- evaluation
-def metrics_section(evaluation: pd.DataFrame) -> int:
-    """The methods side by side at the chosen visit budget; returns the budget in %."""
-    st.subheader(t("model.metrics_title"))
-    k_pct = st.slider(t("model.budget"), 1, 30, 2, key="md_budget", help=t("model.budget_help"), persist_state="session")
-    table = evaluate.method_table(evaluation, k_pct / 100)
-    by = table.set_index("method")
-    pct = lambda m, c: f"{by.loc[m, c]:.1f}%"
-    st.markdown(
-        t(
-            "model.summary", k=f"{k_pct}%", rm=pct("model", "recall"), pm=pct("model", "precision"), ri=pct("income_line", "recall"),
-            pi=pct("income_line", "precision"), rt=pct("index_tiers", "recall"), pt=pct("index_tiers", "precision"),
+# --------------------------------------------------------------------------- the backtest
+def _interval(lo: float, hi: float, pct: bool = False) -> str:
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return "—"
+    return f"{100 * lo:.0f}%–{100 * hi:.0f}%" if pct else f"{lo:.0f}–{hi:.0f}"
+
+
+def budget_table(table: pd.DataFrame, k: float) -> pd.DataFrame:
+    """Every method and the ceiling at budget ``k``, all windows together, as the page shows them."""
+    s = backtest.summary(table, k)
+    rows = []
+    for m in (*backtest.METHODS, backtest.CEILING):
+        r = s.loc[m]
+        rows.append(
+            {
+                "method": t(f"model.method.{m}"),
+                "found": int(r.found),
+                "interval": "—" if m == backtest.CEILING else _interval(r.lo, r.hi),
+                "ratio": round(float(r.ratio), 2),
+                "gap": None if m == backtest.BASE or not np.isfinite(r.gap_closed) else round(100 * float(r.gap_closed), 1),
+                "gap_interval": "—" if m in (backtest.BASE, backtest.CEILING) or not np.isfinite(r.gap_closed) else _interval(r.gap_lo, r.gap_hi, pct=True),
+            }
         )
+    return pd.DataFrame(rows)
+
+
+def window_table(table: pd.DataFrame, k: float) -> pd.DataFrame:
+    """Each window's finds by method at budget ``k`` (one row per window, then all together)."""
+    sel = table[np.isclose(table["budget"], k)]
+    wide = sel.pivot_table(index="window", columns="method", values="found", sort=False)
+    gap = sel[sel["method"] == "model"].set_index("window")["gap_closed"]
+    out = pd.DataFrame({"window": [t("model.bt.all") if w == backtest.ALL else w for w in wide.index]})
+    for m in (*backtest.METHODS, backtest.CEILING):
+        out[t(f"model.method.{m}")] = wide[m].astype(int).to_numpy()
+    out[t("model.bt.col.gap")] = [None if not np.isfinite(g) else round(100 * g, 1) for g in gap.reindex(wide.index)]
+    return out
+
+
+def found_figure(table: pd.DataFrame, k: float) -> go.Figure:
+    """Households found at each budget (all windows together), the ceiling drawn dashed."""
+    every = table[table["window"] == backtest.ALL]
+    fig = go.Figure()
+    for m in (*backtest.METHODS, backtest.CEILING):
+        c = every[every["method"] == m].sort_values("budget")
+        ceiling = m == backtest.CEILING
+        err = None if ceiling else dict(type="data", symmetric=False, array=c["hi"] - c["found"], arrayminus=c["found"] - c["lo"], thickness=1)
+        fig.add_trace(
+            go.Scatter(
+                x=100 * c["budget"], y=c["found"], mode="lines+markers", name=t(f"model.method.{m}"), error_y=err,
+                line=dict(color=METHOD_COLOURS[m], width=3 if m == "model" else 2, dash="dash" if ceiling else "solid"),
+            )
+        )
+    fig.add_vline(x=100 * k, line=dict(color="#999", dash="dot"))
+    fig.update_layout(
+        title=t("model.bt.chart"), height=380, **_LAYOUT, legend=dict(orientation="h", y=-0.25),
+        xaxis=dict(title=t("model.bt.axis_budget"), type="log", tickvals=[100 * b for b in sorted(set(every["budget"]))], ticksuffix="%"),
+        yaxis=dict(title=t("model.bt.axis_found"), rangemode="tozero"),
     )
-    shown = table.assign(
-        method=[t(f"model.method.{m}") for m in table["method"]],
-        brier=["—" if np.isnan(b) else f"{b:.4f}" for b in table["brier"]],
+    return fig
+
+
+def backtest_section(model: train.RiskModel, lang: str) -> None:
+    table, meta = model.backtest, model.meta
+    st.subheader(t("model.bt.title"))
+    st.caption(t("model.bt.windows", windows="; ".join(backtest.window_label(w, lang) for w in meta["windows"])))
+    budgets = sorted(set(table["budget"]))
+    k = st.radio(
+        t("model.bt.budget"), budgets, index=budgets.index(0.02) if 0.02 in budgets else 0, format_func=lambda b: f"{b:.0%}",
+        horizontal=True, key="md_budget", persist_state="session",
     )
+    st.markdown(backtest.verdict_text(table, k, lang))
     st.dataframe(
-        shown, hide_index=True, width="stretch", key="md_metrics",
+        budget_table(table, k), hide_index=True, width="stretch", key="md_backtest",
         column_config={
             "method": st.column_config.TextColumn(t("model.col.method")),
-            "roc_auc": st.column_config.NumberColumn(t("model.col.roc_auc"), format="%.3f"),
-            "pr_auc": st.column_config.NumberColumn(t("model.col.pr_auc"), format="%.3f"),
-            "brier": st.column_config.TextColumn(t("model.col.brier")),
-            "precision": st.column_config.NumberColumn(t("model.col.precision"), format="%.1f%%"),
-            "recall": st.column_config.NumberColumn(t("model.col.recall"), format="%.1f%%"),
+            "found": st.column_config.NumberColumn(t("model.bt.col.found"), format="%d"),
+            "interval": st.column_config.TextColumn(t("model.bt.col.interval")),
+            "ratio": st.column_config.NumberColumn(t("model.bt.col.ratio"), format="%.2f"),
+            "gap": st.column_config.NumberColumn(t("model.bt.col.gap"), format="%.1f%%"),
+            "gap_interval": st.column_config.TextColumn(t("model.bt.col.gap_interval")),
         },
     )
-    st.caption(t("model.metrics_caption"))
-    return k_pct
+    st.caption(t("model.bt.explain", h=meta["horizon"], draws=meta["draws"]) + " " + t("model.bt.gap_help"))
+    left, right = st.columns([3, 2])
+    left.plotly_chart(found_figure(table, k), width="stretch", key="md_found")
+    right.markdown(t("model.bt.per_window", k=f"{k:.0%}"))
+    right.dataframe(window_table(table, k), hide_index=True, width="stretch", key="md_windows")
+
+
+def ranking_table(meta: dict) -> pd.DataFrame:
+    """ROC AUC, PR AUC and (for the two that give a probability) the Brier score on held-out household-months."""
+    r = meta["metrics"]
+    return pd.DataFrame(
+        {
+            t("model.col.method"): [t(f"model.method.{m}") for m in evaluate.METHODS],
+            t("model.col.roc_auc"): [round(r[m]["roc_auc"], 3) for m in evaluate.METHODS],
+            t("model.col.pr_auc"): [round(r[m]["pr_auc"], 3) for m in evaluate.METHODS],
+            t("model.col.brier"): [f"{r[m]['brier']:.4f}" if "brier" in r[m] else "—" for m in evaluate.METHODS],
+        }
+    )
 
 
 def calibration_figure(evaluation: pd.DataFrame) -> go.Figure:
@@ -126,20 +196,6 @@ def calibration_figure(evaluation: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def budget_figure(model: train.RiskModel, k_pct: int) -> go.Figure:
-    curve = model.budget(np.arange(1, 31) / 100)
-    fig = go.Figure()
-    for m in evaluate.METHODS:
-        c = curve[curve["method"] == m]
-        fig.add_trace(go.Scatter(x=100 * c["k"], y=100 * c["recall"], mode="lines", name=t(f"model.method.{m}"), line=dict(color=METHOD_COLOURS[m], width=2)))
-    fig.add_vline(x=k_pct, line=dict(color="#333", dash="dot"))
-    fig.update_layout(
-        title=t("model.budget_curve"), height=360, **_LAYOUT, legend=dict(orientation="h", y=-0.25),
-        xaxis=dict(title=t("model.budget_axis")), yaxis=dict(title=t("model.recall_axis"), range=[0, 101]),
-    )
-    return fig
-
-
 def importance_figure(importance: pd.DataFrame) -> go.Figure:
     imp = importance.head(15).iloc[::-1]
     fig = go.Figure(go.Bar(x=imp["importance"], y=[t(f"model.feature.{f}") for f in imp["feature"]], orientation="h", error_x=dict(array=imp["std"]), marker_color="#8e44ad"))
@@ -147,12 +203,13 @@ def importance_figure(importance: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def evaluation_section(model: train.RiskModel) -> None:
-    k_pct = metrics_section(model.evaluation)
+def evaluation_section(model: train.RiskModel, lang: str) -> None:
+    backtest_section(model, lang)
+    st.subheader(t("model.bt.ranking"))
+    st.dataframe(ranking_table(model.meta), hide_index=True, width="stretch", key="md_metrics")
     left, right = st.columns(2)
     left.plotly_chart(calibration_figure(model.evaluation), width="stretch", key="md_calibration")
-    right.plotly_chart(budget_figure(model, k_pct), width="stretch", key="md_budget_curve")
-    st.plotly_chart(importance_figure(model.importance), width="stretch", key="md_importance")
+    right.plotly_chart(importance_figure(model.importance), width="stretch", key="md_importance")
 
 
 # --------------------------------------------------------------------------- the list a person may send to the clue inbox
@@ -236,7 +293,7 @@ def main() -> None:
     if persist.is_stale(model, ctx.data.engine):
         st.warning(t("model.stale"))
     meta_caption(model.meta, ctx.lang)
-    evaluation_section(model)
+    evaluation_section(model, ctx.lang)
     candidates_section(ctx, model)
 
 

@@ -186,29 +186,30 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    """Train the risk model, print its held-out metrics beside the two rules, save it."""
+    """Backtest the risk model on held-out windows, print the table (budgets 1-10%: the model, the
+    rules, the logistic baseline and the ceiling, with intervals), fit it on every month whose label
+    is complete and save it."""
     from fanpin.access.roles import system_principal
-    from fanpin.model import evaluate, features, persist, train
+    from fanpin.core.i18n import translate
+    from fanpin.model import backtest, features, persist, train
 
+    lang = getattr(args, "lang", "zh")
     engine = store.make_engine(args.db)
     store.check_schema(engine)
+    start = time.perf_counter()
     try:
         model = train.train(engine, args.horizon, principal=system_principal(), eval_months=args.eval_months, progress=_progress_printer())
     except features.ModelError as exc:
         print(f"fanpin: {exc}", file=sys.stderr)
         return 2
+    seconds = time.perf_counter() - start
     path = persist.save_model(model, args.out)
     meta = model.meta
-    print(f"horizon {meta['horizon']} months; trained on {meta['train_months'][0]}..{meta['train_months'][-1]}, evaluated on {meta['eval_months'][0]}..{meta['eval_months'][-1]} (held out)")
-    ks = [0.05, 0.10, 0.20]
-    curve = model.budget(ks)
-    print(f"{'method':<14}{'ROC AUC':>9}{'PR AUC':>9}{'Brier':>9}" + "".join(f"{'P@' + format(k, '.0%'):>9}{'R@' + format(k, '.0%'):>9}" for k in ks))
-    for m in evaluate.METHODS:
-        r = meta["metrics"][m]
-        b = f"{r['brier']:.4f}" if "brier" in r else "-"
-        cells = "".join(f"{row.precision:9.1%}{row.recall:9.1%}" for row in curve[curve["method"] == m].itertuples())
-        print(f"{m:<14}{r['roc_auc']:9.3f}{r['pr_auc']:9.3f}{b:>9}{cells}")
-    print(f"saved to {path}")
+    tm = meta["train_months"]
+    print(translate("model.bt.cli_header", lang, h=meta["horizon"], n=len(tm), first=tm[0], last=tm[-1]))
+    print(backtest.text_report(model.backtest, meta["windows"], meta["horizon"], meta["draws"], lang))
+    print(translate("model.bt.seconds", lang, s=f"{seconds:.0f}", threads=meta["threads"]))
+    print(translate("model.bt.saved", lang, path=path))
     return 0
 
 
@@ -251,7 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     tr = sub.add_parser("train", parents=[common], help="train the risk prediction model and save it")
     tr.add_argument("--horizon", type=int, default=6, help="months ahead (default 6)")
-    tr.add_argument("--eval-months", type=int, default=None, help="held-out months at the end of the panel (default up to 6)")
+    tr.add_argument("--eval-months", type=int, default=None, help="months per held-out backtest window (default 3)")
+    tr.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the table (default zh)")
     tr.add_argument("--out", help="model directory (default FANPIN_MODEL_DIR or data/models)")
     tr.set_defaults(func=cmd_train)
 

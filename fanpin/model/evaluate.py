@@ -1,4 +1,5 @@
-"""Evaluation at a visit budget, against the income-line rule, the weighted-index tiers and a logistic baseline."""
+"""Metrics of held-out household-months (ranking, calibration, precision and recall at a budget) and
+the rules' scores; the backtest of distinct fallers found is ``fanpin.model.backtest``."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-METHODS = ("model", "logistic", "income_line", "index_tiers")
+from fanpin.model.backtest import METHODS  # the methods compared, in the table's order
 
 
 # --------------------------------------------------------------------------- metrics

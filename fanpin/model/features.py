@@ -131,10 +131,22 @@ class PanelData:
     events: pd.DataFrame  # household_id, period, event_type (household events only)
     clues: pd.DataFrame  # household_id, period (clues the model itself sent are left out)
     lines: dict[int, float]  # period -> income line (panel months, and later months whose year's line is stored)
+    #: household_id, period, status of every monitoring record, oldest first (None: nobody monitored)
+    monitoring: pd.DataFrame | None = None
 
     @property
     def periods(self) -> list[int]:
         return sorted(self.snapshots)
+
+    def monitored_at(self, t: int) -> np.ndarray:
+        """(n,) bool over month t's snapshot: under monitoring then (the latest record up to t is
+        not an elimination).  The backtest leaves them out: the bureau already knows them."""
+        ids = self.snapshots[t]["household_id"].astype(str)
+        if self.monitoring is None or self.monitoring.empty:
+            return np.zeros(len(ids), dtype=bool)
+        m = self.monitoring[self.monitoring["period"].to_numpy() <= t].drop_duplicates("household_id", keep="last")
+        on = m.loc[m["status"] != "eliminated", "household_id"].astype(str)
+        return ids.isin(on).to_numpy()
 
 
 def load_panel(engine: Engine, periods: Sequence[int] | None = None) -> PanelData:
@@ -157,7 +169,7 @@ def load_panel(engine: Engine, periods: Sequence[int] | None = None) -> PanelDat
         p = store.shift_period(ps[-1], k)
         if p // 100 in years:
             lines[p] = float(stored.stored_at(p))
-    return PanelData(snaps, ev_f, cl_f, lines)
+    return PanelData(snaps, ev_f, cl_f, lines, model_store.monitoring_history(engine))
 
 
 def _window(periods: Sequence[int], t: int, back: int) -> list[int]:

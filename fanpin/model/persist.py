@@ -6,7 +6,6 @@ import json
 import os
 from pathlib import Path
 
-import pandas as pd
 from sqlalchemy.engine import Engine
 
 from fanpin import store
@@ -31,7 +30,8 @@ def save_model(model: RiskModel, directory: Path | str | None = None) -> Path:
     d.mkdir(parents=True, exist_ok=True)
     path = d / MODEL_FILE
     tmp = path.with_suffix(".tmp")
-    joblib.dump({"meta": model.meta, "hgb": model.hgb, "logit": model.logit, "evaluation": model.evaluation, "importance": model.importance}, tmp)
+    blob = {"meta": model.meta, "hgb": model.hgb, "logit": model.logit, "evaluation": model.evaluation, "importance": model.importance, "backtest": model.backtest}
+    joblib.dump(blob, tmp)
     tmp.replace(path)
     (d / "risk_model.json").write_text(json.dumps(model.meta, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
     return path
@@ -57,7 +57,9 @@ def load_model(engine: Engine | None = None, directory: Path | str | None = None
             f"the saved model was trained on another database ({meta.get('database', '?')}), not this one; retrain it here "
             "(the model page or `fanpin train`)"
         )
-    return RiskModel(blob["hgb"], blob["logit"], meta, blob.get("evaluation", pd.DataFrame()), blob.get("importance", pd.DataFrame()))
+    if "backtest" not in blob:
+        raise ModelError("the saved model has no backtest (it was trained by an older version of fanpin); retrain it")
+    return RiskModel(blob["hgb"], blob["logit"], meta, blob["evaluation"], blob["importance"], blob["backtest"])
 
 
 def is_stale(model: RiskModel, engine: Engine) -> bool:

@@ -11,7 +11,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from fanpin.store.monitoring import latest_records
+from fanpin.store.monitoring import latest_records, status_rows
 from fanpin.store.schema import clues, events
 
 
@@ -38,6 +38,14 @@ def monitored_households(engine: Engine) -> set[str]:
     with engine.connect() as conn:
         latest = latest_records(conn)
     return set(latest.loc[latest["status"] == "monitored", "household_id"].astype(str))
+
+
+def monitoring_history(engine: Engine) -> pd.DataFrame:
+    """household_id, period, status of every monitoring record, in the order they apply (the
+    backtest asks who was under monitoring in a month)."""
+    with engine.connect() as conn:
+        rows = status_rows(conn)
+    return rows.sort_values(["period", "record_id"], kind="stable")[["household_id", "period", "status"]].reset_index(drop=True)
 
 
 def waiting_model_clues(engine: Engine) -> set[str]:

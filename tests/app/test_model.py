@@ -1,14 +1,18 @@
-"""The model page: retraining from the UI, held-out metrics beside the rules, the budget slider, sending to clues."""
+"""The model page: retraining from the UI, the backtest beside the rules and the ceiling, the budget choice, sending to clues."""
 
 from __future__ import annotations
 
+import base64
+import json
+
+import numpy as np
 import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
 from fanpin import store
 from fanpin.access.roles import SYSTEM, Principal
-from fanpin.model import evaluate, persist, suggest, train
+from fanpin.model import backtest, persist, suggest, train
 from fanpin.store.schema import audit_log, clues
 from tests.conftest import copy_sqlite
 
@@ -36,7 +40,7 @@ def model_db(small_demo, tmp_path_factory):
     src, _ = small_demo
     path = tmp_path_factory.mktemp("model_db") / "copy.db"
     engine = store.make_engine(copy_sqlite(src, path))
-    model = train.train(engine, 3, principal=SYSTEM, eval_months=3, importance_rows=2000)
+    model = train.train(engine, 3, principal=SYSTEM, eval_months=2, draws=40, importance_rows=1000)
     return engine, model
 
 
@@ -50,6 +54,19 @@ def env(model_db, tmp_path, monkeypatch):
 
 def _texts(at) -> str:
     return "\n".join(m.value for m in at.markdown) + "\n".join(c.value for c in at.caption)
+
+
+def _values(v: object) -> list[float]:
+    """A plotly array as the chart's JSON holds it (a list, or base64 bytes with their dtype)."""
+    if isinstance(v, dict):
+        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=v["dtype"]).tolist()
+    return list(v)
+
+
+def _candidates(at) -> list[str]:
+    """The candidate list's household IDs (the one table with a household column), [] when none is shown."""
+    tables = [d.value for d in at.dataframe if "household_id" in d.value.columns]
+    return tables[0]["household_id"].tolist() if tables else []
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
@@ -79,27 +96,36 @@ def test_training_from_the_page_saves_a_model(env) -> None:
     assert at.success, [e.value for e in at.error]
     assert "/" not in at.success[0].value and "风险模型训练已完成" in at.success[0].value  # done, in Chinese, no server path
     saved = persist.load_model(engine)
-    assert saved.meta["horizon"] == 3 and len(saved.meta["eval_months"]) == 3
-    assert len(at.dataframe) >= 2  # metrics and the candidate list
+    assert saved.meta["horizon"] == 3 and [len(w["months"]) for w in saved.meta["windows"]] == [3]
+    assert len(at.dataframe) >= 4  # the backtest, its windows, the ranking metrics and the candidate list
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_metrics_follow_the_budget_slider(env, lang: str) -> None:
+def test_the_backtest_table_follows_the_budget(env, lang: str) -> None:
     engine, model = env
     persist.save_model(model)
-    ev = model.evaluation
-    for k_pct in (5, 20):
-        at = open_page("model", lang=lang, role="analyst", md_budget=k_pct)
+    table = model.backtest
+    names = {"zh": ["梯度提升模型", "逻辑回归基线", "趋势规则", "加权指数分级", "仅收入线", "完美预测（上限）"],
+             "en": ["Gradient boosting model", "Logistic baseline", "Trend rule", "Weighted-index tiers", "Income line only", "Perfect predictor (ceiling)"]}[lang]
+    for k in (0.02, 0.10):
+        at = open_page("model", lang=lang, role="analyst", md_budget=k)
         assert not at.exception, at.exception
-        assert at.slider(key="md_budget").value == k_pct
-        table = at.dataframe[0].value
-        for i, m in enumerate(evaluate.METHODS):
-            p, r = evaluate.precision_recall_at(ev["y"].to_numpy(), ev[m].to_numpy(), k_pct / 100, ev["month"].to_numpy())
-            assert table["precision"].iloc[i] == pytest.approx(round(100 * p, 1))
-            assert table["recall"].iloc[i] == pytest.approx(round(100 * r, 1))
-            assert table["roc_auc"].iloc[i] == pytest.approx(round(evaluate.ranking_metrics(ev["y"], ev[m])["roc_auc"], 3))
-        p, r = evaluate.precision_recall_at(ev["y"].to_numpy(), ev["model"].to_numpy(), k_pct / 100, ev["month"].to_numpy())
-        assert f"{100 * r:.1f}%" in _texts(at)
+        assert at.radio(key="md_budget").value == k
+        shown = at.dataframe[0].value
+        s = backtest.summary(table, k)
+        assert shown["method"].tolist() == names
+        assert shown["found"].tolist() == [int(s.loc[m, "found"]) for m in (*backtest.METHODS, "ceiling")]
+        assert shown["ratio"].tolist() == pytest.approx([round(s.loc[m, "ratio"], 2) for m in (*backtest.METHODS, "ceiling")])
+        assert backtest.verdict_text(table, k, lang) in _texts(at)
+        # the chart draws every method and the ceiling (dashed) over the four budgets
+        traces = {tr["name"]: tr for tr in json.loads(at.get("plotly_chart")[0].proto.spec)["data"]}
+        assert list(traces) == names
+        assert traces[names[-1]]["line"]["dash"] == "dash"
+        every = table[table["window"] == "all"].sort_values("budget")
+        assert _values(traces[names[-1]]["y"]) == every[every["method"] == "ceiling"]["found"].tolist()
+        assert _values(traces[names[0]]["y"]) == every[every["method"] == "model"]["found"].tolist()
+        windows = at.dataframe[1].value
+        assert windows.iloc[-1, 0] == ("全部窗口" if lang == "zh" else "All windows")
 
 
 def test_a_person_sends_picked_households_to_the_clue_inbox(env) -> None:
@@ -112,8 +138,7 @@ def test_a_person_sends_picked_households_to_the_clue_inbox(env) -> None:
     assert not at.exception, at.exception
     cand = suggest.candidates(scores, suggest.followed_households(engine), 0.05)
     assert len(cand) >= 2
-    shown = at.dataframe[1].value
-    assert shown["household_id"].tolist() == cand.index.tolist()
+    assert _candidates(at) == cand.index.tolist()
     assert at.button(key="md_send").disabled  # nothing picked: nothing sent
     at.session_state["md_candidates"] = {"selection": {"rows": [0, 1], "columns": []}}
     at.run()
@@ -126,7 +151,7 @@ def test_a_person_sends_picked_households_to_the_clue_inbox(env) -> None:
     assert {r[0] for r in rows} == set(cand.index[:2])
     assert audit[-1][0] == "analyst"
     at.run()  # the sent households leave the list
-    left = at.dataframe[1].value["household_id"].tolist() if len(at.dataframe) > 1 else []
+    left = _candidates(at)
     assert not set(cand.index[:2]) & set(left)
     assert len(left) == len(cand) - 2
 

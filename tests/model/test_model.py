@@ -1,4 +1,4 @@
-"""The risk model: no look-ahead, metrics on hand-made cases, the time split, save/load and its refusals."""
+"""The risk model: no look-ahead, metrics on hand-made cases, the backtest windows, save/load and its refusals."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def panel(small_demo):
 def trained(small_demo, panel):
     engine, _ = small_demo
     steps = []
-    model = train_mod.train(engine, 3, principal=ANALYST, eval_months=3, data=panel, importance_rows=2000, progress=lambda m, f: steps.append(f))
+    model = train_mod.train(engine, 3, principal=ANALYST, eval_months=2, windows=3, draws=40, data=panel, importance_rows=1000, progress=lambda m, f: steps.append(f))
     return model, steps
 
 
@@ -166,30 +166,73 @@ def test_budget_curve_long_frame():
 
 
 # --------------------------------------------------------------------------- training
-def test_training_reports_model_and_rules_on_held_out_months(trained, small_demo):
+def test_training_backtests_on_windows_it_never_saw(trained, small_demo, panel):
     model, steps = trained
     engine, _ = small_demo
     meta = model.meta
     assert steps[0] == 0.0 and steps[-1] == 1.0 and steps == sorted(steps)
-    assert max(meta["train_months"]) < min(meta["eval_months"])
     assert meta["horizon"] == 3 and meta["features"] == list(features.FEATURES)
     assert meta["schema_head"] == store.head_revision() and meta["data_version"] == store.data_version(engine)
-    assert "scikit-learn" in meta["versions"]
-    assert set(meta["metrics"]) == set(evaluate.METHODS)
+    assert "scikit-learn" in meta["versions"] and meta["threads"] == 1 and meta["draws"] == 40
+    # the saved model is fitted on every month whose label is complete
+    assert meta["train_months"] == features.labelled_months(panel.periods, 3)
+    # 15 months, horizon 3: labelled 2024-04..12; windows of 2 tiled back, each with >= 3 months of complete labels before it
+    assert [w["months"] for w in meta["windows"]] == [[202409, 202410], [202411, 202412]]
+    for w in meta["windows"]:
+        assert len(w["train_months"]) >= 3 and all(store.shift_period(t, 3) <= w["months"][0] for t in w["train_months"])
+    assert meta["windows"][-1]["tags"] == ["latest"]
     ev = model.evaluation
-    assert set(ev["month"]) == set(meta["eval_months"])
-    assert 0.5 < meta["metrics"]["model"]["roc_auc"] <= 1.0
-    # the rule scores are the rules: income-line ranking is minus income over the line
+    assert set(ev["month"]) == set(meta["eval_months"]) == {202409, 202410, 202411, 202412}
+    assert set(meta["metrics"]) == set(evaluate.METHODS) and 0.5 < meta["metrics"]["model"]["roc_auc"] <= 1.0
+    # the held-out rows are the households above the line and not monitored then, scored by the rules as the rules
     t = meta["eval_months"][0]
-    snap = features.load_panel(engine, [t]).snapshots[t]
-    pop = snap["income_pc"].to_numpy() >= features.load_panel(engine, [t]).lines[t]
+    snap = panel.snapshots[t]
+    monitored = panel.monitored_at(t)
+    assert 0 < monitored.sum() < 50  # the planted cases' monitoring records
+    pop = (snap["income_pc"].to_numpy() >= panel.lines[t]) & ~monitored
     got = ev.loc[ev["month"] == t, "income_line"].to_numpy()
-    np.testing.assert_allclose(got, -snap["income_pc"].to_numpy()[pop] / features.load_panel(engine, [t]).lines[t])
-    # the recorded metrics are the evaluation frame's
-    p, r = evaluate.precision_recall_at(ev["y"].to_numpy(), ev["model"].to_numpy(), 0.1, ev["month"].to_numpy())
-    assert meta["metrics"]["model"]["precision@0.1"] == pytest.approx(p)
-    assert meta["metrics"]["model"]["recall@0.1"] == pytest.approx(r)
+    np.testing.assert_allclose(got, -snap["income_pc"].to_numpy()[pop] / panel.lines[t], rtol=1e-6)
+    y, _ = features.labels_for(panel, t, 3)
+    np.testing.assert_array_equal(ev.loc[ev["month"] == t, "y"].to_numpy(), y[pop])
+    trend = features.features_for(panel, t)["trend_rule"].to_numpy()[pop]
+    np.testing.assert_allclose(ev.loc[ev["month"] == t, "trend_rule"].to_numpy(), -trend, rtol=1e-6)
+    # the table: every window and all together, four budgets, the methods and the ceiling
+    bt = model.backtest
+    assert set(bt["window"]) == {"202409-202410", "202411-202412", "all"}
+    assert sorted(set(bt["budget"])) == [0.01, 0.02, 0.05, 0.10]
+    assert set(bt["method"]) == {*evaluate.METHODS, "ceiling"}
+    for (_, _), g in bt.groupby(["window", "budget"]):
+        g = g.set_index("method")
+        assert (g["found"] <= g.loc["ceiling", "found"]).all()
+        assert g.loc["ceiling", "found"] <= g.loc["ceiling", "fallers"]
+    # the fallers of a window are among the held-out rows' positives; the verdict is the 2% row of all windows
+    w = ev[ev["window"] == "202411-202412"]
+    two = bt[(bt["window"] == "202411-202412") & (bt["budget"] == 0.02)].set_index("method")
+    assert 0 < two.loc["ceiling", "fallers"] <= int(w["y"].sum())
+    every = bt[(bt["window"] == "all") & (bt["budget"] == 0.02)].set_index("method")
+    assert meta["verdict"]["gap_closed"] == pytest.approx(every.loc["model", "gap_closed"], nan_ok=True)
+    assert every.loc["model", "found"] == bt[(bt["window"] != "all") & (bt["budget"] == 0.02) & (bt["method"] == "model")]["found"].sum()
     assert list(model.importance.columns[:2]) == ["feature", "importance"] and len(model.importance) == len(features.FEATURES)
+    assert set(meta["seconds"]) == {"loading", "features", "windows", "final model", "backtest table", "importance"}
+
+
+def test_monitored_households_are_known_in_the_months_they_are_monitored(panel):
+    t0, t1, t2 = panel.periods[4], panel.periods[5], panel.periods[7]
+    a, b = panel.snapshots[t0]["household_id"].iloc[:2]
+    history = pd.DataFrame({"household_id": [a, b, a], "period": [t0, t1, t2], "status": ["monitored", "monitored", "eliminated"]})
+    data = features.PanelData(panel.snapshots, panel.events, panel.clues, panel.lines, history)
+    ids = panel.snapshots[t0]["household_id"]
+    on = lambda t: set(ids[data.monitored_at(t)])
+    assert on(panel.periods[3]) == set() and on(t0) == {a} and on(t1) == {a, b} and on(t2) == {b}
+    assert not features.PanelData(panel.snapshots, panel.events, panel.clues, panel.lines).monitored_at(t0).any()
+
+
+def test_disaster_and_line_change_months_of_the_small_demo(panel):
+    from fanpin.model import backtest
+
+    # floods in July, a drought in August; the feeds report a share of them in the month or the next
+    assert {202407, 202408} <= train_mod.disaster_months(panel) <= {202407, 202408, 202409}
+    assert backtest.line_change_months(panel.lines) == {202501}
 
 
 def test_logistic_contributions_add_up_to_its_log_odds(trained, panel):
@@ -199,7 +242,9 @@ def test_logistic_contributions_add_up_to_its_log_odds(trained, panel):
     lr = model.logit.named_steps["lr"]
     logit = c.sum(axis=1) + lr.intercept_[0]
     p = model.logit.predict_proba(X.to_numpy(dtype=np.float64))[:, 1]
-    np.testing.assert_allclose(1 / (1 + np.exp(-logit)), p, rtol=1e-6)
+    from scipy.special import expit
+
+    np.testing.assert_allclose(expit(logit), p, rtol=1e-6)
     f = model.main_factors(X)
     top = np.array(features.FEATURES)[np.argmax(c, axis=1)]
     has = c.max(axis=1) > 0
@@ -222,6 +267,7 @@ def test_save_load_roundtrip_and_refusals(trained, panel, small_demo, tmp_path, 
     np.testing.assert_array_equal(back.probability(X), model.probability(X))
     assert not persist.is_stale(back, engine)
     pd.testing.assert_frame_equal(back.evaluation, model.evaluation)
+    pd.testing.assert_frame_equal(back.backtest, model.backtest)
     # another database (its own identity) refuses it; a copy of the same file does not
     other = store.make_engine(f"sqlite:///{tmp_path / 'other.db'}", create=True)
     store.upgrade(other)
@@ -275,14 +321,27 @@ def test_candidates_and_sending_to_clues(trained, small_demo, tmp_path):
 
 def test_fanpin_train_command(small_demo, tmp_path, capsys):
     from fanpin.cli.main import main
+    from fanpin.model import backtest
 
     engine, _ = small_demo
     url = engine.url.render_as_string(hide_password=False)
-    assert main(["--db", url, "train", "--horizon", "3", "--eval-months", "3", "--out", str(tmp_path)]) == 0
-    out = capsys.readouterr()
-    assert "income_line" in out.out and "index_tiers" in out.out  # (the progress bar goes to the real stderr)
+    assert main(["--db", url, "train", "--horizon", "3", "--eval-months", "2", "--out", str(tmp_path), "--lang", "en"]) == 0
+    out = capsys.readouterr().out  # (the progress bar goes to the real stderr)
     saved = persist.load_model(engine, tmp_path)
     assert saved.meta["horizon"] == 3
+    lines = out.splitlines()
+    # the table: the four budgets, each with every method and the ceiling, the model's finds as saved
+    for k in ("1%", "2%", "5%", "10%"):
+        row = next(i for i, line in enumerate(lines) if line.startswith(k + " "))
+        assert lines[row].split()[1:4] == ["Gradient", "boosting", "model"]
+        s = backtest.summary(saved.backtest, float(k[:-1]) / 100)
+        assert lines[row].split()[4] == f"{s.loc['model', 'found']:.0f}"
+        names = [lines[row + j][8:40].strip() for j in range(6)]
+        assert names == ["Gradient boosting model", "Logistic baseline", "Trend rule", "Weighted-index tiers", "Income line only", "Perfect predictor (ceiling)"]
+        assert lines[row + 5].split("(ceiling)")[1].split()[0] == f"{s.loc['ceiling', 'found']:.0f}"
+    assert "At a monthly budget of 2% the model finds" in out and "Held-out windows: 202409-202410" in out
+    assert main(["--db", url, "train", "--horizon", "3", "--eval-months", "2", "--out", str(tmp_path)]) == 0
+    assert "回测" in capsys.readouterr().out  # Chinese by default
     assert main(["--db", url, "train", "--horizon", "12", "--out", str(tmp_path / "x")]) == 2
     assert "too short" in capsys.readouterr().err
 
