@@ -3,7 +3,8 @@
 :func:`import_workbook` is what ``fanpin import FILE`` (no ``--kind``) and the import page's
 workbook choice call: validate every sheet (``fanpin.ingest.workbook``), then apply all its tables
 or record the refusal.  Each table applied gets its own ``import_batches`` row (its content hash:
-the once-only key) and audit row; the data version changes once.
+the once-only key) and audit row; income lines the database does not hold yet are stored (one
+``income_line_set`` audit row); the data version changes once.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from fanpin.core.i18n import DEFAULT_LANG, translate
 from fanpin.ingest.apply import write_part
 from fanpin.ingest.workbook import WorkbookReport, validate_workbook
 from fanpin.store import imports as store
+from fanpin.store import meta
 from fanpin.store.io import bump_data_version
 
 __all__ = ["WorkbookResult", "apply_workbook", "import_workbook", "record_workbook_refusal"]
@@ -62,6 +64,11 @@ def _write(engine: Engine, wr: WorkbookReport, principal: Principal, now: dateti
                 ids.append(batch_id)
                 changed = changed or bool(r.added or r.updated)
         _keep_roster_sizes(conn, wr)
+        if wr.lines_new:  # the province's lines the file carries (fanpin's export), over the stored ones of those years
+            meta.set_income_lines(conn, {**meta.income_lines(conn), **wr.lines_new})
+            detail = {"lines": {str(y): v for y, v in wr.lines_new.items()}, "file": wr.file_name, "sheet": wr.lines_sheet}
+            audit.record(conn, principal.actor, "income_line_set", target="import", detail=detail, at=now)
+            changed = True
         if changed:
             bump_data_version(conn)
     return ids
@@ -99,7 +106,7 @@ def apply_workbook(engine: Engine, wr: WorkbookReport, *, principal: Principal, 
         if not found:
             raise
         return WorkbookResult("already", wr)
-    if not ids:
+    if not ids and not wr.lines_new:
         return WorkbookResult("already", wr)
     merged = 0
     if any(p.kind == "feeds" and p.report.added and p.report.already_batch is None for p in wr.parts):

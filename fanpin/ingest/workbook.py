@@ -19,6 +19,10 @@ Once only, per table and content: each table of a sheet has a hash of its kind, 
 cells (:attr:`~fanpin.ingest.report.Report.file_hash`).  A table applied before is reported as
 already imported and skipped, so a workbook refused for one sheet imports whole after the fix,
 and re-importing it applies only the tables that changed.
+
+A sheet of provincial income lines (年度, 监测收入标准（元）: fanpin's export adds it) is read by
+``fanpin.ingest.lines``, not as a table: its lines are stored with the data (``meta``) when they
+differ from those stored.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from sqlalchemy.engine import Engine
 from fanpin.access.roles import Principal, require
 from fanpin.core.i18n import DEFAULT_LANG, translate
 from fanpin.ingest import checks
+from fanpin.ingest import lines as lines_sheet
 from fanpin.ingest.cells import Cells, parse
 from fanpin.ingest.names import info_headers, norm
 from fanpin.ingest.read import FileProblem, Grid, read_sheets
@@ -42,6 +47,7 @@ from fanpin.ingest.report import Problem, Report
 from fanpin.ingest.specs import SPECS, header_map
 from fanpin.ingest.validate import check_rows, file_hash
 from fanpin.store import imports as store
+from fanpin.store import meta as meta_store
 
 __all__ = ["ORDER", "SIGNATURES", "WorkbookReport", "recognise", "validate_workbook"]
 
@@ -72,7 +78,7 @@ def _header_maps() -> dict[str, dict[str, str]]:
 @cache
 def known_headers() -> frozenset[str]:
     """Every header (normal form) some table reads, and the informational ones."""
-    return frozenset(h for m in _header_maps().values() for h in m) | info_headers()
+    return frozenset(h for m in _header_maps().values() for h in m) | info_headers() | lines_sheet.known_headers()
 
 
 def _claims(kind: str, mapped: dict[int, str]) -> bool:
@@ -139,6 +145,9 @@ class WorkbookReport:
     file: Report  # problems of the file as a whole
     sheets: list[Report] = field(default_factory=list)  # problems of a sheet (unrecognised, columns dropped)
     parts: list[Part] = field(default_factory=list)
+    lines: dict[int, float] = field(default_factory=dict)  # income lines of a lines sheet, {year: yuan}
+    lines_sheet: str | None = None
+    lines_new: dict[int, float] = field(default_factory=dict)  # of those, the lines the database does not hold yet
 
     @property
     def reports(self) -> list[Report]:
@@ -154,12 +163,13 @@ class WorkbookReport:
 
     @property
     def already(self) -> bool:
-        """Every table of the workbook was applied before (nothing to do)."""
-        return bool(self.parts) and all(p.report.already_batch is not None for p in self.parts) and self.n_errors == 0
+        """Every table of the workbook was applied before and its income lines are stored (nothing to do)."""
+        done = all(p.report.already_batch is not None for p in self.parts) and not self.lines_new
+        return bool(self.parts or self.lines) and done and self.n_errors == 0
 
     @property
     def ok(self) -> bool:
-        return self.n_errors == 0 and bool(self.parts) and not self.already
+        return self.n_errors == 0 and bool(self.parts or self.lines_new) and not self.already
 
     @property
     def unaccepted_columns(self) -> list[str]:
@@ -190,6 +200,9 @@ class WorkbookReport:
             r = p.report
             state = translate("ingest.p.already_imported", lang, batch=r.already_batch) if r.already_batch is not None else r.summary(lang)
             rows.append((r.sheet, translate(f"ingest.kind.{r.kind}", lang), r.n_rows, state))
+        if self.lines:
+            state = translate("ingest.workbook.lines_state", lang, n=len(self.lines_new), years="、".join(map(str, sorted(self.lines_new))) or "—")
+            rows.append((self.lines_sheet, translate("ingest.workbook.lines", lang), len(self.lines), state))
         cols = [translate(f"ingest.workbook.{c}", lang) for c in ("sheet", "table", "rows", "state")]
         return pd.DataFrame(rows, columns=cols)
 
@@ -228,6 +241,11 @@ def _sheet(wr: WorkbookReport, title: str, grid: Grid | FileProblem, accept: boo
         _problem(sheet, grid.code, **grid.params)
         return
     _with_grid(sheet, grid)
+    cols = lines_sheet.columns(grid.header)
+    if cols is not None:  # the provincial income lines (not a table)
+        wr.lines.update(lines_sheet.read_lines(grid, cols, sheet))
+        wr.lines_sheet = title
+        return
     parts = recognise(grid.header)
     if not parts:
         shown = "、".join(h for h in grid.header if h.strip())[:200]
@@ -265,6 +283,8 @@ def _check_parts(engine: Engine, wr: WorkbookReport, today: date) -> None:
     pending: set[str] = set()
     regions: dict[str, str] = {}
     with engine.connect() as conn:
+        stored = meta_store.income_lines(conn)
+        wr.lines_new = {y: v for y, v in sorted(wr.lines.items()) if stored.get(y) != v}
         for part in wr.parts:
             report = part.report
             report.already_batch = store.applied_batch(conn, report.file_hash)

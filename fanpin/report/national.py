@@ -9,6 +9,8 @@ fanpin writes it (unless ``panel=False``) because the risk tiers are computed fr
 panel: with it, the file imported into an empty database gives back the same households,
 members, records, incomes, measures *and tiers*.  A sheet holds at most :data:`MAX_ROWS` rows;
 a longer panel goes on several sheets (月度指标1, 月度指标2 …), which the import reads alike.
+A last small sheet, 监测收入标准 (年度, 监测收入标准（元）), carries the province's yearly income lines
+stored with the data (``fanpin.ingest.lines`` reads it back), so the round trip keeps them.
 
 :func:`national_workbook` makes the file (rights checked, nothing audited: the page's download
 button audits through ``fanpin.ui.downloads.download_file``); :func:`export_national` makes it
@@ -29,10 +31,12 @@ from sqlalchemy.engine import Engine
 from fanpin.access.masking import mask_frame
 from fanpin.access.roles import Principal, require
 from fanpin.core.i18n import label
+from fanpin.ingest import lines as lines_sheet
 from fanpin.ingest import names
 from fanpin.ingest.specs import INCOME_ITEMS, SPECS, Col
 from fanpin.report.export import XLSX_MIME, escape_cell, export_file
 from fanpin.store import imports as store
+from fanpin.store import meta as meta_store
 from fanpin.store import monitoring_records
 
 __all__ = ["MAX_ROWS", "SHEETS", "XLSX_MIME", "export_national", "national_workbook"]
@@ -171,6 +175,18 @@ def _write_sheet(wb, title: str, heading: str, sheet: Sheet, frame: pd.DataFrame
         ws.append([None if (isinstance(v, float) and v != v) else v for v in row])
 
 
+def _write_lines(wb, heading: str, lines: dict[int, float]) -> None:  # noqa: ANN001 - an openpyxl write-only workbook
+    """The province's income lines, one row a year (no sheet when none is stored)."""
+    if not lines:
+        return
+    ws = wb.create_sheet(lines_sheet.SHEET_NAME)
+    ws.append([heading])
+    ws.append(["注：省定监测收入标准，元/人·年；全国系统的导出无此表，由 fanpin 附加。"])
+    ws.append(list(lines_sheet.HEADERS))
+    for year, yuan in sorted(lines.items()):
+        ws.append([int(year), int(yuan) if float(yuan).is_integer() else float(yuan)])
+
+
 def _county_name(engine: Engine) -> str:
     regions = store.table_frame(engine, "regions", ["region_code", "level", "name"])
     county = regions[regions["level"] == "county"]
@@ -203,6 +219,7 @@ def national_workbook(
         parts = _split(frame) if sheet.name == "月度指标" else [frame]
         for i, part in enumerate(parts, 1):
             _write_sheet(wb, sheet.name + (str(i) if len(parts) > 1 else ""), heading, sheet, part)
+    _write_lines(wb, f"{county}防止返贫监测 {lines_sheet.SHEET_NAME}（{day} 由 fanpin 导出）", meta_store.income_lines(engine))
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

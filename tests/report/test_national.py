@@ -24,6 +24,7 @@ from fanpin.engine.scoring import score
 from fanpin.ingest.aggregates import refresh_aggregates
 from fanpin.report import national
 from fanpin.store import schema as S
+from fanpin.store.meta import income_lines
 from fanpin.workflow.monitoring import register
 
 ANALYST = Principal("ana", "analyst")
@@ -75,6 +76,7 @@ def test_the_demo_county_round_trips_with_one_command(county, tmp_path: Path, ca
     capsys.readouterr()
     assert main(["import", "--db", target_url, "--lang", "en", str(out)]) == 0, capsys.readouterr().err
     target = store.make_engine(target_url)
+    assert income_lines(target) == income_lines(source) and len(income_lines(source)) >= 2  # the lines came with the file
     for name in TABLES:
         a, b = _table(source, name), _table(target, name)
         assert len(a) == len(b) and len(a), name
@@ -91,11 +93,11 @@ def test_the_demo_county_round_trips_with_one_command(county, tmp_path: Path, ca
     r1 = r1.assign(status=r1["status"].replace({"proposed": "monitored"}))
     assert len(r1) > 5 and (r1["status"] == "eliminated").any()
     pd.testing.assert_frame_equal(r1.astype(str), r2.astype(str))
-    # the tiers: every month scored under the same policy gives the same tier for every household
+    # the tiers: every month scored under each database's own policy in force gives the same tier for every household
     for period in store.periods(source):
-        policy = baseline_policy(source, period)
-        t1 = score(store.load_snapshot(source, period, use_cache=False), policy)
-        t2 = score(store.load_snapshot(target, period, use_cache=False), policy)
+        assert baseline_policy(target, period) == baseline_policy(source, period), period
+        t1 = score(store.load_snapshot(source, period, use_cache=False), baseline_policy(source, period))
+        t2 = score(store.load_snapshot(target, period, use_cache=False), baseline_policy(target, period))
         assert t1["household_id"].tolist() == t2["household_id"].tolist()
         assert t1["tier"].tolist() == t2["tier"].tolist(), period
 
@@ -103,7 +105,10 @@ def test_the_demo_county_round_trips_with_one_command(county, tmp_path: Path, ca
 def test_the_file_reads_as_the_bureaus_system_writes_it(county) -> None:
     engine, _url = county
     wb = load_workbook(io.BytesIO(national.national_workbook(engine, ANALYST, unmasked=True)), read_only=True)
-    assert wb.sheetnames == ["行政区划", "家庭基本信息", "家庭成员信息", "家庭收支情况", "帮扶措施", "月度指标"]
+    assert wb.sheetnames == ["行政区划", "家庭基本信息", "家庭成员信息", "家庭收支情况", "帮扶措施", "月度指标", "监测收入标准"]
+    lines = list(wb["监测收入标准"].iter_rows(values_only=True))
+    assert lines[2] == ("年度", "监测收入标准（元）")
+    assert {int(y): float(v) for y, v in lines[3:]} == income_lines(engine)
     rows = list(wb["家庭基本信息"].iter_rows(values_only=True))
     assert "防止返贫监测 家庭基本信息" in rows[0][0] and rows[1][0].startswith("注：")
     head = list(rows[2])
