@@ -28,6 +28,7 @@ from fanpin.ui.text import md
 #: Above this many households the map draws household points for the selected township only.
 HOUSEHOLD_LAYER_LIMIT = 30_000
 HOTSPOT_COLUMNS = ["township", "township_code", "households", "red", "red_share", "mean_score", "red_share_change", "mean_score_change", "neighbours", "z", "p", "cls"]
+SPOT_COLUMNS = ("neighbours", "z", "p", "cls")
 
 
 @dataclass
@@ -44,6 +45,11 @@ class Scene:
     township: str | None
     names: dict[str, str]
     vnames: dict[str, str]
+
+    @property
+    def tested(self) -> bool:
+        """Whether hot spots are worked out: Gi* needs at least three townships on the map."""
+        return len(self.mapped_codes) >= hotspots.MIN_UNITS
 
 
 def _upload_box(township_codes: list[str], names: dict[str, str], lang: str) -> dict | None:
@@ -83,18 +89,23 @@ def boundaries(ctx: Context, township_codes: list[str], names: dict[str, str]) -
     return {**fc, "features": [f for f in fc["features"] if f.get("geometry")]}, f"db:{ctx.data.url}:{ctx.data.version}"
 
 
-def choices(township_codes: list[str], names: dict[str, str]) -> tuple[str, str | None, str]:
-    """(metric, chosen township or None for the county, contiguity)."""
+def choices(township_codes: list[str], names: dict[str, str], scoped: bool, tested: bool) -> tuple[str, str | None, str]:
+    """(metric, chosen township or None for every township shown, contiguity).  A user of one
+    township has it chosen; the neighbour choice is offered only where hot spots are worked out."""
     c1, c2, c3 = st.columns([2, 2, 2])
     # format functions use labels resolved now, in this run's language (AppTest calls them later)
     metric_labels = {m: t(f"map.metric.{m}") for m in townships.METRICS}
     metric = c1.selectbox(t("map.metric"), townships.METRICS, format_func=metric_labels.__getitem__, key=lkey("map_metric"), persist_state="session")
-    options = ["", *township_codes]  # "" is the whole county (a None option would show as an empty box)
-    shown = {"": t("map.whole_county"), **{c: names.get(c, c) for c in township_codes}}
-    township = kept_selectbox(c2, t("map.township"), options, "map_township", shown.__getitem__, "") or None
+    # "" is every township shown (a None option would show as an empty box); one township is simply chosen
+    options = township_codes if len(township_codes) == 1 else ["", *township_codes]
+    shown = {"": t("map.whole_scope" if scoped else "map.whole_county"), **{c: names.get(c, c) for c in township_codes}}
+    township = kept_selectbox(c2, t("map.township"), options, "map_township", shown.__getitem__, options[0]) or None
+    if not tested:
+        return metric, township, "queen"
     contiguity_labels = {c: t(f"map.contiguity.{c}") for c in ("queen", "rook")}
-    contiguity = c3.radio(
-        t("map.contiguity"), ("queen", "rook"), format_func=contiguity_labels.__getitem__, key="map_contiguity", horizontal=True, help=t("map.contiguity_help")
+    # kept across a language switch (a radio keyed alone would show no choice in the other language)
+    contiguity = kept_selectbox(
+        c3, t("map.contiguity"), ["queen", "rook"], "map_contiguity", contiguity_labels.__getitem__, "queen", kind="radio", horizontal=True, help=t("map.contiguity_help")
     )
     return metric, township, contiguity
 
@@ -104,8 +115,9 @@ def draw_map(s: Scene, spots: pd.DataFrame, villages: pd.DataFrame, hh: pd.DataF
     lang, township = s.ctx.lang, s.township
     by_code = s.metrics.set_index("township_code")
     values = by_code[s.metric].reindex(s.mapped_codes)
-    scale = colours.colour_scale(values.to_numpy(), diverging=s.metric in hotspots.DIVERGING)
-    tips = {c: layers.township_tip(c, by_code.loc[c], spots.loc[c], s.metric, s.names, lang) for c in s.mapped_codes}
+    min_span, resolution = townships.SCALES[s.metric]
+    scale = colours.colour_scale(values.to_numpy(), diverging=s.metric in hotspots.DIVERGING, min_span=min_span, resolution=resolution)
+    tips = {c: layers.township_tip(c, by_code.loc[c], spots.loc[c] if s.tested else None, s.metric, s.names, lang) for c in s.mapped_codes}
     drawn = [layers.township_layer(s.fc, scale.rgba(values.to_numpy(), alpha=190), spots, tips, township)]
     if coords is not None:
         points = (hh if hh is not None else townships.household_points(s.snap, s.result, None, coords, top=0)).dropna(subset=["lon", "lat"])
@@ -118,19 +130,25 @@ def draw_map(s: Scene, spots: pd.DataFrame, villages: pd.DataFrame, hh: pd.DataF
         st.caption(t("map.map_hint"))
     with right:
         st.markdown(f"**{t('map.legend')} · {t(f'map.metric.{s.metric}')}**")
-        st.html(layers.legend_html(layers.legend_rows(scale, s.metric, lang, no_data=bool(values.isna().any()), households=coords is not None, township=township)))
+        rows = layers.legend_rows(scale, s.metric, lang, no_data=bool(values.isna().any()), households=coords is not None, township=township, spots=s.tested)
+        st.html(layers.legend_html(rows))
         counts = spots["cls"].value_counts()
-        st.caption(t("map.summary", hot=int(counts.get("hot", 0)), cold=int(counts.get("cold", 0)), ns=int(counts.get("not_significant", 0))))
+        if s.tested:
+            st.caption(t("map.summary", hot=int(counts.get("hot", 0)), cold=int(counts.get("cold", 0)), ns=int(counts.get("not_significant", 0))))
+        else:
+            st.caption(t("map.no_hotspots", n=len(s.mapped_codes), k=hotspots.MIN_UNITS))
         if len(s.result.score) > HOUSEHOLD_LAYER_LIMIT and township is None:
             st.caption(t("map.households_hidden", n=fmt.count(len(s.result.score), lang)))
 
 
 def hotspot_table(s: Scene, spots: pd.DataFrame, w: object) -> None:
-    """Every township's figures with its Gi* z, p and class, hottest first."""
-    st.subheader(t("map.hotspots"))
+    """Every township's figures with its Gi* z, p and class, hottest first (the figures alone, by red
+    share, where hot spots are not worked out; changes left out in the first month)."""
+    st.subheader(t("map.hotspots" if s.tested else "map.figures"))
     label = t(f"map.metric.{s.metric}")
-    st.caption(t("map.hotspots_help", metric=label if s.ctx.lang == "zh" else label[0].lower() + label[1:], permutations=999))
-    if getattr(w, "attached_islands", None):
+    if s.tested:
+        st.caption(t("map.hotspots_help", metric=label if s.ctx.lang == "zh" else label[0].lower() + label[1:], permutations=999))
+    if s.tested and getattr(w, "attached_islands", None):
         st.caption(t("map.islands", names=md("、".join(s.names.get(c, c) for c in w.attached_islands))))
     table = s.metrics.set_index("township_code").reindex(s.mapped_codes).join(spots[["z", "p", "neighbours", "cls"]]).reset_index()
     table = table.assign(
@@ -140,7 +158,9 @@ def hotspot_table(s: Scene, spots: pd.DataFrame, w: object) -> None:
         z=table["z"].round(3),
         p=table["p"].round(3),
         cls=table["cls"].map(lambda c: t(f"map.cls.{c}")),
-    ).sort_values(["z", "township_code"], ascending=[False, True], na_position="last")[HOTSPOT_COLUMNS]
+    ).sort_values(["z" if s.tested else "red_share", "township_code"], ascending=[False, True], na_position="last")
+    shown = [c for c in HOTSPOT_COLUMNS if (s.tested or c not in SPOT_COLUMNS) and not (c.endswith("_change") and table[c].isna().all())]
+    table = table[shown]
     cols, cc = column_labels("map_hotspots"), st.column_config
     formats = {"households": "localized", "red_share": "%.2f%%", "mean_score": "%.2f", "red_share_change": "%+.2f", "mean_score_change": "%+.2f", "z": "%.3f", "p": "%.3f"}
     widths = {"township": 140, "township_code": 110, "households": 80, "red": 50, "red_share": 75, "mean_score": 80, "red_share_change": 95, "mean_score_change": 90}
@@ -148,7 +168,7 @@ def hotspot_table(s: Scene, spots: pd.DataFrame, w: object) -> None:
     helps = {c: t(f"map.col.{c}_help") for c in ("red_share_change", "mean_score_change")}
     config = {
         c: (cc.TextColumn(cols[c], width=widths[c]) if c in ("township", "township_code", "cls") else cc.NumberColumn(cols[c], format=formats.get(c), width=widths[c], help=helps.get(c)))
-        for c in HOTSPOT_COLUMNS
+        for c in shown
     }
     st.dataframe(table, hide_index=True, width="stretch", height=38 + 35 * len(table), key="map_table", column_config=config)  # every township, no inner scrolling
     download_table(s.ctx, table, f"hotspots_{s.metric}_{s.ctx.period}", "map_hotspots", labels=cols)
@@ -179,7 +199,9 @@ def main() -> None:
     ctx = page_context("map")
     data, period, lang = ctx.data, ctx.period, ctx.lang
     names, vnames, regions = data.township_names(lang), data.village_names(lang), data.regions()
-    township_codes = regions.loc[regions["level"] == "township", "region_code"].tolist()
+    county_codes = regions.loc[regions["level"] == "township", "region_code"].tolist()
+    scoped = ctx.principal is not None and ctx.principal.townships is not None
+    township_codes = [c for c in county_codes if not scoped or ctx.principal.sees(c)]  # a case worker's map is their townships
     clicks = session.consume_map_click(township_codes)
 
     policy, prev = data.policy_for(period), shift(period, -1)
@@ -189,13 +211,17 @@ def main() -> None:
         prev_result = session.previous_result(data, prev, data.policy_for(prev)) if prev in data.periods() else None
     metrics = townships.township_metrics(result, prev_result, township_codes)
 
-    st.title(t("map.title", place=md(ctx.county), month=format_period(period, lang)))
+    place = "、".join(names.get(c, c) for c in township_codes) if scoped else ctx.county
+    st.title(t("map.title", place=md(place), month=format_period(period, lang)))
     st.caption(t("map.caption", policy=md(policy.name), line=fmt.yuan(policy.income_line, lang)))
-    fc, fc_key = boundaries(ctx, township_codes, names)
+    fc, fc_key = boundaries(ctx, county_codes, names)
+    if scoped:
+        fc = {**fc, "features": [f for f in fc["features"] if f["properties"]["region_code"] in township_codes]}
+        fc_key += ":" + ",".join(township_codes)
     if not fc["features"]:
         st.info(t("map.no_boundaries"))
         return
-    metric, township, contiguity = choices(township_codes, names)
+    metric, township, contiguity = choices(township_codes, names, scoped, len(fc["features"]) >= hotspots.MIN_UNITS)
     if prev_result is None:
         st.info(t("map.no_prev", month=format_period(period, lang)))
 

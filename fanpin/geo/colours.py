@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,7 +15,7 @@ NO_DATA = "#d9d9d9"
 
 @dataclass(frozen=True)
 class ColourScale:
-    """Equal-interval classes; ``edges`` has one more entry than ``colours``."""
+    """Classes between ``edges`` (one more entry than ``colours``); values outside go to the end classes."""
 
     edges: tuple[float, ...]
     colours: tuple[str, ...]
@@ -31,24 +32,56 @@ class ColourScale:
         return [palette[k] if k >= 0 else grey for k in self.classify(values)]
 
 
-def colour_scale(values: np.ndarray, diverging: bool = False, classes: int = 5) -> ColourScale:
-    """Equal-interval classes over the values (symmetric about 0 for a diverging metric).
+def nice_step(raw: float, resolution: float = 0.0) -> float:
+    """The smallest 1, 2 or 5 x 10^k at least ``raw`` (and at least ``resolution``, the finest
+    difference the legend prints), so that class edges print as round, distinct numbers."""
+    raw = max(float(raw), float(resolution), 1e-12)
+    k = math.floor(math.log10(raw))
+    for m in (1, 2, 5, 10):
+        step = float(f"{m * 10.0**k:.12g}")
+        if step >= raw * (1 - 1e-9):
+            return step
+    return float(f"{10.0 ** (k + 1):.12g}")  # pragma: no cover - the loop's 10 always fits
 
-    Equal intervals read more easily than quantiles with a county's dozen townships.
+
+def colour_scale(values: np.ndarray, diverging: bool = False, classes: int = 5, *, min_span: float = 0.0, resolution: float = 0.0) -> ColourScale:
+    """Classes with round edges over the values: a legend whose classes differ and mean something.
+
+    Sequential: ``classes`` equal steps of a round size (1, 2 or 5 x 10^k) covering the values and
+    at least ``min_span`` (the metric's smallest difference worth a colour), centred on the values
+    and never below 0 for values that are not negative.  So townships a hair apart share a class
+    instead of being drawn at the two ends of the scale, and a single value sits mid-scale.
+    Diverging (a change: red = worse): symmetric about 0 with a neutral middle class (-s, +s)
+    around "no change", then (s, 2s) and (2s, 3s) either side, 3s covering the largest change and
+    at least ``min_span`` / 2.  Edges are multiples of the step, which is at least ``resolution``,
+    so their labels never repeat.  Equal steps read more easily than quantiles with a county's
+    dozen townships.
     """
     v = np.asarray(values, dtype=np.float64)
     v = v[np.isfinite(v)]
     palette = DIVERGING_COLOURS if diverging else SEQUENTIAL
     if diverging:
-        m = float(np.abs(v).max()) if len(v) else 0.0
-        m = m or 1.0
-        lo, hi = -m, m
-    else:
-        lo, hi = (float(v.min()), float(v.max())) if len(v) else (0.0, 1.0)
-        if hi == lo:
-            hi = lo + 1.0
-    return ColourScale(tuple(np.linspace(lo, hi, classes + 1).tolist()), tuple(palette[:classes]))
+        half = max(float(np.abs(v).max()) if len(v) else 0.0, min_span / 2)
+        step = nice_step(half / 3 if half > 0 else 1.0, resolution)
+        edges = (-3 * step, -2 * step, -step, step, 2 * step, 3 * step)
+        return ColourScale(tuple(_clean(e) for e in edges), palette)
+    lo, hi = (float(v.min()), float(v.max())) if len(v) else (0.0, 1.0)
+    span = max(hi - lo, min_span)
+    step = nice_step(span / classes if span > 0 else 1.0, resolution)
+    while True:
+        start = math.floor(((lo + hi) / 2 - classes * step / 2) / step + 1e-9) * step
+        if lo >= 0:
+            start = max(start, 0.0)
+        start = min(start, math.floor(lo / step + 1e-9) * step)  # the lowest value inside the first class
+        if start + classes * step >= hi - 1e-9 * step:
+            break
+        step = nice_step(step * 1.0001, resolution)  # the next round step
+    return ColourScale(tuple(_clean(start + i * step) for i in range(classes + 1)), tuple(palette[:classes]))
 
+
+def _clean(x: float) -> float:
+    """An edge without floating-point dust (0.30000000000000004 -> 0.3; -0.0 -> 0.0)."""
+    return float(f"{x:.12g}") + 0.0
 
 def rgba(hex_colour: str, alpha: int = 255) -> list[int]:
     """'#d62728' -> [214, 39, 40, alpha], the form deck.gl colour accessors take."""

@@ -14,6 +14,8 @@ from fanpin.geo.geojson import _geometries
 DIVERGING: frozenset[str] = frozenset({"red_share_change", "mean_score_change"})
 HOTSPOT_CLASSES: tuple[str, ...] = ("hot", "cold", "not_significant", "no_data")
 ALPHA = 0.05
+#: Gi* is worked out over at least this many townships with a value (fewer: every one ``no_data``).
+MIN_UNITS = 3
 SEED = 20_240_101
 
 
@@ -82,11 +84,11 @@ def hotspots(
     )
     ok = np.isfinite(y)
     keep = [i for i, good in zip(ids, ok) if good]
-    if len(keep) < 3:
+    if len(keep) < MIN_UNITS:
         return out
     sub = _subset(w, keep)
     keep = [i for i in keep if sub.cardinalities[i] > 0]  # lost every neighbour to missing values
-    if len(keep) < 3:
+    if len(keep) < MIN_UNITS:
         return out
     sub = _subset(w, keep)
     yk = out.loc[keep, "value"].to_numpy()

@@ -45,6 +45,12 @@ from fanpin.engine.scoring import TIERS, ScoreResult
 
 #: Metrics a township can be coloured by; the change metrics compare with last month.
 METRICS: tuple[str, ...] = ("red_share", "red", "mean_score", "red_share_change", "mean_score_change")
+#: Each metric's colour scale (``colours.colour_scale``): the smallest span the scale covers (so near-equal
+#: townships share a colour) and the finest step its legend prints (the map's number formats: shares to
+#: 0.1 %, counts whole, scores to 0.1, changes to 0.01 point).
+SCALES: dict[str, tuple[float, float]] = {
+    "red_share": (0.05, 0.001), "red": (5.0, 1.0), "mean_score": (5.0, 0.1), "red_share_change": (0.006, 0.0001), "mean_score_change": (0.6, 0.01),
+}
 
 
 # --------------------------------------------------------------------------- township figures

@@ -26,8 +26,8 @@ def lkey(key: str) -> str:
     return f"{key}_{lang()}"
 
 
-def kept_selectbox(where, label: str, options: list, state_key: str, format_func, default, *, prefix: str = "w", **kwargs: object):  # noqa: ANN001, ANN201
-    """A selectbox with translated option labels whose choice survives language switches and page
+def kept_selectbox(where, label: str, options: list, state_key: str, format_func, default, *, prefix: str = "w", kind: str = "selectbox", **kwargs: object):  # noqa: ANN001, ANN201
+    """A selectbox (or a radio: ``kind="radio"``) with translated option labels whose choice survives language switches and page
     changes, and which code may set (``st.session_state[state_key] = value``: a click on the map,
     an "open" button).
 
@@ -45,4 +45,4 @@ def kept_selectbox(where, label: str, options: list, state_key: str, format_func
     st.session_state[state_key] = current
     st.session_state[widget_key] = current
     st.session_state[f"_synced_{state_key}"] = current
-    return where.selectbox(label, options, format_func=format_func, key=widget_key, **kwargs)
+    return getattr(where, kind)(label, options, format_func=format_func, key=widget_key, **kwargs)

@@ -27,10 +27,13 @@ SELECTED_HEX = "#141414"
 CJK_FONTS = "'\"Noto Sans CJK SC\", \"Microsoft YaHei\", \"PingFang SC\", sans-serif'"
 
 
-def township_tip(code: str, row: pd.Series, spot: pd.Series, metric: str, names: Mapping[str, str], lang: str) -> str:
-    """One township's tooltip: counts, red share, mean score, the chosen metric and its Gi* class."""
+def township_tip(code: str, row: pd.Series, spot: pd.Series | None, metric: str, names: Mapping[str, str], lang: str) -> str:
+    """One township's tooltip: counts, red share, mean score, the chosen metric and its Gi* class
+    (no class line where hot spots are not worked out: ``spot`` None)."""
+    if spot is None:
+        spot = pd.Series({"cls": "no_data", "z": np.nan, "p": np.nan})
     return t(
-        "map.tip.township",
+        "map.tip.township" if spot["cls"] != "no_data" else "map.tip.township_plain",
         name=names.get(code, code),
         households=fmt.count(row["households"], lang),
         red=fmt.count(row["red"], lang),
@@ -178,13 +181,21 @@ def legend_html(rows: Sequence[tuple[str, str, str]]) -> str:
     return "".join(items)
 
 
-def legend_rows(scale: colours.ColourScale, metric: str, lang: str, *, no_data: bool, households: bool, township: str | None) -> list[tuple[str, str, str]]:
-    """The legend's rows: the metric's classes, hot and cold outlines, villages, households, the chosen township."""
-    edges = scale.edges
-    rows = [("fill", c, f"{metric_text(metric, edges[i], lang)} – {metric_text(metric, edges[i + 1], lang)}") for i, c in enumerate(scale.colours)]
+def legend_rows(
+    scale: colours.ColourScale, metric: str, lang: str, *, no_data: bool, households: bool, township: str | None, spots: bool = True
+) -> list[tuple[str, str, str]]:
+    """The legend's rows: the metric's classes (the end classes open: "< a", "≥ b"), hot and cold
+    outlines (where hot spots are worked out), villages, households, the chosen township."""
+    edges, last = scale.edges, len(scale.colours) - 1
+    rows = []
+    for i, c in enumerate(scale.colours):
+        lo, hi = metric_text(metric, edges[i], lang), metric_text(metric, edges[i + 1], lang)
+        rows.append(("fill", c, f"< {hi}" if i == 0 and edges[i] < 0 else f"≥ {lo}" if i == last else f"{lo} – {hi}"))
     if no_data:
         rows.append(("fill", colours.NO_DATA, t("map.legend.no_data")))
-    rows += [("outline", OUTLINE_HEX["hot"], t("map.legend.hot")), ("outline", OUTLINE_HEX["cold"], t("map.legend.cold")), ("dot", "#ffffff", t("map.legend.village"))]
+    if spots:
+        rows += [("outline", OUTLINE_HEX["hot"], t("map.legend.hot")), ("outline", OUTLINE_HEX["cold"], t("map.legend.cold"))]
+    rows.append(("dot", "#ffffff", t("map.legend.village")))
     if households:
         rows.append(("dot", TIER_COLOURS["red"], t("map.legend.households") if township else t("map.legend.households_risk")))
     if township:

@@ -69,7 +69,7 @@ def test_choosing_a_metric_changes_the_hotspots(app_db) -> None:
     period = spec.periods[-1]
     at = open_page("map", period=period)
     at.selectbox(key="map_metric_zh").set_value("mean_score_change")
-    at.radio(key="map_contiguity").set_value("rook")
+    at.radio(key="w_map_contiguity_zh").set_value("rook")
     at.run()
     assert not at.exception, at.exception
     _, _, _, metrics, spots = _expected(engine, period, "mean_score_change", "rook")

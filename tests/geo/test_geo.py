@@ -182,9 +182,25 @@ def test_colour_scale_classes() -> None:
     assert s.edges[0] == 0.0 and s.edges[-1] == 1.0
     assert s.classify(np.array([0.0, 0.5, 1.0, np.nan])).tolist() == [0, 2, 4, -1]
     d = colours.colour_scale(np.array([-0.2, 0.1]), diverging=True)
-    assert d.edges[0] == pytest.approx(-0.2) and d.edges[-1] == pytest.approx(0.2)
+    # symmetric round steps (1, 2 or 5 x 10^k): a neutral middle class (-s, s) and 3s covering the largest change
+    assert d.edges == pytest.approx((-0.3, -0.2, -0.1, 0.1, 0.2, 0.3))
     assert d.classify(np.array([0.0])).tolist() == [2]  # zero sits in the neutral middle class
     assert colours.rgba("#d62728", 100) == [214, 39, 40, 100]
+
+
+def test_colour_scale_has_round_distinct_edges_and_a_minimum_span() -> None:
+    # near-equal values share a class (not the two ends of the scale); one value sits mid-scale
+    s = colours.colour_scale(np.array([0.0461, 0.0463]), min_span=0.05, resolution=0.001)
+    assert s.edges == pytest.approx((0.02, 0.03, 0.04, 0.05, 0.06, 0.07))
+    assert s.classify(np.array([0.0461, 0.0463])).tolist() == [2, 2]
+    assert colours.colour_scale(np.array([0.046]), min_span=0.05, resolution=0.001).classify(np.array([0.046])).tolist() == [2]
+    # shares never go below 0; a wide spread gets a wider round step covering it
+    w = colours.colour_scale(np.array([0.01, 0.33]), min_span=0.05, resolution=0.001)
+    assert w.edges[0] == 0.0 and w.edges[-1] >= 0.33 and len(set(w.edges)) == 6
+    assert colours.nice_step(0.0031) == 0.005 and colours.nice_step(0.003, 0.01) == 0.01 and colours.nice_step(7) == 10
+    # a tiny change still gets a scale of at least min_span, in steps the legend can print
+    d = colours.colour_scale(np.array([0.0004, -0.0002]), diverging=True, min_span=0.006, resolution=0.0001)
+    assert d.edges == pytest.approx((-0.003, -0.002, -0.001, 0.001, 0.002, 0.003))
 
 
 def test_map_view_fits_the_features() -> None:
