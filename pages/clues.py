@@ -15,6 +15,7 @@ from fanpin.core.indicators import DEPARTMENTS
 from fanpin.core.periods import format_period
 from fanpin.ui.decision_form import decision_form
 from fanpin.ui.downloads import download_table
+from fanpin.ui.evidence_widgets import evidence_panel
 from fanpin.ui.i18n import lbl, lkey, t
 from fanpin.ui.messages import show_flash
 from fanpin.ui.sidebar import Context, page_context
@@ -223,6 +224,7 @@ def order_card(b: Board, order: dict) -> None:
         st.markdown(f"**{t('clues.findings')}**: {md(order['findings'])}")
     if order["notes"]:
         st.text(order["notes"])
+    evidence_panel(b.ctx, "order", oid, household_id=order["household_id"])
     if order["state"] == "decided":
         decided_note(order)
     else:

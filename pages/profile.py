@@ -275,6 +275,7 @@ def main() -> None:
     policy, scorer = ctx.data.policy_for(ctx.period), ctx.data.scorer(ctx.period)
     sd = SD.standing(scorer, scorer.run(policy), hid)
     header(ctx, detail, sd, policy, names, unmasked)
+    V.visit_form(ctx, hid)
     audit_trail(ctx, hid)
     st.subheader(t("profile.reasons_title", month=format_period(ctx.period, ctx.lang)))
     if sd is None:

@@ -13,6 +13,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
+from fanpin.ui.evidence_widgets import evidence_panel
 from fanpin.ui.i18n import lbl, t
 from fanpin.ui.sidebar import Context
 from fanpin.ui.text import md
@@ -87,6 +88,7 @@ def case_panel(ctx: Context, page: str, case: pd.Series, steps: pd.DataFrame, to
         facts.append(t("case.returned_because", reason=md(case["returned_reason"])))
     st.caption(" · ".join(facts))
     steps_table(steps)
+    evidence_panel(ctx, "case", cid, household_id=case["household_id"], township=case.get("township_code"))
     if state in ("approved", "withdrawn"):
         return
     if not procedure.may_act(case, ctx.principal, today):

@@ -47,14 +47,18 @@ def download_table(
         )
 
 
-def download_file(ctx, make: Callable[[], bytes], file_name: str, mime: str, key: str, *, audit_name: str, fmt: str, where=None, **button: object) -> None:  # noqa: ANN001
-    """One button for a file made by ``make`` (called on the click), audited as ``audit_name``."""
+def download_file(
+    ctx, make: Callable[[], bytes], file_name: str, mime: str, key: str, *, audit_name: str, fmt: str, where=None,  # noqa: ANN001
+    detail: Mapping[str, object] | None = None, **button: object,
+) -> None:
+    """One button for a file made by ``make`` (called on the click), audited as ``audit_name``
+    (``detail``: more for the audit row, such as the household)."""
     principal, engine = ctx.principal, ctx.data.engine
     if principal is None or not can(principal, "export"):
         return
     (where or st).download_button(
         button.pop("label", t("common.download")),
-        data=lambda: export_file(engine, principal, make(), audit_name, fmt),
+        data=lambda: export_file(engine, principal, make(), audit_name, fmt, detail),
         file_name=file_name,
         mime=mime,
         key=key,

@@ -16,6 +16,7 @@ import streamlit as st
 
 from fanpin.core import fmt
 from fanpin.core.periods import format_period
+from fanpin.ui.evidence_widgets import visit_form_button
 from fanpin.ui.i18n import lbl, t
 from fanpin.ui.widgets import TIER_COLOURS
 from fanpin.ui.workflow_widgets import codes_text, day_text, is_missing, source_label
@@ -245,3 +246,8 @@ def model_suggests(ctx, household_id: str) -> None:  # noqa: ANN001 - the page C
             if factors:
                 st.markdown(t("model.suggests_factors", f=t("profile.list_sep").join(factors)))
         st.caption(t("model.suggests_caption"))
+
+
+def visit_form(ctx, household_id: str) -> None:  # noqa: ANN001 - a page Context
+    """The 入户核查表 (.docx) download for the household (``fanpin.ui.evidence_widgets``)."""
+    visit_form_button(ctx, "pf_visit_form", household_id=household_id)
