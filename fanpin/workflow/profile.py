@@ -25,7 +25,7 @@ from sqlalchemy.engine import Engine
 
 from fanpin.access.audit import audit_query, record
 from fanpin.access.masking import mask_id_number, mask_name, mask_phone
-from fanpin.access.roles import ROLES, Principal, can, require, require_household
+from fanpin.access.roles import ROLES, Principal, can, require_household
 from fanpin.store import clues as clue_store
 from fanpin.store import households as store
 from fanpin.store import monitoring as monitoring_store
