@@ -12,7 +12,7 @@ from fanpin.core import fmt
 from fanpin.core.periods import format_period
 from fanpin.quality import rules as R
 from fanpin.ui.downloads import download_table
-from fanpin.ui.i18n import kept_selectbox, lbl, t
+from fanpin.ui.i18n import kept_selectbox, lbl, lkey, t
 from fanpin.ui.messages import flash, show_flash
 from fanpin.ui.sidebar import Context, page_context
 
@@ -163,7 +163,8 @@ def main() -> None:
     names, villages = ctx.data.township_names(ctx.lang), ctx.data.village_names(ctx.lang)
     rule_name = {r.code: r.name(ctx.lang) for r in R.RULES}
     metrics(findings, ctx.lang)
-    tab_rules, tab_towns, tab_details = st.tabs([t("quality.tab_rules"), t("quality.tab_townships"), t("quality.tab_details")])
+    # keyed: the open tab is kept when a flashed message above moves the tabs (转为线索 stayed on the details tab)
+    tab_rules, tab_towns, tab_details = st.tabs([t("quality.tab_rules"), t("quality.tab_townships"), t("quality.tab_details")], key=lkey("qa_tabs"), on_change="rerun")
     with tab_rules:
         rules_tab(findings, rule_name, ctx.lang)
     with tab_towns:

@@ -14,7 +14,7 @@ from fanpin.core import fmt
 from fanpin.core.periods import format_period
 from fanpin.ui.case_widgets import CASE_LABELS, case_frame, case_panel, case_table
 from fanpin.ui.downloads import download_table
-from fanpin.ui.i18n import lbl, lkey, t
+from fanpin.ui.i18n import kept_selectbox, lbl, lkey, t
 from fanpin.ui.messages import show_flash
 from fanpin.ui.sidebar import Context, page_context
 from fanpin.ui.workflow_widgets import codes_text, label_or_blank, run_step, townships_only
@@ -40,9 +40,10 @@ def _month(p: object, lang: str) -> str:
 # ---- button callbacks: run before the script, reading the widgets from the session state
 def on_propose(ctx: Context, hid: str) -> None:
     ss = st.session_state
-    run_step(PAGE, lambda: elimination.propose_elimination(
+    if run_step(PAGE, lambda: elimination.propose_elimination(
         ctx.engine, hid, ctx.period, ss.get("rg_method", "by_assistance"), ss.get("rg_note") or None, principal=ctx.principal,
-    ), lambda pid: t("register.proposed", proposal=pid, hid=hid))
+    ), lambda pid: t("register.proposed", proposal=pid, hid=hid)):
+        ss["rg_note"] = ""  # the note went with the proposal: the next one starts empty
 
 
 # ---- the page's parts
@@ -112,7 +113,8 @@ def propose_form(ctx: Context, reg: pd.DataFrame, elig: pd.DataFrame) -> None:
     ident = reg.set_index("household_id").loc[hid, "since"]
     if pd.notna(ident) and monitoring.early_elimination(int(ident), ctx.period):
         st.warning(t("register.early_flag", since=format_period(int(ident), ctx.lang)))
-    method = st.radio(t("register.method"), list(common.METHODS), format_func=lambda c: lbl("elimination_method", c), key="rg_method", horizontal=True)
+    methods = {c: lbl("elimination_method", c) for c in common.METHODS}
+    method = kept_selectbox(st, t("register.method"), list(common.METHODS), "rg_method", methods.__getitem__, common.METHODS[0], kind="radio", horizontal=True)
     if method == "by_assistance" and not elimination.development_measures(ctx.engine, hid, principal=ctx.principal):
         st.warning(t("register.no_development"))
     st.text_input(t("register.note"), key="rg_note")

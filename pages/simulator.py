@@ -28,7 +28,7 @@ from fanpin.ui import scenario_controls as controls
 from fanpin.ui.charts import NO_BAR
 from fanpin.ui.data import Data
 from fanpin.ui.downloads import download_table
-from fanpin.ui.i18n import lbl, lkey, t
+from fanpin.ui.i18n import kept_selectbox, lbl, lkey, t
 from fanpin.ui.labels import DIMENSION_OF, column_labels, cost_table_frame, saved_policies_table, tier_labels, when_text
 from fanpin.ui.messages import show_flash
 from fanpin.ui.scenario_controls import SHOWN_TIERS
@@ -123,9 +123,8 @@ def townships_table(run: Run) -> None:
 def movers(run: Run) -> None:
     ctx, lang = run.ctx, run.ctx.lang
     st.markdown(f"**{t('simulator.movers')}**")
-    direction = st.segmented_control(
-        t("simulator.movers_filter"), ("all", "up", "down"), format_func=lambda x: t(f"simulator.movers_{x}"), default="all", required=True, key="sim_movers_dir", persist_state="session"
-    )
+    dir_labels = {x: t(f"simulator.movers_{x}") for x in ("all", "up", "down")}
+    direction = kept_selectbox(st, t("simulator.movers_filter"), ["all", "up", "down"], "sim_movers_dir", dir_labels.__getitem__, "all", kind="segmented_control", required=True)
     rows = {"all": run.cmp.movers(), "up": run.cmp.up, "down": run.cmp.down}[direction or "all"]
     if len(rows) == 0:
         st.caption(t("simulator.movers_none"))
@@ -162,9 +161,8 @@ def sensitivity(scorer: Scorer, policy: RiskPolicy) -> None:
     if sens is None or not fresh:
         return
     st.caption(t("simulator.sensitivity_caption", d=f"{DELTA:g}"))
-    tier = st.segmented_control(
-        t("simulator.sensitivity_tier"), ("red", "yellow"), format_func=lambda x: lbl("tier", x), default="red", required=True, key="sim_sens_tier", persist_state="session"
-    )
+    tier_names = {x: lbl("tier", x) for x in ("red", "yellow")}
+    tier = kept_selectbox(st, t("simulator.sensitivity_tier"), ["red", "yellow"], "sim_sens_tier", tier_names.__getitem__, "red", kind="segmented_control", required=True)
     st.plotly_chart(charts.tornado(sens, tier or "red", DELTA), width="stretch", key="sim_tornado", config=NO_BAR)
     shown = sens.assign(
         dimension=sens["indicator"].map(lambda k: lbl("dimension", DIMENSION_OF[k])), indicator=sens["indicator"].map(lambda k: lbl("indicator", k)), weight=sens["weight"].round(3)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from sqlalchemy.engine import Engine
 
+from fanpin.core.clue_text import coded
 from fanpin.demo.geography import Geography, township_adjacency
 from fanpin.demo.population import Population
 from fanpin.demo.spec import DemoSpec, Progress
@@ -340,7 +341,7 @@ class PanelSimulation:
         self.sink.event(period, "illness", self.hids[sick_h], None, None, np.round(total_cost, -1), "重大疾病住院 / serious illness")
         report = sick_h[(total_cost * oop_share > 10_000) & (rng.random(len(sick_h)) < 0.9)]
         rep_amt = np.round(self.oop_month[report] * (self.oop_until[report] - t + 1), -1)
-        self.sink.clue(rng, period, self.hids[report], "illness", "department", "medical_insurance", "医保结算：合规自付超过1万元 / medical settlement: out-of-pocket over 10,000", rep_amt)
+        self.sink.clue(rng, period, self.hids[report], "illness", "department", "medical_insurance", coded("medical_settlement"), rep_amt)
 
     def _accidents(self, t: int, period: int) -> None:
         """Accidents: medical cost and sometimes a lasting disability."""
@@ -355,9 +356,9 @@ class PanelSimulation:
         self._cut_wages(acc[disabled], t + 36, t)
         self.sink.event(period, "accident", hids[acc], None, disabled.astype(float), np.round(cost, -1), "意外事故 / accident")
         rep = acc[disabled & (rng.random(len(acc)) < 0.7)]
-        self.sink.clue(rng, period, hids[rep], "disability", "department", "disability_federation", "新办残疾证 / new disability certificate")
+        self.sink.clue(rng, period, hids[rep], "disability", "department", "disability_federation", coded("disability_certificate"))
         selfr = acc[~disabled & (rng.random(len(acc)) < 0.3)]
-        self.sink.clue(rng, period, hids[selfr], "accident", "self_report", "household", "农户自主申报：意外事故 / self-report: accident")
+        self.sink.clue(rng, period, hids[selfr], "accident", "self_report", "household", coded("self_report_accident"))
 
     def _job_loss(self, t: int, period: int) -> None:
         """Individual job loss of a migrant worker."""
@@ -368,7 +369,7 @@ class PanelSimulation:
         self._cut_wages(jl, t + rng.integers(2, 6, len(jl)), t)
         self.sink.event(period, "job_loss", self.hids[jl], None, None, None, "务工人员失业 / migrant worker lost job")
         rep = jl[rng.random(len(jl)) < 0.3]
-        self.sink.clue(rng, period, self.hids[rep], "unstable_work", "department", "hrss", "失业登记 / unemployment registration")
+        self.sink.clue(rng, period, self.hids[rep], "unstable_work", "department", "hrss", coded("unemployment_registration"))
 
     def _school_entries(self, period: int) -> None:
         """School entries in September: senior high and college cost jumps."""
@@ -380,7 +381,7 @@ class PanelSimulation:
         if len(ent_h):
             self.sink.event(period, "school_entry", self.hids[ent_h], None, None, None, "子女升入高中或大学 / child enters high school or college")
             watch = ent_h[(pop.former_poor[ent_h]) & (rng.random(len(ent_h)) < 0.6)]
-            self.sink.clue(rng, period, self.hids[watch], "schooling", "department", "education", "学籍变动：升入高中/大学 / school record: enters high school or college")
+            self.sink.clue(rng, period, self.hids[watch], "schooling", "department", "education", coded("school_change"))
 
     # ------------------------------------------------------------------ area shocks
     def _area_shock(self, s: AreaShock, t: int, period: int) -> None:
@@ -410,7 +411,7 @@ class PanelSimulation:
         self._lost_work(hit, t)
         self.sink.event(period, "job_loss", self.hids[hit], None, share, None, "工厂关停失业返乡 / factory closure")
         rep = hit[rng.random(len(hit)) < 0.6]
-        self.sink.clue(rng, period, self.hids[rep], "unstable_work", "department", "hrss", "失业登记：工厂关停 / unemployment registration: factory closure")
+        self.sink.clue(rng, period, self.hids[rep], "unstable_work", "department", "hrss", coded("factory_closure"))
 
     def _price_crash(self, s: AreaShock, in_area: np.ndarray, t: int, period: int) -> None:
         rng = self.rng
@@ -419,7 +420,7 @@ class PanelSimulation:
         self.biz_cut[hit] = np.maximum(self.biz_cut[hit], s.severity)
         self.sink.event(period, "price_crash", self.hids[hit], None, s.severity, None, "经济作物价格下跌 / cash crop price crash")
         rep = hit[rng.random(len(hit)) < 0.08]
-        self.sink.clue(rng, period, self.hids[rep], "industry_failure", "cadre_visit", "cadre", "干部走访：产业收入大幅下降 / cadre visit: farm income collapsed")
+        self.sink.clue(rng, period, self.hids[rep], "industry_failure", "cadre_visit", "cadre", coded("farm_income_collapse"))
 
     def _disaster(self, s: AreaShock, in_area: np.ndarray, t: int, period: int) -> None:
         """Floods and droughts: a loss this month, cut farm income, sometimes a damaged house."""
@@ -435,11 +436,11 @@ class PanelSimulation:
             damaged = hit[rng.random(len(hit)) < 0.12]
             grade[damaged] = np.maximum(grade[damaged], rng.choice([2, 3, 4], size=len(damaged), p=[0.5, 0.35, 0.15]))
             rep = damaged[(grade[damaged] >= 3) & (rng.random(len(damaged)) < 0.8)]
-            self.sink.clue(rng, period, hids[rep], "housing", "department", "housing", "住房安全鉴定为C/D级 / house graded C or D")
+            self.sink.clue(rng, period, hids[rep], "housing", "department", "housing", coded("house_unsafe"))
         self.debt[hit] += loss * rng.uniform(0.0, 0.4, len(hit))
         self.sink.event(period, s.kind, hids[hit], None, sev, loss, "受灾损失 / disaster loss")
         rep = hit[(loss > 3000) & (rng.random(len(hit)) < 0.7)]
-        self.sink.clue(rng, period, hids[rep], "disaster", "department", "emergency", "灾情报送：损失超过3000元 / disaster report: loss over 3,000", loss[np.isin(hit, rep)])
+        self.sink.clue(rng, period, hids[rep], "disaster", "department", "emergency", coded("disaster_loss"), loss[np.isin(hit, rep)])
 
     # ------------------------------------------------------------------ the month
     def _benefits(self, slot: int, period: int, dibao_line: float) -> None:
@@ -450,7 +451,7 @@ class PanelSimulation:
         left = self.dibao & (pre > dibao_line * 1.3)
         self.dibao = (self.dibao | newly) & ~left
         if newly.any():
-            self.sink.clue(rng, period, self.hids[newly], "other", "department", "civil_affairs", "新纳入低保 / newly receiving dibao")
+            self.sink.clue(rng, period, self.hids[newly], "other", "department", "civil_affairs", coded("new_dibao"))
         ring["benefit"][slot] = np.where(self.dibao, np.maximum(dibao_line - pre, 1200.0) * size / 12.0, 0.0) + self.tekun * 700.0
         self.debt = np.maximum(self.debt - rng.uniform(0, 120, n), 0.0)
 
@@ -503,7 +504,7 @@ class PanelSimulation:
         cols, net = self._row(t, period)
         # cadre visits find some households that no feed reported
         low = np.flatnonzero((net / self.pop.size < 1.5 * line) & (self.rng.random(self.n) < 0.01))
-        self.sink.clue(self.rng, period, self.hids[low], "other", "cadre_visit", "cadre", "干部走访：收入偏低 / cadre visit: low income")
+        self.sink.clue(self.rng, period, self.hids[low], "other", "cadre_visit", "cadre", coded("cadre_low_income"))
         return cols
 
 

@@ -699,20 +699,34 @@ def by_township(findings: pd.DataFrame) -> pd.DataFrame:
 
 
 def detail_text(detail: str | None, lang: str = "zh") -> str:
-    """The finding's detail in one language (details are stored as "zh / en", several joined by "; ")."""
-    if not detail:
-        return ""
-    i = 0 if lang == "zh" else 1
-    return "; ".join(part.split(" / ", 1)[min(i, len(part.split(" / ", 1)) - 1)] for part in str(detail).split("; "))
+    """A finding's or a clue's detail in one language, for every screen that shows one.
+
+    A finding's detail is stored as "zh / en" (several joined by "; "); a supervision clue's as
+    ``[rule_code] finding`` (``clue_detail``; older rows carry the rule's two names between, which are
+    read past), shown as the rule's name in ``lang`` and the finding's half; any other clue detail is
+    read by ``fanpin.core.clue_text.render`` (coded details, older bilingual text, text as written)."""
+    from fanpin.core.clue_text import render
+    from fanpin.core.i18n import translate
+
+    text = "" if detail is None or (isinstance(detail, float) and detail != detail) else str(detail)
+    m = _CODE_IN_DETAIL.match(text)
+    if m and m.group(1) in BY_CODE:
+        r = BY_CODE[m.group(1)]
+        finding = text[m.end():].strip()
+        old_names = f"监督规则：{r.name_zh} / supervision rule: {r.name_en} — "
+        finding = finding[len(old_names):] if finding.startswith(old_names) else finding
+        return translate("clue_detail.rule", lang, name=r.name(lang), finding=render(finding, lang))
+    return render(text, lang)
 
 
 _CODE_IN_DETAIL = re.compile(r"^\[([a-z_]+)\]")
 
 
 def clue_detail(rule: str, detail: str) -> str:
-    """The clue's detail: the rule code in brackets (what makes repeats recognisable), its name, the finding."""
-    r = BY_CODE[rule]
-    return f"[{rule}] 监督规则：{r.name_zh} / supervision rule: {r.name_en} — {detail}"
+    """The clue's detail as stored: the rule code in brackets (what makes repeats recognisable and
+    names the rule in the reader's language, ``detail_text``), then the finding."""
+    BY_CODE[rule]  # a known rule
+    return f"[{rule}] {detail}"
 
 
 def _scoped_by_the_roster(conn: Connection, findings: pd.DataFrame, principal: Principal) -> pd.DataFrame:

@@ -16,12 +16,12 @@ import streamlit as st
 
 from fanpin.core import fmt
 from fanpin.core.periods import format_period
+from fanpin.quality.rules import detail_text  # a clue's detail (codes, rules, older bilingual text) in the reader's language
 from fanpin.ui.evidence_widgets import visit_form_button
 from fanpin.ui.i18n import lbl, t
 from fanpin.ui.widgets import TIER_COLOURS
 from fanpin.ui.workflow_widgets import codes_text, day_text, is_missing, source_label
 from fanpin.workflow.standing import format_indicator, line_text
-from fanpin.workflow.timeline import pick_language
 
 GREY = "#95a5a6"
 TIMELINE_KINDS = ("area_event", "event", "clue", "order", "monitoring", "assistance")
@@ -96,7 +96,7 @@ def timeline_frame(tl: pd.DataFrame, lang: str) -> pd.DataFrame:
     return pd.DataFrame({
         "period": tl["period"], "kind": tl["kind"], "month": [format_period(int(p), lang) for p in tl["period"]],
         "kind_label": [t(f"profile.kind.{k}") for k in tl["kind"]], "what": what,
-        "amount_text": [fmt.yuan(a, lang) if pd.notna(a) else "" for a in tl["amount"]], "note": [pick_language(v, lang) for v in tl["text"]],
+        "amount_text": [fmt.yuan(a, lang) if pd.notna(a) else "" for a in tl["amount"]], "note": [detail_text(v, lang) for v in tl["text"]],
     })
 
 
@@ -169,7 +169,7 @@ def clues_frame(c: pd.DataFrame, lang: str) -> pd.DataFrame:
     return pd.DataFrame({
         "clue_id": c["clue_id"].astype(str), "received_at": [day_text(v) for v in c["received_at"]], "channel": [_lb("channel", v) for v in c["channel"]],
         "source": [source_label(v) for v in c["source"]], "risk_type": [_lb("risk", v) for v in c["risk_type"]],
-        "amount": pd.to_numeric(c["amount"], errors="coerce"), "detail": [pick_language(v, lang) for v in c["detail"]],
+        "amount": pd.to_numeric(c["amount"], errors="coerce"), "detail": [detail_text(v, lang) for v in c["detail"]],
         "status": [_lb("clue_status", v) for v in c["status"]],
     })
 
@@ -196,7 +196,7 @@ def monitoring_frame(mo: pd.DataFrame, lang: str) -> pd.DataFrame:
 def assistance_items(a: pd.DataFrame, lang: str) -> pd.DataFrame:
     return pd.DataFrame({
         "month": [format_period(int(p), lang) for p in a["period"]], "measure": [_lb("measure", v) for v in a["measure"]],
-        "amount": pd.to_numeric(a["amount"], errors="coerce"), "cadre": a["cadre"].fillna(""), "description": [pick_language(v, lang) for v in a["description"]],
+        "amount": pd.to_numeric(a["amount"], errors="coerce"), "cadre": a["cadre"].fillna(""), "description": [detail_text(v, lang) for v in a["description"]],
     })
 
 

@@ -10,6 +10,7 @@ this module only draws the inputs and says what came back.  The actions on saved
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,6 +18,7 @@ import streamlit as st
 from sqlalchemy.engine import Engine
 
 from fanpin.access.roles import AccessDenied, Principal
+from fanpin.core import fmt
 from fanpin.core.indicators import KEYS
 from fanpin.engine.policies import adopt_policy, load_policy, save_policy
 from fanpin.engine.scenario import DIMENSION_KEYS, OBJECTIVE_METHODS, dimension_weights, judgements_from_weights, scale_dimension
@@ -25,12 +27,16 @@ from fanpin.engine.weighting import DIMS, MODES, PAIRS, WeightChoice, choose_wei
 from fanpin.engine.weights import saaty_scale
 from fanpin.ui import session
 from fanpin.ui.data import Data
-from fanpin.ui.i18n import lbl, t
+from fanpin.ui.i18n import kept_selectbox, lang, lbl, t
+from fanpin.ui.inputs import bounded_number
 from fanpin.ui.messages import flash
 
 PAGE = "simulator"
 SAATY_DESC = tuple(sorted(saaty_scale, reverse=True))  # left end: the left dimension far more important
 DEFAULT_UNIT_COSTS = {"red": 8000.0, "yellow": 3000.0, "green": 0.0}
+#: The income lines the simulator accepts (yuan per person per year) and the largest unit cost.
+LINE_RANGE = (1000.0, 50000.0)
+COST_MAX = 1_000_000.0
 SHOWN_TIERS = ("red", "yellow", "green")
 ss = st.session_state
 
@@ -182,9 +188,8 @@ def _ahp_inputs(hand: dict[str, float]) -> WeightChoice:
 def _objective_inputs(mode: str, hand: dict[str, float], scorer: Scorer) -> WeightChoice:
     method, alpha = mode, 0.5
     if mode == "combined":
-        method = st.selectbox(
-            t("simulator.objective_method"), OBJECTIVE_METHODS, format_func=lambda m: t(f"simulator.mode.{m}"), key="sim_obj_method", persist_state="session"
-        )
+        labels = {m: t(f"simulator.mode.{m}") for m in OBJECTIVE_METHODS}
+        method = kept_selectbox(st, t("simulator.objective_method"), list(OBJECTIVE_METHODS), "sim_obj_method", labels.__getitem__, OBJECTIVE_METHODS[0])
         alpha = st.slider(t("simulator.alpha"), 0.0, 1.0, value=0.5, step=0.05, key="sim_alpha", help=t("simulator.alpha_help"), persist_state="session")
     st.caption(t("simulator.objective_caption"))
     return choose_weights(mode, hand, objective=lambda m: session.objective(scorer, m), method=method, alpha=alpha)
@@ -207,11 +212,15 @@ def _hand_sliders(mode: str) -> None:
 def draw_controls(scorer: Scorer, baseline: RiskPolicy) -> Controls:
     """The left column's controls, in order; returns what they say."""
     st.subheader(t("simulator.controls"))
-    income_line = st.number_input(
-        t("simulator.income_line"), min_value=1000.0, max_value=50000.0, step=100.0, format="%.0f", key="sim_income_line", help=t("simulator.income_line_help"), persist_state="session"
+    yuan = functools.partial(fmt.yuan, lang=lang())
+    income_line = bounded_number(
+        st, t("simulator.income_line"), "sim_income_line", LINE_RANGE[0], LINE_RANGE[1], baseline.income_line,
+        show=yuan, step=100.0, format="%.0f", help=t("simulator.income_line_help"), persist_state="session",
     )
     yellow, red = st.slider(t("simulator.cutoffs"), min_value=0.0, max_value=100.0, step=0.5, key="sim_cutoffs", help=t("simulator.cutoffs_help"), persist_state="session")
-    mode = st.radio(t("simulator.mode"), MODES, format_func=lambda m: t(f"simulator.mode.{m}"), key="sim_mode", horizontal=True, persist_state="session")
+    # kept across a language switch (a radio keyed alone shows no choice in the other language); callbacks set ss["sim_mode"]
+    mode_labels = {m: t(f"simulator.mode.{m}") for m in MODES}
+    mode = kept_selectbox(st, t("simulator.mode"), list(MODES), "sim_mode", mode_labels.__getitem__, "hand", kind="radio", horizontal=True)
     hand = hand_weights()
     choice = choose_weights("hand", hand) if mode == "hand" else _ahp_inputs(hand) if mode == "ahp" else _objective_inputs(mode, hand, scorer)
     if not choice.ok:
@@ -220,10 +229,12 @@ def draw_controls(scorer: Scorer, baseline: RiskPolicy) -> Controls:
         st.button(t("simulator.use_as_hand"), on_click=copy_to_hand, args=(dict(choice.weights),), key="sim_copy_hand")
     _hand_sliders(mode)
     with st.expander(t("simulator.unit_costs")):
-        for tier in SHOWN_TIERS:
-            st.number_input(
-                t("simulator.unit_cost", tier=lbl("tier", tier)), min_value=0.0, max_value=1_000_000.0, step=500.0, format="%.0f", key=f"sim_cost_{tier}", persist_state="session"
+        costs = {
+            tier: bounded_number(
+                st, t("simulator.unit_cost", tier=lbl("tier", tier)), f"sim_cost_{tier}", 0.0, COST_MAX, DEFAULT_UNIT_COSTS[tier],
+                show=yuan, step=500.0, format="%.0f", persist_state="session",
             )
+            for tier in SHOWN_TIERS
+        }
     st.button(t("simulator.reset"), on_click=reset, args=(baseline,), key="sim_reset")
-    costs = {tier: float(ss[f"sim_cost_{tier}"]) for tier in SHOWN_TIERS}
     return Controls(float(income_line), (float(yellow), float(red)), mode, choice, costs)

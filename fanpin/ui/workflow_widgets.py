@@ -17,7 +17,8 @@ import streamlit as st
 
 from fanpin.access.roles import AccessDenied
 from fanpin.core.indicators import DEPARTMENTS
-from fanpin.ui.i18n import lbl, t
+from fanpin.quality.rules import detail_text
+from fanpin.ui.i18n import lang, lbl, t
 from fanpin.ui.messages import flash
 from fanpin.ui.text import md
 from fanpin.workflow.common import ERROR_CODES, StaleOrder, WorkflowError
@@ -100,7 +101,7 @@ def inbox_frame(inbox: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
     return pd.DataFrame({
         "clue_id": inbox["clue_id"], "household_id": inbox["household_id"], "township": inbox["township_code"].map(names),
         "channel": inbox["channel"].map(lambda c: lbl("channel", c)), "source": inbox["source"].map(source_label),
-        "risk_type": inbox["risk_type"].map(lambda c: lbl("risk", c)), "detail": inbox["detail"], "received_at": inbox["received_at"],
+        "risk_type": inbox["risk_type"].map(lambda c: lbl("risk", c)), "detail": [detail_text(d, lang()) for d in inbox["detail"]], "received_at": inbox["received_at"],
         "age_days": inbox["age_days"], "merged_into": inbox["merged_into"],
     })
 

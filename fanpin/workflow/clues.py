@@ -14,6 +14,7 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 
 from fanpin.access.roles import Principal
+from fanpin.core.clue_text import coded
 from fanpin.store import clues as store
 from fanpin.store import households as household_store
 from fanpin.workflow.common import RISK_TYPES, WorkflowError, check_access, read_scope, stamp_time
@@ -93,7 +94,7 @@ def generate_scoring_clues(engine: Engine, period: int, panel, received_at: date
         keep = ~np.isin(hids, list(have)) if have else np.ones(len(hids), dtype=bool)
         rows = [
             {"household_id": h, "period": int(period), "channel": "department", "source": "scoring", "risk_type": "other",
-             "detail": f"风险评分升至红色 {s:.1f} / score turned red {s:.1f}", "received_at": at}
+             "detail": coded("score_red", score=round(float(s), 1)), "received_at": at}
             for h, s in zip(hids[keep], score[keep])
         ]
         if rows:

@@ -84,7 +84,7 @@ def test_renders_in_english(db, mode: str) -> None:
     # options with the session language at call time, which AppTest (outside a script run) reads
     # as Chinese, so a second run after an English one cannot match the options.
     at = _open("zh")
-    at.radio(key="sim_mode").set_value(mode).run()
+    at.radio(key="w_sim_mode_zh").set_value(mode).run()
     at.button(key="sim_sens_run").click().run()
     at.session_state["lang"] = "en"
     at.run()
@@ -100,7 +100,7 @@ def test_every_weights_mode_renders_in_chinese(db) -> None:
     assert "sim_weights_chart" not in {c.key for c in at.get("plotly_chart")}  # built only when opened
     at.session_state["sim_weights_open"] = True
     for mode in ("ahp", "entropy", "cv", "critic", "combined", "hand"):
-        at.radio(key="sim_mode").set_value(mode).run()
+        at.radio(key="w_sim_mode_zh").set_value(mode).run()
         assert not at.exception, (mode, at.exception)
         assert at.metric, mode
         assert "sim_weights_chart" in {c.key for c in at.get("plotly_chart")}, mode
@@ -128,7 +128,7 @@ def test_sensitivity_is_computed_on_demand_and_goes_stale(db) -> None:
     assert not at.exception
     n_charts = len(at.get("plotly_chart"))
     assert n_charts == before + 1  # the tornado chart
-    assert at.segmented_control(key="sim_sens_tier").value == "red"
+    assert at.segmented_control(key="w_sim_sens_tier_zh").value == "red"
     table = next(d.value for d in at.dataframe if "红色(+)" in d.value.columns)
     assert table.loc[table["指标"] == "人均纯收入/监测线", "红色(+)"].notna().all()
     at.number_input(key="sim_income_line").set_value(9000.0).run()
@@ -177,7 +177,7 @@ def test_indicator_and_dimension_weights(db) -> None:
 
 def test_ahp_mode_shows_cr_and_warns_when_inconsistent(db) -> None:
     at = _open()
-    at.radio(key="sim_mode").set_value("ahp").run()
+    at.radio(key="w_sim_mode_zh").set_value("ahp").run()
     assert not at.exception
     assert any("CR" in s.value for s in at.success)  # starting judgements come from the baseline: consistent
     # income >> employment, employment >> health, but health >> income: a circle
@@ -191,7 +191,7 @@ def test_ahp_mode_shows_cr_and_warns_when_inconsistent(db) -> None:
 
 def test_entropy_mode_uses_the_months_objective_weights(db) -> None:
     at = _open()
-    at.radio(key="sim_mode").set_value("entropy").run()
+    at.radio(key="w_sim_mode_zh").set_value("entropy").run()
     assert not at.exception
 
     def entropy(base: RiskPolicy, scorer: Scorer) -> RiskPolicy:
@@ -200,7 +200,7 @@ def test_entropy_mode_uses_the_months_objective_weights(db) -> None:
     _assert_shown(at, *_expected(db, entropy))
     # copying them to the sliders switches to by-hand with the same numbers
     at.button(key="sim_copy_hand").click().run()
-    assert at.radio(key="sim_mode").value == "hand"
+    assert at.radio(key="w_sim_mode_zh").value == "hand"
     _assert_shown(at, *_expected(db, entropy))
 
 
@@ -261,7 +261,7 @@ def test_save_load_and_adopt(db) -> None:
 def test_apply_dimension_weights_matches_the_ahp_page(db) -> None:
     """With all judgements 'equal', AHP mode gives every dimension 1/9 and keeps the shares within."""
     at = _open()
-    at.radio(key="sim_mode").set_value("ahp").run()
+    at.radio(key="w_sim_mode_zh").set_value("ahp").run()
     for i in range(9):
         for j in range(i + 1, 9):
             at.select_slider(key=f"sim_ahp_{i}_{j}").set_value(1.0)

@@ -90,3 +90,110 @@ def test_the_neighbour_choice_survives_a_switch_to_english(app_db) -> None:
     radio = at.radio(key="w_map_contiguity_en")
     assert radio.value == "rook" and radio.index == 1
     assert radio.options == ["Share a point (queen)", "Share an edge (rook)"]
+
+
+# --------------------------------------------------------------------------- item 11
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_refused_income_line_is_said_under_the_box_in_the_users_language(app_db, lang: str) -> None:
+    at = open_page("simulator", lang=lang, role="analyst", period=app_db[1].periods[-1])
+    assert not at.exception, at.exception
+    before = at.number_input(key="sim_income_line").value
+    moved = [m.value for m in at.metric]
+    at.number_input(key="sim_income_line").set_value(-500).run()
+    assert not at.exception, at.exception
+    said = " ".join(e.value for e in at.error)
+    if lang == "zh":
+        assert "监测收入标准" in said and "-500" in said and "未被采用" in said and "1,000" in said
+    else:
+        assert "Income line" in said and "-500" in said and "was not used" in said and "1,000" in said
+    assert [m.value for m in at.metric] == moved  # the results still use the last accepted line, and say which
+    assert f"{before:,.0f}" in said
+    # a line in range is used again, and the message goes
+    at.number_input(key="sim_income_line").set_value(before + 3000).run()
+    assert not at.error and [m.value for m in at.metric] != moved
+
+
+# --------------------------------------------------------------------------- item 15: the elimination note, the quality tab
+def _monitored_and_eligible(eng) -> str:
+    """A household of the demo copy that is eligible for elimination, included and approved (as three people)."""
+    from datetime import datetime, timedelta
+
+    from fanpin.access.roles import SYSTEM, Principal
+    from fanpin.workflow import elimination
+    from fanpin.workflow import orders as orders_mod
+    from tests.workflow.chain import decide, walk
+
+    last = store.periods(eng)[-1]
+    ids = store.load_snapshot(eng, last)["household_id"].tolist()
+    el = elimination.elimination_eligibility(eng, ids, last, principal=SYSTEM).frame
+    hid = str(el.loc[el["eligible"].astype(bool), "household_id"].iloc[0])
+    town = store.load_snapshot(eng, last).set_index("household_id").loc[hid, "township_code"]
+    cw, tl, county = Principal("case_worker", "case_worker"), Principal("tl", "township_leader", None), Principal("x", "leader")
+    start = datetime.now() - timedelta(days=20)
+    oid = orders_mod.create_order(eng, household_id=hid, assignee_kind="township", assignee=town, principal=cw, now=start)
+    cid = decide(eng, oid, cw, at=start, included=True, period=last, category="marginal", risk_types=["illness"])
+    walk(eng, cid, local=cw, checker=tl, county=county, start=start + timedelta(hours=1))
+    return hid
+
+
+def test_the_elimination_note_is_cleared_after_submitting(demo_copy) -> None:
+    from fanpin.access.roles import SYSTEM
+    from fanpin.workflow import monitoring
+
+    hid = _monitored_and_eligible(demo_copy)
+    at = open_page("register", role="case_worker")
+    at.selectbox(key="rg_hid").set_value(hid).run()
+    at.text_input(key="rg_note").input("收入稳定超过监测线").run()
+    at.button(key="rg_propose").click().run()
+    assert not at.exception, at.exception
+    assert monitoring.monitoring_history(demo_copy, hid, principal=SYSTEM)["status"].tolist()[-1] == "proposed"
+    assert at.text_input(key="rg_note").value == ""  # the note went with the proposal
+
+
+def test_turning_findings_into_clues_stays_on_the_details_tab(demo_copy) -> None:
+    from fanpin.core.i18n import translate
+
+    at = open_page("quality", role="case_worker")
+    details = translate("quality.tab_details", "zh")
+    at.session_state["qa_tabs_zh"] = details  # the user opened the details tab
+    at.run()
+    assert not at.exception, at.exception
+    at.button(key="qa_to_clues_all").click().run()
+    assert not at.exception, at.exception
+    assert at.success  # the clues were made, said above the tabs ...
+    assert at.session_state["qa_tabs_zh"] == details  # ... and the details tab stays open
+    assert at.tabs[0].label == translate("quality.tab_rules", "zh")
+
+
+# --------------------------------------------------------------------------- item 12: clue details in the reader's language
+def test_clue_details_read_in_english_older_rows_too(demo_copy) -> None:
+    from datetime import datetime
+
+    from fanpin.access.roles import SYSTEM
+    from fanpin.quality import rules as R
+    from fanpin.store.clues import insert_clues
+    from fanpin.workflow import common
+
+    eng = demo_copy
+    last = store.periods(eng)[-1]
+    hids = store.load_snapshot(eng, last)["household_id"].astype(str).iloc[:3].tolist()
+    r = R.BY_CODE["deceased_benefit"]
+    at_ = datetime.combine(common.as_of_date(last), datetime.min.time())
+    old_rows = [  # as earlier versions stored them
+        f"[deceased_benefit] 监督规则：{r.name_zh} / supervision rule: {r.name_en} — 成员死亡仍领低保 / member deceased, still on dibao",
+        "医保结算：合规自付超过1万元 / medical settlement: out-of-pocket over 10,000",
+        "风险评分升至红色 52.0 / score turned red 52.0",
+    ]
+    with eng.begin() as conn:
+        insert_clues(conn, [{"household_id": h, "period": last, "channel": "department", "source": "supervision", "risk_type": "other", "detail": d, "received_at": at_}
+                            for h, d in zip(hids, old_rows)])
+    R.findings_to_clues(eng, R.find(eng, last, principal=SYSTEM), last, principal=SYSTEM)  # new rows: [rule] finding
+    at = open_page("clues", lang="en", period=last)
+    assert not at.exception, at.exception
+    details = at.dataframe[0].value["detail"].astype(str).tolist()
+    assert len(details) > len(old_rows)
+    cjk = re.compile(r"[\u4e00-\u9fff]")
+    assert [d for d in details if cjk.search(d)] == []
+    assert not [d for d in details if d.startswith("[") or "/ " in d]
+    assert f"Supervision rule “{r.name_en}”: member deceased, still on dibao" in details
+    assert "medical settlement: out-of-pocket over 10,000" in details

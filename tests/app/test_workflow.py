@@ -140,7 +140,7 @@ def test_clue_to_decision_and_elimination(wf_db) -> None:
     # ---- risk elimination: proposed on the page, its chain, approved by the county on the page
     switch_user(at, "case_worker")
     at.selectbox(key="rg_hid").set_value(hid).run()
-    at.radio(key="rg_method").set_value("by_assistance").run()
+    at.radio(key="w_rg_method_zh").set_value("by_assistance").run()
     at.button(key="rg_propose").click().run()
     _no_exception(at)
     hist = monitoring.monitoring_history(eng, hid, principal=SYSTEM)
