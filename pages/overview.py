@@ -45,13 +45,14 @@ def picked_township(table: pd.DataFrame) -> str | None:
     return str(table["township_code"].iloc[rows[0]]) if rows and rows[0] < len(table) else None
 
 
-def header(ctx: Context, ps: PanelScores, policy_name: str, place: str, filtered: bool) -> None:
-    """Title, the policy and the month's income line, the filter note and the brief."""
+def header(ctx: Context, ps: PanelScores, policy_name: str, place: str, township: str | None) -> None:
+    """Title, the policy and the month's income line, the filter note and the brief (a township's
+    brief when the page is filtered to one)."""
     st.title(t("overview.title", place=md(place), month=format_period(ctx.period, ctx.lang)))
     st.caption(t("overview.caption", line=fmt.yuan(ps.income_line[ps.col(ctx.period)], ctx.lang), policy=md(policy_name)))
-    if filtered:
-        st.info(t("overview.filtered", township=md(place)))
-    brief_download(ctx)
+    if township is not None:
+        st.info(t("overview.filtered", township=md(place)) + " " + t("overview.brief_township", township=md(place)))
+    brief_download(ctx, township)
 
 
 def headline(s: MonthSummary, lang: str) -> None:
@@ -64,9 +65,10 @@ def headline(s: MonthSummary, lang: str) -> None:
     c[5].metric(t("overview.rising"), fmt.count(s.rising, lang), help=t("overview.rising_help"))
 
 
-def closed_loop_figures(ctx: Context) -> None:
-    """The monitoring work's closed loop (verification orders) as the principal may see it."""
-    loop = closed_loop(ctx.engine, as_of_date(ctx.period), principal=ctx.principal)
+def closed_loop_figures(ctx: Context, township: str | None) -> None:
+    """The monitoring work's closed loop (verification orders) as the principal may see it (the
+    filtered township's orders only)."""
+    loop = closed_loop(ctx.engine, as_of_date(ctx.period), principal=ctx.principal, township=township)
     if not loop.orders:
         st.caption(t("overview.no_orders"))
         return
@@ -168,9 +170,9 @@ def main() -> None:
     names = ctx.data.township_names(ctx.lang)
     table = township_table(ps, ctx.period)
     township = picked_township(table)
-    header(ctx, ps, ctx.data.baseline_saved().name, names.get(township, township) if township else ctx.county, township is not None)
+    header(ctx, ps, ctx.data.baseline_saved().name, names.get(township, township) if township else ctx.county, township)
     headline(month_summary(ps, ctx.period, township), ctx.lang)
-    closed_loop_figures(ctx)
+    closed_loop_figures(ctx, township)
     trends(ps, township)
     townships(ctx, township_rows(table, names))
     household_lists(ctx, ps, township, names)

@@ -14,6 +14,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     b.add_argument("--out", required=True, help="the .docx to write")
     b.add_argument("--lang", choices=("zh", "en"), default="zh", help="language (default zh)")
     b.add_argument("--xlsx", help="the tables workbook (default: next to --out, same name, .xlsx)")
+    b.add_argument("--township", help="one township's brief (its 12-digit region code): its own figures, its villages ranked")
     b.set_defaults(func=cmd_brief)
 
 
@@ -51,7 +52,14 @@ def cmd_brief(args: argparse.Namespace) -> int:
     if period not in available:
         span = f"{format_period(available[0], 'en')}..{format_period(available[-1], 'en')}" if available else "none"
         return fail(f"no panel data for {format_period(period, 'en')} (months in the database: {span})")
-    made = produce(engine, period, args.lang, principal=system_principal())  # audit actor cli:<os user>
+    township = getattr(args, "township", None)
+    if township is not None:
+        from fanpin.store.regions import load_regions
+
+        regions = load_regions(engine)
+        if township not in set(regions.loc[regions["level"] == "township", "region_code"]):
+            return fail(f"no township {township!r} in the database")
+    made = produce(engine, period, args.lang, principal=system_principal(), township=township)  # audit actor cli:<os user>
     out.write_bytes(made.docx)
     xlsx.write_bytes(made.xlsx)
     s = made.seconds

@@ -10,6 +10,13 @@ findings from ``fanpin.quality.rules``.  The suggested actions are rules in
 ``fanpin.report.actions``, the tables ``fanpin.report.tables``; ``fanpin.report.document``
 renders the document and ``fanpin.report.charts`` the charts; the queries are in
 ``fanpin.store.report`` and ``fanpin.store.events``.  No streamlit, no python-docx.
+
+A *township brief* (``township=``, or by default for a principal of one township) is the same
+brief for one township: every figure is that township's (the panel restricted to its households,
+its clues, orders, monitoring movements, findings and cases), and the ranking is of its villages,
+by the same code path as the county's ranking of townships (``township_table`` over a panel whose
+"townships" are the villages: :func:`village_panel`).  The cases of the official procedure (how many
+stand at each step, which waited too long) are in every brief (``fanpin.workflow.case_figures``).
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ from fanpin.engine.trends import PanelScores
 from fanpin.report.actions import AREA_EVENTS, LIST_ROWS, MODEL_THRESHOLD, RED_SHARE_WINDOW, Action, suggest_actions
 from fanpin.store import events as events_store
 from fanpin.store import report as store
+from fanpin.workflow.case_figures import CaseFigures, case_figures
 from fanpin.workflow.common import as_of_date
 from fanpin.workflow.orders import ClosedLoop, closed_loop
 
@@ -85,6 +93,13 @@ class Brief:
     area_events: pd.DataFrame  # area events in the window: period, event_type, township_code
     actions: list[Action] = field(default_factory=list)
     scope: frozenset[str] | None = None  # townships of the household lists (None: the county)
+    cases: CaseFigures | None = None  # the official procedure's cases (by state, overdue)
+    township: str | None = None  # a township brief: its code (``townships`` then ranks its villages)
+
+    @property
+    def level(self) -> str:
+        """What the ranking ranks: "village" in a township brief, else "township"."""
+        return "village" if self.township else "township"
 
     def name(self, code: str | None, lang: str) -> str:
         if code is None:
@@ -93,6 +108,13 @@ class Brief:
 
     def county(self, lang: str) -> str:
         return self.name(self.county_code, lang) if self.county_code else ""
+
+    def place(self, lang: str) -> str:
+        """Whose brief it is: the county, or "county township" for a township brief."""
+        if not self.township:
+            return self.county(lang)
+        sep = "" if lang == "zh" else ", "
+        return sep.join(x for x in ((self.county(lang), self.name(self.township, lang)) if lang == "zh" else (self.name(self.township, lang), self.county(lang))) if x)
 
 
 # --------------------------------------------------------------------------- computing
@@ -109,6 +131,35 @@ def panel_for(engine: Engine) -> PanelScores:
     return score_panel(data_store.load_snapshots(engine, periods), baseline(engine), stored_lines(engine))
 
 
+def village_panel(engine: Engine, ps: PanelScores, township: str) -> PanelScores:
+    """The households of ``township`` in ``ps``, with their *villages* where the townships were:
+    ``month_summary``, ``trend_frame`` and ``township_table`` then give the township's figures and
+    its villages ranked (the county's township ranking, one level down)."""
+    rows = np.flatnonzero(ps.township == township)
+    village = store.township_villages(engine, township).set_index("household_id")["village_code"]
+    codes = village.reindex(ps.household_ids[rows].astype(str)).fillna(township).to_numpy(dtype=object)
+    return PanelScores(
+        periods=list(ps.periods), household_ids=ps.household_ids[rows], township=codes, townships=np.unique(codes.astype(str)).astype(object),
+        score=ps.score[rows], tier=ps.tier[rows], income_pc=ps.income_pc[rows], income_line=ps.income_line,
+    )
+
+
+def township_of_brief(principal: Principal, township: str | None) -> str | None:
+    """The township a brief is for: ``township`` if given (refused unless the principal sees it),
+    else the principal's own when they have exactly one (a township leader), else None (the county)."""
+    if township is None:
+        towns = principal.townships
+        return next(iter(towns)) if towns is not None and len(towns) == 1 else None
+    if not principal.sees(township):
+        raise AccessDenied("township", f"{principal.username} may not see township {township}")
+    return str(township)
+
+
+def _within(principal: Principal, township: str) -> Principal:
+    """The principal reading one township only (never more than it may see: checked by the caller)."""
+    return Principal(principal.username, principal.role, frozenset({township}), principal.display_name)
+
+
 def compute_brief(
     engine: Engine,
     period: int,
@@ -119,6 +170,7 @@ def compute_brief(
     model: object = _LOAD,
     model_scores: pd.DataFrame | None = None,
     today: date | None = None,
+    township: str | None = None,
 ) -> Brief:
     """All figures of the month's brief; whoever may open the overview may make it.
 
@@ -126,21 +178,30 @@ def compute_brief(
     figures stay county-wide, as on the overview.  ``ps``: the panel scores the dashboard already
     holds (scored here under the baseline otherwise).  ``model``: a loaded ``RiskModel``, a refusal
     message, ``None`` for no model, or (default) the saved one from ``fanpin.model.persist``.
+    ``township``: a township brief (see the module docstring) by anyone who sees the township;
+    a principal of exactly one township gets that township's by default.
     """
     from fanpin.engine.policies import baseline
 
     require(principal, "page:overview")
     period = int(period)
-    ps = panel_for(engine) if ps is None else ps
+    township = township_of_brief(principal, township)
+    reader = principal if township is None else _within(principal, township)
+    county_ps = panel_for(engine) if ps is None else ps
+    ps = county_ps if township is None else village_panel(engine, county_ps, township)
     j = ps.col(period)  # KeyError for a month outside the panel
     prev = ps.periods[j - 1] if j > 0 else None
-    scope = principal.townships
+    scope = reader.townships
     summary = month_summary(ps, period)
     names = _names(engine)
-    table, hot_note = _with_hotspots(engine, ps, township_table(ps, period), period, prev)
+    if township is None:
+        table, hot_note = _with_hotspots(engine, ps, township_table(ps, period), period, prev)
+    else:  # hot spots are found between townships (their boundaries): not within one
+        table, hot_note = township_table(ps, period).assign(hotspot="no_data", hotspot_prev="no_data"), "village_level"
     as_of = as_of_date(period, today)
-    model_status, model_note, cand, cand_total, horizon = _model_part(engine, period, model, model_scores, ps, scope, principal)
-    f_status, findings, f_total = _findings(engine, period, principal)
+    model_status, model_note, cand, cand_total, horizon = _model_part(engine, period, model, model_scores, county_ps, scope, reader)
+    f_status, findings, f_total = _findings(engine, period, reader)
+    events = _area_events(engine, period)
     brief = Brief(
         period=period,
         prev_period=prev,
@@ -156,10 +217,10 @@ def compute_brief(
         townships=table,
         hotspots_note=hot_note,
         clues=clue_counts(engine, period, scope),
-        loop=closed_loop(engine, as_of, principal=principal),  # as the overview shows it to this principal
+        loop=closed_loop(engine, as_of, principal=principal, township=township),  # as the overview shows it to this principal
         as_of=as_of,
-        monitoring=monitoring_movements(engine, period, principal),
-        newly_red=_newly_red(engine, ps, period, scope),
+        monitoring=monitoring_movements(engine, period, reader),
+        newly_red=_newly_red(engine, county_ps, period, scope),
         model_status=model_status,
         model_note=model_note,
         model_candidates=cand,
@@ -168,8 +229,10 @@ def compute_brief(
         findings_status=f_status,
         findings=findings,
         findings_total=f_total,
-        area_events=_area_events(engine, period),
+        area_events=events if township is None else events[events["township_code"] == township].reset_index(drop=True),
         scope=scope,
+        cases=case_figures(engine, as_of, principal=principal, township=township),
+        township=township,
     )
     brief.actions = suggest_actions(brief)
     return brief

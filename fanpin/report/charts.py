@@ -131,7 +131,7 @@ def township_chart(brief: Brief, lang: str) -> bytes:
             ax.text(r + pad, yi, f"{v:.1f}%", va="center", fontsize=7.5)
         ax.set_yticks(y, [brief.name(c, lang) for c in tw["township_code"]])
         ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(decimals=0))
-        ax.set_title(translate("brief.chart.townships", lang, month=format_period(brief.period, lang)))
+        ax.set_title(translate(f"brief.chart.{brief.level}s", lang, month=format_period(brief.period, lang)))
         ax.legend(frameon=False, loc="lower right", fontsize=7.5)
         ax.spines[["top", "right"]].set_visible(False)
         ax.grid(axis="x", color="#dddddd", linewidth=0.6)

@@ -36,7 +36,7 @@ from fanpin.report.actions import (
     action_text,
 )
 from fanpin.report.brief import Brief
-from fanpin.report.tables import source_label, tables
+from fanpin.report.tables import ranking_key, source_label, tables
 from fanpin.workflow.common import DUE_DAYS
 
 #: East-Asian font named in the document (installed by scripts/system-deps.sh; Word substitutes its own CJK font if absent).
@@ -144,18 +144,20 @@ def headline_text(brief: Brief, lang: str) -> str:
 
 
 def township_texts(brief: Brief, lang: str) -> list[str]:
-    """Top townships, biggest rises, hot spots and what changed, area events."""
+    """Top townships, biggest rises, hot spots and what changed, area events (a township brief:
+    its villages, and no hot spots)."""
     T = lambda k, **kw: translate(f"brief.p.{k}", lang, **kw)
     tw = brief.townships
     sep = _sep(lang)
-    out = [T("top_townships", list=sep.join(f"{brief.name(r.township_code, lang)}（{fmt.pct(r.red_share)}）" if lang == "zh" else f"{brief.name(r.township_code, lang)} ({fmt.pct(r.red_share)})" for r in tw.head(3).itertuples()))]
+    villages = brief.level == "village"
+    out = [T("top_villages" if villages else "top_townships", list=sep.join(f"{brief.name(r.township_code, lang)}（{fmt.pct(r.red_share)}）" if lang == "zh" else f"{brief.name(r.township_code, lang)} ({fmt.pct(r.red_share)})" for r in tw.head(3).itertuples()))]
     up = tw[tw["red_share_change"] > 0].sort_values(["red_share_change", "township_code"], ascending=[False, True]).head(3)
     if brief.prev_period is not None:
         if len(up):
             pts = "个百分点" if lang == "zh" else " pts"
             out.append(T("up_townships", list=sep.join(f"{brief.name(r.township_code, lang)} +{100 * r.red_share_change:.1f}{pts}" for r in up.itertuples())))
         else:
-            out.append(T("no_up"))
+            out.append(T("no_up_villages" if villages else "no_up"))
     if brief.hotspots_note:
         out.append(T(brief.hotspots_note))
     else:
@@ -233,6 +235,19 @@ def monitoring_texts(brief: Brief, lang: str) -> list[str]:
     return out
 
 
+def case_text(brief: Brief, lang: str) -> str:
+    """The official procedure's cases: how many at each step, approved, withdrawn, overdue."""
+    from fanpin.workflow.case_figures import STEP_WAIT_DAYS
+
+    c = brief.cases
+    as_of = c.as_of.isoformat()
+    if not c.total:
+        return translate("brief.p.no_cases", lang, as_of=as_of)
+    states = {s: fmt.count(c.state(s), lang) for s in ("village_review", "notice", "township_check", "county_approval", "returned", "approved", "withdrawn")}
+    return translate("brief.p.cases", lang, as_of=as_of, total=fmt.count(c.total, lang), open=fmt.count(c.open, lang), overdue=fmt.count(c.overdue, lang),
+                     days=STEP_WAIT_DAYS, **states)
+
+
 def model_text(brief: Brief, lang: str) -> str:
     st = brief.model_status
     if st == "ok":
@@ -282,14 +297,18 @@ def _title(doc, brief: Brief, lang: str) -> None:  # noqa: ANN001 - a python-doc
     for sec in doc.sections:
         sec.left_margin = sec.right_margin = Cm(2.2)
         sec.top_margin = sec.bottom_margin = Cm(2.0)
-    doc.core_properties.title = T("title", county=brief.county(lang), month=format_period(brief.period, lang))
+    title = (T("title_township", place=brief.place(lang), month=format_period(brief.period, lang)) if brief.township
+             else T("title", county=brief.county(lang), month=format_period(brief.period, lang)))
+    doc.core_properties.title = title
     doc.core_properties.author = "fanpin"
-    doc.add_heading(T("title", county=brief.county(lang), month=format_period(brief.period, lang)), level=0)
+    doc.add_heading(title, level=0)
     meta = doc.add_paragraph(
         T("meta", month=format_period(brief.period, lang), policy=brief.policy_name, line=fmt.yuan(brief.income_line, lang), at=brief.generated_at.strftime("%Y-%m-%d %H:%M"))
     )
     meta.runs[0].font.size = Pt(9)
-    if brief.scope is not None:
+    if brief.township:
+        doc.add_paragraph(T("scope_township", township=brief.name(brief.township, lang)))
+    elif brief.scope is not None:
         doc.add_paragraph(T("scope", townships=_sep(lang).join(brief.name(c, lang) for c in sorted(brief.scope))))
 
 
@@ -303,12 +322,12 @@ def _sections(doc, brief: Brief, lang: str, tabs: dict[str, pd.DataFrame], chart
     _table(doc, tabs["headline"])
     _picture(doc, charts.get("trend"))
 
-    doc.add_heading(T("h.townships"), level=1)
+    doc.add_heading(T("h.villages" if brief.township else "h.townships"), level=1)
     for text in township_texts(brief, lang):
         doc.add_paragraph(text)
     _picture(doc, charts.get("townships"), 15.0)
-    tw = tabs["townships"].drop(columns=[T("col.code")])
-    _table(doc, tw, widths=[0.9, 2.6, 1.4, 1.0, 1.1, 1.2, 1.3, 1.3, 1.3, 2.0, 2.0], font_pt=7.5)
+    tw = tabs[ranking_key(brief)].drop(columns=[T("col.code")])
+    _table(doc, tw, widths=[0.9, 2.6, 1.4, 1.0, 1.1, 1.2, 1.3, 1.3, 1.3, 2.0, 2.0][: len(tw.columns)], font_pt=7.5)
 
     doc.add_heading(T("h.clues"), level=1)
     for text in clue_texts(brief, lang):
@@ -325,6 +344,14 @@ def _sections(doc, brief: Brief, lang: str, tabs: dict[str, pd.DataFrame], chart
     doc.add_heading(T("h.monitoring"), level=1)
     for text in monitoring_texts(brief, lang):
         doc.add_paragraph(text)
+    if brief.cases is not None:
+        doc.add_heading(T("h.cases"), level=2)
+        doc.add_paragraph(case_text(brief, lang))
+        if brief.cases.total:
+            _table(doc, tabs["cases"])
+        if brief.cases.overdue:
+            doc.add_paragraph(T("p.cases_overdue", n=min(LIST_ROWS, brief.cases.overdue)))
+            _table(doc, tabs["cases_overdue"].head(LIST_ROWS), font_pt=7.5)
 
     doc.add_heading(T("h.model"), level=1)
     doc.add_paragraph(model_text(brief, lang))
@@ -405,11 +432,13 @@ def produce(
     use_saved_model: bool = True,
     model_scores: pd.DataFrame | None = None,
     today: date | None = None,
+    township: str | None = None,
 ) -> Produced:
     """Compute, draw, write the .docx and .xlsx, and record one ``brief`` audit row (actor:
     ``principal.actor``; ``compute_brief`` checks the principal).
 
     ``use_saved_model``: load the saved model (the CLI); the page passes ``model`` itself.
+    ``township``: that township's brief (``compute_brief``).
     """
     from fanpin.access import audit
     from fanpin.report.brief import compute_brief
@@ -419,7 +448,7 @@ def produce(
     secs: dict[str, float] = {}
     t0 = time.perf_counter()
     kw = {} if (use_saved_model and model is None) else {"model": model}
-    b = compute_brief(engine, period, principal=principal, ps=ps, policy_name=policy_name, model_scores=model_scores, today=today, **kw)
+    b = compute_brief(engine, period, principal=principal, ps=ps, policy_name=policy_name, model_scores=model_scores, today=today, township=township, **kw)
     secs["compute"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     pngs = draw(b, lang)
@@ -439,6 +468,7 @@ def produce(
             "lang": lang,
             "households": b.households_total,
             "scope": sorted(b.scope) if b.scope is not None else None,
+            "township": b.township,
             "model": b.model_status,
             "findings": b.findings_status,
             "actions": len(b.actions),

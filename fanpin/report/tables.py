@@ -47,11 +47,14 @@ def tables(brief: Brief, lang: str) -> dict[str, pd.DataFrame]:
     out: dict[str, pd.DataFrame] = {
         "headline": _headline_table(brief, T),
         "trend": _trend_table(brief, lang, T),
-        "townships": _township_table(brief, lang, T),
+        ranking_key(brief): _township_table(brief, lang, T),
         "clues": _clue_table(brief, lang, T),
         "orders": _order_table(brief, lang, T),
         "newly_red": _household_table(brief, brief.newly_red, lang, kind="newly_red"),
     }
+    if brief.cases is not None:
+        out["cases"] = _case_table(brief, lang, T)
+        out["cases_overdue"] = _case_overdue_table(brief, lang, T)
     if brief.model_candidates is not None:
         out["model"] = _household_table(brief, brief.model_candidates, lang, kind="model")
     if brief.findings is not None and brief.findings_status == "ok":
@@ -86,12 +89,18 @@ def _trend_table(brief: Brief, lang: str, T: Msg) -> pd.DataFrame:
     )
 
 
+def ranking_key(brief: Brief) -> str:
+    """The ranking's table key: "townships", or "villages" in a township brief."""
+    return "villages" if brief.level == "village" else "townships"
+
+
 def _township_table(brief: Brief, lang: str, T: Msg) -> pd.DataFrame:
+    """The townships ranked by red share (a township brief: its villages, by the same function)."""
     tw = brief.townships
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             T("col.rank"): np.arange(1, len(tw) + 1),
-            T("col.township"): [brief.name(c, lang) for c in tw["township_code"]],
+            T(f"col.{brief.level}"): [brief.name(c, lang) for c in tw["township_code"]],
             T("col.code"): tw["township_code"].astype(str),
             T("metric.households"): tw["households"].astype(int),
             label("tier", "red", lang): tw["red"].astype(int),
@@ -104,6 +113,8 @@ def _township_table(brief: Brief, lang: str, T: Msg) -> pd.DataFrame:
             T("col.hotspot_prev"): [T(f"hotspot.{c}") for c in tw["hotspot_prev"]],
         }
     )
+    # hot spots are found between townships: a township brief's villages have none
+    return out.drop(columns=[T("col.hotspot"), T("col.hotspot_prev")]) if brief.level == "village" else out
 
 
 def _clue_table(brief: Brief, lang: str, T: Msg) -> pd.DataFrame:
@@ -127,6 +138,32 @@ def _order_table(brief: Brief, lang: str, T: Msg) -> pd.DataFrame:
             T("col.overdue"): bt["overdue"].astype(int),
             T("col.overdue_pct"): (100 * bt["overdue_share"].astype(float)).round(1),
             T("col.median_days"): bt["median_days"].astype(float).round(1),
+        }
+    )
+
+
+def _case_table(brief: Brief, lang: str, T: Msg) -> pd.DataFrame:
+    """Cases of the official procedure by state (rows) and kind (columns), with totals."""
+    f = brief.cases.by_state
+    out = pd.DataFrame({T("col.case_state"): [label("case_state", s, lang) for s in f.index]})
+    for kind in f.columns:
+        out[label("case_kind", kind, lang)] = f[kind].astype(int).to_numpy()
+    out[T("col.total")] = f.sum(axis=1).astype(int).to_numpy()
+    return out
+
+
+def _case_overdue_table(brief: Brief, lang: str, T: Msg) -> pd.DataFrame:
+    """The cases that have waited longer than ``STEP_WAIT_DAYS`` for their step, longest first."""
+    f = brief.cases.overdue_cases
+    return pd.DataFrame(
+        {
+            T("col.case"): f["case_id"].astype(int).to_numpy(),
+            T("col.household_id"): f["household_id"].astype(str).to_numpy(),
+            T("col.village"): [brief.name(c, lang) if isinstance(c, str) else "—" for c in f["village_code"]],
+            T("col.case_kind"): [label("case_kind", k, lang) for k in f["kind"]],
+            T("col.case_state"): [label("case_state", s, lang) for s in f["state"]],
+            T("col.waiting_since"): [str(d) for d in f["since"]],
+            T("col.waiting_days"): f["days"].astype(int).to_numpy(),
         }
     )
 

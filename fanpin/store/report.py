@@ -41,3 +41,11 @@ def heads_and_villages(engine: Engine, household_ids: Sequence[str]) -> tuple[pd
         heads = pd.DataFrame(conn.execute(select(m.household_id, m.name, m.id_number).where(m.household_id.in_(ids), m.relation == "head")).fetchall(), columns=list(heads.columns))
         villages = pd.DataFrame(conn.execute(select(h.household_id, h.village_code).where(h.household_id.in_(ids))).fetchall(), columns=list(villages.columns))
     return heads, villages
+
+
+def township_villages(engine: Engine, township: str) -> pd.DataFrame:
+    """household_id, village_code of every household of ``township`` (a township brief ranks its villages)."""
+    h = households.c
+    with engine.connect() as conn:
+        rows = conn.execute(select(h.household_id, h.village_code).where(h.township_code == str(township))).fetchall()
+    return pd.DataFrame(rows, columns=["household_id", "village_code"])

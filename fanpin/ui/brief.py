@@ -21,13 +21,13 @@ from fanpin.ui.sidebar import Context
 MAX_CACHED = 4
 
 
-def _key(ctx: Context) -> tuple:
-    """One brief per (database, data version, month, language, township scope) and session."""
+def _key(ctx: Context, township: str | None = None) -> tuple:
+    """One brief per (database, data version, month, language, township scope, township) and session."""
     scope = ctx.principal.townships
-    return (ctx.data.url, ctx.data.version, int(ctx.period), ctx.lang, tuple(sorted(scope)) if scope is not None else None)
+    return (ctx.data.url, ctx.data.version, int(ctx.period), ctx.lang, tuple(sorted(scope)) if scope is not None else None, township)
 
 
-def _inputs(ctx: Context) -> dict:
+def _inputs(ctx: Context, township: str | None = None) -> dict:
     """What the brief is made from, gathered on the page's run (the cached panel, the model)."""
     data = ctx.data
     policy = data.baseline(ctx.period)
@@ -41,7 +41,7 @@ def _inputs(ctx: Context) -> dict:
             scores = None
     return {
         "engine": data.engine, "period": ctx.period, "lang": ctx.lang, "principal": ctx.principal, "ps": ps, "policy_name": policy.name,
-        "model": model, "model_scores": scores, "name": t("brief.file", period=ctx.period),
+        "model": model, "model_scores": scores, "name": t("brief.file", period=ctx.period) + (f"_{township}" if township else ""), "township": township,
     }
 
 
@@ -60,7 +60,7 @@ def _make(inputs: dict, report: jobs.Report) -> dict:
 JOB = "brief"
 
 
-def _built(ctx: Context, cache: dict, key: tuple, where) -> dict | None:  # noqa: ANN001 - a Streamlit placeholder
+def _built(ctx: Context, cache: dict, key: tuple, where, township: str | None = None) -> dict | None:  # noqa: ANN001 - a Streamlit placeholder
     """The build button; its click starts the brief in the background (the page stays usable),
     whose progress is drawn until it is done; the finished brief is kept in ``cache`` under the
     month, language and scope it was made for."""
@@ -70,7 +70,7 @@ def _built(ctx: Context, cache: dict, key: tuple, where) -> dict | None:  # noqa
     if job is None:
         if not where.button(t("brief.ui.button"), key="ov_brief", help=t("brief.ui.help"), icon="📄"):
             return None
-        inputs = {**_inputs(ctx), "key": key}
+        inputs = {**_inputs(ctx, township), "key": key}
         job = run.start(owner, JOB, "job.brief", lambda report: _make(inputs, report))
     if job.running or job.failed:
         with where.container():
@@ -82,11 +82,12 @@ def _built(ctx: Context, cache: dict, key: tuple, where) -> dict | None:  # noqa
     if len(cache) >= MAX_CACHED:
         cache.clear()
     cache[job.result["key"]] = job.result
-    return cache.get(key) or _built(ctx, cache, key, where)
+    return cache.get(key) or _built(ctx, cache, key, where, township)
 
 
-def brief_download(ctx: Context) -> None:
-    """Offer the month's brief (.docx) and its tables (.xlsx) for download.
+def brief_download(ctx: Context, township: str | None = None) -> None:
+    """Offer the month's brief (.docx) and its tables (.xlsx) for download: the township's brief
+    when ``township`` is given (the overview filtered to it).
 
     The first click builds both (and writes the ``brief`` audit row); they are kept in the
     session per data version, month, language and scope, so reruns do not rebuild.  Each
@@ -95,10 +96,10 @@ def brief_download(ctx: Context) -> None:
     if not can(ctx.principal, "export"):
         return
     cache: dict = st.session_state.setdefault("_briefs", {})
-    key = _key(ctx)
+    key = _key(ctx, township)
     cols = st.columns([1, 1, 3])
     first = cols[0].empty()  # the build button, replaced in place by the Word download once built
-    made = cache.get(key) or _built(ctx, cache, key, first)
+    made = cache.get(key) or _built(ctx, cache, key, first, township)
     if made is None:
         return
     name = made["name"]

@@ -286,9 +286,10 @@ class ClosedLoop:
     by_department: pd.DataFrame = field(repr=False)  # assignee (department), same columns
 
 
-def closed_loop(engine: Engine, today: date | None = None, *, principal: Principal) -> ClosedLoop:
-    """The figures the overview and the 预警处置 page show (one query, grouped in pandas)."""
-    f = list_orders(engine, today=today, principal=principal)
+def closed_loop(engine: Engine, today: date | None = None, *, principal: Principal, township: str | None = None) -> ClosedLoop:
+    """The figures the overview and the 预警处置 page show (one query, grouped in pandas); the
+    orders of ``township``'s households only when given (a township-filtered overview, its brief)."""
+    f = list_orders(engine, today=today, principal=principal, township=township)
 
     def group(frame: pd.DataFrame, key: str) -> pd.DataFrame:
         if frame.empty:
