@@ -84,7 +84,7 @@ class RiskModel:
     backtest: pd.DataFrame = field(default_factory=pd.DataFrame)  # fanpin.model.backtest.table
 
     def probability(self, X: pd.DataFrame) -> np.ndarray:
-        return self.hgb.predict_proba(_matrix(X))[:, 1]
+        return proba(self.hgb, _matrix(X))
 
     def contributions(self, X: pd.DataFrame) -> np.ndarray:
         """The logistic baseline's additive terms coef_j * z_j (log-odds) per household and feature."""
@@ -107,21 +107,58 @@ class RiskModel:
         return out
 
 
+def proba(est: object, X: np.ndarray) -> np.ndarray:
+    """P(falls) from a fitted learner: trees read the float32 they were fitted on, pipelines float64."""
+    return est.predict_proba(X.astype(np.float64) if hasattr(est, "steps") else X)[:, 1]
+
+
 def _matrix(X: pd.DataFrame) -> np.ndarray:
     """The feature columns as float32 (the learners are fitted on float32: the same values here)."""
     return X[list(FEATURES)].to_numpy(dtype=np.float32)
 
 
-def _pipelines(seed: int = 0):  # noqa: ANN202
-    from sklearn.ensemble import HistGradientBoostingClassifier
+def _logistic(seed: int = 0):  # noqa: ANN202 - a scikit-learn Pipeline
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import StandardScaler
 
-    hgb = HistGradientBoostingClassifier(**HGB_PARAMS, random_state=seed)
-    logit = Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler()), ("lr", LogisticRegression(max_iter=1000, C=0.5))])
-    return hgb, logit
+    return Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler()), ("lr", LogisticRegression(max_iter=1000, C=0.5))])
+
+
+def _hgb(seed: int = 0, **params: object):  # noqa: ANN202
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    return HistGradientBoostingClassifier(**{**HGB_PARAMS, **params}, random_state=seed)
+
+
+#: Where income is heading and how close it is: the terms the interaction model multiplies pairwise.
+INTERACTING = ("inc_ratio", "line_ahead_ratio", "inc_d1", "inc_d2", "inc_leaving", "inc_proj", "inc_proj_trend", "trend_rule", "inc_chg_3m", "inc_vol_3m", "job_lost", "ev_job_loss_3m")
+
+
+def _logistic_interactions(seed: int = 0):  # noqa: ANN202
+    """Regularised logistic with every pairwise product (and square) of ``INTERACTING`` beside all features."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import PolynomialFeatures, StandardScaler
+
+    pairs = ColumnTransformer([("pairs", PolynomialFeatures(2, include_bias=False), [FEATURES.index(f) for f in INTERACTING])], remainder="passthrough")
+    return Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler()), ("pairs", pairs), ("scale2", StandardScaler()), ("lr", LogisticRegression(max_iter=2000, C=0.1))])
+
+
+#: The learners compared on the tuning seeds' held-out windows (``bench/model_backtest.py``); ``hgb`` won.
+LEARNERS: dict[str, Callable[[int], object]] = {
+    "hgb": _hgb,
+    "hgb_large": lambda seed: _hgb(seed, max_leaf_nodes=31, min_samples_leaf=100),
+    "logistic_interactions": _logistic_interactions,
+}
+LEARNER = "hgb"
+
+
+def _pipelines(seed: int = 0, learner: str = LEARNER):  # noqa: ANN202
+    return LEARNERS[learner](seed), _logistic(seed)
 
 
 # --------------------------------------------------------------------------- the panel's rows, computed once
@@ -151,8 +188,17 @@ class Months:
         return np.vstack([self.X[t][self.pop[t]] for t in months]), np.concatenate([self.y[t][self.pop[t]] for t in months])
 
 
-def fit(A: np.ndarray, y: np.ndarray, seed: int = 0) -> tuple[object, object]:
-    """Gradient boosting on every faller and ``NEGATIVE_SHARE`` of the rest (weighted back), and the
+def _fit_weighted(est: object, A: np.ndarray, y: np.ndarray, w: np.ndarray) -> None:
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(est, Pipeline):
+        est.fit(A.astype(np.float64), y, **{f"{est.steps[-1][0]}__sample_weight": w})
+    else:
+        est.fit(A, y, sample_weight=w)
+
+
+def fit(A: np.ndarray, y: np.ndarray, seed: int = 0, learner: str = LEARNER) -> tuple[object, object]:
+    """The learner on every faller and ``NEGATIVE_SHARE`` of the rest (weighted back), and the
     logistic baseline on the same rows.  Columns that are all missing become 0 (e.g. no year-ago
     income in a short panel: a constant the trees ignore)."""
     if y.all() or not y.any():
@@ -162,10 +208,10 @@ def fit(A: np.ndarray, y: np.ndarray, seed: int = 0) -> tuple[object, object]:
     A, y = A[keep], y[keep]
     A[:, np.isnan(A).all(axis=0)] = 0.0
     w = np.where(y, 1.0, 1.0 / share)
-    hgb, logit = _pipelines(seed)
-    hgb.fit(A, y, sample_weight=w)
-    logit.fit(A.astype(np.float64), y, lr__sample_weight=w)
-    return hgb, logit
+    main, logit = _pipelines(seed, learner)
+    _fit_weighted(main, A, y, w)
+    _fit_weighted(logit, A, y, w)
+    return main, logit
 
 
 # --------------------------------------------------------------------------- windows
@@ -193,8 +239,8 @@ def _window_data(w: bt.Window, rows: Months, data: PanelData, models: tuple[obje
         y, pop = rows.y[t], rows.pop[t]
         elig = pop & ~data.monitored_at(t)
         s = {
-            "model": hgb.predict_proba(X)[:, 1],
-            "logistic": logit.predict_proba(X.astype(np.float64))[:, 1],
+            "model": proba(hgb, X),
+            "logistic": proba(logit, X),
             "trend_rule": -X[:, FEATURES.index("trend_rule")].astype(np.float64),
             "index_tiers": rule_scores(policy_for, data.snapshots[t], data.lines[t])["index_tiers"],
             "income_line": -X[:, FEATURES.index("inc_ratio")].astype(np.float64),
@@ -287,6 +333,7 @@ def train(
     seed: int = 0,
     threads: int = 1,
     importance_rows: int = 4000,
+    learner: str = LEARNER,
 ) -> RiskModel:
     """Backtest on held-out windows against the rules and the ceiling, then fit on every month
     whose label is complete.
@@ -323,7 +370,7 @@ def train(
     with threadpool_limits(limits=threads):
         for i, w in enumerate(chosen):
             say(f"window {w.name}", 0.25 + 0.5 * i / len(chosen))
-            models = fit(*rows.rows(bt.training_months(lab, w.start, horizon)), seed=seed)
+            models = fit(*rows.rows(bt.training_months(lab, w.start, horizon)), seed=seed, learner=learner)
             d, f = _window_data(w, rows, data, models, policy_for)
             held.append(d)
             frames.append(f)
@@ -332,7 +379,7 @@ def train(
         clock.lap("windows")
         say("final model", 0.75)
         A, y = rows.rows(lab)
-        hgb, logit = fit(A, y, seed=seed)
+        hgb, logit = fit(A, y, seed=seed, learner=learner)
         n_train, rate_train = len(y), float(y.mean())
         del A
         clock.lap("final model")
@@ -347,6 +394,7 @@ def train(
         clock.lap("importance")
     model = RiskModel(hgb, logit, {}, evaluation, importance, table)
     model.meta = _meta(engine, horizon, lab, chosen, evaluation, table, clock, threads)
+    model.meta["learner"] = {"name": learner, "kind": type(hgb).__name__, **(HGB_PARAMS if learner == "hgb" else {}), "negative_share": NEGATIVE_SHARE}
     model.meta.update(rows_train=n_train, positive_rate_train=rate_train, draws=int(draws), budgets=[float(k) for k in budgets])
     say("done", 1.0)
     return model
@@ -365,7 +413,6 @@ def _meta(engine: Engine, horizon: int, lab: Sequence[int], chosen: Sequence[bt.
             for w in chosen
         ],
         "features": list(FEATURES),
-        "learner": {"kind": "HistGradientBoostingClassifier", **HGB_PARAMS, "negative_share": NEGATIVE_SHARE},
         "metrics": _metrics(evaluation),
         "verdict": bt.verdict(table) if np.isclose(table["budget"], 0.02).any() else {},
         "positive_rate_eval": float(y.mean()),
