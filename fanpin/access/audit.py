@@ -31,6 +31,7 @@ AUDIT_ACTIONS: tuple[str, ...] = (
     "export",
     "import",
     "import_refused",
+    "import_rollback",
     "policy_adopted",
     "income_line_set",
     "order_created",

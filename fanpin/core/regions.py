@@ -20,6 +20,11 @@ LEVELS: tuple[str, ...] = ("province", "city", "county", "township", "village")
 #: Digits that name a region at each level (its prefix of the 12-digit code).
 WIDTH: dict[str, int] = {"province": 2, "city": 4, "county": 6, "township": 9, "village": 12}
 CODE_LENGTH = 12
+#: The county of the import templates' example rows: province 99 is no real province, and the demo
+#: county (990101) and the demo province's counties (99CCKK, CC and KK from 01, refusing this one)
+#: never use it; an imported row naming it (a household ID, ID number or region code beginning
+#: with it) is a template example, skipped with a note (``fanpin.ingest.examples``).
+EXAMPLE_COUNTY = "999999"
 
 
 def _as_codes(codes: Sequence[str] | np.ndarray | str) -> np.ndarray:

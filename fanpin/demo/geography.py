@@ -21,6 +21,8 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon, mapping
 from shapely.geometry.polygon import orient
 
+from fanpin.core.regions import EXAMPLE_COUNTY
+
 __all__ = [
     "Township",
     "Village",
@@ -235,6 +237,8 @@ def _validate(n_townships: int, n_villages: int, county_code: str) -> None:
         raise ValueError(
             f"county_code must be 6 digits starting with '99' (no real province), got {county_code!r}"
         )
+    if county_code == EXAMPLE_COUNTY:
+        raise ValueError(f"county_code {county_code} is reserved for the import templates' example rows")
     if not 1 <= n_townships <= 999:
         raise ValueError(f"n_townships must be between 1 and 999, got {n_townships}")
     if n_villages < n_townships:

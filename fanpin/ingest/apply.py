@@ -47,7 +47,9 @@ from fanpin.core.i18n import DEFAULT_LANG, translate
 from fanpin.ingest.aggregates import refresh_aggregates
 from fanpin.ingest.report import Plan, Report
 from fanpin.ingest.specs import SPECS, KindSpec
+from fanpin.ingest.undo import UndoLog
 from fanpin.ingest.validate import validate
+from fanpin.store import import_undo as undo_store
 from fanpin.store import imports as store
 from fanpin.store import meta
 from fanpin.store.clues import insert_clues
@@ -119,13 +121,19 @@ def _new_rows(spec: KindSpec, new: pd.DataFrame, cols: list[str], now: datetime)
     return out
 
 
-def _apply_upsert(conn: Connection, spec: KindSpec, plan: Plan, now: datetime) -> set[str]:
-    """Insert the new records, update the changed ones; the households touched."""
+def _key_tuples(spec: KindSpec, rows: pd.DataFrame) -> list[tuple]:
+    """The records' keys as tuples of database values (for the undo log)."""
+    return list(zip(*[_db_value(rows[k], spec.type_of(k)) for k in spec.key])) if len(rows) else []
+
+
+def _apply_upsert(conn: Connection, spec: KindSpec, plan: Plan, now: datetime, undo: UndoLog) -> set[str]:
+    """Insert the new records, update the changed ones (both logged for a rollback); the households touched."""
     f, cols = plan.frame, plan.columns
     touched: set[str] = set()
     new, upd = f[plan.new], f[plan.changed]
     if len(new):
         store.insert_rows(conn, spec.table, _new_rows(spec, new, cols, now))
+        undo.inserted(spec.table, _key_tuples(spec, new))
     if len(upd):
         keys = {k: _db_value(upd[k], spec.type_of(k)) for k in spec.key}
         values = {c: _db_value(upd[c], spec.type_of(c)) for c in cols if c not in spec.key}
@@ -133,15 +141,17 @@ def _apply_upsert(conn: Connection, spec: KindSpec, plan: Plan, now: datetime) -
             values.update({c.name: _fill(values[c.name], c.default, len(upd)) for c in spec.columns if c.default is not None and c.name in values})
         if spec.kind == "monitoring":
             values["updated_at"] = np.full(len(upd), now, dtype=object)
+        pending = undo.updating(spec.table, _key_tuples(spec, upd), list(values))
         store.update_rows(conn, spec.table, keys, values, keep_blank=not spec.replace)
+        undo.updated(pending)
     for part in (new, upd):
         if len(part) and "household_id" in part:
             touched |= set(part["household_id"].dropna().astype(str))
     return touched
 
 
-def _apply_append(conn: Connection, spec: KindSpec, plan: Plan, batch_id: int, now: datetime) -> None:
-    """Append the plan's rows; feeds become clues (through the one clue writer)."""
+def _apply_append(conn: Connection, spec: KindSpec, plan: Plan, batch_id: int, now: datetime, undo: UndoLog) -> None:
+    """Append the plan's rows (their new IDs logged for a rollback); feeds become clues (through the one clue writer)."""
     f = plan.frame
     if not len(f):
         return
@@ -153,11 +163,21 @@ def _apply_append(conn: Connection, spec: KindSpec, plan: Plan, batch_id: int, n
         out["received_at"] = _fill(out.get("received_at"), now.strftime("%Y-%m-%d %H:%M:%S"), n)
         out["status"] = np.full(n, "new", dtype=object)
         out.pop("id_number", None)
-        insert_clues(conn, out)
+        undo.inserted("clues", [(i,) for i in insert_clues(conn, _records(out))])
         return
     if spec.kind == "dept_records":
         out["batch_id"] = np.full(n, batch_id, dtype=np.int64)
-    store.insert_rows(conn, spec.table, out)
+    undo.inserted(spec.table, [(i,) for i in undo_store.insert_returning(conn, spec.table, out)])
+
+
+def _records(columns: dict[str, np.ndarray]) -> list[dict]:
+    """Column arrays as one dict per row (plain Python values, times as datetimes) for the clue writer."""
+    n = len(next(iter(columns.values())))
+    out = [{c: undo_store.plain(columns[c][i]) for c in columns} for i in range(n)]
+    for r in out:
+        if isinstance(r.get("received_at"), str):
+            r["received_at"] = datetime.fromisoformat(r["received_at"])
+    return out
 
 
 # --------------------------------------------------------------------------- the write transaction
@@ -178,12 +198,16 @@ def write_part(conn: Connection, report: Report, principal: Principal, now: date
     name = file_name or report.file_name
     batch = store.Batch(report.kind, name, report.file_hash, "applied", principal.actor, now, report.added, report.updated, report.detail())
     batch_id = store.insert_batch(conn, batch)
+    undo = UndoLog(conn, batch_id)
     if spec.key:
-        touched = _apply_upsert(conn, spec, report.plan, now)
-        if spec.kind == "members":
+        touched = _apply_upsert(conn, spec, report.plan, now, undo)
+        if spec.kind == "members":  # the household counts follow, logged with the batch
+            pending = undo.updating("households", [(h,) for h in sorted(touched)], store.AGGREGATE_COLUMNS)
             refresh_aggregates(conn, sorted(touched))
+            undo.updated(pending)
     else:
-        _apply_append(conn, spec, report.plan, batch_id, now)
+        _apply_append(conn, spec, report.plan, batch_id, now, undo)
+    undo.flush()
     detail = {**_audit_detail(report), "file": name}
     if (report.added or report.updated) and not synthetic(report.plan) and meta.clear_demo(conn):
         detail["demo_cleared"] = True

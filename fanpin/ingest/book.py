@@ -19,6 +19,7 @@ from fanpin.access import audit
 from fanpin.access.roles import Principal, require
 from fanpin.core.i18n import DEFAULT_LANG, translate
 from fanpin.ingest.apply import write_part
+from fanpin.ingest.undo import UndoLog
 from fanpin.ingest.workbook import WorkbookReport, validate_workbook
 from fanpin.store import imports as store
 from fanpin.store import meta
@@ -53,6 +54,7 @@ class WorkbookResult:
 def _write(engine: Engine, wr: WorkbookReport, principal: Principal, now: datetime) -> list[int]:
     """The one transaction: each table not yet applied, in the order it was checked."""
     ids: list[int] = []
+    members_batch: int | None = None
     with engine.begin() as conn:
         changed = False
         for part in wr.parts:
@@ -63,7 +65,8 @@ def _write(engine: Engine, wr: WorkbookReport, principal: Principal, now: dateti
             if batch_id is not None:
                 ids.append(batch_id)
                 changed = changed or bool(r.added or r.updated)
-        _keep_roster_sizes(conn, wr)
+                members_batch = batch_id if r.kind == "members" else members_batch
+        _keep_roster_sizes(conn, wr, members_batch)
         if wr.lines_new:  # the province's lines the file carries (fanpin's export), over the stored ones of those years
             meta.set_income_lines(conn, {**meta.income_lines(conn), **wr.lines_new})
             detail = {"lines": {str(y): v for y, v in wr.lines_new.items()}, "file": wr.file_name, "sheet": wr.lines_sheet}
@@ -74,16 +77,22 @@ def _write(engine: Engine, wr: WorkbookReport, principal: Principal, now: dateti
     return ids
 
 
-def _keep_roster_sizes(conn: Connection, wr: WorkbookReport) -> None:
+def _keep_roster_sizes(conn: Connection, wr: WorkbookReport, members_batch: int | None) -> None:
     """The roster's 家庭人口数 holds over the member count a members table refreshes (the national
-    system registers the size; a member who died or moved out may still be listed)."""
+    system registers the size; a member who died or moved out may still be listed); logged with
+    the members batch, so that rolling it back restores the sizes as they were."""
     roster = next((p.report for p in wr.parts if p.kind == "households" and p.report.already_batch is None and p.report.plan is not None), None)
     members = any(p.kind == "members" and p.report.already_batch is None for p in wr.parts)
     if roster is None or not members or "size" not in roster.plan.frame:
         return
     f = roster.plan.frame[roster.plan.frame["size"].notna()]
-    if len(f):
-        store.update_rows(conn, "households", {"household_id": f["household_id"].astype(str).to_numpy()}, {"size": f["size"].astype(int).to_numpy()})
+    if len(f) and members_batch is not None:
+        hids = f["household_id"].astype(str).to_numpy()
+        undo = UndoLog(conn, members_batch)
+        pending = undo.updating("households", [(h,) for h in hids], ["size"])
+        store.update_rows(conn, "households", {"household_id": hids}, {"size": f["size"].astype(int).to_numpy()})
+        undo.updated(pending)
+        undo.flush()
 
 
 def apply_workbook(engine: Engine, wr: WorkbookReport, *, principal: Principal, now: datetime | None = None) -> WorkbookResult:

@@ -50,11 +50,14 @@ class Cells:
     pending_regions: dict[str, str] = field(default_factory=dict)
     #: columns worked out from others (written like the file's own columns)
     derived: list[str] = field(default_factory=list)
+    #: the same workbook imports the members too (a roster's 家庭人口数 then holds, ``fanpin.ingest.book``)
+    members_in_file: bool = False
 
     def __post_init__(self) -> None:
         self.n = len(self.grid.rows)
         width = len(self.grid.header)
-        self.raw = pd.DataFrame(self.grid.rows, columns=[f"c{i}" for i in range(width)]) if self.grid.rows else pd.DataFrame()
+        # (no rows: a file of template examples only, ``fanpin.ingest.examples``)
+        self.raw = pd.DataFrame(self.grid.rows or None, columns=[f"c{i}" for i in range(width)], dtype=object)
         self.bad = np.zeros(self.n, dtype=bool)
 
     # -- problems

@@ -195,3 +195,23 @@ def people_to_households(cells: Cells, conn: Connection, required: bool) -> None
     cells.add(clash, "id_number", "person_household_mismatch", row_params={"household": found.astype(object).where(found.notna(), "").to_numpy()})
     cells.v["household_id"] = hids.where(hids.notna(), found).astype(object)
     cells.add(~hid_given & ~id_given, "household_id", "need_key")
+
+
+def household_size(cells: Cells, conn: Connection) -> None:
+    """家庭人口数 follows the member list: a roster row changing the size of a household with stored
+    members must give the number of its living members (else the size would contradict them).
+    Skipped when the same workbook imports the members (``cells.members_in_file``)."""
+    if cells.members_in_file or "size" not in cells.v or "household_id" not in cells.v:
+        return
+    size, hids = cells.v["size"], cells.v["household_id"]
+    given = (size.notna() & hids.notna()).to_numpy()
+    if not given.any():
+        return
+    wanted = hids[given].unique().tolist()
+    counts = hids.map(store.living_member_counts(conn, wanted))
+    stored = store.stored_rows(conn, "households", "household_id", wanted, ["size"])
+    stored_size = hids.map(dict(zip(stored["household_id"], stored["size"])))
+    changes = given & stored_size.notna().to_numpy() & (pd.to_numeric(stored_size) != size).to_numpy()
+    wrong = changes & counts.notna().to_numpy() & (pd.to_numeric(counts) != size).to_numpy()
+    n = counts.fillna(0).astype(int).astype(str).to_numpy()
+    cells.add(wrong, "size", "size_vs_members", row_params={"members": n})

@@ -64,6 +64,7 @@ class Report:
     updated: int = 0
     unchanged: int = 0
     skipped: int = 0
+    examples: int = 0  # template example rows taken out before the checks (counted in ``skipped``)
     already_batch: int | None = None
     row_numbers: list[int] = field(default_factory=list)
     values: list[list[str]] = field(default_factory=list)  # raw cells (for the report's value column)
@@ -94,9 +95,11 @@ class Report:
             return None
 
     def messages(self, lang: str = DEFAULT_LANG, limit: int | None = 10_000) -> list[tuple[int | None, str, str, str, str]]:
-        """(row, column, value, message, severity), rows in file order (file-level problems first)."""
+        """(row, column, value, message, severity): errors before warnings, each in file order
+        (file-level problems first, in the order found: a wrong import kind is the very first)."""
         out: list[tuple[int | None, str, str, str, str, int]] = []
-        for k, p in enumerate(self.problems):
+        # errors first, so that a limit never cuts an error off for warnings
+        for k, p in sorted(enumerate(self.problems), key=lambda kp: kp[1].severity != "error"):
             key = f"ingest.p.{p.code}"
             personal = p.col.personal if p.col else None
             column = header_label(p.col, lang) if (p.col is not None and p.column == p.col.name) else p.column
@@ -111,7 +114,7 @@ class Report:
                 out.append((self.row_numbers[r], column, value, msg, p.severity, k))
                 if limit is not None and len(out) >= limit:
                     break
-        out.sort(key=lambda x: (x[0] if x[0] is not None else -1, x[5]))
+        out.sort(key=lambda x: (x[4] != "error", x[0] if x[0] is not None else -1, x[5]))
         rows = [x[:5] for x in out]
         return rows[:limit] if limit is not None else rows
 
@@ -149,7 +152,7 @@ class Report:
         first = [{"row": r, "column": c, "problem": m} for r, c, _v, m, s in self.messages("en", 20) if s == "error"]
         return {
             "kind": self.kind, "rows": self.n_rows, "added": self.added, "updated": self.updated, "unchanged": self.unchanged,
-            "skipped": self.skipped, "errors": self.n_errors, "warnings": self.n_warnings, "encoding": self.encoding,
+            "skipped": self.skipped, "examples": self.examples, "errors": self.n_errors, "warnings": self.n_warnings, "encoding": self.encoding,
             "sheet": self.sheet, "first_errors": first,
         }
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 import pandas as pd
 
 from fanpin.core.i18n import DEFAULT_LANG, label, translate
+from fanpin.core.regions import EXAMPLE_COUNTY
 from fanpin.ingest import names
 from fanpin.ingest.names import norm
 
@@ -97,14 +98,21 @@ INCOME_ITEMS: tuple[tuple[str, str], ...] = (
     ("transfer_other", "of which: other subsidies"), ("business_cost", "Business cost"), ("income_net", "Net income"), ("income_pc", "Net income per person"),
     ("insurance_payout", "Insurance payouts"), ("medical_oop", "Compliant out-of-pocket medical spending"),
 )
-_HID = Col("household_id", "Household ID", "household", required=True, max_len=20, example="99010100100100001")
+#: The example rows' codes: the reserved example county (``fanpin.core.regions.EXAMPLE_COUNTY``), so an
+#: example can never name a real record and is skipped when a template is imported as it is.
+EXAMPLE_VILLAGE = EXAMPLE_COUNTY + "001001"
+EXAMPLE_TOWNSHIP = EXAMPLE_COUNTY + "001000"
+EXAMPLE_HOUSEHOLD = EXAMPLE_VILLAGE + "00001"
+EXAMPLE_ID_NUMBER = EXAMPLE_COUNTY + "198001010011"  # born 1980-01-01, male, check character 1
+EXAMPLE_OFFICIAL_ID = EXAMPLE_COUNTY + "197501010013"
+_HID = Col("household_id", "Household ID", "household", required=True, max_len=20, example=EXAMPLE_HOUSEHOLD)
 
 _SPECS: tuple[KindSpec, ...] = (
     KindSpec(
         "households", "households",
         (
-            Col("household_id", "Household ID", "text", required=True, max_len=20, example="99010100100100001"),
-            Col("village_code", "Village code", "village", required_new=True, example="990101001001"),
+            Col("household_id", "Household ID", "text", required=True, max_len=20, example=EXAMPLE_HOUSEHOLD),
+            Col("village_code", "Village code", "village", required_new=True, example=EXAMPLE_VILLAGE),
             Col("household_type", "Household type", "code", required_new=True, codes=("former_poor", "ordinary"), label_kind="household_type", example="脱贫户"),
             Col("size", "Household size", "int", required_new=True, low=1, high=30, example="4"),
             Col("phone", "Phone", "phone", max_len=20, personal="phone", example="13800000000"),
@@ -131,7 +139,7 @@ _SPECS: tuple[KindSpec, ...] = (
         (
             _HID,
             Col("name", "Name", "text", required_new=True, max_len=32, personal="name", example="张三"),
-            Col("id_number", "ID number", "id", required=True, personal="id_number", example="990101198001010014"),
+            Col("id_number", "ID number", "id", required=True, personal="id_number", example=EXAMPLE_ID_NUMBER),
             Col("sex", "Sex", "code", codes=("M", "F"), label_kind="sex", example="男"),
             Col("birth_date", "Birth date", "date", example="1980-01-01"),
             Col("relation", "Relation to head", "code", required_new=True, codes=RELATIONS, label_kind="relation", example="户主"),
@@ -183,7 +191,7 @@ _SPECS: tuple[KindSpec, ...] = (
     KindSpec(
         "feeds", "clues",
         (
-            Col("household_id", "Household ID", "household", max_len=20, example="99010100100100001"),
+            Col("household_id", "Household ID", "household", max_len=20, example=EXAMPLE_HOUSEHOLD),
             Col("id_number", "ID number", "id", personal="id_number", example=""),
             Col("period", "Month (YYYYMM)", "period", required=True, example="202405"),
             Col("source", "Source department", "code", required=True, codes=_SOURCES, label_kind="department", example="医保"),
@@ -212,9 +220,9 @@ _SPECS: tuple[KindSpec, ...] = (
     KindSpec(
         "regions", "regions",
         (
-            Col("region_code", "Region code", "text", required=True, max_len=12, example="990101001001"),
+            Col("region_code", "Region code", "text", required=True, max_len=12, example=EXAMPLE_VILLAGE),
             Col("level", "Level", "code", required_new=True, codes=("county", "township", "village"), example="行政村"),
-            Col("parent_code", "Parent region code", "text", max_len=12, example="990101001000"),
+            Col("parent_code", "Parent region code", "text", max_len=12, example=EXAMPLE_TOWNSHIP),
             Col("name", "Name", "text", required_new=True, max_len=64, example="一村"),
             Col("name_en", "English name", "text", max_len=64, example=""),
             Col("lon", "Longitude", "float", low=-180, high=180, example=""),
@@ -252,7 +260,7 @@ _SPECS: tuple[KindSpec, ...] = (
     KindSpec(
         "dept_records", "dept_records",
         (
-            Col("id_number", "ID number", "id", personal="id_number", example="990101198001010014"),
+            Col("id_number", "ID number", "id", personal="id_number", example=EXAMPLE_ID_NUMBER),
             Col("household_id", "Household ID", "household", max_len=20, example=""),
             Col("source", "Source department", "code", required=True, codes=_SOURCES, label_kind="department", example="公安"),
             Col("record_type", "Record type", "code", required=True, codes=("car", "commercial_house", "business", "death", "public_employee", "other"), example="车辆"),
@@ -265,10 +273,10 @@ _SPECS: tuple[KindSpec, ...] = (
     KindSpec(
         "official_relations", "official_relations",
         (
-            Col("official_id_number", "Official's ID number", "id", required=True, personal="id_number", example="990101197501010016"),
+            Col("official_id_number", "Official's ID number", "id", required=True, personal="id_number", example=EXAMPLE_OFFICIAL_ID),
             Col("official_post", "Post", "code", required_new=True, codes=("village_secretary", "village_director", "village_committee", "township_staff"), example="村支书"),
-            Col("region_code", "Region code", "region", example="990101001001"),
-            Col("relative_id_number", "Relative's ID number", "id", required=True, personal="id_number", example="990101198001010014"),
+            Col("region_code", "Region code", "region", example=EXAMPLE_VILLAGE),
+            Col("relative_id_number", "Relative's ID number", "id", required=True, personal="id_number", example=EXAMPLE_ID_NUMBER),
             Col("relation", "Relation", "code", required_new=True, codes=("spouse", "parent", "child", "sibling", "grandparent", "grandchild"), example="配偶"),
         ),
         key=("official_id_number", "relative_id_number"), sheet_names=("official_relations", "干部亲属"),

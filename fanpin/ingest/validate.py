@@ -16,6 +16,8 @@ from sqlalchemy.engine import Connection, Engine
 from fanpin.access.roles import Principal, require
 from fanpin.ingest import checks
 from fanpin.ingest.cells import Cells, current_period, parse
+from fanpin.ingest.examples import drop_examples
+from fanpin.ingest.guess import note_wrong_kind
 from fanpin.ingest.names import norm
 from fanpin.ingest.plan import plan_append, plan_upsert
 from fanpin.ingest.read import FileProblem, Grid, read_table
@@ -58,9 +60,12 @@ def check_rows(cells: Cells, conn: Connection) -> None:
         checks.member_disability(cells, conn)
     elif kind in checks.PERSON_KINDS:
         checks.people_to_households(cells, conn, required=(kind == "feeds"))
+    elif kind == "households":
+        checks.household_size(cells, conn)
     if kind != "members":
         checks.duplicates(cells, spec.key)
     cells.report.plan = plan_upsert(cells, conn) if spec.key else plan_append(cells, conn)
+    cells.report.skipped += cells.report.examples
 
 
 def validate(
@@ -81,6 +86,8 @@ def validate(
     grid = _read(report, data, file_name)
     if grid is None:
         return report
+    note_wrong_kind(report, grid.header)  # first: the report's real error when the kind is wrong
+    grid = drop_examples(report, grid, SPECS[kind])
     cells = Cells(SPECS[kind], grid, report, today or date.today())
     if not checks.map_headers(cells, accept_unknown=ignore_columns):
         return report

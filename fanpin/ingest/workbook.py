@@ -41,6 +41,7 @@ from fanpin.core.i18n import DEFAULT_LANG, translate
 from fanpin.ingest import checks
 from fanpin.ingest import lines as lines_sheet
 from fanpin.ingest.cells import Cells, parse
+from fanpin.ingest.examples import drop_examples
 from fanpin.ingest.names import info_headers, norm
 from fanpin.ingest.read import FileProblem, Grid, read_sheets
 from fanpin.ingest.report import Problem, Report
@@ -290,7 +291,9 @@ def _check_parts(engine: Engine, wr: WorkbookReport, today: date) -> None:
             report.already_batch = store.applied_batch(conn, report.file_hash)
             if report.already_batch is not None:
                 continue
+            part.grid = drop_examples(report, part.grid, SPECS[part.kind], part.columns)
             cells = Cells(SPECS[part.kind], part.grid, report, today)
+            cells.members_in_file = any(p.kind == "members" for p in wr.parts)
             cells.pending_households = frozenset(pending)
             cells.pending_regions = regions
             if not checks.map_headers(cells, only=part.columns):

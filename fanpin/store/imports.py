@@ -144,6 +144,17 @@ def member_disability(conn: Connection, id_numbers: Sequence[str]) -> dict[str, 
     return dict(zip(found["id_number"], found["disability"]))
 
 
+def living_member_counts(conn: Connection, household_ids: Sequence[str]) -> dict[str, int]:
+    """The number of living members (no month of death) of each household among ``household_ids``
+    that has stored members."""
+    m = members.c
+    out: dict[str, int] = {}
+    for chunk in chunks(_present(household_ids)):
+        q = select(m.household_id, func.count()).where(m.household_id.in_(list(chunk)), m.deceased_period.is_(None)).group_by(m.household_id)
+        out.update({str(h): int(n) for h, n in conn.execute(q)})
+    return out
+
+
 def table_columns(table: str) -> frozenset[str]:
     """The column names of an import table."""
     return frozenset(c.name for c in _table(table, lookup=True).columns)

@@ -352,6 +352,11 @@ import_batches = Table(
     Column("imported_by", String(64), nullable=True),
     Column("status", String(16), nullable=False),
     Column("detail", Text, nullable=True),  # JSON: counts, refusal summary
+    # Migration 0011: an applied batch can be rolled back (status rolled_back, which frees its hash);
+    # ``undoable`` is true when the batch recorded what it changed (import_undo), null before 0011.
+    Column("undoable", Boolean, nullable=True),
+    Column("rolled_back_at", DateTime, nullable=True),
+    Column("rolled_back_by", String(64), nullable=True),
     Index("ix_import_batches_hash", "file_hash"),
     # A file is applied at most once, even by two imports racing each other.
     Index(
@@ -361,6 +366,25 @@ import_batches = Table(
         sqlite_where=text("status = 'applied'"),
         postgresql_where=text("status = 'applied'"),
     ),
+)
+
+# What an applied import batch changed (migration 0011), so that it can be rolled back: one row per
+# record it inserted (``row_key``: the record's key, or the primary key of an appended row, as JSON;
+# ``written``: the SHA-256 of the row as inserted) or updated (``prior`` and ``written``: JSON of the
+# changed columns before and after).  A rollback restores ``prior`` and deletes the inserted rows,
+# unless the rows no longer hold what the batch wrote (a later batch or the workflow changed them).
+import_undo = Table(
+    "import_undo",
+    metadata,
+    Column("undo_id", Integer, primary_key=True, autoincrement=True),
+    Column("batch_id", Integer, ForeignKey("import_batches.batch_id"), nullable=False),
+    Column("table_name", String(32), nullable=False),
+    Column("action", String(8), nullable=False),  # insert / update
+    Column("row_key", String(255), nullable=False),
+    Column("prior", Text, nullable=True),
+    Column("written", Text, nullable=True),
+    Index("ix_import_undo_batch", "batch_id"),
+    Index("ix_import_undo_row", "table_name", "row_key"),
 )
 
 # Department comparison data (数据比对): records another department holds about a

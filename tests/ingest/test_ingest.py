@@ -353,13 +353,54 @@ def test_assistance_and_dept_records_and_relations(fx_db) -> None:
 @pytest.mark.parametrize("kind", specs.KINDS)
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_templates_import_as_they_are(kind: str, lang: str, fx_sqlite) -> None:
-    """The downloadable template (headers in either language, one example row) passes validation, as .xlsx and CSV."""
+    """The downloadable template (headers in either language, one example row) imports cleanly
+    into any database and touches nothing: its example row names the reserved example county
+    (999999) and is skipped with a note, as .xlsx and CSV.  With the example county replaced by the
+    fixture's (ID check characters recomputed) the same row passes every check: the examples are
+    well formed."""
     frame = specs.template_frame(kind, lang)
     assert list(frame.columns) == [specs.header_label(c, lang) for c in specs.SPECS[kind].columns]
     for data in (xlsx_bytes(frame, sheet=kind), csv_bytes(frame)):
         rep = validate.validate(fx_sqlite, kind, data, f"template.{lang}", principal=STEWARD, today=fx.TODAY)
         assert rep.ok, rep.text("en")
-        assert rep.added + rep.updated + rep.unchanged == 1
+        assert (rep.added, rep.updated, rep.unchanged, rep.skipped, rep.examples) == (0, 0, 0, 1, 1)
+        assert rep.messages("en") == [(None, "", "", "Row 2: the template's example row (codes beginning with 999999 belong to no county), skipped: nothing is imported from it", "warning")]
+    real = frame.map(lambda v: _in_fixture_county(str(v)))
+    if kind == "households":  # a new household (the fixture's first has members of its own)
+        real.iloc[0, 0] = real.iloc[0, 0][:-5] + "90001"
+    rep = validate.validate(fx_sqlite, kind, csv_bytes(real), f"template.{lang}", principal=STEWARD, today=fx.TODAY)
+    assert rep.ok, rep.text("en")
+    assert rep.added + rep.updated + rep.unchanged == 1 and rep.examples == 0
+
+
+def _in_fixture_county(value: str) -> str:
+    """A template cell moved from the example county into the fixture's (an ID number's check character recomputed)."""
+    from fanpin.core.ids import id_check_char
+
+    if not value.startswith("999999"):
+        return value
+    moved = "990101" + value[6:]
+    return moved[:17] + id_check_char(moved[:17]) if len(moved) == 18 else moved
+
+
+def test_no_template_example_names_a_real_record(small_demo) -> None:
+    """Every example household ID, ID number and region code is in the reserved example county, which
+    neither the demo county nor any county of a demo province can be."""
+    from fanpin.demo.geography import make_geography
+    from fanpin.demo.province import ProvinceSpec
+
+    for kind in specs.KINDS:
+        for c in specs.SPECS[kind].columns:
+            if c.name in ("household_id", "id_number", "official_id_number", "relative_id_number", "region_code", "village_code", "parent_code") and c.example:
+                assert c.example.startswith("999999"), (kind, c.name, c.example)
+    engine, _ = small_demo
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM households WHERE household_id LIKE '999999%'").scalar() == 0
+        assert conn.exec_driver_sql("SELECT count(*) FROM regions WHERE region_code LIKE '999999%'").scalar() == 0
+    p = ProvinceSpec(counties=99 * 8, counties_per_city=8)
+    assert "999999" not in {p.county_code(i) for i in range(p.counties)}
+    with pytest.raises(ValueError, match="reserved"):
+        make_geography(np.random.default_rng(0), 2, 4, "999999")
 
 
 def test_english_headers_tabs_and_title_row(fx_sqlite) -> None:
@@ -437,10 +478,17 @@ def test_small_demo_copy_roster_update(small_demo, tmp_path: Path) -> None:
     copy = store.make_engine(f"sqlite:///{dst}")
     with copy.connect() as conn:
         hid, village, size = conn.exec_driver_sql("SELECT household_id, village_code, size FROM households ORDER BY household_id LIMIT 1").one()
+    # 家庭人口数 follows the members: a roster changing it alone is refused (issue 18 item 4: the
+    # household's size contradicted its members), nothing written
     text = f"户编号,家庭人口数,是否加入农民专业合作组织\n{hid},{size + 1},是\n"
+    res = apply.import_file(copy, "households", _csv(text), "f.csv", principal=STEWARD, today=fx.TODAY, now=NOW)
+    assert res.status == "refused"
+    assert _problems(res.report, "zh") == [(2, "家庭人口数", f"家庭人口数与该户已登记的 {size} 名在世成员不符：人口数随成员信息更新，请导入家庭成员（或整本导入），不要单独修改人数")]
+    assert _rows(copy, f"SELECT size, in_cooperative, village_code FROM households WHERE household_id = '{hid}'") == [(size, 0, village)]
+    text = f"户编号,家庭人口数,是否加入农民专业合作组织\n{hid},{size},是\n"
     res = _imp(copy, "households", _csv(text))
     assert (res.report.added, res.report.updated) == (0, 1)
-    assert _rows(copy, f"SELECT size, in_cooperative, village_code FROM households WHERE household_id = '{hid}'") == [(size + 1, 1, village)]
+    assert _rows(copy, f"SELECT size, in_cooperative, village_code FROM households WHERE household_id = '{hid}'") == [(size, 1, village)]
 
 
 def test_row_with_errors_still_reports_missing_required_values(fx_sqlite) -> None:

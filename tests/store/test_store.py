@@ -19,7 +19,7 @@ def test_migrations_from_empty_match_the_tables(db_url: str) -> None:
     engine = make_engine(db_url, create=True)
     assert store.current_revision(engine) is None
     store.upgrade(engine)
-    assert store.current_revision(engine) == store.head_revision() == "0010"
+    assert store.current_revision(engine) == store.head_revision() == "0011"
     names = set(inspect(engine).get_table_names())
     assert set(S.metadata.tables) <= names
     with engine.connect() as conn:

@@ -86,7 +86,7 @@ def files() -> dict[str, bytes]:
     f["negative_income.csv"] = (PANEL + f"202403,{H1},-500,29500,14750\n").encode()
     f["period_202413.csv"] = (PANEL + f"202413,{H1},30000,30000,15000\n").encode()
     f["gbk_bad_bool.csv"] = ("户编号,居住在易地扶贫搬迁集中安置区\n" + f"{H2},也许\n").encode("gbk")
-    f["unknown_household.csv"] = (PANEL + "202403,99999999999999999,30000,30000,15000\n").encode()
+    f["unknown_household.csv"] = (PANEL + "202403,99010109909900001,30000,30000,15000\n").encode()
     f["old_format.xls"] = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504
     f["not_really.xlsx"] = b"PK\x03\x04 this is not a workbook"
     f["ragged.csv"] = (HH + f"99010100100100009,{V1},一般农户,3,多余,单元格\n").encode()
