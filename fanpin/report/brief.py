@@ -95,6 +95,7 @@ class Brief:
     scope: frozenset[str] | None = None  # townships of the household lists (None: the county)
     cases: CaseFigures | None = None  # the official procedure's cases (by state, overdue)
     township: str | None = None  # a township brief: its code (``townships`` then ranks its villages)
+    model_backtest: pd.DataFrame | None = None  # the model's backtest table (fanpin.model.backtest), None without a model
 
     @property
     def level(self) -> str:
@@ -200,6 +201,7 @@ def compute_brief(
         table, hot_note = township_table(ps, period).assign(hotspot="no_data", hotspot_prev="no_data"), "village_level"
     as_of = as_of_date(period, today)
     model_status, model_note, cand, cand_total, horizon = _model_part(engine, period, model, model_scores, county_ps, scope, reader)
+    model_backtest = getattr(model, "backtest", None) if model is not _LOAD else _saved_backtest(engine, model_status)
     f_status, findings, f_total = _findings(engine, period, reader)
     events = _area_events(engine, period)
     brief = Brief(
@@ -226,6 +228,7 @@ def compute_brief(
         model_candidates=cand,
         model_candidates_total=cand_total,
         model_horizon=horizon,
+        model_backtest=model_backtest,
         findings_status=f_status,
         findings=findings,
         findings_total=f_total,
@@ -309,6 +312,18 @@ def monitoring_movements(engine: Engine, period: int, principal: Principal) -> M
         monitored_end=int(upto["status"].isin(["monitored", "proposed"]).sum()),
         by_category={k: int(v) for k, v in entered.groupby("category")["household_id"].nunique().items()},
     )
+
+
+def _saved_backtest(engine: Engine, status: str) -> pd.DataFrame | None:
+    """The saved model's backtest table (the brief states how the model did), None without one."""
+    from fanpin.model import features, persist
+
+    if status not in ("ok", "no_month"):
+        return None
+    try:
+        return persist.load_model(engine).backtest
+    except features.ModelError:
+        return None
 
 
 def _model_part(engine: Engine, period: int, model: object, scores: pd.DataFrame | None, ps: PanelScores, scope: frozenset[str] | None, principal: Principal):  # noqa: ANN202 - (status, note, top list, total, horizon)

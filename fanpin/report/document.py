@@ -252,12 +252,24 @@ def model_text(brief: Brief, lang: str) -> str:
     st = brief.model_status
     if st == "ok":
         k = 0 if brief.model_candidates is None else len(brief.model_candidates)
-        return translate("brief.p.model_ok", lang, n=fmt.count(brief.model_candidates_total, lang), k=k, threshold=fmt.pct(MODEL_THRESHOLD, 0), horizon=brief.model_horizon)
+        text = translate("brief.p.model_ok", lang, n=fmt.count(brief.model_candidates_total, lang), k=k, threshold=fmt.pct(MODEL_THRESHOLD, 0), horizon=brief.model_horizon)
+        return text + _backtest_text(brief, lang)
     if st == "refused":
         return translate("brief.p.model_refused", lang, reason=brief.model_note or "")
     if st == "no_month":
         return translate("brief.p.model_no_month", lang, reason=brief.model_note or "")
     return translate("brief.p.model_none", lang)
+
+
+def _backtest_text(brief: Brief, lang: str) -> str:
+    """How the model did on months it never saw, at a 2% monthly visit budget (the model page's sentence)."""
+    from fanpin.model import backtest
+
+    bt = brief.model_backtest
+    if bt is None or bt.empty or not (bt["budget"] == 0.02).any():
+        return ""
+    windows = bt.loc[bt["window"] != backtest.ALL, "window"].nunique()
+    return ("" if lang == "zh" else " ") + translate("model.bt.brief", lang, n=windows, verdict=backtest.verdict_text(bt, 0.02, lang))
 
 
 def findings_text(brief: Brief, lang: str) -> str:

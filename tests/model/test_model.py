@@ -340,8 +340,12 @@ def test_fanpin_train_command(small_demo, tmp_path, capsys):
         assert names == ["Gradient boosting model", "Logistic baseline", "Trend rule", "Weighted-index tiers", "Income line only", "Perfect predictor (ceiling)"]
         assert lines[row + 5].split("(ceiling)")[1].split()[0] == f"{s.loc['ceiling', 'found']:.0f}"
     assert "At a monthly budget of 2% the model finds" in out and "Held-out windows: 202409-202410" in out
-    assert main(["--db", url, "train", "--horizon", "3", "--eval-months", "2", "--out", str(tmp_path)]) == 0
-    assert "回测" in capsys.readouterr().out  # Chinese by default
+    # Chinese by default, the same table
+    from fanpin.cli.main import build_parser
+
+    assert build_parser().parse_args(["train"]).lang == "zh"
+    zh = backtest.text_report(saved.backtest, saved.meta["windows"], 3, saved.meta["draws"], "zh")
+    assert "回测" in zh and "完美预测（上限）" in zh and "在每月 2% 的走访预算下，模型找到" in zh
     assert main(["--db", url, "train", "--horizon", "12", "--out", str(tmp_path / "x")]) == 2
     assert "too short" in capsys.readouterr().err
 

@@ -205,6 +205,11 @@ def test_the_models_list_is_predict_candidates_masked(worked, trained) -> None:
     assert all("*" in n for n in b.model_candidates["name"].dropna())
     text = document_text(render_docx(b, "zh"))
     assert f"尚未纳入监测也未推送线索的农户共 {len(expected)} 户" in text
+    # how the model did on months it never saw: the backtest's sentence at a 2% budget, as on the model page
+    from fanpin.model import backtest
+
+    assert b.model_backtest is trained.backtest
+    assert backtest.verdict_text(trained.backtest, 0.02, "zh") in text and "模型回测（训练未见的月份" in text
     if len(expected):
         assert any(a.code == "model_candidates" and a.params["n"] == len(expected) for a in b.actions)
 
