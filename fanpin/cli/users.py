@@ -56,7 +56,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     first.set_defaults(func=cmd_first_admin)
 
 
-def _reports_user_errors(command):  # noqa: ANN001, ANN202
+def _reports_user_errors(command):  # noqa: ANN001, ANN202 - a decorator of sub-command functions
     """A refused change (no such user, a bad role or township, a short password ...) ends the
     command with its message on stderr and exit code 2, in one place for every sub-command."""
 
@@ -73,7 +73,7 @@ def _reports_user_errors(command):  # noqa: ANN001, ANN202
     return run
 
 
-def _engine(args: argparse.Namespace):  # noqa: ANN202
+def _engine(args: argparse.Namespace):  # noqa: ANN202 - an Engine (sqlalchemy imported lazily: the CLI starts fast)
     from fanpin import store
 
     engine = store.make_engine(getattr(args, "db", None) or store.default_url())
@@ -157,7 +157,6 @@ def cmd_list(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from fanpin.access import users
-
     from fanpin.access.roles import system_principal
 
     frame = users.list_users(_engine(args), principal=system_principal())

@@ -121,7 +121,7 @@ def _risk_types(risks: list[str], n_labour: int, job_lost: bool, wage_share: flo
     return ["unstable_work"] if job_lost or wage_share < 0.3 else ["other"]
 
 
-def _eligible_matrix(engine: Engine, spec, hids: list[str]) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
+def _eligible_matrix(engine: Engine, spec, hids: list[str]) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001 - a DemoSpec (its module imports this one)
     """Per household x month: the elimination rules (as ``workflow.elimination_eligibility``) hold."""
     periods = spec.periods
     if not hids:

@@ -118,7 +118,7 @@ def hotspots(
     return out
 
 
-def _subset(w, keep: list[str]):  # noqa: ANN001, ANN202
+def _subset(w, keep: list[str]):  # noqa: ANN001, ANN202 - a libpysal weights object in and out
     from libpysal.weights import W
 
     s = set(keep)

@@ -210,7 +210,7 @@ def _trimmed_len(cells: list[str]) -> int:
 _MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+[0-9]+(?::[A-Z]+[0-9]+)?)"')
 
 
-def _merged_ranges(ws) -> list[tuple[str, int, int, int, int]]:  # noqa: ANN001
+def _merged_ranges(ws) -> list[tuple[str, int, int, int, int]]:  # noqa: ANN001 - an openpyxl worksheet (read-only or not)
     """Merged ranges of a read-only sheet, from its XML (``<mergeCell ref="A1:B1"/>`` sits after the rows)."""
     from openpyxl.utils.cell import range_boundaries
 

@@ -170,7 +170,7 @@ def _saved_model(path: str, mtime: float, _engine: Engine, url: str, version: st
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _model_scores(_model, _principal: Principal, _engine: Engine, url: str, version: str, period: int, mtime: float, towns: str) -> pd.DataFrame:  # noqa: ANN001
+def _model_scores(_model, _principal: Principal, _engine: Engine, url: str, version: str, period: int, mtime: float, towns: str) -> pd.DataFrame:  # noqa: ANN001 - a RiskModel (imported lazily: training libraries load only when a model exists)
     """Cached per model file, data version, month and township scope (``towns``: the principal's)."""
     from fanpin.model import suggest
 
@@ -277,7 +277,7 @@ class Data:
             return None
         return _saved_model(str(path), path.stat().st_mtime, self.engine, self.url, self.version)
 
-    def model_scores(self, model, period: int) -> pd.DataFrame:  # noqa: ANN001
+    def model_scores(self, model, period: int) -> pd.DataFrame:  # noqa: ANN001 - a RiskModel (imported lazily, as above)
         """The model's probabilities and main factors for a month (cached per model file and data version)."""
         return _model_scores(model, self.principal, self.engine, self.url, self.version, int(period), _model_path().stat().st_mtime, self.towns_key)
 
@@ -292,16 +292,55 @@ class Data:
 
 
 _FROZEN = False
+#: Imported lazily by the pages, and slow to import (libpysal and esda for the map's hot spots:
+#: 2-3.6 s of a first map view on a loaded machine): warmed with the pages' own imports.
+LAZY_IMPORTS = ("libpysal.weights", "esda.getisord", "fanpin.geo.hotspots", "fanpin.ui.session")
 
 
 def _freeze_once() -> None:
     """Move everything alive after start-up (modules, Streamlit, pandas) out of the garbage
-    collector's sight: a full collection in a rerun then costs milliseconds, not 200 ms."""
+    collector's sight: a full collection in a rerun then costs milliseconds, not 200 ms.
+    Then import what the pages will import, in a background thread, while the login form waits
+    for the user (``_warm_imports``)."""
     global _FROZEN
     if not _FROZEN:
         gc.collect()
         gc.freeze()
         _FROZEN = True
+        threading.Thread(target=_warm_imports, name="fanpin-warm-imports", daemon=True).start()
+
+
+def page_imports(pages_dir: Path | None = None) -> list[str]:
+    """The modules the pages import at their top (``import x``, ``from x import y`` with ``x.y``
+    where that is a module), then ``LAZY_IMPORTS``."""
+    import ast
+
+    pages_dir = pages_dir or Path(__file__).resolve().parents[2] / "pages"
+    names: list[str] = []
+    for path in sorted(pages_dir.glob("*.py")):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.Import):
+                names += [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level and node.module != "__future__":
+                names += [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+    return list(dict.fromkeys([*names, *LAZY_IMPORTS]))
+
+
+def _warm_imports() -> None:
+    """Import every module the pages need (a first view then imports nothing), then freeze them too."""
+    import importlib
+    import importlib.util
+
+    for name in page_imports():
+        try:
+            if importlib.util.find_spec(name) is not None:
+                importlib.import_module(name)
+        except (ImportError, ValueError):
+            continue  # ``from module import attribute``: the module itself is imported
+        except Exception:
+            logging.getLogger(__name__).exception("warming the import of %s failed", name)
+    gc.collect()
+    gc.freeze()
 
 
 def get_data(principal: Principal | None = None) -> Data:

@@ -34,21 +34,21 @@ def download_table(
     principal, engine = ctx.principal, ctx.data.engine
     if principal is None or not can(principal, "export"):
         return
-    box = where or st
-    c1, c2, _ = box.columns([1, 1, 4])
-    for col, fmt, label in ((c1, "csv", "common.download_csv"), (c2, "xlsx", "common.download_xlsx")):
-        col.download_button(
+    row = (where or st).container(horizontal=True, gap="small")  # buttons as wide as their labels, never cut ("下…")
+    for fmt, label in (("csv", "common.download_csv"), ("xlsx", "common.download_xlsx")):
+        row.download_button(
             t(label),
             data=lambda fmt=fmt: export_table(engine, principal, _frame(source), name, fmt, unmasked=unmasked, labels=labels),
             file_name=f"{name}.{fmt}",
             mime=FORMATS[fmt],
             key=f"{key}_{fmt}",
             on_click="ignore",
+            width="content",
         )
 
 
 def download_file(
-    ctx, make: Callable[[], bytes], file_name: str, mime: str, key: str, *, audit_name: str, fmt: str, where=None,  # noqa: ANN001
+    ctx, make: Callable[[], bytes], file_name: str, mime: str, key: str, *, audit_name: str, fmt: str, where=None,  # noqa: ANN001 - ctx is the page Context, where a Streamlit container (typing them would import the sidebar here)
     detail: Mapping[str, object] | None = None, **button: object,
 ) -> None:
     """One button for a file made by ``make`` (called on the click), audited as ``audit_name``

@@ -26,7 +26,7 @@ def lkey(key: str) -> str:
     return f"{key}_{lang()}"
 
 
-def kept_selectbox(where, label: str, options: list, state_key: str, format_func, default, *, prefix: str = "w", kind: str = "selectbox", **kwargs: object):  # noqa: ANN001, ANN201
+def kept_selectbox(where, label: str, options: list, state_key: str, format_func, default, *, prefix: str = "w", kind: str = "selectbox", **kwargs: object):  # noqa: ANN001, ANN201 - a Streamlit container, a label function and whatever the widget returns
     """A selectbox (or a radio: ``kind="radio"``) with translated option labels whose choice survives language switches and page
     changes, and which code may set (``st.session_state[state_key] = value``: a click on the map,
     an "open" button).

@@ -35,7 +35,7 @@ class Context:
         return self.principal.actor if self.principal else self.role
 
     @property
-    def engine(self):  # noqa: ANN201
+    def engine(self):  # noqa: ANN201 - an Engine (kept untyped: sqlalchemy is not imported at this module's top)
         return self.data.engine
 
 
@@ -91,7 +91,7 @@ def language_switch() -> str:
     return lang()
 
 
-def choose(label: str, options: list, state_key: str, format_func, default, **kwargs: object):  # noqa: ANN001, ANN201
+def choose(label: str, options: list, state_key: str, format_func, default, **kwargs: object):  # noqa: ANN001, ANN201 - a label function and whatever option the widget returns
     """A sidebar selectbox whose choice survives language switches and page changes
     (``fanpin.ui.i18n.kept_selectbox``; the widget is keyed ``sb_<state_key>_<lang>``)."""
     return kept_selectbox(st.sidebar, label, options, state_key, format_func, default, prefix="sb", **kwargs)

@@ -20,7 +20,7 @@ HERE = Path(__file__).resolve().parent
 if __package__ in (None, ""):
     sys.path.insert(0, str(HERE.parents[2]))
 
-from tests.ingest.corpus.fixture import H1, H2, H3, ID_H1_HEAD, ID_H3_HEAD, V1, idn  # noqa: E402
+from tests.ingest.corpus.fixture import H1, H2, H3, ID_H1_HEAD, ID_H3_HEAD, V1, idn  # noqa: E402 - after the sys.path line that lets the script run on its own
 
 HH = "户编号,行政村代码,户类型,家庭人口数\n"
 MEM = "户编号,姓名,证件号码,与户主关系,劳动技能\n"
