@@ -14,11 +14,12 @@ import streamlit as st
 
 from fanpin.core import fmt
 from fanpin.core.periods import format_period
+from fanpin.engine.scoring import RiskPolicy
 from fanpin.engine.summary import MonthSummary, household_list, month_summary, township_table, trend_frame
 from fanpin.engine.trends import PanelScores
 from fanpin.ui.brief import brief_download
 from fanpin.ui.downloads import download_table
-from fanpin.ui.i18n import lbl, t
+from fanpin.ui.i18n import lang, lbl, t
 from fanpin.ui.sidebar import Context, page_context
 from fanpin.ui.text import md
 from fanpin.ui.widgets import TIER_COLOURS
@@ -34,7 +35,7 @@ TOWNSHIP_LABELS = {
 #: The household lists' columns (code names) and their labels.
 HOUSEHOLD_LABELS = {
     "household_id": "common.household_id", "township": "common.township", "score": "common.score", "score_change": "overview.score_change",
-    "tier": "common.tier", "income_pc": "overview.income_pc",
+    "tier": "common.tier", "forced": "overview.forced", "income_pc": "overview.income_pc",
 }
 CHART_MARGIN = dict(l=10, r=10, t=40, b=10)
 
@@ -91,7 +92,7 @@ def _line_chart(where, x: list[str], series: dict[str, tuple[pd.Series, str]], t
 def trends(ps: PanelScores, township: str | None) -> None:
     """Red and yellow counts, the mean score and the share below the income line, month by month."""
     trend = trend_frame(ps, township)
-    x = [format_period(p, "en") for p in trend.index]
+    x = [format_period(p, lang()) for p in trend.index]  # the reader's language (was English on the Chinese page)
     c = st.columns(3)
     tiers = {lbl("tier", tier): (trend[tier], TIER_COLOURS[tier]) for tier in ("red", "yellow")}
     _line_chart(c[0], x, tiers, t("overview.trend_tiers"), "ov_trend_tiers", legend=dict(orientation="h", y=-0.2))
@@ -140,27 +141,40 @@ def townships(ctx: Context, shown: pd.DataFrame) -> None:
     download_table(ctx, shown.drop(columns="trend"), f"townships_{ctx.period}", "ov_townships", labels=labels)
 
 
-def household_rows(ps: PanelScores, period: int, mask: np.ndarray, names: dict[str, str]) -> pd.DataFrame:
-    """Households in ``mask`` for the month (code-name columns), highest score first."""
-    hl = household_list(ps, period, mask)
-    hl = hl.assign(township=hl["township_code"].map(names), tier=hl["tier"].map(lambda x: lbl("tier", x)))
-    return hl[["household_id", "township", "score", "score_change", "tier", "income_pc"]]
+def forced_note(why: str, tier: str, amount: float, lang: str) -> str:
+    """Why a household's tier is above its score's: the income rule (with the amount) or another rule."""
+    if why == "income":
+        return t("overview.forced_income", tier=lbl("tier", tier), amount=fmt.yuan(amount, lang))
+    return t("overview.forced_rule", tier=lbl("tier", tier)) if why == "rule" else ""
+
+
+def household_rows(ps: PanelScores, period: int, mask: np.ndarray, names: dict[str, str], policy: RiskPolicy, lang: str) -> pd.DataFrame:
+    """Households in ``mask`` for the month (code-name columns), highest score first; a tier set by a
+    rule rather than the score says so ("forced red: income below the line")."""
+    hl = household_list(ps, period, mask, policy)
+    forced = [forced_note(w, x, a, lang) for w, x, a in zip(hl["forced_by"], hl["tier"], hl["forced_line"])]
+    hl = hl.assign(township=hl["township_code"].map(names), tier=hl["tier"].map(lambda x: lbl("tier", x)), forced=forced)
+    return hl[["household_id", "township", "score", "score_change", "tier", "forced", "income_pc"]]
 
 
 def household_lists(ctx: Context, ps: PanelScores, township: str | None, names: dict[str, str]) -> None:
     """Newly red this month and rising three months, each with a link to the profile and a download."""
     sel = (ps.township == township) if township else np.ones(len(ps.household_ids), dtype=bool)
     labels = {k: t(v) for k, v in HOUSEHOLD_LABELS.items()}
-    columns = st.columns(2)
+    policy = ctx.data.baseline_saved()  # the panel's policy: its cut-offs and tier rules explain a tier
+    number = st.column_config.NumberColumn
     lists = ((t("overview.newly_red_list"), ps.newly_red(ctx.period), "ov_newly_red"), (t("overview.rising_list"), ps.rising(ctx.period), "ov_rising"))
-    for col, (title, mask, key) in zip(columns, lists):
-        with col:
-            st.subheader(title)
-            rows = household_rows(ps, ctx.period, mask & sel, names)
-            linked = rows.assign(household_id="profile?household=" + rows["household_id"].astype(str)).rename(columns=labels)
-            link = st.column_config.LinkColumn(labels["household_id"], display_text=r"household=(\d+)$", help=t("overview.open_profile"))
-            st.dataframe(linked, hide_index=True, width="stretch", height=300, column_config={labels["household_id"]: link})
-            download_table(ctx, rows, f"{key}_{ctx.period}", key, labels=labels)
+    for title, mask, key in lists:  # one under the other: side by side, a 1366 px screen cut the income column
+        st.subheader(title)
+        rows = household_rows(ps, ctx.period, mask & sel, names, policy, ctx.lang)
+        linked = rows.assign(household_id="profile?household=" + rows["household_id"].astype(str)).rename(columns=labels)
+        config = {
+            labels["household_id"]: st.column_config.LinkColumn(labels["household_id"], display_text=r"household=(\d+)$", help=t("overview.open_profile")),
+            labels["score"]: number(format="%.1f"), labels["score_change"]: number(format="%+.1f"),
+            labels["income_pc"]: number(format="localized"), labels["forced"]: st.column_config.TextColumn(help=t("overview.forced_help")),
+        }
+        st.dataframe(linked, hide_index=True, width="stretch", height=min(300, 38 + 35 * max(len(rows), 1)), column_config=config)
+        download_table(ctx, rows, f"{key}_{ctx.period}", key, labels=labels)
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ from fanpin.access.roles import can
 from fanpin.core import fmt
 from fanpin.core.periods import format_period
 from fanpin.engine.policies import list_policies, load_policy
-from fanpin.engine.scenario import CostComparison, ScenarioComparison, compare, cost_comparison, dimension_weights, movers_frame
+from fanpin.engine.scenario import CostComparison, ScenarioComparison, compare, cost_comparison, dimension_weights, movers_frame, weight_free
 from fanpin.engine.scoring import PolicyError, RiskPolicy, Scorer, ScoreResult
 from fanpin.engine.weighting import DIMS
 from fanpin.ui import charts, session
@@ -28,7 +28,7 @@ from fanpin.ui import scenario_controls as controls
 from fanpin.ui.charts import NO_BAR
 from fanpin.ui.data import Data
 from fanpin.ui.downloads import download_table
-from fanpin.ui.i18n import kept_selectbox, lbl, lkey, t
+from fanpin.ui.i18n import kept_selectbox, lang, lbl, lkey, t
 from fanpin.ui.labels import DIMENSION_OF, column_labels, cost_table_frame, saved_policies_table, tier_labels, when_text
 from fanpin.ui.messages import show_flash
 from fanpin.ui.scenario_controls import SHOWN_TIERS
@@ -151,14 +151,17 @@ def cost_table(cost: CostComparison, lang: str) -> None:
     st.caption(t("simulator.cost_caption"))
 
 
-def sensitivity(scorer: Scorer, policy: RiskPolicy) -> None:
+def sensitivity(scorer: Scorer, policy: RiskPolicy, scen: ScoreResult) -> None:
     pct = int(round(100 * DELTA))
     st.markdown(f"**{t('simulator.sensitivity', pct=pct)}**")
     st.button(t("simulator.sensitivity_run"), on_click=session.run_sensitivity, args=(scorer, policy, DELTA), key="sim_sens_run")
-    sens, fresh = session.sensitivity_result(scorer, policy)
+    sens, fresh = session.sensitivity_result(scorer, policy)  # (an all-zero result is said in words, not drawn)
     if sens is not None and not fresh:
         st.caption(t("simulator.sensitivity_stale"))
     if sens is None or not fresh:
+        return
+    if not sens[["red_minus", "red_plus", "yellow_minus", "yellow_plus"]].any().any():  # an all-zero chart says nothing: say why
+        st.info(flat_reason(scen, policy, pct))
         return
     st.caption(t("simulator.sensitivity_caption", d=f"{DELTA:g}"))
     tier_names = {x: lbl("tier", x) for x in ("red", "yellow")}
@@ -169,6 +172,12 @@ def sensitivity(scorer: Scorer, policy: RiskPolicy) -> None:
     )
     with st.expander(t("simulator.sensitivity", pct=pct)):
         st.dataframe(shown.rename(columns=column_labels("sim_sensitivity")), hide_index=True, width="stretch", key="sim_sens_table")
+
+
+def flat_reason(scen: ScoreResult, policy: RiskPolicy, pct: int) -> str:
+    """Why no weight moves anyone (``scenario.weight_free``): households tiered by a rule, the others' distance to a cut-off."""
+    forced, gap = weight_free(scen, policy.cutoffs)
+    return t("simulator.sensitivity_flat", pct=pct, forced=fmt.count(forced, lang()), gap=f"{gap:.1f}", cutoffs=f"{policy.cutoffs[0]:g} / {policy.cutoffs[1]:g}")
 
 
 # --------------------------------------------------------------------------- saved scenarios
@@ -228,7 +237,7 @@ def compare_tab(run: Run, saved: list[dict]) -> None:
 
 def adopt_tab(run: Run, saved: list[dict]) -> None:
     principal = run.ctx.principal
-    st.caption(t("simulator.adopt_caption", role=lbl("role", run.ctx.role)))
+    st.caption(t("simulator.adopt_caption", who=md(principal.display_name or principal.username), role=lbl("role", run.ctx.role)))
     adopted = [r for r in saved if r["adopted_at"] is not None]
     if adopted:
         last = max(adopted, key=lambda r: r["adopted_at"])
@@ -284,7 +293,7 @@ def main() -> None:
         townships_table(run)
         movers(run)
         cost_table(cost, ctx.lang)
-        sensitivity(scorer, policy)
+        sensitivity(scorer, policy, scen)
     scenarios(run)
 
 

@@ -175,6 +175,15 @@ def sensitivity(scorer: Scorer, policy: RiskPolicy, delta: float = 0.2) -> pd.Da
     return frame.assign(_swing=swing).sort_values(["_swing", "weight"], ascending=False, kind="stable").drop(columns="_swing").reset_index(drop=True)
 
 
+def weight_free(result: ScoreResult, cutoffs: tuple[float, float]) -> tuple[int, float]:
+    """Why a change of weights may move no one: (households whose tier a tier rule set, so that no
+    weight changes it; the smallest distance of any other household's score to a cut-off)."""
+    free = np.asarray(result.forced) <= 0
+    scores = np.asarray(result.score, dtype=np.float64)[free]
+    gap = float(np.min(np.abs(scores[:, None] - np.asarray(cutoffs, dtype=np.float64)[None, :]))) if len(scores) else float("nan")
+    return int((~free).sum()), gap
+
+
 # --------------------------------------------------------------------------- weights
 def objective_weights(scorer: Scorer, method: str) -> dict[str, float]:
     """Entropy / CV / CRITIC weights of the month's indicator matrix (missing values left out).

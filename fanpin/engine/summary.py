@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from fanpin.engine.scoring import TIERS
+from fanpin.core.indicators import INCOME_KEY
+from fanpin.engine.scoring import TIERS, RiskPolicy
 from fanpin.engine.trends import PanelScores
 
 
@@ -95,11 +96,13 @@ def township_table(ps: PanelScores, period: int) -> pd.DataFrame:
     return frame.sort_values(["red_share", "township_code"], ascending=[False, True], ignore_index=True)
 
 
-def household_list(ps: PanelScores, period: int, mask: np.ndarray) -> pd.DataFrame:
+def household_list(ps: PanelScores, period: int, mask: np.ndarray, policy: RiskPolicy | None = None) -> pd.DataFrame:
+    """The households in ``mask`` for the month, highest score first; with ``policy`` (the one the
+    panel was scored under) also why a tier is above what the score gives (``forced_by``)."""
     j = ps.col(period)
     rows = np.flatnonzero(mask)
     prev = ps.score[rows, j - 1] if j > 0 else np.full(len(rows), np.nan)
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "household_id": ps.household_ids[rows],
             "township_code": ps.township[rows],
@@ -108,4 +111,25 @@ def household_list(ps: PanelScores, period: int, mask: np.ndarray) -> pd.DataFra
             "tier": np.array(TIERS, dtype=object)[ps.tier[rows, j].clip(0)],
             "income_pc": ps.income_pc[rows, j].astype(float),
         }
-    ).sort_values("score", ascending=False, ignore_index=True)
+    )
+    if policy is not None:
+        out["forced_by"], out["forced_line"] = forced_by(ps, period, rows, policy)
+    return out.sort_values("score", ascending=False, ignore_index=True)
+
+
+def forced_by(ps: PanelScores, period: int, rows: np.ndarray, policy: RiskPolicy) -> tuple[np.ndarray, np.ndarray]:
+    """Why each household's tier is above the one its score gives: "" (the score gave it), "income"
+    (income per head below the policy's income rule for that tier: the amount in yuan is returned
+    beside it) or "rule" (another of the policy's tier rules).  The month's line is the panel's."""
+    j = ps.col(period)
+    score, tier, income = ps.score[rows, j], ps.tier[rows, j], ps.income_pc[rows, j]
+    yellow, red = policy.cutoffs
+    score_tier = np.where(score >= red, TIERS.index("red"), np.where(score >= yellow, TIERS.index("yellow"), TIERS.index("green")))
+    forced = (tier > score_tier) & (tier >= 0)
+    why = np.where(forced, "rule", "").astype(object)
+    line = np.full(len(rows), np.nan)
+    for rule in sorted((r for r in policy.forces if r.indicator == INCOME_KEY), key=lambda r: r.threshold):
+        amount = rule.threshold * float(ps.income_line[j])
+        hit = forced & (tier == TIERS.index(rule.tier)) & (income < amount) & (why == "rule")
+        why[hit], line[hit] = "income", amount
+    return why, line

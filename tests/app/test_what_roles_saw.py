@@ -197,3 +197,56 @@ def test_clue_details_read_in_english_older_rows_too(demo_copy) -> None:
     assert not [d for d in details if d.startswith("[") or "/ " in d]
     assert f"Supervision rule “{r.name_en}”: member deceased, still on dibao" in details
     assert "medical settlement: out-of-pocket over 10,000" in details
+
+
+# --------------------------------------------------------------------------- item 13: a red tier below the red cut-off says why
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_red_household_with_a_low_score_says_the_income_rule_made_it_red(app_db, lang: str) -> None:
+    from fanpin.engine.policies import baseline
+
+    engine, spec = app_db
+    policy = baseline(engine)
+    at = open_page("overview", lang=lang, period=spec.periods[-1])
+    assert not at.exception, at.exception
+    newly = at.dataframe[1].value
+    cols = {"zh": ("风险分", "风险等级", "定级原因"), "en": ("Risk score", "Tier", "Why this tier")}[lang]
+    score, tier, why = newly[cols[0]], newly[cols[1]], newly[cols[2]]
+    red = "红色" if lang == "zh" else "Red"
+    low = (tier == red) & (score < policy.cutoffs[1])
+    assert low.any(), "the demo month has no household made red by a rule"
+    expected = "强制红色：人均纯收入低于" if lang == "zh" else "Forced Red: income per person below"
+    assert why[low].str.startswith(expected).all(), why[low].tolist()
+    assert (why[~low & (score >= policy.cutoffs[1])] == "").all()  # the score made them red: nothing to say
+
+
+def test_the_sensitivity_under_entropy_weights_is_never_an_all_zero_chart(app_db) -> None:
+    at = open_page("simulator", role="analyst", period=app_db[1].periods[-1])
+    at.radio(key="w_sim_mode_zh").set_value("entropy").run()
+    at.button(key="sim_sens_run").click().run()
+    assert not at.exception, at.exception
+    sens = at.session_state["_sim_sens"][2]
+    moved = sens[["red_minus", "red_plus", "yellow_minus", "yellow_plus"]].any().any()
+    drawn = "sim_tornado" in {c.key for c in at.get("plotly_chart")}
+    assert drawn == moved  # a chart only when something moves ...
+    if not moved:  # ... else the reason, in words
+        assert any("不会让任何农户改变等级" in i.value for i in at.info)
+
+
+def test_weight_free_counts_rule_tiers_and_the_nearest_cut_off() -> None:
+    from types import SimpleNamespace
+
+    from fanpin.engine.scenario import weight_free
+
+    result = SimpleNamespace(forced=np.array([0, 2, 0, 1]), score=np.array([10.0, 12.0, 37.5, 24.0]))
+    assert weight_free(result, (25.0, 40.0)) == (2, 2.5)
+
+
+def test_the_adopt_tab_names_the_user_not_a_sidebar_role(app_db) -> None:
+    at = open_page("simulator", role="analyst", period=app_db[1].periods[-1])
+    from fanpin.core.i18n import translate
+
+    at.session_state["sim_tabs"] = translate("simulator.tab_adopt", "zh")
+    at.run()
+    text = " ".join(c.value for c in at.caption)
+    assert "采纳人（analyst" in text and "审计日志" in text  # who adopts is the logged-in account
+    assert "在接入登录之前" not in text and "侧栏所选角色" not in text
