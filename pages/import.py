@@ -2,8 +2,9 @@
 their headers), or one file of a kind (rosters, members, indicators, feeds, assistance, ...); the
 county back out in the national layout; the demo county's sample workbook for workshops.
 
-Thin: choose what to import, upload (or take the sample), read the validation report, accept
-dropping unrecognised columns, import.  Validation and writing live in ``fanpin.ingest`` (the
+Thin: choose what to import, upload (or take the sample), read the validation report (errors
+first), accept dropping unrecognised columns, check the fields an update changes, import; roll an
+applied batch back (``fanpin.ui.import_widgets``).  Validation and writing live in ``fanpin.ingest`` (the
 command line uses the same functions), the national-layout file in ``fanpin.report.national``.
 """
 
@@ -17,6 +18,7 @@ from fanpin.report import national
 from fanpin.report.export import XLSX_MIME, safe_frame
 from fanpin.ui.downloads import download_file, download_table
 from fanpin.ui.i18n import lkey, t
+from fanpin.ui.import_widgets import changes_view, first_error, report_table, rollback_section, upload_box
 from fanpin.ui.messages import flash, show_flash
 from fanpin.ui.sidebar import Context, page_context
 from fanpin.ui.text import md
@@ -109,7 +111,7 @@ def problems(ctx: Context, report) -> None:  # noqa: ANN001 - a Report or a Work
     frame = report.frame(ctx.lang)
     if len(frame):
         # Shown escaped too: the table's own download button bypasses fanpin.report.export.
-        st.dataframe(safe_frame(frame), hide_index=True, width="stretch")
+        st.dataframe(safe_frame(report_table(frame)), hide_index=True, width="stretch")
         download_table(ctx, frame, f"import_report_{kind_of(report)}", key="import_report")
 
 
@@ -133,7 +135,7 @@ def apply_button(ctx: Context, kind: str, data: bytes, file_name: str, accept: b
 
 def the_file(kind: str) -> tuple[bytes, str] | None:
     """The uploaded file, or (for a workbook) the demo county's sample when the user takes it."""
-    upload = st.file_uploader(t("ingest.page.upload"), type=["csv", "xlsx", "txt"], key=f"import_file_{kind}")
+    upload = upload_box(f"import_file_{kind}")
     if upload is not None:
         return upload.getvalue(), upload.name
     sample = national_sample.sample_bytes() if kind == WORKBOOK else None
@@ -158,10 +160,12 @@ def upload_section(ctx: Context, kind: str) -> None:
     if report.unaccepted_columns or accept:
         st.checkbox(t("ingest.page.accept_columns", columns=md("、".join(report.unaccepted_columns))), key="import_accept_columns")
     if report.ok:
+        changes_view(report)  # every field an update changes, before the import button
         st.success(t("ingest.page.passed"))
         apply_button(ctx, kind, data, name, accept)
     else:
-        st.error(t("ingest.page.failed"))
+        first = first_error(report)
+        st.error(t("ingest.page.first_error", message=md(first)) if first else t("ingest.page.failed"))
 
 
 def _kind_label(k: str) -> str:
@@ -172,7 +176,7 @@ def batches_table(batches: pd.DataFrame) -> pd.DataFrame:
     """The recent batches with translated kinds, statuses and headers."""
     shown = batches.assign(
         kind=batches["kind"].map(_kind_label),
-        status=batches["status"].map(lambda s: t(f"ingest.status.{s}") if s in ("applied", "refused") else s),
+        status=batches["status"].map(lambda s: t(f"ingest.status.{s}") if s in ("applied", "refused", "rolled_back") else s),
         file_hash=batches["file_hash"].str[:12],
         imported_at=pd.to_datetime(batches["imported_at"]).dt.strftime("%Y-%m-%d %H:%M"),
     )
@@ -187,6 +191,7 @@ def recent(ctx: Context) -> None:
         st.caption(t("ingest.page.no_batches"))
     else:
         st.dataframe(safe_frame(batches_table(batches)), hide_index=True, width="stretch")
+    rollback_section(ctx, PAGE, _kind_label, _REPORT_KEY)
 
 
 def main() -> None:

@@ -6,8 +6,13 @@ checked, and all of them are applied in one transaction or none.  With ``--kind`
 table of that kind, as before.  A column no table reads stops the import until
 ``--ignore-columns`` accepts dropping it.
 
-Exit codes: 0 when the file was applied (or had already been applied: nothing to do),
-1 when it was refused (the report goes to standard error), 2 for a missing file or database.
+``--dry-run`` prints the report and, for a file that passed, every field an update would change
+("家庭人口数: 4 → 5").  ``fanpin import --rollback BATCH`` takes an applied batch back (see
+``fanpin.ingest.undo``; refused with the reason when its records moved on since).
+
+Exit codes: 0 when the file was applied (or had already been applied: nothing to do) or the batch
+rolled back, 1 when it was refused (the report or the reason goes to standard error), 2 for a
+missing file or database.
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ def _finish(report, result, args: argparse.Namespace) -> int:  # noqa: ANN001 - 
     if result is None:  # --dry-run
         stream = sys.stdout if report.ok else sys.stderr
         print(report.text(lang), file=stream)
+        if report.ok:
+            _print_changes(report, lang)
         return 0 if report.ok or getattr(report, "already_batch", None) is not None or getattr(report, "already", False) else 1
     if result.status == "refused":
         print(report.text(lang), file=sys.stderr)
@@ -58,10 +65,40 @@ def _finish(report, result, args: argparse.Namespace) -> int:  # noqa: ANN001 - 
     return 0
 
 
+def _print_changes(report, lang: str) -> None:  # noqa: ANN001 - a Report or WorkbookReport
+    """The fields each update would change, table by table."""
+    from fanpin.ingest.diff import changes_text
+
+    parts = [p.report for p in report.parts if p.report.already_batch is None] if hasattr(report, "parts") else [report]
+    for r in parts:
+        text = changes_text(r, lang)
+        if text:
+            print(f"[{r.sheet}]\n{text}" if hasattr(report, "parts") else text)
+
+
+def _rollback(engine, args: argparse.Namespace) -> int:  # noqa: ANN001 - an Engine
+    from fanpin.ingest import undo
+
+    try:
+        result = undo.rollback(engine, args.rollback, principal=_principal(args))
+    except undo.RollbackRefused as exc:
+        print(exc.message(args.lang), file=sys.stderr)
+        return 1
+    print(result.message(args.lang))
+    return 0
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     from fanpin import store
     from fanpin.ingest import apply, book, validate, workbook
 
+    if args.rollback is not None:
+        engine = store.make_engine(getattr(args, "db", None) or store.default_url())
+        store.check_schema(engine)
+        return _rollback(engine, args)
+    if args.file is None:
+        print("fanpin import: a FILE or --rollback BATCH is needed", file=sys.stderr)
+        return 2
     path = Path(args.file)
     try:
         data = path.read_bytes()
@@ -88,7 +125,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
     p = sub.add_parser("import", parents=[common], help="validate and import a workbook (the national export) or one CSV/.xlsx table")
     p.add_argument("--kind", choices=KINDS, help="the file is one table of this kind (default: a whole workbook, tables recognised from their headers)")
-    p.add_argument("file", help=".xlsx workbook or CSV file")
+    p.add_argument("file", nargs="?", help=".xlsx workbook or CSV file")
+    p.add_argument("--rollback", type=int, metavar="BATCH", help="roll an applied batch back (its prior values restored, its new records removed; audited)")
     p.add_argument("--ignore-columns", action="store_true", help="accept dropping the columns no table reads (they are listed first)")
     p.add_argument("--lang", choices=("zh", "en"), default=os.environ.get("FANPIN_LANG", "zh"), help="language of the report (default zh)")
     p.add_argument("--dry-run", action="store_true", help="validate only, write nothing")

@@ -25,6 +25,9 @@ def test_page_renders_for_a_data_steward(app_db, lang: str) -> None:
     text = _texts(at)
     assert ("数据导入" if lang == "zh" else "Data import") in text
     assert ("最近的导入批次" if lang == "zh" else "Recent import batches") in text
+    # the uploader's own English ("Upload", "100MB per file") explained in the user's language (issue 18 item 12)
+    assert {"zh": "将文件拖入下面的框内，或点击框内的“Upload”（上传）按钮选择文件。格式：CSV、XLSX、TXT；单个文件不超过 100 MB",
+            "en": "Drag the file onto the box below, or click its “Upload” button to choose it. Formats: CSV, XLSX, TXT; at most 100 MB per file"}[lang] in text
     box = at.selectbox(key=f"import_kind_{lang}")
     # a whole workbook first (issue 14), then each single-file kind
     assert box.options[:2] == [("整个工作簿（自动识别各表）" if lang == "zh" else "A whole workbook (tables recognised)"), ("农户信息" if lang == "zh" else "Household roster")]
@@ -88,8 +91,8 @@ def test_upload_refused_then_accepted_and_applied(import_db) -> None:
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     table = at.dataframe[1].value
-    assert table.iloc[0].tolist()[:4] == [2, "户类型", "贫困户", "不是有效取值，可选：脱贫户、一般农户"]
-    assert "校验未通过，请按报告修改后重新上传" in _texts(at)
+    assert table.iloc[0].tolist()[:4] == ["2", "户类型", "贫困户", "不是有效取值，可选：脱贫户、一般农户"]
+    assert "未通过校验：不是有效取值，可选：脱贫户、一般农户" in _texts(at)  # the first error, said where it shows
     assert not [b for b in at.button if b.key == "import_apply"]
     with import_db.connect() as conn:
         assert conn.execute(select(S.import_batches.c.status, S.import_batches.c.imported_by)).all() == [("refused", "data_steward")]
@@ -148,3 +151,57 @@ def test_the_national_export_button_is_there_for_roles_that_export(app_db) -> No
     assert not [c for c in at.checkbox if c.key == "national_unmasked"]  # a data steward may not unmask
     at = open_page("import", role="admin")
     assert [c for c in at.checkbox if c.key == "national_unmasked"]
+
+
+def test_an_update_shows_its_changes_then_rolls_back(import_db) -> None:
+    """Issue 18 item 4 through the page: the fields an update changes, "A → B", before the import
+    button; the batch then rolled back from the page (confirmation first), the household as before."""
+    with import_db.connect() as conn:
+        hid, htype, farmland = conn.exec_driver_sql("SELECT household_id, household_type, farmland_mu FROM households ORDER BY household_id LIMIT 1").one()
+    new_type = "ordinary" if htype == "former_poor" else "former_poor"
+    label = {"ordinary": "一般农户", "former_poor": "脱贫户"}
+    at = open_page("import", role="data_steward")
+    at.selectbox(key="import_kind_zh").select_index(1).run()
+    text = f"户编号,户类型,耕地面积(亩)\n{hid},{label[new_type]},{farmland + 1:g}\n"
+    at.get("file_uploader")[0].upload("roster.csv", text.encode("utf-8"), "text/csv")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "导入前核对：将更新的字段" in _texts(at)
+    changes = next(d.value for d in at.table if "变更" in d.value.columns).map(lambda v: str(v).replace("\\", ""))  # cells are markdown-escaped
+    assert changes.values.tolist() == [
+        ["2", hid, "户类型", f"{label[htype]} → {label[new_type]}"],
+        ["2", hid, "耕地面积(亩)", f"{farmland:g} → {farmland + 1:g}"],
+    ]
+    at.button(key="import_apply").click().run()
+    assert "已导入为批次 1：新增 0，更新 1，无变化 0，跳过 0" in _texts(at)
+    with import_db.connect() as conn:
+        assert conn.exec_driver_sql(f"SELECT household_type FROM households WHERE household_id = '{hid}'").scalar() == new_type
+    assert at.selectbox(key="import_rollback_pick").value == 1
+    assert at.button(key="import_rollback_go").disabled  # not before the confirmation
+    at.checkbox(key="import_rollback_sure_1").check().run()
+    at.button(key="import_rollback_go").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "已回滚批次 1：恢复 1 条记录的原值，删除 0 条新增记录。同一文件可以重新导入" in _texts(at)
+    with import_db.connect() as conn:
+        assert conn.exec_driver_sql(f"SELECT household_type, farmland_mu FROM households WHERE household_id = '{hid}'").one() == (htype, farmland)
+        assert conn.exec_driver_sql("SELECT status, rolled_back_by FROM import_batches").all() == [("rolled_back", "data_steward")]
+    assert not [s for s in at.selectbox if s.key == "import_rollback_pick"]  # nothing left to roll back
+
+
+def test_a_wrong_kind_says_so_first(import_db) -> None:
+    """Issue 18 item 10: a members file chosen as rosters: the error says what the file looks like,
+    first; errors before warnings; the row of a file-level problem is blank, never "None" (the
+    English messages are asserted in tests/ingest/test_undo.py)."""
+    at = open_page("import", role="data_steward")
+    at.selectbox(key="import_kind_zh").select_index(1).run()
+    text = "序号,户编号,姓名,证件号码,性别,与户主关系,民族,文化程度,健康状况,劳动技能\n1,99010100100100001,张三,990101198001010014,男,户主,汉族,小学,健康,普通劳动力\n"
+    at.get("file_uploader")[0].upload("members.csv", text.encode("utf-8"), "text/csv")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    first = "这个文件看起来是“家庭成员”文件：9 列中有 9 列是它的表头，而所选的“农户信息”只认得 1 列。请在上方的“导入类型”中改选“家庭成员”"
+    assert at.error[0].value.replace("\\", "") == "未通过校验：" + first
+    table = at.dataframe[1].value
+    assert table.iloc[0, 0] == "" and table.iloc[0, 3] == first
+    assert "None" not in table.iloc[:, 0].tolist()
+    sev = table.iloc[:, 4].tolist()
+    assert sev == ["错误"] * (len(sev) - 1) + ["提示"]  # every error first, the one note (序号) last

@@ -102,3 +102,25 @@ def test_a_whole_workbook_without_kind_and_ignore_columns(fx_url: str, tmp_path:
     assert 'Unrecognised column "备注": ignored' in capsys.readouterr().out
     with store.make_engine(fx_url).connect() as conn:
         assert conn.execute(select(func.count()).select_from(S.members).where(S.members.c.health == "chronic")).scalar() == 3
+
+
+def test_dry_run_lists_the_changes_then_import_and_rollback(fx_url: str, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """Issue 18 item 4 on the command line: the fields an update changes before anything is
+    written, then the import, then `fanpin import --rollback N` (audited), refused the second time."""
+    f = tmp_path / "hh.csv"
+    f.write_text(f"户编号,户类型,耕地面积(亩)\n{fx.H1},脱贫户,3\n", encoding="utf-8")
+    assert main(["import", "--db", fx_url, "--kind", "households", "--dry-run", str(f)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1:] == ["将更新 1 条记录，逐项变更如下：", f"  行 2 · {fx.H1} · 户类型: 一般农户 → 脱贫户", f"  行 2 · {fx.H1} · 耕地面积(亩): 2.5 → 3"]
+    assert main(["import", "--db", fx_url, "--kind", "households", "--actor", "tester", str(f)]) == 0
+    assert capsys.readouterr().out.strip() == "已导入为批次 1：新增 0，更新 1，无变化 0，跳过 0"
+    assert main(["import", "--db", fx_url, "--rollback", "1", "--actor", "tester", "--lang", "en"]) == 0
+    assert capsys.readouterr().out.strip() == "Batch 1 rolled back: 1 records restored to their prior values, 0 added records removed. The same file can be imported again"
+    with store.make_engine(fx_url).connect() as conn:
+        h = S.households.c
+        assert conn.execute(select(h.household_type, h.farmland_mu).where(h.household_id == fx.H1)).one() == ("ordinary", 2.5)
+        a = S.audit_log.c
+        assert conn.execute(select(a.actor, a.target).where(a.action == "import_rollback")).all() == [("tester", "batch:1")]
+    assert main(["import", "--db", fx_url, "--rollback", "1"]) == 1
+    assert capsys.readouterr().err.strip().startswith("批次 1 已经回滚过了（tester ")
+    assert main(["import", "--db", fx_url]) == 2
