@@ -110,7 +110,7 @@ def problems(ctx: Context, report) -> None:  # noqa: ANN001 - a Report or a Work
         st.dataframe(safe_frame(report.tables(ctx.lang)), hide_index=True, width="stretch")
     frame = report.frame(ctx.lang)
     if len(frame):
-        # Shown escaped too: the table's own download button bypasses fanpin.report.export.
+        # Shown escaped too (formula-like cells quoted on screen as in the audited download below).
         st.dataframe(safe_frame(report_table(frame)), hide_index=True, width="stretch")
         download_table(ctx, frame, f"import_report_{kind_of(report)}", key="import_report")
 
