@@ -27,7 +27,7 @@ import pandas as pd
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from fanpin.access.roles import Principal
+from fanpin.access.roles import Principal, can
 from fanpin.store import cases as store
 from fanpin.store import meta as meta_store
 from fanpin.store import monitoring as history_store
@@ -273,8 +273,6 @@ def steps(engine: Engine, case_ids: Sequence[int], *, principal: Principal) -> p
 def may_act(case: pd.Series | dict, principal: Principal, today: date) -> bool:
     """Whether ``principal`` may do the step the case waits for now (the page enables its button;
     the step itself checks again)."""
-    from fanpin.access.roles import can
-
     state = case["state"]
     if state == "returned":
         return can(principal, "case_local") and principal.sees(case.get("township_code"))
