@@ -33,6 +33,7 @@ AUDIT_ACTIONS: tuple[str, ...] = (
     "import_refused",
     "import_rollback",
     "policy_adopted",
+    "policy_saved",
     "income_line_set",
     "order_created",
     "order_started",

@@ -172,6 +172,10 @@ def cmd_score(args: argparse.Namespace) -> int:
     if args.out:
         cols = ["household_id", "township_code", "village_code", "score", "tier", "forced", "reason_1", "reason_2", "reason_3", "warnings", "category", "risk_types"]
         write_table(result[cols], args.out)
+        from fanpin.access.audit import record
+        from fanpin.access.roles import system_principal
+
+        record(engine, system_principal().actor, "export", Path(args.out).name[:64], {"format": Path(args.out).suffix.lstrip("."), "rows": len(result), "period": period})
         print(f"wrote {len(result):,} households to {args.out}", file=sys.stderr)
     names = load_regions(engine).set_index("region_code")["name"]
     table = result.groupby(["township_code", "tier"]).size().unstack(fill_value=0).reindex(columns=list(TIERS), fill_value=0)

@@ -86,12 +86,17 @@ def baseline_policy(engine: Engine, period: int) -> RiskPolicy:
 
 
 def save_policy(engine: Engine, policy: RiskPolicy, name: str, *, principal: Principal) -> int:
-    """Save (or overwrite) a named scenario; returns its id.  Refused unless the role may save."""
+    """Save (or overwrite) a named scenario; returns its id, with an audit row (``policy_saved``: the line
+    and cut-offs saved) in the same transaction.  Refused unless the role may save."""
     require(principal, "policy_save")
     policy = replace(policy, name=name)
     policy.validate()
+    now = datetime.now()
     with engine.begin() as conn:
-        return store.save(conn, name, policy.to_json(), datetime.now(), principal.actor)
+        policy_id = store.save(conn, name, policy.to_json(), now, principal.actor)
+        detail = {"policy_id": policy_id, "income_line": policy.income_line, "cutoffs": f"{policy.cutoffs[0]:g} / {policy.cutoffs[1]:g}"}
+        record(conn, principal.actor, "policy_saved", name, detail, at=now)
+        return policy_id
 
 
 def list_policies(engine: Engine) -> list[dict]:
