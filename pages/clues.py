@@ -17,6 +17,7 @@ from fanpin.ui.decision_form import decision_form
 from fanpin.ui.downloads import download_table
 from fanpin.ui.evidence_widgets import evidence_panel
 from fanpin.ui.i18n import lbl, lkey, t
+from fanpin.ui.inputs import bounded_number
 from fanpin.ui.messages import show_flash
 from fanpin.ui.sidebar import Context, page_context
 from fanpin.ui.text import md
@@ -36,6 +37,7 @@ from fanpin.workflow import orders as orders_mod
 from fanpin.workflow.orders import ASSIGNEE_KINDS
 
 PAGE = "clues"
+MAX_DUE_DAYS = 90  # days an order may be given (the 15-day target is the default)
 INBOX_COLUMNS = ("clue_id", "household_id", "township", "channel", "source", "risk_type", "detail", "received_at", "age_days", "merged_into")
 INBOX_LABELS = {"household_id": "common.household_id", "township": "common.township"}
 ORDER_COLUMNS = ("order_id", "household_id", "township", "assignee", "state", "decision", "n_clues", "first_clue", "due", "days", "overdue_col", "updated")
@@ -76,7 +78,7 @@ def on_create(b: Board, picked: list[int], assignee_key: str) -> None:
     def step() -> int:
         return orders_mod.create_order(
             ctx.engine, clue_ids=picked, household_id=(ss.get("cl_hid") or "").strip() or None, assignee_kind=ss.get(lkey("cl_kind"), "township"),
-            assignee=ss.get(assignee_key), due_days=int(ss.get("cl_due", common.DUE_DAYS)), principal=ctx.principal,
+            assignee=ss.get(assignee_key), due_days=int(ss.get("_accepted_cl_due", common.DUE_DAYS)), principal=ctx.principal,
         )
 
     def done(oid: int) -> str:
@@ -169,7 +171,7 @@ def new_order_form(b: Board, picked: list[int], default_town: str | None) -> Non
     assignee_key = lkey(f"cl_assignee_{kind}_{default_town if kind == 'township' else ''}")
     o3.selectbox(t("clues.assignee"), choices, index=choices.index(default_town) if default_town in choices else 0,
                  format_func=lambda c: assignee_label(kind, c, b.names), key=assignee_key)
-    o4.number_input(t("clues.due_days"), min_value=1, max_value=90, value=common.DUE_DAYS, step=1, key="cl_due")
+    bounded_number(o4, t("clues.due_days"), "cl_due", 1, MAX_DUE_DAYS, common.DUE_DAYS, show="{:g}".format, value=common.DUE_DAYS, step=1)  # refused days said under the box
     st.write(t("clues.picked", ids=", ".join(map(str, picked)) if picked else "—"))
     st.button(t("clues.create_order"), key="cl_create", type="primary", on_click=on_create, args=(b, picked, assignee_key))
 

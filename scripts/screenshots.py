@@ -240,18 +240,26 @@ EXTRA: dict[str, list[tuple[str, Callable]]] = {
 
 
 def a_household(db: str, township: str | None) -> str | None:
-    """A red household of the latest month (in ``township`` when given), for the profile page."""
+    """The household with the most clues (in ``township`` when given), for the profile page: its
+    clues, timeline and reasons have the most to show."""
     sys.path.insert(0, str(ROOT))
+    from sqlalchemy import text
+
     from fanpin import store
 
     engine = store.make_engine(db)
     try:
         snap = store.load_snapshot(engine, store.periods(engine)[-1])
+        with engine.connect() as conn:
+            counts = dict(conn.execute(text("SELECT household_id, COUNT(*) FROM clues GROUP BY household_id")).fetchall())
     finally:
         engine.dispose()
     if township:
         snap = snap[snap["township_code"] == township]
-    return str(snap["household_id"].iloc[len(snap) // 3]) if len(snap) else None
+    if not len(snap):
+        return None
+    ids = snap["household_id"].astype(str)
+    return str(max(ids, key=lambda h: (counts.get(h, 0), h)))
 
 
 def main(argv: list[str] | None = None) -> int:

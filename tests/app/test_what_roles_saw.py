@@ -250,3 +250,11 @@ def test_the_adopt_tab_names_the_user_not_a_sidebar_role(app_db) -> None:
     text = " ".join(c.value for c in at.caption)
     assert "采纳人（analyst" in text and "审计日志" in text  # who adopts is the logged-in account
     assert "在接入登录之前" not in text and "侧栏所选角色" not in text
+
+
+def test_a_refused_due_date_is_said_under_its_box(app_db) -> None:
+    at = open_page("clues", role="case_worker", period=app_db[1].periods[-1])
+    at.number_input(key="cl_due").set_value(200).run()
+    assert not at.exception, at.exception
+    said = " ".join(e.value for e in at.error)
+    assert "200" in said and "90" in said and "未被采用" in said and "15" in said
