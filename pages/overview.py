@@ -20,6 +20,7 @@ from fanpin.engine.trends import PanelScores
 from fanpin.ui.brief import brief_download
 from fanpin.ui.downloads import download_table
 from fanpin.ui.i18n import lang, lbl, t
+from fanpin.ui.labels import forced_note
 from fanpin.ui.sidebar import Context, page_context
 from fanpin.ui.text import md
 from fanpin.ui.widgets import TIER_COLOURS
@@ -139,13 +140,6 @@ def townships(ctx: Context, shown: pd.DataFrame) -> None:
     )
     labels = {**{k: t(v) for k, v in TOWNSHIP_LABELS.items()}, **{x: lbl("tier", x) for x in ("red", "yellow", "green")}}
     download_table(ctx, shown.drop(columns="trend"), f"townships_{ctx.period}", "ov_townships", labels=labels)
-
-
-def forced_note(why: str, tier: str, amount: float, lang: str) -> str:
-    """Why a household's tier is above its score's: the income rule (with the amount) or another rule."""
-    if why == "income":
-        return t("overview.forced_income", tier=lbl("tier", tier), amount=fmt.yuan(amount, lang))
-    return t("overview.forced_rule", tier=lbl("tier", tier)) if why == "rule" else ""
 
 
 def household_rows(ps: PanelScores, period: int, mask: np.ndarray, names: dict[str, str], policy: RiskPolicy, lang: str) -> pd.DataFrame:

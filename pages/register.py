@@ -12,9 +12,11 @@ import streamlit as st
 from fanpin.access.roles import can
 from fanpin.core import fmt
 from fanpin.core.periods import format_period
+from fanpin.engine.summary import forced_of
 from fanpin.ui.case_widgets import CASE_LABELS, case_frame, case_panel, case_table
 from fanpin.ui.downloads import download_table
 from fanpin.ui.i18n import kept_selectbox, lbl, lkey, t
+from fanpin.ui.labels import forced_note
 from fanpin.ui.messages import show_flash
 from fanpin.ui.sidebar import Context, page_context
 from fanpin.ui.workflow_widgets import codes_text, label_or_blank, run_step, townships_only
@@ -24,7 +26,7 @@ PAGE = "register"
 TABLE_LABELS = {
     "household_id": "common.household_id", "township": "common.township", "status": "register.status", "since": "register.since",
     "category": "register.category", "risk_types": "register.risk_types", "measures": "register.measures", "score": "common.score",
-    "tier": "common.tier", "months_above": "register.months_above", "eligible": "register.eligible", "no_labour": "register.no_labour",
+    "tier": "common.tier", "forced": "overview.forced", "months_above": "register.months_above", "eligible": "register.eligible", "no_labour": "register.no_labour",
 }
 HISTORY_LABELS = {
     "record_id": "register.record", "household_id": "common.household_id", "month": "register.month", "status": "register.status",
@@ -53,7 +55,8 @@ def load(ctx: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
         panel = ctx.data.panel_scores()  # the baseline, each month with its line
     reg = monitoring.register(ctx.engine, panel, ctx.period if ctx.period in panel.periods else None, include_eliminated=True, principal=ctx.principal)
     reg, elig = elimination.with_eligibility(ctx.engine, reg, ctx.period, principal=ctx.principal)
-    return reg, elig.frame
+    why, line = forced_of(panel, ctx.period, reg["household_id"], ctx.data.baseline_saved())  # a tier above the score's says which rule set it
+    return reg.assign(forced_by=why, forced_line=line), elig.frame
 
 
 def metrics(reg: pd.DataFrame, lang: str) -> None:
@@ -72,7 +75,8 @@ def register_frame(view: pd.DataFrame, names: dict[str, str], lang: str) -> pd.D
         "status": view["status"].map(lambda s: lbl("monitoring_status", s)), "since": view["since"].map(lambda p: _month(p, lang)),
         "category": view["category"].map(lambda c: label_or_blank("category", c)), "risk_types": view["risk_types"].map(lambda c: codes_text(c, "risk")),
         "measures": view["measures"].map(lambda c: codes_text(c, "measure")), "score": view["score"],
-        "tier": view["tier"].map(lambda x: label_or_blank("tier", x)), "months_above": view["months_above"],
+        "tier": view["tier"].map(lambda x: label_or_blank("tier", x)),
+        "forced": [forced_note(w, x, a, lang) for w, x, a in zip(view["forced_by"], view["tier"], view["forced_line"])], "months_above": view["months_above"],
         "eligible": view["eligible"].map(lambda v: t("register.yes") if v is True else ""),
         "no_labour": view["no_labour_guarantee"].map(lambda v: t("register.yes") if v else ""),
     })

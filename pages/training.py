@@ -129,9 +129,9 @@ def steps(wt: Walkthrough, lang: str) -> None:
     else:
         for x in texts:
             st.markdown(x)
-    p1, p2, _ = st.columns([1, 1, 2])
-    p1.button(t("training.prev"), key="training_prev", on_click=_move, args=(-1, n), disabled=i == 0, width="stretch")
-    p2.button(t("training.next"), key="training_next", on_click=_move, args=(1, n), disabled=i == n - 1, width="stretch", type="primary")
+    row = st.container(horizontal=True, gap="small")  # as wide as their labels: the workshop's large font cut them in columns ("◀ 上…")
+    row.button(t("training.prev"), key="training_prev", on_click=_move, args=(-1, n), disabled=i == 0)
+    row.button(t("training.next"), key="training_next", on_click=_move, args=(1, n), disabled=i == n - 1, type="primary")
 
 
 def _layout(font: int, workshop: bool) -> dict:

@@ -6,6 +6,7 @@ figure in a report is always the figure on the screen.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -115,6 +116,18 @@ def household_list(ps: PanelScores, period: int, mask: np.ndarray, policy: RiskP
     if policy is not None:
         out["forced_by"], out["forced_line"] = forced_by(ps, period, rows, policy)
     return out.sort_values("score", ascending=False, ignore_index=True)
+
+
+def forced_of(ps: PanelScores, period: int, household_ids: Sequence[str] | pd.Series, policy: RiskPolicy) -> tuple[np.ndarray, np.ndarray]:
+    """``forced_by`` for the given households (in their order; "" for a household or month the panel lacks)."""
+    ids = np.asarray(household_ids, dtype=object).astype(str)
+    why, line = np.full(len(ids), "", dtype=object), np.full(len(ids), np.nan)
+    if int(period) not in ps.periods or not len(ids) or not len(ps.household_ids):
+        return why, line
+    pos = np.searchsorted(ps.household_ids, ids)  # household_ids are sorted
+    found = ps.household_ids[np.minimum(pos, len(ps.household_ids) - 1)] == ids
+    why[found], line[found] = forced_by(ps, period, pos[found], policy)
+    return why, line
 
 
 def forced_by(ps: PanelScores, period: int, rows: np.ndarray, policy: RiskPolicy) -> tuple[np.ndarray, np.ndarray]:

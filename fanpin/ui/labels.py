@@ -199,3 +199,11 @@ def cost_table_frame(cost: CostComparison, tiers: Sequence[str], lang: str) -> p
             t("simulator.change"): [("+" if v > 0 else "") + fmt.yuan(v, lang) for v in (*(diff[x] for x in tiers), cost.difference)],
         }
     )
+
+
+def forced_note(why: str, tier: str | None, amount: float, lang: str) -> str:
+    """Why a household's tier is above its score's (``engine.summary.forced_by``): the income rule
+    with its amount ("forced red: income per person below 7,800元"), another tier rule, or "" (the score)."""
+    if why == "income":
+        return t("overview.forced_income", tier=lbl("tier", tier), amount=fmt.yuan(amount, lang))
+    return t("overview.forced_rule", tier=lbl("tier", tier)) if why == "rule" else ""
