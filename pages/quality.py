@@ -15,6 +15,7 @@ from fanpin.ui.downloads import download_table
 from fanpin.ui.i18n import kept_selectbox, lbl, lkey, t
 from fanpin.ui.messages import flash, show_flash
 from fanpin.ui.sidebar import Context, page_context
+from fanpin.ui.text import md
 
 PAGE = "quality"
 #: The drill-down's columns (code names: ``name`` and ``id_number`` are masked in downloads) and their labels.
@@ -57,21 +58,18 @@ def rules_tab(findings: pd.DataFrame, rule_name: dict[str, str], lang: str) -> N
         t("quality.findings"): br["findings"],
         t("quality.households"): br["households"],
         t("quality.townships"): br["townships"],
-        t("quality.description"): [R.BY_CODE[c].description(lang) for c in br["rule"]],
-    })
-    st.dataframe(table, hide_index=True, width="stretch", key="qa_by_rule", height=36 * (len(table) + 1) + 3)
+    })  # the descriptions are read in full below (a table cell cut them off)
+    st.dataframe(table, hide_index=True, width="stretch", key="qa_by_rule", height=36 * (len(table) + 1) + 3,
+                 column_config={t("quality.rule"): st.column_config.TextColumn(width="large")})
     st.caption(t("quality.chart_rules"))
     ordered = table.sort_values(t("quality.findings"))  # largest at the top of a horizontal bar chart
     n = ordered[t("quality.findings")]
     fig = go.Figure(go.Bar(x=n, y=ordered[t("quality.rule")], orientation="h", marker_color="#c0392b", text=n, textposition="outside", cliponaxis=False))
     fig.update_layout(height=34 * len(ordered) + 60, margin=dict(l=10, r=40, t=10, b=30), yaxis=dict(automargin=True))
     st.plotly_chart(fig, width="stretch", key="qa_chart_rules")
-    with st.expander(t("quality.rules_help")):
-        st.dataframe(pd.DataFrame({
-            t("quality.code"): [r.code for r in R.RULES],
-            t("quality.rule"): [r.name(lang) for r in R.RULES],
-            t("quality.fields"): [", ".join(r.fields) for r in R.RULES],
-        }), hide_index=True, width="stretch")
+    with st.expander(t("quality.rules_help"), expanded=True):
+        left, right, colon = ("（", "）", "：") if lang == "zh" else (" (", ")", ": ")
+        st.markdown("\n".join(f"- **{md(r.name(lang))}**{left}{severity_label(r.severity)}{right}{colon}{md(r.description(lang))}" for r in R.RULES))
 
 
 def townships_tab(findings: pd.DataFrame, rule_name: dict[str, str], names: dict[str, str]) -> None:
