@@ -96,14 +96,17 @@ def rollback_section(ctx, page: str, kind_label, forget: str) -> None:  # noqa: 
     """Roll back one of the newest applied batches, after a confirmation naming it; the outcome is
     flashed (refusals say why, in the user's language); ``forget``: the session key of a report
     that the rollback makes stale."""
-    with st.expander(t("ingest.page.rollback"), expanded=False):
+    # keyed: it stays open when a flashed message above it comes and goes
+    with st.expander(t("ingest.page.rollback"), expanded=False, key="import_rollback_box"):
         st.caption(t("ingest.page.rollback_help"))
         batches = undo.undoable_batches(ctx.engine, principal=ctx.principal, limit=50)
         if batches.empty:
             st.caption(t("ingest.page.rollback_none"))
             return
         options = _option(batches, kind_label)
-        pick = st.selectbox(t("ingest.page.rollback_pick"), list(options), format_func=options.get, key="import_rollback_pick")
+        # keyed by the newest batch: a new import selects itself (a kept older choice would be a trap)
+        newest = max(options)
+        pick = st.selectbox(t("ingest.page.rollback_pick"), list(options), format_func=options.get, key=f"import_rollback_pick_{newest}")
         file_name = batches.loc[batches["batch_id"] == pick, "file_name"].iloc[0]
         sure = st.checkbox(t("ingest.page.rollback_confirm", batch=pick, file=md(file_name)), key=f"import_rollback_sure_{pick}")
         if not st.button(t("ingest.page.rollback_button"), disabled=not sure, key="import_rollback_go"):
