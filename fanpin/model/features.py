@@ -19,6 +19,8 @@ HISTORY = 13
 MIN_HISTORY = 3
 #: Months past the panel whose (stored, announced) income line the features may read.
 LINE_AHEAD = 12
+#: ``months_to_line`` of a household whose income is not falling (and the most it says otherwise).
+MONTHS_TO_LINE_CAP = 36.0
 
 Progress = Callable[[str, float], None]
 
@@ -102,6 +104,9 @@ _HEADING = {
     "inc_proj_trend": "other",  # income plus H times the mean of the last two changes, over the line then
     "trend_rule": "other",  # min(income, income + 2 x 3-month change): the clerk's two-term rule
     "line_ahead_ratio": "other",  # income over the highest line of the next H months that is known
+    "months_to_line": "other",  # months until income meets the line ahead at this month's pace (0 if under it, 36 if not falling)
+    "months_to_line_3m": "other",  # the same at the pace of the last three months
+    "decline_months": "other",  # consecutive months (up to 12) in which income fell: a cut that lasts, not noise
     "wage_d1": "unstable_work",
     "business_d1": "industry_failure",
     "medical_d1": "illness",  # spending that has started this month
@@ -308,6 +313,17 @@ def _heading(m: _Month) -> dict[str, np.ndarray]:
     out["inc_proj_trend"] = (inc + h * recent) / ahead
     out["trend_rule"] = np.fmin(inc, inc + 2.0 * (inc - hist[3])) / line
     out["line_ahead_ratio"] = inc / ahead
+    # how soon the income meets the line ahead if it keeps falling as it does: a ratio the trees
+    # would otherwise piece together from many splits of the distance and the change
+    above = inc - ahead
+    last3 = np.column_stack([d[0], d[1], d[2]])
+    seen = (~np.isnan(last3)).sum(axis=1)
+    pace3 = np.where(seen > 0, np.nansum(last3, axis=1) / np.maximum(seen, 1), np.nan)
+    for name, pace in (("months_to_line", -d1), ("months_to_line_3m", -pace3)):
+        when = np.where(pace > 0, above / pace, MONTHS_TO_LINE_CAP)
+        out[name] = np.clip(np.where(above <= 0, 0.0, when), 0.0, MONTHS_TO_LINE_CAP)
+    falling = np.column_stack([np.nan_to_num(d[k], nan=0.0) < 0 for k in range(12)] + [np.zeros(len(inc), dtype=bool)])
+    out["decline_months"] = np.argmin(falling, axis=1).astype(np.float64)
     per_head = lambda c: (m.col(c) - m.past(1, c)) / m.size / line
     out["wage_d1"] = per_head("income_wage")
     out["business_d1"] = per_head("income_business")

@@ -85,6 +85,22 @@ def test_line_ahead_is_the_announced_line(panel):
     pd.testing.assert_series_equal(ahead["inc_ratio"], X["inc_ratio"])
 
 
+def test_months_to_line_and_decline_months_by_hand(panel):
+    t = panel.periods[-1]
+    X = features.features_for(panel, t, horizon=3)
+    inc = {k: panel.snapshots[store.shift_period(t, -k)].set_index("household_id")["income_pc"] for k in range(13)}
+    line = panel.lines[t]  # no line announced past the panel: the line ahead is this month's
+    for hid in X.index[:300]:
+        d = [inc[k][hid] - inc[k + 1][hid] for k in range(12)]
+        above = inc[0][hid] - line
+        for name, pace in (("months_to_line", -d[0]), ("months_to_line_3m", -sum(d[:3]) / 3)):
+            want = 0.0 if above <= 0 else (min(above / pace, 36.0) if pace > 0 else 36.0)
+            assert X.loc[hid, name] == pytest.approx(want), (hid, name)
+        streak = next((k for k in range(12) if not d[k] < 0), 12)
+        assert X.loc[hid, "decline_months"] == streak
+    assert (X["decline_months"] > 0).any() and (X["months_to_line"] < 36).any()
+
+
 def test_features_change_when_the_prediction_month_changes(panel):
     t = panel.periods[8]
     data = _perturbed_after(panel, store.shift_period(t, -1))
