@@ -19,7 +19,7 @@ from fanpin.engine.summary import MonthSummary, household_list, month_summary, t
 from fanpin.engine.trends import PanelScores
 from fanpin.ui.brief import brief_download
 from fanpin.ui.downloads import download_table
-from fanpin.ui.i18n import lang, lbl, t
+from fanpin.ui.i18n import lbl, t
 from fanpin.ui.labels import forced_note
 from fanpin.ui.sidebar import Context, page_context
 from fanpin.ui.text import md
@@ -82,18 +82,18 @@ def closed_loop_figures(ctx: Context, township: str | None) -> None:
     c[3].metric(t("overview.overdue"), f"{fmt.count(loop.overdue, lang)} ({fmt.pct(loop.overdue_share)})")
 
 
-def _line_chart(where, x: list[str], series: dict[str, tuple[pd.Series, str]], title: str, key: str, **layout: object) -> None:  # noqa: ANN001 - a column
+def _line_chart(where, x: pd.DatetimeIndex, series: dict[str, tuple[pd.Series, str]], title: str, key: str, **layout: object) -> None:  # noqa: ANN001 - a column
     fig = go.Figure()
     for name, (y, colour) in series.items():
         fig.add_trace(go.Scatter(x=x, y=y, name=name, mode="lines", line=dict(color=colour, width=2)))
-    fig.update_layout(title=title, height=300, margin=CHART_MARGIN, **layout)
+    fig.update_layout(title=title, height=300, margin=CHART_MARGIN, xaxis=dict(tickformat="%Y-%m"), **layout)
     where.plotly_chart(fig, width="stretch", key=key)
 
 
 def trends(ps: PanelScores, township: str | None) -> None:
     """Red and yellow counts, the mean score and the share below the income line, month by month."""
     trend = trend_frame(ps, township)
-    x = [format_period(p, lang()) for p in trend.index]  # the reader's language (was English on the Chinese page)
+    x = pd.to_datetime([f"{p // 100}-{p % 100:02d}-01" for p in trend.index])  # a date axis, months as 2024-07 in either language
     c = st.columns(3)
     tiers = {lbl("tier", tier): (trend[tier], TIER_COLOURS[tier]) for tier in ("red", "yellow")}
     _line_chart(c[0], x, tiers, t("overview.trend_tiers"), "ov_trend_tiers", legend=dict(orientation="h", y=-0.2))
