@@ -105,7 +105,7 @@ def choices(township_codes: list[str], names: dict[str, str], scoped: bool, test
     contiguity_labels = {c: t(f"map.contiguity.{c}") for c in ("queen", "rook")}
     # kept across a language switch (a radio keyed alone would show no choice in the other language)
     contiguity = kept_selectbox(
-        c3, t("map.contiguity"), ["queen", "rook"], "map_contiguity", contiguity_labels.__getitem__, "queen", kind="radio", horizontal=True, help=t("map.contiguity_help")
+        c3, t("map.contiguity"), ["queen", "rook"], "map_contiguity", contiguity_labels.__getitem__, "queen", kind="radio", help=t("map.contiguity_help")  # one under the other: side by side they overlapped
     )
     return metric, township, contiguity
 
@@ -163,14 +163,15 @@ def hotspot_table(s: Scene, spots: pd.DataFrame, w: object) -> None:
     table = table[shown]
     cols, cc = column_labels("map_hotspots"), st.column_config
     formats = {"households": "localized", "red_share": "%.2f%%", "mean_score": "%.2f", "red_share_change": "%+.2f", "mean_score_change": "%+.2f", "z": "%.3f", "p": "%.3f"}
-    widths = {"township": 140, "township_code": 110, "households": 80, "red": 50, "red_share": 75, "mean_score": 80, "red_share_change": 95, "mean_score_change": 90}
-    widths |= {"neighbours": 80, "z": 65, "p": 55, "cls": 105}
+    widths = {"township": 130, "township_code": 110, "households": 75, "red": 45, "red_share": 70, "mean_score": 75, "red_share_change": 90, "mean_score_change": 85}
+    widths |= {"neighbours": 70, "z": 60, "p": 50, "cls": 95}  # every column in sight at 1366 px (the code is in the download)
     helps = {c: t(f"map.col.{c}_help") for c in ("red_share_change", "mean_score_change")}
     config = {
         c: (cc.TextColumn(cols[c], width=widths[c]) if c in ("township", "township_code", "cls") else cc.NumberColumn(cols[c], format=formats.get(c), width=widths[c], help=helps.get(c)))
         for c in shown
     }
-    st.dataframe(table, hide_index=True, width="stretch", height=38 + 35 * len(table), key="map_table", column_config=config)  # every township, no inner scrolling
+    order = [c for c in shown if c != "township_code"]
+    st.dataframe(table, hide_index=True, width="stretch", height=38 + 35 * len(table), key="map_table", column_config=config, column_order=order)  # every township, no inner scrolling
     download_table(s.ctx, table, f"hotspots_{s.metric}_{s.ctx.period}", "map_hotspots", labels=cols)
 
 
@@ -191,7 +192,8 @@ def township_detail(s: Scene, villages: pd.DataFrame, hh: pd.DataFrame) -> None:
     st.caption(t("map.households_note"))
     hcols = column_labels("map_households")
     ht = hh.assign(village=region_names(hh["village_code"], s.vnames), tier=hh["tier"].map(tier_labels()), reasons=reasons_text(hh))[list(hcols)]
-    st.dataframe(ht.rename(columns=hcols), hide_index=True, width="stretch", height=400, key="map_households")
+    score_format = {hcols["score"]: st.column_config.NumberColumn(format="%.1f")}
+    st.dataframe(ht.rename(columns=hcols), hide_index=True, width="stretch", height=400, key="map_households", column_config=score_format)
     download_table(ctx, ht, f"households_{township}_{ctx.period}", "map_households_dl", labels=hcols)
 
 
