@@ -85,7 +85,7 @@ def metrics(cmp: ScenarioComparison, cost: CostComparison, lang: str) -> None:
         ch = cmp.change(tier)
         delta = {"delta_color": "inverse" if tier != "green" else "normal", "delta_arrow": "auto" if ch else "off"}
         col.metric(lbl("tier", tier), fmt.count(cmp.scen_counts[tier], lang), delta=fmt.signed(ch), border=True, **delta)
-    m = st.columns(3)
+    m = st.columns([1, 1, 1.6])  # the cost needs the room ("¥4,039,…" at 1366 px)
     m[0].metric(t("simulator.moved_up"), fmt.count(len(cmp.up), lang), border=True)
     m[1].metric(t("simulator.moved_down"), fmt.count(len(cmp.down), lang), border=True)
     diff = ("+" if cost.difference > 0 else "") + fmt.yuan(cost.difference, lang)
@@ -113,10 +113,10 @@ def townships_table(run: Run) -> None:
     town = run.cmp.townships.assign(township=run.cmp.townships["township_code"].map(run.names))
     cols = column_labels("sim_townships")
     town = town.sort_values(["red_change", "yellow_change"], ascending=False, kind="stable")[list(cols)]
-    signed = st.column_config.NumberColumn(format="%+d")
     height = min(35 * (len(town) + 1) + 3, 600)  # every township without scrolling, up to ~16
-    config = {"red_change": signed, "yellow_change": signed}
-    st.dataframe(town.rename(columns=cols), hide_index=True, width="stretch", height=height, key="sim_township_table", column_config={cols[k]: v for k, v in config.items()})
+    config = dict.fromkeys(("red_change", "yellow_change"), st.column_config.NumberColumn(format="%+d"))
+    shown = [cols[c] for c in ("township", "households", "red_scen", "red_change", "yellow_scen", "yellow_change")]  # in sight at 1366 px; the download has the baseline too
+    st.dataframe(town.rename(columns=cols), hide_index=True, width="stretch", height=height, key="sim_township_table", column_config={cols[k]: v for k, v in config.items()}, column_order=shown)
     download_table(run.ctx, town, f"scenario_townships_{run.ctx.period}", "sim_townships", labels=cols)
 
 

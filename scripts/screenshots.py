@@ -143,7 +143,8 @@ LOGIN_PASSWORD = 'input[autocomplete="current-password"]'
 def wait_ready(pg, timeout: float = 90) -> None:  # noqa: ANN001 - a Playwright page
     """Until the app has drawn and stopped running (charts get a moment to paint)."""
     pg.wait_for_selector('[data-testid="stApp"]', timeout=timeout * 1000)
-    pg.wait_for_selector('[data-testid="stMain"] h1, [data-testid="stMain"] [data-testid="stAlert"], ' + LOGIN_PASSWORD, timeout=timeout * 1000)
+    drawn = '[data-testid="stMain"] h1, [data-testid="stMain"] [data-testid="stAlert"], [data-testid="stMain"] [data-testid="stException"], '
+    pg.wait_for_selector(drawn + LOGIN_PASSWORD, timeout=timeout * 1000)
     deadline = time.time() + timeout
     quiet = 0
     while time.time() < deadline and quiet < 3:
