@@ -38,7 +38,8 @@ from fanpin.workflow.orders import ASSIGNEE_KINDS
 
 PAGE = "clues"
 MAX_DUE_DAYS = 90  # days an order may be given (the 15-day target is the default)
-INBOX_COLUMNS = ("clue_id", "household_id", "township", "channel", "source", "risk_type", "detail", "received_at", "age_days", "merged_into")
+# the detail before channel and source: in sight at 1366 px
+INBOX_COLUMNS = ("clue_id", "household_id", "township", "risk_type", "detail", "source", "channel", "received_at", "age_days", "merged_into")
 INBOX_LABELS = {"household_id": "common.household_id", "township": "common.township"}
 ORDER_COLUMNS = ("order_id", "household_id", "township", "assignee", "state", "decision", "n_clues", "first_clue", "due", "days", "overdue_col", "updated")
 
@@ -151,7 +152,7 @@ def inbox_tab(b: Board) -> None:
         c2.button(t("clues.gen_scoring", month=format_period(ctx.period, ctx.lang)), key="cl_gen", help=t("clues.gen_scoring_help"), on_click=on_generate, args=(b,))
     shown, labels = inbox_frame(inbox, b.names), _labels(INBOX_COLUMNS, INBOX_LABELS)
     st.dataframe(shown, key="cl_inbox", on_select="rerun", selection_mode="multi-row", hide_index=True, width="stretch", height=320,
-                 column_config={k: st.column_config.Column(v) for k, v in labels.items()})
+                 column_config={k: st.column_config.Column(v, width="large" if k == "detail" else None) for k, v in labels.items()}, column_order=INBOX_COLUMNS)
     download_table(ctx, shown, f"clues_{ctx.period}", "cl_inbox_dl", labels=labels)
     rows = [r for r in st.session_state.get("cl_inbox", {}).get("selection", {}).get("rows", []) if r < len(inbox)]
     picked = inbox["clue_id"].iloc[rows].astype(int).tolist()
