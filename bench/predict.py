@@ -47,7 +47,7 @@ def main() -> None:
 
     from fanpin import store
     from fanpin.access.roles import SYSTEM
-    from fanpin.model import backtest, evaluate, features, suggest, train
+    from fanpin.model import backtest, features, suggest, train
 
     engine = store.make_engine(args.db)
     steps: list[tuple[str, float]] = []
@@ -59,7 +59,7 @@ def main() -> None:
     meta = model.meta
     print(backtest.text_report(model.backtest, meta["windows"], meta["horizon"], meta["draws"], "en"))
     rows = []
-    for m in evaluate.METHODS:
+    for m in backtest.METHODS:
         r = meta["metrics"][m]
         rows.append([m, f"{r['roc_auc']:.3f}", f"{r['pr_auc']:.3f}", f"{r['brier']:.4f}" if "brier" in r else "-"])
     print_table(["method", "ROC AUC", "PR AUC", "Brier"], rows, title=f"held-out household-months ({meta['rows_eval']:,})")

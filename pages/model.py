@@ -171,10 +171,10 @@ def ranking_table(meta: dict) -> pd.DataFrame:
     r = meta["metrics"]
     return pd.DataFrame(
         {
-            t("model.col.method"): [t(f"model.method.{m}") for m in evaluate.METHODS],
-            t("model.col.roc_auc"): [round(r[m]["roc_auc"], 3) for m in evaluate.METHODS],
-            t("model.col.pr_auc"): [round(r[m]["pr_auc"], 3) for m in evaluate.METHODS],
-            t("model.col.brier"): [f"{r[m]['brier']:.4f}" if "brier" in r[m] else "—" for m in evaluate.METHODS],
+            t("model.col.method"): [t(f"model.method.{m}") for m in backtest.METHODS],
+            t("model.col.roc_auc"): [round(r[m]["roc_auc"], 3) for m in backtest.METHODS],
+            t("model.col.pr_auc"): [round(r[m]["pr_auc"], 3) for m in backtest.METHODS],
+            t("model.col.brier"): [f"{r[m]['brier']:.4f}" if "brier" in r[m] else "—" for m in backtest.METHODS],
         }
     )
 

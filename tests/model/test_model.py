@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from fanpin import store
 from fanpin.access.roles import AccessDenied, Principal
-from fanpin.model import evaluate, features, persist, suggest
+from fanpin.model import backtest, evaluate, features, persist, suggest
 from fanpin.model import train as train_mod
 from fanpin.store.schema import audit_log, clues
 from tests.conftest import copy_sqlite
@@ -146,19 +146,6 @@ def test_time_split_keeps_label_windows_before_evaluation():
 
 
 # --------------------------------------------------------------------------- metrics
-def test_precision_recall_at_budget_by_hand():
-    y = np.array([1, 0, 1, 0, 0, 0, 0, 1, 0, 0], dtype=bool)
-    s = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.0])
-    assert evaluate.precision_recall_at(y, s, 0.2) == (0.5, 1 / 3)  # top 2: one hit of three
-    assert evaluate.precision_recall_at(y, s, 0.3) == (2 / 3, 2 / 3)
-    # per month: top 50% of each group of 4
-    g = np.array([1, 1, 1, 1, 2, 2, 2, 2, 2, 2])[: len(y)]
-    y2 = np.array([0, 1, 0, 0, 1, 1, 0, 0, 0, 0], dtype=bool)
-    s2 = np.array([0.1, 0.9, 0.8, 0.2, 0.9, 0.1, 0.8, 0.7, 0.0, 0.0])
-    # group 1 picks 2 of 4: idx 1 (hit), 2; group 2 picks 3 of 6: idx 4 (hit), 6, 7
-    assert evaluate.precision_recall_at(y2, s2, 0.5, g) == (2 / 5, 2 / 3)
-
-
 def test_brier_calibration_and_auc_by_hand():
     y = np.array([1, 0, 1, 0])
     p = np.array([0.9, 0.2, 0.6, 0.4])
@@ -172,13 +159,6 @@ def test_brier_calibration_and_auc_by_hand():
     m = evaluate.ranking_metrics(np.array([1, 0, 0, 1]), np.array([0.9, 0.8, 0.1, 0.2]))
     assert m["roc_auc"] == pytest.approx(3 / 4)  # pairs (pos > neg): 0.9>0.8,0.9>0.1,0.2>0.1; 0.2<0.8
     assert m["pr_auc"] == pytest.approx((1 + 2 / 3) / 2)  # positives at ranks 1 and 3
-
-
-def test_budget_curve_long_frame():
-    y = np.array([1, 0, 0, 1], dtype=bool)
-    c = evaluate.budget_curve(y, {"a": np.array([4, 3, 2, 1.0]), "b": np.array([1, 2, 3, 4.0])}, np.zeros(4), [0.25, 0.5])
-    assert c[c.method == "a"]["recall"].tolist() == [0.5, 0.5]
-    assert c[c.method == "b"]["precision"].tolist() == [1.0, 0.5]
 
 
 # --------------------------------------------------------------------------- training
@@ -199,7 +179,7 @@ def test_training_backtests_on_windows_it_never_saw(trained, small_demo, panel):
     assert meta["windows"][-1]["tags"] == ["latest"]
     ev = model.evaluation
     assert set(ev["month"]) == set(meta["eval_months"]) == {202409, 202410, 202411, 202412}
-    assert set(meta["metrics"]) == set(evaluate.METHODS) and 0.5 < meta["metrics"]["model"]["roc_auc"] <= 1.0
+    assert set(meta["metrics"]) == set(backtest.METHODS) and 0.5 < meta["metrics"]["model"]["roc_auc"] <= 1.0
     # the held-out rows are the households above the line and not monitored then, scored by the rules as the rules
     t = meta["eval_months"][0]
     snap = panel.snapshots[t]
@@ -216,7 +196,7 @@ def test_training_backtests_on_windows_it_never_saw(trained, small_demo, panel):
     bt = model.backtest
     assert set(bt["window"]) == {"202409-202410", "202411-202412", "all"}
     assert sorted(set(bt["budget"])) == [0.01, 0.02, 0.05, 0.10]
-    assert set(bt["method"]) == {*evaluate.METHODS, "ceiling"}
+    assert set(bt["method"]) == {*backtest.METHODS, "ceiling"}
     for (_, _), g in bt.groupby(["window", "budget"]):
         g = g.set_index("method")
         assert (g["found"] <= g.loc["ceiling", "found"]).all()
@@ -244,8 +224,6 @@ def test_monitored_households_are_known_in_the_months_they_are_monitored(panel):
 
 
 def test_disaster_and_line_change_months_of_the_small_demo(panel):
-    from fanpin.model import backtest
-
     # floods in July, a drought in August; the feeds report a share of them in the month or the next
     assert {202407, 202408} <= train_mod.disaster_months(panel) <= {202407, 202408, 202409}
     assert backtest.line_change_months(panel.lines) == {202501}
@@ -337,7 +315,6 @@ def test_candidates_and_sending_to_clues(trained, small_demo, tmp_path):
 
 def test_fanpin_train_command(small_demo, tmp_path, capsys):
     from fanpin.cli.main import main
-    from fanpin.model import backtest
 
     engine, _ = small_demo
     url = engine.url.render_as_string(hide_password=False)
