@@ -30,13 +30,13 @@ from fanpin.core.indicators import INCOME_KEY
 from fanpin.core.periods import format_period
 from fanpin.engine.policies import baseline_policy
 from fanpin.engine.scoring import Scorer
+from fanpin.quality.rules import detail_text
 from fanpin.report.document import _set_fonts, _table
 from fanpin.store.regions import load_regions
 from fanpin.workflow import orders as orders_mod
 from fanpin.workflow import profile
 from fanpin.workflow.common import WorkflowError
 from fanpin.workflow.standing import format_indicator, line_text
-from fanpin.workflow.timeline import pick_language
 
 #: Clue statuses still open (not yet closed by a decision).
 OPEN_CLUES = ("new", "merged", "ordered")
@@ -234,7 +234,7 @@ def _clues(doc, detail: profile.HouseholdDetail, order: dict | None, risks: list
         _tr("visit.col.received", lang): [f"{pd.Timestamp(v):%Y-%m-%d}" if pd.notna(v) else "—" for v in clues["received_at"]],
         _tr("visit.col.channel", lang): [label("channel", c, lang) for c in clues["channel"]],
         _tr("visit.col.risk", lang): [label("risk", r, lang) for r in clues["risk_type"]],
-        _tr("visit.col.detail", lang): [pick_language(d, lang) for d in clues["detail"]],
+        _tr("visit.col.detail", lang): [detail_text(d, lang) for d in clues["detail"]],  # codes and rules as labels
     })
     _table(doc, frame, widths=[1.4, 2.4, 2.6, 2.6, 8.0], font_pt=9)
 

@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from fanpin.core.clue_text import render
 from fanpin.workflow.profile import HouseholdDetail
 
 
@@ -78,11 +79,7 @@ def timeline(detail: HouseholdDetail) -> pd.DataFrame:
 
 
 def pick_language(text: object, lang: str) -> str:
-    """Bilingual feed text "中文 / English" -> the reader's half; other text unchanged."""
-    if text is None or (isinstance(text, float) and math.isnan(text)):
-        return ""
-    s = str(text)
-    parts = s.split(" / ")
-    if len(parts) == 2 and parts[0] and parts[1]:
-        return parts[0] if lang == "zh" else parts[1]
-    return s
+    """Stored text in the reader's language: a coded clue detail from the catalogue, bilingual feed text
+    "中文 / English" by its half, other text unchanged (``fanpin.core.clue_text.render``; a supervision
+    clue's rule name needs ``fanpin.quality.rules.detail_text``)."""
+    return render(text, lang)
