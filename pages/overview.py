@@ -125,6 +125,7 @@ def townships(ctx: Context, shown: pd.DataFrame) -> None:
         selection_mode="single-row",
         hide_index=True,
         width="stretch",
+        column_order=[c for c in shown.columns if c != "township_code"],  # names in full at 1366 px; the code is in the download
         column_config={
             "township": st.column_config.TextColumn(t("common.township")),
             "township_code": st.column_config.TextColumn(t("overview.code")),
@@ -165,7 +166,7 @@ def household_lists(ctx: Context, ps: PanelScores, township: str | None, names: 
         config = {
             labels["household_id"]: st.column_config.LinkColumn(labels["household_id"], display_text=r"household=(\d+)$", help=t("overview.open_profile")),
             labels["score"]: number(format="%.1f"), labels["score_change"]: number(format="%+.1f"),
-            labels["income_pc"]: number(format="localized"), labels["forced"]: st.column_config.TextColumn(help=t("overview.forced_help")),
+            labels["income_pc"]: number(format="localized"), labels["forced"]: st.column_config.TextColumn(help=t("overview.forced_help"), width="large"),
         }
         st.dataframe(linked, hide_index=True, width="stretch", height=min(300, 38 + 35 * max(len(rows), 1)), column_config=config)
         download_table(ctx, rows, f"{key}_{ctx.period}", key, labels=labels)

@@ -97,8 +97,8 @@ def brief_download(ctx: Context, township: str | None = None) -> None:
         return
     cache: dict = st.session_state.setdefault("_briefs", {})
     key = _key(ctx, township)
-    cols = st.columns([1, 1, 3])
-    first = cols[0].empty()  # the build button, replaced in place by the Word download once built
+    row = st.container(horizontal=True, gap="small")  # buttons as wide as their labels (a column cut "Build the monthly…")
+    first = row.empty()  # the build button, replaced in place by the Word download once built
     made = cache.get(key) or _built(ctx, cache, key, first, township)
     if made is None:
         return
@@ -109,5 +109,5 @@ def brief_download(ctx: Context, township: str | None = None) -> None:
     )
     download_file(
         ctx, lambda: made["xlsx"], f"{name}.xlsx", XLSX_MIME, "ov_brief_xlsx", audit_name=f"brief_{ctx.period}", fmt="xlsx",
-        where=cols[1], label=t("brief.ui.download_xlsx"), icon="📊",
+        where=row, label=t("brief.ui.download_xlsx"), icon="📊",
     )

@@ -214,7 +214,7 @@ def test_a_red_household_with_a_low_score_says_the_income_rule_made_it_red(app_d
     red = "红色" if lang == "zh" else "Red"
     low = (tier == red) & (score < policy.cutoffs[1])
     assert low.any(), "the demo month has no household made red by a rule"
-    expected = "强制红色：人均纯收入低于" if lang == "zh" else "Forced Red: income per person below"
+    expected = "强制红色：人均纯收入低于" if lang == "zh" else "Red by rule: income below"
     assert why[low].str.startswith(expected).all(), why[low].tolist()
     assert (why[~low & (score >= policy.cutoffs[1])] == "").all()  # the score made them red: nothing to say
 
