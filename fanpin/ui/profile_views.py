@@ -157,8 +157,17 @@ def members_frame(mm: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def fit_width(values: Sequence[object], header: str) -> int:
+    """A column's width in pixels that shows its longest value and header whole (CJK characters
+    count double), so a cell never ends in "…" ("Junior seco…"); the table scrolls sideways instead."""
+    def px(s: object) -> float:
+        return sum(14.0 if ord(ch) > 0x2E80 else 7.6 for ch in str(s))
+
+    return int(min(max([px(header) + 28, *(px(v) + 20 for v in values if v is not None)]), 360))
+
+
 def member_columns(people: pd.DataFrame) -> dict:
-    cfg = text_columns("profile.mcol", people.columns)
+    cfg = {c: st.column_config.TextColumn(t(f"profile.mcol.{c}"), width=fit_width(people[c], t(f"profile.mcol.{c}"))) for c in people.columns}
     cfg["age"] = st.column_config.NumberColumn(t("profile.mcol.age"), format="%d")
     for c in MEMBER_FLAGS:
         cfg[c] = st.column_config.CheckboxColumn(t(f"profile.mcol.{c}"))
