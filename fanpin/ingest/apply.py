@@ -23,6 +23,10 @@ import may, and the audit row and the batch name ``principal.actor``.  Messages 
 codes plus parameters and translated at the end (``translate("ingest.p.<code>", lang, ...)``), so
 one validation serves zh and en.  Personal values (names, ID numbers, phones) are masked in the report.
 
+Each applied batch records what it changed (``fanpin.ingest.undo.UndoLog``: the prior values of
+the columns it updated, the keys of the records it added, the household counts a members import
+refreshes) so that it can be rolled back (``fanpin.ingest.undo.rollback``).
+
 An applied import of real data into the demo county's database ends its life as a demo (meta
 ``demo`` cleared in the same transaction, ``fanpin.store.meta.clear_demo``): trainers, limited to
 the demo county, no longer see it, and ``fanpin demo`` no longer replaces it.  Rows whose region
@@ -44,6 +48,7 @@ from sqlalchemy.exc import IntegrityError
 from fanpin.access import audit
 from fanpin.access.roles import Principal, require
 from fanpin.core.i18n import DEFAULT_LANG, translate
+from fanpin.ingest import after
 from fanpin.ingest.aggregates import refresh_aggregates
 from fanpin.ingest.report import Plan, Report
 from fanpin.ingest.specs import SPECS, KindSpec
@@ -242,7 +247,7 @@ def _write(engine: Engine, report: Report, principal: Principal, now: datetime) 
     with engine.begin() as conn:
         batch_id = write_part(conn, report, principal, now)
         if batch_id is not None and (report.added or report.updated):
-            bump_data_version(conn)
+            bump_data_version(conn, **after.changed([report]))
     return batch_id
 
 
@@ -267,6 +272,8 @@ def apply(engine: Engine, report: Report, *, principal: Principal, now: datetime
         return ImportResult("already", report)
     if batch_id is None:
         return ImportResult("already", report)
+    if report.added or report.updated:
+        after.prepared(engine)  # the columnar copy and the baseline's scores: the next page view reads no SQL
     merged = 0
     if report.kind == "feeds" and report.added:
         from fanpin.workflow.clues import merge_duplicates

@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
@@ -70,36 +71,29 @@ class UndoLog:
 
     def updated(self, pending: _Pending) -> None:
         """Compare with the records as now written; log the columns that changed."""
-        if not pending.keys:
+        if not pending.keys or pending.prior.empty:
             return
         key_cols = list(store.KEYS[pending.table])
         after = store.read_rows(self.conn, pending.table, pending.keys, pending.columns)
-        before = pending.prior.set_index(key_cols) if len(pending.prior) else None
-        for rec in after.to_dict("records"):
-            key = tuple(store.plain(rec[k]) for k in key_cols)
-            if before is None:
-                continue
-            idx = key[0] if len(key) == 1 else key
-            try:
-                old = before.loc[idx]
-            except KeyError:
-                continue
-            prior, written = {}, {}
-            for c in pending.columns:
-                a, b = store.plain(old[c]), store.plain(rec[c])
-                if a != b:
-                    prior[c], written[c] = a, b
-            if prior:
-                self.rows.append((pending.table, "update", store.row_key(key), _json(prior), _json(written)))
+        both = after.merge(pending.prior, on=key_cols, how="inner", suffixes=("", "\x00prior"))
+        if both.empty:
+            return
+        changed = {c: (store.texts(both[c]) != store.texts(both[c + "\x00prior"])).to_numpy() for c in pending.columns}
+        any_change = np.logical_or.reduce(list(changed.values())) if changed else np.zeros(len(both), dtype=bool)
+        for i in np.flatnonzero(any_change):
+            prior = {c: store.plain(both.iat[i, both.columns.get_loc(c + "\x00prior")]) for c in pending.columns if changed[c][i]}
+            written = {c: store.plain(both.iat[i, both.columns.get_loc(c)]) for c in prior}
+            key = tuple(both.iat[i, both.columns.get_loc(k)] for k in key_cols)
+            self.rows.append((pending.table, "update", store.row_key(key), _json(prior), _json(written)))
 
     def inserted(self, table: str, keys: Sequence[tuple]) -> None:
         """Log the records just inserted, with a digest of each as written."""
         if not keys:
             return
         key_cols = list(store.KEYS[table])
-        for rec in store.read_rows(self.conn, table, keys).to_dict("records"):
-            key = tuple(rec[k] for k in key_cols)
-            self.rows.append((table, "insert", store.row_key(key), None, store.digest(table, rec)))
+        rows = store.read_rows(self.conn, table, keys)
+        for key, dig in zip(rows[key_cols].itertuples(index=False, name=None), store.digests(table, rows)):
+            self.rows.append((table, "insert", store.row_key(key), None, dig))
 
     def flush(self) -> int:
         """Write the log and mark the batch as one that can be rolled back."""
@@ -210,13 +204,16 @@ def _check_unchanged(conn: Connection, batch_id: int, log: pd.DataFrame) -> None
     for table, part in log[log["action"] == "insert"].groupby("table_name", sort=False):
         keys = [tuple(json.loads(k)) for k in part["row_key"]]
         cur = store.read_rows(conn, table, keys)
-        found = {store.row_key([r[c] for c in store.KEYS[table]]): r for r in cur.to_dict("records")}
+        key_cols = list(store.KEYS[table])
+        now = {store.row_key(k): (d, s) for k, d, s in zip(
+            cur[key_cols].itertuples(index=False, name=None), store.digests(table, cur), cur["status"] if table == "clues" else [None] * len(cur),
+        )}
         for key, dig in zip(part["row_key"], part["written"]):
-            rec = found.get(key)
-            if rec is None:
+            found = now.get(key)
+            if found is None:
                 raise RollbackRefused("gone", batch=batch_id, record=_record_label(table, key), table={lang: _table_label(table, lang) for lang in langs})
-            moved = table == "clues" and rec.get("status") not in ("new", "merged")
-            if moved or store.digest(table, rec) != dig:
+            moved = table == "clues" and found[1] not in ("new", "merged")
+            if moved or found[0] != dig:
                 raise RollbackRefused("changed_since_insert", batch=batch_id, record=_record_label(table, key), table={lang: _table_label(table, lang) for lang in langs})
 
 

@@ -2,7 +2,9 @@
 
 The steps, each in its own module: ``read`` (the file into a grid of text cells), ``checks``
 (the header row, references, duplicates, the members' rules), ``cells`` (typing every column),
-``plan`` (what applying would add, update or skip).  The result is a :class:`Report`.
+``plan`` (what applying would add, update or skip).  The result is a :class:`Report`.  Before the
+checks, a file whose headers fit another kind says so first (``guess``) and the templates' example
+rows are taken out (``examples``).
 """
 
 from __future__ import annotations

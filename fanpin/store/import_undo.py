@@ -22,10 +22,11 @@ from sqlalchemy import Boolean, Date, DateTime, Float, Integer, Table, and_, bin
 from sqlalchemy.engine import Connection
 
 from fanpin.store.imports import chunks
+from fanpin.store.io import bulk_insert
 from fanpin.store.schema import import_batches, import_undo, metadata
 
 __all__ = [
-    "KEYS", "batch_row", "digest", "entries", "insert_entries", "insert_returning", "later_batches", "mark_rolled_back",
+    "KEYS", "batch_row", "digests", "entries", "insert_entries", "insert_returning", "later_batches", "mark_rolled_back",
     "plain", "read_rows", "restore", "delete_rows", "row_key", "set_undoable", "undoable_batches",
 ]
 
@@ -89,11 +90,54 @@ def row_key(values: Sequence) -> str:
     return json.dumps([plain(v) for v in values], ensure_ascii=False, separators=(",", ":"))
 
 
-def digest(table: str, row: Mapping[str, object]) -> str:
-    """SHA-256 of a row's values (the columns a digest covers, sorted by name)."""
+def _text(v: object) -> str:
+    """One value as digest text (the same text whichever way it was read)."""
+    v = plain(v)
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return str(np.round(np.float64(v), 9))
+    return "s:" + str(v)
+
+
+def _column_text(s: pd.Series) -> pd.Series:
+    """A column as digest text: numbers and flags at numpy speed, anything else value by value."""
+    if s.dtype == bool:
+        return pd.Series(np.where(s.to_numpy(), "true", "false"), index=s.index, dtype=object)
+    if pd.api.types.is_integer_dtype(s.dtype):
+        return s.astype(np.int64).astype(str).astype(object)
+    if s.dtype == np.float64:
+        x = s.to_numpy()
+        nan = np.isnan(x)
+        whole = ~nan & (x == np.floor(np.where(nan, 0, x))) & (np.abs(np.where(nan, 0, x)) < 2**53)
+        out = np.round(np.where(nan, 0, x), 9).astype(str).astype(object)
+        out[whole] = x[whole].astype(np.int64).astype(str)
+        out[nan] = "null"
+        return pd.Series(out, index=s.index, dtype=object)
+    if pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"):
+        return ("s:" + s.astype(object).where(s.notna(), "")).where(s.notna(), "null").astype(object)
+    return s.map(_text).astype(object)
+
+
+def texts(s: pd.Series) -> pd.Series:
+    """A column's values as comparable text (equal values, however read, give equal text)."""
+    return _column_text(s)
+
+
+def digests(table: str, frame: pd.DataFrame) -> list[str]:
+    """SHA-256 of each row's values (the columns a digest covers, in name order)."""
     skip = _NOT_DIGESTED.get(table, frozenset())
-    values = {c: plain(row[c]) for c in sorted(row) if c not in skip}
-    return hashlib.sha256(json.dumps(values, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+    cols = sorted(c for c in frame.columns if c not in skip)
+    if not len(frame):
+        return []
+    parts = [_column_text(frame[c]) for c in cols]
+    joined = parts[0].str.cat(parts[1:], sep="\x1f") if len(parts) > 1 else parts[0]
+    head = "\x1f".join(cols) + "\x1e"
+    return [hashlib.sha256((head + j).encode()).hexdigest() for j in joined]
 
 
 def _typed(table: Table, column: str, v: object) -> object:
@@ -125,18 +169,36 @@ def read_rows(conn: Connection, table: str, keys: Sequence[tuple], columns: Sequ
     names = list(dict.fromkeys([*key_cols, *(columns if columns is not None else [c.name for c in t.columns])]))
     sel = [t.c[c] for c in names]
     parts = []
-    unique = list(dict.fromkeys(tuple(plain(v) for v in k) for k in keys))
-    for chunk in chunks(unique, 1000):
-        if len(key_cols) == 1:
-            cond = t.c[key_cols[0]].in_([k[0] for k in chunk])
-        else:
-            cond = tuple_(*[t.c[c] for c in key_cols]).in_([tuple(k) for k in chunk])
-        rows = conn.execute(select(*sel).where(cond)).fetchall()
-        if rows:
-            parts.append(pd.DataFrame(rows, columns=names))
+    unique = list(dict.fromkeys(map(tuple, keys)))
+    if len(key_cols) == 1:
+        for chunk in chunks([k[0] for k in unique]):
+            rows = conn.execute(select(*sel).where(t.c[key_cols[0]].in_(list(chunk)))).fetchall()
+            if rows:
+                parts.append(pd.DataFrame(rows, columns=names))
+    else:
+        # (period, household): each household chunk with the few months (years, officials) named,
+        # then only the pairs asked for
+        *outer, last = key_cols
+        fixed = [t.c[c].in_(sorted({k[i] for k in unique}, key=str)) for i, c in enumerate(outer)]
+        for chunk in chunks(sorted({k[-1] for k in unique}, key=str)):
+            rows = conn.execute(select(*sel).where(*fixed, t.c[last].in_(list(chunk)))).fetchall()
+            if rows:
+                parts.append(pd.DataFrame(rows, columns=names))
     if not parts:
         return pd.DataFrame({n: pd.Series(dtype=object) for n in names})
-    return pd.concat(parts, ignore_index=True)
+    found = pd.concat(parts, ignore_index=True)
+    if len(key_cols) > 1:
+        wanted = pd.DataFrame(unique, columns=list(key_cols))
+        for c in key_cols:  # one type on both sides of the join
+            wanted[c], found[c] = _same_type(wanted[c], found[c])
+        found = found.merge(wanted, on=list(key_cols), how="inner")
+    return found
+
+
+def _same_type(a: pd.Series, b: pd.Series) -> tuple[pd.Series, pd.Series]:
+    if pd.api.types.is_numeric_dtype(a) and pd.api.types.is_numeric_dtype(b):
+        return a.astype(np.int64), b.astype(np.int64)
+    return a.astype(str), b.astype(str)
 
 
 def insert_returning(conn: Connection, table: str, columns: Mapping[str, np.ndarray | Sequence]) -> list[int]:
@@ -160,10 +222,13 @@ def insert_returning(conn: Connection, table: str, columns: Mapping[str, np.ndar
 
 def insert_entries(conn: Connection, batch_id: int, rows: Iterable[tuple[str, str, str, str | None, str | None]]) -> int:
     """Write the batch's undo rows: (table, action, row_key, prior JSON, written JSON or digest)."""
-    data = [{"batch_id": batch_id, "table_name": t, "action": a, "row_key": k, "prior": p, "written": w} for t, a, k, p, w in rows]
-    for chunk in chunks(data, 5000):
-        conn.execute(insert(import_undo), list(chunk))
-    return len(data)
+    rows = list(rows)
+    if not rows:
+        return 0
+    cols = list(zip(*rows))
+    data = {"table_name": cols[0], "action": cols[1], "row_key": cols[2], "prior": cols[3], "written": cols[4]}
+    columns = {"batch_id": np.full(len(rows), batch_id, dtype=np.int64), **{k: np.array(v, dtype=object) for k, v in data.items()}}
+    return bulk_insert(conn, import_undo, columns)
 
 
 def set_undoable(conn: Connection, batch_id: int) -> None:
