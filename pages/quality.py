@@ -34,7 +34,8 @@ def _findings(_engine: Engine, url: str, token: str, period: int, role: str, tow
 def load_findings(ctx: Context) -> pd.DataFrame:
     p = ctx.principal
     towns = None if p.townships is None else tuple(sorted(p.townships))
-    return _findings(ctx.engine, ctx.data.url, R.state_token(ctx.engine), ctx.period, p.role, towns, p)
+    with st.spinner(t("quality.computing")):  # seconds at 100k households the first time (then cached)
+        return _findings(ctx.engine, ctx.data.url, R.state_token(ctx.engine), ctx.period, p.role, towns, p)
 
 
 def severity_label(code: str) -> str:

@@ -9,8 +9,13 @@ go.  The result is the ``PanelScores`` that ``score_panel`` gives for the same m
 
 from __future__ import annotations
 
+import hashlib
+import json
+import uuid
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -136,3 +141,90 @@ def score_stored_panel(
 
     ids, township = table["household_id"][sub], table["township_code"][sub]
     return score_months(store_io.periods(engine), load, ids, township, policy, income_lines)
+
+
+# --------------------------------------------------------------------------- kept on disk
+#: Part of the kept scores' file names: files of another layout are never read.
+SCORES_FORMAT = "s1"
+
+
+def panel_policy(policy: RiskPolicy, stored: IncomeLine) -> tuple[RiskPolicy, IncomeLine]:
+    """The policy as the panel is keyed and scored, and its lines: where lines are stored and the
+    policy set none of its own year, its own line is never used, so every such policy is keyed with
+    the last stored line (one entry per policy, whatever line it was saved with)."""
+    if stored.yearly and policy.line_year is None:
+        policy = replace(policy, income_line=stored.yearly[-1][1])
+    return policy, IncomeLine.of(policy, stored)
+
+
+def _scores_key(policy: RiskPolicy, line: IncomeLine, towns: frozenset[str] | None) -> str:
+    text = json.dumps([SCORES_FORMAT, policy.to_json(), list(line.yearly), line.own, line.own_year, None if towns is None else sorted(towns)])
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+def _save(path: Path, ps: PanelScores) -> None:
+    towns = np.asarray(ps.townships).astype(str)
+    arrays = {
+        "periods": np.asarray(ps.periods, dtype=np.int64),
+        "household_ids": np.asarray(ps.household_ids).astype(str),
+        "township": np.searchsorted(towns, np.asarray(ps.township).astype(str)).astype(np.int32),
+        "townships": towns,
+        "score": ps.score,
+        "tier": ps.tier,
+        "income_pc": ps.income_pc,
+        "income_line": np.asarray(ps.income_line),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{uuid.uuid4().hex[:6]}.tmp")
+    with open(tmp, "wb") as fh:
+        np.savez(fh, **arrays)
+    tmp.replace(path)
+
+
+def _load(path: Path) -> PanelScores:
+    with np.load(path, allow_pickle=False) as z:
+        towns = z["townships"].astype(object)
+        return PanelScores(
+            [int(p) for p in z["periods"]], z["household_ids"], towns[z["township"]], towns, z["score"], z["tier"], z["income_pc"], z["income_line"]
+        )
+
+
+def kept_panel_scores(
+    engine: Engine, policy: RiskPolicy, stored: IncomeLine, *, principal: Principal, version: str | None = None
+) -> PanelScores:
+    """``score_stored_panel`` of ``panel_policy(policy, stored)``, kept on disk beside the columnar
+    copy, per data version, policy, lines and townships: a new process (a restarted server, the
+    first view after an import) reads a few MB instead of scoring every month.  Computed once
+    for all who ask at the same time (a lock per file); a file that cannot be read is computed
+    again."""
+    version = store_io.data_version(engine) if version is None else version
+    policy, line = panel_policy(policy, stored)
+    towns = township_filter(principal)
+    path = columnar.side_path(engine, f"scores_{_scores_key(policy, line, towns)}", version, ".npz")
+    with columnar.file_lock(path):
+        if path.exists():
+            try:
+                return _load(path)
+            except (OSError, ValueError, KeyError, IndexError):
+                path.unlink(missing_ok=True)
+        ps = score_stored_panel(engine, policy, line, principal=principal, version=version)
+        _save(path, ps)
+        columnar.drop_other_versions(path, prefix="scores_")
+    return ps
+
+
+#: The county-wide principal the prepared baseline is scored for.
+COUNTY = Principal("county", "leader")
+
+
+def prepare_views(engine: Engine, *, progress: Callable[[int, int], None] | None = None) -> int:
+    """What the first page views after a write read, written now: the columnar copy of every
+    month (carried over from the previous version where the write left it alone) and the
+    baseline's panel scores for the county.  Called after an import commits, in its own process,
+    and by the app when it meets a data version without them; returns the months written."""
+    from fanpin.engine.policies import baseline, stored_lines
+
+    written = columnar.write_copies(engine, progress=progress)
+    if store_io.periods(engine):
+        kept_panel_scores(engine, baseline(engine), stored_lines(engine), principal=COUNTY)
+    return written

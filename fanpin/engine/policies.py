@@ -53,7 +53,7 @@ def set_income_line(engine: Engine, year: int, yuan: float, *, principal: Princi
         lines = meta_store.income_lines(conn)
         before = lines.get(year)
         meta_store.set_income_lines(conn, {**lines, year: yuan})
-        bump_data_version(conn)
+        bump_data_version(conn, changed=())  # no household or panel row: the columnar copy carries over
         record(conn, principal.actor, "income_line_set", str(year), {"year": year, "yuan": yuan, "before": before}, at=at)
     return before
 

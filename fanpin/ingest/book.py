@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from fanpin.access import audit
 from fanpin.access.roles import Principal, require
 from fanpin.core.i18n import DEFAULT_LANG, translate
+from fanpin.ingest import after
 from fanpin.ingest.apply import write_part
 from fanpin.ingest.undo import UndoLog
 from fanpin.ingest.workbook import WorkbookReport, validate_workbook
@@ -73,7 +74,7 @@ def _write(engine: Engine, wr: WorkbookReport, principal: Principal, now: dateti
             audit.record(conn, principal.actor, "income_line_set", target="import", detail=detail, at=now)
             changed = True
         if changed:
-            bump_data_version(conn)
+            bump_data_version(conn, **after.changed(p.report for p in wr.parts if p.report.already_batch is None))
     return ids
 
 
@@ -117,6 +118,7 @@ def apply_workbook(engine: Engine, wr: WorkbookReport, *, principal: Principal, 
         return WorkbookResult("already", wr)
     if not ids and not wr.lines_new:
         return WorkbookResult("already", wr)
+    after.prepared(engine)  # the columnar copy and the baseline's scores: the next page view reads no SQL
     merged = 0
     if any(p.kind == "feeds" and p.report.added and p.report.already_batch is None for p in wr.parts):
         from fanpin.workflow.clues import merge_duplicates

@@ -13,12 +13,12 @@ import io
 import json
 import os
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from fanpin.store.engine import PROJECT_ROOT
@@ -112,21 +112,61 @@ def set_meta(conn: Connection, key: str, value: str) -> None:
         conn.execute(meta.insert().values(key=key, value=value))
 
 
-def bump_data_version(conn: Connection) -> str:
+#: meta key of the last version change: ``{"from", "to", "changed", "periods"}`` (``bump_data_version``).
+DATA_CHANGE = "data_change"
+
+
+def bump_data_version(conn: Connection, *, changed: Iterable[str] | None = None, periods: Iterable[int] | None = None) -> str:
     """Every write batch sets a new version, which invalidates cached snapshots.
 
     A random token rather than a counter, so that a rebuilt database at the same
     URL can never be mistaken for the one a cache was made from.
+
+    A writer that knows what it wrote says so, and the columnar copy of the new version keeps the
+    files of the old one that the write left alone (``fanpin.store.columnar.write_copies``):
+    ``changed`` names the tables written (``()``: none the copy reads, such as income lines or
+    clues) and ``periods`` the months of the panel rows written (None: maybe every month).  Without
+    ``changed`` anything may have changed and every file is read again.  Recorded in the same
+    transaction (meta ``data_change``).
     """
+    before = get_meta(conn, "data_version")
     version = uuid.uuid4().hex[:16]
     set_meta(conn, "data_version", version)
+    record = {
+        "from": before,
+        "to": version,
+        "changed": None if changed is None else sorted({str(c) for c in changed}),
+        "periods": None if periods is None else sorted({int(p) for p in periods}),
+    }
+    set_meta(conn, DATA_CHANGE, json.dumps(record))
     return version
 
 
+def data_change(engine: Engine | Connection) -> dict | None:
+    """The last version change as ``bump_data_version`` recorded it (None before the first)."""
+    if isinstance(engine, Connection):
+        text = get_meta(engine, DATA_CHANGE)
+    else:
+        with engine.connect() as conn:
+            text = get_meta(conn, DATA_CHANGE)
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return None
+
+
 def periods(engine: Engine) -> list[int]:
-    """The months present in the panel, ascending (YYYYMM integers)."""
+    """The months present in the panel, ascending (YYYYMM integers).
+
+    One index seek per month (a recursive "next larger period" walk over the primary key, which
+    leads with ``period``) instead of ``SELECT DISTINCT``, which reads every row of the panel on
+    SQLite and on PostgreSQL (0.9-1.7 s at 20k x 36 on a loaded machine; a few ms this way)."""
+    p = panel.c.period
+    first = select(func.min(p).label("period")).cte("months", recursive=True)
+    following = select(select(func.min(p)).where(p > first.c.period).scalar_subquery()).where(first.c.period.is_not(None))
+    months = first.union_all(following)
     with engine.connect() as conn:
-        return [r[0] for r in conn.execute(select(panel.c.period).distinct().order_by(panel.c.period))]
+        return [int(r[0]) for r in conn.execute(select(months.c.period).where(months.c.period.is_not(None)))]
 
 
 def shift_period(period: int, months: int) -> int:

@@ -69,7 +69,5 @@ def household_coords(engine: Engine) -> pd.DataFrame:
     cols = [households.c.household_id, households.c.lon, households.c.lat]
     with engine.connect() as conn:
         rows = conn.execute(select(*cols)).all()
-    frame = pd.DataFrame(rows, columns=["household_id", "lon", "lat"])
-    frame["lon"] = frame["lon"].astype(np.float64)
-    frame["lat"] = frame["lat"].astype(np.float64)
-    return frame
+    ids, lon, lat = zip(*rows) if rows else ((), (), ())  # tuples: pandas probing Row objects one by one cost 1 s at 20k
+    return pd.DataFrame({"household_id": list(ids), "lon": np.array(lon, dtype=np.float64), "lat": np.array(lat, dtype=np.float64)})

@@ -19,7 +19,7 @@ from __future__ import annotations
 import gc
 import logging
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -29,7 +29,7 @@ from sqlalchemy.engine import Engine
 from fanpin import store
 from fanpin.access.roles import Principal, scope_frame
 from fanpin.engine.income_line import IncomeLine
-from fanpin.engine.panel_stream import score_stored_panel
+from fanpin.engine.panel_stream import kept_panel_scores, panel_policy, prepare_views
 from fanpin.engine.policies import baseline, policy_in_force
 from fanpin.engine.scoring import RiskPolicy, Scorer
 from fanpin.engine.trends import PanelScores
@@ -127,18 +127,27 @@ def income_lines(_engine: Engine, url: str, version: str) -> dict[int, float]:
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _panel_scores(_engine: Engine, url: str, version: str, policy_json: str, line: IncomeLine, towns: str = "") -> PanelScores:
     """The panel under a policy as saved; ``line`` (the policy's ``IncomeLine``) is part of the key.
-    Streamed month by month with only the columns the score reads; only the result is kept."""
+    Streamed month by month with only the columns the score reads, or read back from the disk copy
+    an import, the background writer or another process left (``kept_panel_scores``); only the
+    result is kept."""
     who = _towns(towns) if towns else _COUNTY
-    return score_stored_panel(_engine, RiskPolicy.from_json(policy_json), line, principal=who, version=version)
+    stored = IncomeLine(line.yearly)
+    return kept_panel_scores(_engine, RiskPolicy.from_json(policy_json), stored, principal=who, version=version)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _copy_writer(_engine: Engine, url: str, version: str) -> threading.Thread | None:
-    """One background thread per database and data version writing the months' columnar copies
-    (it ends at once when every month has one).  Pages reading a month the thread is writing
-    wait for it (a lock per file) instead of reading SQL a second time.  The thread, not the page,
-    looks for missing copies: a damaged database then fails where the page guards its reads
-    (after login, with a message), not here."""
+    """A background thread per database and data version writing what an import did not (the
+    months' columnar copies and the baseline's panel scores: ``prepare_views``), started only when
+    copies are missing (an import writes them itself).  Pages reading a file the thread is writing
+    wait for it (a lock per file) instead of reading SQL a second time.  A database that cannot be
+    read here starts the thread, which logs the failure; the page says it where it guards its reads
+    (after login, with a message)."""
+    try:
+        if not columnar.missing_copies(_engine, version):
+            return None
+    except Exception:  # noqa: BLE001 - reported by the page's own reads
+        pass
     thread = threading.Thread(target=_write_copies, args=(_engine, version), name=f"fanpin-copies-{version}", daemon=True)
     thread.start()
     return thread
@@ -146,8 +155,8 @@ def _copy_writer(_engine: Engine, url: str, version: str) -> threading.Thread | 
 
 def _write_copies(engine: Engine, version: str) -> None:
     try:
-        if store.data_version(engine) == version and columnar.missing_copies(engine, version):
-            columnar.write_copies(engine)  # (a newer write since: its own thread will do it)
+        if store.data_version(engine) == version:  # (a newer write since: its own thread will do it)
+            prepare_views(engine)
     except Exception:
         logging.getLogger(__name__).exception("writing the columnar copy failed")
 
@@ -264,10 +273,7 @@ class Data:
         """Every month scored under ``policy`` as saved (default: the baseline), each month with
         the line that holds for it; a month's column equals ``Scorer.run(policy_for(month))``."""
         policy = self.baseline_saved() if policy is None else policy
-        stored = self.stored_lines()
-        if stored.yearly and policy.line_year is None:  # its own line is never used: one cache entry per policy
-            policy = replace(policy, income_line=stored.yearly[-1][1])
-        line = IncomeLine.of(policy, stored)
+        policy, line = panel_policy(policy, self.stored_lines())  # one cache entry per policy as it scores
         return _panel_scores(self.engine, self.url, self.version, policy.to_json(), line, self.towns_key)
 
     def model(self):  # noqa: ANN201 - RiskModel | str | None
@@ -292,51 +298,39 @@ class Data:
 
 
 _FROZEN = False
-#: Imported lazily by the pages, and slow to import (libpysal and esda for the map's hot spots:
-#: 2-3.6 s of a first map view on a loaded machine): warmed with the pages' own imports.
-LAZY_IMPORTS = ("libpysal.weights", "esda.getisord", "fanpin.geo.hotspots", "fanpin.ui.session")
+_WARMED = False
+#: Third-party modules the pages import that take seconds to import: libpysal and esda for the
+#: map's hot spots (2-3.6 s of a first map view on a loaded machine; libpysal pulls in
+#: scikit-learn) and the chart libraries.  ``warm_imports`` imports them after the login form is
+#: drawn, while the user types.
+WARM_IMPORTS = ("libpysal.weights", "esda.getisord", "pydeck", "plotly.graph_objects")
 
 
 def _freeze_once() -> None:
     """Move everything alive after start-up (modules, Streamlit, pandas) out of the garbage
-    collector's sight: a full collection in a rerun then costs milliseconds, not 200 ms.
-    Then import what the pages will import, in a background thread, while the login form waits
-    for the user (``_warm_imports``)."""
+    collector's sight: a full collection in a rerun then costs milliseconds, not 200 ms."""
     global _FROZEN
     if not _FROZEN:
         gc.collect()
         gc.freeze()
         _FROZEN = True
-        threading.Thread(target=_warm_imports, name="fanpin-warm-imports", daemon=True).start()
 
 
-def page_imports(pages_dir: Path | None = None) -> list[str]:
-    """The modules the pages import at their top (``import x``, ``from x import y`` with ``x.y``
-    where that is a module), then ``LAZY_IMPORTS``."""
-    import ast
-
-    pages_dir = pages_dir or Path(__file__).resolve().parents[2] / "pages"
-    names: list[str] = []
-    for path in sorted(pages_dir.glob("*.py")):
-        for node in ast.parse(path.read_text(encoding="utf-8")).body:
-            if isinstance(node, ast.Import):
-                names += [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level and node.module != "__future__":
-                names += [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
-    return list(dict.fromkeys([*names, *LAZY_IMPORTS]))
-
-
-def _warm_imports() -> None:
-    """Import every module the pages need (a first view then imports nothing), then freeze them too."""
+def warm_imports() -> None:
+    """Import ``WARM_IMPORTS`` once per process, then freeze them too.  Called by the login form
+    after it is drawn: the browser shows the form at once and the imports run while the user types
+    (a login submitted sooner waits for them, as the first view would have).  In the script's own
+    thread: imports in a second thread can meet a page importing at the same time and fail on a
+    partly imported module."""
+    global _WARMED
+    if _WARMED:
+        return
+    _WARMED = True
     import importlib
-    import importlib.util
 
-    for name in page_imports():
+    for name in WARM_IMPORTS:
         try:
-            if importlib.util.find_spec(name) is not None:
-                importlib.import_module(name)
-        except (ImportError, ValueError):
-            continue  # ``from module import attribute``: the module itself is imported
+            importlib.import_module(name)
         except Exception:
             logging.getLogger(__name__).exception("warming the import of %s failed", name)
     gc.collect()

@@ -14,7 +14,7 @@ import streamlit as st
 from fanpin.access.roles import PAGES, Principal, can_open
 from fanpin.core.i18n import LANGS
 from fanpin.core.periods import format_period
-from fanpin.ui.data import Data, get_data
+from fanpin.ui.data import Data, get_data, warm_imports
 from fanpin.ui.errors import database_guard
 from fanpin.ui.i18n import kept_selectbox, lang, lbl, t
 from fanpin.ui.text import md
@@ -169,6 +169,7 @@ def page_context(page: str) -> Context:
     nav_links(nav, principal, data)
     if principal is None:
         login_form(data.engine)
+        warm_imports()  # the form is on screen: the slow imports run while the user types
         st.stop()
     data.principal = principal
     if st.session_state.pop(FRESH_LOGIN, False) and page == "overview" and HOME.get(principal.role, "overview") != page:

@@ -78,7 +78,8 @@ def elimination_eligibility(
         attrs = household_store.attributes(conn, ids)
         if towns is not None:
             attrs = attrs[attrs["township_code"].isin(sorted(towns))]
-            ids = [h for h in ids if h in set(attrs["household_id"])]
+            inside = set(attrs["household_id"])  # (a set per ID made this 6 s for a case worker at 100k)
+            ids = [h for h in ids if h in inside]
         f = store.rule_inputs(conn, ids, months) if ids else pd.DataFrame(columns=list(store.RULE_COLUMNS))
     if not ids:
         return Eligibility(pd.DataFrame(columns=_COLUMNS))

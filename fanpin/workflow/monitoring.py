@@ -132,15 +132,24 @@ def early_eliminations(engine: Engine, *, principal: Principal) -> pd.DataFrame:
     cols = ["household_id", "identified", "eliminated", "status"]
     if h.empty:
         return pd.DataFrame(columns=cols)
-    out = []
-    for hid, g in h.groupby("household_id", sort=True):  # per monitored household: small
-        start = None
-        for r in g.itertuples():
-            if r.status == "monitored" and start is None:
-                start = int(r.period)
-            elif r.status in ("proposed", "eliminated"):
-                if early_elimination(start, r.period):
-                    out.append({"household_id": hid, "identified": start, "eliminated": int(r.period), "status": r.status})
-                if r.status == "eliminated":
-                    start = None
-    return pd.DataFrame(out, columns=cols).drop_duplicates(["household_id", "identified"], keep="last")
+    return early_rows(h)[cols].drop_duplicates(["household_id", "identified"], keep="last").reset_index(drop=True)
+
+
+def early_rows(h: pd.DataFrame) -> pd.DataFrame:
+    """The proposals and eliminations of a monitoring history (oldest first per household) that come
+    within ``EARLY_MONTHS`` of their identification: the first ``monitored`` record since the
+    household's last elimination.  Vectorised over households (a loop over a county's thousands
+    of monitored households took 1.6 s); ``identified`` and ``eliminated`` are months."""
+    h = h.sort_values("household_id", kind="stable").reset_index(drop=True)  # each household's records keep their order
+    hid, status, period = h["household_id"], h["status"], h["period"].astype(np.int64)
+    eliminated = status.eq("eliminated")
+    spell = eliminated.groupby(hid).cumsum() - eliminated  # eliminations before the record: its monitoring spell
+    pos = pd.Series(np.arange(len(h), dtype=np.float64))
+    monitored = status.eq("monitored")
+    first = pos.where(monitored).groupby([hid, spell]).transform("min")  # the spell's first monitored record
+    start = period.where(monitored).groupby([hid, spell]).transform("first")
+    y, m = np.divmod(start.to_numpy(dtype=np.float64), 100)
+    late = y * 12 + (m - 1) + EARLY_MONTHS  # shift_period(start, EARLY_MONTHS) as a month count
+    flagged = status.isin(["proposed", "eliminated"]) & (first < pos) & (period.to_numpy() // 100 * 12 + period.to_numpy() % 100 - 1 <= late)
+    out = h.loc[flagged.to_numpy(), ["household_id", "status"]].assign(identified=start[flagged].astype(np.int64), eliminated=period[flagged])
+    return out.reset_index(drop=True)
