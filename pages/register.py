@@ -53,9 +53,9 @@ def load(ctx: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The register (with the month's scores and the elimination rules) and the eligibility frame."""
     with st.spinner(t("register.computing")):
         panel = ctx.data.panel_scores()  # the baseline, each month with its line
-    reg = monitoring.register(ctx.engine, panel, ctx.period if ctx.period in panel.periods else None, include_eliminated=True, principal=ctx.principal)
-    reg, elig = elimination.with_eligibility(ctx.engine, reg, ctx.period, principal=ctx.principal)
-    why, line = forced_of(panel, ctx.period, reg["household_id"], ctx.data.baseline_saved())  # a tier above the score's says which rule set it
+        reg = monitoring.register(ctx.engine, panel, ctx.period if ctx.period in panel.periods else None, include_eliminated=True, principal=ctx.principal)
+        reg, elig = elimination.with_eligibility(ctx.engine, reg, ctx.period, principal=ctx.principal)
+        why, line = forced_of(panel, ctx.period, reg["household_id"], ctx.data.baseline_saved())  # a tier above the score's says which rule set it
     return reg.assign(forced_by=why, forced_line=line), elig.frame
 
 
