@@ -131,3 +131,13 @@ def small_demo(tmp_path_factory: pytest.TempPathFactory):
     spec = DemoSpec(households=1500, months=15, start=202401, townships=8, villages=40, seed=7, workflow=False)
     build_demo(engine, spec)
     return engine, spec
+
+
+@pytest.fixture(scope="session")
+def dask_cluster():
+    """One LocalCluster for the session's engine tests (starting one costs seconds): 2 single-threaded
+    worker processes, 2 GB each, no dashboard.  Tests connect by its address, as to a real cluster."""
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, memory_limit="2GB", processes=True, dashboard_address=None) as cluster:
+        yield cluster

@@ -51,18 +51,15 @@ def province(tmp_path_factory: pytest.TempPathFactory) -> SnapshotStore:
     return SnapshotStore(root)
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    from distributed import LocalCluster
-
-    with LocalCluster(n_workers=2, threads_per_worker=1, memory_limit="1GB", processes=True, dashboard_address=None) as c:
-        yield c
-
-
 @pytest.fixture
-def on_cluster(cluster, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv(SCHEDULER_ENV, cluster.scheduler_address)
-    return cluster.scheduler_address
+def on_cluster(dask_cluster, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The session's LocalCluster (2 single-threaded workers, memory limit, no dashboard) as the scheduler."""
+    from distributed import Client
+
+    with Client(dask_cluster.scheduler_address) as c:
+        c.wait_for_workers(2, timeout=60)
+    monkeypatch.setenv(SCHEDULER_ENV, dask_cluster.scheduler_address)
+    return dask_cluster.scheduler_address
 
 
 @pytest.fixture

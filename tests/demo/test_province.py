@@ -60,11 +60,12 @@ def test_planted_people_are_in_two_counties(built) -> None:
     assert res.members == len(keys)
 
 
-def test_built_as_dask_tasks_it_is_the_same(built, tmp_path) -> None:
+def test_built_as_dask_tasks_it_is_the_same(built, tmp_path, dask_cluster) -> None:
     from fanpin.engine.distributed import engine_client
 
     store, _ = built
     other = SnapshotStore(tmp_path / "dask")
-    with engine_client(n_workers=2, memory_limit="1GB") as client:
+    with engine_client(dask_cluster.scheduler_address) as client:
+        client.wait_for_workers(2, timeout=60)
         build_province(other, SMALL, client=client)
     assert _digests(other) == _digests(store)

@@ -41,10 +41,12 @@ def province(tmp_path_factory: pytest.TempPathFactory) -> SnapshotStore:
 
 
 @pytest.fixture(scope="module")
-def client():
-    from distributed import Client, LocalCluster
+def client(dask_cluster):
+    """A client of the session's 2-worker LocalCluster."""
+    from distributed import Client
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, memory_limit="1GB", processes=True, dashboard_address=None) as cluster, Client(cluster) as c:
+    with Client(dask_cluster.scheduler_address) as c:
+        c.wait_for_workers(2, timeout=60)
         yield c
 
 
