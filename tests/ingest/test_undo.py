@@ -240,6 +240,19 @@ def test_a_workbook_rolls_back_table_by_table(fx_db) -> None:
     assert _data(fx_db) == before
 
 
+def test_a_household_that_others_now_name_stays(fx_db) -> None:
+    """A batch's new household that a later month's row names (another table, so no shared record)
+    cannot be removed: the rollback is refused as referenced and nothing changes."""
+    added = _imp(fx_db, "households", f"户编号,行政村代码,户类型,家庭人口数\n{H4},{fx.V2},一般农户,1\n", "h.csv")
+    _imp(fx_db, "panel", f"年月,户编号,家庭纯收入,家庭人均纯收入\n202403,{H4},9000,9000\n", "p.csv")
+    with pytest.raises(undo.RollbackRefused) as err:
+        undo.rollback(fx_db, added.batch_id, principal=STEWARD)
+    assert err.value.message("zh") == f"不能回滚批次 {added.batch_id}：它新增的记录已被其他记录引用（如月度指标、预警线索、工单或家庭成员），回滚会破坏这些记录。请先回滚引用它们的批次"
+    assert _batch(fx_db, added.batch_id)[0] == "applied" and _household(fx_db, H4)[1] == 1
+    undo.rollback(fx_db, added.batch_id + 1, principal=STEWARD)  # the month first, then the household
+    assert undo.rollback(fx_db, added.batch_id, principal=STEWARD).deleted == 1
+
+
 def test_refusals_and_rights(fx_db) -> None:
     with pytest.raises(AccessDenied):
         undo.rollback(fx_db, 1, principal=Principal("an", "analyst"))
