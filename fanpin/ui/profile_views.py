@@ -19,6 +19,7 @@ from fanpin.core.periods import format_period
 from fanpin.quality.rules import detail_text  # a clue's detail (codes, rules, older bilingual text) in the reader's language
 from fanpin.ui.evidence_widgets import visit_form_button
 from fanpin.ui.i18n import lbl, t
+from fanpin.ui.tables import fit_width
 from fanpin.ui.widgets import TIER_COLOURS
 from fanpin.ui.workflow_widgets import codes_text, day_text, is_missing, source_label
 from fanpin.workflow.standing import format_indicator, line_text
@@ -155,15 +156,6 @@ def members_frame(mm: pd.DataFrame) -> pd.DataFrame:
     for c in MEMBER_FLAGS:
         out[c] = mm[c].astype(bool)
     return out
-
-
-def fit_width(values: Sequence[object], header: str) -> int:
-    """A column's width in pixels that shows its longest value and header whole (CJK characters
-    count double), so a cell never ends in "…" ("Junior seco…"); the table scrolls sideways instead."""
-    def px(s: object) -> float:
-        return sum(14.0 if ord(ch) > 0x2E80 else 7.6 for ch in str(s))
-
-    return int(min(max([px(header) + 28, *(px(v) + 20 for v in values if v is not None)]), 360))
 
 
 def member_columns(people: pd.DataFrame) -> dict:

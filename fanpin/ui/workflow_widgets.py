@@ -36,7 +36,8 @@ def label_or_blank(kind: str, code: object) -> str:
 
 def codes_text(codes: object, kind: str) -> str:
     """Labels of a comma-separated list of codes ("illness,disaster" -> "因病、因灾"); "" for none."""
-    return "、".join(lbl(kind, c) for c in str(codes).split(",") if c) if isinstance(codes, str) else ""
+    sep = "、" if lang() == "zh" else ", "
+    return sep.join(lbl(kind, c) for c in str(codes).split(",") if c) if isinstance(codes, str) else ""
 
 
 def source_label(code: str) -> str:

@@ -1,0 +1,40 @@
+"""Tables whose cells are read whole: column widths that fit their longest value.
+
+Streamlit sizes a column by its header, so a longer value ends in "…" ("Junior seco…",
+"Unstable former…"), worst in English.  ``fit_width`` measures a column's values (CJK characters
+count double) and ``fitted`` gives every text column of a frame a width that shows them whole, up
+to a cap; a table wider than the page scrolls sideways instead of cutting its cells.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+import streamlit as st
+
+#: The widest a fitted column gets (pixels); longer text (a free-text note) is cut there.
+MAX_WIDTH = 420
+
+
+def _px(text: object) -> float:
+    return sum(14.0 if ord(ch) > 0x2E80 else 7.6 for ch in str(text))
+
+
+def fit_width(values: Sequence[object], header: str, cap: int = MAX_WIDTH) -> int:
+    """Pixels that show the longest value and the header whole."""
+    return int(min(max([_px(header) + 28, *(_px(v) + 20 for v in values if v is not None and not (isinstance(v, float) and v != v))]), cap))
+
+
+def fitted(frame: pd.DataFrame, labels: Mapping[str, str] | None = None, **config: object) -> dict:
+    """A ``column_config`` for ``frame`` (columns named by code, headers from ``labels``): every text
+    column as wide as its content, numbers and dates left to Streamlit; ``config`` overrides a column."""
+    labels = labels or {}
+    out: dict = {}
+    for c in frame.columns:
+        header = labels.get(c, c)
+        if frame[c].dtype == object:
+            out[c] = st.column_config.TextColumn(header, width=fit_width(frame[c].tolist(), header))
+        else:
+            out[c] = st.column_config.Column(header)
+    return out | config
