@@ -20,6 +20,7 @@ from fanpin.ui.i18n import lbl, lkey, t
 from fanpin.ui.inputs import bounded_number
 from fanpin.ui.messages import show_flash
 from fanpin.ui.sidebar import Context, page_context
+from fanpin.ui.tables import fitted
 from fanpin.ui.text import md
 from fanpin.ui.workflow_widgets import (
     assignee_label,
@@ -195,7 +196,7 @@ def orders_tab(b: Board) -> None:
     orders = orders_mod.list_orders(ctx.engine, states=states or orders_mod.ORDER_STATES, township=town, today=b.as_of, principal=ctx.principal)
     table, labels = orders_frame(orders, b.names), _labels(ORDER_COLUMNS, INBOX_LABELS)
     st.dataframe(table.style.apply(lambda r: ["background-color: #fde2e1" if r["overdue_col"] else "" for _ in r], axis=1),
-                 hide_index=True, width="stretch", height=280, key="cl_orders_table", column_config={k: st.column_config.Column(v) for k, v in labels.items()})
+                 hide_index=True, width="stretch", height=280, key="cl_orders_table", column_config=fitted(table, labels))  # cells read whole
     download_table(ctx, table, f"orders_{ctx.period}", "cl_orders_dl", labels=labels)
     ids = orders_mod.list_orders(ctx.engine, today=b.as_of, principal=ctx.principal)["order_id"].astype(int).tolist()
     if not ids:
