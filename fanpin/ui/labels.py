@@ -19,7 +19,7 @@ from fanpin.core import fmt
 from fanpin.core.indicators import BY_KEY, KEYS
 from fanpin.engine.scenario import CostComparison
 from fanpin.engine.scoring import TIERS, RiskPolicy
-from fanpin.ui.i18n import lbl, t
+from fanpin.ui.i18n import lang, lbl, t
 
 #: A column's header: a message key, or (label kind, code) for a vocabulary label.
 Header = str | tuple[str, str]
@@ -120,12 +120,12 @@ def region_names(codes: pd.Series, names: Mapping[str, str]) -> pd.Series:
 
 
 def reasons_text(frame: pd.DataFrame, columns: Sequence[str] = ("reason_1", "reason_2", "reason_3")) -> pd.Series:
-    """The indicator keys in ``columns`` as one '、'-joined text of labels (empty cells left out)."""
-    labels = indicator_labels()
+    """The indicator keys in ``columns`` as one text of labels, '、'-joined (', ' in English; empty cells left out)."""
+    labels, sep = indicator_labels(), "、" if lang() == "zh" else ", "
     out = frame[columns[0]].map(labels).fillna("")
     for col in columns[1:]:
         more = frame[col].map(labels)
-        out = out.where(more.isna(), out + "、" + more.fillna(""))
+        out = out.where(more.isna(), out + sep + more.fillna(""))
     return out
 
 
