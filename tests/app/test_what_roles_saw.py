@@ -258,3 +258,14 @@ def test_a_refused_due_date_is_said_under_its_box(app_db) -> None:
     assert not at.exception, at.exception
     said = " ".join(e.value for e in at.error)
     assert "200" in said and "90" in said and "未被采用" in said and "15" in said
+
+
+def test_a_case_workers_overview_is_titled_with_their_township(app_db) -> None:
+    engine, spec = app_db
+    regions = load_regions(engine)
+    towns = regions[regions["level"] == "township"].sort_values("region_code")
+    code, name = towns["region_code"].iloc[1], towns["name"].iloc[1]
+    county = regions.loc[regions["level"] == "county", "name"].iloc[0]
+    at = _open_as("overview", "cw_one_town_ov", "case_worker", [code])
+    assert not at.exception, at.exception
+    assert name in at.title[0].value and county not in at.title[0].value
