@@ -10,7 +10,7 @@ creates three accounts (``shots_admin``: every page; ``shots_case``: a case work
 takes full-page PNGs with Playwright and Debian's chromium (headless, ``--no-sandbox``) into ``--out``,
 named ``<role>-<page>[-<state>]-<lang>-<width>.png``.  Beside the plain pages it shows a few states a
 user reaches with a click: the map with a township chosen, the simulator's sensitivity under entropy
-weights, the training page's workshop mode, a household's profile and the clue inbox's order tab.
+weights, the training page's workshop mode, a household's clues on its profile and the clue page's order tab.
 
 Nothing is judged here: the point is to look at every picture (truncated values or buttons, tofu
 instead of Chinese, empty tables, the wrong language).
@@ -210,8 +210,12 @@ def _click(pg, text: str, role: str = "button") -> bool:  # noqa: ANN001
 def _map_township(pg, lang: str) -> None:  # noqa: ANN001
     box = pg.locator('[data-testid="stMain"] [data-testid="stSelectbox"]').nth(1)
     box.click()
-    pg.locator('[role="option"]').nth(1).click()
-    wait_ready(pg)
+    options = pg.locator('[role="option"]')
+    if options.count() > 1:  # a one-township user has theirs chosen already
+        options.nth(1).click()
+        wait_ready(pg)
+    else:
+        pg.keyboard.press("Escape")
 
 
 def _sim_entropy(pg, lang: str) -> None:  # noqa: ANN001
@@ -232,7 +236,15 @@ def _clues_orders(pg, lang: str) -> None:  # noqa: ANN001
         wait_ready(pg)
 
 
+def _profile_clues(pg, lang: str) -> None:  # noqa: ANN001
+    tabs = pg.locator('[data-testid="stMain"] [role="tab"]')
+    if tabs.count() > 2:
+        tabs.nth(2).click()
+        wait_ready(pg)
+
+
 EXTRA: dict[str, list[tuple[str, Callable]]] = {
+    "profile": [("clues", _profile_clues)],
     "map": [("township", _map_township)],
     "simulator": [("entropy", _sim_entropy)],
     "training": [("workshop", _training_workshop)],
