@@ -381,7 +381,9 @@ def main() -> None:
     ap.add_argument("--spec")
     args = ap.parse_args()
     if args.step:
-        print(json.dumps(run_step(args.step, args.store, args.engine, json.loads(args.spec), args.model_fraction)))
+        got = json.dumps(run_step(args.step, args.store, args.engine, json.loads(args.spec), args.model_fraction))
+        print(f"RESULT {got}", file=sys.stderr)  # into the size's bench.log too, so that an interrupted run keeps what it measured
+        print(got)
         return
 
     print_environment()
