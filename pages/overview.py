@@ -22,6 +22,7 @@ from fanpin.ui.downloads import download_table
 from fanpin.ui.i18n import lbl, t
 from fanpin.ui.labels import forced_note
 from fanpin.ui.sidebar import Context, page_context
+from fanpin.ui.tables import fit_width
 from fanpin.ui.text import md
 from fanpin.ui.widgets import TIER_COLOURS
 from fanpin.workflow.common import as_of_date
@@ -127,7 +128,7 @@ def townships(ctx: Context, shown: pd.DataFrame) -> None:
         width="stretch",
         column_order=[c for c in shown.columns if c != "township_code"],  # names in full at 1366 px; the code is in the download
         column_config={
-            "township": st.column_config.TextColumn(t("common.township")),
+            "township": st.column_config.TextColumn(t("common.township"), width=fit_width(shown["township"].tolist(), t("common.township"))),
             "township_code": st.column_config.TextColumn(t("overview.code")),
             "households": number(t("common.households"), format="localized"),
             "red": number(lbl("tier", "red")),
@@ -166,7 +167,7 @@ def household_lists(ctx: Context, ps: PanelScores, township: str | None, names: 
         config = {
             labels["household_id"]: st.column_config.LinkColumn(labels["household_id"], display_text=r"household=(\d+)$", help=t("overview.open_profile")),
             labels["score"]: number(format="%.1f"), labels["score_change"]: number(format="%+.1f"),
-            labels["income_pc"]: number(format="localized"), labels["forced"]: st.column_config.TextColumn(help=t("overview.forced_help"), width="large"),
+            labels["income_pc"]: number(format="localized"), labels["forced"]: st.column_config.TextColumn(help=t("overview.forced_help"), width=fit_width(rows["forced"].tolist(), labels["forced"])),
         }
         st.dataframe(linked, hide_index=True, width="stretch", height=min(300, 38 + 35 * max(len(rows), 1)), column_config=config)
         download_table(ctx, rows, f"{key}_{ctx.period}", key, labels=labels)

@@ -70,14 +70,14 @@ def metrics(reg: pd.DataFrame, lang: str) -> None:
 
 
 def register_frame(view: pd.DataFrame, names: dict[str, str], lang: str) -> pd.DataFrame:
-    """The register with code-name columns, values labelled."""
+    """The register with code-name columns, values labelled; the score, the tier and why (a tier rule) in sight."""
     return pd.DataFrame({
-        "household_id": view["household_id"], "township": view["township_code"].map(names),
+        "household_id": view["household_id"], "township": view["township_code"].map(names), "score": view["score"].round(1),
+        "tier": view["tier"].map(lambda x: label_or_blank("tier", x)),
+        "forced": [forced_note(w, x, a, lang) for w, x, a in zip(view["forced_by"], view["tier"], view["forced_line"])],
         "status": view["status"].map(lambda s: lbl("monitoring_status", s)), "since": view["since"].map(lambda p: _month(p, lang)),
         "category": view["category"].map(lambda c: label_or_blank("category", c)), "risk_types": view["risk_types"].map(lambda c: codes_text(c, "risk")),
-        "measures": view["measures"].map(lambda c: codes_text(c, "measure")), "score": view["score"],
-        "tier": view["tier"].map(lambda x: label_or_blank("tier", x)),
-        "forced": [forced_note(w, x, a, lang) for w, x, a in zip(view["forced_by"], view["tier"], view["forced_line"])], "months_above": view["months_above"],
+        "measures": view["measures"].map(lambda c: codes_text(c, "measure")), "months_above": view["months_above"],
         "eligible": view["eligible"].map(lambda v: t("register.yes") if v is True else ""),
         "no_labour": view["no_labour_guarantee"].map(lambda v: t("register.yes") if v else ""),
     })
