@@ -227,8 +227,8 @@ def cases_tab(ctx: Context, detail: P.HouseholdDetail, tnames: dict[str, str]) -
         if frame is None:
             st.caption(t(f"profile.no_{name}"))
             continue
-        cfg = V.text_columns(prefix, frame.columns)
-        if "amount" in frame:
+        cfg = V.text_columns(prefix, frame.columns, frame)  # cells read whole; a wide table scrolls
+        if "amount" in frame and frame["amount"].dtype != object:
             cfg["amount"] = st.column_config.NumberColumn(t(f"{prefix}.amount"), format="localized")
         st.dataframe(frame, hide_index=True, width="stretch", key=f"pf_{name}", column_config=cfg)
 

@@ -138,9 +138,10 @@ def assistance_figure(summary: pd.DataFrame, lang: str) -> go.Figure:
 
 
 # --------------------------------------------------------------------------- tables
-def text_columns(prefix: str, columns: Sequence[str]) -> dict:
-    """``TextColumn`` headers ``<prefix>.<column>`` for a table's columns."""
-    return {c: st.column_config.TextColumn(t(f"{prefix}.{c}")) for c in columns}
+def text_columns(prefix: str, columns: Sequence[str], frame: pd.DataFrame | None = None) -> dict:
+    """``TextColumn`` headers ``<prefix>.<column>`` for a table's columns; with the ``frame``, each as
+    wide as its longest value (no cell cut to "Department screeni…")."""
+    return {c: st.column_config.TextColumn(t(f"{prefix}.{c}"), width=None if frame is None else fit_width(frame[c].tolist(), t(f"{prefix}.{c}"))) for c in columns}
 
 
 def members_frame(mm: pd.DataFrame) -> pd.DataFrame:
@@ -170,7 +171,8 @@ def clues_frame(c: pd.DataFrame, lang: str) -> pd.DataFrame:
     return pd.DataFrame({
         "clue_id": c["clue_id"].astype(str), "received_at": [day_text(v) for v in c["received_at"]], "channel": [_lb("channel", v) for v in c["channel"]],
         "source": [source_label(v) for v in c["source"]], "risk_type": [_lb("risk", v) for v in c["risk_type"]],
-        "amount": pd.to_numeric(c["amount"], errors="coerce"), "detail": [detail_text(v, lang) for v in c["detail"]],
+        "amount": [fmt.yuan(a, lang) if pd.notna(a) else "" for a in pd.to_numeric(c["amount"], errors="coerce")],  # blank, not "None"
+        "detail": [detail_text(v, lang) for v in c["detail"]],
         "status": [_lb("clue_status", v) for v in c["status"]],
     })
 
