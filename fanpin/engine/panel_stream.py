@@ -219,12 +219,16 @@ COUNTY = Principal("county", "leader")
 
 def prepare_views(engine: Engine, *, progress: Callable[[int, int], None] | None = None) -> int:
     """What the first page views after a write read, written now: the columnar copy of every
-    month (carried over from the previous version where the write left it alone) and the
-    baseline's panel scores for the county.  Called after an import commits, in its own process,
+    month (carried over from the previous version where the write left it alone), the
+    baseline's panel scores for the county and the supervision rules' household and member rows.  Called after an import commits, in its own process,
     and by the app when it meets a data version without them; returns the months written."""
     from fanpin.engine.policies import baseline, stored_lines
+    from fanpin.store import quality as quality_store
 
     written = columnar.write_copies(engine, progress=progress)
     if store_io.periods(engine):
         kept_panel_scores(engine, baseline(engine), stored_lines(engine), principal=COUNTY)
+    with engine.connect() as conn:  # the rules' roster reads, kept per data version (the quality page's first view)
+        quality_store.household_rows(conn)
+        quality_store.member_rows(conn)
     return written

@@ -74,5 +74,7 @@ def test_a_damaged_file_is_scored_again(county) -> None:
 def test_prepare_views_leaves_nothing_for_the_first_view(county, monkeypatch: pytest.MonkeyPatch) -> None:
     assert prepare_views(county) == len(store.periods(county))
     assert columnar.missing_copies(county) == []
+    folder = columnar.side_path(county, "x", "y", ".npz").parent
+    assert sorted(f.name.split("_v")[0] for f in folder.glob("rules_*.parquet")) == ["rules_households_8", "rules_members_13"]
     _no_scoring(monkeypatch)
     kept_panel_scores(county, baseline(county), stored_lines(county), principal=SYSTEM)
