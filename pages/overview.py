@@ -130,7 +130,7 @@ def townships(ctx: Context, shown: pd.DataFrame) -> None:
         column_config={
             "township": st.column_config.TextColumn(t("common.township"), width=fit_width(shown["township"].tolist(), t("common.township"))),
             "township_code": st.column_config.TextColumn(t("overview.code")),
-            "households": number(t("common.households"), format="localized"),
+            "households": number(t("common.households"), format="localized", width=fit_width([], t("common.households"))),
             "red": number(lbl("tier", "red")),
             "yellow": number(lbl("tier", "yellow")),
             "green": number(lbl("tier", "green")),
