@@ -23,7 +23,7 @@ from fanpin.engine.policies import list_policies, load_policy
 from fanpin.engine.scenario import CostComparison, ScenarioComparison, compare, cost_comparison, dimension_weights, movers_frame, weight_free
 from fanpin.engine.scoring import PolicyError, RiskPolicy, Scorer, ScoreResult
 from fanpin.engine.weighting import DIMS
-from fanpin.ui import charts, session
+from fanpin.ui import charts, session, tables
 from fanpin.ui import scenario_controls as controls
 from fanpin.ui.charts import NO_BAR
 from fanpin.ui.data import Data
@@ -114,7 +114,7 @@ def townships_table(run: Run) -> None:
     cols = column_labels("sim_townships")
     town = town.sort_values(["red_change", "yellow_change"], ascending=False, kind="stable")[list(cols)]
     height = min(35 * (len(town) + 1) + 3, 600)  # every township without scrolling, up to ~16
-    config = dict.fromkeys(("red_change", "yellow_change"), st.column_config.NumberColumn(format="%+d"))
+    config = {k: st.column_config.NumberColumn(format="%+d" if k.endswith("_change") else None, width=tables.fit_width([], cols[k])) for k in list(cols)[1:]}
     shown = [cols[c] for c in ("township", "households", "red_scen", "red_change", "yellow_scen", "yellow_change")]  # in sight at 1366 px; the download has the baseline too
     st.dataframe(town.rename(columns=cols), hide_index=True, width="stretch", height=height, key="sim_township_table", column_config={cols[k]: v for k, v in config.items()}, column_order=shown)
     download_table(run.ctx, town, f"scenario_townships_{run.ctx.period}", "sim_townships", labels=cols)

@@ -91,7 +91,7 @@ def test_renders_in_english(db, mode: str) -> None:
     assert not at.exception, at.exception
     assert "simulator" in at.title[0].value
     labels = {m.label for m in at.metric}
-    assert {"Red", "Yellow", "Green", "Moved to a higher tier", "Estimated assistance cost"} <= labels
+    assert {"Red", "Yellow", "Green", "Moved up a tier", "Estimated assistance cost"} <= labels
     assert {c.key for c in at.get("plotly_chart")} >= {"sim_transition", "sim_map", "sim_tornado"}
 
 
