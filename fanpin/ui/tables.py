@@ -33,7 +33,7 @@ def fitted(frame: pd.DataFrame, labels: Mapping[str, str] | None = None, **confi
     out: dict = {}
     for c in frame.columns:
         header = labels.get(c, c)
-        if frame[c].dtype == object:
+        if pd.api.types.is_object_dtype(frame[c]) or pd.api.types.is_string_dtype(frame[c]):  # pandas 3 infers "str"
             out[c] = st.column_config.TextColumn(header, width=fit_width(frame[c].tolist(), header))
         else:
             out[c] = st.column_config.Column(header)

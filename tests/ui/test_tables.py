@@ -1,0 +1,17 @@
+"""ui.tables: text columns as wide as their longest value (pandas 3's "str" columns too)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from fanpin.ui.tables import MAX_WIDTH, fit_width, fitted
+
+
+def test_text_columns_fit_their_longest_value() -> None:
+    frame = pd.DataFrame({"status": ["Monitored", "Proposed"], "note": ["x" * 500, ""], "n": [1, 2], "obj": pd.Series(["甲乙丙丁"], dtype=object).repeat(2).tolist()})
+    cfg = fitted(frame, {"status": "Status"})
+    assert cfg["status"]["width"] == fit_width(["Monitored", "Proposed"], "Status") > fit_width([], "Status")
+    assert cfg["note"]["width"] == MAX_WIDTH  # capped
+    assert cfg["obj"]["width"] == fit_width(["甲乙丙丁"], "obj")
+    assert "width" not in cfg["n"] or cfg["n"]["width"] is None
+    assert fit_width(["中文四字"], "") > fit_width(["abcd"], "")  # CJK counts double
