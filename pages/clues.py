@@ -153,7 +153,7 @@ def inbox_tab(b: Board) -> None:
         c2.button(t("clues.gen_scoring", month=format_period(ctx.period, ctx.lang)), key="cl_gen", help=t("clues.gen_scoring_help"), on_click=on_generate, args=(b,))
     shown, labels = inbox_frame(inbox, b.names), _labels(INBOX_COLUMNS, INBOX_LABELS)
     st.dataframe(shown, key="cl_inbox", on_select="rerun", selection_mode="multi-row", hide_index=True, width="stretch", height=320,
-                 column_config={k: st.column_config.Column(v, width="large" if k == "detail" else None) for k, v in labels.items()}, column_order=INBOX_COLUMNS)
+                 column_config=fitted(shown, labels), column_order=INBOX_COLUMNS)  # cells read whole
     download_table(ctx, shown, f"clues_{ctx.period}", "cl_inbox_dl", labels=labels)
     rows = [r for r in st.session_state.get("cl_inbox", {}).get("selection", {}).get("rows", []) if r < len(inbox)]
     picked = inbox["clue_id"].iloc[rows].astype(int).tolist()
