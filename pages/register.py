@@ -19,7 +19,7 @@ from fanpin.ui.i18n import kept_selectbox, lbl, lkey, t
 from fanpin.ui.labels import forced_note
 from fanpin.ui.messages import show_flash
 from fanpin.ui.sidebar import Context, page_context
-from fanpin.ui.tables import fitted
+from fanpin.ui.tables import fit_width, fitted
 from fanpin.ui.workflow_widgets import codes_text, label_or_blank, run_step, townships_only
 from fanpin.workflow import common, elimination, monitoring, procedure
 
@@ -94,7 +94,7 @@ def register_table(ctx: Context, reg: pd.DataFrame, names: dict[str, str]) -> No
     st.subheader(t("register.table", n=fmt.count(len(table), ctx.lang)))
     if table.empty:
         st.info(t("register.empty"))
-    st.dataframe(table, hide_index=True, width="stretch", height=320, key="rg_table", column_config=fitted(table, labels))  # cells read whole; wide: it scrolls
+    st.dataframe(table, hide_index=True, width="stretch", height=320, key="rg_table", column_config=fitted(table, labels, score=st.column_config.NumberColumn(labels["score"], format="%.1f", width=fit_width([], labels["score"]))))  # cells read whole; wide: it scrolls
     download_table(ctx, table, f"register_{ctx.period}", "rg_dl", labels=labels)
 
 

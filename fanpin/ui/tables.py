@@ -28,13 +28,14 @@ def fit_width(values: Sequence[object], header: str, cap: int = MAX_WIDTH) -> in
 
 def fitted(frame: pd.DataFrame, labels: Mapping[str, str] | None = None, **config: object) -> dict:
     """A ``column_config`` for ``frame`` (columns named by code, headers from ``labels``): every text
-    column as wide as its content, numbers and dates left to Streamlit; ``config`` overrides a column."""
+    column as wide as its content, other columns as wide as their header and values as printed;
+    ``config`` overrides a column."""
     labels = labels or {}
     out: dict = {}
     for c in frame.columns:
         header = labels.get(c, c)
         if pd.api.types.is_object_dtype(frame[c]) or pd.api.types.is_string_dtype(frame[c]):  # pandas 3 infers "str"
             out[c] = st.column_config.TextColumn(header, width=fit_width(frame[c].tolist(), header))
-        else:
-            out[c] = st.column_config.Column(header)
+        else:  # numbers, dates: the header whole ("Risk scor…")
+            out[c] = st.column_config.Column(header, width=fit_width([str(v) for v in frame[c].tolist()], header))
     return out | config

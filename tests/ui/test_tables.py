@@ -13,5 +13,5 @@ def test_text_columns_fit_their_longest_value() -> None:
     assert cfg["status"]["width"] == fit_width(["Monitored", "Proposed"], "Status") > fit_width([], "Status")
     assert cfg["note"]["width"] == MAX_WIDTH  # capped
     assert cfg["obj"]["width"] == fit_width(["甲乙丙丁"], "obj")
-    assert "width" not in cfg["n"] or cfg["n"]["width"] is None
+    assert cfg["n"]["width"] == fit_width([], "n")  # numbers: the header whole
     assert fit_width(["中文四字"], "") > fit_width(["abcd"], "")  # CJK counts double
