@@ -299,9 +299,11 @@ class ProvinceEngine:
                         scored[q] = self._submit(score_task, str(self.store.root), q, county, self._digest(q, county), self.policy_for(policy, q), county=county)
                 hist = [scored.get(q) for q in reversed(need[:-1])]
                 handles.append(self._submit(panel_task, scored[p], self.policy_for(policy, p).income_line, *hist, county=county))
-                if self.client is None:  # in-process: keep only what later months still need
-                    for q in [q for q in scored if q < sio.shift_period(p, -RISING_MONTHS + 1)]:
-                        del scored[q]
+                # keep only what later months still need: in-process the scored months themselves, on Dask
+                # the futures (a dropped future's result stays on its worker until its panel tasks are done,
+                # and is recomputed if a worker is lost), so no worker holds a county's whole panel
+                for q in [q for q in scored if q < sio.shift_period(p, -RISING_MONTHS + 1)]:
+                    del scored[q]
         return Aggregates.of(self._gather(handles, progress))
 
     def month(self, policy: RiskPolicy, period: int, progress: Progress | None = None) -> Aggregates:
