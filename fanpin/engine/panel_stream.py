@@ -146,6 +146,8 @@ def score_stored_panel(
 # --------------------------------------------------------------------------- kept on disk
 #: Part of the kept scores' file names: files of another layout are never read.
 SCORES_FORMAT = "s1"
+#: The tables the panel's scores are made from (a write of none of them keeps the scores).
+SCORED_TABLES = ("households", "members", "panel")
 
 
 def panel_policy(policy: RiskPolicy, stored: IncomeLine) -> tuple[RiskPolicy, IncomeLine]:
@@ -200,8 +202,11 @@ def kept_panel_scores(
     version = store_io.data_version(engine) if version is None else version
     policy, line = panel_policy(policy, stored)
     towns = township_filter(principal)
-    path = columnar.side_path(engine, f"scores_{_scores_key(policy, line, towns)}", version, ".npz")
+    stem = f"scores_{_scores_key(policy, line, towns)}"
+    path = columnar.side_path(engine, stem, version, ".npz")
     with columnar.file_lock(path):
+        if not path.exists() and columnar.carry_side_file(engine, stem, version, ".npz", SCORED_TABLES):
+            columnar.drop_other_versions(path, prefix="scores_")  # the previous version's, when the write touched nothing the score reads (clues ...)
         if path.exists():
             try:
                 return _load(path)

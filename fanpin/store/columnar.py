@@ -93,6 +93,28 @@ def file_lock(path: Path) -> threading.Lock:
     return _lock(path)
 
 
+def unchanged_since(engine: Engine, version: str, tables: Iterable[str]) -> str | None:
+    """The previous data version when the change to ``version`` said it wrote none of ``tables``
+    (``bump_data_version(changed=)``), else None."""
+    rec = store_io.data_change(engine)
+    if not rec or rec.get("to") != version or rec.get("changed") is None or not rec.get("from"):
+        return None
+    return None if set(rec["changed"]) & set(tables) else str(rec["from"])
+
+
+def carry_side_file(engine: Engine, stem: str, version: str, suffix: str, tables: Iterable[str]) -> bool:
+    """The previous version's side file ``stem`` as this version's, when the change wrote none of
+    the ``tables`` it is made from; whether it was carried over."""
+    old = unchanged_since(engine, version, tables)
+    if old is None:
+        return False
+    try:
+        _carry_file(side_path(engine, stem, old, suffix), side_path(engine, stem, version, suffix))
+    except FileNotFoundError:
+        return False
+    return True
+
+
 def drop_other_versions(path: Path, prefix: str) -> None:
     """Remove the files starting with ``prefix`` of every data version but ``path``'s."""
     version = path.name.rsplit("_v", 1)[-1]

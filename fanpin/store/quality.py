@@ -72,7 +72,10 @@ def _kept(conn: Connection, name: str, q: Select, columns: Sequence[str]) -> pd.
     version = conn.execute(select(meta.c.value).where(meta.c.key == "data_version")).scalar()
     if not version:
         return _frame(conn, q, columns)
-    path = columnar.side_path(conn.engine, f"rules_{name}_{len(columns)}", str(version), ".parquet")
+    stem = f"rules_{name}_{len(columns)}"
+    path = columnar.side_path(conn.engine, stem, str(version), ".parquet")
+    if not path.exists():  # the previous version's, when the write touched neither households nor members
+        columnar.carry_side_file(conn.engine, stem, str(version), ".parquet", ("households", "members"))
     try:
         kept = pq.read_table(path).to_pandas() if path.exists() else None
         if kept is not None and list(kept.columns) == list(columns):

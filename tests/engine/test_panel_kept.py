@@ -78,3 +78,17 @@ def test_prepare_views_leaves_nothing_for_the_first_view(county, monkeypatch: py
     assert sorted(f.name.split("_v")[0] for f in folder.glob("rules_*.parquet")) == ["rules_households_8", "rules_members_13"]
     _no_scoring(monkeypatch)
     kept_panel_scores(county, baseline(county), stored_lines(county), principal=SYSTEM)
+
+
+def test_a_write_of_nothing_scored_carries_the_scores_over(county, monkeypatch: pytest.MonkeyPatch) -> None:
+    policy, lines = baseline(county), stored_lines(county)
+    expected = kept_panel_scores(county, policy, lines, principal=SYSTEM)
+    with county.begin() as conn:
+        sio.bump_data_version(conn, changed=["clues"])  # e.g. department feeds
+    monkeypatch.setattr(panel_stream, "score_stored_panel", lambda *a, **k: (_ for _ in ()).throw(AssertionError("scored again")))
+    _same(kept_panel_scores(county, policy, lines, principal=SYSTEM), expected)
+    assert [f.name.rsplit("_v", 1)[1] for f in _scores_files(county)] == [f"{store.data_version(county)}.npz"]
+    with county.begin() as conn:
+        sio.bump_data_version(conn, changed=["panel"], periods=[store.periods(county)[-1]])
+    with pytest.raises(AssertionError, match="scored again"):
+        kept_panel_scores(county, policy, lines, principal=SYSTEM)

@@ -39,3 +39,13 @@ def test_kept_rosters_equal_sql_and_follow_the_data_version(county) -> None:
         got = Q.member_rows(conn)
         pd.testing.assert_frame_equal(got, _from_sql(conn, S.members, Q.MEMBER_COLUMNS))
     assert (got.loc[got["household_id"] == first, "deceased_period"] == 202301).all()
+
+
+def test_a_write_of_neither_table_carries_the_rosters_over(county, monkeypatch: pytest.MonkeyPatch) -> None:
+    with county.connect() as conn:
+        expected = Q.member_rows(conn)
+    with county.begin() as conn:
+        sio.bump_data_version(conn, changed=["panel"], periods=[202301])
+    monkeypatch.setattr(Q, "_frame", lambda *a, **k: (_ for _ in ()).throw(AssertionError("read from SQL")))
+    with county.connect() as conn:
+        pd.testing.assert_frame_equal(Q.member_rows(conn), expected)
