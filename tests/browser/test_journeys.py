@@ -67,6 +67,33 @@ def _as(pg, base: str, user: str, path: str = "") -> None:
         wait_ready(pg)
 
 
+class People:
+    """One browser context per person, each logged in once (a login per step would be most of
+    the test's time); ``at`` opens a page as that person."""
+
+    def __init__(self, browser, base: str) -> None:
+        self.browser, self.base, self.pages = browser, base, {}
+
+    def at(self, user: str, path: str):
+        if user not in self.pages:
+            _ctx, pg = _context(self.browser)
+            pg.goto(f"{self.base}/{path}")
+            wait_ready(pg)
+            login(pg, user, PASSWORD)
+            self.pages[user] = pg
+        pg = self.pages[user]
+        pg.goto(f"{self.base}/{path}")
+        wait_ready(pg)
+        return pg
+
+    def external(self) -> list[str]:
+        return [u for pg in self.pages.values() for u in pg.recorder.external()]
+
+    def close(self) -> None:
+        for pg in self.pages.values():
+            pg.context.close()
+
+
 def _engine(url: str):
     return store.make_engine(url)
 
@@ -214,10 +241,10 @@ def test_a_household_through_the_official_procedure_in_and_out(browser, server) 
     taken = set(monitoring.register(e, include_eliminated=True, principal=SYSTEM)["household_id"]) | set(procedure.cases(e, principal=SYSTEM)["household_id"])
     hid = next(h for h in elig.loc[elig["eligible"], "household_id"] if h not in taken)
     e.dispose()
-    ctx, pg = _context(browser)
+    people = People(browser, base)
     try:
         # a cadre's clue, recorded on 预警处置 by case worker A, and the order from it
-        _as(pg, base, "cw_a", "clues")
+        pg = people.at("cw_a", "clues")
         pg.get_by_text("登记线索（干部排查 / 农户申报）").first.click()
         form = pg.locator('[data-testid="stForm"]')
         form.get_by_role("textbox", name="户编号").fill(hid)
@@ -234,33 +261,33 @@ def test_a_household_through_the_official_procedure_in_and_out(browser, server) 
         assert _state(url, case_id) == "village_review"
         _age_case(url, case_id, days=20)
         # 村级民主评议 by case worker B, then 村内公示 by case worker C
-        _as(pg, base, "cw_b", "register")
+        pg = people.at("cw_b", "register")
         _case_step(pg, case_id, day=today - timedelta(days=19), document="村民代表会议记录第12号", label_date="评议会议日期")
         assert _state(url, case_id) == "notice"
-        _as(pg, base, "cw_c", "register")
+        pg = people.at("cw_c", "register")
         _case_step(pg, case_id, day=today - timedelta(days=18), document="村务公开栏公示", label_date="公示开始日期")
         assert _state(url, case_id) == "township_check"
         # 乡镇审核 by the township leader; 县级审定 by the bureau leader, who returns it once
-        _as(pg, base, "tl_a", "register")
+        pg = people.at("tl_a", "register")
         _case_step(pg, case_id, document="同意")
         assert _state(url, case_id) == "county_approval"
-        _as(pg, base, "leader_a", "register")
+        pg = people.at("leader_a", "register")
         _case_step(pg, case_id, reject="公示照片缺失")
         assert _state(url, case_id) == "returned"
         # case worker A resubmits; the chain again, each step by its person
-        _as(pg, base, "cw_a", "register")
+        pg = people.at("cw_a", "register")
         _pick(pg, "办理事项", f"事项 {case_id} ·")
         pg.get_by_text("退回理由：公示照片缺失").first.wait_for(timeout=10_000)
         pg.get_by_role("button", name="重新提交（从村级民主评议开始）").click()
         wait_ready(pg)
         assert _state(url, case_id) == "village_review"
-        _as(pg, base, "cw_b", "register")
+        pg = people.at("cw_b", "register")
         _case_step(pg, case_id, day=today - timedelta(days=12), document="村民代表会议记录第15号", label_date="评议会议日期")
-        _as(pg, base, "cw_c", "register")
+        pg = people.at("cw_c", "register")
         _case_step(pg, case_id, day=today - timedelta(days=11), document="村务公开栏公示（附照片）", label_date="公示开始日期")
-        _as(pg, base, "tl_a", "register")
+        pg = people.at("tl_a", "register")
         _case_step(pg, case_id, document="同意")
-        _as(pg, base, "leader_a", "register")
+        pg = people.at("leader_a", "register")
         _case_step(pg, case_id, document="县乡村振兴局公告第9号")
         assert _state(url, case_id) == "approved"
         e = _engine(url)
@@ -272,7 +299,7 @@ def test_a_household_through_the_official_procedure_in_and_out(browser, server) 
         screenshot(pg, "case_approved")
         # 风险消除: proposed on the page by case worker A, its chain, rejected at the township once
         e.dispose()
-        _as(pg, base, "cw_a", "register")
+        pg = people.at("cw_a", "register")
         _pick(pg, "户编号", hid)
         pg.get_by_role("button", name="提出消除").click()
         wait_ready(pg)
@@ -280,32 +307,32 @@ def test_a_household_through_the_official_procedure_in_and_out(browser, server) 
         ecase = int(procedure.cases(e, household_id=hid, kinds=["elimination"], principal=SYSTEM).iloc[0]["case_id"])
         e.dispose()
         _age_case(url, ecase, days=20)
-        _as(pg, base, "cw_b", "register")
+        pg = people.at("cw_b", "register")
         _case_step(pg, ecase, day=today - timedelta(days=19), document="评议通过", label_date="评议会议日期")
-        _as(pg, base, "cw_c", "register")
+        pg = people.at("cw_c", "register")
         _case_step(pg, ecase, day=today - timedelta(days=18), document="公示", label_date="公示开始日期")
-        _as(pg, base, "tl_a", "register")
+        pg = people.at("tl_a", "register")
         _case_step(pg, ecase, reject="收入证明不全")
         assert _state(url, ecase) == "returned"
-        _as(pg, base, "cw_a", "register")
+        pg = people.at("cw_a", "register")
         _pick(pg, "办理事项", f"事项 {ecase} ·")
         pg.get_by_role("button", name="重新提交（从村级民主评议开始）").click()
         wait_ready(pg)
-        _as(pg, base, "cw_b", "register")
+        pg = people.at("cw_b", "register")
         _case_step(pg, ecase, day=today - timedelta(days=10), document="评议通过", label_date="评议会议日期")
-        _as(pg, base, "cw_c", "register")
+        pg = people.at("cw_c", "register")
         _case_step(pg, ecase, day=today - timedelta(days=9), document="公示", label_date="公示开始日期")
-        _as(pg, base, "tl_a", "register")
+        pg = people.at("tl_a", "register")
         _case_step(pg, ecase, document="同意")
-        _as(pg, base, "leader_a", "register")
+        pg = people.at("leader_a", "register")
         _case_step(pg, ecase, document="公告第10号")
         e = _engine(url)
         hist = monitoring.monitoring_history(e, hid, principal=SYSTEM)
         assert hist["status"].tolist()[-1] == "eliminated" and hist["approved_by"].tolist()[-1] == "leader_a"
         e.dispose()
         screenshot(pg, "case_eliminated")
-        assert pg.recorder.external() == []
+        assert people.external() == []
     finally:
-        ctx.close()
+        people.close()
 
 
