@@ -228,7 +228,7 @@ def cases_tab(ctx: Context, detail: P.HouseholdDetail, tnames: dict[str, str]) -
             st.caption(t(f"profile.no_{name}"))
             continue
         cfg = V.text_columns(prefix, frame.columns, frame)  # cells read whole; a wide table scrolls
-        if "amount" in frame and frame["amount"].dtype != object:
+        if "amount" in frame and pd.api.types.is_numeric_dtype(frame["amount"]):
             cfg["amount"] = st.column_config.NumberColumn(t(f"{prefix}.amount"), format="localized")
         st.dataframe(frame, hide_index=True, width="stretch", key=f"pf_{name}", column_config=cfg)
 

@@ -269,3 +269,17 @@ def test_a_case_workers_overview_is_titled_with_their_township(app_db) -> None:
     at = _open_as("overview", "cw_one_town_ov", "case_worker", [code])
     assert not at.exception, at.exception
     assert name in at.title[0].value and county not in at.title[0].value
+
+
+def test_a_clue_without_an_amount_reads_blank_on_the_profile(app_db) -> None:
+    from sqlalchemy import text
+
+    engine, spec = app_db
+    with engine.connect() as conn:
+        hid = conn.execute(text("SELECT household_id FROM clues WHERE amount IS NULL ORDER BY clue_id LIMIT 1")).scalar()
+    at = open_page("profile", period=spec.periods[-1])
+    at.text_input(key="pf_search").input(str(hid)).run()
+    assert not at.exception, at.exception
+    clues = next(d.value for d in at.dataframe if {"detail", "amount", "clue_id"} <= set(d.value.columns))
+    assert "" in clues["amount"].tolist() and not clues["amount"].isna().any()  # blank, not "None"
+    assert not clues["detail"].str.contains(" / ").any() and not clues["detail"].str.startswith("[").any()  # labels, not codes
