@@ -115,7 +115,7 @@ def townships_table(run: Run) -> None:
     town = town.sort_values(["red_change", "yellow_change"], ascending=False, kind="stable")[list(cols)]
     height = min(35 * (len(town) + 1) + 3, 600)  # every township without scrolling, up to ~16
     config = {k: st.column_config.NumberColumn(format="%+d" if k.endswith("_change") else None, width=tables.fit_width([], cols[k])) for k in list(cols)[1:]}
-    shown = [cols[c] for c in ("township", "households", "red_scen", "red_change", "yellow_scen", "yellow_change")]  # in sight at 1366 px; the download has the baseline too
+    shown = [cols[c] for c in ("township", "red_scen", "red_change", "yellow_scen", "yellow_change")]  # in sight at 1366 px; the download has households and the baseline
     st.dataframe(town.rename(columns=cols), hide_index=True, width="stretch", height=height, key="sim_township_table", column_config={cols[k]: v for k, v in config.items()}, column_order=shown)
     download_table(run.ctx, town, f"scenario_townships_{run.ctx.period}", "sim_townships", labels=cols)
 
