@@ -65,7 +65,8 @@ def looks_like_token(value: object) -> bool:
 
 
 def _account_digest(row: object) -> str:
-    parts = (row.role, row.townships or "", "1" if row.disabled else "0", str(row.password_changed_at or ""))
+    # The (salted) password hash as well as its date: two changes within one second share a date.
+    parts = (row.role, row.townships or "", "1" if row.disabled else "0", str(row.password_changed_at or ""), row.password_hash or "")
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 

@@ -61,6 +61,14 @@ def test_account_changes_and_logout_revoke(engine) -> None:
     assert sessions.resume(engine, third, 30, now=T0).reason == "revoked"
 
 
+def test_a_new_password_in_the_same_second_still_revokes(engine) -> None:
+    """The CI failure: an account made and its password changed within one second (same date)."""
+    users.set_password(engine, "ana", "first-long-pass-1", principal=SYSTEM, now=T0)
+    token = _issue(engine)
+    users.set_password(engine, "ana", "second-long-pass-2", principal=SYSTEM, now=T0)
+    assert sessions.resume(engine, token, 30, now=T0).reason == "revoked"
+
+
 def test_garbage_is_never_looked_up_and_stale_rows_are_pruned(engine) -> None:
     assert sessions.resume(engine, "x'; DROP TABLE sessions; --", 30).reason == "unknown"
     assert not sessions.looks_like_token(None)
