@@ -46,17 +46,19 @@ def retrain(engine: Engine, me: Principal, horizon: int, expanded: bool) -> bool
         h = c1.number_input(t("model.horizon"), 1, 12, value=int(horizon), key="md_horizon")
         n_eval = c2.number_input(t("model.eval_months"), 1, 6, value=3, key="md_eval_months")
         st.button(t("model.train_button"), key="md_train", type="primary", on_click=_request, args=("md_train_requested",))
-        run = jobs.runner()  # training runs in the background: the page stays usable
-        if st.session_state.pop("md_train_requested", False):
-            run.start(me.username, "train", "job.train", lambda report: train_and_save(engine, me, int(h), int(n_eval), report))
-        job = run.get(me.username, "train")
-        if job is None:
-            return False
-        jobs.show(job)
-        if job.running:
-            return False
-        run.forget(me.username, "train")
-        return not job.failed
+    run = jobs.runner()  # training runs in the background: the page stays usable
+    if st.session_state.pop("md_train_requested", False):
+        run.start(me.username, "train", "job.train", lambda report: train_and_save(engine, me, int(h), int(n_eval), report))
+    job = run.get(me.username, "train")
+    if job is None:
+        return False
+    # under the expander, not in it: the first model closes the expander (it is open only while
+    # there is none), and the message that training is done was hidden with it
+    jobs.show(job)
+    if job.running:
+        return False
+    run.forget(me.username, "train")
+    return not job.failed
 
 
 def train_and_save(engine: Engine, me: Principal, horizon: int, n_eval: int, report: jobs.Report) -> None:

@@ -45,6 +45,7 @@ AUDIT_ACTIONS: tuple[str, ...] = (
     "case_step",
     "case_approved",
     "attachment_added",
+    "model_trained",
     "model_to_clues",
     "findings_to_clues",
     "brief",

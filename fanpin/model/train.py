@@ -43,6 +43,7 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 
 from fanpin import store
+from fanpin.access.audit import record
 from fanpin.access.roles import Principal, require
 from fanpin.model import backtest as bt
 from fanpin.model.evaluate import brier, calibration, ranking_metrics, rule_scores
@@ -341,7 +342,8 @@ def train(
     ``eval_months``: months per window (default 3); ``windows``: how many (tiled back from the
     latest label-complete month).  OpenMP and BLAS run on ``threads`` threads (threadpoolctl):
     the server keeps a core for its users while a model trains.  Refused (``AccessDenied``)
-    unless the principal may train the model (it reads every household's history).  Steps
+    unless the principal may train the model (it reads every household's history); a finished
+    training writes a ``model_trained`` audit row as the principal.  Steps
     report to ``progress(message, fraction)`` (the page's bar, the CLI's line).
     """
     # load scikit-learn's OpenMP runtime before limiting: threadpoolctl limits only what is loaded
@@ -396,6 +398,10 @@ def train(
     model.meta = _meta(engine, horizon, lab, chosen, evaluation, table, clock, threads)
     model.meta["learner"] = {"name": learner, "kind": type(hgb).__name__, **(HGB_PARAMS if learner == "hgb" else {}), "negative_share": NEGATIVE_SHARE}
     model.meta.update(rows_train=n_train, positive_rate_train=rate_train, draws=int(draws), budgets=[float(k) for k in budgets])
+    # training reads every household's history: the act is in the audit log, as the one who trained
+    record(engine, principal.actor, "model_trained", "risk_model", {
+        "horizon": int(horizon), "months": [int(lab[0]), int(lab[-1])], "rows": int(n_train), "data_version": model.meta["data_version"],
+    })
     say("done", 1.0)
     return model
 
