@@ -284,6 +284,20 @@ def _ranges_in(xml: bytes) -> list[tuple[str, int, int, int, int]]:
     return list(found.values())
 
 
+def _text_grid(cells: tuple | None, title: str, xml: str, is_header: Callable[[str], bool]) -> Grid | None:
+    """A sheet's grid from ``fanpin.ingest.xlsx.text_cells`` (None when that could not read it): as
+    :func:`_grid` makes it (no row of a sheet it reads is wider than ``MAX_COLUMNS``)."""
+    if cells is None:
+        return None
+    numbers, raw, lossy = cells
+    ranges = _ranges_in(xml.encode())
+
+    def merged(header_row: int) -> list[str]:
+        return [ref for ref, c0, r0, c1, r1 in ranges if r0 <= header_row <= r1 and c1 > c0]
+
+    return _finish(raw, numbers, is_header, "xlsx", title, lossy, merged)
+
+
 def _fast_sheets(data: bytes, is_header: Callable[[str], bool]) -> list[tuple[str, Grid | FileProblem]]:
     """Every sheet with data through the fast reader (``fanpin.ingest.xlsx``); Unsupported when it cannot."""
     from fanpin.ingest import xlsx
@@ -301,7 +315,9 @@ def _fast_sheets(data: bytes, is_header: Callable[[str], bool]) -> list[tuple[st
             if not any(v not in (None, "") for _n, row in head for v in row):
                 continue
             try:
-                grid = _grid(xlsx.rows(xml, strings, dates, base), sheet.title, _ranges_in(xml.encode()), is_header)
+                grid = _text_grid(xlsx.text_cells(xml, strings, dates, base, _cell_text, MAX_COLUMNS), sheet.title, xml, is_header)
+                if grid is None:
+                    grid = _grid(xlsx.rows(xml, strings, dates, base), sheet.title, _ranges_in(xml.encode()), is_header)
                 out.append((sheet.title, grid))
             except FileProblem as exc:
                 out.append((sheet.title, exc))
