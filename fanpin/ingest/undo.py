@@ -80,11 +80,18 @@ class UndoLog:
             return
         changed = {c: (store.texts(both[c]) != store.texts(both[c + "\x00prior"])).to_numpy() for c in pending.columns}
         any_change = np.logical_or.reduce(list(changed.values())) if changed else np.zeros(len(both), dtype=bool)
-        for i in np.flatnonzero(any_change):
-            prior = {c: store.plain(both.iat[i, both.columns.get_loc(c + "\x00prior")]) for c in pending.columns if changed[c][i]}
-            written = {c: store.plain(both.iat[i, both.columns.get_loc(c)]) for c in prior}
-            key = tuple(both.iat[i, both.columns.get_loc(k)] for k in key_cols)
-            self.rows.append((pending.table, "update", store.row_key(key), _json(prior), _json(written)))
+        rows = np.flatnonzero(any_change)
+        if not len(rows):
+            return
+        sub = both.iloc[rows]
+        flags = {c: changed[c][rows].tolist() for c in pending.columns}
+        before = {c: [store.plain(v) for v in sub[c + "\x00prior"].tolist()] for c in pending.columns}
+        now = {c: [store.plain(v) for v in sub[c].tolist()] for c in pending.columns}
+        for i, key in enumerate(store.row_keys(sub, key_cols)):
+            cols = [c for c in pending.columns if flags[c][i]]
+            prior = {c: before[c][i] for c in cols}
+            written = {c: now[c][i] for c in cols}
+            self.rows.append((pending.table, "update", key, _json(prior), _json(written)))
 
     def inserted(self, table: str, keys: Sequence[tuple]) -> None:
         """Log the records just inserted, with a digest of each as written."""
@@ -92,8 +99,7 @@ class UndoLog:
             return
         key_cols = list(store.KEYS[table])
         rows = store.read_rows(self.conn, table, keys)
-        for key, dig in zip(rows[key_cols].itertuples(index=False, name=None), store.digests(table, rows)):
-            self.rows.append((table, "insert", store.row_key(key), None, dig))
+        self.rows.extend((table, "insert", key, None, dig) for key, dig in zip(store.row_keys(rows, key_cols), store.digests(table, rows)))
 
     def flush(self) -> int:
         """Write the log and mark the batch as one that can be rolled back."""

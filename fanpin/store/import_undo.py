@@ -21,13 +21,13 @@ import pandas as pd
 from sqlalchemy import Boolean, Date, DateTime, Float, Integer, Table, and_, bindparam, delete, insert, select, tuple_, update
 from sqlalchemy.engine import Connection
 
-from fanpin.store.imports import chunks
+from fanpin.store.imports import chunks, rows_frame
 from fanpin.store.io import bulk_insert
 from fanpin.store.schema import import_batches, import_undo, metadata
 
 __all__ = [
     "KEYS", "batch_row", "digests", "entries", "insert_entries", "insert_returning", "later_batches", "mark_rolled_back",
-    "plain", "read_rows", "restore", "delete_rows", "row_key", "set_undoable", "undoable_batches",
+    "plain", "read_rows", "restore", "delete_rows", "row_key", "row_keys", "set_undoable", "undoable_batches",
 ]
 
 #: The key a batch names a record by, per table: the upsert key, or the primary key of appended rows.
@@ -88,6 +88,31 @@ def plain(v: object) -> object:
 def row_key(values: Sequence) -> str:
     """The JSON text naming a record (its key values in the table's key order)."""
     return json.dumps([plain(v) for v in values], ensure_ascii=False, separators=(",", ":"))
+
+
+_JSON_PLAIN = r'^[^"\\\x00-\x1f\x7f\u2028\u2029]*$'  # text json.dumps(ensure_ascii=False) writes as it is
+
+
+def _key_part(s: pd.Series) -> pd.Series | None:
+    """One key column as the JSON text :func:`row_key` writes for each value, at pandas speed for
+    integers and plain strings; None for anything else (then value by value)."""
+    if pd.api.types.is_integer_dtype(s.dtype) and s.dtype != bool:
+        return s.astype(np.int64).astype(str).astype(object)
+    if (s.dtype == object or isinstance(s.dtype, pd.StringDtype)) and s.notna().all() and pd.api.types.infer_dtype(s, skipna=False) == "string":
+        if s.str.match(_JSON_PLAIN).all():
+            return ('"' + s + '"').astype(object)
+    return None
+
+
+def row_keys(frame: pd.DataFrame, columns: Sequence[str]) -> list[str]:
+    """:func:`row_key` of every row of ``frame`` (its ``columns`` in key order), the same texts."""
+    if not len(frame):
+        return []
+    parts = [_key_part(frame[c]) for c in columns]
+    if any(p is None for p in parts):
+        return [row_key(k) for k in frame[list(columns)].itertuples(index=False, name=None)]
+    joined = parts[0].str.cat(parts[1:], sep=",") if len(parts) > 1 else parts[0]
+    return ("[" + joined + "]").tolist()
 
 
 def _text(v: object) -> str:
@@ -174,7 +199,7 @@ def read_rows(conn: Connection, table: str, keys: Sequence[tuple], columns: Sequ
         for chunk in chunks([k[0] for k in unique]):
             rows = conn.execute(select(*sel).where(t.c[key_cols[0]].in_(list(chunk)))).fetchall()
             if rows:
-                parts.append(pd.DataFrame(rows, columns=names))
+                parts.append(rows_frame(rows, names))
     else:
         # (period, household): each household chunk with the few months (years, officials) named,
         # then only the pairs asked for
@@ -183,7 +208,7 @@ def read_rows(conn: Connection, table: str, keys: Sequence[tuple], columns: Sequ
         for chunk in chunks(sorted({k[-1] for k in unique}, key=str)):
             rows = conn.execute(select(*sel).where(*fixed, t.c[last].in_(list(chunk)))).fetchall()
             if rows:
-                parts.append(pd.DataFrame(rows, columns=names))
+                parts.append(rows_frame(rows, names))
     if not parts:
         return pd.DataFrame({n: pd.Series(dtype=object) for n in names})
     found = pd.concat(parts, ignore_index=True)
@@ -240,7 +265,7 @@ def entries(conn: Connection, batch_id: int) -> pd.DataFrame:
     """The batch's undo rows in the order written."""
     u = import_undo.c
     q = select(u.undo_id, u.table_name, u.action, u.row_key, u.prior, u.written).where(u.batch_id == batch_id).order_by(u.undo_id)
-    return pd.DataFrame(conn.execute(q).fetchall(), columns=["undo_id", "table_name", "action", "row_key", "prior", "written"])
+    return rows_frame(conn.execute(q).fetchall(), ["undo_id", "table_name", "action", "row_key", "prior", "written"])
 
 
 def batch_row(conn: Connection, batch_id: int) -> dict | None:
@@ -320,4 +345,4 @@ def undoable_batches(conn: Connection, limit: int = 50) -> pd.DataFrame:
         .order_by(b.batch_id.desc())
         .limit(limit)
     )
-    return pd.DataFrame(conn.execute(q).fetchall(), columns=[c.name for c in q.selected_columns])
+    return rows_frame(conn.execute(q).fetchall(), [c.name for c in q.selected_columns])
