@@ -52,9 +52,7 @@ def retrain(engine: Engine, me: Principal, horizon: int, expanded: bool) -> bool
     job = run.get(me.username, "train")
     if job is None:
         return False
-    # under the expander, not in it: the first model closes the expander (it is open only while
-    # there is none), and the message that training is done was hidden with it
-    jobs.show(job)
+    jobs.show(job)  # under the expander: the first model closes it, which hid "training done"
     if job.running:
         return False
     run.forget(me.username, "train")
