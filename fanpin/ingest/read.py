@@ -272,12 +272,15 @@ def _grid(values: Iterable[tuple[int, Sequence[object]]], title: str, ranges: li
     return _finish(raw, numbers, is_header, "xlsx", title, lossy, merged)
 
 
-def _ranges_in(xml: bytes) -> list[tuple[str, int, int, int, int]]:
+_MERGE_TEXT = re.compile(_MERGE.pattern.decode(), re.ASCII)  # the same, on the decoded XML
+
+
+def _ranges_in(xml: bytes | str) -> list[tuple[str, int, int, int, int]]:
     from openpyxl.utils.cell import range_boundaries
 
     found: dict[str, tuple[str, int, int, int, int]] = {}
-    for m in _MERGE.finditer(xml):
-        ref = m.group(1).decode()
+    for m in (_MERGE_TEXT if isinstance(xml, str) else _MERGE).finditer(xml):
+        ref = m.group(1) if isinstance(xml, str) else m.group(1).decode()
         if ":" in ref and ref not in found:
             min_col, min_row, max_col, max_row = range_boundaries(ref)
             found[ref] = (ref, min_col, min_row, max_col, max_row)
@@ -290,7 +293,7 @@ def _text_grid(cells: tuple | None, title: str, xml: str, is_header: Callable[[s
     if cells is None:
         return None
     numbers, raw, lossy = cells
-    ranges = _ranges_in(xml.encode())
+    ranges = _ranges_in(xml)
 
     def merged(header_row: int) -> list[str]:
         return [ref for ref, c0, r0, c1, r1 in ranges if r0 <= header_row <= r1 and c1 > c0]
@@ -317,7 +320,7 @@ def _fast_sheets(data: bytes, is_header: Callable[[str], bool]) -> list[tuple[st
             try:
                 grid = _text_grid(xlsx.text_cells(xml, strings, dates, base, _cell_text, MAX_COLUMNS), sheet.title, xml, is_header)
                 if grid is None:
-                    grid = _grid(xlsx.rows(xml, strings, dates, base), sheet.title, _ranges_in(xml.encode()), is_header)
+                    grid = _grid(xlsx.rows(xml, strings, dates, base), sheet.title, _ranges_in(xml), is_header)
                 out.append((sheet.title, grid))
             except FileProblem as exc:
                 out.append((sheet.title, exc))

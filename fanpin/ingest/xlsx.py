@@ -183,7 +183,8 @@ def rows(xml: str, strings: list[str], dates: frozenset[int], base, max_rows: in
     end = xml.rfind("</sheetData>")
     data = xml[start:end] if start >= 0 and end > start else ""
     number = 0
-    for row_attrs, body in _ROW.findall(data):
+    for m in _ROW.finditer(data):  # lazily: the first rows of a sheet are read without the rest
+        row_attrs, body = m.group(1), m.group(2) or ""
         r = _attr(" " + row_attrs, "r")
         number = int(r) if r else number + 1
         if max_rows is not None and number > max_rows:
