@@ -108,7 +108,7 @@ def window_table(table: pd.DataFrame, k: float) -> pd.DataFrame:
     sel = table[np.isclose(table["budget"], k)]
     wide = sel.pivot_table(index="window", columns="method", values="found", sort=False)
     gap = sel[sel["method"] == "model"].set_index("window")["gap_closed"]
-    out = pd.DataFrame({"window": [t("model.bt.all") if w == backtest.ALL else w for w in wide.index]})
+    out = pd.DataFrame({t("model.bt.col.window"): [t("model.bt.all") if w == backtest.ALL else w for w in wide.index]})
     for m in (*backtest.METHODS, backtest.CEILING):
         out[t(f"model.method.{m}")] = wide[m].astype(int).to_numpy()
     out[t("model.bt.col.gap")] = [None if not np.isfinite(g) else round(100 * g, 1) for g in gap.reindex(wide.index)]

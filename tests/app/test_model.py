@@ -126,6 +126,7 @@ def test_the_backtest_table_follows_the_budget(env, lang: str) -> None:
         assert _values(traces[names[0]]["y"]) == every[every["method"] == "model"]["found"].tolist()
         windows = at.dataframe[1].value
         assert windows.iloc[-1, 0] == ("全部窗口" if lang == "zh" else "All windows")
+        assert windows.columns[0] == ("窗口" if lang == "zh" else "Window")  # was 'window' in either language
 
 
 def test_a_person_sends_picked_households_to_the_clue_inbox(env) -> None:
