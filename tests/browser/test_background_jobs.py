@@ -102,12 +102,11 @@ def test_training_runs_in_the_background_says_so_in_chinese_and_is_audited(brows
         assert time.time() - started < ANSWER_S, time.time() - started
         sidebar.locator('[data-testid="stPageLink"]').filter(has_text="模型评估").first.click()
         pg.locator('[data-testid="stMain"] h1').filter(has_text="风险预测模型评估").wait_for(timeout=ANSWER_S * 1000)
-        still = pg.locator('[data-testid="stMain"] [data-testid="stProgress"], [data-testid="stMain"] [data-testid="stAlertContentSuccess"]')
-        still.first.wait_for(timeout=ANSWER_S * 1000)
-        assert _progress(pg).count() == 1, "training stopped or vanished while the analyst was on another page"
+        # still running (or just finished): neither stopped nor forgotten while they were away
+        done = pg.locator('[data-testid="stMain"] [data-testid="stAlert"]').filter(has_text="风险模型训练已完成")
+        _progress(pg).or_(done).first.wait_for(timeout=ANSWER_S * 1000)
 
         # the end: said in Chinese, no English step code, no server path; the evaluation drawn
-        done = pg.locator('[data-testid="stMain"] [data-testid="stAlert"]').filter(has_text="风险模型训练已完成")
         done.first.wait_for(timeout=180_000)
         pg.get_by_role("heading", name="回测：训练未见的窗口中找到的农户").wait_for(timeout=30_000)
         wait_ready(pg)
