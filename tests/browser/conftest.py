@@ -183,13 +183,19 @@ def wait_ready(pg, timeout: float = 60_000) -> None:
     """Until the app has rendered and stopped running."""
     pg.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
     pg.wait_for_selector('[data-testid="stMain"] h1, [data-testid="stMain"] [data-testid="stAlert"]', timeout=timeout)
+    # Idle for a whole second in a row: on a loaded machine the rerun a click starts may show its
+    # running indicator only after a first look has found the page idle.
     deadline = time.time() + timeout / 1000
+    idle_since = time.time()
     while time.time() < deadline:
         busy = pg.locator('[data-testid="stStatusWidget"], [data-testid="stSpinner"], [data-testid="stSkeleton"]').count()
-        if not busy:
+        now = time.time()
+        if busy:
+            idle_since = now
+        elif now - idle_since >= 1.0:
             break
-        time.sleep(0.25)
-    time.sleep(0.8)  # charts and canvases paint after the script finishes
+        time.sleep(0.2)
+    time.sleep(0.3)  # charts and canvases paint after the script finishes
 
 
 def screenshot(pg, name: str) -> Path:

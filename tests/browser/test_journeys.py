@@ -10,6 +10,7 @@ would have, and the people then enter the real dates of their meetings and notic
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 
@@ -107,6 +108,21 @@ def _state(url: str, case_id: int) -> str:
         e.dispose()
 
 
+def _soon(read, ok, timeout: float = 30.0):
+    """``read()`` again until ``ok`` holds of it or ``timeout`` seconds pass (a submit's rerun may
+    still be writing when the page first looks idle); returns the last value read."""
+    deadline = time.time() + timeout
+    value = read()
+    while not ok(value) and time.time() < deadline:
+        time.sleep(0.5)
+        value = read()
+    return value
+
+
+def _state_soon(url: str, case_id: int, want: str) -> str:
+    return _soon(lambda: _state(url, case_id), lambda s: s == want)
+
+
 def _age_case(url: str, case_id: int, days: int) -> None:
     e = _engine(url)
     try:
@@ -135,7 +151,7 @@ def _date(pg, label: str, day: date) -> None:
     wait_ready(pg)
 
 
-def _case_step(pg, case_id: int, *, reject: str | None = None, day: date | None = None, document: str | None = None, label_date: str = "") -> None:
+def _case_step(url: str, pg, case_id: int, *, reject: str | None = None, day: date | None = None, document: str | None = None, label_date: str = "") -> None:
     """Fill the waiting step's form on the register page and submit it."""
     _pick(pg, "办理事项", f"事项 {case_id} ·")
     if reject is not None:
@@ -150,9 +166,19 @@ def _case_step(pg, case_id: int, *, reject: str | None = None, day: date | None 
             pg.locator('[data-testid="stTextInput"]').filter(has_text="审核意见")).or_(
             pg.locator('[data-testid="stTextInput"]').filter(has_text="公告编号")).first.locator("input").fill(document)
     pg.keyboard.press("Tab")
+    before = _step_count(url, case_id)
     pg.get_by_role("button", name="提交：").click()
     wait_ready(pg)
     assert errors_on_page(pg) == []
+    assert _soon(lambda: _step_count(url, case_id), lambda n: n > before) == before + 1, "the step is recorded"
+
+
+def _step_count(url: str, case_id: int) -> int:
+    e = _engine(url)
+    try:
+        return len(procedure.steps(e, [case_id], principal=SYSTEM))
+    finally:
+        e.dispose()
 
 
 def test_a_login_survives_a_reload_and_a_second_tab_until_logout(browser, server) -> None:
@@ -252,44 +278,44 @@ def test_a_household_through_the_official_procedure_in_and_out(browser, server) 
         form.get_by_role("button", name="登记").click()
         wait_ready(pg)
         e = _engine(url)
-        clue = clues.clue_inbox(e, principal=SYSTEM, statuses=("new",))
+        clue = _soon(lambda: clues.clue_inbox(e, principal=SYSTEM, statuses=("new",)), lambda c: (c["household_id"] == hid).any())
         clue_id = int(clue.loc[clue["household_id"] == hid, "clue_id"].iloc[0])
         assert clue.loc[clue["clue_id"] == clue_id, "channel"].iloc[0] == "cadre_visit"
         oid = orders.create_order(e, clue_ids=[clue_id], assignee_kind="township", assignee=town, principal=Principal("cw_a", "case_worker", frozenset({town})))
         case_id = decide(e, oid, Principal("cw_a", "case_worker", frozenset({town})), included=True, period=last, category="marginal", risk_types=["illness"])
         e.dispose()
-        assert _state(url, case_id) == "village_review"
+        assert _state_soon(url, case_id, "village_review") == "village_review"
         _age_case(url, case_id, days=20)
         # 村级民主评议 by case worker B, then 村内公示 by case worker C
         pg = people.at("cw_b", "register")
-        _case_step(pg, case_id, day=today - timedelta(days=19), document="村民代表会议记录第12号", label_date="评议会议日期")
-        assert _state(url, case_id) == "notice"
+        _case_step(url, pg, case_id, day=today - timedelta(days=19), document="村民代表会议记录第12号", label_date="评议会议日期")
+        assert _state_soon(url, case_id, "notice") == "notice"
         pg = people.at("cw_c", "register")
-        _case_step(pg, case_id, day=today - timedelta(days=18), document="村务公开栏公示", label_date="公示开始日期")
-        assert _state(url, case_id) == "township_check"
+        _case_step(url, pg, case_id, day=today - timedelta(days=18), document="村务公开栏公示", label_date="公示开始日期")
+        assert _state_soon(url, case_id, "township_check") == "township_check"
         # 乡镇审核 by the township leader; 县级审定 by the bureau leader, who returns it once
         pg = people.at("tl_a", "register")
-        _case_step(pg, case_id, document="同意")
-        assert _state(url, case_id) == "county_approval"
+        _case_step(url, pg, case_id, document="同意")
+        assert _state_soon(url, case_id, "county_approval") == "county_approval"
         pg = people.at("leader_a", "register")
-        _case_step(pg, case_id, reject="公示照片缺失")
-        assert _state(url, case_id) == "returned"
+        _case_step(url, pg, case_id, reject="公示照片缺失")
+        assert _state_soon(url, case_id, "returned") == "returned"
         # case worker A resubmits; the chain again, each step by its person
         pg = people.at("cw_a", "register")
         _pick(pg, "办理事项", f"事项 {case_id} ·")
         pg.get_by_text("退回理由：公示照片缺失").first.wait_for(timeout=10_000)
         pg.get_by_role("button", name="重新提交（从村级民主评议开始）").click()
         wait_ready(pg)
-        assert _state(url, case_id) == "village_review"
+        assert _state_soon(url, case_id, "village_review") == "village_review"
         pg = people.at("cw_b", "register")
-        _case_step(pg, case_id, day=today - timedelta(days=12), document="村民代表会议记录第15号", label_date="评议会议日期")
+        _case_step(url, pg, case_id, day=today - timedelta(days=12), document="村民代表会议记录第15号", label_date="评议会议日期")
         pg = people.at("cw_c", "register")
-        _case_step(pg, case_id, day=today - timedelta(days=11), document="村务公开栏公示（附照片）", label_date="公示开始日期")
+        _case_step(url, pg, case_id, day=today - timedelta(days=11), document="村务公开栏公示（附照片）", label_date="公示开始日期")
         pg = people.at("tl_a", "register")
-        _case_step(pg, case_id, document="同意")
+        _case_step(url, pg, case_id, document="同意")
         pg = people.at("leader_a", "register")
-        _case_step(pg, case_id, document="县乡村振兴局公告第9号")
-        assert _state(url, case_id) == "approved"
+        _case_step(url, pg, case_id, document="县乡村振兴局公告第9号")
+        assert _state_soon(url, case_id, "approved") == "approved"
         e = _engine(url)
         steps = procedure.steps(e, [case_id], principal=SYSTEM)
         assert steps["step"].tolist() == ["opened", "village_review", "notice", "township_check", "county_approval", "resubmitted",
@@ -304,28 +330,28 @@ def test_a_household_through_the_official_procedure_in_and_out(browser, server) 
         pg.get_by_role("button", name="提出消除").click()
         wait_ready(pg)
         e = _engine(url)
-        ecase = int(procedure.cases(e, household_id=hid, kinds=["elimination"], principal=SYSTEM).iloc[0]["case_id"])
+        ecase = int(_soon(lambda: procedure.cases(e, household_id=hid, kinds=["elimination"], principal=SYSTEM), lambda c: len(c) > 0).iloc[0]["case_id"])
         e.dispose()
         _age_case(url, ecase, days=20)
         pg = people.at("cw_b", "register")
-        _case_step(pg, ecase, day=today - timedelta(days=19), document="评议通过", label_date="评议会议日期")
+        _case_step(url, pg, ecase, day=today - timedelta(days=19), document="评议通过", label_date="评议会议日期")
         pg = people.at("cw_c", "register")
-        _case_step(pg, ecase, day=today - timedelta(days=18), document="公示", label_date="公示开始日期")
+        _case_step(url, pg, ecase, day=today - timedelta(days=18), document="公示", label_date="公示开始日期")
         pg = people.at("tl_a", "register")
-        _case_step(pg, ecase, reject="收入证明不全")
-        assert _state(url, ecase) == "returned"
+        _case_step(url, pg, ecase, reject="收入证明不全")
+        assert _state_soon(url, ecase, "returned") == "returned"
         pg = people.at("cw_a", "register")
         _pick(pg, "办理事项", f"事项 {ecase} ·")
         pg.get_by_role("button", name="重新提交（从村级民主评议开始）").click()
         wait_ready(pg)
         pg = people.at("cw_b", "register")
-        _case_step(pg, ecase, day=today - timedelta(days=10), document="评议通过", label_date="评议会议日期")
+        _case_step(url, pg, ecase, day=today - timedelta(days=10), document="评议通过", label_date="评议会议日期")
         pg = people.at("cw_c", "register")
-        _case_step(pg, ecase, day=today - timedelta(days=9), document="公示", label_date="公示开始日期")
+        _case_step(url, pg, ecase, day=today - timedelta(days=9), document="公示", label_date="公示开始日期")
         pg = people.at("tl_a", "register")
-        _case_step(pg, ecase, document="同意")
+        _case_step(url, pg, ecase, document="同意")
         pg = people.at("leader_a", "register")
-        _case_step(pg, ecase, document="公告第10号")
+        _case_step(url, pg, ecase, document="公告第10号")
         e = _engine(url)
         hist = monitoring.monitoring_history(e, hid, principal=SYSTEM)
         assert hist["status"].tolist()[-1] == "eliminated" and hist["approved_by"].tolist()[-1] == "leader_a"
