@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pandas as pd
@@ -19,8 +20,18 @@ CORPUS = Path(__file__).resolve().parents[1] / "ingest" / "corpus"
 @pytest.fixture
 def fx_url(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'fx.db'}"
-    fx.build(store.make_engine(url, create=True))
+    engine = store.make_engine(url, create=True)
+    fx.build(engine)
+    engine.dispose()  # closed now, not whenever it is collected (its close checkpoints the WAL into the file)
     return url
+
+
+def _file_bytes(path: Path) -> bytes:
+    """The database file with everything committed in it (the WAL checkpointed first)."""
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    return path.read_bytes()
 
 
 def _count(url: str, table) -> int:
@@ -66,12 +77,12 @@ def test_the_importer_is_the_operating_system_user(fx_url: str, tmp_path: Path, 
 
 def test_dry_run_writes_nothing_and_report_file(fx_url: str, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     path = Path(fx_url.removeprefix("sqlite:///"))
-    before = path.read_bytes()
+    before = _file_bytes(path)
     out = tmp_path / "report.csv"
     rc = main(["import", "--db", fx_url, "--kind", "panel", "--dry-run", "--report", str(out), str(CORPUS / "negative_income.csv")])
     assert rc == 1
     assert "不能为负数" in capsys.readouterr().err
-    assert path.read_bytes() == before
+    assert _file_bytes(path) == before
     report = pd.read_csv(out, encoding="utf-8-sig", dtype=str)
     assert report.iloc[0].tolist() == ["2", "工资性收入", "'-500", "不能为负数", "错误"]  # "-500" escaped like any cell starting with -
 
