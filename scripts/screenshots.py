@@ -59,14 +59,18 @@ def prepare(db: str) -> None:
     sys.path.insert(0, str(ROOT))
     from fanpin import store
 
-    engine = store.make_engine(db)
     try:
+        engine = store.make_engine(db)
+    except store.StoreError:  # no database file yet: the demo below creates it
+        months = []
+    else:
         try:
-            months = store.periods(engine)
-        except Exception:  # noqa: BLE001 - no schema yet
-            months = []
-    finally:
-        engine.dispose()
+            try:
+                months = store.periods(engine)
+            except Exception:  # noqa: BLE001 - no schema yet
+                months = []
+        finally:
+            engine.dispose()
     if months:  # the schema moves on with the code: bring an older demo database up to it
         from fanpin.store import migrate
 
