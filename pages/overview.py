@@ -165,9 +165,11 @@ def household_lists(ctx: Context, ps: PanelScores, township: str | None, names: 
         rows = household_rows(ps, ctx.period, mask & sel, names, policy, ctx.lang)
         linked = rows.assign(household_id="profile?household=" + rows["household_id"].astype(str)).rename(columns=labels)
         config = {
-            labels["household_id"]: st.column_config.LinkColumn(labels["household_id"], display_text=r"household=(\d+)$", help=t("overview.open_profile")),
+            labels["household_id"]: st.column_config.LinkColumn(  # sized by the ID shown, not its link (the income column was out of sight at 1366 px)
+                labels["household_id"], display_text=r"household=(\d+)$", help=t("overview.open_profile"), width=fit_width(rows["household_id"].astype(str).tolist(), labels["household_id"])
+            ),
             labels["score"]: number(format="%.1f"), labels["score_change"]: number(format="%+.1f"),
-            labels["income_pc"]: number(format="localized"), labels["forced"]: st.column_config.TextColumn(help=t("overview.forced_help"), width=fit_width(rows["forced"].tolist(), labels["forced"])),
+            labels["income_pc"]: number(format="localized", width=fit_width([], labels["income_pc"])), labels["forced"]: st.column_config.TextColumn(help=t("overview.forced_help"), width=fit_width(rows["forced"].tolist(), labels["forced"])),
         }
         st.dataframe(linked, hide_index=True, width="stretch", height=min(300, 38 + 35 * max(len(rows), 1)), column_config=config)
         download_table(ctx, rows, f"{key}_{ctx.period}", key, labels=labels)

@@ -12,7 +12,7 @@ from fanpin.core import fmt
 from fanpin.core.i18n import translate
 from fanpin.ui.case_widgets import case_panel
 from fanpin.ui.downloads import download_file
-from fanpin.ui.i18n import lbl, lkey, t
+from fanpin.ui.i18n import kept_selectbox, lbl, lkey, t
 from fanpin.ui.messages import show_flash
 from fanpin.ui.sidebar import Context, page_context
 from fanpin.ui.workflow_widgets import day_text, townships_only
@@ -82,8 +82,10 @@ def main() -> None:
                  height=min(420, 38 + 35 * len(shown)), key="td_table", column_config={k: st.column_config.Column(t(v)) for k, v in LABELS.items()})
     digest_download(ctx, d, today)
     keys = [f"{k}:{r}" for k, r in zip(d.items["kind"], d.items["ref"])]
-    pick = st.selectbox(t("todo.pick"), range(len(keys)), format_func=lambda i: f"{shown['item'].iloc[i]} · {shown['household_id'].iloc[i]}", key="td_pick")
-    work_on(ctx, d.items.iloc[int(pick)])
+    shown_as = {k: f"{shown['item'].iloc[i]} · {shown['household_id'].iloc[i]}" for i, k in enumerate(keys)}
+    # keyed per language: a widget keyed alone kept the Chinese item after a switch to English
+    pick = kept_selectbox(st, t("todo.pick"), keys, "td_pick", shown_as.get, keys[0])
+    work_on(ctx, d.items.iloc[keys.index(pick)])
 
 
 main()

@@ -23,7 +23,7 @@ def yuan(x: float | None, lang: str = "zh", digits: int = 0) -> str:
         if abs(x) >= 100_000:
             return f"{x / 10_000:,.1f}万元"
         return f"{x:,.{digits}f}元"
-    return f"¥{x:,.{digits}f}"
+    return f"{'-' if x < 0 else ''}¥{abs(x):,.{digits}f}"  # -¥159,000, not ¥-159,000 (a metric's delta read that as a rise)
 
 
 def pct(x: float | None, digits: int = 1) -> str:

@@ -26,15 +26,19 @@ def fit_width(values: Sequence[object], header: str, cap: int = MAX_WIDTH) -> in
     return int(min(max([_px(header) + 26, *(_px(v) + 18 for v in values if v is not None and not (isinstance(v, float) and v != v))]), cap))
 
 
-def fitted(frame: pd.DataFrame, labels: Mapping[str, str] | None = None, **config: object) -> dict:
+def fitted(frame: pd.DataFrame, labels: Mapping[str, str] | None = None, formats: Mapping[str, str] | None = None, **config: object) -> dict:
     """A ``column_config`` for ``frame`` (columns named by code, headers from ``labels``): every text
     column as wide as its content, other columns as wide as their header and values as printed;
-    ``config`` overrides a column."""
-    labels = labels or {}
+    ``formats`` prints a number column with a printf format ("%.1f": a score of 41 shows as 41.0,
+    not 41 beside 42.6); ``config`` overrides a column."""
+    labels, formats = labels or {}, formats or {}
     out: dict = {}
     for c in frame.columns:
         header = labels.get(c, c)
-        if pd.api.types.is_object_dtype(frame[c]) or pd.api.types.is_string_dtype(frame[c]):  # pandas 3 infers "str"
+        if c in formats:
+            shown = [formats[c] % v for v in frame[c].tolist() if v is not None and v == v]
+            out[c] = st.column_config.NumberColumn(header, format=formats[c], width=fit_width(shown, header))
+        elif pd.api.types.is_object_dtype(frame[c]) or pd.api.types.is_string_dtype(frame[c]):  # pandas 3 infers "str"
             out[c] = st.column_config.TextColumn(header, width=fit_width(frame[c].tolist(), header))
         else:  # numbers, dates: the header whole ("Risk scor…")
             out[c] = st.column_config.Column(header, width=fit_width([str(v) for v in frame[c].tolist()], header))

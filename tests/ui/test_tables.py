@@ -15,3 +15,10 @@ def test_text_columns_fit_their_longest_value() -> None:
     assert cfg["obj"]["width"] == fit_width(["甲乙丙丁"], "obj")
     assert cfg["n"]["width"] == fit_width([], "n")  # numbers: the header whole
     assert fit_width(["中文四字"], "") > fit_width(["abcd"], "")  # CJK counts double
+
+
+def test_formats_print_numbers_with_their_decimals() -> None:
+    frame = pd.DataFrame({"score": [41.0, 42.6], "change": [-24.0, 1.5]})
+    cfg = fitted(frame, {"score": "Risk score"}, {"score": "%.1f", "change": "%+.1f"})
+    assert cfg["score"]["type_config"]["format"] == "%.1f" and cfg["change"]["type_config"]["format"] == "%+.1f"
+    assert cfg["score"]["label"] == "Risk score" and cfg["change"]["width"] == fit_width(["-24.0", "+1.5"], "change")
