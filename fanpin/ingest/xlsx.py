@@ -13,6 +13,7 @@ file with openpyxl instead.
 
 from __future__ import annotations
 
+import gc
 import html
 import posixpath
 import re
@@ -203,7 +204,7 @@ def rows(xml: str, strings: list[str], dates: frozenset[int], base, max_rows: in
 
 #: A cell with its reference first: the usual value forms (number, shared string, inline string),
 #: then any (formulas, rich text), slower.
-_CELL_PLAIN = re.compile(r'<c r="([A-Z]{1,3})([0-9]{1,7})"([^>]*>(?:<v>[^<]*</v>|<is><t>[^<]*</t></is>)</c>|[^>]*/>)')
+_CELL_PLAIN = re.compile(r'<c r="([A-Z]{1,3})([0-9]{1,7})"([^>]*>(?:<v>[^<]*</v>|<is><t>[^<]*</t></is>|)</c>|[^>]*/>)')
 _CELL_ANY = re.compile(r'<c r="([A-Z]{1,3})([0-9]{1,7})"([^>]*?/>|[^>]*>[^<]*(?:<(?!/c>)[^<]*)*</c>)')
 
 
@@ -222,15 +223,21 @@ def text_cells(xml: str, strings: list[str], dates: frozenset[int], base, text_o
     end = xml.rfind("</sheetData>")
     data = xml[start:end] if start >= 0 and end > start else ""
     n = data.count("<c ") + data.count("<c>") + data.count("<c/>")
-    found = _CELL_PLAIN.findall(data)
-    if len(found) != n:
-        found = _CELL_ANY.findall(data)
+    collecting = gc.isenabled()
+    gc.disable()  # millions of small tuples: the collector would walk them again and again
+    try:
+        found = _CELL_PLAIN.findall(data)
         if len(found) != n:
-            return None  # a cell without its reference first (or spelled otherwise): cell by cell
-    if not found:
-        return [], [], set()
-    letters, numbers, rest = [f[0] for f in found], [f[1] for f in found], [f[2] for f in found]  # (zip(*found) wakes the collector)
-    del found
+            found = _CELL_ANY.findall(data)
+            if len(found) != n:
+                return None  # a cell without its reference first (or spelled otherwise): cell by cell
+        if not found:
+            return [], [], set()
+        letters, numbers, rest = [f[0] for f in found], [f[1] for f in found], [f[2] for f in found]
+        del found
+    finally:
+        if collecting:
+            gc.enable()
     codes, uniques = pd.factorize(pd.Series(rest, dtype=object), sort=False)
     texts = np.empty(len(uniques), dtype=object)
     flagged = np.zeros(len(uniques), dtype=bool)
@@ -240,7 +247,11 @@ def text_cells(xml: str, strings: list[str], dates: frozenset[int], base, text_o
             attrs, body = cell[: i - 1], ""
         else:
             attrs, body = cell[:i], cell[i + 1 : -4]
-        texts[k], flagged[k] = text_of(_value(" " + attrs, body, strings, dates, base))
+        if attrs == ' t="inlineStr"' and body.startswith("<is><t>") and body.endswith("</t></is>") and "<" not in body[7:-9]:  # most text cells
+            text = body[7:-9]
+            texts[k] = html.unescape(text) if "&" in text else text
+        else:
+            texts[k], flagged[k] = text_of(_value(" " + attrs, body, strings, dates, base))
     col_codes, col_letters = pd.factorize(pd.Series(letters, dtype=object), sort=False)
     cols = np.array([_column(c) for c in col_letters], dtype=np.int64)[col_codes]
     rows_at = np.array(numbers, dtype=np.int64)
@@ -248,7 +259,7 @@ def text_cells(xml: str, strings: list[str], dates: frozenset[int], base, text_o
     if width > max_width:
         return None
     row_numbers, row_index = np.unique(rows_at, return_inverse=True)
-    if len(np.unique(row_index * width + cols)) != len(cols):
+    if len(pd.unique(row_index * width + cols)) != len(cols):
         return None  # a cell given twice
     grid = np.full((len(row_numbers), width), "", dtype=object)
     grid[row_index, cols] = texts[codes]
