@@ -20,7 +20,11 @@ def id_check_char(body: np.ndarray | str) -> np.ndarray | str:
     """The check character for 17-digit bodies (vectorised over an array of strings)."""
     scalar = isinstance(body, str)
     arr = np.atleast_1d(np.asarray(body, dtype="<U17"))
-    digits = arr.view("<U1").reshape(len(arr), 17).astype(np.int64)
+    codes = arr.view(np.uint32).reshape(len(arr), 17)  # the code point of each character
+    if ((codes >= 48) & (codes <= 57)).all():  # digits: their values without a string per digit
+        digits = codes.astype(np.int64) - 48
+    else:
+        digits = arr.view("<U1").reshape(len(arr), 17).astype(np.int64)
     out = CHECK[(digits @ WEIGHTS) % 11]
     return str(out[0]) if scalar else out
 

@@ -126,7 +126,11 @@ def parse_text(cells: Cells, c: Col, s: pd.Series, empty: np.ndarray) -> pd.Seri
 
 
 def _number(cells: Cells, c: Col, s: pd.Series, empty: np.ndarray) -> pd.Series:
-    cleaned = s.str.replace(",", "", regex=False).str.replace("，", "", regex=False).str.replace("¥", "", regex=False).str.replace("元", "", regex=False)
+    marked = s.str.contains("[,，¥元]", regex=True).fillna(False).to_numpy(dtype=bool)  # thousands separators, currency: few cells
+    cleaned = s
+    if marked.any():
+        cleaned = s.copy()
+        cleaned[marked] = s[marked].str.replace(",", "", regex=False).str.replace("，", "", regex=False).str.replace("¥", "", regex=False).str.replace("元", "", regex=False)
     x = pd.to_numeric(cleaned.where(~empty, None), errors="coerce").astype(float)
     cells.add(x.isna().to_numpy() & ~empty, c.name, "not_number")
     return x
