@@ -62,19 +62,22 @@ def todo_count(_engine, url: str, principal: Principal, day: str) -> int:  # noq
     return my_work(_engine, principal=principal, today=date.fromisoformat(day)).count
 
 
-def nav_links(where, principal: Principal | None, data: Data | None = None) -> None:  # noqa: ANN001 - a sidebar container
+def nav_links(where, principal: Principal | None, data: Data | None = None, page: str = "") -> None:  # noqa: ANN001 - a sidebar container
     """Links to the pages the role may open (nothing before login), 我的待办 with its count; a page
-    opened by URL is still checked by ``page_context``, so hiding a link is a courtesy, not the rule."""
+    opened by URL is still checked by ``page_context``, so hiding a link is a courtesy, not the rule.
+    On 我的待办 itself the count is made afresh, so it always equals the list beside it."""
     if not SIDEBAR_NAV or principal is None:
         return
-    for page in PAGES:
-        if can_open(principal.role, page):
-            label = t(f"nav.{page}")
-            if page == "todo" and data is not None:
+    for name in PAGES:
+        if can_open(principal.role, name):
+            label = t(f"nav.{name}")
+            if name == "todo" and data is not None:
                 from datetime import date
 
+                if page == "todo":
+                    todo_count.clear()
                 label = t("nav.todo_count", n=todo_count(data.engine, data.url, principal, date.today().isoformat()))
-            where.page_link(f"pages/{page}.py", label=label, icon=NAV_ICONS.get(page))
+            where.page_link(f"pages/{name}.py", label=label, icon=NAV_ICONS.get(name))
     where.divider()
 
 
@@ -166,7 +169,7 @@ def page_context(page: str) -> Context:
     with database_guard(_short(data.url)):
         principal = current_principal(data.engine)
     cookie_step()  # the session cookie a login or a logout asked for
-    nav_links(nav, principal, data)
+    nav_links(nav, principal, data, page)
     if principal is None:
         login_form(data.engine)
         warm_imports()  # the form is on screen: the slow imports run while the user types
