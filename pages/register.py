@@ -140,8 +140,8 @@ def cases_section(ctx: Context, names: dict[str, str]) -> None:
     download_table(ctx, case_frame(cases, names), "cases", "rg_cases_dl", labels={k: t(v) for k, v in CASE_LABELS.items()})
     ids = cases["case_id"].astype(int).tolist()
     info = cases.set_index(cases["case_id"].astype(int))
-    cid = st.selectbox(t("register.case"), ids, key="rg_case", format_func=lambda c: t("register.case_label", case=c, hid=info.loc[c, "household_id"],
-                                                                                        state=lbl("case_state", info.loc[c, "state"])))
+    shown_as = {c: t("register.case_label", case=c, hid=info.loc[c, "household_id"], state=lbl("case_state", info.loc[c, "state"])) for c in ids}
+    cid = kept_selectbox(st, t("register.case"), ids, "rg_case", shown_as.__getitem__, ids[0])  # keyed per language: the label in the language shown
     case_panel(ctx, PAGE, info.loc[cid], procedure.steps(ctx.engine, [cid], principal=ctx.principal), date.today())
 
 

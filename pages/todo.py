@@ -29,7 +29,7 @@ def items_frame(items: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
         "item": [t(f"todo.kind.{k}", ref=r) for k, r in zip(items["kind"], items["ref"])],
         "household_id": items["household_id"], "township": items["township_code"].map(names),
         "due": items["due"].map(lambda d: day_text(d) if d is not None and pd.notna(d) else ""),
-        "days_left": items["days_left"].map(lambda d: "" if pd.isna(d) else int(d)),
+        "days_left": items["days_left"].map(lambda d: "" if pd.isna(d) else str(int(d))),  # text throughout (a mixed column failed Arrow)
         "overdue": items["overdue"].map(lambda v: t("todo.overdue_mark") if v else ""),
     })
 

@@ -14,8 +14,9 @@ import pandas as pd
 import streamlit as st
 
 from fanpin.ui.evidence_widgets import evidence_panel
-from fanpin.ui.i18n import lbl, t
+from fanpin.ui.i18n import kept_selectbox, lbl, t
 from fanpin.ui.sidebar import Context
+from fanpin.ui.tables import fitted
 from fanpin.ui.text import md
 from fanpin.ui.workflow_widgets import day_text, label_or_blank, run_step
 from fanpin.workflow import procedure
@@ -41,7 +42,8 @@ def case_frame(cases: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
 
 def case_table(cases: pd.DataFrame, names: dict[str, str], key: str) -> None:
     shown = case_frame(cases, names)
-    st.dataframe(shown, hide_index=True, width="stretch", height=240, key=key, column_config={k: st.column_config.Column(t(v)) for k, v in CASE_LABELS.items()})
+    # cells read whole ("Risk eliminat…", "On notice / awaiting town…" at 1366 px in English); wide: it scrolls
+    st.dataframe(shown, hide_index=True, width="stretch", height=240, key=key, column_config=fitted(shown, {k: t(v) for k, v in CASE_LABELS.items()}))
 
 
 def steps_table(steps: pd.DataFrame) -> None:
@@ -51,7 +53,7 @@ def steps_table(steps: pd.DataFrame) -> None:
         "step_date": steps["step_date"].map(lambda v: day_text(v) if v is not None and pd.notna(v) else ""),
         "document": steps["document"].fillna(""), "reason": steps["reason"].fillna(""),
     })
-    st.dataframe(shown, hide_index=True, width="stretch", column_config={k: st.column_config.Column(t(v)) for k, v in STEP_LABELS.items()})
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=fitted(shown, {k: t(v) for k, v in STEP_LABELS.items()}))
 
 
 # ---- the callbacks (run before the script; read the form from the session state)
@@ -116,7 +118,9 @@ def _form(ctx: Context, page: str, case: pd.Series, cid: int, state: str) -> Non
         c2.button(t("case.withdraw"), key=f"cs_withdraw{k}", on_click=on_step, args=(ctx, page, cid, int(case["version"]), "withdraw"))
         return
     if state in ("village_review", "township_check", "county_approval"):
-        st.radio(t("case.result"), ["passed", "rejected"], format_func=lambda c: lbl("case_result", c), key=f"cs_pass{k}", horizontal=True)
+        # keyed per language: a radio keyed alone lost its choice after a switch (nothing picked, and the step then read as rejected)
+        kept_selectbox(st, t("case.result"), ["passed", "rejected"], f"cs_pass{k}", {c: lbl("case_result", c) for c in ("passed", "rejected")}.__getitem__, "passed",
+                       kind="radio", horizontal=True)
     if state in ("village_review", "notice"):
         st.date_input(t("case.meeting_date" if state == "village_review" else "case.notice_first_day"), value=date.today(), max_value=date.today(), key=f"cs_date{k}")
     if state == "notice":

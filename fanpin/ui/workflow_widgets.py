@@ -103,7 +103,8 @@ def inbox_frame(inbox: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
         "clue_id": inbox["clue_id"], "household_id": inbox["household_id"], "township": inbox["township_code"].map(names),
         "channel": inbox["channel"].map(lambda c: lbl("channel", c)), "source": inbox["source"].map(source_label),
         "risk_type": inbox["risk_type"].map(lambda c: lbl("risk", c)), "detail": [detail_text(d, lang()) for d in inbox["detail"]], "received_at": inbox["received_at"],
-        "age_days": inbox["age_days"], "merged_into": inbox["merged_into"],
+        "age_days": inbox["age_days"],
+        "merged_into": inbox["merged_into"].map(lambda v: "" if is_missing(v) else str(int(v))),  # blank, not a grey "None"
     })
 
 

@@ -75,7 +75,7 @@ def test_a_case_step_gets_its_signed_record_and_a_leader_only_views_orders(order
     evidence.attach(eng, "order", oid, "visit.jpg", jpeg(seed=22), principal=SYSTEM)
     at = open_page("register", role="case_worker")
     _no_exception(at)
-    at.selectbox(key="rg_case").set_value(cid).run()
+    at.selectbox(key="w_rg_case_zh").set_value(cid).run()
     key = f"ev_case{cid}"
     assert f"{key}_file" in _keys(at, "download_button")
     assert len(at.get("image")) == 1  # the order's photo shows on the case

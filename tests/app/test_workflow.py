@@ -107,7 +107,7 @@ def test_clue_to_decision_and_elimination(wf_db) -> None:
     today = date.today()
     at = open_page("register", role="case_worker")
     _no_exception(at)
-    at.selectbox(key="rg_case").set_value(cid).run()
+    at.selectbox(key="w_rg_case_zh").set_value(cid).run()
     at.date_input(key=f"cs_date_{cid}").set_value(today - timedelta(days=9))
     at.text_input(key=f"cs_doc_{cid}").input("村民代表会议记录第3号")
     at.button(key=f"cs_submit_{cid}").click().run()
@@ -119,12 +119,16 @@ def test_clue_to_decision_and_elimination(wf_db) -> None:
     assert _state(eng, cid) == "township_check"
     assert translate("case.not_you", "zh") in _texts(at)  # the opener does not check their own case
     switch_user(at, "township_leader")
-    at.selectbox(key="rg_case").set_value(cid).run()
+    at.selectbox(key="w_rg_case_zh").set_value(cid).run()
+    at.radio(key="lang").set_value("en").run()  # the case and the step's result (passed) survive a switch of language
+    assert at.selectbox(key="w_rg_case_en").value == cid
+    assert at.radio(key=f"w_cs_pass_{cid}_en").value == "passed"
     at.button(key=f"cs_submit_{cid}").click().run()
     _no_exception(at)
     assert _state(eng, cid) == "county_approval"
+    at.radio(key="lang").set_value("zh").run()
     switch_user(at, "leader")
-    at.selectbox(key="rg_case").set_value(cid).run()
+    at.selectbox(key="w_rg_case_zh").set_value(cid).run()
     at.text_input(key=f"cs_doc_{cid}").input("县乡村振兴局公告2025第7号")
     at.button(key=f"cs_submit_{cid}").click().run()
     _no_exception(at)
@@ -149,7 +153,7 @@ def test_clue_to_decision_and_elimination(wf_db) -> None:
     walk(eng, ecid, local=Principal("case_worker", "case_worker"), checker=Principal("tl", "township_leader", None), county=Principal("x", "leader"),
          start=datetime.now(), until="township_check")
     switch_user(at, "leader")
-    at.selectbox(key="rg_case").set_value(ecid).run()
+    at.selectbox(key="w_rg_case_zh").set_value(ecid).run()
     at.button(key=f"cs_submit_{ecid}").click().run()
     _no_exception(at)
     hist = monitoring.monitoring_history(eng, hid, principal=SYSTEM)

@@ -22,3 +22,13 @@ def test_formats_print_numbers_with_their_decimals() -> None:
     cfg = fitted(frame, {"score": "Risk score"}, {"score": "%.1f", "change": "%+.1f"})
     assert cfg["score"]["type_config"]["format"] == "%.1f" and cfg["change"]["type_config"]["format"] == "%+.1f"
     assert cfg["score"]["label"] == "Risk score" and cfg["change"]["width"] == fit_width(["-24.0", "+1.5"], "change")
+
+
+def test_the_inbox_shows_no_merged_clue_as_a_blank_not_none() -> None:
+    from fanpin.ui.workflow_widgets import inbox_frame
+
+    inbox = pd.DataFrame({
+        "clue_id": [1, 2], "household_id": ["h1", "h2"], "township_code": ["t", "t"], "channel": ["cadre_visit"] * 2, "source": ["cadre"] * 2,
+        "risk_type": ["other"] * 2, "detail": ["", ""], "received_at": ["2024-12-01", "2024-12-02"], "age_days": [3, 4], "merged_into": [None, 7.0],
+    })
+    assert inbox_frame(inbox, {"t": "T"})["merged_into"].tolist() == ["", "7"]
