@@ -26,8 +26,8 @@ def test_page_renders_for_a_data_steward(app_db, lang: str) -> None:
     assert ("数据导入" if lang == "zh" else "Data import") in text
     assert ("最近的导入批次" if lang == "zh" else "Recent import batches") in text
     # the uploader's own English ("Upload", "100MB per file") explained in the user's language (issue 18 item 12)
-    assert {"zh": "将文件拖入下面的框内，或点击框内的“Upload”（上传）按钮选择文件。格式：CSV、XLSX、TXT；单个文件不超过 100 MB",
-            "en": "Drag the file onto the box below, or click its “Upload” button to choose it. Formats: CSV, XLSX, TXT; at most 100 MB per file"}[lang] in text
+    assert {"zh": "将文件拖入上面的框内，或点击框内的“Upload”（上传）按钮选择文件。格式：CSV、XLSX、TXT；单个文件不超过 100 MB",
+            "en": "Drag the file onto the box above, or click its “Upload” button to choose it. Formats: CSV, XLSX, TXT; at most 100 MB per file"}[lang] in text
     box = at.selectbox(key=f"import_kind_{lang}")
     # a whole workbook first (issue 14), then each single-file kind
     assert box.options[:2] == [("整个工作簿（自动识别各表）" if lang == "zh" else "A whole workbook (tables recognised)"), ("农户信息" if lang == "zh" else "Household roster")]

@@ -96,7 +96,7 @@ def test_template_back_touches_nothing_then_an_update_is_shown_applied_and_rolle
             wait_ready(pg)
         _pick(pg, "导入类型", "农户信息")
         # the uploader's English, explained in Chinese beside it
-        assert "将文件拖入下面的框内，或点击框内的“Upload”（上传）按钮选择文件" in pg.locator('[data-testid="stMain"]').inner_text()
+        assert "将文件拖入上面的框内，或点击框内的“Upload”（上传）按钮选择文件" in pg.locator('[data-testid="stMain"]').inner_text()
 
         # 1. the template, downloaded and imported back as it is
         help_box = pg.locator('[data-testid="stExpander"]').filter(has_text="列说明").first
