@@ -18,9 +18,11 @@ from fanpin.access.roles import ROLES, TOWNSHIP_ROLES, AccessDenied, Principal, 
 from fanpin.core.i18n import catalogue
 from fanpin.ui.audit_text import detail_text
 from fanpin.ui.downloads import download_table
+from fanpin.ui.i18n import lang as current_lang
 from fanpin.ui.i18n import lbl, t
 from fanpin.ui.messages import flash, show_flash
 from fanpin.ui.sidebar import Context, page_context
+from fanpin.ui.tables import fitted
 from fanpin.ui.text import md
 
 PAGE = "admin"
@@ -90,7 +92,7 @@ def on_role(engine: Engine, me: Principal, name: str, role_key: str, towns_key: 
 def users_table(frame: pd.DataFrame, towns: dict[str, str]) -> pd.DataFrame:
     """The account list as shown: labels for roles, townships and states, no hashes."""
     def town_names(v: object) -> str:
-        return "、".join(towns.get(c, c) for c in str(v).split(",")) if isinstance(v, str) and v else ""
+        return ("、" if current_lang() == "zh" else ", ").join(towns.get(c, c) for c in str(v).split(",")) if isinstance(v, str) and v else ""
 
     return pd.DataFrame(
         {
@@ -152,7 +154,7 @@ def users_tab(engine: Engine, me: Principal, lang: str, towns: dict[str, str]) -
     shown = users_table(frame, towns)
     st.dataframe(
         shown, hide_index=True, width="stretch", key="ad_users",
-        column_config={c: st.column_config.Column(t(f"access.col.{c}")) for c in shown.columns},
+        column_config=fitted(shown, {c: t(f"access.col.{c}") for c in shown.columns}),  # "Fengyan Townshi…" at 1366 px otherwise
     )
     left, right = st.columns(2, gap="large")
     with left:
