@@ -195,9 +195,12 @@ def orders_tab(b: Board) -> None:
     town = _town_choice(g2, b, "cl_o_town")
     orders = orders_mod.list_orders(ctx.engine, states=states or orders_mod.ORDER_STATES, township=town, today=b.as_of, principal=ctx.principal)
     table, labels = orders_frame(orders, b.names), _labels(ORDER_COLUMNS, INBOX_LABELS)
-    st.dataframe(table.style.apply(lambda r: ["background-color: #fde2e1" if r["overdue_col"] else "" for _ in r], axis=1),
-                 hide_index=True, width="stretch", height=280, key="cl_orders_table", column_config=fitted(table, labels))  # cells read whole
-    download_table(ctx, table, f"orders_{ctx.period}", "cl_orders_dl", labels=labels)
+    if table.empty:  # said in the user's language, not an empty grid marked "empty" in English
+        st.caption(t("clues.orders_none_match"))
+    else:
+        st.dataframe(table.style.apply(lambda r: ["background-color: #fde2e1" if r["overdue_col"] else "" for _ in r], axis=1),
+                     hide_index=True, width="stretch", height=280, key="cl_orders_table", column_config=fitted(table, labels))  # cells read whole
+        download_table(ctx, table, f"orders_{ctx.period}", "cl_orders_dl", labels=labels)
     ids = orders_mod.list_orders(ctx.engine, today=b.as_of, principal=ctx.principal)["order_id"].astype(int).tolist()
     if not ids:
         st.info(t("clues.no_orders"))
@@ -225,7 +228,7 @@ def order_card(b: Board, order: dict) -> None:
     st.caption(t("clues.order_meta", clues=", ".join(map(str, order["clue_ids"])) or "—", who=md(lbl("role", order["created_by"])),
                  at=day_text(order["created_at"], True), version=order["version"]))
     if order["findings"]:
-        st.markdown(f"**{t('clues.findings')}**: {md(order['findings'])}")
+        st.markdown(f"**{t('clues.findings')}**{'：' if b.ctx.lang == 'zh' else ': '}{md(order['findings'])}")  # the colon of the language
     if order["notes"]:
         st.text(order["notes"])
     evidence_panel(b.ctx, "order", oid, household_id=order["household_id"])

@@ -23,6 +23,7 @@ from fanpin.ui.downloads import download_table
 from fanpin.ui.i18n import kept_selectbox, lkey, t
 from fanpin.ui.labels import column_labels, reasons_text, region_names, tier_labels
 from fanpin.ui.sidebar import Context, page_context
+from fanpin.ui.tables import fit_width, fitted
 from fanpin.ui.text import md
 
 #: Above this many households the map draws household points for the selected township only.
@@ -192,8 +193,9 @@ def township_detail(s: Scene, villages: pd.DataFrame, hh: pd.DataFrame) -> None:
     st.caption(t("map.households_note"))
     hcols = column_labels("map_households")
     ht = hh.assign(village=region_names(hh["village_code"], s.vnames), tier=hh["tier"].map(tier_labels()), reasons=reasons_text(hh))[list(hcols)]
-    score_format = {hcols["score"]: st.column_config.NumberColumn(format="%.1f")}
-    st.dataframe(ht.rename(columns=hcols), hide_index=True, width="stretch", height=400, key="map_households", column_config=score_format)
+    # the other columns as narrow as their content, so that a 1920 px screen shows the three reasons whole (a 1366 px one scrolls)
+    reasons = st.column_config.TextColumn(hcols["reasons"], width=fit_width(ht["reasons"].tolist(), hcols["reasons"], cap=1000))
+    st.dataframe(ht, hide_index=True, width="stretch", height=400, key="map_households", column_config=fitted(ht, hcols, {"score": "%.1f"}, reasons=reasons))
     download_table(ctx, ht, f"households_{township}_{ctx.period}", "map_households_dl", labels=hcols)
 
 
