@@ -85,12 +85,13 @@ class UndoLog:
             return
         sub = both.iloc[rows]
         flags = {c: changed[c][rows].tolist() for c in pending.columns}
-        before = {c: [store.plain(v) for v in sub[c + "\x00prior"].tolist()] for c in pending.columns}
-        now = {c: [store.plain(v) for v in sub[c].tolist()] for c in pending.columns}
+        before = {c: sub[c + "\x00prior"].tolist() for c in pending.columns}
+        now = {c: sub[c].tolist() for c in pending.columns}
+        plain = store.plain
         for i, key in enumerate(store.row_keys(sub, key_cols)):
             cols = [c for c in pending.columns if flags[c][i]]
-            prior = {c: before[c][i] for c in cols}
-            written = {c: now[c][i] for c in cols}
+            prior = {c: plain(before[c][i]) for c in cols}
+            written = {c: plain(now[c][i]) for c in cols}
             self.rows.append((pending.table, "update", key, _json(prior), _json(written)))
 
     def inserted(self, table: str, keys: Sequence[tuple]) -> None:
