@@ -66,7 +66,8 @@ def rules_tab(findings: pd.DataFrame, rule_name: dict[str, str], lang: str) -> N
     ordered = table.sort_values(t("quality.findings"))  # largest at the top of a horizontal bar chart
     n = ordered[t("quality.findings")]
     fig = go.Figure(go.Bar(x=n, y=ordered[t("quality.rule")], orientation="h", marker_color="#c0392b", text=n, textposition="outside", cliponaxis=False))
-    fig.update_layout(height=34 * len(ordered) + 60, margin=dict(l=10, r=40, t=10, b=30), yaxis=dict(automargin=True))
+    fig.update_layout(height=34 * len(ordered) + 60, margin=dict(l=10, r=40, t=10, b=30), yaxis=dict(automargin=True),
+                      xaxis=dict(tickformat="d", dtick=1 if n.max() < 8 else None))  # counts: no 0.5 tick for a township's few findings
     st.plotly_chart(fig, width="stretch", key="qa_chart_rules")
     with st.expander(t("quality.rules_help"), expanded=True):
         left, right, colon = ("（", "）", "：") if lang == "zh" else (" (", ")", ": ")
