@@ -208,53 +208,79 @@ _CELL_PLAIN = re.compile(r'<c r="([A-Z]{1,3})([0-9]{1,7})"([^>]*>(?:<v>[^<]*</v>
 _CELL_ANY = re.compile(r'<c r="([A-Z]{1,3})([0-9]{1,7})"([^>]*?/>|[^>]*>[^<]*(?:<(?!/c>)[^<]*)*</c>)')
 
 
+def _cell_text_of(cell: str, strings: list[str], dates: frozenset[int], base, text_of) -> tuple[object, bool]:  # noqa: ANN001 - a datetime, a function
+    """(text, flagged) of one cell's XML after its reference (``' t="s"><v>3</v></c>'``)."""
+    i = cell.index(">")
+    if cell[i - 1] == "/" and i == len(cell) - 1:  # <c r=".." .../>
+        attrs, body = cell[: i - 1], ""
+    else:
+        attrs, body = cell[:i], cell[i + 1 : -4]
+    if attrs == ' t="inlineStr"' and body.startswith("<is><t>") and body.endswith("</t></is>") and "<" not in body[7:-9]:  # most text cells
+        text = body[7:-9]
+        return (html.unescape(text) if "&" in text else text), False
+    return text_of(_value(" " + attrs, body, strings, dates, base))
+
+
+#: Characters of sheet XML read at once by :func:`text_cells` (cut after a ``</row>``): the small
+#: objects of one block's cells stay bounded.
+_BLOCK = 1 << 23
+
+
 def text_cells(xml: str, strings: list[str], dates: frozenset[int], base, text_of, max_width: int):  # noqa: ANN001, ANN201 - a datetime, a function, a tuple
     """Every stored cell of the sheet's XML as text, without a Python call per cell: the cells found
-    with one regular expression, each distinct cell XML (type, style and value: labels, codes and
-    amounts repeat down a column) read once by :func:`_value` and made text by ``text_of`` (the
-    grid's cell text), then placed by array indexing.  Returns (row numbers, rows of text padded
-    with "" to the widest row, the (row number, column) cells ``text_of`` flags), the cells as
-    :func:`rows` and ``text_of`` would give them; None when a cell has no reference, a reference
-    repeats or the sheet is wider than ``max_width`` (read by :func:`rows` instead)."""
+    with one regular expression (a block of rows at a time), each distinct cell XML (type, style and
+    value: labels, codes and amounts repeat down a column) read once by :func:`_value` and made
+    text by ``text_of`` (the grid's cell text), then placed by array indexing.  Returns (row
+    numbers, rows of text padded with "" to the widest row, the (row number, column) cells
+    ``text_of`` flags), the cells as :func:`rows` and ``text_of`` would give them; None when a cell
+    has no reference, a reference repeats or the sheet is wider than ``max_width`` (read by
+    :func:`rows` instead)."""
     import numpy as np
     import pandas as pd
 
     start = xml.find("<sheetData")
     end = xml.rfind("</sheetData>")
-    data = xml[start:end] if start >= 0 and end > start else ""
-    n = data.count("<c ") + data.count("<c>") + data.count("<c/>")
-    collecting = gc.isenabled()
-    gc.disable()  # millions of small tuples: the collector would walk them again and again
-    try:
-        found = _CELL_PLAIN.findall(data)
-        if len(found) != n:
-            found = _CELL_ANY.findall(data)
+    if start < 0 or end <= start:
+        start = end = 0
+    known: dict[str, tuple[object, bool]] = {}  # cell XML -> (text, flagged), over the blocks
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    pos = start
+    while pos < end:
+        stop = xml.find("</row>", min(pos + _BLOCK, end), end)
+        stop = end if stop < 0 else stop + len("</row>")
+        n = xml.count("<c ", pos, stop) + xml.count("<c>", pos, stop) + xml.count("<c/>", pos, stop)
+        collecting = gc.isenabled()
+        gc.disable()  # many small tuples: the collector would walk them again and again
+        try:
+            found = _CELL_PLAIN.findall(xml, pos, stop)
             if len(found) != n:
-                return None  # a cell without its reference first (or spelled otherwise): cell by cell
-        if not found:
-            return [], [], set()
-        letters, numbers, rest = [f[0] for f in found], [f[1] for f in found], [f[2] for f in found]
-        del found
-    finally:
-        if collecting:
-            gc.enable()
-    codes, uniques = pd.factorize(pd.Series(rest, dtype=object), sort=False)
-    texts = np.empty(len(uniques), dtype=object)
-    flagged = np.zeros(len(uniques), dtype=bool)
-    for k, cell in enumerate(uniques):
-        i = cell.index(">")
-        if cell[i - 1] == "/" and i == len(cell) - 1:  # <c r=".." .../>
-            attrs, body = cell[: i - 1], ""
-        else:
-            attrs, body = cell[:i], cell[i + 1 : -4]
-        if attrs == ' t="inlineStr"' and body.startswith("<is><t>") and body.endswith("</t></is>") and "<" not in body[7:-9]:  # most text cells
-            text = body[7:-9]
-            texts[k] = html.unescape(text) if "&" in text else text
-        else:
-            texts[k], flagged[k] = text_of(_value(" " + attrs, body, strings, dates, base))
-    col_codes, col_letters = pd.factorize(pd.Series(letters, dtype=object), sort=False)
-    cols = np.array([_column(c) for c in col_letters], dtype=np.int64)[col_codes]
-    rows_at = np.array(numbers, dtype=np.int64)
+                found = _CELL_ANY.findall(xml, pos, stop)
+                if len(found) != n:
+                    return None  # a cell without its reference first (or spelled otherwise): cell by cell
+            letters, numbers, rest = [f[0] for f in found], [f[1] for f in found], [f[2] for f in found]
+            del found
+        finally:
+            if collecting:
+                gc.enable()
+        pos = stop
+        if not rest:
+            continue
+        codes, uniques = pd.factorize(pd.Series(rest, dtype=object), sort=False)
+        del rest
+        texts = np.empty(len(uniques), dtype=object)
+        flagged = np.zeros(len(uniques), dtype=bool)
+        for k, cell in enumerate(uniques):
+            got = known.get(cell)
+            if got is None:
+                got = known[cell] = _cell_text_of(cell, strings, dates, base, text_of)
+            texts[k], flagged[k] = got
+        col_codes, col_letters = pd.factorize(pd.Series(letters, dtype=object), sort=False)
+        cols = np.array([_column(c) for c in col_letters], dtype=np.int64)[col_codes]
+        parts.append((np.array(numbers, dtype=np.int64), cols, texts[codes], flagged[codes]))
+    if not parts:
+        return [], [], set()
+    rows_at, cols, texts, bad = (np.concatenate(x) for x in zip(*parts))
+    del parts
     width = int(cols.max()) + 1
     if width > max_width:
         return None
@@ -262,7 +288,6 @@ def text_cells(xml: str, strings: list[str], dates: frozenset[int], base, text_o
     if len(pd.unique(row_index * width + cols)) != len(cols):
         return None  # a cell given twice
     grid = np.full((len(row_numbers), width), "", dtype=object)
-    grid[row_index, cols] = texts[codes]
-    bad = flagged[codes]
+    grid[row_index, cols] = texts
     lossy = set(zip(rows_at[bad].tolist(), cols[bad].tolist()))
     return row_numbers.tolist(), grid.tolist(), lossy
