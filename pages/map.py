@@ -194,8 +194,9 @@ def township_detail(s: Scene, villages: pd.DataFrame, hh: pd.DataFrame) -> None:
     hcols = column_labels("map_households")
     ht = hh.assign(village=region_names(hh["village_code"], s.vnames), tier=hh["tier"].map(tier_labels()), reasons=reasons_text(hh))[list(hcols)]
     # the other columns as narrow as their content, so that a 1920 px screen shows the three reasons whole (a 1366 px one scrolls)
-    reasons = st.column_config.TextColumn(hcols["reasons"], width=fit_width(ht["reasons"].tolist(), hcols["reasons"], cap=1000))
-    st.dataframe(ht, hide_index=True, width="stretch", height=400, key="map_households", column_config=fitted(ht, hcols, {"score": "%.1f"}, reasons=reasons))
+    shown, reasons = ht.rename(columns=hcols), hcols["reasons"]
+    config = fitted(shown, formats={hcols["score"]: "%.1f"}, **{reasons: st.column_config.TextColumn(reasons, width=fit_width(shown[reasons].tolist(), reasons, cap=1000))})
+    st.dataframe(shown, hide_index=True, width="stretch", height=400, key="map_households", column_config=config)
     download_table(ctx, ht, f"households_{township}_{ctx.period}", "map_households_dl", labels=hcols)
 
 

@@ -140,8 +140,8 @@ def movers(run: Run) -> None:
     top = rows[np.argsort(-change, kind="stable")[:MOVERS_SHOWN]]
     if len(rows) > MOVERS_SHOWN:
         st.caption(t("simulator.movers_shown", shown=fmt.count(MOVERS_SHOWN, lang), total=fmt.count(len(rows), lang)))
-    cols, f = column_labels("sim_movers"), frame(top)  # scores with their decimal (41.0 beside 42.6), cells read whole
-    st.dataframe(f, hide_index=True, width="stretch", height=280, key="sim_movers_table", column_config=tables.fitted(f, cols, {"base_score": "%.1f", "scen_score": "%.1f", "score_change": "%+.1f"}))
+    cols, f = column_labels("sim_movers"), frame(top).rename(columns=column_labels("sim_movers"))  # scores with their decimal (41.0 beside 42.6), cells read whole
+    st.dataframe(f, hide_index=True, width="stretch", height=280, key="sim_movers_table", column_config=tables.fitted(f, formats={cols["base_score"]: "%.1f", cols["scen_score"]: "%.1f", cols["score_change"]: "%+.1f"}))
     download_table(ctx, lambda: frame(np.sort(rows)), f"scenario_movers_{ctx.period}", "sim_movers", labels=cols)
 
 

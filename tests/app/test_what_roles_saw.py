@@ -105,7 +105,7 @@ def test_a_refused_income_line_is_said_under_the_box_in_the_users_language(app_d
     if lang == "zh":
         assert "监测收入标准" in said and "-500" in said and "未被采用" in said and "1,000" in said
     else:
-        assert "Income line" in said and "-500" in said and "was not used" in said and "1,000" in said
+        assert "Income line" in said and "-¥500" in said and "was not used" in said and "1,000" in said
     assert [m.value for m in at.metric] == moved  # the results still use the last accepted line, and say which
     assert f"{before:,.0f}" in said
     # a line in range is used again, and the message goes
