@@ -204,7 +204,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     try:
         model = train.train(engine, args.horizon, principal=system_principal(), eval_months=args.eval_months, progress=_progress_printer())
     except features.ModelError as exc:
-        print(f"fanpin: {exc}", file=sys.stderr)
+        print(f"fanpin: {exc.text(translate, lang)}", file=sys.stderr)
         return 2
     seconds = time.perf_counter() - start
     path = persist.save_model(model, args.out)

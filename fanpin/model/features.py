@@ -124,7 +124,26 @@ FEATURE_GROUP: dict[str, str] = {
 
 
 class ModelError(RuntimeError):
-    """A saved model that cannot be used here (other schema, other features, no model)."""
+    """A model that cannot be trained or used here (too short a panel, other schema, no model).
+
+    ``code`` names the locale entry ``model.err.<code>`` and ``params`` fill it, so a page says it
+    in the user's language; the message itself (English) is for logs and the command line."""
+
+    def __init__(self, message: str, code: str = "", **params: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params
+
+    def __reduce__(self) -> tuple:
+        return (_model_error, (str(self), self.code, self.params))
+
+    def text(self, translate: object, lang: str) -> str:
+        """The message in ``lang`` (``translate`` is ``fanpin.core.i18n.translate``)."""
+        return translate(f"model.err.{self.code}", lang, **self.params) if self.code else str(self)
+
+
+def _model_error(message: str, code: str, params: dict) -> ModelError:
+    return ModelError(message, code, **params)
 
 
 # --------------------------------------------------------------------------- data
@@ -163,7 +182,7 @@ def load_panel(engine: Engine, periods: Sequence[int] | None = None) -> PanelDat
 
     ps = sorted(int(p) for p in (periods if periods is not None else store.periods(engine)))
     if not ps:
-        raise ModelError("no panel months in the database")
+        raise ModelError("no panel months in the database", "no_panel")
     snaps = store.load_snapshots(engine, ps)
     ev_f = model_store.household_events(engine, ps[0], ps[-1])
     cl_f = model_store.clue_months(engine, ps[0], ps[-1])
@@ -376,7 +395,7 @@ def labels_for(data: PanelData, t: int, horizon: int) -> tuple[np.ndarray, np.nd
     ids = pd.Index(f["household_id"].astype(str))
     future = [store.shift_period(t, h) for h in range(1, horizon + 1)]
     if any(p not in data.snapshots for p in future):
-        raise ModelError(f"month {t} has no {horizon} months after it in the panel")
+        raise ModelError(f"month {t} has no {horizon} months after it in the panel", "no_future", month=t, horizon=horizon)
     pop = f["income_pc"].to_numpy(dtype=np.float64) >= data.lines[t]
     y = np.zeros(len(ids), dtype=bool)
     for p in future:
@@ -395,11 +414,11 @@ def split_months(periods: Sequence[int], horizon: int, eval_months: int | None =
     """Time split: evaluate on the last labelled months; train on months whose label window ends before them."""
     lab = labelled_months(periods, horizon)
     if len(lab) < 2:
-        raise ModelError(f"the panel is too short for a {horizon}-month horizon ({len(periods)} months)")
+        raise ModelError(f"the panel is too short for a {horizon}-month horizon ({len(periods)} months)", "too_short", horizon=horizon, months=len(periods))
     n_eval = eval_months or max(1, min(6, len(lab) // 3))
     ev = lab[-n_eval:]
     first_eval = ev[0]
     train = [t for t in lab if store.shift_period(t, horizon) < first_eval]
     if not train:
-        raise ModelError("no training months end before the evaluation months: use a shorter horizon or fewer evaluation months")
+        raise ModelError("no training months end before the evaluation months: use a shorter horizon or fewer evaluation months", "no_training")
     return train, ev

@@ -44,21 +44,22 @@ def load_model(engine: Engine | None = None, directory: Path | str | None = None
 
     path = (Path(directory) if directory else model_dir()) / MODEL_FILE
     if not path.exists():
-        raise ModelError(f"no trained model at {path}: train one on the model page or with `fanpin train`")
+        raise ModelError(f"no trained model at {path}: train one on the model page or with `fanpin train`", "no_model")
     blob = joblib.load(path)
     meta = blob["meta"]
     if list(meta.get("features", [])) != list(FEATURES):
-        raise ModelError("the saved model was trained on a different feature list than this version of fanpin computes; retrain it")
+        raise ModelError("the saved model was trained on a different feature list than this version of fanpin computes; retrain it", "features")
     head = store.head_revision()
     if meta.get("schema_head") != head:
-        raise ModelError(f"the saved model was trained on database schema {meta.get('schema_head')!r}, this version expects {head!r}; retrain it")
+        raise ModelError(f"the saved model was trained on database schema {meta.get('schema_head')!r}, this version expects {head!r}; retrain it", "schema")
     if engine is not None and meta.get("database_id") != store.database_id(engine):
         raise ModelError(
             f"the saved model was trained on another database ({meta.get('database', '?')}), not this one; retrain it here "
-            "(the model page or `fanpin train`)"
+            "(the model page or `fanpin train`)",
+            "other_database",
         )
     if "backtest" not in blob:
-        raise ModelError("the saved model has no backtest (it was trained by an older version of fanpin); retrain it")
+        raise ModelError("the saved model has no backtest (it was trained by an older version of fanpin); retrain it", "old")
     return RiskModel(blob["hgb"], blob["logit"], meta, blob["evaluation"], blob["importance"], blob["backtest"])
 
 

@@ -203,7 +203,7 @@ def fit(A: np.ndarray, y: np.ndarray, seed: int = 0, learner: str = LEARNER) -> 
     logistic baseline on the same rows.  Columns that are all missing become 0 (e.g. no year-ago
     income in a short panel: a constant the trees ignore)."""
     if y.all() or not y.any():
-        raise ModelError("the training months hold only one class: nothing to learn")
+        raise ModelError("the training months hold only one class: nothing to learn", "one_class")
     share = min(1.0, max(NEGATIVE_SHARE, MIN_NEGATIVES / max(1, int((~y).sum()))))
     keep = y | (np.random.default_rng(seed).random(len(y)) < share)
     A, y = A[keep], y[keep]
@@ -235,7 +235,7 @@ def _window_data(w: bt.Window, rows: Months, data: PanelData, models: tuple[obje
     frames = []
     for t in w.months:
         if not rows.ids[t].equals(ids):
-            raise ModelError(f"the households of {t} differ from those of {w.start}: a window needs the same households every month")
+            raise ModelError(f"the households of {t} differ from those of {w.start}: a window needs the same households every month", "households_differ", month=t, start=w.start)
         X = rows.X[t]
         y, pop = rows.y[t], rows.pop[t]
         elig = pop & ~data.monitored_at(t)
@@ -358,10 +358,10 @@ def train(
     data = data or load_panel(engine)
     lab = labelled_months(data.periods, horizon)
     if len(lab) < 2:
-        raise ModelError(f"the panel is too short for a {horizon}-month horizon ({len(data.periods)} months)")
+        raise ModelError(f"the panel is too short for a {horizon}-month horizon ({len(data.periods)} months)", "too_short", horizon=horizon, months=len(data.periods))
     chosen = bt.choose_windows(lab, horizon, line_changes=bt.line_change_months(data.lines), disasters=disaster_months(data), length=int(eval_months or 3), count=windows)
     if not chosen:
-        raise ModelError(f"the panel is too short for a backtest: no {eval_months or 3}-month window has 3 months of complete labels before it")
+        raise ModelError(f"the panel is too short for a backtest: no {eval_months or 3}-month window has 3 months of complete labels before it", "no_window", horizon=horizon, months=len(data.periods), window=eval_months or 3)
     clock.lap("loading")
     say("features", 0.05)
     rows = Months.of(data, lab, horizon, lambda f: say("features", 0.05 + 0.2 * f))

@@ -168,14 +168,14 @@ def copies_pending(data: Data) -> bool:
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
-def _saved_model(path: str, mtime: float, _engine: Engine, url: str, version: str):  # noqa: ANN202 - RiskModel | str
-    """The saved risk model (reloaded when its file changes), or the reason it was refused."""
+def _saved_model(path: str, mtime: float, _engine: Engine, url: str, version: str):  # noqa: ANN202 - RiskModel | ModelError
+    """The saved risk model (reloaded when its file changes), or the refusal (said per reader's language)."""
     from fanpin.model import features, persist
 
     try:
         return persist.load_model(_engine, directory=Path(path).parent)
     except features.ModelError as exc:
-        return str(exc)
+        return exc
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -277,11 +277,17 @@ class Data:
         return _panel_scores(self.engine, self.url, self.version, policy.to_json(), line, self.towns_key)
 
     def model(self):  # noqa: ANN201 - RiskModel | str | None
-        """The saved risk model, a message saying why it was refused, or None when none is trained."""
+        """The saved risk model, a message saying why it was refused (in the reader's language), or
+        None when none is trained."""
         path = _model_path()
         if not path.exists():
             return None
-        return _saved_model(str(path), path.stat().st_mtime, self.engine, self.url, self.version)
+        from fanpin.core.i18n import translate
+        from fanpin.model.features import ModelError
+        from fanpin.ui.i18n import lang
+
+        model = _saved_model(str(path), path.stat().st_mtime, self.engine, self.url, self.version)
+        return model.text(translate, lang()) if isinstance(model, ModelError) else model
 
     def model_scores(self, model, period: int) -> pd.DataFrame:  # noqa: ANN001 - a RiskModel (imported lazily, as above)
         """The model's probabilities and main factors for a month (cached per model file and data version)."""

@@ -47,6 +47,8 @@ class Job:
     finished: float | None = None
     result: object = None
     error: str | None = None
+    #: what failed, kept to be said in the reader's language (``error`` is the log's English)
+    exception: BaseException | None = None
     future: Future | None = None
 
     @property
@@ -92,6 +94,7 @@ class Runner:
             except Exception as exc:
                 logging.getLogger(__name__).exception("background job %s of %s failed", job.name, job.owner)
                 job.error = str(exc) or type(exc).__name__
+                job.exception = exc
             finally:
                 job.finished = time.time()
 
@@ -131,11 +134,25 @@ def _poll(owner: str, name: str) -> None:
     st.caption(t("job.page_usable"))
 
 
+def failure_text(exc: BaseException | None) -> str:
+    """Why a job failed, in the reader's language: a fanpin error says it through its code; anything
+    else is named by its kind only (its message may hold server paths; the log has it all)."""
+    from fanpin.access.roles import AccessDenied
+    from fanpin.core.i18n import translate
+    from fanpin.ui.i18n import lang
+
+    if exc is not None and callable(getattr(exc, "text", None)) and getattr(exc, "code", ""):
+        return exc.text(translate, lang())
+    if isinstance(exc, AccessDenied):
+        return t("access.denied", action=exc.code)
+    return t("job.unexpected", kind=type(exc).__name__ if exc is not None else "?")
+
+
 def show(job: Job) -> None:
     """Draw a job: its progress while it runs, then that it is done or why it failed."""
     if job.running:
         _poll(job.owner, job.name)
     elif job.failed:
-        st.error(t("job.failed", what=t(job.what), error=md(job.error)))
+        st.error(t("job.failed", what=t(job.what), error=md(failure_text(job.exception))))
     else:
         st.success(t("job.done", what=t(job.what), seconds=f"{job.finished - job.started:.0f}"))

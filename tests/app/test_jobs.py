@@ -72,3 +72,30 @@ def test_the_overview_stays_usable_while_the_brief_is_made(app_db, monkeypatch: 
     at.radio(key="lang").set_value("zh").run()
     labels = [d.proto.label for d in at.get("download_button")]
     assert "下载月报 (Word)" in labels, labels
+
+
+def test_a_failed_job_is_said_in_the_readers_language_without_server_details(small_demo) -> None:
+    """A training refused for too short a panel (the small demo at the default 6-month horizon) reads
+    in Chinese, or English after a switch; an unexpected error names its kind only, no path."""
+    import streamlit as st
+
+    from fanpin.access.roles import SYSTEM
+    from fanpin.model import features, train
+
+    engine, spec = small_demo
+    with pytest.raises(features.ModelError) as refused:
+        train.train(engine, 6, principal=SYSTEM)
+    assert refused.value.code == "no_window"
+    zh = jobs.failure_text(refused.value)
+    assert f"月度数据只有 {spec.months} 个月" in zh and "6 个月的预测期" in zh and "panel" not in zh
+    st.session_state["lang"] = "en"
+    try:
+        assert jobs.failure_text(refused.value).startswith(f"The panel holds {spec.months} months")
+    finally:
+        del st.session_state["lang"]
+    lost = jobs.failure_text(FileNotFoundError(2, "No such file", "/srv/fanpin/secret/model.joblib"))
+    assert "FileNotFoundError" in lost and "/srv" not in lost and "服务器日志" in lost
+    import pickle
+
+    again = pickle.loads(pickle.dumps(refused.value))  # kept across processes (Dask, a cache) with its code
+    assert again.code == "no_window" and again.params == refused.value.params

@@ -340,7 +340,7 @@ def test_fanpin_train_command(small_demo, tmp_path, capsys):
     zh = backtest.text_report(saved.backtest, saved.meta["windows"], 3, saved.meta["draws"], "zh")
     assert "回测" in zh and "完美预测（上限）" in zh and "在每月 2% 的走访预算下，模型找到" in zh
     assert main(["--db", url, "train", "--horizon", "12", "--out", str(tmp_path / "x")]) == 2
-    assert "too short" in capsys.readouterr().err
+    assert "不足以按 12 个月的预测期训练" in capsys.readouterr().err  # said in the command's language
 
 
 # --------------------------------------------------------------------------- who may
