@@ -96,7 +96,7 @@ def budget_table(table: pd.DataFrame, k: float) -> pd.DataFrame:
                 "found": int(r.found),
                 "interval": "—" if m == backtest.CEILING else _interval(r.lo, r.hi),
                 "ratio": round(float(r.ratio), 2),
-                "gap": None if m == backtest.BASE or not np.isfinite(r.gap_closed) else round(100 * float(r.gap_closed), 1),
+                "gap": "—" if m == backtest.BASE or not np.isfinite(r.gap_closed) else f"{100 * float(r.gap_closed):.1f}%",
                 "gap_interval": "—" if m in (backtest.BASE, backtest.CEILING) or not np.isfinite(r.gap_closed) else _interval(r.gap_lo, r.gap_hi, pct=True),
             }
         )
@@ -111,7 +111,7 @@ def window_table(table: pd.DataFrame, k: float) -> pd.DataFrame:
     out = pd.DataFrame({t("model.bt.col.window"): [t("model.bt.all") if w == backtest.ALL else w for w in wide.index]})
     for m in (*backtest.METHODS, backtest.CEILING):
         out[t(f"model.method.{m}")] = wide[m].astype(int).to_numpy()
-    out[t("model.bt.col.gap")] = [None if not np.isfinite(g) else round(100 * g, 1) for g in gap.reindex(wide.index)]
+    out[t("model.bt.col.gap")] = ["—" if not np.isfinite(g) else f"{100 * g:.1f}%" for g in gap.reindex(wide.index)]
     return out
 
 
@@ -155,7 +155,7 @@ def backtest_section(model: train.RiskModel, lang: str) -> None:
             "found": st.column_config.NumberColumn(t("model.bt.col.found"), format="%d"),
             "interval": st.column_config.TextColumn(t("model.bt.col.interval")),
             "ratio": st.column_config.NumberColumn(t("model.bt.col.ratio"), format="%.2f"),
-            "gap": st.column_config.NumberColumn(t("model.bt.col.gap"), format="%.1f%%"),
+            "gap": st.column_config.TextColumn(t("model.bt.col.gap")),  # text: a blank reads "—", not a grey None
             "gap_interval": st.column_config.TextColumn(t("model.bt.col.gap_interval")),
         },
     )

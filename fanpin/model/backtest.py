@@ -364,8 +364,10 @@ def verdict_text(frame: pd.DataFrame, budget: float, lang: str) -> str:
     s = summary(frame, budget)
     v = verdict(frame, budget)
     m, rule = s.loc["model"], v["best_rule"]
+    # no gap to close (the income-line rule already finds the ceiling): said so, not "— (– – –)"
+    key = "model.bt.verdict" if np.isfinite(m.gap_closed) else "model.bt.verdict_no_gap"
     return translate(
-        "model.bt.verdict", lang, k=f"{budget:.0%}", m=f"{m.found:.0f}", lo=f"{m.lo:.0f}", hi=f"{m.hi:.0f}", base=f"{s.loc[BASE, 'found']:.0f}",
+        key, lang, k=f"{budget:.0%}", m=f"{m.found:.0f}", lo=f"{m.lo:.0f}", hi=f"{m.hi:.0f}", base=f"{s.loc[BASE, 'found']:.0f}",
         top=f"{s.loc[CEILING, 'found']:.0f}", gap=_pct(m.gap_closed), glo=_pct(m.gap_lo), ghi=_pct(m.gap_hi),
         rule=translate(f"model.method.{rule}", lang) if rule else "—", r=f"{s.loc[rule, 'found']:.0f}" if rule else "—",
     )

@@ -136,6 +136,21 @@ def test_table_counts_gap_and_sums_windows() -> None:
     assert v == {"gap_closed": 1.0, "best_rule": "trend_rule", "closes_target": True, "beats_rules": True}
 
 
+def test_the_verdict_says_when_there_is_no_gap_to_close() -> None:
+    """The income-line rule already at the ceiling: the sentence says so (it read "— (95% 区间 –––)")."""
+    good = np.array([[0.9, 0.5, 0.1], [0.9, 0.5, 0.0]])
+    scores = {"model": good, "income_line": good.copy(), "trend_rule": good.copy()}
+    t = B.table([_toy_window((202401, 202402), scores, ["a", "b", "c"])], budgets=(K,), draws=20, seed=1)
+    assert not np.isfinite(B.summary(t, K).loc["model", "gap_closed"])
+    zh, en = B.verdict_text(t, K, "zh"), B.verdict_text(t, K, "en")
+    assert "没有差距可弥合" in zh and "–" not in zh.split("上限")[1].split("；")[0]
+    assert "no gap to close" in en
+    both = np.array([[0.9, 0.5, 0.1], [0.9, 0.5, 0.0]])
+    line = np.array([[0.1, 0.9, 0.5], [0.1, 0.9, 0.0]])
+    t2 = B.table([_toy_window((202401, 202402), {"model": both, "income_line": line, "trend_rule": line.copy()}, ["a", "b", "c"])], budgets=(K,), draws=20, seed=1)
+    assert "100%" in B.verdict_text(t2, K, "zh") and "弥合了差距的" in B.verdict_text(t2, K, "zh")
+
+
 def test_bootstrap_interval_covers_the_point_and_is_reproducible() -> None:
     rng = np.random.default_rng(3)
     m, n = 3, 2000
