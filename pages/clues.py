@@ -201,7 +201,9 @@ def orders_tab(b: Board) -> None:
         st.dataframe(table.style.apply(lambda r: ["background-color: #fde2e1" if r["overdue_col"] else "" for _ in r], axis=1),
                      hide_index=True, width="stretch", height=280, key="cl_orders_table", column_config=fitted(table, labels))  # cells read whole
         download_table(ctx, table, f"orders_{ctx.period}", "cl_orders_dl", labels=labels)
-    ids = orders_mod.list_orders(ctx.engine, today=b.as_of, principal=ctx.principal)["order_id"].astype(int).tolist()
+    shown = orders["order_id"].astype(int).tolist()  # the table's orders first: the choice starts at its first row
+    rest = orders_mod.list_orders(ctx.engine, today=b.as_of, principal=ctx.principal)["order_id"].astype(int)
+    ids = shown + rest[~rest.isin(shown)].tolist()
     if not ids:
         st.info(t("clues.no_orders"))
         return

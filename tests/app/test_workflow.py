@@ -184,3 +184,20 @@ def test_pages_in_english(wf_db, page: str) -> None:
     at = open_page(page, lang="en")
     _no_exception(at)
     assert at.title[0].value in ("Warning clues and verification orders", "Monitoring register")
+
+
+def test_the_order_to_work_on_starts_at_the_tables_first_row(wf_db) -> None:
+    """The "work on order" choice starts at an order the filtered table shows (open or verifying by
+    default), not at a decided one listed first among every order."""
+    eng = wf_db
+    hids = store.households.search(eng, ["household_id"], limit=2)["household_id"].tolist()
+    cw = Principal("case_worker", "case_worker")
+    still = orders_mod.create_order(eng, household_id=hids[1], assignee_kind="department", assignee="hrss", principal=SYSTEM)
+    done = orders_mod.create_order(eng, household_id=hids[0], assignee_kind="department", assignee="hrss", principal=SYSTEM)  # newer: listed first
+    decide(eng, done, Principal("admin", "admin"), included=False, period=store.periods(eng)[-1], reason="收入稳定")
+    listed = orders_mod.list_orders(eng, principal=cw)["order_id"].astype(int).tolist()
+    shown = orders_mod.list_orders(eng, states=("open", "verifying"), principal=cw)["order_id"].astype(int).tolist()
+    assert listed[0] == done and done not in shown and still in shown
+    at = open_page("clues", role="admin")
+    _no_exception(at)
+    assert at.selectbox(key="cl_order_zh").value == shown[0]
