@@ -137,8 +137,9 @@ def _apply_upsert(conn: Connection, spec: KindSpec, plan: Plan, now: datetime, u
     touched: set[str] = set()
     new, upd = f[plan.new], f[plan.changed]
     if len(new):
-        store.insert_rows(conn, spec.table, _new_rows(spec, new, cols, now))
-        undo.inserted(spec.table, _key_tuples(spec, new))
+        rows = _new_rows(spec, new, cols, now)
+        store.insert_rows(conn, spec.table, rows)
+        undo.inserted(spec.table, _key_tuples(spec, new), written=rows)
     if len(upd):
         keys = {k: _db_value(upd[k], spec.type_of(k)) for k in spec.key}
         values = {c: _db_value(upd[c], spec.type_of(c)) for c in cols if c not in spec.key}

@@ -25,7 +25,7 @@ so that cached snapshots reload.  A demo database made real by the import stays 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -94,12 +94,15 @@ class UndoLog:
             written = {c: plain(now[c][i]) for c in cols}
             self.rows.append((pending.table, "update", key, _json(prior), _json(written)))
 
-    def inserted(self, table: str, keys: Sequence[tuple]) -> None:
-        """Log the records just inserted, with a digest of each as written."""
+    def inserted(self, table: str, keys: Sequence[tuple], written: Mapping[str, np.ndarray | Sequence] | None = None) -> None:
+        """Log the records just inserted, with a digest of each as written: from ``written`` (the
+        column arrays inserted) when their values read back as given, else read back."""
         if not keys:
             return
         key_cols = list(store.KEYS[table])
-        rows = store.read_rows(self.conn, table, keys)
+        rows = store.written_frame(table, written) if written is not None else None
+        if rows is None or len(rows) != len(keys):
+            rows = store.read_rows(self.conn, table, keys)
         self.rows.extend((table, "insert", key, None, dig) for key, dig in zip(store.row_keys(rows, key_cols), store.digests(table, rows)))
 
     def flush(self) -> int:

@@ -18,7 +18,7 @@ from decimal import Decimal
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Boolean, Date, DateTime, Float, Integer, Table, and_, bindparam, delete, insert, select, tuple_, update
+from sqlalchemy import Boolean, Column, Date, DateTime, Float, Integer, Table, and_, bindparam, delete, insert, select, tuple_, update
 from sqlalchemy.engine import Connection
 
 from fanpin.store.imports import chunks, rows_frame
@@ -27,7 +27,7 @@ from fanpin.store.schema import import_batches, import_undo, metadata
 
 __all__ = [
     "KEYS", "batch_row", "digests", "entries", "insert_entries", "insert_returning", "later_batches", "mark_rolled_back",
-    "plain", "read_rows", "restore", "delete_rows", "row_key", "row_keys", "set_undoable", "undoable_batches",
+    "plain", "read_rows", "restore", "delete_rows", "row_key", "row_keys", "set_undoable", "undoable_batches", "written_frame",
 ]
 
 #: The key a batch names a record by, per table: the upsert key, or the primary key of appended rows.
@@ -163,6 +163,69 @@ def digests(table: str, frame: pd.DataFrame) -> list[str]:
     head = "\x1f".join(cols) + "\x1e"
     sha = hashlib.sha256
     return [sha((head + "\x1f".join(values)).encode()).hexdigest() for values in zip(*parts)]  # (str.cat: a numpy sum of strings)
+
+
+_ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
+_ISO_DATETIME = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"
+
+
+def _as_read(column: Column, values: np.ndarray | Sequence, n: int) -> pd.Series | None:
+    """A written column's values as reading them back gives them (the same digest text), or None
+    when that is not certain without reading them (then the caller reads the records back)."""
+    s = pd.Series(values if isinstance(values, np.ndarray) else list(values), dtype=None if isinstance(values, np.ndarray) else object)
+    if len(s) != n:
+        return None
+    t = column.type
+    if s.dtype.kind == "f":
+        if isinstance(t, Float) or (isinstance(t, Integer) and not isinstance(t, Boolean)):
+            return s  # NaN is written as NULL; whole floats read back as the same digest text
+        return None
+    kind = pd.api.types.infer_dtype(s, skipna=True)
+    if kind == "empty":
+        return pd.Series([None] * n, dtype=object)
+    if isinstance(t, Boolean):
+        if s.dtype == bool:
+            return s
+        if kind == "boolean":
+            return s.map(lambda v: None if v is None else bool(v)).astype(object)
+        return None
+    if isinstance(t, (Integer, Float)):
+        if s.dtype.kind in "iu":
+            return s
+        if kind in ("integer", "floating", "mixed-integer-float"):  # as a read gives them: int64, or float64 with NaN
+            return pd.to_numeric(s)
+        return None
+    if isinstance(t, (Date, DateTime)):
+        if kind == "string" and s.dropna().str.match(_ISO_DATE if isinstance(t, Date) and not isinstance(t, DateTime) else _ISO_DATETIME).all():
+            return s.astype(object)
+        return None
+    if kind == "string" and not (s == "\\N").any():  # text as written (\N: PostgreSQL's COPY reads it as NULL)
+        return s.astype(object)
+    return None
+
+
+def written_frame(table: str, columns: Mapping[str, np.ndarray | Sequence]) -> pd.DataFrame | None:
+    """The records just inserted from ``columns`` (as given to ``fanpin.store.io.bulk_insert``) as
+    :func:`read_rows` would read them back, for their keys and :func:`digests`; None when a column
+    could read back otherwise (a default the database fills, a value of another type): read them."""
+    t = _table(table)
+    names = list(columns)
+    n = len(next(iter(columns.values()))) if names else 0
+    skip = _NOT_DIGESTED.get(table, frozenset())
+    data: dict[str, pd.Series] = {}
+    for c in t.columns:
+        if c.name in skip:
+            continue
+        if c.name not in columns:
+            if c.server_default is not None or not c.nullable or c.autoincrement is True:
+                return None
+            data[c.name] = pd.Series([None] * n, dtype=object)
+            continue
+        s = _as_read(c, columns[c.name], n)
+        if s is None:
+            return None
+        data[c.name] = s.reset_index(drop=True)
+    return pd.DataFrame(data)
 
 
 def _typed(table: Table, column: str, v: object) -> object:
