@@ -139,11 +139,15 @@ def _column_text(s: pd.Series) -> pd.Series:
         x = s.to_numpy()
         nan = np.isnan(x)
         whole = ~nan & (x == np.floor(np.where(nan, 0, x))) & (np.abs(np.where(nan, 0, x)) < 2**53)
-        out = np.round(np.where(nan, 0, x), 9).astype(str).astype(object)
+        out = np.full(len(x), "null", dtype=object)
         out[whole] = x[whole].astype(np.int64).astype(str)
-        out[nan] = "null"
+        rest = ~nan & ~whole  # (numpy's float text is slow: only for the values that need it)
+        out[rest] = np.round(x[rest], 9).astype(str)
         return pd.Series(out, index=s.index, dtype=object)
-    if pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"):
+    kind = pd.api.types.infer_dtype(s, skipna=True)
+    if kind == "boolean" and s.notna().all():
+        return pd.Series(np.where(s.to_numpy(dtype=bool), "true", "false"), index=s.index, dtype=object)
+    if kind in ("string", "empty"):
         return ("s:" + s.astype(object).where(s.notna(), "")).where(s.notna(), "null").astype(object)
     return s.map(_text).astype(object)
 
