@@ -176,7 +176,8 @@ _ISO_DATETIME = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"
 def _as_read(column: Column, values: np.ndarray | Sequence, n: int) -> pd.Series | None:
     """A written column's values as reading them back gives them (the same digest text), or None
     when that is not certain without reading them (then the caller reads the records back)."""
-    s = pd.Series(values if isinstance(values, np.ndarray) else list(values), dtype=None if isinstance(values, np.ndarray) else object)
+    numeric = isinstance(values, np.ndarray) and values.dtype.kind in "biuf"
+    s = pd.Series(values if isinstance(values, np.ndarray) else list(values), dtype=values.dtype if numeric else object)  # (no Arrow strings: slow to make)
     if len(s) != n:
         return None
     t = column.type
