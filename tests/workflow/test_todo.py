@@ -124,6 +124,6 @@ def test_the_digest_lists_exactly_the_items(county) -> None:
     text = todo.digest_text(d, CW1, TODAY, lambda key, **p: translate(key, "en", **p))
     lines = text.splitlines()
     assert lines[0] == "Work for cw_one (2025-07-10): 5 item(s), 1 overdue"
-    assert lines[1] == f"- Start verifying: order {ids['overdue']} · {A[0]} · due 2025-06-16 (-24 day(s) left) · overdue"
+    assert lines[1] == f"- Start verifying: order {ids['overdue']} · {A[0]} · due 2025-06-16 (-24 day(s) left) · Overdue"
     assert [ln.split(" · ")[1] for ln in lines[1:]] == d.items["household_id"].tolist()
     assert len(lines) == 1 + d.count
