@@ -54,11 +54,27 @@ def aggregate_reference_date(conn: Connection) -> date:
     return date.today() if p is None else date(p // 100, p % 100, 15)
 
 
-def refresh_aggregates(conn: Connection, household_ids: Sequence[str]) -> int:
-    """Recompute the member aggregates of these households inside the caller's transaction."""
+def refresh_aggregates(conn: Connection, household_ids: Sequence[str], *, written: pd.DataFrame | None = None, stored: Sequence[str] | None = None) -> pd.DataFrame:
+    """Recompute the member aggregates of these households inside the caller's transaction; the
+    counts written (indexed by household ID, every one of ``household_ids``).
+
+    The members are read, unless the caller knows them: ``written``, the members it just inserted
+    (``AGGREGATE_INPUTS`` as a read gives them), and ``stored``, the households that may hold any
+    other member (only those are read; a household outside it has the written members only)."""
     hids = sorted(set(household_ids))
     if not hids:
-        return 0
-    frame = store.aggregate_inputs(conn, hids)
-    agg = household_aggregates(frame, aggregate_reference_date(conn)) if len(frame) else pd.DataFrame(columns=list(AGGREGATE_COLUMNS))
-    return store.set_household_aggregates(conn, agg.reindex(hids).fillna(0).astype(np.int64))
+        return pd.DataFrame(columns=list(AGGREGATE_COLUMNS), dtype=np.int64)
+    if written is None or stored is None:
+        frames = [store.aggregate_inputs(conn, hids)]
+    else:  # (each part counted on its own: a read's dates and the written ISO texts are not mixed)
+        read = sorted(set(stored) & set(hids))
+        hid = written["household_id"].astype(str)
+        mine = written[hid.isin(set(hids)) & ~hid.isin(set(read))]
+        mine = pd.DataFrame({c: mine[c].to_numpy() if c in mine else np.full(len(mine), None, dtype=object) for c in store.AGGREGATE_INPUTS})
+        frames = [store.aggregate_inputs(conn, read) if read else mine.iloc[:0], mine]
+    ref = aggregate_reference_date(conn)
+    parts = [household_aggregates(f, ref) for f in frames if len(f)]
+    agg = pd.concat(parts) if parts else pd.DataFrame(columns=list(AGGREGATE_COLUMNS))
+    agg = agg.reindex(hids).fillna(0).astype(np.int64)
+    store.set_household_aggregates(conn, agg)
+    return agg

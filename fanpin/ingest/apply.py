@@ -131,15 +131,25 @@ def _key_tuples(spec: KindSpec, rows: pd.DataFrame) -> list[tuple]:
     return list(zip(*[_db_value(rows[k], spec.type_of(k)) for k in spec.key])) if len(rows) else []
 
 
-def _apply_upsert(conn: Connection, spec: KindSpec, plan: Plan, now: datetime, undo: UndoLog) -> set[str]:
-    """Insert the new records, update the changed ones (both logged for a rollback); the households touched."""
-    f, cols = plan.frame, plan.columns
+def _touched(new: pd.DataFrame, upd: pd.DataFrame) -> set[str]:
+    """The households of the records added or updated (as the file names them)."""
     touched: set[str] = set()
+    for part in (new, upd):
+        if len(part) and "household_id" in part:
+            touched |= set(part["household_id"].dropna().astype(str))
+    return touched
+
+
+def _apply_upsert(conn: Connection, spec: KindSpec, plan: Plan, now: datetime, undo: UndoLog) -> tuple[set[str], pd.DataFrame | None]:
+    """Insert the new records, update the changed ones (both logged for a rollback); the households
+    touched and the records inserted (as a read gives them; None when there are none)."""
+    f, cols = plan.frame, plan.columns
     new, upd = f[plan.new], f[plan.changed]
+    inserted = None
     if len(new):
         rows = _new_rows(spec, new, cols, now)
         store.insert_rows(conn, spec.table, rows)
-        undo.inserted(spec.table, _key_tuples(spec, new), written=rows)
+        inserted = undo.inserted(spec.table, _key_tuples(spec, new), written=rows)
     if len(upd):
         keys = {k: _db_value(upd[k], spec.type_of(k)) for k in spec.key}
         values = {c: _db_value(upd[c], spec.type_of(c)) for c in cols if c not in spec.key}
@@ -150,10 +160,7 @@ def _apply_upsert(conn: Connection, spec: KindSpec, plan: Plan, now: datetime, u
         pending = undo.updating(spec.table, _key_tuples(spec, upd), list(values))
         store.update_rows(conn, spec.table, keys, values, keep_blank=not spec.replace)
         undo.updated(pending)
-    for part in (new, upd):
-        if len(part) and "household_id" in part:
-            touched |= set(part["household_id"].dropna().astype(str))
-    return touched
+    return _touched(new, upd), inserted
 
 
 def _apply_append(conn: Connection, spec: KindSpec, plan: Plan, batch_id: int, now: datetime, undo: UndoLog) -> None:
@@ -206,11 +213,20 @@ def write_part(conn: Connection, report: Report, principal: Principal, now: date
     batch_id = store.insert_batch(conn, batch)
     undo = UndoLog(conn, batch_id)
     if spec.key:
-        touched = _apply_upsert(conn, spec, report.plan, now, undo)
-        if spec.kind == "members":  # the household counts follow, logged with the batch
-            pending = undo.updating("households", [(h,) for h in sorted(touched)], store.AGGREGATE_COLUMNS)
-            refresh_aggregates(conn, sorted(touched))
-            undo.updated(pending)
+        members = spec.kind == "members"
+        plan = report.plan
+        if members:  # households that held members before: their counts read the stored members
+            stored = store.households_with_members(conn, sorted(_touched(plan.frame[plan.new], plan.frame[plan.changed])))
+        touched, inserted = _apply_upsert(conn, spec, plan, now, undo)
+        if members:  # the household counts follow, logged with the batch
+            hids = sorted(touched)
+            pending = undo.updating("households", [(h,) for h in hids], store.AGGREGATE_COLUMNS)
+            # counted from the members as written, plus the stored members of the households that
+            # had some before or that an updated member names (their members are read)
+            stored |= _touched(plan.frame[plan.new].iloc[:0], plan.frame[plan.changed])
+            written = inserted if inserted is not None else pd.DataFrame(columns=list(store.AGGREGATE_INPUTS))
+            agg = refresh_aggregates(conn, hids, written=written, stored=sorted(stored))
+            undo.updated(pending, after=agg.rename_axis("household_id").reset_index())  # (the counts as written: no read back)
     else:
         _apply_append(conn, spec, report.plan, batch_id, now, undo)
     undo.flush()

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+import numpy as np
+import pandas as pd
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -90,9 +92,11 @@ def _keep_roster_sizes(conn: Connection, wr: WorkbookReport, members_batch: int 
     if len(f) and members_batch is not None:
         hids = f["household_id"].astype(str).to_numpy()
         undo = UndoLog(conn, members_batch)
+        sizes = f["size"].astype(int).to_numpy()
         pending = undo.updating("households", [(h,) for h in hids], ["size"])
-        store.update_rows(conn, "households", {"household_id": hids}, {"size": f["size"].astype(int).to_numpy()})
-        undo.updated(pending)
+        store.update_rows(conn, "households", {"household_id": hids}, {"size": sizes})
+        written = pd.DataFrame({"household_id": hids, "size": sizes.astype(np.int64)}).drop_duplicates("household_id", keep="last")
+        undo.updated(pending, after=written)  # (the sizes as written: no read back)
         undo.flush()
 
 

@@ -69,12 +69,17 @@ class UndoLog:
         cols = [c for c in columns if c not in store.KEYS[table]]
         return _Pending(table, [tuple(k) for k in keys], cols, store.read_rows(self.conn, table, keys, cols))
 
-    def updated(self, pending: _Pending) -> None:
-        """Compare with the records as now written; log the columns that changed."""
+    def updated(self, pending: _Pending, after: pd.DataFrame | None = None) -> None:
+        """Compare with the records as now written; log the columns that changed.  ``after``: the
+        records as written (key columns and the pending columns, one row per key, as a read gives
+        them), when the caller knows them; else they are read back."""
         if not pending.keys or pending.prior.empty:
             return
         key_cols = list(store.KEYS[pending.table])
-        after = store.read_rows(self.conn, pending.table, pending.keys, pending.columns)
+        if after is None:
+            after = store.read_rows(self.conn, pending.table, pending.keys, pending.columns)
+        else:
+            after = after[list(dict.fromkeys([*key_cols, *pending.columns]))]
         both = after.merge(pending.prior, on=key_cols, how="inner", suffixes=("", "\x00prior"))
         if both.empty:
             return
@@ -94,16 +99,18 @@ class UndoLog:
             written = {c: plain(now[c][i]) for c in cols}
             self.rows.append((pending.table, "update", key, _json(prior), _json(written)))
 
-    def inserted(self, table: str, keys: Sequence[tuple], written: Mapping[str, np.ndarray | Sequence] | None = None) -> None:
+    def inserted(self, table: str, keys: Sequence[tuple], written: Mapping[str, np.ndarray | Sequence] | None = None) -> pd.DataFrame | None:
         """Log the records just inserted, with a digest of each as written: from ``written`` (the
-        column arrays inserted) when their values read back as given, else read back."""
+        column arrays inserted) when their values read back as given, else read back; the records
+        as a read gives them (None without keys)."""
         if not keys:
-            return
+            return None
         key_cols = list(store.KEYS[table])
         rows = store.written_frame(table, written) if written is not None else None
         if rows is None or len(rows) != len(keys):
             rows = store.read_rows(self.conn, table, keys)
         self.rows.extend((table, "insert", key, None, dig) for key, dig in zip(store.row_keys(rows, key_cols), store.digests(table, rows)))
+        return rows
 
     def flush(self) -> int:
         """Write the log and mark the batch as one that can be rolled back."""

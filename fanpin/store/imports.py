@@ -217,6 +217,15 @@ def aggregate_inputs(conn: Connection, household_ids: Sequence[str]) -> pd.DataF
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(AGGREGATE_INPUTS))
 
 
+def households_with_members(conn: Connection, household_ids: Sequence[str]) -> set[str]:
+    """The household IDs among ``household_ids`` that have stored members (living or not)."""
+    m = members.c
+    out: set[str] = set()
+    for chunk in chunks(_present(household_ids)):
+        out.update(str(h) for (h,) in conn.execute(select(m.household_id).where(m.household_id.in_(list(chunk))).distinct()))
+    return out
+
+
 def newest_panel_period(conn: Connection) -> int | None:
     """The newest month in the panel (YYYYMM), None without a panel."""
     p = conn.execute(select(func.max(panel.c.period))).scalar()

@@ -280,6 +280,25 @@ def test_members_import_keeps_aggregates_in_step(fx_db) -> None:
     assert (res2.report.added, res2.report.updated, res2.report.unchanged) == (0, 0, 2)
 
 
+def test_counts_from_members_as_written_equal_the_counts_read(fx_db) -> None:
+    """The counts of a members import: households outside ``stored`` count the written members
+    only, the others read theirs; the same counts as reading every member."""
+    from fanpin.store import imports as imp
+
+    hids = [fx.H1, fx.H2, fx.H3]
+    with fx_db.connect() as conn:
+        stored_members = imp.aggregate_inputs(conn, hids)
+        by_reading = aggregates.refresh_aggregates(conn, hids)
+        # H2, H3 as if their members were just written (their stored ones as a read gives them); H1 read
+        written = stored_members[stored_members["household_id"] != fx.H1].reset_index(drop=True)
+        mixed = aggregates.refresh_aggregates(conn, hids, written=written, stored=[fx.H1])
+        all_read = aggregates.refresh_aggregates(conn, hids, written=written.iloc[:0], stored=hids)
+        conn.rollback()
+    assert by_reading.loc[fx.H1, "size"] >= 1 and by_reading["size"].sum() == len(stored_members[stored_members["deceased_period"].isna()])
+    pd.testing.assert_frame_equal(mixed, by_reading)
+    pd.testing.assert_frame_equal(all_read, by_reading)
+
+
 def test_panel_add_and_update(fx_db) -> None:
     text = (
         "period,household_id,income_wage,income_net,income_pc,medical_oop,water_safe\n"
