@@ -19,11 +19,17 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy.engine import Connection, Engine
 
+from fanpin.core.regions import LEVELS, WIDTH, level_index
 from fanpin.store.households import township_of
 
-ROLES: tuple[str, ...] = ("leader", "analyst", "case_worker", "township_leader", "trainer", "data_steward", "admin")
+ROLES: tuple[str, ...] = (
+    "leader", "analyst", "case_worker", "township_leader", "trainer", "data_steward", "admin", "province_leader", "city_leader",
+)
 #: Roles scoped to their townships (a user row lists them): they see and work only those households.
 TOWNSHIP_ROLES: tuple[str, ...] = ("case_worker", "township_leader")
+#: Roles scoped to one region above the county, by its code's prefix (a user row names it): the
+#: leaders of a province's or a city's bureau.  The level each role's region must have.
+REGION_ROLES: dict[str, str] = {"province_leader": "province", "city_leader": "city"}
 
 
 # --------------------------------------------------------------------------- pages and permissions
@@ -36,6 +42,10 @@ ROLE_PAGES: dict[str, frozenset[str]] = {
     "trainer": frozenset({"training", "overview", "map"}),
     "data_steward": frozenset({"overview", "map", "profile", "clues", "import", "quality"}),
     "admin": frozenset(PAGES),
+    # a province's or city's bureau leader reads the figures of the counties below (the county
+    # leader's overview, map and simulator, never the county's work queues, cases or model)
+    "province_leader": frozenset({"overview", "map", "simulator"}),
+    "city_leader": frozenset({"overview", "map", "simulator"}),
 }
 
 #: What a role may do (beyond opening pages).  Codes, one per guarded domain function.
@@ -70,6 +80,11 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "trainer": frozenset(),
     "data_steward": frozenset({"household_view", "export", "import", "clue_add"}),
     "admin": frozenset(PERMISSIONS),
+    # aggregates only: like ``leader`` without the county's own decisions (adopting the county's
+    # baseline, 县级审定) and without saving scenarios into a county's database; tables they may
+    # download are region x month counts.  No household_view: no household's rows or profile.
+    "province_leader": frozenset({"export"}),
+    "city_leader": frozenset({"export"}),
 }
 
 
@@ -86,12 +101,17 @@ class Principal:
     """Who is acting: the logged-in user, their role and, for a case worker, the
     townships they may see (``None`` = all).  Domain functions that load or change
     household data take one so the rule is enforced where the data are, not only
-    by hiding widgets."""
+    by hiding widgets.
+
+    A province or city leader (``REGION_ROLES``) carries ``region``, the 12-digit code of their
+    province or city, and as ``townships`` the database's townships inside it (possibly none):
+    every township-scoped loader then keeps exactly their region's households, failing closed."""
 
     username: str
     role: str
     townships: frozenset[str] | None = None
     display_name: str = ""
+    region: str | None = None
 
     @property
     def actor(self) -> str:
@@ -100,6 +120,30 @@ class Principal:
 
     def sees(self, township_code: str | None) -> bool:
         return self.townships is None or (township_code is not None and str(township_code) in self.townships)
+
+    def covers(self, region_code: str | None) -> bool:
+        """Whether the principal may read the analytic store's figures for a region (a 12-digit
+        code of any level, or its prefix): a province or city leader inside their region, an
+        administrator (or the system) anywhere, and nobody else: a county's roles read their county
+        from its database, through the county's pages."""
+        if region_code is None or not str(region_code).isdigit():
+            return False
+        code = str(region_code).ljust(12, "0")
+        if self.role in REGION_ROLES:
+            return self.region is not None and in_region(code, self.region)
+        return self.role == "admin" and self.townships is None
+
+
+def in_region(code: str, region: str) -> bool:
+    """Whether the 12-digit ``code`` lies inside ``region`` (a 12-digit code: its digits before the
+    trailing zeros of its level are the prefix).  A plain prefix test, so it needs no table."""
+    width = WIDTH[LEVELS[int(level_index(region)[0])]]
+    return len(code) == 12 and code[:width] == region[:width]
+
+
+def scoped_to_region(principal: Principal | None) -> bool:
+    """A province or city leader (scoped by a region code, not by townships)."""
+    return principal is not None and principal.role in REGION_ROLES
 
 
 #: The system itself (the demo build, migrations, batch jobs): may do everything, and says so in

@@ -34,7 +34,8 @@ from sqlalchemy.engine import Connection, Engine
 from fanpin.access.audit import record
 from fanpin.access.passwords import MIN_LENGTH as MIN_PASSWORD
 from fanpin.access.passwords import password_problem
-from fanpin.access.roles import ROLES, TOWNSHIP_ROLES, Principal, require
+from fanpin.access.roles import REGION_ROLES, ROLES, TOWNSHIP_ROLES, Principal, in_region, require
+from fanpin.core.regions import LEVELS, level_index
 from fanpin.core.text import strip_invisible
 from fanpin.store import users as store
 from fanpin.store.users import UserRow
@@ -76,8 +77,15 @@ class User:
     failed_logins: int
     locked_until: datetime | None
     has_password: bool
+    #: A province or city leader's region (12-digit code); None for every other role.
+    region: str | None = None
 
-    def principal(self) -> Principal:
+    def principal(self, engine: Engine | Connection | None = None) -> Principal:
+        """The account's principal.  A province or city leader's townships are the database's
+        townships inside their region (``engine``; without one, none: failing closed)."""
+        if self.role in REGION_ROLES:
+            towns = frozenset(c for c in store.township_codes(engine) if self.region and in_region(c, self.region)) if engine is not None else frozenset()
+            return Principal(self.username, self.role, towns, self.display_name or self.username, region=self.region)
         return Principal(self.username, self.role, self.townships, self.display_name or self.username)
 
 
@@ -118,10 +126,15 @@ def _parse_townships(text: str | None) -> frozenset[str] | None:
 
 
 def _user(row: UserRow) -> User:
+    """An account as read.  The ``townships`` column holds the region codes the account is scoped
+    to: a case worker's or township leader's townships, or a province or city leader's one region
+    (no column of its own: the same column, the same session rule when it changes)."""
+    region = (row.townships or "").strip() or None if row.role in REGION_ROLES else None
     return User(
         username=row.username,
         role=row.role,
-        townships=_parse_townships(row.townships),
+        region=region,
+        townships=None if row.role in REGION_ROLES else _parse_townships(row.townships),
         display_name=row.display_name or "",
         disabled=bool(row.disabled),
         failed_logins=int(row.failed_logins or 0),
@@ -150,8 +163,41 @@ def check_password(password: str) -> None:
         raise UserError(f"{problem}_password", _PASSWORD_MESSAGES[problem])
 
 
-def validate(engine: Engine, username: str, role: str, townships: list[str] | None, password: str | None) -> frozenset[str] | None:
-    """Check an account's fields; returns the townships to store (None = all)."""
+def region_code(text: str | None) -> str | None:
+    """A region code as typed (``"99"``, ``"9901"`` or 12 digits) as its 12-digit form, or None when
+    it is not one (digits only, at most 12)."""
+    code = (text or "").strip()
+    if not code.isdigit() or len(code) > 12 or not code.isascii():
+        return None
+    return code.ljust(12, "0")
+
+
+def known_regions(engine: Engine) -> set[str]:
+    """The 12-digit codes of townships a region may contain: the database's townships and the
+    counties of the analytic store (``FANPIN_STORE_DIR``), if one is configured."""
+    known = set(store.township_codes(engine))
+    try:
+        from fanpin.store.snapshot import SnapshotStore
+
+        known |= {c.ljust(12, "0") for c in SnapshotStore().manifest().counties}
+    except (OSError, ValueError):  # no store, or one this fanpin cannot read: the database's regions only
+        pass
+    return known
+
+
+def _validate_region(engine: Engine, role: str, region: str | None) -> str:
+    level = REGION_ROLES[role]
+    code = region_code(region)
+    if code is None or LEVELS[int(level_index(code)[0])] != level:
+        raise UserError("bad_region", f"a {role} needs --region: the {level}'s region code (e.g. {'99' if level == 'province' else '9901'} or 12 digits)")
+    if not any(in_region(c, code) for c in known_regions(engine)):
+        raise UserError("unknown_region", f"no county of the database or the analytic store lies in region {code}")
+    return code
+
+
+def validate(engine: Engine, username: str, role: str, townships: list[str] | None, password: str | None, region: str | None = None) -> frozenset[str] | None:
+    """Check an account's fields; returns the codes to store in the ``townships`` column (None =
+    all): a township role's townships, or a province or city leader's one region (12 digits)."""
     name = (username or "").strip()
     if not username_ok(name):
         raise UserError("bad_name", f"a user name is 1-{USERNAME_MAX} characters: letters, digits, '.', '_', '@' and '-', starting with a letter or digit")
@@ -159,6 +205,12 @@ def validate(engine: Engine, username: str, role: str, townships: list[str] | No
         raise UserError("bad_role", f"unknown role {role!r}; one of {', '.join(ROLES)}")
     if password is not None:
         check_password(password)
+    if region and role not in REGION_ROLES:
+        raise UserError("region_not_leader", "only province and city leaders are scoped to a region")
+    if role in REGION_ROLES:
+        if townships:
+            raise UserError("townships_not_case_worker", "only case workers and township leaders are scoped to townships")
+        return frozenset({_validate_region(engine, role, region)})
     if role in TOWNSHIP_ROLES:
         if not townships:
             raise UserError("need_townships", "a case worker or township leader needs --townships (township region codes)")
@@ -202,10 +254,12 @@ def add_user(
     townships: list[str] | None = None,
     display_name: str | None = None,
     now: datetime | None = None,
+    region: str | None = None,
 ) -> User:
-    """Create an account.  ``password=None`` makes an identity-provider account (no local login)."""
+    """Create an account.  ``password=None`` makes an identity-provider account (no local login);
+    ``region``: a province or city leader's province or city code."""
     require(principal, "user_manage")
-    towns = validate(engine, username, role, townships, password)
+    towns = validate(engine, username, role, townships, password, region)
     username = username.strip()
     at = _now(now)
     with engine.begin() as conn:
@@ -216,7 +270,7 @@ def add_user(
             "role": role, "townships": _townships_text(towns), "disabled": False, "failed_logins": 0, "created_at": at,
             "created_by": principal.actor, "password_changed_at": at if password else None,
         })
-        record(conn, principal.actor, "user_changed", username, {"op": "add", "role": role, "townships": _townships_text(towns)}, at=at)
+        record(conn, principal.actor, "user_changed", username, {"op": "add", "role": role, **_scope_detail(role, towns)}, at=at)
     return get_user(engine, username)
 
 
@@ -245,14 +299,21 @@ def set_disabled(engine: Engine, username: str, disabled: bool = True, *, princi
     _change(engine, principal, username, {"disabled": bool(disabled)}, {"op": "disable" if disabled else "enable"}, _now(now))
 
 
-def set_role(engine: Engine, username: str, role: str, townships: list[str] | None = None, *, principal: Principal) -> None:
-    """A new role (and, for a case worker, townships)."""
+def set_role(engine: Engine, username: str, role: str, townships: list[str] | None = None, *, principal: Principal, region: str | None = None) -> None:
+    """A new role (and, for a case worker, townships; for a province or city leader, the region)."""
     require(principal, "user_manage")
     if role != "admin":
         _not_self(principal, username)
-    towns = validate(engine, username, role, townships, None)
+    towns = validate(engine, username, role, townships, None, region)
     values = {"role": role, "townships": _townships_text(towns)}
-    _change(engine, principal, username, values, {"op": "role", "role": role, "townships": _townships_text(towns)})
+    _change(engine, principal, username, values, {"op": "role", "role": role, **_scope_detail(role, towns)})
+
+
+def _scope_detail(role: str, codes: frozenset[str] | None) -> dict[str, str | None]:
+    """The audit row's scope: ``region`` for a province or city leader, else ``townships``."""
+    if role in REGION_ROLES:
+        return {"region": _townships_text(codes)}
+    return {"townships": _townships_text(codes)}
 
 
 def get_user(engine: Engine, username: str) -> User | None:
@@ -287,7 +348,7 @@ def principal_for(engine: Engine, username: str | None) -> Principal | None:
     u = get_user(engine, username)
     if u is None or u.disabled or u.role not in ROLES:
         return None
-    return u.principal()
+    return u.principal(engine)
 
 
 def _refusal(row: UserRow, attempt: int | None, ok: bool) -> str:
@@ -322,7 +383,7 @@ def authenticate(engine: Engine, username: str, password: str, *, now: datetime 
         _note_login(conn, row, name, reason, attempt, password or "", at)
     if reason:
         raise LoginFailed(reason)
-    return _user(row).principal()
+    return _user(row).principal(engine)
 
 
 def _note_login(conn: Connection, row: UserRow, name: str, reason: str, attempt: int | None, password: str, at: datetime) -> None:
@@ -354,4 +415,4 @@ def login_external(engine: Engine, email: str | None, *, now: datetime | None = 
             return None
         store.update_user(conn, row.username, {"last_login_at": at})
         record(conn, row.username, "login", row.username, {"role": row.role, "via": "oidc"}, at=at)
-        return _user(row).principal()
+        return _user(row).principal(conn)

@@ -26,6 +26,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     add.add_argument("username")
     add.add_argument("--role", required=True, choices=ROLES)
     add.add_argument("--townships", help="case workers: comma-separated township region codes (12 digits)")
+    add.add_argument("--region", help="province_leader / city_leader: the province's or city's region code (99, 9901 or 12 digits)")
     add.add_argument("--display-name", help="name shown in the sidebar")
     add.add_argument("--password-stdin", action="store_true", help="read the password from standard input (one line)")
     add.add_argument("--no-password", action="store_true", help="identity-provider (OIDC) account: the username is the e-mail, no local password")
@@ -47,6 +48,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     ro.add_argument("username")
     ro.add_argument("--role", required=True, choices=ROLES)
     ro.add_argument("--townships", help="case workers: comma-separated township region codes (12 digits)")
+    ro.add_argument("--region", help="province_leader / city_leader: the province's or city's region code (99, 9901 or 12 digits)")
     ro.set_defaults(func=_reports_user_errors(cmd_role))
 
     ls = us.add_parser("list", parents=[common], help="list users (no password hashes)")
@@ -103,7 +105,7 @@ def cmd_add(args: argparse.Namespace) -> int:
 
     engine = _engine(args)
     # check the fields before asking for a password
-    users.validate(engine, args.username, args.role, _townships(args.townships), None)
+    users.validate(engine, args.username, args.role, _townships(args.townships), None, args.region)
     if users.get_user(engine, args.username.strip()) is not None:
         print(f"fanpin: user {args.username} exists already (use `fanpin user passwd`)", file=sys.stderr)
         return 2
@@ -112,8 +114,9 @@ def cmd_add(args: argparse.Namespace) -> int:
         password = read_password(args.password_stdin)
         if password is None:
             return 2
-    u = users.add_user(engine, args.username, args.role, password, townships=_townships(args.townships), display_name=args.display_name, principal=system_principal())
-    scope = f" townships {','.join(sorted(u.townships))}" if u.townships else ""
+    u = users.add_user(engine, args.username, args.role, password, townships=_townships(args.townships), display_name=args.display_name,
+                       principal=system_principal(), region=args.region)
+    scope = f" townships {','.join(sorted(u.townships))}" if u.townships else f" region {u.region}" if u.region else ""
     print(f"user {u.username} added: role {u.role}{scope}")
     return 0
 
@@ -145,8 +148,10 @@ def cmd_role(args: argparse.Namespace) -> int:
     """A new role takes effect at the user's next click (the app re-reads the row on every run)."""
     from fanpin.access import users
 
-    users.set_role(_engine(args), args.username, args.role, _townships(args.townships), principal=system_principal())
-    scope = f" townships {args.townships}" if args.townships else ""
+    engine = _engine(args)
+    users.set_role(engine, args.username, args.role, _townships(args.townships), principal=system_principal(), region=args.region)
+    u = users.get_user(engine, args.username)
+    scope = f" townships {args.townships}" if args.townships else f" region {u.region}" if u is not None and u.region else ""
     print(f"user {args.username}: role {args.role}{scope}")
     return 0
 

@@ -310,11 +310,13 @@ class ProvinceEngine:
         """One month's sums (with its newly red and rising: the three months before are scored too)."""
         return self.trends(policy, [period], progress=progress)
 
-    def scenario(self, period: int, base: RiskPolicy, scen: RiskPolicy, progress: Progress | None = None) -> ScenarioAggregates:
-        """A policy against the baseline for every county of the month: counts and transitions."""
+    def scenario(self, period: int, base: RiskPolicy, scen: RiskPolicy, progress: Progress | None = None, *,
+                 counties: Sequence[str] | None = None) -> ScenarioAggregates:
+        """A policy against the baseline for every county of the month (or ``counties``): counts and transitions."""
         b, s = self.policy_for(base, period), self.policy_for(scen, period)
         root = str(self.store.root)
-        handles = [self._submit(scenario_task, root, period, c, self._digest(period, c), b, s, county=c) for c in self.counties if (period, c) in self.manifest.partitions]
+        wanted = self.counties if counties is None else [c for c in self.counties if c in set(counties)]
+        handles = [self._submit(scenario_task, root, period, c, self._digest(period, c), b, s, county=c) for c in wanted if (period, c) in self.manifest.partitions]
         return ScenarioAggregates.of(self._gather(handles, progress))
 
     def rows(self, policy: RiskPolicy, period: int, county: str, township: str | None = None) -> pd.DataFrame:

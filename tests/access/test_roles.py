@@ -42,6 +42,8 @@ EXPECTED_PAGES = {
     "trainer": {"overview", "map", "training"},
     "data_steward": {"overview", "map", "profile", "clues", "import", "quality"},
     "admin": set(roles.PAGES),
+    "province_leader": {"overview", "map", "simulator"},
+    "city_leader": {"overview", "map", "simulator"},
 }
 EXPECTED_ACTIONS = {
     "leader": {"export", "policy_save", "policy_adopt", "case_county"},
@@ -54,6 +56,8 @@ EXPECTED_ACTIONS = {
     "trainer": set(),
     "data_steward": {"household_view", "export", "import", "clue_add"},
     "admin": set(roles.PERMISSIONS),
+    "province_leader": {"export"},
+    "city_leader": {"export"},
 }
 
 
