@@ -14,13 +14,14 @@ from sqlalchemy.engine import Engine
 
 from fanpin.access import users
 from fanpin.access.audit import audit_actions, audit_actors, audit_query
-from fanpin.access.roles import ROLES, TOWNSHIP_ROLES, AccessDenied, Principal, require
+from fanpin.access.roles import REGION_ROLES, ROLES, TOWNSHIP_ROLES, AccessDenied, Principal, require
 from fanpin.core.i18n import catalogue
 from fanpin.ui.audit_text import detail_text
 from fanpin.ui.downloads import download_table
 from fanpin.ui.i18n import lang as current_lang
 from fanpin.ui.i18n import lbl, t
 from fanpin.ui.messages import flash, show_flash
+from fanpin.ui.region import region_label
 from fanpin.ui.sidebar import Context, page_context
 from fanpin.ui.tables import fitted
 from fanpin.ui.text import md
@@ -44,6 +45,11 @@ def _chosen_townships(role: str, key: str) -> list[str] | None:
     return list(st.session_state.get(key) or []) if role in TOWNSHIP_ROLES else None
 
 
+def _chosen_region(role: str, key: str) -> str | None:
+    """A province or city leader's region as typed (checked by ``users.validate``)."""
+    return (st.session_state.get(key) or "").strip() or None if role in REGION_ROLES else None
+
+
 def on_add(engine: Engine, me: Principal, lang: str) -> None:
     ss = st.session_state
     name = (ss.get("ad_name") or "").strip()
@@ -56,13 +62,13 @@ def on_add(engine: Engine, me: Principal, lang: str) -> None:
     try:
         users.add_user(
             engine, name, role, pw, principal=me, townships=_chosen_townships(role, f"ad_towns_{lang}"),
-            display_name=(ss.get("ad_display") or "").strip() or None,
+            display_name=(ss.get("ad_display") or "").strip() or None, region=_chosen_region(role, "ad_region"),
         )
     except (users.UserError, AccessDenied) as exc:
         _refused(exc)
         return
     flash(PAGE, "success", t("access.user_added", user=name))
-    ss["ad_name"], ss["ad_display"] = "", ""
+    ss["ad_name"], ss["ad_display"], ss["ad_region"] = "", "", ""
 
 
 def on_disable(engine: Engine, me: Principal, disabled: bool) -> None:
@@ -77,11 +83,11 @@ def on_disable(engine: Engine, me: Principal, disabled: bool) -> None:
     flash(PAGE, "success", t("access.user_disabled" if disabled else "access.user_enabled", user=name))
 
 
-def on_role(engine: Engine, me: Principal, name: str, role_key: str, towns_key: str) -> None:
-    """Change the account's role and townships to what the form shows (confirmed)."""
+def on_role(engine: Engine, me: Principal, name: str, role_key: str, towns_key: str, region_key: str) -> None:
+    """Change the account's role and townships (or region) to what the form shows (confirmed)."""
     role = st.session_state.get(role_key)
     try:
-        users.set_role(engine, name, role, _chosen_townships(role, towns_key), principal=me)
+        users.set_role(engine, name, role, _chosen_townships(role, towns_key), principal=me, region=_chosen_region(role, region_key))
     except (users.UserError, AccessDenied) as exc:
         _refused(exc)
         return
@@ -99,7 +105,7 @@ def users_table(frame: pd.DataFrame, towns: dict[str, str]) -> pd.DataFrame:
             "username": frame["username"],
             "display_name": frame["display_name"].fillna(""),
             "role": [lbl("role", r) for r in frame["role"]],
-            "townships": [town_names(v) for v in frame["townships"]],
+            "townships": [region_label(v) if r in REGION_ROLES and isinstance(v, str) and v else town_names(v) for r, v in zip(frame["role"], frame["townships"])],
             "state": [t(f"access.state.{s}") for s in users.account_states(frame)],
             "last_login_at": frame["last_login_at"].map(lambda v: "" if v is None or pd.isna(v) else f"{pd.Timestamp(v):%Y-%m-%d %H:%M}"),
             "created_at": frame["created_at"],
@@ -116,6 +122,7 @@ def add_form(engine: Engine, me: Principal, lang: str, towns: dict[str, str]) ->
         # option labels change with the language: keyed per language (see fanpin.ui.sidebar.choose)
         st.selectbox(t("access.role"), list(ROLES), format_func=lambda r: lbl("role", r), key=f"ad_role_{lang}")
         st.multiselect(t("access.townships"), list(towns), format_func=lambda c: towns.get(c, c), key=f"ad_towns_{lang}", placeholder=t("access.pick_townships"))
+        st.text_input(t("province.region_input"), key="ad_region", max_chars=12, help=t("province.region_input_help"))
         p1, p2 = st.columns(2)
         p1.text_input(t("access.password"), type="password", key="ad_pw", max_chars=256)
         p2.text_input(t("access.password_repeat"), type="password", key="ad_pw2", max_chars=256)
@@ -135,17 +142,20 @@ def change_form(engine: Engine, me: Principal, lang: str, towns: dict[str, str],
     b2.button(t("access.enable_button"), key="ad_enable", on_click=on_disable, args=(engine, me, False))
     row = accounts.set_index("username").loc[name]
     current_towns = sorted(c for c in str(row["townships"] or "").split(",") if c and c in towns) if isinstance(row["townships"], str) else []
-    role_key, towns_key = f"ad_new_role_{lang}_{name}", f"ad_new_towns_{lang}_{name}"
+    role_key, towns_key, region_key = f"ad_new_role_{lang}_{name}", f"ad_new_towns_{lang}_{name}", f"ad_new_region_{name}"
+    current_region = str(row["townships"]) if row["role"] in REGION_ROLES and isinstance(row["townships"], str) else ""
     role = st.selectbox(t("access.role"), list(ROLES), index=list(ROLES).index(row["role"]) if row["role"] in ROLES else 0,
                         format_func=lambda r: lbl("role", r), key=role_key)
     chosen = st.multiselect(t("access.townships"), list(towns), default=current_towns, format_func=lambda c: towns.get(c, c), key=towns_key,
                             placeholder=t("access.pick_townships"), disabled=role not in TOWNSHIP_ROLES)
-    changed = role != row["role"] or (role in TOWNSHIP_ROLES and sorted(chosen) != current_towns)
+    region = st.text_input(t("province.region_input"), value=current_region, key=region_key, max_chars=12, disabled=role not in REGION_ROLES,
+                           help=t("province.region_input_help")).strip()
+    changed = role != row["role"] or (role in TOWNSHIP_ROLES and sorted(chosen) != current_towns) or (role in REGION_ROLES and region != current_region)
     sure = False
     if changed:
-        after = lbl("role", role) + (f"（{'、'.join(towns.get(c, c) for c in sorted(chosen))}）" if role in TOWNSHIP_ROLES else "")
+        after = lbl("role", role) + (f"（{'、'.join(towns.get(c, c) for c in sorted(chosen))}）" if role in TOWNSHIP_ROLES else f"（{region}）" if role in REGION_ROLES else "")
         sure = st.checkbox(t("access.role_confirm", user=md(name), before=lbl("role", row["role"]), after=md(after)), key=f"ad_role_sure_{name}_{role}_{','.join(sorted(chosen))}")
-    st.button(t("access.role_button"), key="ad_role_change", on_click=on_role, args=(engine, me, name, role_key, towns_key), help=t("access.role_help"),
+    st.button(t("access.role_button"), key="ad_role_change", on_click=on_role, args=(engine, me, name, role_key, towns_key, region_key), help=t("access.role_help"),
               disabled=not (changed and sure))
 
 

@@ -182,7 +182,7 @@ def main() -> None:
     names = ctx.data.township_names(ctx.lang)
     table = township_table(ps, ctx.period)
     township = picked_township(table)
-    mine = ctx.principal.townships if ctx.principal is not None else None  # a case worker's overview is of their townships, and says so
+    mine = ctx.principal.townships if ctx.principal is not None and ctx.principal.region is None else None  # a case worker's overview is of their townships, and says so (a leader above the county sees whole counties)
     scope = "、".join(names.get(c, c) for c in sorted(mine)) if mine is not None else ctx.county
     header(ctx, ps, ctx.data.baseline_saved().name, names.get(township, township) if township else scope, township)
     headline(month_summary(ps, ctx.period, township), ctx.lang)

@@ -28,6 +28,9 @@ class Context:
     role: str
     county: str
     principal: Principal | None = None
+    #: A region answered from the analytic store (a province, city or county code: 12 digits), or
+    #: None for the database's own county (today's pages).  Set by the sidebar's region picker.
+    region: str | None = None
 
     @property
     def actor(self) -> str:
@@ -103,27 +106,39 @@ def choose(label: str, options: list, state_key: str, format_func, default, **kw
 def sidebar(data: Data, principal: Principal) -> Context:
     """Draw the sidebar (after the language switch) and keep the context for the page."""
     from fanpin.ui.login import logout
+    from fanpin.ui.region import configured, pick_region, store_caption
 
     current = lang()
     months = data.periods()
     if not months:
         st.warning(t("common.no_data"))
         st.stop()
-    period = choose(t("common.month"), months, "period", lambda p: format_period(p, current), default=months[-1])
     names = data.township_names(current)
     county_code = next((c for c in names if c.endswith("000000")), None)
     county = names.get(county_code, "") if county_code else ""
-    st.sidebar.caption(t("common.database", county=md(county), households=f"{data.household_count(period):,}", url=md(_short(data.url))))
+    region = pick_region(principal, county_code, names)
+    prov = configured() if region is not None else None
+    if prov is not None:  # a region of the analytic store: its months
+        months = prov.manifest.periods
+    period = choose(t("common.month"), months, "period", lambda p: format_period(p, current), default=months[-1])
+    if prov is not None:
+        st.sidebar.caption(store_caption(prov, region, int(period)))
+    else:
+        st.sidebar.caption(t("common.database", county=md(county), households=f"{data.household_count(period):,}", url=md(_short(data.url))))
     who, user = md(principal.display_name or principal.username), md(principal.username)
     if who == user:
         st.sidebar.markdown(t("access.signed_in_plain", user=user, role=lbl("role", principal.role)))
     else:
         st.sidebar.markdown(t("access.signed_in", who=who, user=user, role=lbl("role", principal.role)))
-    if principal.townships is not None:
+    if principal.region is not None:
+        from fanpin.ui.region import region_label
+
+        st.sidebar.caption(t("province.scope", region=md(region_label(principal.region))))
+    elif principal.townships is not None:
         towns = md("、".join(names.get(c, c) for c in sorted(principal.townships)))
         st.sidebar.caption(t("access.scope", townships=towns))
     st.sidebar.button(t("access.logout"), key="sb_logout", on_click=logout, args=(data.engine,))
-    return Context(data=data, period=int(period), lang=current, role=principal.role, county=county, principal=principal)
+    return Context(data=data, period=int(period), lang=current, role=principal.role, county=county, principal=principal, region=region)
 
 
 def _leave_pages_directory_mode() -> None:
@@ -185,6 +200,13 @@ def page_context(page: str) -> Context:
     if principal.role == "trainer" and not _is_demo(data):
         st.error(t("access.trainer_demo_only"))
         st.stop()
+    if ctx.region is not None:  # a region of the analytic store picked in the sidebar
+        from fanpin.ui.region_views import REGION_PAGES, draw
+
+        if page in REGION_PAGES:
+            draw(ctx, page)  # the page at that region's level, from the engine's aggregates
+            st.stop()
+        st.info(t("province.county_page"))  # the other pages work on the database's own county
     return ctx
 
 

@@ -1,0 +1,223 @@
+"""The overview, map and simulator at a region of the analytic store (province, city, or a county
+the database does not hold), drawn from the engine's aggregates only.
+
+``draw(ctx, page)`` is called by the shared sidebar (``page_context``) when a region is picked:
+the page's own code then does not run, so the county level keeps today's pages unchanged.
+Children of the region (a province's counties or cities, a city's counties, a county's
+townships) are shown side by side: tier counts, newly red, rising, month by month.  The store
+holds no county boundaries, so the map draws a schematic tile map (one row per city, a tile per
+county, placed by code) and says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from fanpin.core import fmt
+from fanpin.core.periods import format_period
+from fanpin.engine import regional
+from fanpin.engine.scoring import TIERS, RiskPolicy
+from fanpin.ui import region as R
+from fanpin.ui.downloads import download_table
+from fanpin.ui.i18n import lbl, t
+from fanpin.ui.sidebar import Context
+from fanpin.ui.text import md
+
+REGION_PAGES = ("overview", "map", "simulator")
+MARGIN = dict(l=10, r=10, t=40, b=10)
+#: The side-by-side table's columns and their labels.
+TABLE_LABELS = {
+    "region": "province.region_col", "region_code": "overview.code", "households": "common.households", "red_change": "province.red_change",
+    "newly_red": "overview.newly_red", "rising": "overview.rising", "red_share": "overview.red_share",
+    "red_share_change": "overview.red_share_change", "mean_score": "overview.mean_score",
+}
+FIGURES = ("red", "newly_red", "rising", "red_share")
+
+
+def draw(ctx: Context, page: str) -> None:
+    prov = R.configured()
+    if prov is None or ctx.region is None:
+        return
+    {"overview": overview, "map": tile_map, "simulator": simulator}[page](ctx, prov)
+
+
+def _level(ctx: Context, key: str) -> str:
+    """The level shown side by side: at province level the user may group by city or by county."""
+    if regional.level_of(ctx.region) != "province":
+        return regional.children_level(ctx.region)
+    names = {lv: t(f"province.by_{lv}") for lv in ("county", "city")}  # labels made when drawn (a format function runs later)
+    by = st.radio(t("province.group_by"), tuple(names), format_func=names.get, horizontal=True, key=f"{key}_by_{ctx.lang}")
+    return regional.children_level(ctx.region, by)
+
+
+def _labelled(table: pd.DataFrame) -> pd.DataFrame:
+    return table.assign(region=[R.region_label(c) for c in table["region_code"].astype(str)])
+
+
+def _month(ctx: Context, prov: R.Province) -> int:
+    periods = prov.manifest.periods
+    return ctx.period if ctx.period in periods else periods[-1]
+
+
+def _title(ctx: Context, key: str, period: int) -> None:
+    st.title(t(key, place=md(R.region_label(ctx.region)), month=format_period(period, ctx.lang)))
+
+
+# --------------------------------------------------------------------------- overview
+def overview(ctx: Context, prov: R.Province) -> None:
+    period = _month(ctx, prov)
+    policy = R.baseline(prov, ctx.data)
+    _title(ctx, "overview.title", period)
+    line = R.engine(prov).policy_for(policy, period).income_line
+    st.caption(t("province.caption", policy=md(policy.name), line=fmt.yuan(line, ctx.lang), where=R.where_it_runs()))
+    with st.spinner(t("province.computing")):
+        agg = R.aggregates(prov, ctx.principal, ctx.region, policy)
+    totals = regional.month_totals(agg, ctx.region)
+    if totals.empty:
+        st.info(t("province.no_counties"))
+        return
+    headline(totals, period, ctx.lang)
+    level = _level(ctx, "pv_ov")
+    table = _labelled(regional.side_by_side(agg, ctx.region, period, level))
+    side_by_side(ctx, table, level, period)
+    month_by_month(ctx, agg, level)
+
+
+def headline(totals: pd.DataFrame, period: int, lang: str) -> None:
+    now = totals[totals["period"] == period].iloc[0]
+    before = totals[totals["period"] < period].tail(1)
+    c = st.columns(6)
+    c[0].metric(t("common.households"), fmt.count(int(now["households"]), lang))
+    for col, tier in zip(c[1:4], ("red", "yellow", "green")):
+        delta = fmt.signed(int(now[tier] - before[tier].iloc[0])) if len(before) else None
+        col.metric(lbl("tier", tier), fmt.count(int(now[tier]), lang), delta=delta, delta_color="inverse" if tier != "green" else "normal")
+    c[4].metric(t("overview.newly_red"), fmt.count(int(now["newly_red"]), lang), help=t("overview.newly_red_help"))
+    c[5].metric(t("overview.rising"), fmt.count(int(now["rising"]), lang), help=t("overview.rising_help"))
+
+
+def side_by_side(ctx: Context, table: pd.DataFrame, level: str, period: int) -> None:
+    st.subheader(t("province.side_by_side", level=t(f"province.plural_{level}")))
+    shown = table.assign(red_share=(100 * table["red_share"]).round(1), red_share_change=(100 * table["red_share_change"]).round(1),
+                         mean_score=table["mean_score"].round(1))
+    number = st.column_config.NumberColumn
+    cols = ["region", "households", "red", "yellow", "green", "red_change", "newly_red", "rising", "red_share", "red_share_change", "mean_score", "trend"]
+    st.dataframe(
+        shown[cols], hide_index=True, width="stretch",
+        column_config={
+            "region": st.column_config.TextColumn(t("province.region_col")),
+            "households": number(t("common.households"), format="localized"),
+            **{tier: number(lbl("tier", tier), format="localized") for tier in TIERS},
+            "red_change": number(t("province.red_change"), format="%+d"),
+            "newly_red": number(t("overview.newly_red"), format="localized"),
+            "rising": number(t("overview.rising"), format="localized"),
+            "red_share": number(t("overview.red_share"), format="%.1f%%"),
+            "red_share_change": number(t("overview.red_share_change"), format="%+.1f"),
+            "mean_score": number(t("overview.mean_score"), format="%.1f"),
+            "trend": st.column_config.LineChartColumn(t("overview.red_share_trend"), y_min=0),
+        },
+    )
+    labels = {**{k: t(v) for k, v in TABLE_LABELS.items()}, **{x: lbl("tier", x) for x in TIERS}}
+    download_table(ctx, shown.drop(columns="trend"), f"regions_{regional.short(ctx.region)}_{period}", "pv_regions", labels=labels)
+
+
+def month_by_month(ctx: Context, agg, level: str) -> None:  # noqa: ANN001 - Aggregates
+    st.subheader(t("province.month_by_month"))
+    names = {f: t(f"province.figure_{f}") for f in FIGURES}
+    what = st.radio(t("province.figure"), FIGURES, format_func=names.get, horizontal=True, key=f"pv_fig_{ctx.lang}")
+    wide = regional.month_by_region(agg, ctx.region, level, what)
+    if wide.empty:
+        return
+    x = pd.to_datetime([f"{p // 100}-{p % 100:02d}-01" for p in wide.index])
+    fig = go.Figure()
+    for code in wide.columns:
+        y = wide[code] * (100 if what == "red_share" else 1)
+        fig.add_trace(go.Scatter(x=x, y=y.round(2), name=R.region_label(str(code)), mode="lines"))
+    fig.update_layout(height=360, margin=MARGIN, xaxis=dict(tickformat="%Y-%m"), legend=dict(orientation="h", y=-0.15),
+                      yaxis=dict(ticksuffix="%" if what == "red_share" else ""), title=t(f"province.figure_{what}"))
+    st.plotly_chart(fig, width="stretch", key="pv_month_chart")
+
+
+# --------------------------------------------------------------------------- map
+def tile_map(ctx: Context, prov: R.Province) -> None:
+    period = _month(ctx, prov)
+    policy = R.baseline(prov, ctx.data)
+    _title(ctx, "province.map_title", period)
+    with st.spinner(t("province.computing")):
+        agg = R.aggregates(prov, ctx.principal, ctx.region, policy)
+    level = "county" if regional.level_of(ctx.region) in ("province", "city") else "township"
+    table = _labelled(regional.side_by_side(agg, ctx.region, period, level))
+    if table.empty:
+        st.info(t("province.no_counties"))
+        return
+    st.caption(t("province.map_schematic"))
+    grid = regional.tile_grid(table) if level == "county" else table.assign(row=np.arange(len(table)) // 5, col=np.arange(len(table)) % 5, city_code="")
+    share = 100 * grid["red_share"].to_numpy(dtype=float)
+    text = [f"{r}<br>{s:.1f}%" for r, s in zip(grid["region"], share)]
+    fig = go.Figure(go.Scatter(
+        x=grid["col"], y=-grid["row"], mode="markers+text", text=text, textfont=dict(size=12, color="#222"),
+        marker=dict(symbol="square", size=78, color=share, colorscale="YlOrRd", cmin=0, showscale=True,
+                    colorbar=dict(title=t("overview.red_share"), ticksuffix="%"), line=dict(color="#666", width=1)),
+        hovertext=[f"{r}: {s:.1f}% · {fmt.count(int(h), ctx.lang)}" for r, s, h in zip(grid["region"], share, grid["households"])], hoverinfo="text",
+    ))
+    if level == "county":
+        for code, row in grid.groupby("city_code")["row"].first().items():
+            fig.add_annotation(x=-0.9, y=-row, text=md(R.region_label(str(code))), showarrow=False, xanchor="right")
+    rows = int(grid["row"].max()) + 1
+    fig.update_layout(height=max(260, 110 * rows + 60), margin=dict(l=90, r=10, t=10, b=10), showlegend=False, plot_bgcolor="white",
+                      xaxis=dict(visible=False, range=[-1.6, max(4.5, float(grid["col"].max()) + 0.6)]),
+                      yaxis=dict(visible=False, range=[-rows + 0.4, 0.6]))
+    st.plotly_chart(fig, width="stretch", key="pv_tiles")
+
+
+# --------------------------------------------------------------------------- simulator
+def simulator(ctx: Context, prov: R.Province) -> None:
+    period = _month(ctx, prov)
+    eng = R.engine(prov)
+    base = eng.policy_for(R.baseline(prov, ctx.data), period)
+    _title(ctx, "province.sim_title", period)
+    st.caption(t("province.sim_caption", policy=md(base.name), where=R.where_it_runs()))
+    left, right = st.columns([1, 2], gap="large")
+    with left:
+        line = st.number_input(t("province.sim_line"), min_value=1000.0, max_value=50000.0, value=float(base.income_line), step=100.0, key="pv_sim_line")
+        cut = st.slider(t("province.sim_cutoffs"), 0.0, 100.0, (float(base.cutoffs[0]), float(base.cutoffs[1])), step=0.5, key="pv_sim_cutoffs")
+    if cut[0] >= cut[1]:
+        right.warning(t("province.sim_bad_cutoffs"))
+        return
+    scen = replace(base, name=t("province.sim_scenario"), income_line=float(line), cutoffs=(float(cut[0]), float(cut[1])))
+    level = "county" if regional.level_of(ctx.region) in ("province", "city") else "township"
+    with right, st.spinner(t("province.computing")):
+        trans, table = R.scenario(prov, ctx.principal, ctx.region, level, period, base, _as_saved(scen, base, period, prov.manifest.income_lines))
+    m = np.array(trans)
+    with right:
+        c = st.columns(3)
+        for col, tier in zip(c, TIERS[::-1]):
+            k = TIERS.index(tier)
+            col.metric(lbl("tier", tier), fmt.count(int(m[:, k].sum()), ctx.lang), delta=fmt.signed(int(m[:, k].sum() - m[k, :].sum())),
+                       delta_color="inverse" if tier != "green" else "normal", help=t("province.sim_vs_base", n=fmt.count(int(m[k, :].sum()), ctx.lang)))
+        st.subheader(t("province.sim_transition"))
+        st.dataframe(pd.DataFrame(m, index=[lbl("tier", x) for x in TIERS], columns=[lbl("tier", x) for x in TIERS]), width="content")
+        st.caption(t("province.sim_transition_help"))
+        st.subheader(t("province.side_by_side", level=t(f"province.plural_{level}")))
+        shown = _labelled(table)[["region", *[f"{x}_{k}" for x in ("red", "yellow") for k in ("base", "scen", "change")]]]
+        number = st.column_config.NumberColumn
+        config = {"region": st.column_config.TextColumn(t("province.region_col"))}
+        for x in ("red", "yellow"):
+            config |= {f"{x}_base": number(t("province.sim_base_col", tier=lbl("tier", x)), format="localized"),
+                       f"{x}_scen": number(t("province.sim_scen_col", tier=lbl("tier", x)), format="localized"),
+                       f"{x}_change": number(t("province.sim_change_col", tier=lbl("tier", x)), format="%+d")}
+        st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
+
+
+def _as_saved(scen: RiskPolicy, base: RiskPolicy, period: int, lines: dict[int, float]) -> RiskPolicy:
+    """The scenario as the engine applies it: a line the user changed holds for the month's year
+    (``line_year``); a line left alone follows the store's yearly lines, like the baseline."""
+    from fanpin.engine.income_line import IncomeLine
+
+    if scen.income_line == base.income_line:
+        return replace(scen, income_line=base.income_line, line_year=base.line_year)
+    return IncomeLine.stored(lines).set_line(scen, period, scen.income_line)

@@ -1,0 +1,125 @@
+"""The overview, map and simulator at province and city level (AppTest, SQLite): a tiny demo
+province (3 counties x 2,000 households x 13 months: 990101 and 990102 in city 9901, 990201 in
+city 9902) built into the analytic store, the small demo county as the database that holds the
+accounts.  The page's numbers are the engine's; the picker offers exactly the regions covered."""
+
+from __future__ import annotations
+
+import pytest
+
+from fanpin import store
+from fanpin.access import users
+from fanpin.access.roles import SYSTEM
+from fanpin.core import fmt
+from fanpin.demo.province import ProvinceSpec, build_province
+from fanpin.engine.distributed import ProvinceEngine
+from fanpin.engine.scoring import RiskPolicy
+from fanpin.store.snapshot import SnapshotStore
+
+from .conftest import login, new_app, password_of
+
+SPEC = ProvinceSpec(counties=3, households_per_county=2000, months=13, townships=5, villages=20, counties_per_city=2, duplicates=0, seed=11)
+
+
+@pytest.fixture(scope="module")
+def province_store(tmp_path_factory: pytest.TempPathFactory) -> SnapshotStore:
+    s = SnapshotStore(tmp_path_factory.mktemp("province") / "store")
+    build_province(s, SPEC)
+    return s
+
+
+@pytest.fixture
+def province_app(app_db, province_store: SnapshotStore, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("FANPIN_STORE_DIR", str(province_store.root))
+    monkeypatch.delenv("FANPIN_DASK_SCHEDULER", raising=False)
+    engine = app_db[0]
+    for name, role, region in (("gov", "province_leader", "99"), ("mayor2", "city_leader", "9902")):
+        if users.get_user(engine, name) is None:
+            users.add_user(engine, name, role, password_of(name), region=region, principal=SYSTEM)
+    return province_store
+
+
+def _open(username: str, page: str = "overview", lang: str = "zh"):
+    at = new_app()
+    at.run()
+    login(at, username)
+    if page != "overview":
+        at.switch_page(f"pages/{page}.py")
+        at.run()
+    if lang != "zh":
+        at.radio(key="lang").set_value(lang).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _picker(at):
+    return next(s for s in at.sidebar.selectbox if s.label in ("区域", "Region"))
+
+
+def test_a_province_leader_sees_the_province_and_exactly_its_counties(province_app: SnapshotStore) -> None:
+    at = _open("gov")
+    picker = _picker(at)
+    assert picker.value == "990000000000"  # the leader's own province first
+    assert picker.options == ["清溪县（本库县）", "省 99", "\u3000市 9901", "\u3000\u3000县 990102", "\u3000市 9902", "\u3000\u3000县 990201"]
+    # the figures are the engine's (the default policy: the store is a demo province, not this database)
+    agg = ProvinceEngine(province_app).trends(RiskPolicy.default())
+    last = max(agg.periods)
+    tot = agg.totals().set_index("period").loc[last]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["户数"] == fmt.count(int(tot["households"]), "zh") == "6,000"
+    assert metrics["红色"] == fmt.count(int(tot["red"]), "zh")
+    assert metrics["本月新增红色"] == fmt.count(int(tot["newly_red"]), "zh")
+    assert metrics["风险连升3个月"] == fmt.count(int(tot["rising"]), "zh")
+    assert "省 99" in at.title[0].value
+    table = at.dataframe[0].value
+    assert sorted(table["region"]) == ["县 990101", "县 990102", "县 990201"]
+    by_county = agg.at("county").set_index(["region_code", "period"])
+    for code, red, newly in zip(["990101000000", "990102000000", "990201000000"], *[[by_county.loc[(c, last), f] for c in
+                                ["990101000000", "990102000000", "990201000000"]] for f in ("red", "newly_red")]):
+        row = table[table["region"] == f"县 {code[:6]}"].iloc[0]
+        assert (row["households"], row["red"], row["newly_red"]) == (2000, red, newly)
+    # grouped by city: two rows that add up
+    at.radio(key="pv_ov_by_zh").set_value("city").run()
+    cities = at.dataframe[0].value
+    assert sorted(cities["region"]) == ["市 9901", "市 9902"] and cities["households"].sum() == 6000
+
+
+def test_a_city_leader_gets_their_city_only(province_app: SnapshotStore) -> None:
+    at = _open("mayor2", lang="en")
+    picker = _picker(at)
+    assert picker.options == ["City 9902", "\u3000County 990201"]
+    assert "City 9902" in at.title[0].value
+    assert at.metric[0].value == "2,000"
+    assert at.dataframe[0].value["region"].tolist() == ["County 990201"]
+    # another city asked for by the session state: not offered, so the page stays on their city
+    at.session_state["region"] = "990100000000"
+    at.run()
+    assert not at.exception and "City 9902" in at.title[0].value and at.metric[0].value == "2,000"
+
+
+def test_the_map_and_the_simulator_at_province_level(province_app: SnapshotStore) -> None:
+    at = _open("gov", page="map")
+    assert "省 99" in at.title[0].value
+    assert any("示意图" in c.value for c in at.caption)
+    at.switch_page("pages/simulator.py")
+    at.run()
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["红色"] and all(m.delta == "+0" for m in at.metric)  # the scenario starts at the baseline
+    at.number_input(key="pv_sim_line").set_value(20000.0).run()
+    assert not at.exception, at.exception
+    red = next(m for m in at.metric if m.label == "红色")
+    assert red.delta.startswith("+") and red.delta != "+0"  # a far higher line makes more red
+    assert sorted(at.dataframe[1].value["region"]) == ["县 990101", "县 990102", "县 990201"]
+
+
+def test_the_database_county_keeps_todays_overview(province_app: SnapshotStore) -> None:
+    at = _open("gov")
+    _picker(at).set_value(_picker(at).options and "990101000000").run()
+    assert not at.exception, at.exception
+    assert "清溪县" in at.title[0].value  # the county's own page, scoped to the leader's region (all of it)
+    engine = store.make_engine(store.default_url())
+    try:
+        assert users.principal_for(engine, "gov").townships == frozenset(users.township_codes(engine))
+    finally:
+        engine.dispose()
