@@ -182,13 +182,24 @@ def parse_code(cells: Cells, c: Col, s: pd.Series, empty: np.ndarray) -> pd.Seri
     return mapped.astype(object)
 
 
+def _by_distinct(s: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """(codes, distinct values) of a text column: a parse of the distinct values, taken by the
+    codes, is the parse of every cell (months, labels and amounts repeat down a column)."""
+    codes, uniques = pd.factorize(s.fillna(""), sort=False)
+    return codes, pd.Series(np.asarray(uniques, dtype=object), dtype=object)
+
+
+def _year_month(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    s = s.where(~s.str.fullmatch(r"\d{8}"), s.str[:4] + "-" + s.str[4:6] + "-" + s.str[6:8])
+    m = s.str.extract(r"^(\d{4})\s*[-/.年]?\s*(\d{1,2})\s*(?:月|[-/.]\d{1,2}日?(?:\s+00:00(?::00)?)?)?$")
+    return pd.to_numeric(m[0], errors="coerce").to_numpy(dtype=float), pd.to_numeric(m[1], errors="coerce").to_numpy(dtype=float)
+
+
 def parse_period(cells: Cells, c: Col, s: pd.Series, empty: np.ndarray) -> pd.Series:
     """YYYYMM, YYYY-MM, YYYY年M月, a date (YYYY-MM-DD, YYYYMMDD): the month; after this month
     only where the column allows it (a measure's planned end)."""
-    s = s.where(~s.str.fullmatch(r"\d{8}"), s.str[:4] + "-" + s.str[4:6] + "-" + s.str[6:8])
-    m = s.str.extract(r"^(\d{4})\s*[-/.年]?\s*(\d{1,2})\s*(?:月|[-/.]\d{1,2}日?(?:\s+00:00(?::00)?)?)?$")
-    y = pd.to_numeric(m[0], errors="coerce").to_numpy()
-    mo = pd.to_numeric(m[1], errors="coerce").to_numpy()
+    codes, distinct = _by_distinct(s)
+    y, mo = (a[codes] for a in _year_month(distinct))
     bad = (np.isnan(y) | np.isnan(mo) | (mo < 1) | (mo > 12) | (y < 2000)) & ~empty
     cells.add(bad, c.name, "bad_period")
     p = np.where(bad | empty, np.nan, y * 100 + mo)
@@ -214,14 +225,24 @@ def parse_grade(cells: Cells, c: Col, s: pd.Series, empty: np.ndarray) -> pd.Ser
 _SEPARATORS = r"\s*[,，、;；/|]\s*"
 
 
-def _split_codes(cells: Cells, c: Col, s: pd.Series, empty: np.ndarray) -> tuple[pd.Series, np.ndarray]:
-    """Each cell's labels (separated by , ， 、 ; / |) as codes; and the rows with a label that is no code."""
+def _label_lists(c: Col, s: pd.Series, empty: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(codes, label lists, bad) by distinct cell: each distinct cell's labels (separated by , ， 、 ;
+    / |) as codes (None for a label that is no code), and whether it holds such a label; a
+    cell's are those of ``codes`` (its distinct cell).  Empty cells hold no label."""
+    at, distinct = _by_distinct(s.where(~empty, ""))
     vm = value_map(c)
-    table = {v: [vm.get(norm(p)) for p in re.split(_SEPARATORS, v) if p] for v in s.where(~empty, "").unique()}
-    codes = s.where(~empty, "").map(table)
-    bad = codes.map(lambda cs: any(x is None for x in cs)).to_numpy(dtype=bool) & ~empty
+    lists = np.empty(len(distinct), dtype=object)
+    lists[:] = [[vm.get(norm(p)) for p in re.split(_SEPARATORS, v) if p] for v in distinct]
+    bad = np.fromiter((any(x is None for x in cs) for cs in lists), dtype=bool, count=len(lists))
+    return at, lists, bad
+
+
+def _split_codes(cells: Cells, c: Col, s: pd.Series, empty: np.ndarray) -> tuple[pd.Series, np.ndarray]:
+    """Each cell's labels as codes (None where one is no code); and the rows with a label that is no code."""
+    at, lists, bad_d = _label_lists(c, s, empty)
+    bad = bad_d[at] & ~empty
     cells.add(bad, c.name, "bad_code", options={lang: [code_label(c, k, lang) for k in c.codes] for lang in ("zh", "en")})
-    return codes.where(~bad, None), bad
+    return pd.Series(lists[at], index=s.index, dtype=object).where(~bad, None), bad
 
 
 def parse_code_list(cells: Cells, c: Col, s: pd.Series, empty: np.ndarray) -> pd.Series:
@@ -238,11 +259,15 @@ def parse_health(cells: Cells, c: Col, s: pd.Series, empty: np.ndarray) -> pd.Se
     """健康状况 as the national system writes it: 健康, 长期慢性病, 患有大病, 残疾 and combinations
     ("残疾,长期慢性病"): the most serious illness; 残疾 is kept in ``cells.disabled`` for the
     member's disability (see ``checks.member_disability``)."""
-    codes, bad = _split_codes(cells, c, s, empty)
+    at, lists, bad_d = _label_lists(c, s, empty)
+    bad = bad_d[at] & ~empty
+    cells.add(bad, c.name, "bad_code", options={lang: [code_label(c, k, lang) for k in c.codes] for lang in ("zh", "en")})
     rank = {"healthy": 0, "chronic": 1, "serious": 2}
-    health = codes.map(lambda cs: max((x for x in cs if x in rank), key=rank.get, default="healthy") if isinstance(cs, list) else None)
-    cells.disabled = codes.map(lambda cs: "disabled" in cs if isinstance(cs, list) else None)
-    return health.where(~(empty | bad), None).astype(object)
+    health = np.array([max((x for x in cs if x in rank), key=rank.get, default="healthy") for cs in lists], dtype=object)[at]
+    disabled = np.array(["disabled" in cs for cs in lists], dtype=object)[at]
+    disabled[bad] = None
+    cells.disabled = pd.Series(disabled, index=s.index, dtype=object)
+    return pd.Series(health, index=s.index, dtype=object).where(~(empty | bad), None)
 
 
 def parse_date(cells: Cells, c: Col, s: pd.Series, empty: np.ndarray) -> pd.Series:

@@ -33,6 +33,7 @@ def example_rows(grid: Grid, spec: KindSpec, columns: frozenset[int] | None = No
     (``columns``: only these header positions, for one table of a shared sheet)."""
     hmap = header_map(spec)
     place = [j for j, h in enumerate(grid.header) if (columns is None or j in columns) and hmap.get(norm(h)) in PLACE_COLUMNS]
+    place = [j for j in place if EXAMPLE_COUNTY in "\n".join(row[j] for row in grid.rows)]  # (one search per column: few files hold examples)
     if not place:
         return []
     return [i for i, row in enumerate(grid.rows) if any(row[j].strip().startswith(EXAMPLE_COUNTY) for j in place)]

@@ -279,7 +279,11 @@ def _ranges_in(xml: bytes | str) -> list[tuple[str, int, int, int, int]]:
     from openpyxl.utils.cell import range_boundaries
 
     found: dict[str, tuple[str, int, int, int, int]] = {}
-    for m in (_MERGE_TEXT if isinstance(xml, str) else _MERGE).finditer(xml):
+    k = xml.find("mergeCell" if isinstance(xml, str) else b"mergeCell")  # (a plain search skips the cells: the regex read them all)
+    if k < 0:
+        return []
+    start = xml.rfind("<" if isinstance(xml, str) else b"<", 0, k)
+    for m in (_MERGE_TEXT if isinstance(xml, str) else _MERGE).finditer(xml, max(start, 0)):
         ref = m.group(1) if isinstance(xml, str) else m.group(1).decode()
         if ":" in ref and ref not in found:
             min_col, min_row, max_col, max_row = range_boundaries(ref)
