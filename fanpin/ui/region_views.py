@@ -26,6 +26,7 @@ from fanpin.ui import region as R
 from fanpin.ui.downloads import download_table
 from fanpin.ui.i18n import lbl, t
 from fanpin.ui.sidebar import Context
+from fanpin.ui.tables import fit_width
 from fanpin.ui.text import md
 
 REGION_PAGES = ("overview", "map", "simulator")
@@ -105,20 +106,21 @@ def side_by_side(ctx: Context, table: pd.DataFrame, level: str, period: int) -> 
     shown = table.assign(red_share=(100 * table["red_share"]).round(1), red_share_change=(100 * table["red_share_change"]).round(1),
                          mean_score=table["mean_score"].round(1))
     number = st.column_config.NumberColumn
-    cols = ["region", "households", "red", "yellow", "green", "red_change", "newly_red", "rising", "red_share", "red_share_change", "mean_score", "trend"]
+    # the month's change in red share and the mean score go to the download only: with them the trend was out of sight at 1366 px
+    cols = ["region", "households", "red", "yellow", "green", "red_change", "newly_red", "rising", "red_share", "trend"]
     st.dataframe(
-        shown[cols], hide_index=True, width="stretch",
-        column_config={
-            "region": st.column_config.TextColumn(t("province.region_col")),
-            "households": number(t("common.households"), format="localized"),
-            **{tier: number(lbl("tier", tier), format="localized") for tier in TIERS},
-            "red_change": number(t("province.red_change"), format="%+d"),
-            "newly_red": number(t("overview.newly_red"), format="localized"),
-            "rising": number(t("overview.rising"), format="localized"),
-            "red_share": number(t("overview.red_share"), format="%.1f%%"),
-            "red_share_change": number(t("overview.red_share_change"), format="%+.1f"),
-            "mean_score": number(t("overview.mean_score"), format="%.1f"),
-            "trend": st.column_config.LineChartColumn(t("overview.red_share_trend"), y_min=0),
+        shown[cols], hide_index=True, width="stretch", height=min(38 + 35 * max(len(shown), 1), 740),
+        column_config={  # sized to their headers, so that the trend stays in sight at 1366 px
+            "region": st.column_config.TextColumn(t("province.region_col"), width=fit_width(shown["region"].tolist(), t("province.region_col"))),
+            "households": number(t("common.households"), format="localized", width=fit_width([f"{v:,}" for v in shown["households"]], t("common.households"))),
+            **{tier: number(lbl("tier", tier), format="localized", width=fit_width([f"{v:,}" for v in shown[tier]], lbl("tier", tier))) for tier in TIERS},
+            "red_change": number(t("province.red_change"), format="%+d", width=fit_width([], t("province.red_change"))),
+            "newly_red": number(t("overview.newly_red"), format="localized", width=fit_width([], t("overview.newly_red"))),
+            "rising": number(t("overview.rising"), format="localized", width=fit_width([], t("overview.rising"))),
+            "red_share": number(t("overview.red_share"), format="%.1f%%", width=fit_width([], t("overview.red_share"))),
+            "red_share_change": number(t("overview.red_share_change"), format="%+.1f", width=fit_width([], t("overview.red_share_change"))),
+            "mean_score": number(t("overview.mean_score"), format="%.1f", width=fit_width([], t("overview.mean_score"))),
+            "trend": st.column_config.LineChartColumn(t("overview.red_share_trend"), y_min=0, width=max(120, fit_width([], t("overview.red_share_trend")))),
         },
     )
     labels = {**{k: t(v) for k, v in TABLE_LABELS.items()}, **{x: lbl("tier", x) for x in TIERS}}
@@ -159,7 +161,8 @@ def tile_map(ctx: Context, prov: R.Province) -> None:
     share = 100 * grid["red_share"].to_numpy(dtype=float)
     text = [f"{r}<br>{s:.1f}%" for r, s in zip(grid["region"], share)]
     fig = go.Figure(go.Scatter(
-        x=grid["col"], y=-grid["row"], mode="markers+text", text=text, textfont=dict(size=12, color="#222"),
+        x=grid["col"], y=-grid["row"], mode="markers+text", text=text,
+        textfont=dict(size=12, color=["#fff" if v > share.min() + 0.6 * (np.ptp(share) or 1) else "#222" for v in share]),  # readable on dark tiles
         marker=dict(symbol="square", size=78, color=share, colorscale="YlOrRd", cmin=0, showscale=True,
                     colorbar=dict(title=t("overview.red_share"), ticksuffix="%"), line=dict(color="#666", width=1)),
         hovertext=[f"{r}: {s:.1f}% · {fmt.count(int(h), ctx.lang)}" for r, s, h in zip(grid["region"], share, grid["households"])], hoverinfo="text",
@@ -183,7 +186,7 @@ def simulator(ctx: Context, prov: R.Province) -> None:
     st.caption(t("province.sim_caption", policy=md(base.name), where=R.where_it_runs()))
     left, right = st.columns([1, 2], gap="large")
     with left:
-        line = st.number_input(t("province.sim_line"), min_value=1000.0, max_value=50000.0, value=float(base.income_line), step=100.0, key="pv_sim_line")
+        line = st.number_input(t("province.sim_line"), min_value=1000.0, max_value=50000.0, value=float(base.income_line), step=100.0, format="%.0f", key="pv_sim_line")
         cut = st.slider(t("province.sim_cutoffs"), 0.0, 100.0, (float(base.cutoffs[0]), float(base.cutoffs[1])), step=0.5, key="pv_sim_cutoffs")
     if cut[0] >= cut[1]:
         right.warning(t("province.sim_bad_cutoffs"))
@@ -200,17 +203,19 @@ def simulator(ctx: Context, prov: R.Province) -> None:
             col.metric(lbl("tier", tier), fmt.count(int(m[:, k].sum()), ctx.lang), delta=fmt.signed(int(m[:, k].sum() - m[k, :].sum())),
                        delta_color="inverse" if tier != "green" else "normal", help=t("province.sim_vs_base", n=fmt.count(int(m[k, :].sum()), ctx.lang)))
         st.subheader(t("province.sim_transition"))
-        st.dataframe(pd.DataFrame(m, index=[lbl("tier", x) for x in TIERS], columns=[lbl("tier", x) for x in TIERS]), width="content")
+        cells = [[fmt.count(int(v), "en") for v in row] for row in m]  # thousands separated, whole
+        st.dataframe(pd.DataFrame(cells, index=[lbl("tier", x) for x in TIERS], columns=[lbl("tier", x) for x in TIERS]), width="content")
         st.caption(t("province.sim_transition_help"))
-        st.subheader(t("province.side_by_side", level=t(f"province.plural_{level}")))
-        shown = _labelled(table)[["region", *[f"{x}_{k}" for x in ("red", "yellow") for k in ("base", "scen", "change")]]]
+        st.subheader(t("province.sim_side_by_side", level=t(f"province.plural_{level}")))
+        table = table.sort_values(["red_change", "red_scen"], ascending=False, ignore_index=True)
+        cols = ["red_base", "red_scen", "red_change", "yellow_change", "green_change"]  # what fits the column at 1366 px
+        shown = _labelled(table)[["region", *cols]]
+        heads = {"red_base": t("province.sim_base_col", tier=lbl("tier", "red")), "red_scen": t("province.sim_scen_col", tier=lbl("tier", "red")),
+                 **{f"{x}_change": t("province.sim_change_col", tier=lbl("tier", x)) for x in TIERS}}
         number = st.column_config.NumberColumn
-        config = {"region": st.column_config.TextColumn(t("province.region_col"))}
-        for x in ("red", "yellow"):
-            config |= {f"{x}_base": number(t("province.sim_base_col", tier=lbl("tier", x)), format="localized"),
-                       f"{x}_scen": number(t("province.sim_scen_col", tier=lbl("tier", x)), format="localized"),
-                       f"{x}_change": number(t("province.sim_change_col", tier=lbl("tier", x)), format="%+d")}
-        st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
+        config = {"region": st.column_config.TextColumn(t("province.region_col"), width=fit_width(shown["region"].tolist(), t("province.region_col")))}
+        config |= {c: number(heads[c], format="%+d" if c.endswith("change") else "localized", width=fit_width(["100,000"], heads[c])) for c in cols}
+        st.dataframe(shown, hide_index=True, width="stretch", column_config=config, height=min(38 + 35 * max(len(shown), 1), 740))
 
 
 def _as_saved(scen: RiskPolicy, base: RiskPolicy, period: int, lines: dict[int, float]) -> RiskPolicy:
