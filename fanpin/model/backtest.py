@@ -228,9 +228,10 @@ def table(windows: Sequence[WindowData], budgets: Sequence[float] = BUDGETS, *, 
     Columns: window, tags (comma-separated), budget, method, found (distinct households), lo, hi
     (95% bootstrap interval), ratio (found / the income-line rule's), gap_closed (share of the
     gap from the income-line rule to the ceiling), gap_lo, gap_hi, visits (the window's budget,
-    summed over its months), fallers (distinct visitable fallers)."""
+    summed over its months), fallers (distinct visitable fallers), diff_lo, diff_hi (95% interval
+    of the model's finds minus this method's, over the same draws: a paired comparison)."""
     if not windows:
-        return pd.DataFrame(columns=["window", "tags", "budget", "method", "found", "lo", "hi", "ratio", "gap_closed", "gap_lo", "gap_hi", "visits", "fallers"])
+        return pd.DataFrame(columns=["window", "tags", "budget", "method", "found", "lo", "hi", "ratio", "gap_closed", "gap_lo", "gap_hi", "visits", "fallers", "diff_lo", "diff_hi"])
     universe, w_all = _universe_weights(windows, draws, seed)
     rows: list[dict] = []
     totals: dict[float, dict[str, np.ndarray]] = {k: {} for k in budgets}
@@ -258,7 +259,7 @@ def _interval(v: np.ndarray) -> tuple[float, float]:
 
 def _rows(name: str, tags: str, k: float, by: Mapping[str, np.ndarray], visits: int, fallers: int) -> list[dict]:
     """Rows of one window and budget: ``by`` holds each method's (1 + draws,) finds, row 0 the point."""
-    base, top = by.get(BASE), by[CEILING]
+    base, top, model = by.get(BASE), by[CEILING], by.get("model")
     out = []
     for m, v in by.items():
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -267,8 +268,10 @@ def _rows(name: str, tags: str, k: float, by: Mapping[str, np.ndarray], visits: 
             ratio = v[0] / base[0] if base is not None and base[0] > 0 else np.nan
         lo, hi = _interval(v[1:])
         glo, ghi = _interval(gap[1:]) if np.isfinite(gap[0]) else (np.nan, np.nan)
+        dlo, dhi = _interval((model - v)[1:]) if model is not None else (np.nan, np.nan)
         out.append({"window": name, "tags": tags, "budget": float(k), "method": m, "found": float(v[0]), "lo": lo, "hi": hi, "ratio": float(ratio),
-                    "gap_closed": float(gap[0]), "gap_lo": glo, "gap_hi": ghi, "visits": int(visits), "fallers": int(fallers)})
+                    "gap_closed": float(gap[0]), "gap_lo": glo, "gap_hi": ghi, "visits": int(visits), "fallers": int(fallers),
+                    "diff_lo": dlo, "diff_hi": dhi})
     return out
 
 

@@ -23,12 +23,19 @@ label was complete at its start, and the distinct fallers each method finds at a
 monthly visit budget are counted against a perfect predictor's.  The saved model is
 then fitted on every month whose label is complete.
 
-The learner: gradient boosting with small trees on all fallers and a fifth of the
-other households (weighted back), chosen over the logistic baseline, a logistic model
-with interaction terms and other tree sizes on the held-out windows of demo counties
-built from seeds 20231, 5 and 6 (``bench/model_backtest.py``), never on the counties
-whose figures are reported.  The logistic baseline is kept: it is a method of the
-comparison and gives the additive reasons shown beside each suggestion.
+The learner is chosen per county, and per backtest window, among ``CANDIDATES``
+(gradient boosting with small trees, and the logistic baseline) by an inner validation:
+the candidates fitted on the months whose label was complete at the start of each of the
+``INNER_BLOCKS`` latest blocks of label-complete months before the window, and scored by
+the fallers each finds there at the 2% budget; the one finding most is fitted for the
+window (ties to the first).  The window's own months are never read to choose, and the
+saved model is chosen the same way on the latest label-complete blocks of the panel.
+Each is fitted on all fallers and a fifth of the other households (weighted back).  The
+candidates, the gradient boosting's settings and the inner validation were set on the
+held-out windows of demo counties built from seeds 20231, 5 and 6 (``bench/model_backtest.py``),
+never on the counties whose figures are reported.  The logistic baseline is kept either
+way: it is a method of the comparison and gives the additive reasons shown beside each
+suggestion.
 """
 
 from __future__ import annotations
@@ -75,7 +82,8 @@ DISASTER_EVENTS = ("flood", "drought")
 # --------------------------------------------------------------------------- model
 @dataclass
 class RiskModel:
-    """The fitted pair (gradient boosting for probabilities, logistic for reasons) and its record."""
+    """The fitted pair (the chosen learner for probabilities, ``hgb``, whatever it is; the
+    logistic baseline for reasons) and its record."""
 
     hgb: object
     logit: object
@@ -149,17 +157,23 @@ def _logistic_interactions(seed: int = 0):  # noqa: ANN202
     return Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler()), ("pairs", pairs), ("scale2", StandardScaler()), ("lr", LogisticRegression(max_iter=2000, C=0.1))])
 
 
-#: The learners compared on the tuning seeds' held-out windows (``bench/model_backtest.py``); ``hgb`` won.
+#: Learners by name (``bench/model_backtest.py --learners`` fits one for every window instead of choosing).
 LEARNERS: dict[str, Callable[[int], object]] = {
     "hgb": _hgb,
+    "logistic": _logistic,
     "hgb_large": lambda seed: _hgb(seed, max_leaf_nodes=31, min_samples_leaf=100),
     "logistic_interactions": _logistic_interactions,
 }
-LEARNER = "hgb"
-
-
-def _pipelines(seed: int = 0, learner: str = LEARNER):  # noqa: ANN202
-    return LEARNERS[learner](seed), _logistic(seed)
+#: What ``train`` chooses between (ties to the first); ``LEARNER`` = choose by the inner validation.
+CANDIDATES: tuple[str, ...] = ("hgb", "logistic")
+AUTO = "auto"
+LEARNER = AUTO
+#: The inner validation: blocks of the window's length, the latest label-complete ones before it,
+#: each scored by the candidates fitted on the months whose label was complete at its start (at
+#: least ``INNER_MIN_TRAIN`` of them; without any such block the first candidate is taken).
+INNER_BLOCKS = 2
+INNER_MIN_TRAIN = 2
+CHOICE_BUDGET = 0.02
 
 
 # --------------------------------------------------------------------------- the panel's rows, computed once
@@ -198,10 +212,11 @@ def _fit_weighted(est: object, A: np.ndarray, y: np.ndarray, w: np.ndarray) -> N
         est.fit(A, y, sample_weight=w)
 
 
-def fit(A: np.ndarray, y: np.ndarray, seed: int = 0, learner: str = LEARNER) -> tuple[object, object]:
-    """The learner on every faller and ``NEGATIVE_SHARE`` of the rest (weighted back), and the
-    logistic baseline on the same rows.  Columns that are all missing become 0 (e.g. no year-ago
-    income in a short panel: a constant the trees ignore)."""
+def fit_learners(A: np.ndarray, y: np.ndarray, seed: int = 0, learners: Sequence[str] = ("hgb",)) -> dict[str, object]:
+    """Each of ``learners`` and the logistic baseline (key ``logistic``, fitted once) on every
+    faller and ``NEGATIVE_SHARE`` of the rest (weighted back), the same rows for all.  Columns
+    that are all missing become 0 (e.g. no year-ago income in a short panel: a constant the
+    trees ignore)."""
     if y.all() or not y.any():
         raise ModelError("the training months hold only one class: nothing to learn", "one_class")
     share = min(1.0, max(NEGATIVE_SHARE, MIN_NEGATIVES / max(1, int((~y).sum()))))
@@ -209,10 +224,63 @@ def fit(A: np.ndarray, y: np.ndarray, seed: int = 0, learner: str = LEARNER) -> 
     A, y = A[keep], y[keep]
     A[:, np.isnan(A).all(axis=0)] = 0.0
     w = np.where(y, 1.0, 1.0 / share)
-    main, logit = _pipelines(seed, learner)
-    _fit_weighted(main, A, y, w)
-    _fit_weighted(logit, A, y, w)
-    return main, logit
+    out: dict[str, object] = {}
+    for name in dict.fromkeys(["logistic", *learners]):
+        out[name] = LEARNERS[name](seed)
+        _fit_weighted(out[name], A, y, w)
+    return out
+
+
+def fit(A: np.ndarray, y: np.ndarray, seed: int = 0, learner: str = "hgb") -> tuple[object, object]:
+    """(the learner, the logistic baseline) fitted as ``fit_learners`` fits them."""
+    f = fit_learners(A, y, seed, (learner,))
+    return f[learner], f["logistic"]
+
+
+def inner_blocks(train_months: Sequence[int], labelled: Sequence[int], horizon: int, length: int,
+                 count: int = INNER_BLOCKS, min_train: int = INNER_MIN_TRAIN) -> list[tuple[int, ...]]:
+    """The blocks the learner is chosen on: up to ``count`` runs of ``length`` months tiled back from
+    the latest of ``train_months`` (whose labels are complete), each with at least ``min_train``
+    months whose label was complete at its start; latest first."""
+    out = []
+    tm = sorted(train_months)
+    for end in range(len(tm), length - 1, -length):
+        block = tuple(tm[end - length : end])
+        if len(out) == count or len(bt.training_months(labelled, block[0], horizon)) < min_train:
+            break
+        out.append(block)
+    return out
+
+
+class _Fits:
+    """Every fit made while training, by the month it is made for (its training months: those
+    whose label was complete at that month), so the windows and the inner validation share them."""
+
+    def __init__(self, rows: Months, labelled: Sequence[int], horizon: int, seed: int, learners: Sequence[str]) -> None:
+        self.rows, self.lab, self.horizon, self.seed, self.learners = rows, list(labelled), horizon, seed, tuple(learners)
+        self.by_start: dict[int, dict[str, object]] = {}
+
+    def at(self, start: int) -> dict[str, object]:
+        if start not in self.by_start:
+            A, y = self.rows.rows(bt.training_months(self.lab, start, self.horizon))
+            self.by_start[start] = fit_learners(A, y, self.seed, self.learners)
+        return self.by_start[start]
+
+    def choose(self, blocks: Sequence[tuple[int, ...]], data: PanelData) -> tuple[str, dict[str, int]]:
+        """The candidate finding most fallers at ``CHOICE_BUDGET`` over ``blocks`` (ties to the first),
+        and every candidate's finds; the first candidate when there is no block."""
+        finds = dict.fromkeys(self.learners, 0)
+        for block in blocks:
+            models = self.at(block[0])
+            y = np.array([self.rows.y[t] & self.rows.pop[t] for t in block])
+            not_below = np.array([self.rows.pop[t] for t in block])
+            eligible = np.array([self.rows.pop[t] & ~data.monitored_at(t) for t in block])
+            tie = np.array([-self.rows.X[t][:, FEATURES.index("inc_ratio")].astype(np.float64) for t in block])
+            for name in self.learners:
+                score = np.array([proba(models[name], self.rows.X[t]) for t in block])
+                finds[name] += int(bt.found_by(score, eligible, y, not_below, CHOICE_BUDGET, tie).sum())
+        best = max(self.learners, key=lambda n: (finds[n], -self.learners.index(n))) if blocks else self.learners[0]
+        return best, finds
 
 
 # --------------------------------------------------------------------------- windows
@@ -344,7 +412,9 @@ def train(
     the server keeps a core for its users while a model trains.  Refused (``AccessDenied``)
     unless the principal may train the model (it reads every household's history); a finished
     training writes a ``model_trained`` audit row as the principal.  Steps
-    report to ``progress(message, fraction)`` (the page's bar, the CLI's line).
+    report to ``progress(message, fraction)`` (the page's bar, the CLI's line).  ``learner``:
+    ``auto`` chooses among ``CANDIDATES`` for each window and for the saved model (the inner
+    validation above); a name of ``LEARNERS`` fits that one everywhere (for comparisons).
     """
     # load scikit-learn's OpenMP runtime before limiting: threadpoolctl limits only what is loaded
     import sklearn.ensemble
@@ -369,21 +439,34 @@ def train(
     policy_for = _baseline_per_month(engine)
     held: list[bt.WindowData] = []
     frames: list[pd.DataFrame] = []
+    length = int(eval_months or 3)
+    fits = _Fits(rows, lab, horizon, seed, CANDIDATES if learner == AUTO else (learner,))
+    choices: list[dict] = []
+
+    def choose(train_months: Sequence[int]) -> str:
+        blocks = inner_blocks(train_months, lab, horizon, length) if len(fits.learners) > 1 else []
+        name, finds = fits.choose(blocks, data)
+        choices.append({"learner": name, "finds": finds, "blocks": [[int(t) for t in b] for b in blocks]})
+        return name
+
     with threadpool_limits(limits=threads):
         for i, w in enumerate(chosen):
             say(f"window {w.name}", 0.25 + 0.5 * i / len(chosen))
-            models = fit(*rows.rows(bt.training_months(lab, w.start, horizon)), seed=seed, learner=learner)
-            d, f = _window_data(w, rows, data, models, policy_for)
+            name = choose(bt.training_months(lab, w.start, horizon))
+            models = fits.at(w.start)
+            d, f = _window_data(w, rows, data, (models[name], models["logistic"]), policy_for)
             held.append(d)
             frames.append(f)
             if w is chosen[-1]:
-                latest = models
+                latest = models[name]
         clock.lap("windows")
         say("final model", 0.75)
+        final = choose(lab)
         A, y = rows.rows(lab)
-        hgb, logit = fit(A, y, seed=seed, learner=learner)
+        hgb, logit = fit(A, y, seed=seed, learner=final)
         n_train, rate_train = len(y), float(y.mean())
         del A
+        fits.by_start.clear()
         clock.lap("final model")
         say("backtest table", 0.85)
         table = bt.table(held, budgets, draws=draws, seed=seed)
@@ -392,11 +475,17 @@ def train(
         evaluation = pd.concat(frames, ignore_index=True)
         last = chosen[-1]
         X_last = np.vstack([rows.X[t][held[-1].eligible[j]] for j, t in enumerate(last.months)])
-        importance = _importance(latest[0], X_last, evaluation.loc[evaluation["window"] == last.name, "y"].to_numpy(), seed, importance_rows)
+        importance = _importance(latest, X_last, evaluation.loc[evaluation["window"] == last.name, "y"].to_numpy(), seed, importance_rows)
         clock.lap("importance")
     model = RiskModel(hgb, logit, {}, evaluation, importance, table)
     model.meta = _meta(engine, horizon, lab, chosen, evaluation, table, clock, threads)
-    model.meta["learner"] = {"name": learner, "kind": type(hgb).__name__, **(HGB_PARAMS if learner == "hgb" else {}), "negative_share": NEGATIVE_SHARE}
+    model.meta["learner"] = {
+        "name": final, "kind": type(hgb).__name__, **(HGB_PARAMS if final == "hgb" else {}), "negative_share": NEGATIVE_SHARE,
+        "candidates": list(fits.learners), "chosen_by": f"finds at {CHOICE_BUDGET:.0%} on up to {INNER_BLOCKS} label-complete blocks of {length} months before",
+        "choice": choices[-1],
+    }
+    for wm, c in zip(model.meta["windows"], choices, strict=False):
+        wm["learner"] = c
     model.meta.update(rows_train=n_train, positive_rate_train=rate_train, draws=int(draws), budgets=[float(k) for k in budgets])
     # training reads every household's history: the act is in the audit log, as the one who trained
     record(engine, principal.actor, "model_trained", "risk_model", {

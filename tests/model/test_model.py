@@ -364,3 +364,44 @@ def test_a_case_worker_gets_the_scores_of_their_townships_only(trained, small_de
     pd.testing.assert_frame_equal(mine, everyone[everyone.index.isin(inside)])  # scoping changes no one's score
     with pytest.raises(AccessDenied):
         suggest.score_period(model, engine, period, principal=None)
+
+
+# --------------------------------------------------------------------------- choosing the learner
+def test_inner_blocks_by_hand():
+    lab = [202401 + i for i in range(12)]  # 202401..202412
+    # horizon 3: the months whose label is complete at 202412 are 202401..202409
+    tm = backtest.training_months(lab, 202412, 3)
+    assert tm == lab[:9]
+    # blocks of 3 tiled back from the latest; 202407 has 4 months complete at its start (t + 3 <= 202407), 202404 one
+    assert train_mod.inner_blocks(tm, lab, 3, 3, count=2, min_train=1) == [(202407, 202408, 202409), (202404, 202405, 202406)]
+    assert train_mod.inner_blocks(tm, lab, 3, 3, count=5, min_train=1) == [(202407, 202408, 202409), (202404, 202405, 202406)]  # 202401: none before it
+    assert train_mod.inner_blocks(tm, lab, 3, 3, count=5, min_train=2) == [(202407, 202408, 202409)]
+    assert train_mod.inner_blocks(tm, lab, 3, 3, count=1, min_train=5) == []
+
+
+def test_the_learner_is_chosen_on_months_before_the_window(trained, panel):
+    model, _ = trained
+    meta, h = model.meta, 3
+    lab = features.labelled_months(panel.periods, h)
+    for w in meta["windows"]:
+        c = w["learner"]
+        assert c["learner"] in train_mod.CANDIDATES
+        # every block's month has its label complete when the window starts, and so has every month its fit read
+        for block in c["blocks"]:
+            assert all(store.shift_period(t, h) <= w["months"][0] for t in block)
+            assert all(store.shift_period(t, h) <= block[0] for t in backtest.training_months(lab, block[0], h))
+        if not c["blocks"]:
+            assert c["learner"] == train_mod.CANDIDATES[0]
+    # the saved model: chosen on the latest label-complete blocks, the candidate finding most (ties to the first)
+    final = meta["learner"]["choice"]
+    assert final["blocks"] and final["blocks"][0] == lab[-2:]
+    best = max(train_mod.CANDIDATES, key=lambda n: (final["finds"][n], -train_mod.CANDIDATES.index(n)))
+    assert meta["learner"]["name"] == final["learner"] == best
+    kind = type(model.hgb).__name__
+    assert kind == ("HistGradientBoostingClassifier" if best == "hgb" else "Pipeline")
+    # in each window the model's scores are the chosen learner's: the logistic baseline's when it was chosen
+    ev = model.evaluation
+    for w in meta["windows"]:
+        rows = ev[ev["window"] == f"{w['months'][0]}-{w['months'][-1]}"]
+        same = np.allclose(rows["model"].to_numpy(), rows["logistic"].to_numpy())
+        assert same == (w["learner"]["learner"] == "logistic")
