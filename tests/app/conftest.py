@@ -53,7 +53,8 @@ def ensure_user(role: str, username: str | None = None, townships: list[str] | N
         if users.get_user(engine, username) is None:
             if role in ("case_worker", "township_leader") and townships is None:
                 townships = sorted(users.township_codes(engine))
-            users.add_user(engine, username, role, password_of(username), townships=townships, principal=SYSTEM)
+            region = {"province_leader": "99", "city_leader": "9901"}.get(role)  # (the demo county 990101's province and city)
+            users.add_user(engine, username, role, password_of(username), townships=townships, principal=SYSTEM, region=region)
         return username
     finally:
         engine.dispose()
