@@ -54,7 +54,9 @@ from sqlalchemy.engine import Connection, Engine
 from fanpin.access.roles import SYSTEM
 from fanpin.core.ids import id_check_char
 from fanpin.demo.spec import DemoSpec
+from fanpin.quality import month, record
 from fanpin.quality import rules as R
+from fanpin.quality import thresholds as T
 from fanpin.store import cases as case_store
 from fanpin.store import demo as dstore
 from fanpin.store import io as sio
@@ -150,7 +152,7 @@ class _Planting:
         return sio.shift_period(self.period, months)
 
 
-def _year_incomes(conn: Connection, d: R.MonthData, years: Iterable[int]) -> dict[int, pd.Series]:
+def _year_incomes(conn: Connection, d: month.MonthData, years: Iterable[int]) -> dict[int, pd.Series]:
     """Per year: every household's income per head as ``eliminated_below_line`` reads it (the yearly
     income, else the panel's rolling income at the year's latest month up to the month checked)."""
     months = pd.Series(qstore.panel_periods_until(conn, d.period), dtype=int)
@@ -174,7 +176,7 @@ def _read(engine: Engine, spec: DemoSpec, rng: np.random.Generator) -> tuple[_Pl
     natural = R.find(engine, P, principal=SYSTEM)
     nat = natural["rule"].value_counts().to_dict()
     with engine.connect() as conn:
-        d = R.MonthData(conn, P)
+        d = month.MonthData(conn, P)
         hh, mem, pan = d.households.copy(), d.members.copy(), d.panel.copy()
         extra = dstore.panel_parts(conn, P)
         clue_hh = set(qstore.clue_households(conn))
@@ -187,7 +189,7 @@ def _read(engine: Engine, spec: DemoSpec, rng: np.random.Generator) -> tuple[_Pl
     pan = pan.merge(extra, on="household_id").merge(hh[["household_id", "village_code", "size", "no_labour_guarantee"]], on="household_id")
     pan = pan.sort_values("household_id").reset_index(drop=True)
     mem = mem.sort_values("member_id").reset_index(drop=True)
-    mem["age"] = R._age_at_end_of(mem["birth_date"], P)
+    mem["age"] = month.age_at_end_of(mem["birth_date"], P)
     pick = _Picker(rng, set(natural["household_id"].astype(str)))
     unmonitored = set(pan["household_id"].astype(str)) - monitored
     return _Planting(rng, P, max(3, spec.households // 2000), pick, hh, mem, pan, clue_hh, illness_hh, unmonitored=unmonitored, quiet=unmonitored - clue_hh, assisted=assisted,
@@ -232,7 +234,7 @@ def _plant_income_vs_dept(c: _Planting) -> None:
     more = pick.pick(with_head["household_id"], c.k - len(chosen))
     for i, h in enumerate(more):
         kind, src = (("car", "transport"), ("commercial_house", "housing"))[i % 2]
-        value = round(R.ASSET_INCOME_RATIO * float(net[h]) + float(rng.uniform(20_000, 150_000)), -3)
+        value = round(T.ASSET_INCOME_RATIO * float(net[h]) + float(rng.uniform(20_000, 150_000)), -3)
         c.dept_rows.append({"id_number": head_id[h], "household_id": h, "source": src, "record_type": kind, "period": c.shifted(-3),
                             "value": value, "detail": "购置登记 / purchase registered"})
     c.planted["income_vs_dept"] = chosen + more
@@ -337,7 +339,7 @@ def _plant_identical_income(c: _Planting) -> None:
     group: list[str] = []
     n_groups = max(1, c.k // 5)
     for v in (c.rng.choice(np.array(villages, dtype=object), size=min(n_groups, len(villages)), replace=False) if villages else []):
-        members_v = pick.pick(ok[ok["village_code"] == v]["household_id"], R.SAME_INCOME_MIN + 1)
+        members_v = pick.pick(ok[ok["village_code"] == v]["household_id"], T.SAME_INCOME_MIN + 1)
         tpl = pi.loc[members_v[0]]
         for h in members_v:
             c.panel_updates.append({"household_id": h, **{col: float(tpl[col]) for col in _INCOME_PARTS},
@@ -349,7 +351,7 @@ def _plant_identical_income(c: _Planting) -> None:
 def _plant_medical_no_clue(c: _Planting) -> None:
     """A large medical bill that no feed reported."""
     pan = c.pan
-    cand = pan[(pan["medical_oop"].fillna(0) < R.MEDICAL_LARGE) & ~pan["household_id"].isin(c.illness_hh)]
+    cand = pan[(pan["medical_oop"].fillna(0) < T.MEDICAL_LARGE) & ~pan["household_id"].isin(c.illness_hh)]
     chosen = c.pick.pick(cand["household_id"], c.k)
     for h in chosen:
         c.panel_updates.append({"household_id": h, "medical_oop": round(float(c.rng.uniform(12_000, 60_000)), -1)})
@@ -387,24 +389,24 @@ def _plant_risk_no_measure(c: _Planting) -> None:
     """Monitored cases whose risk type has no matching measure in effect (half of them with one that
     ended the month before the identification); near misses: a matching measure open since before the
     identification, one that ended in the identification month, a risk type the check does not read."""
-    checked = list(R.MATCHING_MEASURES)
+    checked = list(T.MATCHING_MEASURES)
     ident = c.shifted(-3)
     chosen = c.pick.pick(_quiet(c, unassisted=True), c.k)
     for i, h in enumerate(chosen):
         risk = checked[i % len(checked)]
         c.cases.append(_Case(h, ident, (risk,)))
         if i % 2 == 1:
-            c.measure_rows.append(_measure(h, R.MATCHING_MEASURES[risk][0], c.shifted(-6), sio.shift_period(ident, -1)))
+            c.measure_rows.append(_measure(h, T.MATCHING_MEASURES[risk][0], c.shifted(-6), sio.shift_period(ident, -1)))
     c.planted["risk_no_measure"] = chosen
     c.near["risk_no_measure"] = c.pick.pick(_quiet(c, unassisted=True), c.k)
     for i, h in enumerate(c.near["risk_no_measure"]):
         risk = checked[(i + 1) % len(checked)]
         if i % 3 == 0:
             c.cases.append(_Case(h, ident, (risk,)))
-            c.measure_rows.append(_measure(h, R.MATCHING_MEASURES[risk][-1], c.shifted(-5)))
+            c.measure_rows.append(_measure(h, T.MATCHING_MEASURES[risk][-1], c.shifted(-5)))
         elif i % 3 == 1:
             c.cases.append(_Case(h, ident, ("disaster", risk)))
-            c.measure_rows.append(_measure(h, R.MATCHING_MEASURES[risk][0], c.shifted(-6), ident))
+            c.measure_rows.append(_measure(h, T.MATCHING_MEASURES[risk][0], c.shifted(-6), ident))
         else:
             c.cases.append(_Case(h, ident, (("accident", "lack_of_labour", "other")[(i // 3) % 3],)))
 
@@ -436,10 +438,10 @@ def _plant_eliminated_too_fast(c: _Planting) -> None:
     fast = c.pick.pick(_quiet(c, years=years), k)
     c.planted["eliminated_too_fast"] = fast
     for i, h in enumerate(fast):
-        _eliminated(c, h, ident, sio.shift_period(ident, i % (R.FAST_ELIMINATION_MONTHS + 1)))
+        _eliminated(c, h, ident, sio.shift_period(ident, i % (T.FAST_ELIMINATION_MONTHS + 1)))
     c.near["eliminated_too_fast"] = c.pick.pick(_quiet(c, years=years), k)
     for i, h in enumerate(c.near["eliminated_too_fast"]):
-        _eliminated(c, h, ident, sio.shift_period(ident, R.FAST_ELIMINATION_MONTHS + 1 + 2 * (i % 2)))
+        _eliminated(c, h, ident, sio.shift_period(ident, T.FAST_ELIMINATION_MONTHS + 1 + 2 * (i % 2)))
     still = c.pick.pick(_quiet(c), k)
     c.near["eliminated_too_fast"] += still
     for h in still:
@@ -486,7 +488,7 @@ def _plant_school_not_enrolled(c: _Planting) -> None:
     """A child of compulsory school age not enrolled."""
     alive = c.alive
     age = alive["age"]
-    cand = alive[(age >= R.SCHOOL_AGES[0]) & (age <= R.SCHOOL_AGES[1]) & alive["schooling"].isin(("primary", "junior"))]
+    cand = alive[(age >= T.SCHOOL_AGES[0]) & (age <= T.SCHOOL_AGES[1]) & alive["schooling"].isin(("primary", "junior"))]
     chosen = c.pick.pick(cand["household_id"], c.k)
     for mid in cand[cand["household_id"].isin(chosen)].drop_duplicates("household_id")["member_id"]:
         c.member_updates.append({"member_id": int(mid), "schooling": "none"})
@@ -495,7 +497,7 @@ def _plant_school_not_enrolled(c: _Planting) -> None:
 
 def _plant_unsafe_house_secured(c: _Planting) -> None:
     """An unsafe house marked housing-secure."""
-    c.planted["unsafe_house_secured"] = c.pick.pick(c.pan[c.pan["housing_grade"].fillna(0) >= R.UNSAFE_GRADE]["household_id"], c.k)
+    c.planted["unsafe_house_secured"] = c.pick.pick(c.pan[c.pan["housing_grade"].fillna(0) >= T.UNSAFE_GRADE]["household_id"], c.k)
 
 
 def _plant_welfare_job_no_labour(c: _Planting) -> None:
@@ -618,13 +620,13 @@ def _match_recorded_risks(engine: Engine, period: int) -> None:
     its identification month (the first of ``MATCHING_MEASURES``), and name a development-type one in
     the record's 实施开发式帮扶措施情况 too."""
     with engine.begin() as conn:
-        d = R.MonthData(conn, period)
-        miss = R.unmatched_risks(d)
+        d = month.MonthData(conn, period)
+        miss = record.unmatched_risks(d)
         if miss.empty:
             return
         start = d.records.set_index("household_id")["start"]
         when = miss["household_id"].map(start).fillna(period).astype(int)
-        measure = miss["risk"].map(lambda r: R.MATCHING_MEASURES[r][0])
+        measure = miss["risk"].map(lambda r: T.MATCHING_MEASURES[r][0])
         dstore.write_columns(conn, "assistance", _measure_columns([_measure(h, m, p) for h, m, p in zip(miss["household_id"], measure, when)]))
         dev = miss.assign(measure=measure)[measure.isin(mrstore.DEVELOPMENT_MEASURES)]
         if dev.empty:
@@ -641,7 +643,7 @@ def plant_findings(engine: Engine, spec: DemoSpec, rng: np.random.Generator | No
     """Plant each rule's cases; returns rule -> expected findings in the last month (natural + planted)."""
     rng = rng if rng is not None else np.random.default_rng([int(spec.seed), 0x5E1F])
     with engine.begin() as conn:  # the roster's housing-security marks agree with the month's grade
-        dstore.secure_housing_by_grade(conn, int(spec.periods[-1]), R.UNSAFE_GRADE)
+        dstore.secure_housing_by_grade(conn, int(spec.periods[-1]), T.UNSAFE_GRADE)
     _match_recorded_risks(engine, int(spec.periods[-1]))  # and every recorded risk type has its measure
     c, nat = _read(engine, spec, rng)
     for step in STEPS:

@@ -14,6 +14,7 @@ from fanpin.demo.build import build_demo
 from fanpin.demo.plant import planted_counts
 from fanpin.demo.spec import DemoSpec
 from fanpin.quality import rules as R
+from fanpin.quality import thresholds as T
 from fanpin.store import schema as S
 from fanpin.store.monitoring_records import records_from_history
 from tests.conftest import backend_url
@@ -63,7 +64,7 @@ def test_housing_marks_follow_grades_except_planted(small_demo) -> None:
     hh = _table(engine, S.households).set_index("household_id")
     planted = set(store.load_json_meta(engine, "planted_households")["unsafe_house_secured"])
     grade = snap.set_index("household_id")["housing_grade"].reindex(hh.index)
-    contradict = hh["housing_secured"].astype(bool) & (grade >= R.UNSAFE_GRADE)
+    contradict = hh["housing_secured"].astype(bool) & (grade >= T.UNSAFE_GRADE)
     assert set(hh.index[contradict]) == planted
     assert hh["housing_secured"].notna().all()
 
@@ -75,15 +76,15 @@ def test_planted_panel_values_are_consistent(small_demo) -> None:
     same = snap.loc[planted["identical_income"]]
     parts = ["income_wage", "income_business", "income_property", "income_transfer", "business_cost", "income_net"]
     for v, g in same.groupby("village_code"):
-        assert len(g) >= R.SAME_INCOME_MIN and (g[parts].nunique() == 1).all(), v
+        assert len(g) >= T.SAME_INCOME_MIN and (g[parts].nunique() == 1).all(), v
     assert (same["income_pc"] == (same["income_net"] / same["size"]).round()).all()
     nl = snap.loc[planted["no_labour_wage"]]
     assert (nl["income_wage"] > 0).all() and nl["no_labour_guarantee"].all()
     assert (nl["income_pc"] == (nl["income_net"] / nl["size"]).round()).all()
-    assert (snap.loc[planted["medical_no_clue"], "medical_oop"] >= R.MEDICAL_LARGE).all()
+    assert (snap.loc[planted["medical_no_clue"], "medical_oop"] >= T.MEDICAL_LARGE).all()
     # the month before is untouched by planting
     prev = store.load_snapshot(engine, spec.periods[-2]).set_index("household_id")
-    assert (prev.loc[planted["medical_no_clue"], "medical_oop"] < R.MEDICAL_LARGE).all()
+    assert (prev.loc[planted["medical_no_clue"], "medical_oop"] < T.MEDICAL_LARGE).all()
 
 
 def test_monitoring_rows_are_a_valid_history(small_demo) -> None:
@@ -150,9 +151,9 @@ def test_planted_monitoring_cases_are_their_historys_records(small_demo) -> None
     assert sorted(_month_gap(fast["identified_period"], fast["eliminated_period"])) == [0, 1, 2]
     slow = recs.loc[near["eliminated_too_fast"]]
     slow = slow[slow["eliminated"].astype(bool)]
-    assert set(_month_gap(slow["identified_period"], slow["eliminated_period"])) == {R.FAST_ELIMINATION_MONTHS + 1, R.FAST_ELIMINATION_MONTHS + 3}
+    assert set(_month_gap(slow["identified_period"], slow["eliminated_period"])) == {T.FAST_ELIMINATION_MONTHS + 1, T.FAST_ELIMINATION_MONTHS + 3}
     assert set(recs.loc[planted["assistance_no_development"], "elimination_method"]) == {"by_assistance"}
-    assert set(recs.loc[planted["risk_no_measure"], "risk_1"]) <= set(R.MATCHING_MEASURES)
+    assert set(recs.loc[planted["risk_no_measure"], "risk_1"]) <= set(T.MATCHING_MEASURES)
     f = R.find(engine, codes=list(COUNTY_CHECKS), principal=SYSTEM)
     assert {c: set(f.loc[f["rule"] == c, "household_id"]) for c in COUNTY_CHECKS} == {c: set(planted[c]) for c in COUNTY_CHECKS}
     assert _below_the_line(engine, spec) == set(planted["eliminated_below_line"])
