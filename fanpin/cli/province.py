@@ -227,13 +227,14 @@ def cmd_snapshot_sync(args: argparse.Namespace) -> int:
     except ValueError as exc:
         return _fail(str(exc))
     if res.up_to_date:
-        print(f"{store.root} is up to date (data version {res.data_version}, {res.unchanged} county-months); --force compares them anyway")
+        print(f"{store.root} is up to date (data version {res.data_version}, {res.unchanged} county-months); --force compares them anyway"
+              + (f"; baseline aggregates of {res.baseline} county-months recomputed (policy or line changed)" if res.baseline else ""))
         return 0
     months = sorted({p for p, _ in res.written})
     span = f" ({months[0]}..{months[-1]})" if months else ""
     print(f"synced {store.root} in {res.seconds:.1f}s: {len(res.written)} county-months written{span}, {res.rows:,} rows; "
           f"{res.unchanged} unchanged; {len(res.removed)} removed; {res.members:,} members as keyed hashes; "
-          f"data version {res.data_version}")
+          f"baseline aggregates of {res.baseline} county-months computed; data version {res.data_version}")
     return 0
 
 

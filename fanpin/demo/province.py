@@ -14,6 +14,10 @@ People registered in two counties (the cross-county rule's cases) are planted in
 known number: ``duplicates`` ID numbers from a province-wide stream, each given to one
 member in each of two counties.  Members go in as keyed hashes only.
 
+Each county-month's baseline aggregates (township sums under the shipped default, the policy a
+demo province is read with) are written beside its file as it is written (``fanpin.engine.baseline``),
+so the province's overview opens without scoring.
+
 Memory is one county's arrays (about 0.4 GB at 100k households); with a Dask client,
 counties are built as tasks (``client.map``), one per worker at a time.
 """
@@ -32,6 +36,10 @@ from fanpin.demo.geography import make_geography
 from fanpin.demo.panel import PanelSimulation
 from fanpin.demo.population import Population, _population, make_id_numbers
 from fanpin.demo.spec import DemoSpec, default_income_lines
+from fanpin.engine.baseline import inputs_key, policy_key, to_doc
+from fanpin.engine.distributed import month_policy, panel_task, score_task
+from fanpin.engine.partials import RISING_MONTHS, Scored
+from fanpin.engine.scoring import RiskPolicy
 from fanpin.store import io as sio
 from fanpin.store.snapshot import Manifest, PartitionInfo, SnapshotStore
 
@@ -67,6 +75,11 @@ class ProvinceSpec:
         return DemoSpec(households=self.households_per_county, months=self.months, start=self.start, townships=self.townships,
                         villages=self.villages, seed=self.seed, county_code=self.county_code(i), workflow=False,
                         income_lines=self.lines())
+
+    @property
+    def version(self) -> str:
+        """The store's data version for this build."""
+        return f"demo-{self.seed}-{self.counties}x{self.households_per_county}x{self.months}"
 
     def lines(self) -> dict[int, float]:
         years = sorted({sio.shift_period(self.start, k) // 100 for k in range(self.months)})
@@ -136,12 +149,39 @@ def build_county(root: str, spec: ProvinceSpec, i: int) -> list[PartitionInfo]:
     infos = [store.write_members(cspec.county_code, hids[pop.hh], ids)]
     sim = PanelSimulation(cspec, geo, pop, hids, rng)
     history: deque[np.ndarray] = deque(maxlen=12)
+    baseline = _BaselineWriter(store, spec, cspec.county_code)
     for period in cspec.periods:
         cols = sim.step(period)
         before = history[0] if len(history) == 12 else np.full(cspec.households, np.nan)
-        infos.append(store.write_month(period, cspec.county_code, _snapshot(hh, cols, before)))
+        info = store.write_month(period, cspec.county_code, _snapshot(hh, cols, before))
+        infos.append(info)
+        baseline.add(info)
         history.append(np.asarray(cols["income_pc"], dtype=np.float64))
     return infos
+
+
+class _BaselineWriter:
+    """The county's baseline aggregates written month by month as the months are (``fanpin.engine.baseline``):
+    each month scored from its file by the engine's own task, with the three months before kept for
+    newly red and rising, so the province's overview reads them instead of scoring."""
+
+    def __init__(self, store: SnapshotStore, spec: ProvinceSpec, county: str) -> None:
+        self.store, self.spec, self.county = store, spec, county
+        self.policy = RiskPolicy.default()  # the baseline a demo province is read with (no database: regional.province_policy)
+        self.lines = spec.lines()
+        self.digests: dict[tuple[int, str], str] = {}
+        self.scored: dict[int, Scored] = {}
+
+    def add(self, info: PartitionInfo) -> None:
+        p, c = info.period, self.county
+        self.digests[(p, c)] = info.digest
+        mp = month_policy(self.policy, self.lines, p)
+        now = score_task(str(self.store.root), p, c, info.digest, mp)
+        hist = [self.scored.get(sio.shift_period(p, -k)) for k in range(1, RISING_MONTHS + 1)]
+        fig = panel_task(now, mp.income_line, *hist)
+        self.store.write_baseline(p, c, to_doc(fig, policy_key(mp), inputs_key(self.digests, p, c), self.spec.version))
+        self.scored[p] = now
+        self.scored.pop(sio.shift_period(p, -RISING_MONTHS), None)
 
 
 def build_province(
@@ -167,7 +207,6 @@ def build_province(
         for i in range(spec.counties):
             infos += build_county(root, spec, i)
             say(f"county {i + 1}/{spec.counties}", (i + 1) / spec.counties)
-    version = f"demo-{spec.seed}-{spec.counties}x{spec.households_per_county}x{spec.months}"
-    man = store.commit(infos, data_version=version, source=f"demo-province:{spec.seed}", written_by=written_by, income_lines=spec.lines())
+    man = store.commit(infos, data_version=spec.version, source=f"demo-province:{spec.seed}", written_by=written_by, income_lines=spec.lines())
     months = [x for x in infos if x.period]
     return ProvinceResult(len(months), sum(x.rows for x in months), sum(x.rows for x in infos if not x.period), planted_people(spec), man)

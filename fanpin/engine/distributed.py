@@ -142,20 +142,55 @@ def worker_memory(client: object | None) -> list[WorkerMemory]:
     return [WorkerMemory(addr, rss, peak) for addr, (rss, peak) in sorted(got.items())]
 
 
+def month_policy(policy: RiskPolicy, lines: dict[int, float], period: int) -> RiskPolicy:
+    """``policy`` normalised, with the line that holds for ``period`` under the yearly ``lines``."""
+    policy, _ = policy.normalised()
+    return IncomeLine.of(policy, lines).apply(policy, int(period))
+
+
 # --------------------------------------------------------------------------- worker-side scorers
-_CACHE: OrderedDict[tuple[str, int, str, str], tuple[Scorer, np.ndarray, threading.Lock]] = OrderedDict()
+@dataclass
+class Resident:
+    """A county-month kept in a process for repeated scenarios: its scorer, incomes, and the
+    baseline's tiers per baseline (a scenario then costs one product and counting, not two)."""
+
+    scorer: Scorer
+    income: np.ndarray
+    lock: threading.Lock
+    base_tiers: OrderedDict[str, np.ndarray]
+
+    @property
+    def nbytes(self) -> int:
+        s = self.scorer
+        return int(s.X.nbytes * 2 + s.n * 16 + self.income.nbytes + sum(t.nbytes for t in self.base_tiers.values()))
+
+    def base_tier(self, policy: RiskPolicy) -> np.ndarray:
+        """The baseline's tiers (computed once per baseline; at most two baselines kept); call under ``lock``."""
+        key = policy.to_json()
+        hit = self.base_tiers.get(key)
+        if hit is None:
+            hit = self.scorer.run(policy, normalise=False).tier.copy()
+            self.base_tiers[key] = hit
+            while len(self.base_tiers) > 2:
+                self.base_tiers.popitem(last=False)
+        return hit
+
+
+_CACHE: OrderedDict[tuple[str, int, str, str], Resident] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 
 
 def _budget() -> int:
-    return int(float(os.environ.get(CACHE_ENV, "512")) * 2**20)
+    """Bytes of resident county-months per process: ``FANPIN_ENGINE_CACHE_MB``, else an eighth of the
+    machine's memory (at least 512 MB): a month of 5M households takes about 1 GB."""
+    env = os.environ.get(CACHE_ENV)
+    if env:
+        return int(float(env) * 2**20)
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return max(512 * 2**20, total // 8)
 
 
-def _scorer_bytes(s: Scorer) -> int:
-    return int(s.X.nbytes * 2 + s.n * 16)
-
-
-def _scorer(root: str, period: int, county: str, digest: str, keep: bool) -> tuple[Scorer, np.ndarray, threading.Lock]:
+def _scorer(root: str, period: int, county: str, digest: str, keep: bool) -> Resident:
     """The county-month's scorer (and incomes), from this process's cache or built from its file."""
     key = (root, int(period), county, digest)
     with _CACHE_LOCK:
@@ -164,13 +199,19 @@ def _scorer(root: str, period: int, county: str, digest: str, keep: bool) -> tup
             _CACHE.move_to_end(key)
             return hit
     frame = SnapshotStore(root).read_month(period, county)
-    entry = (Scorer.from_frame(frame), frame["income_pc"].to_numpy(dtype=np.float64), threading.Lock())
+    entry = Resident(Scorer.from_frame(frame), frame["income_pc"].to_numpy(dtype=np.float64), threading.Lock(), OrderedDict())
     if keep:
         with _CACHE_LOCK:
             _CACHE[key] = entry
-            while len(_CACHE) > 1 and sum(_scorer_bytes(e[0]) for e in _CACHE.values()) > _budget():
+            while len(_CACHE) > 1 and sum(e.nbytes for e in _CACHE.values()) > _budget():
                 _CACHE.popitem(last=False)
     return entry
+
+
+def resident_bytes() -> int:
+    """What this process keeps of county-months (for the bench and the memory figures)."""
+    with _CACHE_LOCK:
+        return sum(e.nbytes for e in _CACHE.values())
 
 
 _CONTROLLER: list[object] = []
@@ -192,10 +233,10 @@ def one_blas_thread() -> Iterator[None]:
 
 def score_task(root: str, period: int, county: str, digest: str, policy: RiskPolicy, keep: bool = False) -> Scored:
     """Score one county-month with the one Scorer (``policy`` already carries the month's line)."""
-    scorer, income, lock = _scorer(root, period, county, digest, keep)
-    with lock, one_blas_thread():
-        res = scorer.run(policy, normalise=False)
-        return Scored.of(period, county, res, income, policy.income_line)
+    r = _scorer(root, period, county, digest, keep)
+    with r.lock, one_blas_thread():
+        res = r.scorer.run(policy, normalise=False)
+        return Scored.of(period, county, res, r.income, policy.income_line)
 
 
 def panel_task(now: Scored, line: float, *history: Scored | None) -> MonthFigures:
@@ -204,12 +245,21 @@ def panel_task(now: Scored, line: float, *history: Scored | None) -> MonthFigure
 
 
 def scenario_task(root: str, period: int, county: str, digest: str, base: RiskPolicy, scen: RiskPolicy, keep: bool = True) -> ScenarioFigures:
-    """Baseline and scenario on one county-month's resident scorer: counts and the transition."""
-    scorer, _income, lock = _scorer(root, period, county, digest, keep)
-    with lock, one_blas_thread():
-        b = scorer.run(base, normalise=False).tier.copy()
-        s = scorer.run(scen, normalise=False).tier
-        return ScenarioFigures.of(period, county, scorer.township_codes, scorer.township, b, s)
+    """Baseline and scenario on one county-month's resident scorer: counts and the transition.
+    The baseline's tiers are kept with the scorer, so a scenario change runs the scenario only."""
+    r = _scorer(root, period, county, digest, keep)
+    with r.lock, one_blas_thread():
+        b = r.base_tier(base)
+        s = r.scorer.run(scen, normalise=False).tier
+        return ScenarioFigures.of(period, county, r.scorer.township_codes, r.scorer.township, b, s)
+
+
+def warm_task(root: str, period: int, county: str, digest: str, base: RiskPolicy) -> int:
+    """Make a county-month resident (and its baseline's tiers), so the first scenario change is fast."""
+    r = _scorer(root, period, county, digest, True)
+    with r.lock, one_blas_thread():
+        r.base_tier(base)
+    return r.scorer.n
 
 
 def rows_task(root: str, period: int, county: str, digest: str, policy: RiskPolicy, township: str | None, *history: Scored | None) -> pd.DataFrame:
@@ -219,9 +269,9 @@ def rows_task(root: str, period: int, county: str, digest: str, policy: RiskPoli
     frame = SnapshotStore(root).read_month(period, county)
     with one_blas_thread():
         out = score(frame, policy)
-    scorer, income, lock = _scorer(root, period, county, digest, False)
-    with lock, one_blas_thread():
-        now = Scored.of(period, county, scorer.run(policy, normalise=False), income, policy.income_line)
+    r = _scorer(root, period, county, digest, False)
+    with r.lock, one_blas_thread():
+        now = Scored.of(period, county, r.scorer.run(policy, normalise=False), r.income, policy.income_line)
     out["newly_red"] = newly_red_mask(now, history[0] if history else None)
     out["rising"] = rising_mask(now, list(history))
     if township is not None:
@@ -253,8 +303,7 @@ class ProvinceEngine:
 
     def policy_for(self, policy: RiskPolicy, period: int) -> RiskPolicy:
         """``policy`` normalised, with the line that holds for ``period`` (the store's yearly lines)."""
-        policy, _ = policy.normalised()
-        return IncomeLine.of(policy, self.manifest.income_lines).apply(policy, int(period))
+        return month_policy(policy, self.manifest.income_lines, period)
 
     def _digest(self, period: int, county: str) -> str:
         info = self.manifest.partitions.get((int(period), county))
@@ -284,9 +333,9 @@ class ProvinceEngine:
         return out
 
     # ------------------------------------------------------------------ questions
-    def trends(self, policy: RiskPolicy, periods: Sequence[int] | None = None, *, counties: Sequence[str] | None = None,
-               progress: Progress | None = None) -> Aggregates:
-        """Township x month sums (tiers, score sums, below line, newly red, rising) for ``periods``."""
+    def figures(self, policy: RiskPolicy, periods: Sequence[int] | None = None, *, counties: Sequence[str] | None = None,
+                progress: Progress | None = None) -> list[MonthFigures]:
+        """Each county-month's township sums (tiers, score sums, below line, newly red, rising) for ``periods``."""
         wanted = sorted(int(p) for p in (periods if periods is not None else self.periods))
         have = set(self.periods)
         handles = []
@@ -304,7 +353,12 @@ class ProvinceEngine:
                 # and is recomputed if a worker is lost), so no worker holds a county's whole panel
                 for q in [q for q in scored if q < sio.shift_period(p, -RISING_MONTHS + 1)]:
                     del scored[q]
-        return Aggregates.of(self._gather(handles, progress))
+        return self._gather(handles, progress)
+
+    def trends(self, policy: RiskPolicy, periods: Sequence[int] | None = None, *, counties: Sequence[str] | None = None,
+               progress: Progress | None = None) -> Aggregates:
+        """Township x month sums (tiers, score sums, below line, newly red, rising) for ``periods``."""
+        return Aggregates.of(self.figures(policy, periods, counties=counties, progress=progress))
 
     def month(self, policy: RiskPolicy, period: int, progress: Progress | None = None) -> Aggregates:
         """One month's sums (with its newly red and rising: the three months before are scored too)."""
@@ -318,6 +372,34 @@ class ProvinceEngine:
         wanted = self.counties if counties is None else [c for c in self.counties if c in set(counties)]
         handles = [self._submit(scenario_task, root, period, c, self._digest(period, c), b, s, county=c) for c in wanted if (period, c) in self.manifest.partitions]
         return ScenarioAggregates.of(self._gather(handles, progress))
+
+    def warm(self, period: int, base: RiskPolicy, *, counties: Sequence[str] | None = None, wait: bool = False) -> threading.Thread | None:
+        """Make the month's county-months resident (with the baseline's tiers) ahead of the first scenario:
+        in-process on a background thread (joined when ``wait``), on Dask as tasks left to run on the
+        counties' workers.  Returns the thread, if any."""
+        b = self.policy_for(base, period)
+        root = str(self.store.root)
+        wanted = [c for c in (self.counties if counties is None else counties) if (period, c) in self.manifest.partitions]
+        if self.client is not None:
+            from distributed import fire_and_forget
+            from distributed import wait as dwait
+
+            futs = [self._submit(warm_task, root, period, c, self._digest(period, c), b, county=c) for c in wanted]
+            if wait:
+                dwait(futs)
+            else:
+                fire_and_forget(futs)
+            return None
+
+        def run() -> None:
+            for c in wanted:
+                warm_task(root, period, c, self._digest(period, c), b)
+
+        th = threading.Thread(target=run, name="fanpin-warm", daemon=True)
+        th.start()
+        if wait:
+            th.join()
+        return th
 
     def rows(self, policy: RiskPolicy, period: int, county: str, township: str | None = None) -> pd.DataFrame:
         """Drill-down: one county's or township's households for the month (never a province's)."""

@@ -123,11 +123,23 @@ class Aggregates:
 
     @classmethod
     def of(cls, parts: Iterable[MonthFigures]) -> Aggregates:
-        frames = [p.frame() for p in parts]
-        if not frames:
+        """The parts' rows in one frame, sorted by month and township (columns joined once: a province's
+        36 months are thousands of parts, and a frame per part cost 2 ms each)."""
+        parts = list(parts)
+        if not parts:
             return cls(pd.DataFrame(columns=["period", "county_code", "township_code", *_SUMS, "income_line"]))
-        f = pd.concat(frames, ignore_index=True).sort_values(["period", "township_code"], ignore_index=True)
-        return cls(f)
+        n = np.array([len(p.townships) for p in parts])
+        each = lambda get, dtype: np.repeat(np.array([get(p) for p in parts], dtype=dtype), n)
+        cat = lambda get: np.concatenate([get(p) for p in parts])
+        counts = cat(lambda p: p.counts)
+        f = pd.DataFrame({
+            "period": each(lambda p: p.period, np.int64), "county_code": each(lambda p: p.county, object),
+            "township_code": cat(lambda p: p.townships).astype(object), "households": cat(lambda p: p.households),
+            **{t: counts[:, i] for i, t in enumerate(TIERS)},
+            "score_sum": cat(lambda p: p.score_sum), "below_line": cat(lambda p: p.below_line), "newly_red": cat(lambda p: p.newly_red),
+            "rising": cat(lambda p: p.rising), "income_line": each(lambda p: p.income_line, np.float64),
+        })
+        return cls(f.sort_values(["period", "township_code"], ignore_index=True))
 
     @property
     def periods(self) -> list[int]:

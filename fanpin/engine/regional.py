@@ -12,7 +12,10 @@ aggregates only.
 
 The province's baseline is the database's adopted policy when the store is a copy of this
 database (``fanpin snapshot sync``), else the shipped default (a demo province, another source),
-each month with the store's yearly income lines, as ``fanpin trends`` scores it.
+each month with the store's yearly income lines, as ``fanpin trends`` scores it.  Its township x
+month sums are read from the baseline aggregates written with the data (``fanpin.engine.baseline``),
+so the first view does not score the panel; only county-months without them (or with stale ones:
+another policy, a line announced later, rewritten data) are scored.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import pandas as pd
 
 from fanpin.access.roles import AccessDenied, Principal, require
 from fanpin.core.regions import LEVELS, WIDTH, level_index, parent
+from fanpin.engine.baseline import stored_trends
 from fanpin.engine.distributed import SCHEDULER_ENV, ProvinceEngine
 from fanpin.engine.partials import Aggregates, ScenarioAggregates
 from fanpin.engine.scoring import TIERS, RiskPolicy
@@ -124,12 +128,13 @@ def province_policy(manifest: Manifest, database_id: str | None, adopted: RiskPo
 # --------------------------------------------------------------------------- the questions
 def region_trends(engine: ProvinceEngine, principal: Principal, region: str, policy: RiskPolicy,
                   periods: Sequence[int] | None = None) -> Aggregates:
-    """Township x month sums of the region's counties (only those: nothing else is read)."""
+    """Township x month sums of the region's counties (only those: nothing else is read): the baseline
+    aggregates stored with the data where they hold for ``policy``, the engine for the rest."""
     check_region(principal, region)
     counties = counties_in(region, engine.counties)
     if not counties:
         return Aggregates.of([])
-    return engine.trends(policy, periods, counties=counties)
+    return stored_trends(engine, policy, periods, counties=counties).aggregates
 
 
 def region_scenario(engine: ProvinceEngine, principal: Principal, region: str, period: int, base: RiskPolicy,

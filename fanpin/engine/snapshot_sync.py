@@ -10,6 +10,11 @@ cross-county rules), never in clear.
 Who may sync: a principal with the export right over every township (the store holds
 whole counties); the audit log of the database records who synced which months and
 counties, in the same transaction style as every other export.
+
+After writing, the baseline aggregates (township sums under the adopted policy) of the county-months
+whose stored ones no longer hold are recomputed (``fanpin.engine.baseline.refresh``): the written
+months, the three after each, and every month whose line or policy changed; also when the data
+version is unchanged, since adopting a policy or announcing a line does not change it.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ class SyncResult:
     seconds: float = 0.0
     data_version: str = ""
     up_to_date: bool = False
+    baseline: int = 0  # county-months whose baseline aggregates were (re)computed
 
 
 def _check(principal: Principal) -> None:
@@ -95,6 +101,15 @@ def _sync_members(engine: Engine, store: SnapshotStore, result: SyncResult) -> l
     return out
 
 
+def _refresh_baseline(engine: Engine, store: SnapshotStore) -> int:
+    """The baseline aggregates of every county-month whose stored ones are missing or stale, under the
+    database's adopted policy (else the default): what the province's overview reads (``engine.baseline``)."""
+    from fanpin.engine.baseline import refresh
+    from fanpin.engine.policies import baseline
+
+    return refresh(store, baseline(engine))
+
+
 class OtherSource(ValueError):
     """The store holds another database's (or a demo province's) copy: replaced only when forced."""
 
@@ -116,6 +131,7 @@ def sync_snapshots(engine: Engine, store: SnapshotStore, *, principal: Principal
     if not force and man.data_version == result.data_version and man.source == source and man.partitions:
         result.up_to_date = True
         result.unchanged = len(man.partitions)
+        result.baseline = _refresh_baseline(engine, store)  # a policy adopted or a line announced since
         result.seconds = time.perf_counter() - t0
         return result
     known = man.partitions if man.source == source else {}
@@ -125,11 +141,12 @@ def sync_snapshots(engine: Engine, store: SnapshotStore, *, principal: Principal
     lines = sio.load_json_meta(engine, "income_lines", {}) or {}
     store.commit(infos, data_version=result.data_version, source=source, written_by=principal.actor,
                  income_lines={int(k): float(v) for k, v in dict(lines).items()}, removed=result.removed, removed_members=gone_members)
+    result.baseline = _refresh_baseline(engine, store)
     result.seconds = time.perf_counter() - t0
     detail = {
         "store": str(store.root), "data_version": result.data_version, "rows": result.rows, "members": result.members,
         "months": sorted({p for p, _ in result.written}), "counties": sorted({c for _, c in result.written}),
-        "unchanged": result.unchanged, "removed": len(result.removed),
+        "unchanged": result.unchanged, "removed": len(result.removed), "baseline": result.baseline,
     }
     record(engine, principal.actor, AUDIT_ACTION, target=str(store.root)[-64:], detail=detail)
     return result

@@ -43,6 +43,8 @@ SCHEMA_VERSION = 1
 ROW_GROUP = 256_000
 #: Columns that may never enter the store in clear (the same as access.masking's personal columns).
 PERSONAL_COLUMNS = frozenset({"name", "id_number", "phone"})
+#: The small JSON file of a county-month's baseline aggregates (counts and sums only), beside its Parquet file.
+BASELINE_FILE = "baseline.json"
 DIR_MODE = 0o700
 FILE_MODE = 0o600
 _SORT = ("township_code", "household_id")
@@ -142,6 +144,10 @@ class SnapshotStore:
     def month_path(self, period: int, county: str) -> Path:
         return self.root / f"month={int(period)}" / f"county={county}" / "part-0.parquet"
 
+    def baseline_path(self, period: int, county: str) -> Path:
+        """The county-month's baseline aggregates (township sums under the baseline policy), beside its file."""
+        return self.month_path(period, county).with_name(BASELINE_FILE)
+
     def members_path(self, county: str) -> Path:
         return self.root / "members" / f"county={county}" / "part-0.parquet"
 
@@ -178,6 +184,18 @@ class SnapshotStore:
         _write_private(path, lambda tmp: pq.write_table(table, tmp, row_group_size=ROW_GROUP))
         return PartitionInfo(0, county, len(frame), frame_digest(frame), path.relative_to(self.root).as_posix())
 
+    def write_baseline(self, period: int, county: str, doc: dict) -> None:
+        """Keep a county-month's baseline aggregates (a few KB of counts and sums, 0600) beside its file."""
+        text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+        _write_private(self.baseline_path(period, county), lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+    def read_baseline(self, period: int, county: str) -> dict | None:
+        """The county-month's baseline aggregates as written, or None (none written, or unreadable)."""
+        try:
+            return json.loads(self.baseline_path(period, county).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
     def hash_key(self) -> str:
         """The 16-character key of the person hash: ``FANPIN_STORE_KEY``, else a key file made once (0600)."""
         env = os.environ.get("FANPIN_STORE_KEY")
@@ -211,6 +229,7 @@ class SnapshotStore:
         for key in removed:
             man.partitions.pop(key, None)
             self.month_path(*key).unlink(missing_ok=True)
+            self.baseline_path(*key).unlink(missing_ok=True)
         for county in removed_members:
             man.members.pop(county, None)
             self.members_path(county).unlink(missing_ok=True)
