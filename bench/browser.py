@@ -23,53 +23,22 @@ import argparse
 import io
 import math
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import ROOT, cached_demo_db, print_environment, print_table
 
+from fanpin.ui.serve import running_app
 from pages import PASSWORD, ensure_users, user_of
 
 CHROMIUM = "/usr/bin/chromium"
 BUSY = '[data-testid="stStatusWidget"], [data-testid="stSpinner"], [data-testid="stSkeleton"]'
 CANVAS = '[data-testid="stDeckGlJsonChart"] canvas'
-
-
-@contextmanager
-def server(root: Path, env: dict):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    cmd = [sys.executable, "-m", "streamlit", "run", str(root / "app.py"), "--server.address", "127.0.0.1", "--server.port", str(port),
-           "--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
-    log = open(Path(env["FANPIN_CACHE_DIR"]) / f"streamlit-{port}.log", "wb")
-    proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                    break
-            except OSError:
-                time.sleep(0.3)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def painted(pg) -> bool:
@@ -266,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         for i in range(args.repeats):  # each round: a fresh server per checkout, in turn
             for name, root in roots.items():
                 load.append(os.getloadavg()[0])
-                with server(root, env) as base:
+                with running_app(url, Path(cache), env=env, root=root, timeout=120) as base:
                     for step, res in run_steps(base, geometry, i, browser).items():
                         results[name].setdefault(step, []).append(res)
                 print(f"  {name}: a round done (load average {os.getloadavg()[0]:.1f})", flush=True)

@@ -19,17 +19,15 @@ instead of Chinese, empty tables, the wrong language).
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
+
+from fanpin.ui.serve import ServerDidNotStart, running_app
 
 ROOT = Path(__file__).resolve().parents[1]
 FANPIN = str(ROOT / ".venv" / "bin" / "fanpin")
@@ -99,45 +97,6 @@ def prepare(db: str) -> None:
                 users.add_user(engine, username, role, PASSWORD, townships=[township] if township else None, principal=system_principal())
     finally:
         engine.dispose()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def running_app(db: str, work: Path) -> Iterator[str]:
-    """The app on a free local port against ``db``; yields its base URL."""
-    port = _free_port()
-    env = {**os.environ, "FANPIN_DB_URL": db, "FANPIN_CACHE_DIR": str(work / "cache"), "FANPIN_MODEL_DIR": str(work / "models")}
-    cmd = [
-        sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.address", "127.0.0.1", "--server.port", str(port),
-        "--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-    ]
-    work.mkdir(parents=True, exist_ok=True)
-    with (work / "streamlit.log").open("wb") as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 90
-        while time.time() < deadline:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.3)
-        else:
-            sys.exit("streamlit did not start; see " + str(work / "streamlit.log"))
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 # --------------------------------------------------------------------------- the browser
@@ -295,6 +254,14 @@ def main(argv: list[str] | None = None) -> int:
     prepare(args.db)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    try:
+        return _shoot_all(args, out)
+    except ServerDidNotStart as exc:
+        sys.exit(str(exc))
+
+
+def _shoot_all(args: argparse.Namespace, out: Path) -> int:
+    """Every role's pages in every language, each at every width; the number of screenshots taken."""
     from playwright.sync_api import sync_playwright
 
     taken: list[Path] = []

@@ -5,74 +5,30 @@ the browser makes is recorded so tests can check that nothing leaves 127.0.0.1.
 Screenshots are kept under ``artifacts/screenshots`` as test artifacts.
 
 Login is mandatory, and a full page load (``page.goto``) starts a new Streamlit
-session, so the ``page`` fixture logs in as an administrator after every ``goto``
-that lands on the login form (``auto_login``).
+session; the ``page`` fixture is a new tab of a context logged in once as an
+administrator (its session cookie logs each new session in, as for a second tab),
+and logs in again after any ``goto`` that lands on the login form (``auto_login``).
 """
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+
+from fanpin.ui.serve import running_app
+
+__all__ = ["running_app"]  # the modules that run their own server import it from here
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts" / "screenshots"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 pytestmark = pytest.mark.browser
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def running_app(db_url: str, workdir: Path) -> Iterator[str]:
-    """A Streamlit server for app.py on a free local port against ``db_url``; yields its base URL."""
-    port = _free_port()
-    env = dict(os.environ)
-    env["FANPIN_DB_URL"] = db_url
-    env["FANPIN_CACHE_DIR"] = str(workdir / "cache")
-    env["FANPIN_MODEL_DIR"] = str(workdir / "models")
-    log = workdir / "streamlit.log"
-    cmd = [
-        sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-        "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
-        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-    ]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.3)
-        else:
-            pytest.fail("streamlit did not start:\n" + log.read_text(errors="replace")[-3000:])
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 ADMIN = ("browser_admin", "browser-admin-pass")
@@ -166,17 +122,36 @@ class Recorder:
         return bad
 
 
-@pytest.fixture
-def page(browser, app_server):
+@pytest.fixture(scope="session")
+def admin_context(browser, app_server) -> Iterator[object]:
+    """One browser context logged in once as the administrator: its session cookie lets every new
+    tab (a new Streamlit session) in it in without the login form, as a second tab of a real user."""
     context = browser.new_context(viewport={"width": 1500, "height": 1100}, locale="zh-CN")
     pg = context.new_page()
+    rec = Recorder()
+    pg.on("request", lambda req: rec.urls.append(req.url))
+    pg.goto(f"{app_server}/map")
+    wait_ready(pg)
+    if login_form_shown(pg):
+        login(pg, *ADMIN)
+    assert rec.external() == [], "the login page's requests left the machine"
+    pg.close()
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(admin_context, app_server):
+    """A new tab (a new Streamlit session) of the administrator's context; ``goto`` still logs in
+    should it land on the login form (``auto_login``)."""
+    pg = admin_context.new_page()
     rec = Recorder()
     pg.on("request", lambda req: rec.urls.append(req.url))
     pg.recorder = rec
     pg.base = app_server
     auto_login(pg, *ADMIN)
     yield pg
-    context.close()
+    pg.close()
 
 
 def wait_ready(pg, timeout: float = 60_000) -> None:
