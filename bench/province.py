@@ -139,6 +139,14 @@ def run_step(step: str, store_dir: str, engine_kind: str, spec_args: dict, fract
                 out["times"]["model score month"] = time.perf_counter() - t2
                 out["result"] = f"AUC {model.auc:.4f}, {model.rows:,} rows"
                 out["auc"], out["rows"], out["expected"] = model.auc, model.rows, float(sums["expected"].sum())
+            elif step == "overview":
+                out.update(_overview(engine, period))
+                out["times"]["overview first view"] = time.perf_counter() - t0
+                out["times"]["overview since process start"] = _since_start()
+            elif step == "scenario-change":
+                out.update(_scenario_change(engine, period, out["times"]))
+            elif step == "apptest":
+                out.update(_apptest(store_dir, os.environ["FANPIN_DB_URL"], out["times"]))
             elif step == "one-frame":
                 out.update(_one_frame(store, period))
                 out["times"]["one frame"] = time.perf_counter() - t0
@@ -150,6 +158,151 @@ def run_step(step: str, store_dir: str, engine_kind: str, spec_args: dict, fract
         out["workers"] = [{"name": m.name, "peak": m.peak} for m in worker_memory(client)] if client is not None else []
     out["peak"] = _status("VmHWM")
     return out
+
+
+PROVINCE = "990000000000"
+
+
+def _leader():
+    from fanpin.access.roles import Principal
+
+    return Principal("bench", "province_leader", frozenset(), region=PROVINCE)
+
+
+def _since_start() -> float:
+    """Seconds since this process started (imports included)."""
+    import psutil
+
+    return time.time() - psutil.Process().create_time()
+
+
+def _overview(engine, period: int) -> dict:
+    """What the province overview's first view computes (``region_views.overview`` without drawing):
+    the region's township x month sums (the stored baseline, the engine only where they are missing),
+    the headline, the counties side by side, the month-by-month chart's table."""
+    from fanpin.engine import regional
+    from fanpin.engine.baseline import stored_trends
+    from fanpin.engine.scoring import RiskPolicy
+
+    policy = RiskPolicy.default()
+    regional.check_region(_leader(), PROVINCE)
+    got = stored_trends(engine, policy, counties=regional.counties_in(PROVINCE, engine.counties))
+    totals = regional.month_totals(got.aggregates, PROVINCE)
+    table = regional.side_by_side(got.aggregates, PROVINCE, period, "county")
+    regional.month_by_region(got.aggregates, PROVINCE, "county", "red")
+    last = totals[totals["period"] == period].iloc[0]
+    return {"result": _frame_hash(got.aggregates.frame), "stored": got.stored, "computed": got.computed, "counties": len(table),
+            "counts": [int(last[t]) for t in ("green", "yellow", "red")]}
+
+
+SCENARIOS = ((7500.0, (40.0, 60.0)), (8000.0, (40.0, 60.0)), (8000.0, (30.0, 45.0)), (7000.0, (42.0, 60.0)), (9000.0, (22.0, 38.0)),
+             (7600.0, (35.0, 55.0)))
+
+
+def _scenario_change(engine, period: int, times: dict) -> dict:
+    """The simulator at province level: its first view (the scenario at the baseline: the stored month),
+    the month's county files made resident (in the app: in the background after the first view), then
+    each scenario change (a line and cut-offs, as the page's widgets make them): one month, never the panel."""
+    from dataclasses import replace
+
+    from fanpin.engine import regional
+    from fanpin.engine.distributed import resident_bytes
+    from fanpin.engine.scoring import RiskPolicy
+
+    base = RiskPolicy.default()
+    bpol = engine.policy_for(base, period)
+    t0 = time.perf_counter()
+    first = regional.region_scenario(engine, _leader(), PROVINCE, period, base, replace(bpol, name="scenario"))
+    times["simulator first view"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    if engine.client is None:
+        regional.warm_region(engine, _leader(), PROVINCE, period, base).join()  # the app's background thread, waited for here
+    else:
+        engine.warm(period, base, wait=True)
+    times["make the month resident"] = time.perf_counter() - t1
+    each = []
+    for line, cut in SCENARIOS:
+        scen = replace(bpol, name="scenario", income_line=line, line_year=period // 100, cutoffs=cut)
+        t2 = time.perf_counter()
+        sc = regional.region_scenario(engine, _leader(), PROVINCE, period, base, scen)
+        regional.scenario_side_by_side(sc, PROVINCE, "county")
+        each.append(time.perf_counter() - t2)
+    times["scenario change (median of 6)"] = statistics.median(each)
+    times["scenario change (max of 6)"] = max(each)
+    return {"result": ",".join(map(str, sc.transition.ravel())), "resident_bytes": resident_bytes(),
+            "counts": [int(first.transition[:, k].sum()) for k in range(3)]}
+
+
+def _apptest(store_dir: str, db_url: str, times: dict) -> dict:
+    """The page itself (Streamlit's AppTest, in this fresh process): a province leader logs in and the
+    overview of the province is drawn; then the simulator page, and one scenario change on it."""
+    from streamlit.testing.v1 import AppTest
+
+    from fanpin import store as db
+    from fanpin.access import users
+    from fanpin.access.roles import SYSTEM
+
+    os.environ["FANPIN_STORE_DIR"] = store_dir
+    os.environ.pop("FANPIN_DASK_SCHEDULER", None)
+    eng = db.make_engine(db_url)
+    if users.get_user(eng, "bench_gov") is None:
+        users.add_user(eng, "bench_gov", "province_leader", "bench-pass-gov", region="99", principal=SYSTEM)
+    eng.dispose()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
+    t0 = time.perf_counter()
+    at.run()
+    times["login page"] = time.perf_counter() - t0
+    at.text_input(key="login_user").input("bench_gov")
+    at.text_input(key="login_password").input("bench-pass-gov")
+    at.button(key="login_submit").click()
+    t1 = time.perf_counter()
+    at.run()
+    times["AppTest: log in -> province overview drawn"] = time.perf_counter() - t1
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    t2 = time.perf_counter()
+    at.switch_page("pages/simulator.py")
+    at.run()
+    times["AppTest: simulator first view"] = time.perf_counter() - t2
+    assert not at.exception, at.exception
+    from fanpin.engine import distributed as D
+
+    for th in [t for t in __import__("threading").enumerate() if t.name == "fanpin-warm"]:
+        th.join()
+    t3 = time.perf_counter()
+    at.slider(key="pv_sim_cutoffs").set_value((30.0, 45.0)).run()
+    times["AppTest: scenario change (cut-offs 30/45)"] = time.perf_counter() - t3
+    assert not at.exception, at.exception
+    return {"result": f"households {metrics.get('户数')}, red {metrics.get('红色')}", "resident_bytes": D.resident_bytes()}
+
+
+def app_views(stores: list[str], args: argparse.Namespace) -> None:
+    """The province overview's first view and a scenario change, each in a fresh process, per store:
+    what the pages compute, then (``--app-db``) the pages themselves through AppTest."""
+    rows = []
+    for store_dir in stores:
+        from fanpin.store.snapshot import SnapshotStore
+
+        man = SnapshotStore(store_dir).manifest()
+        size = f"{man.rows(man.periods[-1]):,} x {len(man.periods)} months"
+        steps = ["overview", "scenario-change"] + (["apptest"] if args.app_db else [])
+        log = Path(store_dir).with_suffix(".bench.log")
+        for step in steps:
+            runs = []
+            for _ in range(args.repeats if step != "apptest" else 1):
+                env_db = {"FANPIN_DB_URL": args.app_db} if step == "apptest" else {}
+                os.environ.update(env_db)
+                runs.append(_subprocess_step(step, Path(store_dir), "local", {}, args.model_fraction, None, log))
+            r = _merge(runs)
+            if "error" in r:
+                rows.append((size, step, "failed", "", "", r["error"]))
+                continue
+            extra = {k: r[k] for k in ("stored", "computed", "resident_bytes") if k in r}
+            for k, t in r["times"].items():
+                rows.append((size, k, _s(t["median"] if isinstance(t, dict) else t), _s(t["min"]) if isinstance(t, dict) and t["n"] > 1 else "",
+                             _gb(r["peak"]), f"{r.get('result', '')} {extra} (load {r['load']:.1f}, n={len(runs)})"))
+    print_table(["store", "step", "median s", "min s", "process peak", "result"], rows,
+                title="the province pages, in-process engine, each step in a fresh process")
 
 
 class _nothing:
@@ -374,6 +527,8 @@ def main() -> None:
     ap.add_argument("--app-path-max", type=int, default=10_000_000)
     ap.add_argument("--no-model", action="store_true")
     ap.add_argument("--rebuild", action="store_true")
+    ap.add_argument("--app-views", help="only the province pages' first view and scenario change over these stores (comma-separated)")
+    ap.add_argument("--app-db", help="with --app-views: a demo county database URL; the pages are also run through AppTest")
     # internal: one step in this process
     ap.add_argument("--step")
     ap.add_argument("--store")
@@ -387,6 +542,9 @@ def main() -> None:
         return
 
     print_environment()
+    if args.app_views:
+        app_views([s for s in args.app_views.split(",") if s], args)
+        return
     from fanpin.engine.distributed import engine_client
 
     with engine_client(None, n_workers=args.workers, memory_limit=args.worker_memory) as client:

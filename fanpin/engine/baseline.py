@@ -24,12 +24,12 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from fanpin.engine.distributed import ProvinceEngine, month_policy
-from fanpin.engine.partials import RISING_MONTHS, Aggregates, MonthFigures
+from fanpin.engine.partials import RISING_MONTHS, Aggregates, MonthFigures, ScenarioAggregates, ScenarioFigures
 from fanpin.engine.scoring import TIERS, RiskPolicy
 from fanpin.store import io as sio
 from fanpin.store.snapshot import Manifest, SnapshotStore
@@ -148,6 +148,27 @@ def stored_trends(engine: ProvinceEngine, policy: RiskPolicy, periods: Sequence[
     for ps, cs in by_periods.items():
         parts += engine.figures(policy, list(ps), counties=cs)
     return StoredTrends(Aggregates.of(parts), stored, len(parts) - stored)
+
+
+def same_policy(engine: ProvinceEngine, a: RiskPolicy, b: RiskPolicy, period: int) -> bool:
+    """Whether two policies score the month alike (names aside): a scenario left at its baseline."""
+    ka, kb = (replace(engine.policy_for(x, period), name="") for x in (a, b))
+    return policy_key(ka) == policy_key(kb)
+
+
+def stored_scenario(engine: ProvinceEngine, period: int, base: RiskPolicy, *, counties: Sequence[str] | None = None) -> ScenarioAggregates | None:
+    """The scenario "no change" from the stored month (baseline = scenario, the transition diagonal),
+    as ``engine.scenario(period, base, base)`` gives it; None when a county-month has no valid file."""
+    check = Checker(engine.store, engine.manifest, base)
+    parts = []
+    for c in counties or engine.counties:
+        if (period, c) not in engine.manifest.partitions:
+            continue
+        fig = check.read(period, c)
+        if fig is None:
+            return None
+        parts.append(ScenarioFigures(fig.period, fig.county, fig.townships, fig.counts, fig.counts.copy(), np.diag(fig.counts.sum(axis=0))))
+    return ScenarioAggregates.of(parts)
 
 
 def write_figures(store: SnapshotStore, figures: Iterable[MonthFigures], keys: Mapping[tuple[int, str], Keys], data_version: str) -> int:

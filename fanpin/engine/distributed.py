@@ -13,10 +13,12 @@ and memory for the same work here); the one place it serves is the cross-county 
 the single-machine path), so both give the same numbers by construction, and both give a
 county the numbers ``score_panel`` gives it (tests/engine/test_distributed.py).
 
-Workers keep the latest scorers they built (``FANPIN_ENGINE_CACHE_MB``, default 512 per
-process), keyed by the partition's content digest, so a scenario change re-runs the
-product on resident matrices instead of re-reading the files; a county is pinned to one
-worker (with ``allow_other_workers``, so a lost worker's counties move on).
+Workers keep the latest scorers they built (``FANPIN_ENGINE_CACHE_MB``, default an eighth of
+the machine's memory, at least 512 MB, per process), keyed by the partition's content digest,
+with the baseline's tiers beside each, so a scenario change runs one product per county on
+resident matrices instead of re-reading the files and scoring the baseline again (``warm``
+makes a month resident ahead of the first change); a county is pinned to one worker (with
+``allow_other_workers``, so a lost worker's counties move on).
 """
 
 from __future__ import annotations
@@ -190,22 +192,38 @@ def _budget() -> int:
     return max(512 * 2**20, total // 8)
 
 
+_BUILDING: dict[tuple[str, int, str, str], threading.Lock] = {}
+
+
 def _scorer(root: str, period: int, county: str, digest: str, keep: bool) -> Resident:
-    """The county-month's scorer (and incomes), from this process's cache or built from its file."""
+    """The county-month's scorer (and incomes), from this process's cache or built from its file
+    (one builder per county-month at a time: a scenario asked while ``warm`` runs waits for it)."""
     key = (root, int(period), county, digest)
     with _CACHE_LOCK:
         hit = _CACHE.get(key)
         if hit is not None:
             _CACHE.move_to_end(key)
             return hit
-    frame = SnapshotStore(root).read_month(period, county)
-    entry = Resident(Scorer.from_frame(frame), frame["income_pc"].to_numpy(dtype=np.float64), threading.Lock(), OrderedDict())
-    if keep:
+        building = _BUILDING.setdefault(key, threading.Lock()) if keep else None
+    if building is None:
+        return _build(root, period, county)
+    with building:
         with _CACHE_LOCK:
-            _CACHE[key] = entry
-            while len(_CACHE) > 1 and sum(e.nbytes for e in _CACHE.values()) > _budget():
-                _CACHE.popitem(last=False)
-    return entry
+            hit = _CACHE.get(key)
+        if hit is None:
+            hit = _build(root, period, county)
+            with _CACHE_LOCK:
+                _CACHE[key] = hit
+                while len(_CACHE) > 1 and sum(e.nbytes for e in _CACHE.values()) > _budget():
+                    _CACHE.popitem(last=False)
+    with _CACHE_LOCK:
+        _BUILDING.pop(key, None)
+    return hit
+
+
+def _build(root: str, period: int, county: str) -> Resident:
+    frame = SnapshotStore(root).read_month(period, county)
+    return Resident(Scorer.from_frame(frame), frame["income_pc"].to_numpy(dtype=np.float64), threading.Lock(), OrderedDict())
 
 
 def resident_bytes() -> int:

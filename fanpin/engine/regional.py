@@ -29,7 +29,7 @@ import pandas as pd
 
 from fanpin.access.roles import AccessDenied, Principal, require
 from fanpin.core.regions import LEVELS, WIDTH, level_index, parent
-from fanpin.engine.baseline import stored_trends
+from fanpin.engine.baseline import same_policy, stored_scenario, stored_trends
 from fanpin.engine.distributed import SCHEDULER_ENV, ProvinceEngine
 from fanpin.engine.partials import Aggregates, ScenarioAggregates
 from fanpin.engine.scoring import TIERS, RiskPolicy
@@ -139,9 +139,22 @@ def region_trends(engine: ProvinceEngine, principal: Principal, region: str, pol
 
 def region_scenario(engine: ProvinceEngine, principal: Principal, region: str, period: int, base: RiskPolicy,
                     scen: RiskPolicy) -> ScenarioAggregates:
-    """A scenario against the baseline for the region's counties in one month."""
+    """A scenario against the baseline for the region's counties in one month (one month only, never the
+    panel).  A scenario left at the baseline is read from the stored month (no file is scored)."""
     check_region(principal, region)
-    return engine.scenario(period, base, scen, counties=counties_in(region, engine.counties))
+    counties = counties_in(region, engine.counties)
+    if same_policy(engine, base, scen, period):
+        got = stored_scenario(engine, period, base, counties=counties)
+        if got is not None:
+            return got
+    return engine.scenario(period, base, scen, counties=counties)
+
+
+def warm_region(engine: ProvinceEngine, principal: Principal, region: str, period: int, base: RiskPolicy) -> object:
+    """Make the region's county-months of ``period`` resident in the background (in this process, or on
+    the workers), so that the first scenario change costs a product per county, not a read."""
+    check_region(principal, region)
+    return engine.warm(period, base, counties=counties_in(region, engine.counties))
 
 
 def region_rows(engine: ProvinceEngine, principal: Principal, period: int, county: str, township: str | None = None) -> pd.DataFrame:

@@ -6,7 +6,9 @@ by township then household (so a township's rows are contiguous and the Scorer's
 per-township sums are contiguous reductions), row groups of at most ``ROW_GROUP`` rows.
 A JSON manifest records the schema version, the source's data version, the income
 lines and, per partition, its rows and a content digest: a sync rewrites only the
-partitions whose digest changed, and an engine task can key a cache on the digest.
+partitions whose digest changed, and an engine task can key a cache on the digest.  Beside
+each county-month's file the engine keeps its baseline aggregates (``baseline.json``: township
+sums, counts only; ``fanpin.engine.baseline``), so a province's overview reads KB, not rows.
 
 Personal data: the month files hold household IDs, region codes and indicator
 values only; names, ID numbers and phones are refused (``PERSONAL_COLUMNS``).  For

@@ -11,6 +11,9 @@ keeps today's pages; any other region is answered from the store by ``ProvinceEn
 What is cached is small: the engine object per store version (``st.cache_resource``: it holds the
 manifest, and in-process the workers' scorer cache) and, per region, policy and store version,
 the township x month sums and the scenario's counts (``st.cache_data``: a few thousand rows).
+The sums come from the baseline aggregates stored with the data (``fanpin.engine.baseline``), so the
+first view reads a few KB per county-month; the simulator's first view likewise, and it then makes
+the month's county files resident in the background for the scenario changes that follow.
 A province's rows are never asked for.  Every answer is checked against the principal first
 (``check_region``), also when it comes from the cache.
 """
@@ -142,9 +145,19 @@ def _scenario(root: str, version: str, region: str, level: str, period: int, bas
 
 def scenario(prov: Province, principal: Principal, region: str, level: str, period: int, base: RiskPolicy,
              scen: RiskPolicy) -> tuple[list[list[int]], pd.DataFrame]:
-    """The transition (baseline tier x scenario tier) and the counts by region at ``level``."""
+    """The transition (baseline tier x scenario tier) and the counts by region at ``level``.  The first
+    view (the scenario at its baseline) is read from the stored month; the month's county files are
+    then made resident in the background, so that a change costs a product per county."""
     regional.check_region(principal, region)
-    return _scenario(prov.root, prov.version, region, level, int(period), base.to_json(), scen.to_json(), engine(prov), principal)
+    got = _scenario(prov.root, prov.version, region, level, int(period), base.to_json(), scen.to_json(), engine(prov), principal)
+    _warming(prov.root, prov.version, region, int(period), base.to_json(), engine(prov), principal)
+    return got
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _warming(root: str, version: str, region: str, period: int, base_json: str, _engine: ProvinceEngine, _principal: Principal) -> object:
+    """Started once per store version, region, month and baseline (the thread, or None on Dask)."""
+    return regional.warm_region(_engine, _principal, region, period, RiskPolicy.from_json(base_json))
 
 
 def store_caption(prov: Province, region: str, period: int) -> str:

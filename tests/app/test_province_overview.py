@@ -123,3 +123,32 @@ def test_the_database_county_keeps_todays_overview(province_app: SnapshotStore) 
         assert users.principal_for(engine, "gov").townships == frozenset(users.township_codes(engine))
     finally:
         engine.dispose()
+
+
+def test_the_first_views_read_the_stored_sums_and_score_nothing(province_app: SnapshotStore) -> None:
+    """The overview's and the simulator's first views at province level read the baseline aggregates
+    written with the province (``fanpin.engine.baseline``): the engine is not asked to score anything."""
+    import streamlit as st
+
+    want = ProvinceEngine(province_app).trends(RiskPolicy.default())
+    st.cache_data.clear()
+
+    def refuse(*_a: object, **_k: object) -> None:
+        raise AssertionError("the first view scored county-months")
+
+    tot = want.totals().set_index("period").loc[max(want.periods)]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(ProvinceEngine, "figures", refuse)
+        mp.setattr(ProvinceEngine, "scenario", refuse)
+        at = _open("gov")
+        metrics = {m.label: m.value for m in at.metric}
+        assert (metrics["户数"], metrics["红色"], metrics["风险连升3个月"]) == ("6,000", fmt.count(int(tot["red"]), "zh"), fmt.count(int(tot["rising"]), "zh"))
+        at.switch_page("pages/simulator.py")
+        at.run()
+        assert not at.exception, at.exception
+        assert next(m for m in at.metric if m.label == "红色").value == fmt.count(int(tot["red"]), "zh")
+    # a scenario change is scored (one month, on the county files made resident after the first view)
+    at.slider(key="pv_sim_cutoffs").set_value((20.0, 35.0)).run()  # lower than the default 25/40: more red
+    assert not at.exception, at.exception
+    red = next(m for m in at.metric if m.label == "红色")
+    assert red.delta.startswith("+") and red.delta != "+0"

@@ -172,3 +172,20 @@ def test_a_sync_writes_them_under_the_adopted_policy_and_a_later_adoption_refres
         sio.bump_data_version(conn)
     changed = sync_snapshots(engine, store, principal=ana)
     assert changed.written == [(p, "990101")] and changed.baseline == 4
+
+
+def test_a_scenario_left_at_the_baseline_is_read_from_the_stored_month(built: SnapshotStore) -> None:
+    from fanpin.access.roles import Principal as P
+    from fanpin.engine import regional
+
+    eng = ProvinceEngine(built)
+    p = eng.periods[-1]
+    stored = B.stored_scenario(eng, p, POLICY)
+    scored = eng.scenario(p, POLICY, POLICY)
+    assert stored is not None and np.array_equal(stored.transition, scored.transition)
+    pd.testing.assert_frame_equal(stored.frame, scored.frame, check_exact=True)
+    renamed = replace(eng.policy_for(POLICY, p), name="scenario")
+    assert B.same_policy(eng, POLICY, renamed, p) and not B.same_policy(eng, POLICY, replace(renamed, cutoffs=(35.0, 60.0)), p)
+    leader = P("cl", "city_leader", frozenset(), region="990100000000")
+    got = regional.region_scenario(eng, leader, "990100000000", p, POLICY, renamed)
+    assert got.transition.sum() == 3 * SPEC.households_per_county and np.count_nonzero(got.transition - np.diag(np.diag(got.transition))) == 0
