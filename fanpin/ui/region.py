@@ -150,8 +150,16 @@ def scenario(prov: Province, principal: Principal, region: str, level: str, peri
     then made resident in the background, so that a change costs a product per county."""
     regional.check_region(principal, region)
     got = _scenario(prov.root, prov.version, region, level, int(period), base.to_json(), scen.to_json(), engine(prov), principal)
-    _warming(prov.root, prov.version, region, int(period), base.to_json(), engine(prov), principal)
+    warm(prov, principal, region, period, base)
     return got
+
+
+def warm(prov: Province, principal: Principal, region: str, period: int, base: RiskPolicy) -> None:
+    """Make the region's county files of the month resident in the background, once per store version,
+    region, month and baseline (``base`` as the month scores it): after the overview's first view too,
+    so that by the time the simulator is opened its changes cost a product per county."""
+    regional.check_region(principal, region)
+    _warming(prov.root, prov.version, region, int(period), base.to_json(), engine(prov), principal)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)

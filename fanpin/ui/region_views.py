@@ -87,6 +87,7 @@ def overview(ctx: Context, prov: R.Province) -> None:
     table = _labelled(regional.side_by_side(agg, ctx.region, period, level))
     side_by_side(ctx, table, level, period)
     month_by_month(ctx, agg, level)
+    R.warm(prov, ctx.principal, ctx.region, period, R.engine(prov).policy_for(policy, period))  # for the simulator, in the background
 
 
 def headline(totals: pd.DataFrame, period: int, lang: str) -> None:

@@ -189,3 +189,19 @@ def test_a_scenario_left_at_the_baseline_is_read_from_the_stored_month(built: Sn
     leader = P("cl", "city_leader", frozenset(), region="990100000000")
     got = regional.region_scenario(eng, leader, "990100000000", p, POLICY, renamed)
     assert got.transition.sum() == 3 * SPEC.households_per_county and np.count_nonzero(got.transition - np.diag(np.diag(got.transition))) == 0
+
+
+def test_warm_on_dask_leaves_the_month_on_the_workers_and_the_scenario_unchanged(built: SnapshotStore, dask_cluster) -> None:
+    from fanpin.engine.distributed import engine_client, resident_bytes
+
+    p = sio.shift_period(SPEC.start, 12)  # 202401
+    scen = replace(POLICY, income_line=POLICY.income_line + 800, line_year=p // 100, cutoffs=(20.0, 35.0))
+    local = ProvinceEngine(built).scenario(p, POLICY, scen)
+    with engine_client(dask_cluster.scheduler_address) as client:
+        eng = ProvinceEngine(built, client)
+        assert eng.warm(p, POLICY, wait=True) is None
+        held = client.run(resident_bytes)
+        assert sum(held.values()) > 0  # the county-months are resident on the workers
+        got = eng.scenario(p, POLICY, scen)
+    assert np.array_equal(got.transition, local.transition)
+    pd.testing.assert_frame_equal(got.frame, local.frame, check_exact=True)
