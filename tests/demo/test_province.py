@@ -69,3 +69,6 @@ def test_built_as_dask_tasks_it_is_the_same(built, tmp_path, dask_cluster) -> No
         client.wait_for_workers(2, timeout=60)
         build_province(other, SMALL, client=client)
     assert _digests(other) == _digests(store)
+    # the baseline aggregates written with each county-month too (the numbers the overview reads)
+    for p, c in store.manifest().partitions:
+        assert other.baseline_path(p, c).read_text() == store.baseline_path(p, c).read_text()
