@@ -62,7 +62,10 @@ def test_dispatch_an_order_from_a_ticked_clue(browser, wf_server) -> None:
         engine.dispose()
         assert len(orders) == 1 and orders["n_clues"].iloc[0] == 1
         pg.get_by_role("tab", name="核查工单").click()
-        pg.wait_for_timeout(800)
+        wait_ready(pg)
+        # the order's household is on the tab (waited for: on a busy machine the rerun after the
+        # dispatch may still be drawing the tab when it is clicked)
+        pg.get_by_text(str(orders["household_id"].iloc[0])).first.wait_for(state="attached", timeout=20_000)
         assert pg.get_by_text(str(orders["household_id"].iloc[0])).count() >= 1
         screenshot(pg, "clues_orders")
         pg.goto(f"{base}/register")
