@@ -124,8 +124,8 @@ class Recorder:
 
 @pytest.fixture(scope="session")
 def admin_context(browser, app_server) -> Iterator[object]:
-    """One browser context logged in once as the administrator: its session cookie lets every new
-    tab (a new Streamlit session) in it in without the login form, as a second tab of a real user."""
+    """One browser context logged in once as the administrator: its session cookie logs every new tab
+    opened in it (a new Streamlit session) in without the login form, as for a real user's second tab."""
     context = browser.new_context(viewport={"width": 1500, "height": 1100}, locale="zh-CN")
     pg = context.new_page()
     rec = Recorder()
