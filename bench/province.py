@@ -3,6 +3,12 @@
     .venv/bin/python bench/province.py                          # 1M households (10 counties x 100k) x 36 months
     .venv/bin/python bench/province.py --sizes 1000000,5000000  # and 5M (50 counties)
     .venv/bin/python bench/province.py --sizes 10000000 --repeats 1
+    .venv/bin/python bench/province.py --app-views STORE[,STORE] [--app-db sqlite:///county.db]  # the pages only
+
+``--app-views``: over stores already built (``fanpin demo --province``), each step in a fresh process with the
+in-process engine: the province overview's first view (what the page computes: the baseline sums stored with
+the data), the simulator's first view, the month made resident, six scenario changes; with ``--app-db`` (a demo
+county's database, for the accounts) the pages themselves through AppTest as a province leader.
 
 For each size the demo province (``fanpin.demo.province``, 100k households per county) is
 built into the analytic store once with the LocalCluster and kept under
