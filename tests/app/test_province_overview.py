@@ -152,3 +152,13 @@ def test_the_first_views_read_the_stored_sums_and_score_nothing(province_app: Sn
     assert not at.exception, at.exception
     red = next(m for m in at.metric if m.label == "红色")
     assert red.delta.startswith("+") and red.delta != "+0"
+
+
+@pytest.mark.parametrize("page", ["overview", "map", "simulator"])
+def test_the_province_pages_read_in_english(province_app: SnapshotStore, page: str) -> None:
+    import re
+
+    at = _open("gov", page=page, lang="en")
+    texts = [at.title[0].value, *(c.value for c in at.caption), *(m.label for m in at.metric), *(s.value for s in at.sidebar.selectbox)]
+    assert "Province 99" in at.title[0].value
+    assert not [x for x in texts if re.search(r"[\u4e00-\u9fff]", str(x))]
