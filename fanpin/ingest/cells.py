@@ -225,23 +225,22 @@ def parse_grade(cells: Cells, c: Col, s: pd.Series, empty: np.ndarray) -> pd.Ser
 _SEPARATORS = r"\s*[,，、;；/|]\s*"
 
 
-def _label_lists(c: Col, s: pd.Series, empty: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(codes, label lists, bad) by distinct cell: each distinct cell's labels (separated by , ， 、 ;
-    / |) as codes (None for a label that is no code), and whether it holds such a label; a
-    cell's are those of ``codes`` (its distinct cell).  Empty cells hold no label."""
+def _label_lists(cells: Cells, c: Col, s: pd.Series, empty: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(codes, label lists, bad rows): each distinct cell's labels (separated by , ， 、 ; / |) as
+    codes (None for a label that is no code; empty cells hold none), a row's being those of its
+    distinct cell ``codes``; the rows holding a label that is no code (a problem for each)."""
     at, distinct = _by_distinct(s.where(~empty, ""))
     vm = value_map(c)
     lists = np.empty(len(distinct), dtype=object)
     lists[:] = [[vm.get(norm(p)) for p in re.split(_SEPARATORS, v) if p] for v in distinct]
-    bad = np.fromiter((any(x is None for x in cs) for cs in lists), dtype=bool, count=len(lists))
+    bad = np.fromiter((any(x is None for x in cs) for cs in lists), dtype=bool, count=len(lists))[at] & ~empty
+    cells.add(bad, c.name, "bad_code", options={lang: [code_label(c, k, lang) for k in c.codes] for lang in ("zh", "en")})
     return at, lists, bad
 
 
 def _split_codes(cells: Cells, c: Col, s: pd.Series, empty: np.ndarray) -> tuple[pd.Series, np.ndarray]:
     """Each cell's labels as codes (None where one is no code); and the rows with a label that is no code."""
-    at, lists, bad_d = _label_lists(c, s, empty)
-    bad = bad_d[at] & ~empty
-    cells.add(bad, c.name, "bad_code", options={lang: [code_label(c, k, lang) for k in c.codes] for lang in ("zh", "en")})
+    at, lists, bad = _label_lists(cells, c, s, empty)
     return pd.Series(lists[at], index=s.index, dtype=object).where(~bad, None), bad
 
 
@@ -259,9 +258,7 @@ def parse_health(cells: Cells, c: Col, s: pd.Series, empty: np.ndarray) -> pd.Se
     """健康状况 as the national system writes it: 健康, 长期慢性病, 患有大病, 残疾 and combinations
     ("残疾,长期慢性病"): the most serious illness; 残疾 is kept in ``cells.disabled`` for the
     member's disability (see ``checks.member_disability``)."""
-    at, lists, bad_d = _label_lists(c, s, empty)
-    bad = bad_d[at] & ~empty
-    cells.add(bad, c.name, "bad_code", options={lang: [code_label(c, k, lang) for k in c.codes] for lang in ("zh", "en")})
+    at, lists, bad = _label_lists(cells, c, s, empty)
     rank = {"healthy": 0, "chronic": 1, "serious": 2}
     health = np.array([max((x for x in cs if x in rank), key=rank.get, default="healthy") for cs in lists], dtype=object)[at]
     disabled = np.array(["disabled" in cs for cs in lists], dtype=object)[at]
