@@ -1,4 +1,5 @@
-"""`fanpin brief --period YYYY-MM --out brief.docx` (sub-command registered by ``fanpin.cli.build_parser``)."""
+"""`fanpin brief --period YYYY-MM --out brief.docx` (sub-command registered by ``fanpin.cli.build_parser``);
+with ``--region CODE`` a province's or city's brief from the analytic store (``fanpin.cli.region_brief``)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,17 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     b.add_argument("--lang", choices=("zh", "en"), default="zh", help="language (default zh)")
     b.add_argument("--xlsx", help="the tables workbook (default: next to --out, same name, .xlsx)")
     b.add_argument("--township", help="one township's brief (its 12-digit region code): its own figures, its villages ranked")
+    from fanpin.cli.region_brief import add_flags
+
+    add_flags(b)  # --region, --store, --by: a province's or city's brief from the analytic store
     b.set_defaults(func=cmd_brief)
 
 
 def cmd_brief(args: argparse.Namespace) -> int:
+    if getattr(args, "region", None):  # a province's or city's brief (fanpin.cli.region_brief)
+        from fanpin.cli.region_brief import cmd_region_brief
+
+        return cmd_region_brief(args)
     from fanpin import store
     from fanpin.access.roles import system_principal
     from fanpin.core.periods import format_period, parse_period

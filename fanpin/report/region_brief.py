@@ -65,14 +65,29 @@ HEADLINE = ("households", "red", "yellow", "green", "red_share", "newly_red", "r
 
 
 class RegionBriefError(ValueError):
-    """Why a region's brief cannot be made, said in the reader's language (``text``)."""
+    """Why a region's brief cannot be made: ``code`` names ``region_brief.error.<code>``, said in the
+    reader's language by ``text`` (the convention of ``fanpin.model.features.ModelError``, which the
+    background jobs' failure message follows); the exception's own message is the English."""
 
     def __init__(self, code: str, **params: object) -> None:
         self.code, self.params = code, params
-        super().__init__(self.text("en"))
+        super().__init__(self.text(translate, "en"))
 
-    def text(self, lang: str) -> str:
-        return translate(f"region_brief.error.{self.code}", lang, **self.params)
+    def __reduce__(self) -> tuple:
+        return (_region_brief_error, (self.code, self.params))
+
+    def text(self, tr: Callable[..., str], lang: str) -> str:
+        """The message in ``lang`` (``tr`` is ``fanpin.core.i18n.translate``)."""
+        shown = {k: format_period(v, lang) if k in _MONTHS else v for k, v in self.params.items()}
+        return tr(f"region_brief.error.{self.code}", lang, **shown)
+
+
+#: The error parameters that are months (YYYYMM), written in the reader's form.
+_MONTHS = frozenset({"month", "first", "last"})
+
+
+def _region_brief_error(code: str, params: dict) -> RegionBriefError:
+    return RegionBriefError(code, **params)
 
 
 @dataclass(frozen=True)
@@ -145,7 +160,7 @@ def check_month(agg: Aggregates, region: str, period: int) -> None:
         raise RegionBriefError("unknown_region", region=region)
     ps = agg.periods
     if int(period) not in ps:
-        raise RegionBriefError("no_month", month=format_period(int(period), "en"), first=format_period(ps[0], "en"), last=format_period(ps[-1], "en"))
+        raise RegionBriefError("no_month", month=int(period), first=ps[0], last=ps[-1])
 
 
 def compute_region_brief(
