@@ -479,7 +479,7 @@ def render_docx(brief: RegionBrief, lang: str = "zh", chart: bytes | None = None
 
     doc.add_heading(T("h.trend", n=len(brief.trend)), level=1)
     doc.add_paragraph(trend_text(brief, lang))
-    D._table(doc, tabs["trend"], font_pt=7.5)
+    D._table(doc, tabs["trend"], widths=[2.3, 1.4, 1.2, 1.2, 1.4, 1.4, 1.6, 1.8, 1.8, 1.6], font_pt=7.5)
 
     doc.add_heading(T("h.points"), level=1)
     if brief.points:
