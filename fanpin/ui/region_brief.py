@@ -30,9 +30,9 @@ MAX_CACHED = 4
 JOB = "region_brief"
 
 
-def _key(ctx: Context, prov: R.Province, region: str, period: int, policy: RiskPolicy, by: str | None) -> tuple:
-    """One brief per (store version, baseline, region, month, children, language) and session."""
-    digest = hashlib.sha256(policy.to_json().encode()).hexdigest()[:16]
+def _key(ctx: Context, prov: R.Province, region: str, period: int, policy: RiskPolicy, by: str | None, names: dict[str, str]) -> tuple:
+    """One brief per (store version, baseline, region, month, children, names, language) and session."""
+    digest = hashlib.sha256((policy.to_json() + repr(sorted(names.items()))).encode()).hexdigest()[:16]
     return (prov.root, prov.version, digest, region, int(period), by, ctx.lang)
 
 
@@ -55,7 +55,7 @@ def _built(ctx: Context, cache: dict, key: tuple, where, inputs: dict) -> dict |
     run = jobs.runner()
     job = run.get(owner, JOB)
     if job is None:
-        place = R.region_label(inputs["region"])
+        place = R.region_label(inputs["region"], inputs["names"].get(ctx.lang))
         if not where.button(t("region_brief.ui.button", place=place), key="pv_brief", help=t("region_brief.ui.help"), icon="📄"):
             return None
         job_inputs = {**inputs, "key": key}
@@ -73,10 +73,12 @@ def _built(ctx: Context, cache: dict, key: tuple, where, inputs: dict) -> dict |
     return cache.get(key) or _built(ctx, cache, key, where, inputs)
 
 
-def region_brief_download(ctx: Context, prov: R.Province, region: str, period: int, policy: RiskPolicy, by: str | None = "city") -> None:
+def region_brief_download(ctx: Context, prov: R.Province, region: str, period: int, policy: RiskPolicy, by: str | None = "city",
+                          names: dict[str, str] | None = None) -> None:
     """Offer the region's brief for the month (.docx) and its tables (.xlsx), for roles with the
     export right.  ``policy``: the overview's baseline (``R.baseline``); ``by``: a province's
-    children (cities, or counties as the overview groups them).
+    children (cities, or counties as the overview groups them); ``names``: region code -> name in
+    the user's language, as the overview labels them (codes' labels otherwise).
 
     The first click builds both from the region's cached sums (checked for this principal) and
     writes the ``brief`` audit row; they are kept in the session per store version, baseline,
@@ -86,7 +88,8 @@ def region_brief_download(ctx: Context, prov: R.Province, region: str, period: i
         return
     regional.check_region(ctx.principal, region)
     cache: dict = st.session_state.setdefault("_region_briefs", {})
-    key = _key(ctx, prov, region, period, policy, by)
+    names = dict(names or {})
+    key = _key(ctx, prov, region, period, policy, by, names)
     row = st.container(horizontal=True, gap="small")  # buttons as wide as their labels
     first = row.empty()  # the build button, replaced in place by the Word download once built
     made = cache.get(key)
@@ -94,7 +97,7 @@ def region_brief_download(ctx: Context, prov: R.Province, region: str, period: i
         inputs = {
             "engine": R.engine(prov), "principal": ctx.principal, "region": region, "period": int(period), "policy": policy, "lang": ctx.lang,
             "agg": R.aggregates(prov, ctx.principal, region, policy),  # the overview's cached sums: the same numbers as the page
-            "by": by, "audit_db": ctx.data.engine, "name": t("region_brief.file", region=regional.short(region), period=int(period)),
+            "by": by, "names": {ctx.lang: names}, "audit_db": ctx.data.engine, "name": t("region_brief.file", region=regional.short(region), period=int(period)),
         }
         made = _built(ctx, cache, key, first, inputs)
     if made is None:
