@@ -39,12 +39,16 @@ ACCOUNTS = {
     "admin": ("shots_admin", "admin", None),
     "case_worker": ("shots_case", "case_worker", TOWNSHIP),
     "township_leader": ("shots_leader", "township_leader", TOWNSHIP),
+    "province_leader": ("shots_province", "province_leader", None),
 }
+#: The province leader's province (the demo province's code) and the store the app reads it from.
+PROVINCE = "99"
 #: Pages each role is shown (the admin sees them all; the scoped roles what they open).
 ROLE_PAGES = {
     "admin": ["overview", "todo", "map", "simulator", "profile", "clues", "register", "model", "training", "import", "quality", "admin"],
     "case_worker": ["todo", "overview", "map", "profile", "clues", "register", "training", "quality"],
     "township_leader": ["todo", "overview", "map", "register"],
+    "province_leader": ["overview", "map", "simulator"],
 }
 
 
@@ -90,13 +94,29 @@ def prepare(db: str) -> None:
         for username, role, township in ACCOUNTS.values():
             if users.get_user(engine, username) is not None:
                 continue
-            extra = ["--townships", township] if township else []
+            extra = ["--townships", township] if township else ["--region", PROVINCE] if role == "province_leader" else []
             r = run_cli(db, "user", "add", username, "--role", role, *extra, "--password-stdin", stdin=PASSWORD + "\n")
             if r.returncode and users.get_user(engine, username) is None:  # the command is broken: the same through the API
                 print(f"fanpin user add failed ({r.stderr.strip().splitlines()[-1:]}); adding {username} directly", flush=True)
-                users.add_user(engine, username, role, PASSWORD, townships=[township] if township else None, principal=system_principal())
+                users.add_user(engine, username, role, PASSWORD, townships=[township] if township else None,
+                               region=PROVINCE if role == "province_leader" else None, principal=system_principal())
     finally:
         engine.dispose()
+
+
+def prepare_store(store: str) -> None:
+    """A small demo province in ``store`` (10 counties in 2 cities, 3,000 households each, 24 months)
+    unless it holds one; the app reads it (``FANPIN_STORE_DIR``) for the province leader's pages."""
+    import os
+
+    os.environ["FANPIN_STORE_DIR"] = store
+    if (Path(store) / "_manifest.json").exists():
+        return
+    print("building the demo province ...", flush=True)
+    r = subprocess.run([FANPIN, "demo", "--province", "--counties", "10", "--households-per-county", "3000", "--months", "24", "--store", store],
+                       text=True, capture_output=True, check=False)
+    if r.returncode:
+        sys.exit(r.stderr)
 
 
 # --------------------------------------------------------------------------- the browser
@@ -247,11 +267,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--roles", nargs="+", default=list(ACCOUNTS))
     ap.add_argument("--pages", nargs="+", help="only these pages")
     ap.add_argument("--no-extra", action="store_true", help="first views only (no clicked states)")
+    ap.add_argument("--store", default="/tmp/shots_store", help="analytic store of the province pages (a small demo province is built when empty)")
     args = ap.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a kill still stops the app server (the finally blocks run)
     if not Path(CHROMIUM).exists():
         sys.exit("Debian chromium is not installed (scripts/system-deps.sh)")
     prepare(args.db)
+    prepare_store(args.store)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     try:
@@ -283,7 +305,7 @@ def _shoot_all(args: argparse.Namespace, out: Path) -> int:
                     try:
                         open_page(pg, base, path, username, lang)
                         taken += shoot(pg, out, f"{role}-{page}-{lang}", args.widths)
-                        for suffix, act in [] if args.no_extra else EXTRA.get(page, []):
+                        for suffix, act in [] if args.no_extra or role == "province_leader" else EXTRA.get(page, []):
                             pg.set_viewport_size({"width": args.widths[0], "height": 900})
                             act(pg, lang)
                             taken += shoot(pg, out, f"{role}-{page}-{suffix}-{lang}", args.widths)

@@ -69,6 +69,12 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     sy.add_argument("--force", action="store_true", help="compare every county-month even if the data version is unchanged; replace a store copied from another source")
     _store_flag(sy)
     sy.set_defaults(func=cmd_snapshot_sync)
+    bd = ss.add_parser("boundaries", help="keep a GeoJSON of the province's county (or city, township) boundaries for the map")
+    bd.add_argument("file", help="GeoJSON FeatureCollection, UTF-8 or GB18030, codes in region_code / code / 区划代码")
+    bd.add_argument("--level", choices=("county", "city", "township", "province"), default="county", help="the regions the file draws (default county)")
+    bd.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the problems printed (default zh)")
+    _store_flag(bd)
+    bd.set_defaults(func=cmd_snapshot_boundaries)
     st = ss.add_parser("status", help="what the analytic store holds")
     _store_flag(st)
     st.set_defaults(func=cmd_snapshot_status)
@@ -235,6 +241,35 @@ def cmd_snapshot_sync(args: argparse.Namespace) -> int:
     print(f"synced {store.root} in {res.seconds:.1f}s: {len(res.written)} county-months written{span}, {res.rows:,} rows; "
           f"{res.unchanged} unchanged; {len(res.removed)} removed; {res.members:,} members as keyed hashes; "
           f"baseline aggregates of {res.baseline} county-months computed; data version {res.data_version}")
+    return 0
+
+
+def cmd_snapshot_boundaries(args: argparse.Namespace) -> int:
+    """Check a boundary file against the store's codes and keep it (refused files change nothing)."""
+    from fanpin.core.i18n import translate
+    from fanpin.geo.boundaries import LEVELS, check_boundaries, store_codes
+    from fanpin.geo.geojson import describe_problems
+
+    got = _open_engine(args)
+    if isinstance(got, int):
+        return got
+    store, _ = got
+    try:
+        raw = Path(args.file).read_bytes()
+    except OSError as exc:
+        return _fail(str(exc))
+    checked = check_boundaries(raw, args.level, store_codes(store, args.level))
+    if checked.fc is None:
+        print(translate("boundaries.refused", args.lang, file=args.file), file=sys.stderr)
+        for line in describe_problems(checked.problems, args.lang):
+            print(f"  {line}", file=sys.stderr)
+        return 2
+    store.write_boundaries(args.level, checked.fc)
+    print(translate("boundaries.kept", args.lang, n=len(checked.fc["features"]), level=translate(f"province.plural_{args.level}", args.lang),
+                    path=store.boundaries_path(args.level)))
+    if checked.missing:
+        shown = ", ".join(c[: LEVELS[args.level]] for c in checked.missing[:20])
+        print(translate("boundaries.missing", args.lang, n=len(checked.missing), codes=shown + (" …" if len(checked.missing) > 20 else "")))
     return 0
 
 

@@ -61,7 +61,7 @@ _LAST_PINYIN: dict[str, str] = {
 _PINYIN = {**_FIRST_PINYIN, **_LAST_PINYIN}
 _FIRST_CHARS = tuple(_FIRST_PINYIN)
 _LAST_CHARS = tuple(_LAST_PINYIN)
-_SUFFIX_EN = {"镇": "Town", "乡": "Township", "村": "Village", "县": "County"}
+_SUFFIX_EN = {"镇": "Town", "乡": "Township", "村": "Village", "县": "County", "市": "City", "省": "Province"}
 
 
 @dataclass(frozen=True)
@@ -252,15 +252,15 @@ def _validate(n_townships: int, n_villages: int, county_code: str) -> None:
         )
 
 
-def _make_outline(rng: np.random.Generator, n_vertices: int = 240) -> Polygon:
+def _make_outline(rng: np.random.Generator, n_vertices: int = 240, radius: float = 0.3) -> Polygon:
     """A star-shaped outline: radius perturbed by smooth harmonics, hence always simple.
 
     r(theta) > 0 everywhere and each ray from the centre crosses the boundary once, so the ring
     cannot self-intersect. Longitude is stretched by 1/cos(lat) so the county looks round on a map.
+    ``radius`` (degrees) is a county's by default; the demo province draws a wider one.
     """
     cx = 106.5 + rng.uniform(-0.1, 0.1)
     cy = 27.5 + rng.uniform(-0.1, 0.1)
-    radius = 0.3
     theta = np.linspace(0.0, 2.0 * np.pi, n_vertices, endpoint=False)
     ks = np.arange(2, 13)
     amps = rng.uniform(0.3, 1.0, ks.size) / ks**1.3
@@ -455,7 +455,7 @@ def _feature_collection(rows: Iterable[tuple[str, str, str, Any]]) -> dict[str, 
     """FeatureCollection with exterior rings counter-clockwise (RFC 7946) and 5-decimal coordinates."""
     features = []
     for code, name, name_en, geom in rows:
-        g = mapping(orient(geom, 1.0))
+        g = mapping(orient(geom, 1.0) if isinstance(geom, Polygon) else MultiPolygon([orient(p, 1.0) for p in geom.geoms]))
         features.append({
             "type": "Feature",
             "id": code,

@@ -16,7 +16,8 @@ member in each of two counties.  Members go in as keyed hashes only.
 
 Each county-month's baseline aggregates (township sums under the shipped default, the policy a
 demo province is read with) are written beside its file as it is written (``fanpin.engine.baseline``),
-so the province's overview opens without scoring.
+so the province's overview opens without scoring.  The province's boundaries (cities, counties,
+townships: ``fanpin.demo.province_geography``) are written with the manifest, for the province map.
 
 Memory is one county's arrays (about 0.4 GB at 100k households); with a Dask client,
 counties are built as tasks (``client.map``), one per worker at a time.
@@ -208,5 +209,9 @@ def build_province(
             infos += build_county(root, spec, i)
             say(f"county {i + 1}/{spec.counties}", (i + 1) / spec.counties)
     man = store.commit(infos, data_version=spec.version, source=f"demo-province:{spec.seed}", written_by=written_by, income_lines=spec.lines())
+    from fanpin.demo.province_geography import province_boundaries  # it imports this module's ProvinceSpec
+
+    for level, fc in province_boundaries(spec).items():
+        store.write_boundaries(level, fc)
     months = [x for x in infos if x.period]
     return ProvinceResult(len(months), sum(x.rows for x in months), sum(x.rows for x in infos if not x.period), planted_people(spec), man)

@@ -149,17 +149,9 @@ def geometry_problem(geom: object) -> GeoProblem | None:
     return None
 
 
-def validate_geojson(fc_or_bytes: Mapping | bytes | str, known_codes: Iterable[str]) -> tuple[dict | None, list[GeoProblem]]:
-    """Check a township FeatureCollection against the database's township codes.
-
-    The code is read from the first present of :data:`CODE_PROPERTIES` (a 9-digit
-    township code is padded with ``000`` to the 12-digit form).  Each geometry must be a
-    valid Polygon or MultiPolygon in longitude/latitude degrees (RFC 7946).  The codes
-    must match the database exactly: every file code known, every township present,
-    none twice.  Returns ``(fc, [])`` with ``properties.region_code`` set on every
-    feature when the file is accepted, ``(None, problems)`` when refused.
-    """
-    known = {str(c) for c in known_codes}
+def parse_collection(fc_or_bytes: Mapping | bytes | str) -> tuple[Mapping | None, list[GeoProblem]]:
+    """The file as a FeatureCollection with at least one feature, or why it is not one (UTF-8 or
+    GB18030 text; a JSON error says where; brackets nested past any real geometry are refused)."""
     fc: object = fc_or_bytes
     if isinstance(fc, (bytes, bytearray)):
         try:
@@ -177,6 +169,23 @@ def validate_geojson(fc_or_bytes: Mapping | bytes | str, known_codes: Iterable[s
         return None, [GeoProblem("not_collection")]
     if not fc["features"]:
         return None, [GeoProblem("no_features")]
+    return fc, []
+
+
+def validate_geojson(fc_or_bytes: Mapping | bytes | str, known_codes: Iterable[str]) -> tuple[dict | None, list[GeoProblem]]:
+    """Check a township FeatureCollection against the database's township codes.
+
+    The code is read from the first present of :data:`CODE_PROPERTIES` (a 9-digit
+    township code is padded with ``000`` to the 12-digit form).  Each geometry must be a
+    valid Polygon or MultiPolygon in longitude/latitude degrees (RFC 7946).  The codes
+    must match the database exactly: every file code known, every township present,
+    none twice.  Returns ``(fc, [])`` with ``properties.region_code`` set on every
+    feature when the file is accepted, ``(None, problems)`` when refused.
+    """
+    known = {str(c) for c in known_codes}
+    fc, refused = parse_collection(fc_or_bytes)
+    if fc is None:
+        return None, refused
 
     problems: list[GeoProblem] = []
     features: list[dict] = []

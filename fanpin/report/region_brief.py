@@ -39,6 +39,7 @@ from fanpin.engine.distributed import ProvinceEngine
 from fanpin.engine.partials import Aggregates
 from fanpin.engine.scoring import RiskPolicy
 from fanpin.report.export import safe_frame
+from fanpin.workflow.common import DUE_DAYS
 
 # --------------------------------------------------------------------------- thresholds of the attention rules
 #: Months back the red-share change is taken over (the children's column and the rising rule).
@@ -244,7 +245,7 @@ def rule_newly_red(b: RegionBrief) -> list[Point]:
     c = b.children[b.children["newly_red"] >= NEWLY_RED_MIN].sort_values(["newly_red", "region_code"], ascending=[False, True]).head(TOP_N)
     if c.empty or len(b.children) < 2:  # naming "the most" needs something to compare with
         return []
-    return [Point("newly_red", 2, {"items": [(r, int(v)) for r, v in zip(c["region_code"], c["newly_red"])]})]
+    return [Point("newly_red", 2, {"items": [(r, int(v)) for r, v in zip(c["region_code"], c["newly_red"])], "days": DUE_DAYS})]
 
 
 def rule_high_share(b: RegionBrief) -> list[Point]:

@@ -153,6 +153,10 @@ class SnapshotStore:
     def members_path(self, county: str) -> Path:
         return self.root / "members" / f"county={county}" / "part-0.parquet"
 
+    def boundaries_path(self, level: str) -> Path:
+        """The region boundaries of one level (``city``, ``county``, ``township``) as GeoJSON."""
+        return self.root / "_boundaries" / f"{level}.geojson"
+
     @property
     def manifest_path(self) -> Path:
         return self.root / "_manifest.json"
@@ -190,6 +194,18 @@ class SnapshotStore:
         """Keep a county-month's baseline aggregates (a few KB of counts and sums, 0600) beside its file."""
         text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
         _write_private(self.baseline_path(period, county), lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+    def write_boundaries(self, level: str, fc: dict) -> None:
+        """Keep one level's boundaries (a checked FeatureCollection: ``fanpin.geo.boundaries``)."""
+        text = json.dumps(fc, ensure_ascii=False, separators=(",", ":"))
+        _write_private(self.boundaries_path(level), lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+    def read_boundaries(self, level: str) -> dict | None:
+        """One level's boundaries as written, or None (none written, or unreadable)."""
+        try:
+            return json.loads(self.boundaries_path(level).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
 
     def read_baseline(self, period: int, county: str) -> dict | None:
         """The county-month's baseline aggregates as written, or None (none written, or unreadable)."""

@@ -141,8 +141,8 @@ def fill_template(template: str, index: pd.Index, **columns: pd.Series | str) ->
 
 
 def short_name(name: str) -> str:
-    """Map labels: 'Fengyan Township' -> 'Fengyan' (Chinese names are short already)."""
-    for suffix in (" Township", " Town"):
+    """Map labels: 'Fengyan Township' -> 'Fengyan', 'Taiba County' -> 'Taiba' (Chinese names are short already)."""
+    for suffix in (" Township", " Town", " County", " City"):
         if name.endswith(suffix):
             return name[: -len(suffix)]
     return name

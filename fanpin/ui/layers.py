@@ -102,8 +102,8 @@ def village_layer(villages: pd.DataFrame, vnames: Mapping[str, str], lang: str) 
     )
 
 
-def label_layer(fc: dict, names: Mapping[str, str]) -> pdk.Layer:
-    """Township names at a point inside each polygon."""
+def label_layer(fc: dict, names: Mapping[str, str], size: int = 14) -> pdk.Layer:
+    """Region names at a point inside each polygon."""
     centres = geojson.label_points(fc)
     frame = pd.DataFrame({"lon": [c[1] for c in centres], "lat": [c[2] for c in centres], "name": [short_name(names.get(c[0], c[0])) for c in centres]})
     return pdk.Layer(
@@ -112,7 +112,7 @@ def label_layer(fc: dict, names: Mapping[str, str]) -> pdk.Layer:
         data=frame,
         get_position=["lon", "lat"],
         get_text="name",
-        get_size=14,
+        get_size=size,
         font_weight=600,
         get_color=[20, 20, 20, 255],
         outline_width=3,
@@ -181,16 +181,22 @@ def legend_html(rows: Sequence[tuple[str, str, str]]) -> str:
     return "".join(items)
 
 
-def legend_rows(
-    scale: colours.ColourScale, metric: str, lang: str, *, no_data: bool, households: bool, township: str | None, spots: bool = True
-) -> list[tuple[str, str, str]]:
-    """The legend's rows: the metric's classes (the end classes open: "< a", "≥ b"), hot and cold
-    outlines (where hot spots are worked out), villages, households, the chosen township."""
+def class_rows(scale: colours.ColourScale, metric: str, lang: str) -> list[tuple[str, str, str]]:
+    """The legend's rows of the metric's classes (the end classes open: "< a", "≥ b")."""
     edges, last = scale.edges, len(scale.colours) - 1
     rows = []
     for i, c in enumerate(scale.colours):
         lo, hi = metric_text(metric, edges[i], lang), metric_text(metric, edges[i + 1], lang)
         rows.append(("fill", c, f"< {hi}" if i == 0 and edges[i] < 0 else f"≥ {lo}" if i == last else f"{lo} – {hi}"))
+    return rows
+
+
+def legend_rows(
+    scale: colours.ColourScale, metric: str, lang: str, *, no_data: bool, households: bool, township: str | None, spots: bool = True
+) -> list[tuple[str, str, str]]:
+    """The legend's rows: the metric's classes (the end classes open: "< a", "≥ b"), hot and cold
+    outlines (where hot spots are worked out), villages, households, the chosen township."""
+    rows = class_rows(scale, metric, lang)
     if no_data:
         rows.append(("fill", colours.NO_DATA, t("map.legend.no_data")))
     if spots:

@@ -31,7 +31,7 @@ from fanpin.engine.distributed import ProvinceEngine
 from fanpin.engine.partials import Aggregates
 from fanpin.engine.scoring import RiskPolicy
 from fanpin.store.snapshot import Manifest, SnapshotStore
-from fanpin.ui.i18n import t
+from fanpin.ui.i18n import kept_selectbox, lang, t
 
 REGION_KEY = "region"
 
@@ -76,6 +76,31 @@ def where_it_runs() -> str:
     return t("province.engine_dask", address=address) if address else t("province.engine_local")
 
 
+# --------------------------------------------------------------------------- boundaries and names
+@st.cache_data(show_spinner=False, max_entries=6)
+def _boundaries(root: str, level: str, mtime_ns: int) -> dict | None:
+    return SnapshotStore(root).read_boundaries(level)
+
+
+def boundaries(prov: Province, level: str) -> dict | None:
+    """The store's boundaries of ``level`` (``fanpin snapshot boundaries``, or the demo province's), or
+    None: geography, not personal data, cached per file version."""
+    try:
+        mtime = SnapshotStore(prov.root).boundaries_path(level).stat().st_mtime_ns
+    except OSError:
+        return None
+    return _boundaries(prov.root, level, mtime)
+
+
+def store_names(prov: Province | None, lang: str) -> dict[str, str]:
+    """Region names from the store's boundary files (cities, counties, townships), where they carry them."""
+    if prov is None:
+        return {}
+    from fanpin.geo.boundaries import LEVELS, region_names
+
+    return region_names([boundaries(prov, lv) for lv in LEVELS], lang)
+
+
 # --------------------------------------------------------------------------- labels
 _DEPTH = {"province": 0, "city": 1, "county": 2, "township": 3}
 
@@ -115,11 +140,9 @@ def pick_region(principal: Principal, db_county: str | None, names: dict[str, st
     if own is not None:
         options.insert(0, own)
     default = own if own is not None and principal.role == "admin" else tree.top
-    from fanpin.ui.i18n import kept_selectbox
-
     top = regional.level_of(tree.top)
-
-    labels = {c: t("province.own_county", name=names.get(c, c)) if c == own else region_label(c, indent_from=top) for c in options}
+    known = {**store_names(prov, lang()), **names}
+    labels = {c: t("province.own_county", name=names.get(c, c)) if c == own else region_label(c, known, indent_from=top) for c in options}
     chosen = kept_selectbox(st.sidebar, t("province.region"), options, REGION_KEY, labels.get, default, prefix="sb")
     return None if chosen == own else chosen
 

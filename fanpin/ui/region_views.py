@@ -16,12 +16,15 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import pydeck as pdk
 import streamlit as st
 
 from fanpin.core import fmt
 from fanpin.core.periods import format_period
 from fanpin.engine import regional
 from fanpin.engine.scoring import TIERS, RiskPolicy
+from fanpin.geo import colours, geojson, townships
+from fanpin.ui import layers
 from fanpin.ui import region as R
 from fanpin.ui.downloads import download_table
 from fanpin.ui.i18n import lbl, t
@@ -44,7 +47,7 @@ def draw(ctx: Context, page: str) -> None:
     prov = R.configured()
     if prov is None or ctx.region is None:
         return
-    {"overview": overview, "map": tile_map, "simulator": simulator}[page](ctx, prov)
+    {"overview": overview, "map": region_map, "simulator": simulator}[page](ctx, prov)
 
 
 def _level(ctx: Context, key: str) -> str:
@@ -56,8 +59,8 @@ def _level(ctx: Context, key: str) -> str:
     return regional.children_level(ctx.region, by)
 
 
-def _labelled(table: pd.DataFrame) -> pd.DataFrame:
-    return table.assign(region=[R.region_label(c) for c in table["region_code"].astype(str)])
+def _labelled(table: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
+    return table.assign(region=[R.region_label(c, names) for c in table["region_code"].astype(str)])
 
 
 def _month(ctx: Context, prov: R.Province) -> int:
@@ -65,15 +68,16 @@ def _month(ctx: Context, prov: R.Province) -> int:
     return ctx.period if ctx.period in periods else periods[-1]
 
 
-def _title(ctx: Context, key: str, period: int) -> None:
-    st.title(t(key, place=md(R.region_label(ctx.region)), month=format_period(period, ctx.lang)))
+def _title(ctx: Context, key: str, period: int, names: dict[str, str]) -> None:
+    st.title(t(key, place=md(R.region_label(ctx.region, names)), month=format_period(period, ctx.lang)))
 
 
 # --------------------------------------------------------------------------- overview
 def overview(ctx: Context, prov: R.Province) -> None:
     period = _month(ctx, prov)
     policy = R.baseline(prov, ctx.data)
-    _title(ctx, "overview.title", period)
+    names = R.store_names(prov, ctx.lang)
+    _title(ctx, "overview.title", period, names)
     line = R.engine(prov).policy_for(policy, period).income_line
     st.caption(t("province.caption", policy=md(policy.name), line=fmt.yuan(line, ctx.lang), where=R.where_it_runs()))
     with st.spinner(t("province.computing")):
@@ -84,9 +88,9 @@ def overview(ctx: Context, prov: R.Province) -> None:
         return
     headline(totals, period, ctx.lang)
     level = _level(ctx, "pv_ov")
-    table = _labelled(regional.side_by_side(agg, ctx.region, period, level))
+    table = _labelled(regional.side_by_side(agg, ctx.region, period, level), names)
     side_by_side(ctx, table, level, period)
-    month_by_month(ctx, agg, level)
+    month_by_month(ctx, agg, level, names)
     R.warm(prov, ctx.principal, ctx.region, period, R.engine(prov).policy_for(policy, period))  # for the simulator, in the background
 
 
@@ -128,10 +132,10 @@ def side_by_side(ctx: Context, table: pd.DataFrame, level: str, period: int) -> 
     download_table(ctx, shown.drop(columns="trend"), f"regions_{regional.short(ctx.region)}_{period}", "pv_regions", labels=labels)
 
 
-def month_by_month(ctx: Context, agg, level: str) -> None:  # noqa: ANN001 - Aggregates
+def month_by_month(ctx: Context, agg, level: str, names: dict[str, str]) -> None:  # noqa: ANN001 - Aggregates
     st.subheader(t("province.month_by_month"))
-    names = {f: t(f"province.figure_{f}") for f in FIGURES}
-    what = st.radio(t("province.figure"), FIGURES, format_func=names.get, horizontal=True, key=f"pv_fig_{ctx.lang}")
+    figures = {f: t(f"province.figure_{f}") for f in FIGURES}
+    what = st.radio(t("province.figure"), FIGURES, format_func=figures.get, horizontal=True, key=f"pv_fig_{ctx.lang}")
     wide = regional.month_by_region(agg, ctx.region, level, what)
     if wide.empty:
         return
@@ -139,24 +143,96 @@ def month_by_month(ctx: Context, agg, level: str) -> None:  # noqa: ANN001 - Agg
     fig = go.Figure()
     for code in wide.columns:
         y = wide[code] * (100 if what == "red_share" else 1)
-        fig.add_trace(go.Scatter(x=x, y=y.round(2), name=R.region_label(str(code)), mode="lines"))
+        fig.add_trace(go.Scatter(x=x, y=y.round(2), name=R.region_label(str(code), names), mode="lines"))
     fig.update_layout(height=360, margin=MARGIN, xaxis=dict(tickformat="%Y-%m"), legend=dict(orientation="h", y=-0.15),
                       yaxis=dict(ticksuffix="%" if what == "red_share" else ""), title=t(f"province.figure_{what}"))
     st.plotly_chart(fig, width="stretch", key="pv_month_chart")
 
 
 # --------------------------------------------------------------------------- map
-def tile_map(ctx: Context, prov: R.Province) -> None:
+def region_map(ctx: Context, prov: R.Province) -> None:
+    """Counties (at province or city level) or a county's townships, as polygons where the store keeps
+    their boundaries, else as a schematic tile map."""
     period = _month(ctx, prov)
     policy = R.baseline(prov, ctx.data)
-    _title(ctx, "province.map_title", period)
+    names = R.store_names(prov, ctx.lang)
+    _title(ctx, "province.map_title", period, names)
     with st.spinner(t("province.computing")):
         agg = R.aggregates(prov, ctx.principal, ctx.region, policy)
     level = "county" if regional.level_of(ctx.region) in ("province", "city") else "township"
-    table = _labelled(regional.side_by_side(agg, ctx.region, period, level))
+    table = _labelled(regional.side_by_side(agg, ctx.region, period, level), names)
     if table.empty:
         st.info(t("province.no_counties"))
         return
+    fc = R.boundaries(prov, level)
+    cities = R.boundaries(prov, "city") if regional.level_of(ctx.region) == "province" else None
+    if fc is not None and polygon_map(ctx, table, fc, level, names, cities):
+        return
+    tile_map(ctx, table, level, names)
+
+
+def polygon_map(ctx: Context, table: pd.DataFrame, fc: dict, level: str, names: dict[str, str], cities: dict | None = None) -> bool:
+    """The regions of ``table`` drawn from ``fc`` and coloured by red share (False: none of them has a
+    boundary), with the cities' borders over them at province level; a click on a county opens it
+    (the region picker follows)."""
+    rows = table.set_index("region_code")
+    feats = [f for f in fc["features"] if f["properties"]["region_code"] in rows.index]
+    if not feats:
+        return False
+    codes = [f["properties"]["region_code"] for f in feats]
+    share = rows.loc[codes, "red_share"].to_numpy(dtype=float)
+    min_span, resolution = townships.SCALES["red_share"]
+    scale = colours.colour_scale(share, min_span=min_span, resolution=resolution)
+    fill = scale.rgba(share, alpha=200)
+    drawn = []
+    for f, rgba, code in zip(feats, fill, codes):
+        r = rows.loc[code]
+        tip = t("province.map_tip", name=R.region_label(code, names), households=fmt.count(int(r["households"]), ctx.lang),
+                red=fmt.count(int(r["red"]), ctx.lang), share=fmt.pct(float(r["red_share"])), newly_red=fmt.count(int(r["newly_red"]), ctx.lang))
+        drawn.append({"type": "Feature", "geometry": f["geometry"],
+                      "properties": {"region_code": code, "fill": rgba, "line": [90, 90, 90, 255], "lw": 1, "tip": tip}})
+    sub = {"type": "FeatureCollection", "features": drawn}
+    polygons = pdk.Layer("GeoJsonLayer", id="regions", data=sub, pickable=True, stroked=True, filled=True, get_fill_color="properties.fill",
+                         get_line_color="properties.line", get_line_width="properties.lw", line_width_units="'pixels'",  # quoted: an expression otherwise
+                         auto_highlight=True, highlight_color=[255, 255, 255, 80])
+    drawn_layers = [polygons]
+    w = len(regional.short(ctx.region))
+    borders = [f for f in (cities or {}).get("features", []) if f["properties"]["region_code"][:w] == ctx.region[:w]]
+    if borders:
+        drawn_layers.append(pdk.Layer("GeoJsonLayer", id="cities", data={"type": "FeatureCollection", "features": borders}, stroked=True, filled=False,
+                                      get_line_color=[40, 40, 40, 255], get_line_width=3, line_width_units="'pixels'", pickable=False))
+    drawn_layers.append(layers.label_layer(sub, {c: R.region_label(c, names) for c in codes}, size=14 if len(codes) <= 20 else 11))
+    view = geojson.map_view(sub, width_px=800, height_px=560)
+    left, right = st.columns([4, 1])
+    with left:
+        got = st.pydeck_chart(layers.deck(drawn_layers, view),
+                              on_select="rerun", selection_mode="single-object", key=f"pv_map_{ctx.region}", height=560)
+        sep = "" if ctx.lang == "zh" else " "
+        st.caption(t("province.map_polygons") + (sep + t("province.map_click") if level == "county" else ""))
+    with right:
+        st.markdown(f"**{t('province.map_legend')}**")
+        st.html(layers.legend_html(layers.class_rows(scale, "red_share", ctx.lang)))
+    missing = [c for c in rows.index if c not in set(codes)]
+    if missing:
+        st.caption(t("province.map_missing", n=len(missing), names=md("、".join(R.region_label(c, names) for c in missing[:10]))))
+    picked = _picked(got)
+    if level == "county" and picked in codes:
+        st.session_state[R.REGION_KEY] = picked  # the sidebar's picker opens the county (it offers only covered regions)
+        st.rerun()
+    return True
+
+
+def _picked(event: object) -> str | None:
+    """The region code of the polygon clicked, if any."""
+    try:
+        objs = event.selection["objects"].get("regions") or []  # type: ignore[attr-defined]
+    except (AttributeError, KeyError, TypeError):
+        return None
+    return str(objs[0]["properties"]["region_code"]) if objs else None
+
+
+def tile_map(ctx: Context, table: pd.DataFrame, level: str, names: dict[str, str]) -> None:
+    """A schematic tile map (no boundaries in the store): one row per city, a tile per county."""
     st.caption(t("province.map_schematic"))
     grid = regional.tile_grid(table) if level == "county" else table.assign(row=np.arange(len(table)) // 5, col=np.arange(len(table)) % 5, city_code="")
     share = 100 * grid["red_share"].to_numpy(dtype=float)
@@ -170,7 +246,7 @@ def tile_map(ctx: Context, prov: R.Province) -> None:
     ))
     if level == "county":
         for code, row in grid.groupby("city_code")["row"].first().items():
-            fig.add_annotation(x=-0.9, y=-row, text=md(R.region_label(str(code))), showarrow=False, xanchor="right")
+            fig.add_annotation(x=-0.9, y=-row, text=md(R.region_label(str(code), names)), showarrow=False, xanchor="right")
     rows = int(grid["row"].max()) + 1
     fig.update_layout(height=max(260, 110 * rows + 60), margin=dict(l=90, r=10, t=10, b=10), showlegend=False, plot_bgcolor="white",
                       xaxis=dict(visible=False, range=[-1.6, max(4.5, float(grid["col"].max()) + 0.6)]),
@@ -183,7 +259,8 @@ def simulator(ctx: Context, prov: R.Province) -> None:
     period = _month(ctx, prov)
     eng = R.engine(prov)
     base = eng.policy_for(R.baseline(prov, ctx.data), period)
-    _title(ctx, "province.sim_title", period)
+    names = R.store_names(prov, ctx.lang)
+    _title(ctx, "province.sim_title", period, names)
     st.caption(t("province.sim_caption", policy=md(base.name), where=R.where_it_runs()))
     left, right = st.columns([1, 2], gap="large")
     with left:
@@ -210,7 +287,7 @@ def simulator(ctx: Context, prov: R.Province) -> None:
         st.subheader(t("province.sim_side_by_side", level=t(f"province.plural_{level}")))
         table = table.sort_values(["red_change", "red_scen"], ascending=False, ignore_index=True)
         cols = ["red_base", "red_scen", "red_change", "yellow_change", "green_change"]  # what fits the column at 1366 px
-        shown = _labelled(table)[["region", *cols]]
+        shown = _labelled(table, names)[["region", *cols]]
         heads = {"red_base": t("province.sim_base_col", tier=lbl("tier", "red")), "red_scen": t("province.sim_scen_col", tier=lbl("tier", "red")),
                  **{f"{x}_change": t("province.sim_change_col", tier=lbl("tier", x)) for x in TIERS}}
         number = st.column_config.NumberColumn

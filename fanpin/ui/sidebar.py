@@ -131,9 +131,10 @@ def sidebar(data: Data, principal: Principal) -> Context:
     else:
         st.sidebar.markdown(t("access.signed_in", who=who, user=user, role=lbl("role", principal.role)))
     if principal.region is not None:
-        from fanpin.ui.region import region_label
+        from fanpin.ui.region import region_label, store_names
 
-        st.sidebar.caption(t("province.scope", region=md(region_label(principal.region))))
+        known = {**store_names(prov or configured(), current), **names}
+        st.sidebar.caption(t("province.scope", region=md(region_label(principal.region.ljust(12, "0"), known))))
     elif principal.townships is not None:
         towns = md("、".join(names.get(c, c) for c in sorted(principal.townships)))
         st.sidebar.caption(t("access.scope", townships=towns))
