@@ -6,7 +6,8 @@ snapshot sync`` does): whoever can run it can read the store's files anyway.  Th
 ``--store``, else ``FANPIN_STORE_DIR`` or ``data/store``, as the app finds it.  The baseline is
 the overview's (``regional.province_policy``): the database's adopted policy when the store is a
 copy of the database (``--db``, else the configured one when it exists), else the shipped default;
-that database also gets the ``brief`` audit row.  Errors are said in ``--lang``.
+that database also gets the ``brief`` audit row.  Regions are named from the store's boundary files
+where they carry names (``fanpin snapshot boundaries``), else by code.  Errors are said in ``--lang``.
 """
 
 from __future__ import annotations
@@ -101,13 +102,21 @@ def cmd_region_brief(args: argparse.Namespace) -> int:
         return fail(RB.RegionBriefError("no_month", month=period, first=held[0], last=held[-1]).text(translate, lang))
     db = _database(args)
     policy = _policy(db, man)
-    made = RB.produce_region_brief(ProvinceEngine(snap), system_principal(), region, period, policy, lang, by=args.by, audit_db=db)
+    made = RB.produce_region_brief(ProvinceEngine(snap), system_principal(), region, period, policy, lang, by=args.by, names=_names(snap), audit_db=db)
     out.write_bytes(made.docx)
     xlsx.write_bytes(made.xlsx)
     s = made.seconds
     print(translate("region_brief.cli.wrote", lang, docx=out, docx_kb=f"{len(made.docx) / 1024:.0f}", xlsx=xlsx, xlsx_kb=f"{len(made.xlsx) / 1024:.0f}",
                     compute=f"{s['compute']:.1f}", charts=f"{s['charts']:.1f}", doc=f"{s['docx']:.1f}", tables=f"{s['xlsx']:.1f}"), file=sys.stderr)
     return 0
+
+
+def _names(snap: object) -> dict[str, dict[str, str]]:
+    """Region names from the store's boundary files where they carry them (as the overview names regions)."""
+    from fanpin.geo.boundaries import LEVELS, region_names
+
+    fcs = [snap.read_boundaries(lv) for lv in LEVELS]  # type: ignore[attr-defined]
+    return {lang: region_names(fcs, lang) for lang in ("zh", "en")}
 
 
 def _policy(db: Engine | None, man: object):  # noqa: ANN202 - a RiskPolicy (imported lazily, as the CLI does)

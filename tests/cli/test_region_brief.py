@@ -33,6 +33,21 @@ def _no_database(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("FANPIN_STORE_DIR", raising=False)
 
 
+def _names(store_dir: str, lang: str) -> dict[str, str]:
+    from fanpin.geo.boundaries import LEVELS, region_names
+
+    s = SnapshotStore(store_dir)
+    return region_names([s.read_boundaries(lv) for lv in LEVELS], lang)
+
+
+def _label(store_dir: str, code: str, lang: str) -> str:
+    """The store's name of a region (the demo province writes boundaries with names), else its code's label."""
+    from fanpin.core.i18n import translate
+    from fanpin.engine import regional
+
+    return _names(store_dir, lang).get(code) or translate(f"province.level_{regional.level_of(code)}", lang, code=regional.short(code))
+
+
 def _last(store_dir: str) -> str:
     p = SnapshotStore(store_dir).manifest().periods[-1]
     return f"{p // 100}-{p % 100:02d}"
@@ -42,8 +57,9 @@ def test_writes_the_city_brief_and_its_tables(store_dir: str, tmp_path: Path, ca
     out = tmp_path / "city.docx"
     assert main(["brief", "--region", "9901", "--period", _last(store_dir), "--out", str(out), "--store", store_dir]) == 0
     text = document_text(out.read_bytes())
-    assert text.splitlines()[0].startswith("市 9901") and "月度防返贫监测研判报告" in text.splitlines()[0]
-    assert "县 990101" in text and "县 990102" in text and "县 990201" not in text
+    assert text.splitlines()[0].startswith(_label(store_dir, "990100000000", "zh")) and "月度防返贫监测研判报告" in text.splitlines()[0]
+    county = lambda c: _label(store_dir, c.ljust(12, "0"), "zh")
+    assert county("990101") in text and county("990102") in text and county("990201") not in text
     wb = load_workbook(out.with_suffix(".xlsx"))
     assert wb.sheetnames == ["总体情况", "下级区域对比", "月度走势", "关注要点"]
     assert "已写入" in capsys.readouterr().err
@@ -55,8 +71,8 @@ def test_the_province_brief_in_english_by_county_with_the_store_from_the_environ
     out, xlsx = tmp_path / "p.docx", tmp_path / "tables.xlsx"
     assert main(["brief", "--region", "990000000000", "--period", _last(store_dir), "--out", str(out), "--xlsx", str(xlsx), "--lang", "en", "--by", "county"]) == 0
     text = document_text(out.read_bytes())
-    assert text.startswith("Province 99: monthly monitoring brief") and "Counties side by side" in text
-    assert all(f"County {c}" in text for c in ("990101", "990102", "990201"))
+    assert text.startswith(_label(store_dir, "990000000000", "en") + ": monthly monitoring brief") and "Counties side by side" in text
+    assert all(_label(store_dir, c.ljust(12, "0"), "en") in text for c in ("990101", "990102", "990201"))
     assert xlsx.exists()
 
 
