@@ -265,7 +265,7 @@ def cmd_snapshot_boundaries(args: argparse.Namespace) -> int:
             print(f"  {line}", file=sys.stderr)
         return 2
     store.write_boundaries(args.level, checked.fc)
-    print(translate("boundaries.kept", args.lang, n=len(checked.fc["features"]), level=translate(f"province.plural_{args.level}", args.lang),
+    print(translate("boundaries.kept", args.lang, n=len(checked.fc["features"]), level=translate(f"boundaries.level_{args.level}", args.lang),
                     path=store.boundaries_path(args.level)))
     if checked.missing:
         shown = ", ".join(c[: LEVELS[args.level]] for c in checked.missing[:20])

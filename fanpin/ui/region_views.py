@@ -3,6 +3,7 @@ the database does not hold), drawn from the engine's aggregates only.
 
 ``draw(ctx, page)`` is called by the shared sidebar (``page_context``) when a region is picked:
 the page's own code then does not run, so the county level keeps today's pages unchanged.
+The overview offers the region's monthly brief (``fanpin.ui.region_brief``).
 Children of the region (a province's counties or cities, a city's counties, a county's
 townships) are shown side by side: tier counts, newly red, rising, month by month.  The store
 holds no county boundaries, so the map draws a schematic tile map (one row per city, a tile per
@@ -28,6 +29,7 @@ from fanpin.ui import layers
 from fanpin.ui import region as R
 from fanpin.ui.downloads import download_table
 from fanpin.ui.i18n import lbl, t
+from fanpin.ui.region_brief import region_brief_download
 from fanpin.ui.sidebar import Context
 from fanpin.ui.tables import fit_width
 from fanpin.ui.text import md
@@ -88,6 +90,7 @@ def overview(ctx: Context, prov: R.Province) -> None:
         return
     headline(totals, period, ctx.lang)
     level = _level(ctx, "pv_ov")
+    region_brief_download(ctx, prov, ctx.region, period, policy, by=level, names=names)
     table = _labelled(regional.side_by_side(agg, ctx.region, period, level), names)
     side_by_side(ctx, table, level, period)
     month_by_month(ctx, agg, level, names)

@@ -5,6 +5,10 @@ accounts.  The page's numbers are the engine's; the picker offers exactly the re
 
 from __future__ import annotations
 
+import json
+import shutil
+from pathlib import Path
+
 import pytest
 
 from fanpin import store
@@ -12,6 +16,7 @@ from fanpin.access import users
 from fanpin.access.roles import SYSTEM
 from fanpin.core import fmt
 from fanpin.demo.province import ProvinceSpec, build_province
+from fanpin.demo.province_geography import province_boundaries
 from fanpin.engine.distributed import ProvinceEngine
 from fanpin.engine.scoring import RiskPolicy
 from fanpin.store.snapshot import SnapshotStore
@@ -19,6 +24,12 @@ from fanpin.store.snapshot import SnapshotStore
 from .conftest import login, new_app, password_of
 
 SPEC = ProvinceSpec(counties=3, households_per_county=2000, months=13, townships=5, villages=20, counties_per_city=2, duplicates=0, seed=11)
+#: The regions' names as the demo province's boundaries give them, by 12-digit code.
+_BOUNDS = province_boundaries(SPEC, townships=False)
+ZH = {f["properties"]["region_code"]: f["properties"]["name"] for fc in _BOUNDS.values() for f in fc["features"]}
+EN = {f["properties"]["region_code"]: f["properties"]["name_en"] for fc in _BOUNDS.values() for f in fc["features"]}
+PROVINCE, CITY1, CITY2 = "990000000000", "990100000000", "990200000000"
+COUNTIES = ["990101000000", "990102000000", "990201000000"]
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +71,8 @@ def test_a_province_leader_sees_the_province_and_exactly_its_counties(province_a
     at = _open("gov")
     picker = _picker(at)
     assert picker.value == "990000000000"  # the leader's own province first
-    assert picker.options == ["清溪县（本库县）", "省 99", "\u3000市 9901", "\u3000\u3000县 990102", "\u3000市 9902", "\u3000\u3000县 990201"]
+    assert picker.options == ["清溪县（本库县）", ZH[PROVINCE], "\u3000" + ZH[CITY1], "\u3000\u3000" + ZH["990102000000"], "\u3000" + ZH[CITY2],
+                              "\u3000\u3000" + ZH["990201000000"]]
     # the figures are the engine's (the default policy: the store is a demo province, not this database)
     agg = ProvinceEngine(province_app).trends(RiskPolicy.default())
     last = max(agg.periods)
@@ -70,37 +82,42 @@ def test_a_province_leader_sees_the_province_and_exactly_its_counties(province_a
     assert metrics["红色"] == fmt.count(int(tot["red"]), "zh")
     assert metrics["本月新增红色"] == fmt.count(int(tot["newly_red"]), "zh")
     assert metrics["风险连升3个月"] == fmt.count(int(tot["rising"]), "zh")
-    assert "省 99" in at.title[0].value
+    assert ZH[PROVINCE] in at.title[0].value
     table = at.dataframe[0].value
-    assert sorted(table["region"]) == ["县 990101", "县 990102", "县 990201"]
+    assert sorted(table["region"]) == sorted(ZH[c] for c in COUNTIES)
     by_county = agg.at("county").set_index(["region_code", "period"])
     for code, red, newly in zip(["990101000000", "990102000000", "990201000000"], *[[by_county.loc[(c, last), f] for c in
                                 ["990101000000", "990102000000", "990201000000"]] for f in ("red", "newly_red")]):
-        row = table[table["region"] == f"县 {code[:6]}"].iloc[0]
+        row = table[table["region"] == ZH[code]].iloc[0]
         assert (row["households"], row["red"], row["newly_red"]) == (2000, red, newly)
     # grouped by city: two rows that add up
     at.radio(key="pv_ov_by_zh").set_value("city").run()
     cities = at.dataframe[0].value
-    assert sorted(cities["region"]) == ["市 9901", "市 9902"] and cities["households"].sum() == 6000
+    assert sorted(cities["region"]) == sorted([ZH[CITY1], ZH[CITY2]]) and cities["households"].sum() == 6000
 
 
 def test_a_city_leader_gets_their_city_only(province_app: SnapshotStore) -> None:
     at = _open("mayor2", lang="en")
     picker = _picker(at)
-    assert picker.options == ["City 9902", "\u3000County 990201"]
-    assert "City 9902" in at.title[0].value
+    assert picker.options == [EN[CITY2], "\u3000" + EN["990201000000"]]
+    assert EN[CITY2] in at.title[0].value
     assert at.metric[0].value == "2,000"
-    assert at.dataframe[0].value["region"].tolist() == ["County 990201"]
+    assert at.dataframe[0].value["region"].tolist() == [EN["990201000000"]]
     # another city asked for by the session state: not offered, so the page stays on their city
     at.session_state["region"] = "990100000000"
     at.run()
-    assert not at.exception and "City 9902" in at.title[0].value and at.metric[0].value == "2,000"
+    assert not at.exception and EN[CITY2] in at.title[0].value and at.metric[0].value == "2,000"
 
 
 def test_the_map_and_the_simulator_at_province_level(province_app: SnapshotStore) -> None:
     at = _open("gov", page="map")
-    assert "省 99" in at.title[0].value
-    assert any("示意图" in c.value for c in at.caption)
+    assert ZH[PROVINCE] in at.title[0].value
+    assert any("粗线为市界" in c.value for c in at.caption) and not any("示意图" in c.value for c in at.caption)
+    deck = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
+    drawn = next(layer for layer in deck["layers"] if layer["id"] == "regions")["data"]["features"]
+    assert sorted(f["properties"]["region_code"] for f in drawn) == COUNTIES  # the counties' polygons, coloured by red share
+    borders = next(layer for layer in deck["layers"] if layer["id"] == "cities")["data"]["features"]
+    assert sorted(f["properties"]["region_code"] for f in borders) == [CITY1, CITY2]
     at.switch_page("pages/simulator.py")
     at.run()
     assert not at.exception, at.exception
@@ -110,7 +127,7 @@ def test_the_map_and_the_simulator_at_province_level(province_app: SnapshotStore
     assert not at.exception, at.exception
     red = next(m for m in at.metric if m.label == "红色")
     assert red.delta.startswith("+") and red.delta != "+0"  # a far higher line makes more red
-    assert sorted(at.dataframe[1].value["region"]) == ["县 990101", "县 990102", "县 990201"]
+    assert sorted(at.dataframe[1].value["region"]) == sorted(ZH[c] for c in COUNTIES)
 
 
 def test_the_database_county_keeps_todays_overview(province_app: SnapshotStore) -> None:
@@ -160,5 +177,20 @@ def test_the_province_pages_read_in_english(province_app: SnapshotStore, page: s
 
     at = _open("gov", page=page, lang="en")
     texts = [at.title[0].value, *(c.value for c in at.caption), *(m.label for m in at.metric), *(s.value for s in at.sidebar.selectbox)]
-    assert "Province 99" in at.title[0].value
+    assert EN[PROVINCE] in at.title[0].value
     assert not [x for x in texts if re.search(r"[\u4e00-\u9fff]", str(x))]
+
+
+def test_without_boundaries_the_map_is_schematic_and_regions_go_by_code(app_db, province_store: SnapshotStore, tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    bare = SnapshotStore(tmp_path / "store")
+    shutil.copytree(province_store.root, bare.root)
+    shutil.rmtree(bare.boundaries_path("county").parent)  # a store synced from a database: no boundaries kept
+    monkeypatch.setenv("FANPIN_STORE_DIR", str(bare.root))
+    engine = app_db[0]
+    if users.get_user(engine, "gov") is None:
+        users.add_user(engine, "gov", "province_leader", password_of("gov"), region="99", principal=SYSTEM)
+    at = _open("gov", page="map")
+    assert "省 99" in at.title[0].value and any("示意图" in c.value for c in at.caption)
+    assert not at.get("deck_gl_json_chart")
+    assert _picker(at).options[1:3] == ["省 99", "\u3000市 9901"]

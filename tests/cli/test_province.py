@@ -152,6 +152,31 @@ def test_refusals(province: SnapshotStore, tmp_path: Path, capsys) -> None:
     assert code == 2 and "not an analytic store" in err and (other / "keep.txt").exists()
 
 
+def test_boundaries_are_checked_against_the_store_and_kept(province: SnapshotStore, tmp_path: Path, capsys) -> None:
+    """A GIS export of the counties (6-digit codes, GB18030) is kept; one with a county of another
+    province is refused and changes nothing; the demo province's own were written with it."""
+    import shutil
+
+    store = SnapshotStore(tmp_path / "store")
+    shutil.copytree(province.root, store.root)
+    demo = store.read_boundaries("county")
+    assert [f["properties"]["region_code"] for f in demo["features"]] == ["990101000000", "990102000000", "990103000000"]
+    feats = [{"type": "Feature", "properties": {"区划代码": f["properties"]["region_code"][:6], "名称": "x"}, "geometry": f["geometry"]}
+             for f in demo["features"][:2]]
+    src = tmp_path / "counties.geojson"
+    src.write_bytes(json.dumps({"type": "FeatureCollection", "features": feats}, ensure_ascii=False).encode("gb18030"))
+    code, out, err = run(capsys, "snapshot", "boundaries", str(src), "--store", str(store.root))
+    assert code == 0, err
+    assert "已保存 2 个县的边界" in out and "990103" in out  # the county the file lacks is named
+    kept = store.read_boundaries("county")
+    assert [f["properties"]["region_code"] for f in kept["features"]] == ["990101000000", "990102000000"]
+    bad = tmp_path / "other.geojson"
+    bad.write_text(json.dumps({"type": "FeatureCollection", "features": [{**feats[0], "properties": {"code": "430101"}}]}))
+    code, out, err = run(capsys, "snapshot", "boundaries", str(bad), "--store", str(store.root), "--lang", "en")
+    assert code == 2 and "was not kept" in err and "430101" in err
+    assert store.read_boundaries("county") == kept
+
+
 def test_sync_copies_the_database_incrementally_and_is_audited(small_demo, tmp_path: Path, capsys) -> None:
     engine, spec = small_demo
     url = copy_sqlite(engine, tmp_path / "county.db")
