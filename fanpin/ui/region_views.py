@@ -23,6 +23,7 @@ import streamlit as st
 from fanpin.core import fmt
 from fanpin.core.periods import format_period
 from fanpin.engine import regional
+from fanpin.engine.scenario import dimension_scaled, dimension_weights
 from fanpin.engine.scoring import TIERS, RiskPolicy
 from fanpin.geo import colours, geojson, townships
 from fanpin.ui import layers
@@ -269,10 +270,14 @@ def simulator(ctx: Context, prov: R.Province) -> None:
     with left:
         line = st.number_input(t("province.sim_line"), min_value=1000.0, max_value=50000.0, value=float(base.income_line), step=100.0, format="%.0f", key="pv_sim_line")
         cut = st.slider(t("province.sim_cutoffs"), 0.0, 100.0, (float(base.cutoffs[0]), float(base.cutoffs[1])), step=0.5, key="pv_sim_cutoffs")
+        weights = _dimension_sliders(base)
     if cut[0] >= cut[1]:
         right.warning(t("province.sim_bad_cutoffs"))
         return
-    scen = replace(base, name=t("province.sim_scenario"), income_line=float(line), cutoffs=(float(cut[0]), float(cut[1])))
+    if weights is None:
+        right.warning(t("province.sim_no_weight"))
+        return
+    scen = replace(base, name=t("province.sim_scenario"), income_line=float(line), cutoffs=(float(cut[0]), float(cut[1])), weights=weights)
     level = "county" if regional.level_of(ctx.region) in ("province", "city") else "township"
     with right, st.spinner(t("province.computing")):
         trans, table = R.scenario(prov, ctx.principal, ctx.region, level, period, base, _as_saved(scen, base, period, prov.manifest.income_lines))
@@ -297,6 +302,21 @@ def simulator(ctx: Context, prov: R.Province) -> None:
         config = {"region": st.column_config.TextColumn(t("province.region_col"), width=fit_width(shown["region"].tolist(), t("province.region_col")))}
         config |= {c: number(heads[c], format="%+d" if c.endswith("change") else "localized", width=fit_width(["100,000"], heads[c])) for c in cols}
         st.dataframe(shown, hide_index=True, width="stretch", column_config=config, height=min(38 + 35 * max(len(shown), 1), 740))
+
+
+def _dimension_sliders(base: RiskPolicy) -> dict[str, float] | None:
+    """The weight of each dimension (its indicators keep their shares within it: ``dimension_scaled``),
+    starting at the baseline's; the baseline's own weights while untouched, None when all are 0."""
+    shares = dimension_weights(base)
+    with st.expander(t("province.sim_weights"), expanded=False):
+        st.caption(t("province.sim_weights_help"))
+        chosen = {d: st.slider(lbl("dimension", d), 0.0, 1.0, round(shares[d], 3), step=0.005, format="%.3f", key=f"pv_sim_w_{d}") for d in shares}
+    if all(abs(chosen[d] - round(shares[d], 3)) < 1e-9 for d in shares):
+        return dict(base.weights)
+    if sum(chosen.values()) <= 0:
+        return None
+    total = sum(chosen.values())
+    return dimension_scaled(base.weights, {d: v / total for d, v in chosen.items()})
 
 
 def _as_saved(scen: RiskPolicy, base: RiskPolicy, period: int, lines: dict[int, float]) -> RiskPolicy:

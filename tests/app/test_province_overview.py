@@ -194,3 +194,32 @@ def test_without_boundaries_the_map_is_schematic_and_regions_go_by_code(app_db, 
     assert "省 99" in at.title[0].value and any("示意图" in c.value for c in at.caption)
     assert not at.get("deck_gl_json_chart")
     assert _picker(at).options[1:3] == ["省 99", "\u3000市 9901"]
+
+
+def test_the_province_simulator_weighs_dimensions_as_the_engine_does(province_app: SnapshotStore) -> None:
+    """Income given half the weight (the other dimensions keep their proportions): the page's red count
+    and changes are the engine's own scenario for that policy, and a page of zeros asks for a weight."""
+    from dataclasses import replace
+
+    from fanpin.engine.scenario import dimension_scaled, dimension_weights
+
+    at = _open("gov", page="simulator")
+    base = RiskPolicy.default()
+    shares = {d: round(v, 3) for d, v in dimension_weights(base).items()}
+    at.slider(key="pv_sim_w_income").set_value(0.6).run()
+    assert not at.exception, at.exception
+    chosen = {**shares, "income": 0.6}
+    total = sum(chosen.values())
+    engine = ProvinceEngine(province_app)
+    last = max(province_app.manifest().periods)
+    month_base = engine.policy_for(base, last)
+    scen = replace(month_base, weights=dimension_scaled(base.weights, {d: v / total for d, v in chosen.items()}))
+    want = engine.scenario(last, month_base, scen)
+    m = want.transition
+    red = next(x for x in at.metric if x.label == "红色")
+    assert red.value == fmt.count(int(m[:, 2].sum()), "zh")
+    assert red.delta == fmt.signed(int(m[:, 2].sum() - m[2, :].sum())) and red.delta != "+0"
+    for d in shares:
+        at.slider(key=f"pv_sim_w_{d}").set_value(0.0)
+    at.run()
+    assert any("至少要有一个维度" in w.value for w in at.warning)
