@@ -76,6 +76,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     _store_flag(bd)
     bd.set_defaults(func=cmd_snapshot_boundaries)
     st = ss.add_parser("status", help="what the analytic store holds")
+    st.add_argument("--policy", help="policy JSON file whose stored sums to check (default the shipped default)")
     _store_flag(st)
     st.set_defaults(func=cmd_snapshot_status)
 
@@ -87,6 +88,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     tr.add_argument("--level", choices=("county", "city", "province"), default="county", help="regions to count by (default county)")
     tr.add_argument("--policy", help="policy JSON file (default the shipped default; the store's yearly income lines hold)")
     tr.add_argument("--out", help="also write the table to .csv or .xlsx")
+    tr.add_argument("--recompute", action="store_true",
+                    help="score every county-month on the engine (default: read the baseline sums stored with the data where they hold for the policy)")
     tr.set_defaults(func=cmd_trends)
 
 
@@ -283,6 +286,24 @@ def cmd_snapshot_status(args: argparse.Namespace) -> int:
     print(f"source: {man.source}  data version {man.data_version}  written by {man.written_by} at {man.updated_at}")
     print(f"months: {ps[0]}..{ps[-1]} ({len(ps)}); counties: {len(man.counties)}; households in {ps[-1]}: {man.rows(ps[-1]):,}; "
           f"county-months: {len(man.partitions):,}")
+    from fanpin.engine.baseline import Checker
+    from fanpin.engine.scoring import PolicyError
+    from fanpin.geo.boundaries import LEVELS
+
+    try:
+        policy = _policy(args.policy)
+    except (ValueError, OSError, PolicyError) as exc:
+        return _fail(str(exc))
+    check = Checker(store, man, policy)
+    months = [(p, c) for p, c in man.partitions if p]
+    held = sum(check.read(p, c) is not None for p, c in months)
+    written = sum(store.baseline_path(p, c).exists() for p, c in months)
+    print(f"stored sums for policy {policy.name!r}: {held:,} of {len(months):,} county-months hold; {written - held:,} stale "
+          f"(another policy or line, or rewritten data); {len(months) - written:,} missing"
+          + ("" if held == len(months) else " (`fanpin snapshot sync` writes them for the database's adopted policy)"))
+    kept = {lv: store.read_boundaries(lv) for lv in LEVELS}
+    shown = ", ".join(f"{lv} {len(fc['features'])}" for lv, fc in kept.items() if fc)
+    print(f"boundaries: {shown}" if shown else "boundaries: none (the map draws tiles; `fanpin snapshot boundaries FILE` keeps a GeoJSON)")
     return 0
 
 
@@ -357,7 +378,15 @@ def cmd_trends(args: argparse.Namespace) -> int:
     with _client(args) as client:
         reset_peak_memory(client)
         t0 = time.perf_counter()
-        agg = ProvinceEngine(store, client).trends(policy, periods, progress=_progress() if client is not None else None)
+        engine = ProvinceEngine(store, client)
+        if args.recompute:
+            agg = engine.trends(policy, periods, progress=_progress() if client is not None else None)
+            source = f"{sum(p in set(periods) for p, _ in man.partitions):,} county-months scored"
+        else:
+            from fanpin.engine.baseline import stored_trends
+
+            got = stored_trends(engine, policy, periods)
+            agg, source = got.aggregates, f"{got.stored:,} county-months read from the stored sums, {got.computed:,} scored"
         seconds = time.perf_counter() - t0
         width = {"county": 6, "city": 4, "province": 2}[args.level]
         table = agg.at(args.level).assign(region=lambda f: f["region_code"].str[:width])
@@ -371,5 +400,5 @@ def cmd_trends(args: argparse.Namespace) -> int:
             cols = ["region", "period", *COLUMNS, "mean_score", "below_line"]
             write_table(table[cols].rename(columns={"region": f"{args.level}_code"}), args.out)
             print(f"wrote {len(table):,} rows to {args.out}", file=sys.stderr)
-        _report(client, seconds, f"trends over {len(periods)} months, {man.rows(periods[-1]):,} households in the last")
+        _report(client, seconds, f"trends over {len(periods)} months ({source}), {man.rows(periods[-1]):,} households in the last")
     return 0

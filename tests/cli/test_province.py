@@ -113,11 +113,14 @@ def test_score_counts_by_county_the_same_on_both_engines(province: SnapshotStore
 
 def test_trends_by_county_and_month_the_same_on_both_engines(province: SnapshotStore, on_cluster: str, tmp_path: Path, capsys) -> None:
     args = ["--store", str(province.root), "--from", "2023-06"]
-    code, local, _ = run(capsys, "trends", "--engine", "local", *args, "--out", str(tmp_path / "local.csv"))
-    assert code == 0
-    code, dask, err = run(capsys, "trends", "--engine", "dask", *args, "--out", str(tmp_path / "dask.csv"))
+    code, local, err = run(capsys, "trends", "--engine", "local", *args, "--recompute", "--out", str(tmp_path / "local.csv"))
+    assert code == 0 and "24 county-months scored" in err
+    code, dask, err = run(capsys, "trends", "--engine", "dask", *args, "--recompute", "--out", str(tmp_path / "dask.csv"))
     assert code == 0, err
     assert dask == local and "2 workers" in err
+    # without --recompute the sums written with the demo province are read: the same table, nothing scored
+    code, stored, err = run(capsys, "trends", "--engine", "local", *args)
+    assert code == 0 and stored == local and "24 county-months read from the stored sums, 0 scored" in err
     table = pd.read_csv(tmp_path / "local.csv", dtype={"county_code": str})
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "dask.csv", dtype={"county_code": str}), table)
     assert len(table) == 3 * 8 and set(table["county_code"]) == {"990101", "990102", "990103"}
@@ -170,6 +173,12 @@ def test_boundaries_are_checked_against_the_store_and_kept(province: SnapshotSto
     assert "已保存 2 个县的边界" in out and "990103" in out  # the county the file lacks is named
     kept = store.read_boundaries("county")
     assert [f["properties"]["region_code"] for f in kept["features"]] == ["990101000000", "990102000000"]
+    code, out, _ = run(capsys, "snapshot", "status", "--store", str(store.root))
+    assert code == 0 and "39 of 39 county-months hold; 0 stale" in out and "county 2" in out and "township 12" in out
+    pol = tmp_path / "strict.json"
+    pol.write_text(json.dumps({**RiskPolicy.default().to_dict(), "name": "strict", "cutoffs": [20.0, 35.0]}))
+    code, out, _ = run(capsys, "snapshot", "status", "--store", str(store.root), "--policy", str(pol))
+    assert code == 0 and "0 of 39 county-months hold; 39 stale" in out
     bad = tmp_path / "other.geojson"
     bad.write_text(json.dumps({"type": "FeatureCollection", "features": [{**feats[0], "properties": {"code": "430101"}}]}))
     code, out, err = run(capsys, "snapshot", "boundaries", str(bad), "--store", str(store.root), "--lang", "en")
