@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DB := data/fanpin.db
+# A small demo province (10 synthetic counties in 2 cities, 5,000 households each, 36 months) for the
+# province and city pages; a bureau's own store is `fanpin snapshot sync` into FANPIN_STORE_DIR.
+STORE := data/store
 
 .PHONY: run test bench setup system-deps demo clean
 
@@ -25,7 +28,10 @@ $(DB): | $(STAMP)
 demo: setup
 	$(BIN)/fanpin demo
 
-run: setup system-deps $(DB)
+$(STORE)/_manifest.json: | $(STAMP)
+	$(BIN)/fanpin demo --province --counties 10 --households-per-county 5000 --store $(STORE)
+
+run: setup system-deps $(DB) $(STORE)/_manifest.json
 	$(BIN)/fanpin db upgrade
 	$(BIN)/fanpin user first-admin
 	$(BIN)/streamlit run app.py --server.address 127.0.0.1 --server.port 8501 --server.headless true

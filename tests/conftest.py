@@ -21,10 +21,13 @@ settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 @pytest.fixture(autouse=True, scope="session")
 def _cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Keep snapshot caches and trained models out of the project's data/ during tests."""
-    old = {k: os.environ.get(k) for k in ("FANPIN_CACHE_DIR", "FANPIN_MODEL_DIR")}
+    """Keep snapshot caches and trained models out of the project's data/ during tests, and the
+    project's analytic store (``make run``'s demo province) out of the app: a test that wants a
+    province sets ``FANPIN_STORE_DIR`` to its own."""
+    old = {k: os.environ.get(k) for k in ("FANPIN_CACHE_DIR", "FANPIN_MODEL_DIR", "FANPIN_STORE_DIR")}
     os.environ["FANPIN_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
     os.environ["FANPIN_MODEL_DIR"] = str(tmp_path_factory.mktemp("models"))
+    os.environ["FANPIN_STORE_DIR"] = str(tmp_path_factory.mktemp("no-store") / "store")
     yield
     for k, v in old.items():
         if v is None:
