@@ -157,12 +157,16 @@ def warm_region(engine: ProvinceEngine, principal: Principal, region: str, perio
     return engine.warm(period, base, counties=counties_in(region, engine.counties))
 
 
-def region_rows(engine: ProvinceEngine, principal: Principal, period: int, county: str, township: str | None = None) -> pd.DataFrame:
-    """Drill-down: one county's (or township's) household rows, for a principal who may view
-    households and covers the county; a province or city leader never gets here (aggregates only)."""
+def region_rows(engine: ProvinceEngine, principal: Principal, period: int, county: str, township: str | None = None,
+                policy: RiskPolicy | None = None) -> pd.DataFrame:
+    """Drill-down: one county's (or township's) household rows under ``policy`` (default the shipped
+    one), for a principal who may view households and covers the county; a province or city leader
+    never gets here (aggregates only)."""
     require(principal, "household_view")
     check_region(principal, county.ljust(12, "0"))
-    return engine.rows(RiskPolicy.default(), period, county[:6], township)
+    if township is not None and township[:6] != county[:6]:
+        raise AccessDenied("region", f"township {township} is not in county {county[:6]}")
+    return engine.rows(policy or RiskPolicy.default(), period, county[:6], township)
 
 
 # --------------------------------------------------------------------------- shaping for the pages

@@ -191,6 +191,20 @@ def _warming(root: str, version: str, region: str, period: int, base_json: str, 
     return regional.warm_region(_engine, _principal, region, period, RiskPolicy.from_json(base_json))
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def _rows(root: str, version: str, period: int, township: str, policy_json: str, _engine: ProvinceEngine, _principal: Principal) -> pd.DataFrame:
+    return regional.region_rows(_engine, _principal, period, township[:6], township, RiskPolicy.from_json(policy_json))
+
+
+def township_rows(prov: Province, principal: Principal, period: int, township: str, policy: RiskPolicy) -> pd.DataFrame:
+    """One township's households from the store (the engine's drill-down; checked on every call)."""
+    from fanpin.access.roles import require
+
+    require(principal, "household_view")
+    regional.check_region(principal, township[:6].ljust(12, "0"))
+    return _rows(prov.root, prov.version, int(period), township, policy.to_json(), engine(prov), principal)
+
+
 def store_caption(prov: Province, region: str, period: int) -> str:
     """The sidebar's line under the month: the region's counties and households in the store."""
     counties = regional.counties_in(region, prov.manifest.counties)

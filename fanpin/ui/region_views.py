@@ -20,6 +20,7 @@ import plotly.graph_objects as go
 import pydeck as pdk
 import streamlit as st
 
+from fanpin.access.roles import can
 from fanpin.core import fmt
 from fanpin.core.periods import format_period
 from fanpin.engine import regional
@@ -29,13 +30,16 @@ from fanpin.geo import colours, geojson, townships
 from fanpin.ui import layers
 from fanpin.ui import region as R
 from fanpin.ui.downloads import download_table
-from fanpin.ui.i18n import lbl, t
+from fanpin.ui.i18n import kept_selectbox, lbl, t
+from fanpin.ui.labels import column_labels, reasons_text, tier_labels
 from fanpin.ui.region_brief import region_brief_download
 from fanpin.ui.sidebar import Context
-from fanpin.ui.tables import fit_width
+from fanpin.ui.tables import fit_width, fitted
 from fanpin.ui.text import md
 
 REGION_PAGES = ("overview", "map", "simulator")
+#: The township chosen for the drill-down at a store county (a click on the map sets it).
+TOWNSHIP_KEY = "pv_township"
 MARGIN = dict(l=10, r=10, t=40, b=10)
 #: The side-by-side table's columns and their labels.
 TABLE_LABELS = {
@@ -170,9 +174,30 @@ def region_map(ctx: Context, prov: R.Province) -> None:
         return
     fc = R.boundaries(prov, level)
     cities = R.boundaries(prov, "city") if regional.level_of(ctx.region) == "province" else None
-    if fc is not None and polygon_map(ctx, table, fc, level, names, cities):
-        return
-    tile_map(ctx, table, level, names)
+    if fc is None or not polygon_map(ctx, table, fc, level, names, cities):
+        tile_map(ctx, table, level, names)
+    if level == "township" and can(ctx.principal, "household_view"):
+        households(ctx, prov, period, R.engine(prov).policy_for(policy, period), table["region_code"].astype(str).tolist(), names)
+
+
+def households(ctx: Context, prov: R.Province, period: int, policy: RiskPolicy, towns: list[str], names: dict[str, str]) -> None:
+    """Drill-down for a role that may view households (an administrator): one township's households
+    of a county the database does not hold, from the store through the engine (one county's file,
+    never a province's); the store holds no names or ID numbers, and the download is the audited one."""
+    towns = sorted(towns)
+    label = {c: R.region_label(c, names) for c in towns}
+    township = kept_selectbox(st, t("province.drill_township"), towns, TOWNSHIP_KEY, label.get, towns[0], prefix="pv")
+    with st.spinner(t("province.computing")):
+        hh = R.township_rows(prov, ctx.principal, period, township, policy)
+    hh = hh.sort_values(["score", "household_id"], ascending=[False, True], ignore_index=True)
+    st.subheader(t("map.households", township=md(label[township]), n=fmt.count(len(hh), ctx.lang)))
+    st.caption(t("map.households_note"))
+    hcols = column_labels("map_households")
+    ht = hh.assign(village=hh["village_code"].astype(str), tier=hh["tier"].map(tier_labels()), reasons=reasons_text(hh))[list(hcols)]
+    shown, reasons = ht.rename(columns=hcols), hcols["reasons"]
+    config = fitted(shown, formats={hcols["score"]: "%.1f"}, **{reasons: st.column_config.TextColumn(reasons, width=fit_width(shown[reasons].tolist(), reasons, cap=1000))})
+    st.dataframe(shown, hide_index=True, width="stretch", height=400, key="pv_households", column_config=config)
+    download_table(ctx, ht, f"households_{township}_{period}", "pv_households_dl", labels=hcols)
 
 
 def polygon_map(ctx: Context, table: pd.DataFrame, fc: dict, level: str, names: dict[str, str], cities: dict | None = None) -> bool:
@@ -223,6 +248,8 @@ def polygon_map(ctx: Context, table: pd.DataFrame, fc: dict, level: str, names: 
     if level == "county" and picked in codes:
         st.session_state[R.REGION_KEY] = picked  # the sidebar's picker opens the county (it offers only covered regions)
         st.rerun()
+    if level == "township" and picked in codes:
+        st.session_state[TOWNSHIP_KEY] = picked  # the drill-down below follows
     return True
 
 

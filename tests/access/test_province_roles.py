@@ -105,6 +105,8 @@ def test_a_province_leaders_figures_add_up_to_the_engines(province: ProvinceEngi
     assert set(sc.frame["county_code"]) == {"990201"}
     assert sum(sc.base_counts.values()) == 600
     assert region_rows(province, ROOT, province.periods[-1], "990201").shape[0] == 600  # an administrator may drill down
+    with pytest.raises(AccessDenied):  # a township named with another county's code
+        region_rows(province, ROOT, province.periods[-1], "990201", "990101001000")
 
 
 # ---------------------------------------------------------------- accounts

@@ -223,3 +223,37 @@ def test_the_province_simulator_weighs_dimensions_as_the_engine_does(province_ap
         at.slider(key=f"pv_sim_w_{d}").set_value(0.0)
     at.run()
     assert any("至少要有一个维度" in w.value for w in at.warning)
+
+
+def test_an_administrator_drills_down_to_a_store_countys_township(province_app: SnapshotStore) -> None:
+    """At a county the database does not hold, the map draws its townships; an administrator (who may
+    view households) gets a township's households from the engine's drill-down, highest score first; a
+    province leader at the same county gets the map only."""
+    from tests.app.conftest import ensure_user
+
+    at = new_app()
+    at.run()
+    login(at, ensure_user("admin"))
+    at.switch_page("pages/map.py")
+    at.session_state["region"] = "990201000000"
+    at.run()
+    assert not at.exception, at.exception
+    deck = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
+    towns = sorted(f["properties"]["region_code"] for f in next(x for x in deck["layers"] if x["id"] == "regions")["data"]["features"])
+    assert towns == [f"990201{k:03d}000" for k in range(1, SPEC.townships + 1)]
+    pick = at.selectbox(key="pv_pv_township_zh")
+    pick.set_value(towns[1]).run()
+    assert not at.exception, at.exception
+    engine = ProvinceEngine(province_app)
+    last = max(province_app.manifest().periods)
+    want = engine.rows(RiskPolicy.default(), last, "990201", towns[1]).sort_values(["score", "household_id"], ascending=[False, True])
+    shown = at.dataframe[-1].value
+    assert shown.iloc[:, 0].tolist() == want["household_id"].astype(str).tolist()  # the household IDs, in the engine's order
+    assert len(shown) == len(want) > 0
+    assert not [c for c in shown.columns if c in ("姓名", "证件号码")]
+
+    at = _open("gov", page="map")
+    at.session_state["region"] = "990201000000"
+    at.run()
+    assert not at.exception, at.exception
+    assert at.get("deck_gl_json_chart") and not [s for s in at.selectbox if s.key == "pv_pv_township_zh"]
