@@ -236,8 +236,8 @@ def polygon_map(ctx: Context, table: pd.DataFrame, fc: dict, level: str, names: 
     with left:
         got = st.pydeck_chart(layers.deck(drawn_layers, view),
                               on_select="rerun", selection_mode="single-object", key=f"pv_map_{ctx.region}", height=560)
-        sep = "" if ctx.lang == "zh" else " "
-        st.caption(t("province.map_polygons") + (sep + t("province.map_click") if level == "county" else ""))
+        notes = [t("province.map_polygons")] + [t("province.map_borders")] * bool(borders) + [t("province.map_click")] * (level == "county")
+        st.caption(("" if ctx.lang == "zh" else " ").join(notes))
     with right:
         st.markdown(f"**{t('province.map_legend')}**")
         st.html(layers.legend_html(layers.class_rows(scale, "red_share", ctx.lang)))

@@ -112,7 +112,7 @@ def test_a_city_leader_gets_their_city_only(province_app: SnapshotStore) -> None
 def test_the_map_and_the_simulator_at_province_level(province_app: SnapshotStore) -> None:
     at = _open("gov", page="map")
     assert ZH[PROVINCE] in at.title[0].value
-    assert any("粗线为市界" in c.value for c in at.caption) and not any("示意图" in c.value for c in at.caption)
+    assert any("粗线为市界" in c.value and "点击一个县" in c.value for c in at.caption) and not any("示意图" in c.value for c in at.caption)
     deck = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
     drawn = next(layer for layer in deck["layers"] if layer["id"] == "regions")["data"]["features"]
     assert sorted(f["properties"]["region_code"] for f in drawn) == COUNTIES  # the counties' polygons, coloured by red share
