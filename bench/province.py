@@ -425,11 +425,14 @@ def bench_size(households: int, args: argparse.Namespace, client, address: str) 
         client.restart()
         print("building with the LocalCluster ...", flush=True)
         dask_build = _subprocess_step("build", store, "dask", spec, args.model_fraction, address, log)
-        print("building in one process (scratch copy) ...", flush=True)
-        scratch = where / "store-single-process"
-        local_build = _subprocess_step("build", scratch, "local", spec, args.model_fraction, None, log)
-        same = dask_build.get("result") == local_build.get("result")
-        shutil.rmtree(scratch, ignore_errors=True)
+        if args.no_single_build:
+            local_build, same = {"step": "build", "engine": "local", "skipped": "--no-single-build", "times": {}}, None
+        else:
+            print("building in one process (scratch copy) ...", flush=True)
+            scratch = where / "store-single-process"
+            local_build = _subprocess_step("build", scratch, "local", spec, args.model_fraction, None, log)
+            same = dask_build.get("result") == local_build.get("result")
+            shutil.rmtree(scratch, ignore_errors=True)
         meta = {"dask": dask_build, "local": local_build, "same": same, "store_bytes": _du(store), "at": time.strftime("%Y-%m-%d %H:%M")}
         meta_path.write_text(json.dumps(meta))
     else:
@@ -439,6 +442,8 @@ def bench_size(households: int, args: argparse.Namespace, client, address: str) 
 
     # ------------------------------------------------------------------ steps, engines interleaved within a round
     steps = list(STEPS) if not args.no_model else [s for s in STEPS if s != "model"]
+    if args.steps:
+        steps = [s for s in steps if s in args.steps.split(",")]
     for step in steps:
         repeats = 1 if step == "model" else args.repeats
         runs: dict[str, list[dict]] = {"local": [], "dask": []}
@@ -532,6 +537,9 @@ def main() -> None:
     ap.add_argument("--one-frame-max", type=int, default=5_000_000)
     ap.add_argument("--app-path-max", type=int, default=10_000_000)
     ap.add_argument("--no-model", action="store_true")
+    ap.add_argument("--steps", help=f"only these steps, comma-separated (of {', '.join(STEPS)}; default all)")
+    ap.add_argument("--no-single-build", action="store_true",
+                    help="build the store with the LocalCluster only (no one-process build to compare with: it took 1,506 s at 5M)")
     ap.add_argument("--rebuild", action="store_true")
     ap.add_argument("--app-views", help="only the province pages' first view and scenario change over these stores (comma-separated)")
     ap.add_argument("--app-db", help="with --app-views: a demo county database URL; the pages are also run through AppTest")
