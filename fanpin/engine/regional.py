@@ -169,6 +169,37 @@ def region_rows(engine: ProvinceEngine, principal: Principal, period: int, count
     return engine.rows(policy or RiskPolicy.default(), period, county[:6], township)
 
 
+def region_duplicates(engine: ProvinceEngine, principal: Principal, region: str) -> pd.DataFrame:
+    """People registered in more than one household with at least one of them inside ``region``
+    (``person_key``, ``household_id``, ``county_code``; every household of such a person, the other
+    may lie outside the region): the engine's join across every county's members (a shuffle by key,
+    never a province's members in one process).  Keyed hashes only: no ID number is read."""
+    check_region(principal, region)
+    found = engine.duplicates()
+    w = WIDTH[level_of(region)]
+    inside = found["county_code"].astype(str).str.ljust(12, "0").str[:w] == region[:w]
+    keys = found.loc[inside, "person_key"].unique()
+    return found[found["person_key"].isin(keys)].reset_index(drop=True)
+
+
+def duplicates_by_county(found: pd.DataFrame, region: str) -> pd.DataFrame:
+    """Per county of ``region`` holding such a person: the people (distinct keys), how many of them are
+    registered in another county too, and the county's households involved; most people first."""
+    cols = ["region_code", "people", "across_counties", "households"]
+    if found.empty:
+        return pd.DataFrame(columns=cols)
+    f = found.assign(region_code=found["county_code"].astype(str).str.ljust(12, "0"))
+    spread = f.groupby("person_key")["county_code"].nunique()
+    f = f.assign(across=f["person_key"].map(spread).to_numpy() > 1)
+    w = WIDTH[level_of(region)]
+    f = f[f["region_code"].str[:w] == region[:w]]
+    people = f.groupby("region_code")["person_key"].nunique()
+    across = f[f["across"]].groupby("region_code")["person_key"].nunique()
+    households = f.groupby("region_code")["household_id"].nunique()
+    out = pd.DataFrame({"people": people, "across_counties": across.reindex(people.index, fill_value=0), "households": households})
+    return out.rename_axis("region_code").reset_index().sort_values(["people", "region_code"], ascending=[False, True], ignore_index=True)[cols]
+
+
 # --------------------------------------------------------------------------- shaping for the pages
 def children_level(region: str, by: str | None = None) -> str:
     """The level shown side by side under ``region`` (``by`` overrides it at province level: counties)."""

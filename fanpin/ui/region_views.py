@@ -3,7 +3,8 @@ the database does not hold), drawn from the engine's aggregates only.
 
 ``draw(ctx, page)`` is called by the shared sidebar (``page_context``) when a region is picked:
 the page's own code then does not run, so the county level keeps today's pages unchanged.
-The overview offers the region's monthly brief (``fanpin.ui.region_brief``).
+The overview offers the region's monthly brief (``fanpin.ui.region_brief``) and the people
+registered in more than one household (``fanpin.ui.region_duplicates``).
 Children of the region (a province's counties or cities, a city's counties, a county's
 townships) are shown side by side: tier counts, newly red, rising, month by month.  The store
 holds no county boundaries, so the map draws a schematic tile map (one row per city, a tile per
@@ -33,6 +34,7 @@ from fanpin.ui.downloads import download_table
 from fanpin.ui.i18n import kept_selectbox, lbl, t
 from fanpin.ui.labels import column_labels, reasons_text, tier_labels
 from fanpin.ui.region_brief import region_brief_download
+from fanpin.ui.region_duplicates import duplicates_section
 from fanpin.ui.sidebar import Context
 from fanpin.ui.tables import fit_width, fitted
 from fanpin.ui.text import md
@@ -99,6 +101,7 @@ def overview(ctx: Context, prov: R.Province) -> None:
     table = _labelled(regional.side_by_side(agg, ctx.region, period, level), names)
     side_by_side(ctx, table, level, period)
     month_by_month(ctx, agg, level, names)
+    duplicates_section(ctx, prov, ctx.region, names)
     R.warm(prov, ctx.principal, ctx.region, period, R.engine(prov).policy_for(policy, period))  # for the simulator, in the background
 
 

@@ -16,7 +16,7 @@ from fanpin.access import users
 from fanpin.access.roles import AccessDenied, Principal, can, can_open, in_region
 from fanpin.demo.province import ProvinceSpec, build_province
 from fanpin.engine.distributed import ProvinceEngine
-from fanpin.engine.regional import check_region, covered_counties, region_rows, region_scenario, region_tree, region_trends, side_by_side
+from fanpin.engine.regional import check_region, covered_counties, region_duplicates, region_rows, region_scenario, region_tree, region_trends, side_by_side
 from fanpin.engine.scoring import RiskPolicy
 from fanpin.store.snapshot import SnapshotStore
 from tests.conftest import insert_tiny_regions
@@ -89,6 +89,8 @@ def test_a_city_leader_gets_their_city_and_nothing_else(province: ProvinceEngine
             region_trends(province, CITY1, region, pol)
         with pytest.raises(AccessDenied):
             region_scenario(province, CITY1, region, province.periods[-1], pol, pol)
+        with pytest.raises(AccessDenied):
+            region_duplicates(province, CITY1, region)
     for county in ("990101", "990201"):  # no household rows, not even of their own city
         with pytest.raises(AccessDenied):
             region_rows(province, CITY1, province.periods[-1], county)

@@ -257,3 +257,46 @@ def test_an_administrator_drills_down_to_a_store_countys_township(province_app: 
     at.run()
     assert not at.exception, at.exception
     assert at.get("deck_gl_json_chart") and not [s for s in at.selectbox if s.key == "pv_pv_township_zh"]
+
+
+def test_people_in_two_households_are_found_on_a_click_and_counted_by_county(app_db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A province with people planted in two counties: the overview's matching (a background job over
+    the engine's join) counts them by county for a leader; only an administrator gets the households."""
+    from dataclasses import replace
+
+    import pandas as pd
+
+    from fanpin.demo.province import planted_people
+    from tests.app.conftest import ensure_user, finish_jobs
+
+    spec = replace(SPEC, duplicates=6)
+    zh = {f["properties"]["region_code"]: f["properties"]["name"] for f in province_boundaries(spec, townships=False)["county"]["features"]}
+    s = SnapshotStore(tmp_path / "store")
+    build_province(s, spec)
+    monkeypatch.setenv("FANPIN_STORE_DIR", str(s.root))
+    monkeypatch.delenv("FANPIN_DASK_SCHEDULER", raising=False)
+    engine = app_db[0]
+    if users.get_user(engine, "gov") is None:
+        users.add_user(engine, "gov", "province_leader", password_of("gov"), region="99", principal=SYSTEM)
+    planted = planted_people(spec)
+    at = _open("gov")
+    assert len(at.dataframe) == 1 and not any("登记在多户" in m.value for m in at.markdown)  # nothing is matched until asked
+    at.button(key="pv_dup").click().run()
+    finish_jobs(at)
+    assert not at.exception, at.exception
+    assert any("**6** 人登记在多户，其中 **6** 人" in m.value for m in at.markdown)
+    table = at.dataframe[-1].value  # after the side-by-side table
+    want = pd.concat([planted["county_a"], planted["county_b"]]).map(lambda i: zh[spec.county_code(int(i)).ljust(12, "0")]).value_counts()
+    got = table.set_index(table.columns[0])[table.columns[1]]
+    assert got.sort_index().to_dict() == want.sort_index().to_dict()  # each planted person counted in both their counties
+    assert table[table.columns[2]].sum() == table[table.columns[1]].sum()  # all of them across counties
+    leader_downloads = len(at.get("download_button"))
+    at = new_app()
+    at.run()
+    login(at, ensure_user("admin"))
+    at.session_state["region"] = "990000000000"
+    at.run()
+    at.button(key="pv_dup").click().run()
+    finish_jobs(at)
+    assert not at.exception, at.exception
+    assert len(at.get("download_button")) == leader_downloads + 2  # the households (CSV, Excel): an administrator only
