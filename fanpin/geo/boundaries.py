@@ -97,3 +97,32 @@ def store_codes(store: SnapshotStore, level: str) -> list[str]:
         if (last, c) in man.partitions:
             codes |= set(store.read_month(last, c, columns=["township_code"])["township_code"].astype(str))
     return sorted(codes)
+
+
+def merged(kept: Mapping | None, features: list[dict], counties: Iterable[str]) -> dict:
+    """``kept``'s features outside ``counties`` (6-digit codes) and ``features`` in their place: a
+    database's townships (or its county's outline) replace that county's, other counties' stay."""
+    mine = {str(c)[:6] for c in counties}
+    others = [f for f in (kept or {}).get("features", []) if str(f["properties"]["region_code"])[:6] not in mine]
+    return {"type": "FeatureCollection", "features": sorted(others + features, key=lambda f: str(f["properties"]["region_code"]))}
+
+
+def database_boundaries(townships: Mapping, counties: Mapping[str, tuple[str, str | None]]) -> dict[str, list[dict]]:
+    """From a county database's township collection (``fanpin.store.regions.township_geojson``): its
+    townships with a boundary, and each county's outline as the union of its townships (named from
+    ``counties``: 12-digit code -> (name, English name)), for the store's files."""
+    import shapely
+    from shapely.geometry import mapping, shape
+
+    towns = [f for f in townships.get("features", []) if f.get("geometry")]
+    outlines = []
+    for code, (name, name_en) in counties.items():
+        parts = [shape(f["geometry"]) for f in towns if str(f["properties"]["region_code"])[:6] == code[:6]]
+        if not parts:
+            continue
+        outline = shapely.union_all(parts, grid_size=1e-5)
+        if outline.is_empty or outline.geom_type not in ("Polygon", "MultiPolygon"):
+            continue
+        outlines.append({"type": "Feature", "id": code, "properties": {"region_code": code, "name": name, "name_en": name_en},
+                         "geometry": mapping(outline)})
+    return {"township": towns, "county": outlines}

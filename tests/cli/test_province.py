@@ -207,6 +207,18 @@ def test_sync_copies_the_database_incrementally_and_is_audited(small_demo, tmp_p
     policy = ProvinceEngine(SnapshotStore(root)).policy_for(RiskPolicy.default(), period)
     ref = score(db.load_snapshot(copy, period), policy)["tier"].value_counts()
     assert _county_rows(out)["990101"][:3] == [int(ref.get(t, 0)) for t in TIERS]
+    # the database's township boundaries, and its county's outline (their union), go with it for the map
+    from fanpin.store.regions import township_geojson
+
+    towns = SnapshotStore(root).read_boundaries("township")
+    assert towns["features"] == [f for f in township_geojson(copy)["features"] if f["geometry"]] and len(towns["features"]) == spec.townships
+    county = SnapshotStore(root).read_boundaries("county")["features"]
+    assert [f["properties"]["region_code"] for f in county] == ["990101000000"] and county[0]["properties"]["name"] == "清溪县"
+    import shapely
+    from shapely.geometry import shape
+
+    union = shapely.union_all([shape(f["geometry"]) for f in towns["features"]])
+    assert shape(county[0]["geometry"]).symmetric_difference(union).area < 1e-6 * union.area
     # a synced store is not replaced by a demo province unless forced
     code, _, err = run(capsys, "demo", "--province", "--counties", "1", "--households-per-county", "10", "--months", "2", "--store", root)
     assert code == 2 and "refusing to replace it" in err
