@@ -77,7 +77,7 @@ def show(ctx: Context, found: pd.DataFrame, region: str, names: dict[str, str]) 
     heads = {"region": t("province.region_col"), "people": t("province.dup_people"), "across_counties": t("province.dup_across"),
              "households": t("common.households")}
     config = {c: st.column_config.Column(h, width=fit_width([], h) if c != "region" else fit_width(shown["region"].tolist(), h)) for c, h in heads.items()}
-    st.dataframe(shown[list(heads)], hide_index=True, column_config=config, key="pv_dup_table")
+    st.dataframe(shown[list(heads)], hide_index=True, column_config=config, key="pv_dup_table", width="content")
     if can(ctx.principal, "household_view"):
         rows = found.assign(person=pd.factorize(found["person_key"], sort=True)[0] + 1,
                             county=[R.region_label(str(c).ljust(12, "0"), names) for c in found["county_code"]])
