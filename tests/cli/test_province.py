@@ -186,6 +186,27 @@ def test_boundaries_are_checked_against_the_store_and_kept(province: SnapshotSto
     assert store.read_boundaries("county") == kept
 
 
+def test_people_in_two_counties_are_found_by_the_engines_join(province: SnapshotStore, tmp_path: Path, capsys) -> None:
+    """The demo province plants 40 people in two counties each: found, counted by county, written with a
+    person number (never the keyed hash); a city's answer keeps the people with a household in it."""
+    from fanpin.demo.province import ProvinceSpec, planted_people
+
+    spec = ProvinceSpec(counties=3, households_per_county=2000, months=13, townships=4, villages=12, seed=3)
+    planted = planted_people(spec)
+    code, out, err = run(capsys, "snapshot", "duplicates", "--store", str(province.root), "--out", str(tmp_path / "d.csv"))
+    assert code == 0, err
+    assert out.splitlines()[0].startswith(f"{len(planted)} people in more than one household ({len(planted)} across counties), ")
+    per = pd.concat([planted["county_a"], planted["county_b"]]).map(lambda i: spec.county_code(int(i))).value_counts()
+    rows = {line.split()[0]: int(line.split()[1]) for line in out.splitlines()[2:]}
+    assert rows == per.to_dict()
+    table = pd.read_csv(tmp_path / "d.csv", dtype=str)
+    assert list(table.columns) == ["person", "county_code", "household_id"] and len(table) == 2 * len(planted)
+    assert table.groupby("person")["county_code"].nunique().eq(2).all()
+    assert out.splitlines()[0].endswith(f", {table['household_id'].nunique()} households")  # two planted people may share one
+    code, out, err = run(capsys, "snapshot", "duplicates", "--store", str(province.root), "--region", "abc")
+    assert code == 2 and "not a region code" in err
+
+
 def test_sync_copies_the_database_incrementally_and_is_audited(small_demo, tmp_path: Path, capsys) -> None:
     engine, spec = small_demo
     url = copy_sqlite(engine, tmp_path / "county.db")
