@@ -8,6 +8,8 @@ the build button nor the downloads.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
 from fanpin.access.roles import can
@@ -64,24 +66,17 @@ def _built(ctx: Context, cache: dict, key: tuple, where, township: str | None = 
     """The build button; its click starts the brief in the background (the page stays usable),
     whose progress is drawn until it is done; the finished brief is kept in ``cache`` under the
     month, language and scope it was made for."""
-    owner = ctx.principal.username
-    run = jobs.runner()
-    job = run.get(owner, JOB)
-    if job is None:
-        if not where.button(t("brief.ui.button"), key="ov_brief", help=t("brief.ui.help"), icon="📄"):
-            return None
-        inputs = {**_inputs(ctx, township), "key": key}
-        job = run.start(owner, JOB, "job.brief", lambda report: _make(inputs, report))
-    if job.running or job.failed:
-        with where.container():
-            jobs.show(job)
-        if job.failed:
-            run.forget(owner, JOB)  # the button again, for another try
+    def prepare() -> Callable[[jobs.Report], object]:
+        inputs = {**_inputs(ctx, township), "key": key}  # gathered on the page's run, on the click only
+        return lambda report: _make(inputs, report)
+
+    result = jobs.on_click(where, ctx.principal.username, JOB, "job.brief",
+                           lambda: where.button(t("brief.ui.button"), key="ov_brief", help=t("brief.ui.help"), icon="📄"), prepare)
+    if result is None:
         return None
-    run.forget(owner, JOB)
     if len(cache) >= MAX_CACHED:
         cache.clear()
-    cache[job.result["key"]] = job.result
+    cache[result["key"]] = result
     return cache.get(key) or _built(ctx, cache, key, where, township)
 
 

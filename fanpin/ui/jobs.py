@@ -156,3 +156,25 @@ def show(job: Job) -> None:
         st.error(t("job.failed", what=t(job.what), error=md(failure_text(job.exception))))
     else:
         st.success(t("job.done", what=t(job.what), seconds=f"{job.finished - job.started:.0f}"))
+
+
+def on_click(where, owner: str, name: str, what: str, clicked: Callable[[], bool], prepare: Callable[[], Callable[[Report], object]]) -> object | None:  # noqa: ANN001 - a Streamlit container
+    """A job started by a button, in its one shape: ``clicked`` draws the button and says whether it was
+    pressed; then ``prepare`` (on the page's run: it may read Streamlit's caches) gathers the inputs and
+    returns the job's function, which runs in the background while its progress is drawn in ``where``;
+    the result is returned once and the job forgotten, so that the button comes back.  None meanwhile,
+    and after a failure (said once, then the button again for another try)."""
+    run = runner()
+    job = run.get(owner, name)
+    if job is None:
+        if not clicked():
+            return None
+        job = run.start(owner, name, what, prepare())
+    if job.running or job.failed:
+        with where.container():
+            show(job)
+        if job.failed:
+            run.forget(owner, name)
+        return None
+    run.forget(owner, name)
+    return job.result

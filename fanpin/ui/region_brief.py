@@ -51,25 +51,16 @@ def _make(inputs: dict, report: jobs.Report) -> dict:
 def _built(ctx: Context, cache: dict, key: tuple, where, inputs: dict) -> dict | None:  # noqa: ANN001 - a Streamlit placeholder
     """The build button; its click starts the brief in the background, whose progress is drawn until
     it is done; the finished brief is kept in ``cache`` under the key it was made for."""
-    owner = ctx.principal.username
-    run = jobs.runner()
-    job = run.get(owner, JOB)
-    if job is None:
-        place = R.region_label(inputs["region"], inputs["names"].get(ctx.lang))
-        if not where.button(t("region_brief.ui.button", place=place), key="pv_brief", help=t("region_brief.ui.help"), icon="📄"):
-            return None
-        job_inputs = {**inputs, "key": key}
-        job = run.start(owner, JOB, "job.brief", lambda report: _make(job_inputs, report))
-    if job.running or job.failed:
-        with where.container():
-            jobs.show(job)
-        if job.failed:
-            run.forget(owner, JOB)  # the button again, for another try
+    place = R.region_label(inputs["region"], inputs["names"].get(ctx.lang))
+    job_inputs = {**inputs, "key": key}
+    result = jobs.on_click(where, ctx.principal.username, JOB, "job.brief",
+                           lambda: where.button(t("region_brief.ui.button", place=place), key="pv_brief", help=t("region_brief.ui.help"), icon="📄"),
+                           lambda: lambda report: _make(job_inputs, report))
+    if result is None:
         return None
-    run.forget(owner, JOB)
     if len(cache) >= MAX_CACHED:
         cache.clear()
-    cache[job.result["key"]] = job.result
+    cache[result["key"]] = result
     return cache.get(key) or _built(ctx, cache, key, where, inputs)
 
 

@@ -10,6 +10,8 @@ the one audited download.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import streamlit as st
 
@@ -42,23 +44,16 @@ def duplicates_section(ctx: Context, prov: R.Province, region: str, names: dict[
     key = (prov.root, prov.version, region, ctx.principal.username)
     found = cache.get(key)
     if found is None:
-        run = jobs.runner()
-        owner = ctx.principal.username
-        job = run.get(owner, JOB)
-        if job is None:
-            if not st.button(t("province.dup_button"), key="pv_dup"):
-                return
+        def prepare() -> Callable[[jobs.Report], object]:
             regional.check_region(ctx.principal, region)
             eng, who = R.engine(prov), ctx.principal
-            job = run.start(owner, JOB, "job.duplicates", lambda report: _find(eng, who, region, key, report))
-        if job.running or job.failed:
-            jobs.show(job)
-            if job.failed:
-                run.forget(owner, JOB)
+            return lambda report: _find(eng, who, region, key, report)
+
+        result = jobs.on_click(st, ctx.principal.username, JOB, "job.duplicates", lambda: st.button(t("province.dup_button"), key="pv_dup"), prepare)
+        if result is None:
             return
-        run.forget(owner, JOB)
         cache.clear()  # one region's answer at a time per session
-        cache[job.result["key"]] = job.result["found"]
+        cache[result["key"]] = result["found"]
         found = cache.get(key)
         if found is None:  # the job was for another region or store version: ask again
             return
