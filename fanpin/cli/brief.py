@@ -22,6 +22,27 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     b.set_defaults(func=cmd_brief)
 
 
+def output_paths(args: argparse.Namespace) -> tuple[Path, Path] | str:
+    """(the .docx, the .xlsx) a brief is written to, or why not (a wrong suffix, no such directory,
+    no CJK font to draw the charts with)."""
+    from fanpin.report.charts import FontMissing, cjk_font_path
+
+    out = Path(args.out)
+    if out.suffix.lower() != ".docx":
+        return f"--out must end in .docx, got {out.name!r}"
+    xlsx = Path(args.xlsx) if args.xlsx else out.with_suffix(".xlsx")
+    if xlsx.suffix.lower() != ".xlsx":
+        return f"--xlsx must end in .xlsx, got {xlsx.name!r}"
+    for p in (out, xlsx):
+        if not p.parent.is_dir():
+            return f"no such directory: {p.parent}"
+    try:
+        cjk_font_path()
+    except FontMissing as exc:
+        return str(exc)
+    return out, xlsx
+
+
 def cmd_brief(args: argparse.Namespace) -> int:
     if getattr(args, "region", None):  # a province's or city's brief (fanpin.cli.region_brief)
         from fanpin.cli.region_brief import cmd_region_brief
@@ -30,7 +51,6 @@ def cmd_brief(args: argparse.Namespace) -> int:
     from fanpin import store
     from fanpin.access.roles import system_principal
     from fanpin.core.periods import format_period, parse_period
-    from fanpin.report.charts import FontMissing, cjk_font_path
     from fanpin.report.document import produce
 
     def fail(message: str) -> int:
@@ -41,19 +61,10 @@ def cmd_brief(args: argparse.Namespace) -> int:
         period = parse_period(args.period)
     except ValueError as exc:
         return fail(str(exc))
-    out = Path(args.out)
-    if out.suffix.lower() != ".docx":
-        return fail(f"--out must end in .docx, got {out.name!r}")
-    xlsx = Path(args.xlsx) if args.xlsx else out.with_suffix(".xlsx")
-    if xlsx.suffix.lower() != ".xlsx":
-        return fail(f"--xlsx must end in .xlsx, got {xlsx.name!r}")
-    for p in (out, xlsx):
-        if not p.parent.is_dir():
-            return fail(f"no such directory: {p.parent}")
-    try:
-        cjk_font_path()
-    except FontMissing as exc:
-        return fail(str(exc))
+    paths = output_paths(args)
+    if isinstance(paths, str):
+        return fail(paths)
+    out, xlsx = paths
     engine = store.make_engine(args.db or store.default_url())
     store.check_schema(engine)
     available = store.periods(engine)

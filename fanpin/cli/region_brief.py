@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
@@ -52,12 +51,12 @@ def _database(args: argparse.Namespace) -> Engine | None:
 def cmd_region_brief(args: argparse.Namespace) -> int:
     """Write the region's brief (.docx) and its tables (.xlsx)."""
     from fanpin.access.roles import system_principal
+    from fanpin.cli.brief import output_paths
     from fanpin.core.i18n import translate
     from fanpin.core.periods import parse_period
     from fanpin.engine import regional
     from fanpin.engine.distributed import ProvinceEngine
     from fanpin.report import region_brief as RB
-    from fanpin.report.charts import FontMissing, cjk_font_path
     from fanpin.store.snapshot import SnapshotStore
 
     lang = args.lang
@@ -73,21 +72,12 @@ def cmd_region_brief(args: argparse.Namespace) -> int:
         return fail(exc.text(translate, lang))
     except ValueError as exc:
         return fail(str(exc))
-    out = Path(args.out)
-    if out.suffix.lower() != ".docx":
-        return fail(f"--out must end in .docx, got {out.name!r}")
-    xlsx = Path(args.xlsx) if args.xlsx else out.with_suffix(".xlsx")
-    if xlsx.suffix.lower() != ".xlsx":
-        return fail(f"--xlsx must end in .xlsx, got {xlsx.name!r}")
-    for p in (out, xlsx):
-        if not p.parent.is_dir():
-            return fail(f"no such directory: {p.parent}")
     if getattr(args, "township", None):
         return fail("--township is for a county's brief from the database, not with --region")
-    try:
-        cjk_font_path()
-    except FontMissing as exc:
-        return fail(str(exc))
+    paths = output_paths(args)
+    if isinstance(paths, str):
+        return fail(paths)
+    out, xlsx = paths
     snap = SnapshotStore(args.store) if args.store else SnapshotStore()
     try:
         man = snap.manifest()
