@@ -94,8 +94,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     tr.add_argument("--level", choices=("county", "city", "province"), default="county", help="regions to count by (default county)")
     tr.add_argument("--policy", help="policy JSON file (default the shipped default; the store's yearly income lines hold)")
     tr.add_argument("--out", help="also write the table to .csv or .xlsx")
-    tr.add_argument("--recompute", action="store_true",
-                    help="score every county-month on the engine (default: read the baseline sums stored with the data where they hold for the policy)")
+    tr.add_argument("--stored", action="store_true",
+                    help="read the baseline sums stored with the data where they hold for the policy; score only the rest (default: score every county-month)")
     tr.set_defaults(func=cmd_trends)
 
 
@@ -423,7 +423,7 @@ def cmd_trends(args: argparse.Namespace) -> int:
         reset_peak_memory(client)
         t0 = time.perf_counter()
         engine = ProvinceEngine(store, client)
-        if args.recompute:
+        if not args.stored:
             agg = engine.trends(policy, periods, progress=_progress() if client is not None else None)
             source = f"{sum(p in set(periods) for p, _ in man.partitions):,} county-months scored"
         else:

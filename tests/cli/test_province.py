@@ -113,13 +113,13 @@ def test_score_counts_by_county_the_same_on_both_engines(province: SnapshotStore
 
 def test_trends_by_county_and_month_the_same_on_both_engines(province: SnapshotStore, on_cluster: str, tmp_path: Path, capsys) -> None:
     args = ["--store", str(province.root), "--from", "2023-06"]
-    code, local, err = run(capsys, "trends", "--engine", "local", *args, "--recompute", "--out", str(tmp_path / "local.csv"))
+    code, local, err = run(capsys, "trends", "--engine", "local", *args, "--out", str(tmp_path / "local.csv"))
     assert code == 0 and "24 county-months scored" in err
-    code, dask, err = run(capsys, "trends", "--engine", "dask", *args, "--recompute", "--out", str(tmp_path / "dask.csv"))
+    code, dask, err = run(capsys, "trends", "--engine", "dask", *args, "--out", str(tmp_path / "dask.csv"))
     assert code == 0, err
     assert dask == local and "2 workers" in err
-    # without --recompute the sums written with the demo province are read: the same table, nothing scored
-    code, stored, err = run(capsys, "trends", "--engine", "local", *args)
+    # with --stored the sums written with the demo province are read: the same table, nothing scored
+    code, stored, err = run(capsys, "trends", "--engine", "local", *args, "--stored")
     assert code == 0 and stored == local and "24 county-months read from the stored sums, 0 scored" in err
     table = pd.read_csv(tmp_path / "local.csv", dtype={"county_code": str})
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "dask.csv", dtype={"county_code": str}), table)
