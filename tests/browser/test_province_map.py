@@ -60,7 +60,7 @@ def test_a_province_leader_clicks_a_county_on_the_map(browser, province_server) 
         wait_ready(pg)
         assert names["990000000000"] in pg.locator('[data-testid="stMain"] h1').first.inner_text()
         img = Image.open(io.BytesIO(canvas.screenshot())).convert("RGB").resize((120, 120))
-        assert len(set(img.getdata())) > 20, "the map canvas is blank"
+        assert len(img.getcolors(120 * 120)) > 20, "the map canvas is blank"
         screenshot(pg, "province_map_leader")
         assert errors_on_page(pg) == [] and rec.external() == []
         box = canvas.bounding_box()
