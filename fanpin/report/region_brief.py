@@ -476,11 +476,12 @@ def render_docx(brief: RegionBrief, lang: str = "zh", chart: bytes | None = None
     doc.add_paragraph(children_text(brief, lang))
     if len(tabs["children"]):
         kids = tabs["children"].drop(columns=[T("col.code")])
-        D._table(doc, kids, widths=[0.9, 2.4, 1.5, 1.2, 1.2, 1.3, 1.2, 1.2, 1.2, 1.3, 1.4, 1.4], font_pt=7.5)
+        # counts of a province's cities run to 7 digits: the count columns are the wide ones
+        D._table(doc, kids, widths=[0.7, 2.0, 1.7, 1.3, 1.4, 1.7, 1.3, 1.2, 1.2, 1.1, 1.2, 1.2], font_pt=7)
 
     doc.add_heading(T("h.trend", n=len(brief.trend)), level=1)
     doc.add_paragraph(trend_text(brief, lang))
-    D._table(doc, tabs["trend"], widths=[2.3, 1.4, 1.2, 1.2, 1.4, 1.4, 1.6, 1.8, 1.8, 1.6], font_pt=7.5)
+    D._table(doc, tabs["trend"], widths=[2.1, 1.8, 1.4, 1.5, 1.8, 1.3, 1.4, 1.4, 1.6, 1.4], font_pt=7)
 
     doc.add_heading(T("h.points"), level=1)
     if brief.points:
