@@ -379,8 +379,32 @@ def test_inner_blocks_by_hand():
     assert train_mod.inner_blocks(tm, lab, 3, 3, count=1, min_train=5) == []
 
 
-def test_the_learner_is_chosen_on_months_before_the_window(trained, panel):
+def test_the_default_model_is_the_blend_of_the_trees_and_the_logistic(trained, panel):
+    from scipy.special import expit, logit
+
     model, _ = trained
+    meta = model.meta
+    assert train_mod.LEARNER == "blend" and meta["learner"]["name"] == "blend" and meta["learner"]["kind"] == "Blend"
+    assert meta["learner"]["log_odds_weights"] == {"hgb": 0.5, "logistic": 0.5} and meta["learner"]["chosen_by"] == "fixed"
+    assert all(w["learner"]["learner"] == "blend" and not w["learner"]["blocks"] for w in meta["windows"])
+    # the saved model's probability is the average of its parts' log-odds; the logistic part is the baseline giving the reasons
+    trees, logistic = model.hgb.parts
+    assert logistic is model.logit and type(trees).__name__ == "HistGradientBoostingClassifier"
+    X = features.features_for(panel, panel.periods[-4], 3)
+    p_trees, p_log = train_mod.proba(trees, train_mod._matrix(X)), train_mod.proba(logistic, train_mod._matrix(X))
+    np.testing.assert_allclose(model.probability(X), expit(0.5 * logit(p_trees) + 0.5 * logit(p_log)), rtol=1e-6, atol=1e-12)
+    # in the windows the model's scores are not the logistic baseline's
+    assert not np.allclose(model.evaluation["model"].to_numpy(), model.evaluation["logistic"].to_numpy())
+
+
+@pytest.fixture(scope="module")
+def trained_auto(small_demo, panel):
+    engine, _ = small_demo
+    return train_mod.train(engine, 3, principal=ANALYST, eval_months=2, windows=3, draws=10, data=panel, importance_rows=500, learner=train_mod.AUTO)
+
+
+def test_the_learner_is_chosen_on_months_before_the_window(trained_auto, panel):
+    model = trained_auto
     meta, h = model.meta, 3
     lab = features.labelled_months(panel.periods, h)
     for w in meta["windows"]:
