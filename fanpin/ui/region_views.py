@@ -248,6 +248,9 @@ def polygon_map(ctx: Context, table: pd.DataFrame, fc: dict, level: str, names: 
     if missing:
         st.caption(t("province.map_missing", n=len(missing), names=md("、".join(R.region_label(c, names) for c in missing[:10]))))
     picked = _picked(got)
+    if picked == st.session_state.get("_pv_map_picked"):  # a selection already acted on: the user may have picked otherwise since
+        return True
+    st.session_state["_pv_map_picked"] = picked
     if level == "county" and picked in codes:
         st.session_state[R.REGION_KEY] = picked  # the sidebar's picker opens the county (it offers only covered regions)
         st.rerun()
