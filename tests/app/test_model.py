@@ -105,8 +105,8 @@ def test_the_backtest_table_follows_the_budget(env, lang: str) -> None:
     engine, model = env
     persist.save_model(model)
     table = model.backtest
-    names = {"zh": ["梯度提升模型", "逻辑回归基线", "趋势规则", "加权指数分级", "仅收入线", "完美预测（上限）"],
-             "en": ["Gradient boosting model", "Logistic baseline", "Trend rule", "Weighted-index tiers", "Income line only", "Perfect predictor (ceiling)"]}[lang]
+    names = {"zh": ["融合风险模型", "逻辑回归基线", "趋势规则", "加权指数分级", "仅收入线", "完美预测（上限）"],
+             "en": ["Blended risk model", "Logistic baseline", "Trend rule", "Weighted-index tiers", "Income line only", "Perfect predictor (ceiling)"]}[lang]
     for k in (0.02, 0.10):
         at = open_page("model", lang=lang, role="analyst", md_budget=k)
         assert not at.exception, at.exception

@@ -326,11 +326,11 @@ def test_fanpin_train_command(small_demo, tmp_path, capsys):
     # the table: the four budgets, each with every method and the ceiling, the model's finds as saved
     for k in ("1%", "2%", "5%", "10%"):
         row = next(i for i, line in enumerate(lines) if line.startswith(k + " "))
-        assert lines[row].split()[1:4] == ["Gradient", "boosting", "model"]
+        assert lines[row].split()[1:4] == ["Blended", "risk", "model"]
         s = backtest.summary(saved.backtest, float(k[:-1]) / 100)
         assert lines[row].split()[4] == f"{s.loc['model', 'found']:.0f}"
         names = [lines[row + j][8:40].strip() for j in range(6)]
-        assert names == ["Gradient boosting model", "Logistic baseline", "Trend rule", "Weighted-index tiers", "Income line only", "Perfect predictor (ceiling)"]
+        assert names == ["Blended risk model", "Logistic baseline", "Trend rule", "Weighted-index tiers", "Income line only", "Perfect predictor (ceiling)"]
         assert lines[row + 5].split("(ceiling)")[1].split()[0] == f"{s.loc['ceiling', 'found']:.0f}"
     assert "At a monthly budget of 2% the model finds" in out and "Held-out windows: 202409-202410" in out
     # Chinese by default, the same table
