@@ -30,6 +30,10 @@ __all__ = [
     "make_geography",
     "township_adjacency",
     "random_points_in",
+    "make_outline",
+    "partition_outline",
+    "new_name",
+    "feature_collection",
     "GRID",
 ]
 
@@ -110,13 +114,13 @@ class Geography:
 
     def township_geojson(self) -> dict[str, Any]:
         """Townships as a GeoJSON FeatureCollection keyed by ``properties.region_code``."""
-        return _feature_collection(
+        return feature_collection(
             (t.code, t.name, t.name_en, t.polygon) for t in self.townships
         )
 
     def county_geojson(self) -> dict[str, Any]:
         """The county outline as a one-feature GeoJSON FeatureCollection."""
-        return _feature_collection(
+        return feature_collection(
             [(self.region_code, self.county_name, self.county_name_en, self.outline)]
         )
 
@@ -133,15 +137,15 @@ def make_geography(
 ) -> Geography:
     """Generate the demo county's geography from ``rng`` (same generator state, same county)."""
     _validate(n_townships, n_villages, county_code)
-    outline = _make_outline(rng)
-    cells = _township_cells(outline, n_townships, rng)
+    outline = make_outline(rng)
+    cells = partition_outline(outline, n_townships, rng)
 
     used_en = {_stem_en(COUNTY_NAME_EN)}
     used_zh = {COUNTY_NAME[:-1]}
     townships: list[Township] = []
     for i, cell in enumerate(cells, start=1):
         suffix = "镇" if rng.random() < 0.6 else "乡"
-        name, name_en = _new_name(rng, suffix, used_zh, used_en)
+        name, name_en = new_name(rng, suffix, used_zh, used_en)
         lon, lat = _inside_point(cell)
         code = f"{county_code}{i:03d}000"
         townships.append(Township(code, name, name_en, cell, lon, lat))
@@ -151,7 +155,7 @@ def make_geography(
     for t, k in zip(townships, counts):
         points = _village_points(t.polygon, int(k), rng)
         for j, (lon, lat) in enumerate(points, start=1):
-            name, name_en = _new_name(rng, "村", used_zh, used_en)
+            name, name_en = new_name(rng, "村", used_zh, used_en)
             villages.append(
                 Village(t.code[:9] + f"{j:03d}", t.code, name, name_en, float(lon), float(lat))
             )
@@ -252,7 +256,7 @@ def _validate(n_townships: int, n_villages: int, county_code: str) -> None:
         )
 
 
-def _make_outline(rng: np.random.Generator, n_vertices: int = 240, radius: float = 0.3) -> Polygon:
+def make_outline(rng: np.random.Generator, n_vertices: int = 240, radius: float = 0.3) -> Polygon:
     """A star-shaped outline: radius perturbed by smooth harmonics, hence always simple.
 
     r(theta) > 0 everywhere and each ray from the centre crosses the boundary once, so the ring
@@ -293,8 +297,9 @@ def _voronoi_cells(seeds: np.ndarray, outline: Polygon, grid: float | None = Non
     return list(shapely.intersection(cells, outline, grid_size=grid))
 
 
-def _township_cells(outline: Polygon, n: int, rng: np.random.Generator) -> list[Polygon]:
-    """Partition ``outline`` into ``n`` Voronoi cells of similar size, ordered north to south.
+def partition_outline(outline: Polygon, n: int, rng: np.random.Generator) -> list[Polygon]:
+    """Partition ``outline`` into ``n`` Voronoi cells of similar size, ordered north to south (a county's
+    townships; a demo province's counties).
 
     Five Lloyd iterations (seed -> centroid of its clipped cell) even out cell sizes. Clipping a
     convex cell to the non-convex outline can leave a cell in several pieces: the largest piece
@@ -421,7 +426,7 @@ def _stem_en(name_en: str) -> str:
     return name_en.rsplit(" ", 1)[0]
 
 
-def _new_name(
+def new_name(
     rng: np.random.Generator, suffix: str, used_zh: set[str], used_en: set[str]
 ) -> tuple[str, str]:
     """A fresh place name unique in Chinese and in pinyin across the county.
@@ -451,7 +456,7 @@ def _rounded(obj: Any) -> Any:
     return obj
 
 
-def _feature_collection(rows: Iterable[tuple[str, str, str, Any]]) -> dict[str, Any]:
+def feature_collection(rows: Iterable[tuple[str, str, str, Any]]) -> dict[str, Any]:
     """FeatureCollection with exterior rings counter-clockwise (RFC 7946) and 5-decimal coordinates."""
     features = []
     for code, name, name_en, geom in rows:

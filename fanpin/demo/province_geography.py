@@ -21,7 +21,7 @@ import math
 import numpy as np
 import shapely
 
-from fanpin.demo.geography import GRID, _feature_collection, _make_outline, _new_name, _township_cells, make_geography
+from fanpin.demo.geography import GRID, feature_collection, make_geography, make_outline, new_name, partition_outline
 from fanpin.demo.province import ProvinceSpec
 
 #: The demo county's outline radius in degrees; the province's grows with the square root of its counties.
@@ -33,32 +33,32 @@ def province_boundaries(spec: ProvinceSpec, *, townships: bool = True) -> dict[s
     ``properties.region_code`` with ``name`` and ``name_en`` (townships left out with ``townships=False``)."""
     rng = np.random.default_rng([spec.seed, 0x6E0])
     n = spec.counties
-    outline = _make_outline(rng, radius=COUNTY_RADIUS * math.sqrt(n))
+    outline = make_outline(rng, radius=COUNTY_RADIUS * math.sqrt(n))
     codes = [spec.county_code(i) for i in range(n)]
     used_zh: set[str] = set()
     used_en: set[str] = set()
-    name, name_en = _new_name(rng, "省", used_zh, used_en)
+    name, name_en = new_name(rng, "省", used_zh, used_en)
     province = [(codes[0][:2].ljust(12, "0"), name, name_en, outline)]
-    cells = _township_cells(outline, n, rng)  # counties of similar size
+    cells = partition_outline(outline, n, rng)  # counties of similar size
     sizes = [sum(c[:4] == city for c in codes) for city in sorted({c[:4] for c in codes})]
     county_cells = dict(zip(codes, [cells[i] for i in _grown(cells, sizes)]))
     city_rows, county_rows, township_rows = [], [], []
     for city in sorted({c[:4] for c in codes}):
         mine = [c for c in codes if c[:4] == city]
-        name, name_en = _new_name(rng, "市", used_zh, used_en)
+        name, name_en = new_name(rng, "市", used_zh, used_en)
         city_rows.append((city.ljust(12, "0"), name, name_en, shapely.union_all([county_cells[c] for c in mine], grid_size=GRID)))
         for code in mine:
-            name, name_en = _new_name(rng, "县", used_zh, used_en)
+            name, name_en = new_name(rng, "县", used_zh, used_en)
             county_rows.append((code.ljust(12, "0"), name, name_en, county_cells[code]))
     if townships:
         for i, code in enumerate(codes):
             cspec = spec.county_spec(i)
             geo = make_geography(np.random.default_rng([spec.seed, i]), cspec.townships, cspec.villages, code)
-            cells = _township_cells(county_cells[code], len(geo.townships), rng)
+            cells = partition_outline(county_cells[code], len(geo.townships), rng)
             township_rows += [(t.code, t.name, t.name_en, c) for t, c in zip(geo.townships, cells)]
-    out = {"province": _feature_collection(province), "city": _feature_collection(city_rows), "county": _feature_collection(county_rows)}
+    out = {"province": feature_collection(province), "city": feature_collection(city_rows), "county": feature_collection(county_rows)}
     if townships:
-        out["township"] = _feature_collection(township_rows)
+        out["township"] = feature_collection(township_rows)
     return out
 
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from fanpin.geo.geojson import GeoProblem, _code_of, parse_collection, validate_geojson
+from fanpin.geo.geojson import GeoProblem, code_of, parse_collection, validate_geojson
 
 if TYPE_CHECKING:
     from fanpin.store.snapshot import SnapshotStore
@@ -42,7 +42,7 @@ def _padded(fc: object, level: str) -> object:
     feats = []
     for f in fc["features"]:
         props = f.get("properties") if isinstance(f, Mapping) else None
-        code = _code_of(props) if isinstance(props, Mapping) else None
+        code = code_of(props) if isinstance(props, Mapping) else None
         if code is not None and code.isdigit() and len(code) == width:
             f = {**f, "properties": {**props, "region_code": code.ljust(12, "0")}}
         feats.append(f)

@@ -87,7 +87,7 @@ def _decode(raw: bytes) -> str:
     raise UnicodeDecodeError("utf-8", raw, 0, 1, "neither UTF-8 nor GB18030")
 
 
-def _code_of(props: Mapping) -> str | None:
+def code_of(props: Mapping) -> str | None:
     for name in CODE_PROPERTIES:
         value = props.get(name)
         if value is None or (isinstance(value, str) and not value.strip()):
@@ -107,7 +107,7 @@ def _check_feature(i: int, feat: object, seen: dict[str, int]) -> dict | GeoProb
     if not isinstance(feat, Mapping):
         return GeoProblem("bad_geometry", feature=i, detail="not a Feature")
     props = feat.get("properties") or {}
-    code = _code_of(props) if isinstance(props, Mapping) else None
+    code = code_of(props) if isinstance(props, Mapping) else None
     if code is None:
         return GeoProblem("no_code", feature=i)
     if code in seen:
