@@ -241,6 +241,9 @@ def cmd_snapshot_sync(args: argparse.Namespace) -> int:
         res = sync_snapshots(engine, store, principal=system_principal(), force=args.force)
     except ValueError as exc:
         return _fail(str(exc))
+    from fanpin.geo.boundaries import sync_database_boundaries
+
+    sync_database_boundaries(engine, store)  # the map's township polygons and county outline go with the months
     if res.up_to_date:
         print(f"{store.root} is up to date (data version {res.data_version}, {res.unchanged} county-months); --force compares them anyway"
               + (f"; baseline aggregates of {res.baseline} county-months recomputed (policy or line changed)" if res.baseline else ""))

@@ -114,21 +114,6 @@ class OtherSource(ValueError):
     """The store holds another database's (or a demo province's) copy: replaced only when forced."""
 
 
-def _sync_boundaries(engine: Engine, store: SnapshotStore) -> None:
-    """The database's township boundaries (and its county's outline, their union) into the store's
-    boundary files, replacing that county's and keeping other counties' (``fanpin snapshot boundaries``)."""
-    from fanpin.geo.boundaries import database_boundaries, merged
-    from fanpin.store.regions import load_regions, township_geojson
-
-    regions = load_regions(engine)
-    counties = regions[regions["level"] == "county"]
-    got = database_boundaries(township_geojson(engine), {str(r.region_code): (r.name, r.name_en) for r in counties.itertuples()})
-    codes = [str(c)[:6] for c in counties["region_code"]]
-    for level, feats in got.items():
-        if feats:
-            store.write_boundaries(level, merged(store.read_boundaries(level), feats, codes))
-
-
 def sync_snapshots(engine: Engine, store: SnapshotStore, *, principal: Principal, force: bool = False) -> SyncResult:
     """Bring the store up to the database's data version (only changed county-months are written).
 
@@ -157,7 +142,6 @@ def sync_snapshots(engine: Engine, store: SnapshotStore, *, principal: Principal
     store.commit(infos, data_version=result.data_version, source=source, written_by=principal.actor,
                  income_lines={int(k): float(v) for k, v in dict(lines).items()}, removed=result.removed, removed_members=gone_members)
     result.baseline = _refresh_baseline(engine, store)
-    _sync_boundaries(engine, store)
     result.seconds = time.perf_counter() - t0
     detail = {
         "store": str(store.root), "data_version": result.data_version, "rows": result.rows, "members": result.members,

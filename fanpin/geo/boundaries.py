@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 from fanpin.geo.geojson import GeoProblem, code_of, parse_collection, validate_geojson
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
     from fanpin.store.snapshot import SnapshotStore
 
 #: The levels a store keeps boundaries of, and the digits of a code's own part at each.
@@ -126,3 +128,19 @@ def database_boundaries(townships: Mapping, counties: Mapping[str, tuple[str, st
         outlines.append({"type": "Feature", "id": code, "properties": {"region_code": code, "name": name, "name_en": name_en},
                          "geometry": mapping(outline)})
     return {"township": towns, "county": outlines}
+
+
+def sync_database_boundaries(engine: Engine, store: SnapshotStore) -> int:
+    """The database's township boundaries (and its county's outline, their union) into the store's
+    boundary files, replacing that county's and keeping other counties' (``fanpin snapshot sync``
+    calls it after the months); the number of features written."""
+    from fanpin.store.regions import load_regions, township_geojson
+
+    regions = load_regions(engine)
+    counties = regions[regions["level"] == "county"]
+    got = database_boundaries(township_geojson(engine), {str(r.region_code): (r.name, r.name_en) for r in counties.itertuples()})
+    codes = [str(c)[:6] for c in counties["region_code"]]
+    for level, feats in got.items():
+        if feats:
+            store.write_boundaries(level, merged(store.read_boundaries(level), feats, codes))
+    return sum(len(f) for f in got.values())
