@@ -29,9 +29,16 @@ def boundaries_tab(ctx: Context) -> None:
         st.info(t("boundaries.ui_no_store"))
         return
     store = SnapshotStore(prov.root)
-    kept = {lv: store.read_boundaries(lv) for lv in LEVELS}
-    shown = "、".join(t("boundaries.ui_count", n=len(fc["features"]), level=t(f"boundaries.level_{lv}")) for lv, fc in kept.items() if fc)
-    st.caption(t("boundaries.ui_kept", kept=shown or t("boundaries.ui_none")))
+    top = st.empty()  # what is kept: written last, after a file the click kept
+    try:
+        _upload(ctx, prov, store)
+    finally:
+        kept = {lv: store.read_boundaries(lv) for lv in LEVELS}
+        shown = "、".join(t("boundaries.ui_count", n=len(fc["features"]), level=t(f"boundaries.level_{lv}")) for lv, fc in kept.items() if fc)
+        top.caption(t("boundaries.ui_kept", kept=shown or t("boundaries.ui_none")))
+
+
+def _upload(ctx: Context, prov: R.Province, store: SnapshotStore) -> None:
     level = st.radio(t("boundaries.ui_level"), OFFERED, format_func=lambda lv: t(f"boundaries.level_{lv}"), horizontal=True, key="ad_bd_level")
     upload = st.file_uploader(t("boundaries.ui_file"), type=["geojson", "json"], key="ad_bd_file", help=t("boundaries.ui_help"))
     if upload is None or not st.button(t("boundaries.ui_keep"), key="ad_bd_keep"):
