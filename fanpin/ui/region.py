@@ -77,28 +77,42 @@ def where_it_runs() -> str:
 
 
 # --------------------------------------------------------------------------- boundaries and names
-@st.cache_data(show_spinner=False, max_entries=6)
+@st.cache_resource(show_spinner=False, max_entries=8)
 def _boundaries(root: str, level: str, mtime_ns: int) -> dict | None:
+    """Shared, not copied (a province's townships run to MBs): the pages only read it."""
     return SnapshotStore(root).read_boundaries(level)
+
+
+def _mtime(prov: Province, level: str) -> int | None:
+    try:
+        return SnapshotStore(prov.root).boundaries_path(level).stat().st_mtime_ns
+    except OSError:
+        return None
 
 
 def boundaries(prov: Province, level: str) -> dict | None:
     """The store's boundaries of ``level`` (``fanpin snapshot boundaries``, or the demo province's), or
-    None: geography, not personal data, cached per file version."""
-    try:
-        mtime = SnapshotStore(prov.root).boundaries_path(level).stat().st_mtime_ns
-    except OSError:
-        return None
-    return _boundaries(prov.root, level, mtime)
+    None: geography, not personal data, cached per file version; read-only."""
+    mtime = _mtime(prov, level)
+    return None if mtime is None else _boundaries(prov.root, level, mtime)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _names(root: str, lang: str, mtimes: tuple[int | None, ...]) -> dict[str, str]:
+    from fanpin.geo.boundaries import LEVELS, region_names
+
+    store = SnapshotStore(root)
+    return region_names([store.read_boundaries(lv) if m is not None else None for lv, m in zip(LEVELS, mtimes)], lang)
 
 
 def store_names(prov: Province | None, lang: str) -> dict[str, str]:
-    """Region names from the store's boundary files (cities, counties, townships), where they carry them."""
+    """Region names from the store's boundary files (province, cities, counties, townships), where they
+    carry them; cached per language and file versions."""
     if prov is None:
         return {}
-    from fanpin.geo.boundaries import LEVELS, region_names
+    from fanpin.geo.boundaries import LEVELS
 
-    return region_names([boundaries(prov, lv) for lv in LEVELS], lang)
+    return _names(prov.root, lang, tuple(_mtime(prov, lv) for lv in LEVELS))
 
 
 # --------------------------------------------------------------------------- labels
