@@ -154,7 +154,7 @@ class SnapshotStore:
         return self.root / "members" / f"county={county}" / "part-0.parquet"
 
     def boundaries_path(self, level: str) -> Path:
-        """The region boundaries of one level (``city``, ``county``, ``township``) as GeoJSON."""
+        """The region boundaries of one level (``province``, ``city``, ``county``, ``township``) as GeoJSON."""
         return self.root / "_boundaries" / f"{level}.geojson"
 
     @property
