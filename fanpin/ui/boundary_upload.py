@@ -34,7 +34,7 @@ def boundaries_tab(ctx: Context) -> None:
         _upload(ctx, prov, store)
     finally:
         kept = {lv: store.read_boundaries(lv) for lv in LEVELS}
-        shown = "、".join(t("boundaries.ui_count", n=len(fc["features"]), level=t(f"boundaries.level_{lv}")) for lv, fc in kept.items() if fc)
+        shown = _sep(ctx.lang).join(t("boundaries.ui_count", n=len(fc["features"]), level=t(f"boundaries.level_{lv}")) for lv, fc in kept.items() if fc)
         top.caption(t("boundaries.ui_kept", kept=shown or t("boundaries.ui_none")))
 
 
@@ -54,4 +54,8 @@ def _upload(ctx: Context, prov: R.Province, store: SnapshotStore) -> None:
     st.success(t("boundaries.kept", n=len(checked.fc["features"]), level=t(f"boundaries.level_{level}"), path=md(upload.name)))
     if checked.missing:
         names = R.store_names(prov, ctx.lang)
-        st.warning(t("boundaries.missing", n=len(checked.missing), codes=md("、".join(R.region_label(c, names) for c in checked.missing[:20]))))
+        st.warning(t("boundaries.missing", n=len(checked.missing), codes=md(_sep(ctx.lang).join(R.region_label(c, names) for c in checked.missing[:20]))))
+
+
+def _sep(lang: str) -> str:
+    return "、" if lang == "zh" else ", "

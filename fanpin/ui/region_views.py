@@ -246,7 +246,7 @@ def polygon_map(ctx: Context, table: pd.DataFrame, fc: dict, level: str, names: 
         st.html(layers.legend_html(layers.class_rows(scale, "red_share", ctx.lang)))
     missing = [c for c in rows.index if c not in set(codes)]
     if missing:
-        st.caption(t("province.map_missing", n=len(missing), names=md("、".join(R.region_label(c, names) for c in missing[:10]))))
+        st.caption(t("province.map_missing", n=len(missing), names=md(("、" if ctx.lang == "zh" else ", ").join(R.region_label(c, names) for c in missing[:10]))))
     picked = _picked(got)
     if picked == st.session_state.get("_pv_map_picked"):  # a selection already acted on: the user may have picked otherwise since
         return True
