@@ -75,7 +75,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     bd.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the problems printed (default zh)")
     _store_flag(bd)
     bd.set_defaults(func=cmd_snapshot_boundaries)
-    du = ss.add_parser("duplicates", help="people registered in more than one household, matched across counties (keyed hashes)")
+    du = ss.add_parser("duplicates", parents=[common], help="people registered in more than one household, matched across counties (keyed hashes)")
     du.add_argument("--region", default=None, help="only people with a household in this province or city (99, 9901; default every county)")
     du.add_argument("--out", help="also write the households (person number, county, household) to .csv or .xlsx")
     _engine_flags(du, default="local", what="match the county files")
@@ -319,6 +319,13 @@ def cmd_snapshot_duplicates(args: argparse.Namespace) -> int:
             rows = found.assign(person=pd.factorize(found["person_key"], sort=True)[0] + 1)[["person", "county_code", "household_id"]]
             write_table(rows, args.out)  # the person's number, never the hash
             print(f"wrote {len(rows):,} rows to {args.out}", file=sys.stderr)
+            from fanpin.access.audit import record
+            from fanpin.cli.region_brief import optional_database
+
+            db = optional_database(args)  # the app's database, where there is one: the export is audited there
+            if db is not None:
+                record(db, system_principal().actor, "export", Path(args.out).name[:64],
+                       {"format": Path(args.out).suffix.lstrip("."), "rows": len(rows), "what": "duplicates", "region": region})
         _report(client, seconds, f"matched {sum(i.rows for i in man.members.values()):,} members")
     return 0
 

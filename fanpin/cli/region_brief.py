@@ -26,7 +26,7 @@ def add_flags(b: argparse.ArgumentParser) -> None:
     g.add_argument("--by", choices=("city", "county"), default="city", help="a province's brief: compare its cities (default) or counties")
 
 
-def _database(args: argparse.Namespace) -> Engine | None:
+def optional_database(args: argparse.Namespace) -> Engine | None:
     """The app's database for the baseline and the audit row: ``--db`` (must open), else the
     configured one if it exists and opens (a machine with only the store has none)."""
     from fanpin import store
@@ -90,7 +90,7 @@ def cmd_region_brief(args: argparse.Namespace) -> int:
     held = RB.periods_held(man.counties, region, man.partitions)
     if period not in held:
         return fail(RB.RegionBriefError("no_month", month=period, first=held[0], last=held[-1]).text(translate, lang))
-    db = _database(args)
+    db = optional_database(args)
     policy = _policy(db, man)
     made = RB.produce_region_brief(ProvinceEngine(snap), system_principal(), region, period, policy, lang, by=args.by, names=_names(snap), audit_db=db)
     out.write_bytes(made.docx)

@@ -193,8 +193,14 @@ def test_people_in_two_counties_are_found_by_the_engines_join(province: Snapshot
 
     spec = ProvinceSpec(counties=3, households_per_county=2000, months=13, townships=4, villages=12, seed=3)
     planted = planted_people(spec)
-    code, out, err = run(capsys, "snapshot", "duplicates", "--store", str(province.root), "--out", str(tmp_path / "d.csv"))
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    eng = db.make_engine(url, create=True)
+    db.upgrade(eng)
+    code, out, err = run(capsys, "--db", url, "snapshot", "duplicates", "--store", str(province.root), "--out", str(tmp_path / "d.csv"))
     assert code == 0, err
+    log, n = audit_query(eng, principal=SYSTEM, action="export")
+    assert n == 1 and log["target"].tolist() == ["d.csv"] and log["actor"].str.startswith("cli:").all()  # the export is audited
+    eng.dispose()
     assert out.splitlines()[0].startswith(f"{len(planted)} people in more than one household ({len(planted)} across counties), ")
     per = pd.concat([planted["county_a"], planted["county_b"]]).map(lambda i: spec.county_code(int(i))).value_counts()
     rows = {line.split()[0]: int(line.split()[1]) for line in out.splitlines()[2:]}
