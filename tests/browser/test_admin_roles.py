@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from fanpin import store
@@ -133,7 +134,7 @@ def test_role_box_starts_at_the_current_role_and_a_change_needs_a_confirmation(b
         pg.mouse.move(5, 5)  # the button's tooltip away
         confirm.click()
         wait_ready(pg)
-        assert button.is_enabled()
+        expect(button).to_be_enabled(timeout=20_000)  # the rerun the tick starts may begin after a first look found the page idle (loaded machine)
         button.click()
         wait_ready(pg)
         pg.get_by_text("已将 roles_analyst 的角色改为 局领导").first.wait_for(timeout=10_000)
