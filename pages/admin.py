@@ -17,7 +17,6 @@ from fanpin.access.audit import audit_actions, audit_actors, audit_query
 from fanpin.access.roles import REGION_ROLES, ROLES, TOWNSHIP_ROLES, AccessDenied, Principal, require
 from fanpin.core.i18n import catalogue
 from fanpin.ui.audit_text import detail_text
-from fanpin.ui.boundary_upload import boundaries_tab
 from fanpin.ui.downloads import download_table
 from fanpin.ui.i18n import lang as current_lang
 from fanpin.ui.i18n import lbl, t
@@ -210,13 +209,11 @@ def main() -> None:
     st.title(t("nav.admin"))
     show_flash(PAGE)
     towns = {k: v for k, v in ctx.data.township_names(ctx.lang).items() if not k.endswith("000000")}
-    tab_users, tab_audit, tab_bounds = st.tabs([t("access.admin_users"), t("access.admin_audit"), t("boundaries.ui_tab")])
+    tab_users, tab_audit = st.tabs([t("access.admin_users"), t("access.admin_audit")])
     with tab_users:
         users_tab(ctx.data.engine, ctx.principal, ctx.lang, towns)
     with tab_audit:
         audit_tab(ctx, date.today())
-    with tab_bounds:
-        boundaries_tab(ctx)
 
 
 main()

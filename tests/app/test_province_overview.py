@@ -301,19 +301,3 @@ def test_people_in_two_households_are_found_on_a_click_and_counted_by_county(app
     assert not at.exception, at.exception
     assert len(at.get("download_button")) == leader_downloads + 2  # the households (CSV, Excel): an administrator only
 
-
-def test_the_admin_page_says_which_boundaries_the_store_keeps(province_app: SnapshotStore) -> None:
-    """The administrator's page has the store's boundaries: what is kept, by level (the upload itself is
-    ``fanpin.geo.boundaries.check_boundaries``, tested with the command; AppTest cannot upload)."""
-    from tests.app.conftest import ensure_user
-
-    at = new_app()
-    at.run()
-    login(at, ensure_user("admin"))
-    at.switch_page("pages/admin.py")
-    at.run()
-    assert not at.exception, at.exception
-    kept = [c.value for c in at.caption if "分析库现有边界" in c.value]
-    assert kept == ["分析库现有边界：省 1 个、市 2 个、县 3 个、乡镇 15 个。"], kept
-    assert "ad_bd_keep" not in [b.key for b in at.button]  # the button comes with a file
-    assert [r.value for r in at.radio if r.key == "ad_bd_level"] == ["county"]

@@ -21,7 +21,6 @@ from .conftest import Recorder, errors_on_page, login, running_app, screenshot, 
 
 SPEC = ProvinceSpec(counties=3, households_per_county=500, months=4, townships=4, villages=8, counties_per_city=2, duplicates=0, seed=5)
 LEADER = ("browser_gov", "browser-gov-pass")
-ADMIN = ("browser_pv_admin", "browser-pv-admin-pass")
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +34,6 @@ def province_server(small_demo, tmp_path_factory: pytest.TempPathFactory) -> Ite
 
     engine = db.make_engine(url)
     users.add_user(engine, LEADER[0], "province_leader", LEADER[1], region="99", principal=SYSTEM)
-    users.add_user(engine, ADMIN[0], "admin", ADMIN[1], principal=SYSTEM)
     engine.dispose()
     with running_app(url, tmp_path_factory.mktemp("province-server"), env={"FANPIN_STORE_DIR": str(store.root)}) as base:
         yield base, store, url
@@ -80,48 +78,3 @@ def test_a_province_leader_clicks_a_county_on_the_map(browser, province_server) 
     finally:
         context.close()
 
-
-def test_an_administrator_keeps_a_gis_export_of_the_counties(browser, province_server, tmp_path) -> None:
-    """The admin page's 分析库边界 tab: a GB18030 export with 6-digit codes is kept (audited); one with a
-    county of another province is refused in Chinese and changes nothing."""
-    import json
-
-    base, store, url = province_server
-    before = store.read_boundaries("county")
-    feats = [{"type": "Feature", "properties": {"区划代码": f["properties"]["region_code"][:6], "name": f["properties"]["name"]},
-              "geometry": f["geometry"]} for f in before["features"]]
-    good, bad = tmp_path / "counties.geojson", tmp_path / "other.geojson"
-    good.write_bytes(json.dumps({"type": "FeatureCollection", "features": feats}, ensure_ascii=False).encode("gb18030"))
-    bad.write_text(json.dumps({"type": "FeatureCollection", "features": [{**feats[0], "properties": {"code": "430101"}}]}))
-    context = browser.new_context(viewport={"width": 1366, "height": 1000}, locale="zh-CN")
-    pg = context.new_page()
-    try:
-        pg.goto(f"{base}/admin")
-        wait_ready(pg)
-        login(pg, *ADMIN)
-        if "/admin" not in pg.url:
-            pg.goto(f"{base}/admin")
-            wait_ready(pg)
-        pg.get_by_role("tab", name="分析库边界").click()
-        wait_ready(pg)
-        for path, expect in ((bad, "未采用边界文件"), (good, "已保存 3 个县的边界")):
-            pg.locator('[data-testid="stFileUploader"] input[type=file]').set_input_files(str(path))
-            wait_ready(pg)
-            pg.get_by_role("button", name="检查并保存").click()
-            pg.get_by_text(expect).first.wait_for(timeout=60_000)
-            if path is bad:
-                assert "430101" in pg.locator('[data-testid="stAlert"]').first.inner_text()
-                assert store.read_boundaries("county") == before  # nothing changed
-        kept = store.read_boundaries("county")
-        assert [f["properties"]["region_code"] for f in kept["features"]] == [f["properties"]["region_code"] for f in before["features"]]
-        assert errors_on_page(pg) == []
-        from fanpin import store as db
-        from fanpin.access.audit import audit_query
-        from fanpin.access.roles import SYSTEM
-
-        engine = db.make_engine(url)
-        log, n = audit_query(engine, principal=SYSTEM, action="boundaries")
-        engine.dispose()
-        assert n == 1 and log["actor"].tolist() == [ADMIN[0]] and log["target"].tolist() == ["county"]
-    finally:
-        context.close()
